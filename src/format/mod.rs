@@ -1,0 +1,195 @@
+//! Log formats: one module per family, detection, and the `Parser` that dispatches to them.
+
+pub mod detect;
+pub mod envelope;
+pub mod jsonval;
+pub mod num;
+pub mod time;
+
+pub mod apache;
+pub mod aws;
+pub mod envoy;
+pub mod haproxy;
+pub mod kong;
+pub mod nginx;
+pub mod nginx_format;
+pub mod traefik;
+
+pub mod app_json;
+pub mod logfmt;
+pub mod plain;
+
+use std::sync::Arc;
+
+use crate::record::{Record, Role};
+
+/// Options that change how lines are read, from flags or the config file.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// Extra field names that hold a request id (JSON/logfmt), tried before the built-in ones.
+    pub id_fields: Vec<String>,
+    /// A regex whose first capture group (or whole match) is the request id in plain text.
+    pub id_regex: Option<regex::Regex>,
+}
+
+/// A log format family.
+#[derive(Clone, Debug)]
+pub enum Format {
+    /// nginx `combined`, with any `key=value` extras appended.
+    Nginx,
+    /// ingress-nginx `upstreaminfo`.
+    IngressNginx,
+    /// A user's nginx `log_format`, compiled.
+    NginxCustom(Arc<nginx_format::NginxFormat>),
+    /// Apache `combined` (+ `%D`, `%{UNIQUE_ID}e`).
+    Apache,
+    /// Envoy / Istio default text access log.
+    Envoy,
+    /// Envoy JSON access log.
+    EnvoyJson,
+    /// Kong file-log plugin JSON.
+    Kong,
+    /// AWS API Gateway access log, CLF template.
+    AwsClf,
+    /// AWS API Gateway access log, JSON template.
+    AwsJson,
+    /// Traefik JSON access log.
+    Traefik,
+    /// HAProxy `option httplog`.
+    Haproxy,
+    /// Application JSON lines (pino, bunyan, zap, logrus, structlog, slog, serilog).
+    Json,
+    /// logfmt `key=value` lines.
+    Logfmt,
+    /// Free text with a request id somewhere in it.
+    Plain,
+}
+
+impl Format {
+    /// Every built-in format, most specific first (detection order and tie-break).
+    pub fn builtin() -> Vec<Format> {
+        vec![
+            Format::Kong,
+            Format::Traefik,
+            Format::AwsJson,
+            Format::EnvoyJson,
+            Format::IngressNginx,
+            Format::Nginx,
+            Format::Apache,
+            Format::AwsClf,
+            Format::Haproxy,
+            Format::Envoy,
+            Format::Json,
+            Format::Logfmt,
+            Format::Plain,
+        ]
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Nginx => "nginx",
+            Format::IngressNginx => "ingress-nginx",
+            Format::NginxCustom(_) => "nginx-custom",
+            Format::Apache => "apache",
+            Format::Envoy => "envoy",
+            Format::EnvoyJson => "envoy-json",
+            Format::Kong => "kong",
+            Format::AwsClf => "aws-clf",
+            Format::AwsJson => "aws-json",
+            Format::Traefik => "traefik",
+            Format::Haproxy => "haproxy",
+            Format::Json => "json",
+            Format::Logfmt => "logfmt",
+            Format::Plain => "plain",
+        }
+    }
+
+    /// Look a format up by its name (`--format NAME`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        let name = name.trim().to_ascii_lowercase();
+        let alias = match name.as_str() {
+            "combined" | "nginx-combined" => "nginx",
+            "ingress" | "upstreaminfo" => "ingress-nginx",
+            "istio" => "envoy",
+            "httpd" | "apache-combined" => "apache",
+            "aws" | "apigateway" => "aws-json",
+            "jsonl" | "ndjson" => "json",
+            "text" => "plain",
+            other => other,
+        };
+        Format::builtin().into_iter().find(|f| f.name() == alias)
+    }
+
+    /// The role a source of this format plays unless the user says otherwise.
+    pub fn role(&self) -> Role {
+        match self {
+            Format::Json | Format::Logfmt | Format::Plain => Role::Upstream,
+            _ => Role::Gateway,
+        }
+    }
+
+    /// Parse one line (no trailing newline). `None` when the line does not fit this format.
+    pub fn parse<'a>(&self, line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
+        match self {
+            Format::Nginx => nginx::parse(line),
+            Format::IngressNginx => nginx::parse_ingress(line),
+            Format::NginxCustom(f) => f.parse(line),
+            Format::Apache => apache::parse(line),
+            Format::Envoy => envoy::parse_text(line),
+            Format::EnvoyJson => envoy::parse_json(line),
+            Format::Kong => kong::parse(line),
+            Format::AwsClf => aws::parse_clf(line),
+            Format::AwsJson => aws::parse_json(line),
+            Format::Traefik => traefik::parse(line),
+            Format::Haproxy => haproxy::parse(line),
+            Format::Json => app_json::parse(line, opts),
+            Format::Logfmt => logfmt::parse(line, opts),
+            Format::Plain => plain::parse(line, opts),
+        }
+    }
+}
+
+/// A source's parser: its format, an optional envelope around each line, and the options.
+#[derive(Clone, Debug)]
+pub struct Parser {
+    /// The format of the (unwrapped) lines.
+    pub format: Format,
+    /// A wrapper around every line (docker/Kubernetes JSON, CRI prefix), if any.
+    pub envelope: Option<envelope::Envelope>,
+    /// Id fields and regex.
+    pub options: Arc<ParseOptions>,
+}
+
+impl Parser {
+    /// A parser for a known format with no envelope.
+    pub fn new(format: Format, options: Arc<ParseOptions>) -> Self {
+        Parser { format, envelope: None, options }
+    }
+
+    /// Parse one line; `None` when it does not fit (the caller counts it as unparsed and keeps it).
+    pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Record<'a>> {
+        let line = strip_cr(line);
+        match &self.envelope {
+            None => self.format.parse(line, &self.options),
+            Some(env) => {
+                let inner = env.unwrap(line)?;
+                let rec = self.format.parse(inner.line.as_ref(), &self.options)?.into_owned();
+                Some(inner.complete(rec))
+            }
+        }
+    }
+
+    /// A display name such as `nginx` or `docker+nginx`.
+    pub fn describe(&self) -> String {
+        match &self.envelope {
+            None => self.format.name().to_string(),
+            Some(e) => format!("{}+{}", e.name(), self.format.name()),
+        }
+    }
+}
+
+/// Drop a trailing `\r` (CRLF files).
+pub fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}

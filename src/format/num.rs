@@ -1,0 +1,146 @@
+//! Byte-level number, duration and placeholder helpers shared by every parser.
+
+use std::borrow::Cow;
+
+/// Trim ASCII whitespace from both ends.
+pub fn trim(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+/// True for the placeholders logs use for "no value": empty, `-`, `""`, `null`.
+pub fn is_placeholder(b: &[u8]) -> bool {
+    matches!(b, b"" | b"-" | b"\"\"" | b"null" | b"\"-\"" | b"None" | b"nil")
+}
+
+/// A text field, or `None` for a placeholder. Invalid UTF-8 is replaced, not rejected.
+pub fn text(b: &[u8]) -> Option<Cow<'_, str>> {
+    let b = trim(b);
+    if is_placeholder(b) {
+        None
+    } else {
+        Some(String::from_utf8_lossy(b))
+    }
+}
+
+/// Parse an unsigned decimal integer (no sign, no spaces).
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    Some(v)
+}
+
+/// Parse an HTTP status: three digits, 100..=999 (nginx logs 499, HAProxy logs -1 or 0 for none).
+pub fn parse_status(b: &[u8]) -> Option<u16> {
+    if b.len() != 3 {
+        return None;
+    }
+    let v = parse_u64(b)? as u16;
+    (100..=999).contains(&v).then_some(v)
+}
+
+/// Parse a non-negative decimal like `0.123`, `12`, `1.5e-3` scaled by `scale` (e.g. 1e6 for seconds → µs).
+///
+/// Fast path for plain `digits[.digits]`; anything else goes through `f64` parsing.
+pub fn parse_scaled(b: &[u8], scale: u64) -> Option<u64> {
+    let b = trim(b);
+    if b.is_empty() {
+        return None;
+    }
+    let mut int: u64 = 0;
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        int = int.checked_mul(10)?.checked_add((b[i] - b'0') as u64)?;
+        i += 1;
+    }
+    if i == b.len() && i > 0 {
+        return int.checked_mul(scale);
+    }
+    if b[i] == b'.' && i + 1 < b.len() && b[i + 1..].iter().all(u8::is_ascii_digit) {
+        let frac = &b[i + 1..];
+        let mut num: u64 = 0;
+        let mut den: u64 = 1;
+        for &c in frac.iter().take(12) {
+            num = num * 10 + (c - b'0') as u64;
+            den *= 10;
+        }
+        // round to nearest unit
+        let f = (num as u128 * scale as u128 + den as u128 / 2) / den as u128;
+        return int.checked_mul(scale)?.checked_add(f as u64);
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    let f: f64 = s.parse().ok()?;
+    (f.is_finite() && f >= 0.0).then(|| (f * scale as f64).round() as u64)
+}
+
+/// Seconds (`0.123`) to microseconds.
+pub fn secs_to_us(b: &[u8]) -> Option<u64> {
+    parse_scaled(b, 1_000_000)
+}
+
+/// Milliseconds (`123` or `12.5`) to microseconds.
+pub fn ms_to_us(b: &[u8]) -> Option<u64> {
+    parse_scaled(b, 1_000)
+}
+
+/// Sum a list of durations such as nginx's `0.001, 0.020` or `0.010 : 0.005`; `-` entries count as nothing.
+/// Returns `None` when no entry parsed.
+pub fn sum_list(b: &[u8], each: impl Fn(&[u8]) -> Option<u64>) -> Option<u64> {
+    let mut total: Option<u64> = None;
+    for part in b.split(|&c| c == b',' || c == b':') {
+        if let Some(v) = each(trim(part)) {
+            total = Some(total.unwrap_or(0).saturating_add(v));
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaled_numbers() {
+        assert_eq!(secs_to_us(b"0.123"), Some(123_000));
+        assert_eq!(secs_to_us(b"12"), Some(12_000_000));
+        assert_eq!(secs_to_us(b"0.0005"), Some(500));
+        assert_eq!(secs_to_us(b"1.5e-3"), Some(1_500));
+        assert_eq!(ms_to_us(b"250"), Some(250_000));
+        assert_eq!(secs_to_us(b"-"), None);
+        assert_eq!(secs_to_us(b"abc"), None);
+        assert_eq!(secs_to_us(b"-1"), None);
+    }
+
+    #[test]
+    fn lists_sum() {
+        assert_eq!(sum_list(b"0.001, 0.020", secs_to_us), Some(21_000));
+        assert_eq!(sum_list(b"0.010 : 0.005", secs_to_us), Some(15_000));
+        assert_eq!(sum_list(b"-, 0.5", secs_to_us), Some(500_000));
+        assert_eq!(sum_list(b"-", secs_to_us), None);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(parse_status(b"200"), Some(200));
+        assert_eq!(parse_status(b"499"), Some(499));
+        assert_eq!(parse_status(b"-1"), None);
+        assert_eq!(parse_status(b"000"), None);
+        assert_eq!(parse_status(b"2000"), None);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(text(b"-"), None);
+        assert_eq!(text(b""), None);
+        assert_eq!(text(b"abc").as_deref(), Some("abc"));
+        assert_eq!(text(b"a\xffb").as_deref(), Some("a\u{fffd}b"));
+    }
+}

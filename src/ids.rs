@@ -1,0 +1,105 @@
+//! Request and trace ids: W3C traceparent, finding ids in free text, and compact keys for correlation.
+
+use std::hash::{Hash, Hasher};
+
+fn is_hex(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The 32-hex trace id of a W3C `traceparent` (`00-<trace id>-<parent id>-<flags>`).
+pub fn traceparent_trace_id(s: &str) -> Option<&str> {
+    let b = s.trim().as_bytes();
+    if b.len() < 55 || b[2] != b'-' || b[35] != b'-' || b[52] != b'-' {
+        return None;
+    }
+    let (ver, trace, parent, flags) = (&b[0..2], &b[3..35], &b[36..52], &b[53..55]);
+    if !(is_hex(ver) && is_hex(trace) && is_hex(parent) && is_hex(flags)) || ver == b"ff" {
+        return None;
+    }
+    if trace.iter().all(|&c| c == b'0') {
+        return None;
+    }
+    Some(&s.trim()[3..35])
+}
+
+/// True for a UUID: `8-4-4-4-12` hex digits.
+pub fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b.iter().enumerate().all(|(i, c)| [8, 13, 18, 23].contains(&i) || c.is_ascii_hexdigit())
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// The first UUID or standalone 32-hex token in free text, as a byte range.
+pub fn find_id_in_text(text: &[u8]) -> Option<std::ops::Range<usize>> {
+    let mut i = 0;
+    while i < text.len() {
+        if !text[i].is_ascii_hexdigit() || (i > 0 && is_word(text[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < text.len() && is_word(text[j]) {
+            j += 1;
+        }
+        let tok = &text[i..j];
+        if is_uuid(tok) || (tok.len() == 32 && is_hex(tok)) {
+            return Some(i..j);
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+/// A compact correlation key for an id. UUIDs and hex ids compare case- and dash-insensitively
+/// (one system logs `ABC-…`, another `abc…`); other ids compare exactly. Never 0 (0 means "no id").
+pub fn key(id: &str) -> u64 {
+    let b = id.trim().as_bytes();
+    let mut h = std::hash::DefaultHasher::new();
+    if is_uuid(b) || (b.len() >= 16 && b.len() <= 64 && is_hex(b)) {
+        for &c in b {
+            if c != b'-' {
+                h.write_u8(c.to_ascii_lowercase());
+            }
+        }
+    } else {
+        b.hash(&mut h);
+    }
+    h.finish().max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent() {
+        assert_eq!(
+            traceparent_trace_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(traceparent_trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), None);
+        assert_eq!(traceparent_trace_id("garbage"), None);
+    }
+
+    #[test]
+    fn finds_ids_in_text() {
+        let t = b"upstream timed out req=3fa85f64-5717-4562-b3fc-2c963f66afa6 after 30s";
+        let r = find_id_in_text(t).unwrap();
+        assert_eq!(&t[r], b"3fa85f64-5717-4562-b3fc-2c963f66afa6");
+        let t = b"id 0af7651916cd43dd8448eb211c80319c done";
+        assert_eq!(&t[find_id_in_text(t).unwrap()], b"0af7651916cd43dd8448eb211c80319c");
+        assert!(find_id_in_text(b"no ids here deadbeef").is_none());
+        assert!(find_id_in_text(b"x0af7651916cd43dd8448eb211c80319c").is_none());
+    }
+
+    #[test]
+    fn keys_normalise_hex_ids() {
+        assert_eq!(key("3FA85F64-5717-4562-B3FC-2C963F66AFA6"), key("3fa85f6457174562b3fc2c963f66afa6"));
+        assert_ne!(key("Abc"), key("abc"));
+        assert_ne!(key("a"), 0);
+    }
+}
