@@ -47,10 +47,9 @@ impl LogTime {
 
     /// RFC 3339 in the zone the line was written in.
     pub fn to_rfc3339_local(self) -> String {
-        let (Ok(ts), Ok(off)) = (
-            jiff::Timestamp::from_microsecond(self.unix_us),
-            jiff::tz::Offset::from_seconds(self.offset_s),
-        ) else {
+        let (Ok(ts), Ok(off)) =
+            (jiff::Timestamp::from_microsecond(self.unix_us), jiff::tz::Offset::from_seconds(self.offset_s))
+        else {
             return String::from("-");
         };
         ts.display_with_offset(off).to_string()
@@ -83,9 +82,7 @@ impl Level {
             "info" | "inf" | "i" | "information" | "notice" => Level::Info,
             "warn" | "warning" | "wrn" | "w" => Level::Warn,
             "error" | "err" | "eror" | "e" => Level::Error,
-            "fatal" | "crit" | "critical" | "alert" | "emerg" | "panic" | "dpanic" | "ftl" => {
-                Level::Fatal
-            }
+            "fatal" | "crit" | "critical" | "alert" | "emerg" | "panic" | "dpanic" | "ftl" => Level::Fatal,
             _ => return None,
         })
     }

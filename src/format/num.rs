@@ -15,11 +15,7 @@ pub fn is_placeholder(b: &[u8]) -> bool {
 /// A text field, or `None` for a placeholder. Invalid UTF-8 is replaced, not rejected.
 pub fn text(b: &[u8]) -> Option<Cow<'_, str>> {
     let b = trim(b);
-    if is_placeholder(b) {
-        None
-    } else {
-        Some(String::from_utf8_lossy(b))
-    }
+    if is_placeholder(b) { None } else { Some(String::from_utf8_lossy(b)) }
 }
 
 /// Parse an unsigned decimal integer (no sign, no spaces).
