@@ -56,7 +56,8 @@ fn valid(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> bool {
     (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s <= 60 && (1..=9999).contains(&y)
 }
 
-fn assemble(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32, frac_us: i64, offset_s: i32) -> Option<LogTime> {
+/// Build a time from a civil date `(y, m, d)`, a clock `(h, m, s)`, microseconds and the zone offset.
+fn assemble((y, mo, d): (i64, u32, u32), (h, mi, s): (u32, u32, u32), frac_us: i64, offset_s: i32) -> Option<LogTime> {
     if !valid(y, mo, d, h, mi, s) {
         return None;
     }
@@ -124,7 +125,7 @@ pub fn parse_clf(b: &[u8]) -> Option<LogTime> {
     }
     let rest = rest.trim_ascii_start();
     let off = if rest.is_empty() { 0 } else { offset(rest)?.0 };
-    assemble(y, mo, d, h, mi, s, frac, off)
+    assemble((y, mo, d), (h, mi, s), frac, off)
 }
 
 /// ISO 8601 / RFC 3339: `2024-05-01T12:00:00Z`, `2024-05-01 12:00:00.123+02:00`, `…+0200`.
@@ -164,7 +165,7 @@ pub fn parse_iso(b: &[u8]) -> Option<LogTime> {
         }
         o
     };
-    assemble(y, mo, d, h, mi, s, frac, off)
+    assemble((y, mo, d), (h, mi, s), frac, off)
 }
 
 /// An epoch number whose unit is guessed from its magnitude: seconds, ms, µs or ns.
