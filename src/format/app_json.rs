@@ -198,8 +198,7 @@ pub(crate) fn message(r: &SynthRequest) -> &str {
     if r.message.is_empty() { "request completed" } else { &r.message }
 }
 
-/// The level word writers use for a status: `ERROR` for 5xx, `WARN` for 4xx, else `INFO` (lower-cased by callers
-/// that want it).
+/// The level word writers use for a status: `error` for 5xx, `warn` for 4xx, else `info`.
 pub(crate) fn level_word(status: u16) -> &'static str {
     match status {
         500.. => "error",
@@ -670,41 +669,20 @@ pub mod keys {
 
         /// Fill the fields of `rec` this collector has values for.
         pub fn finish_into(self, rec: &mut Record<'a>) {
-            for (i, s) in self.slots.into_iter().enumerate() {
-                let Some((_, _, got)) = s else { continue };
-                let text = |g: Got<'a>| match g {
-                    Got::Text(t) => Some(t),
-                    _ => None,
-                };
-                match i {
-                    x if x == Slot::Time as usize => {
-                        if let Got::Time(t) = got {
-                            rec.time = Some(t);
-                        }
-                    }
-                    x if x == Slot::Level as usize => {
-                        if let Got::Level(l) = got {
-                            rec.level = Some(l);
-                        }
-                    }
-                    x if x == Slot::Status as usize => {
-                        if let Got::Status(c) = got {
-                            rec.status = Some(c);
-                        }
-                    }
-                    x if x == Slot::Duration as usize => {
-                        if let Got::Dur(d) = got {
-                            rec.duration_us = Some(d);
-                        }
-                    }
-                    x if x == Slot::Message as usize => rec.message = text(got),
-                    x if x == Slot::RequestId as usize => rec.request_id = text(got),
-                    x if x == Slot::TraceId as usize => rec.trace_id = text(got),
-                    x if x == Slot::Method as usize => rec.method = text(got),
-                    x if x == Slot::Path as usize => rec.path = text(got),
-                    x if x == Slot::Client as usize => rec.client = text(got),
-                    x if x == Slot::Host as usize => rec.host = text(got),
-                    x if x == Slot::UserAgent as usize => rec.user_agent = text(got),
+            for (_, kind, got) in self.slots.into_iter().flatten() {
+                match (kind.slot(), got) {
+                    (Slot::Time, Got::Time(t)) => rec.time = Some(t),
+                    (Slot::Level, Got::Level(l)) => rec.level = Some(l),
+                    (Slot::Status, Got::Status(c)) => rec.status = Some(c),
+                    (Slot::Duration, Got::Dur(d)) => rec.duration_us = Some(d),
+                    (Slot::Message, Got::Text(t)) => rec.message = Some(t),
+                    (Slot::RequestId, Got::Text(t)) => rec.request_id = Some(t),
+                    (Slot::TraceId, Got::Text(t)) => rec.trace_id = Some(t),
+                    (Slot::Method, Got::Text(t)) => rec.method = Some(t),
+                    (Slot::Path, Got::Text(t)) => rec.path = Some(t),
+                    (Slot::Client, Got::Text(t)) => rec.client = Some(t),
+                    (Slot::Host, Got::Text(t)) => rec.host = Some(t),
+                    (Slot::UserAgent, Got::Text(t)) => rec.user_agent = Some(t),
                     _ => {}
                 }
             }

@@ -313,7 +313,7 @@ fn keyed_scan<'a>(b: &'a [u8], opts: &ParseOptions, col: &mut Collector<'a>) {
         while ks > 0 && is_key_char(b[ks - 1]) {
             ks -= 1;
         }
-        if ks == kend {
+        if ks == kend || kend - ks > 64 {
             continue;
         }
         let Ok(key) = std::str::from_utf8(&b[ks..kend]) else { continue };
