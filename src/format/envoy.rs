@@ -1,13 +1,700 @@
 //! Envoy / Istio access logs: default text format and JSON.
+//!
+//! Envoy default format (`%START_TIME%` … `"%UPSTREAM_HOST%"`):
+//!
+//! ```text
+//! [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS%
+//! %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%"
+//! "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
+//! ```
+//!
+//! Istio's default adds `%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%"`
+//! after the flags, and `%UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%
+//! %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%` at the end.
+//!
+//! The upstream answered iff `%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%` is set: then `upstream_status = [status]`;
+//! responses Envoy generated itself (UH, NR, UT, UF, RL…) leave it empty.
 
-use crate::record::Record;
+use std::borrow::Cow;
 
-/// Envoy default text format / Istio default (optionally prefixed `ACCESS `).
-pub fn parse_text(_line: &[u8]) -> Option<Record<'_>> {
-    None
+use serde_json::{Map, Value, json};
+
+use crate::format::{jsonval, num, time};
+use crate::record::{Record, StatusList};
+use crate::synth::SynthRequest;
+
+use self::scan::Cursor;
+
+/// Byte-level tokenizing and writer helpers shared by the proxy formats (Envoy, AWS CLF, HAProxy).
+///
+/// Kept here (not in `num.rs`) because those files belong to other parts of the crate.
+pub(crate) mod scan {
+    use std::borrow::Cow;
+
+    use crate::format::num;
+
+    /// A cursor over a text log line, splitting on spaces, `"quoted"` and `[bracketed]` fields.
+    pub(crate) struct Cursor<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        pub(crate) fn new(b: &'a [u8]) -> Self {
+            Cursor { b, i: 0 }
+        }
+
+        fn skip_ws(&mut self) {
+            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t') {
+                self.i += 1;
+            }
+        }
+
+        /// True when only whitespace is left.
+        pub(crate) fn at_end(&mut self) -> bool {
+            self.skip_ws();
+            self.i >= self.b.len()
+        }
+
+        /// The next non-space byte, not consumed.
+        pub(crate) fn peek(&mut self) -> Option<u8> {
+            self.skip_ws();
+            self.b.get(self.i).copied()
+        }
+
+        /// The next space-delimited token (never empty).
+        pub(crate) fn word(&mut self) -> Option<&'a [u8]> {
+            self.skip_ws();
+            let start = self.i;
+            while self.i < self.b.len() && !matches!(self.b[self.i], b' ' | b'\t') {
+                self.i += 1;
+            }
+            (self.i > start).then(|| &self.b[start..self.i])
+        }
+
+        /// A `"quoted"` field, raw (escapes kept). The closing quote is the first unescaped `"` followed by a space or
+        /// the end of the line, so stray quotes inside a User-Agent survive; a truncated line yields the rest.
+        pub(crate) fn quoted(&mut self) -> Option<&'a [u8]> {
+            self.skip_ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            let start = self.i + 1;
+            let mut j = start;
+            while let Some(k) = memchr::memchr2(b'"', b'\\', &self.b[j.min(self.b.len())..]) {
+                let at = j + k;
+                if self.b[at] == b'\\' {
+                    j = at + 2;
+                    continue;
+                }
+                if at + 1 >= self.b.len() || matches!(self.b[at + 1], b' ' | b'\t') {
+                    self.i = at + 1;
+                    return Some(&self.b[start..at]);
+                }
+                j = at + 1;
+            }
+            self.i = self.b.len();
+            Some(&self.b[start.min(self.b.len())..])
+        }
+
+        /// A field between `open` and the next `close` (`[…]`, `{…}`), raw.
+        pub(crate) fn delimited(&mut self, open: u8, close: u8) -> Option<&'a [u8]> {
+            self.skip_ws();
+            if self.b.get(self.i) != Some(&open) {
+                return None;
+            }
+            let start = self.i + 1;
+            let end = start + memchr::memchr(close, &self.b[start..])?;
+            self.i = end + 1;
+            Some(&self.b[start..end])
+        }
+    }
+
+    /// Text of a (quoted) field: `None` for placeholders; `\"`, `\\` and `\xHH` escapes are decoded (owned),
+    /// anything else is borrowed.
+    pub(crate) fn text(raw: &[u8]) -> Option<Cow<'_, str>> {
+        if memchr::memchr(b'\\', raw).is_none() {
+            return num::text(raw);
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\\' && i + 1 < raw.len() {
+                match raw[i + 1] {
+                    c @ (b'"' | b'\\') => {
+                        out.push(c);
+                        i += 2;
+                        continue;
+                    }
+                    b'x' if i + 3 < raw.len() => {
+                        if let Ok(Ok(v)) = std::str::from_utf8(&raw[i + 2..i + 4]).map(|h| u8::from_str_radix(h, 16)) {
+                            out.push(v);
+                            i += 4;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.push(raw[i]);
+            i += 1;
+        }
+        let t = num::trim(&out);
+        if num::is_placeholder(t) { None } else { Some(Cow::Owned(String::from_utf8_lossy(t).into_owned())) }
+    }
+
+    /// `(method, target, protocol)` of a request line.
+    pub(crate) type RequestLine<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+    /// Split a request line `METHOD TARGET PROTOCOL` (first and last space) into its parts.
+    pub(crate) fn request(raw: &[u8]) -> RequestLine<'_> {
+        let raw = num::trim(raw);
+        let Some(sp) = memchr::memchr(b' ', raw) else {
+            return (text(raw), None, None);
+        };
+        let method = text(&raw[..sp]);
+        let rest = num::trim(&raw[sp + 1..]);
+        match memchr::memrchr(b' ', rest) {
+            Some(sp2) if rest[sp2 + 1..].starts_with(b"HTTP/") || rest[sp2 + 1..] == *b"-" => {
+                (method, text(num::trim(&rest[..sp2])), text(&rest[sp2 + 1..]))
+            }
+            _ => (method, text(rest), None),
+        }
+    }
+
+    /// The first hop of an `X-Forwarded-For` list.
+    pub(crate) fn first_hop(xff: &[u8]) -> &[u8] {
+        let end = memchr::memchr(b',', xff).unwrap_or(xff.len());
+        num::trim(&xff[..end])
+    }
+
+    /// The IP of `ip:port`, `[v6]:port` or a bare address (a bare IPv6 address is returned whole).
+    pub(crate) fn host_of(addr: &[u8]) -> &[u8] {
+        if let Some(rest) = addr.strip_prefix(b"[") {
+            return match memchr::memchr(b']', rest) {
+                Some(e) => &rest[..e],
+                None => rest,
+            };
+        }
+        match memchr::memchr(b':', addr) {
+            Some(c) if memchr::memrchr(b':', addr) == Some(c) => &addr[..c],
+            _ => addr,
+        }
+    }
+
+    /// True for an integer with an optional sign (`-1`, `+3`, `42`).
+    pub(crate) fn int(b: &[u8]) -> Option<i64> {
+        let (neg, d) = match b.first()? {
+            b'-' => (true, &b[1..]),
+            b'+' => (false, &b[1..]),
+            _ => (false, b),
+        };
+        let v = num::parse_u64(d)?;
+        let v = i64::try_from(v).ok()?;
+        Some(if neg { -v } else { v })
+    }
+
+    /// A UTC civil time split out of microseconds since the epoch.
+    pub(crate) struct Civil {
+        pub y: i64,
+        pub mo: u32,
+        pub d: u32,
+        pub h: u32,
+        pub mi: u32,
+        pub s: u32,
+        pub us: u32,
+    }
+
+    impl Civil {
+        pub(crate) fn from_unix_us(unix_us: i64) -> Civil {
+            let secs = unix_us.div_euclid(1_000_000);
+            let us = unix_us.rem_euclid(1_000_000) as u32;
+            let days = secs.div_euclid(86_400);
+            let sod = secs.rem_euclid(86_400) as u32;
+            // Howard Hinnant's civil_from_days
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z.rem_euclid(146_097);
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+            let mo = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+            let y = yoe + era * 400 + i64::from(mo <= 2);
+            Civil { y, mo, d, h: sod / 3600, mi: sod / 60 % 60, s: sod % 60, us }
+        }
+
+        /// `2024-05-01T12:00:00.123Z`
+        pub(crate) fn iso_ms(&self) -> String {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                self.y,
+                self.mo,
+                self.d,
+                self.h,
+                self.mi,
+                self.s,
+                self.us / 1000
+            )
+        }
+
+        /// Go's RFC3339Nano: `2024-05-01T12:00:00.123Z` (trailing zeros trimmed, no dot for whole seconds).
+        pub(crate) fn rfc3339_nano(&self) -> String {
+            let mut s =
+                format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", self.y, self.mo, self.d, self.h, self.mi, self.s);
+            if self.us != 0 {
+                let frac = format!("{:06}000", self.us);
+                s.push('.');
+                s.push_str(frac.trim_end_matches('0'));
+            }
+            s.push('Z');
+            s
+        }
+
+        /// `01/May/2024:12:00:00` plus `.123` when `ms`.
+        pub(crate) fn clf(&self, ms: bool) -> String {
+            let mut s =
+                format!("{:02}/{}/{:04}:{:02}:{:02}:{:02}", self.d, self.month(), self.y, self.h, self.mi, self.s);
+            if ms {
+                s.push_str(&format!(".{:03}", self.us / 1000));
+            }
+            s
+        }
+
+        /// BSD syslog timestamp: `May  1 12:00:00`.
+        pub(crate) fn syslog(&self) -> String {
+            format!("{} {:>2} {:02}:{:02}:{:02}", self.month(), self.d, self.h, self.mi, self.s)
+        }
+
+        fn month(&self) -> &'static str {
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+                [(self.mo.clamp(1, 12) - 1) as usize]
+        }
+    }
+
+    /// Whole milliseconds (truncated) of a microsecond duration, as logs print them.
+    pub(crate) fn ms(us: u64) -> u64 {
+        us / 1000
+    }
+
+    /// A W3C traceparent for a trace id (fixed parent span id, sampled).
+    pub(crate) fn traceparent(trace_id: &str) -> String {
+        format!("00-{trace_id}-00f067aa0ba902b7-01")
+    }
 }
 
-/// Envoy JSON access log.
-pub fn parse_json(_line: &[u8]) -> Option<Record<'_>> {
-    None
+fn ms_text(b: &[u8]) -> Option<u64> {
+    num::ms_to_us(b)
+}
+
+/// Envoy default text format / Istio default (optionally prefixed `ACCESS `).
+pub fn parse_text(line: &[u8]) -> Option<Record<'_>> {
+    let mut line = line.trim_ascii();
+    if let Some(rest) = line.strip_prefix(b"ACCESS ") {
+        line = rest.trim_ascii_start();
+    }
+    if line.first() != Some(&b'[') {
+        return None;
+    }
+    let mut c = Cursor::new(line);
+    let time = time::parse_iso(c.delimited(b'[', b']')?)?;
+    let req = c.quoted()?;
+    let code = num::parse_u64(c.word()?)?;
+    if code > 999 {
+        return None;
+    }
+    let flags = c.word()?;
+    if flags.first()?.is_ascii_digit() || flags[0] == b'"' {
+        return None;
+    }
+    // Istio: %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%"
+    let mut details: [Option<&[u8]>; 3] = [None; 3];
+    let mut extras = 0;
+    let bytes_received = loop {
+        if c.peek()? == b'"' {
+            details[2] = c.quoted();
+        } else {
+            let w = c.word()?;
+            if let Some(n) = num::parse_u64(w) {
+                break n;
+            }
+            if extras < 2 {
+                details[extras] = Some(w);
+            }
+        }
+        extras += 1;
+        if extras > 4 {
+            return None;
+        }
+    };
+    let bytes_sent = num::parse_u64(c.word()?)?;
+    let duration = c.word()?;
+    let duration_us = ms_text(duration);
+    if duration_us.is_none() && duration != b"-" {
+        return None;
+    }
+    let service_time = c.word();
+    if service_time.is_some_and(|s| s.first() == Some(&b'"')) {
+        return None;
+    }
+    let upstream_us = service_time.and_then(ms_text);
+    let mut quoted: [Option<&[u8]>; 5] = [None; 5];
+    for q in quoted.iter_mut() {
+        match c.quoted() {
+            Some(v) => *q = Some(v),
+            None => break,
+        }
+    }
+    let [xff, ua, id, authority, upstream_host] = quoted;
+    // Istio tail
+    let mut tail: [Option<&[u8]>; 6] = [None; 6];
+    if upstream_host.is_some() {
+        for t in tail.iter_mut() {
+            *t = c.word();
+        }
+    }
+    let [cluster, _up_local, _down_local, down_remote, _sni, route_name] = tail;
+
+    let (method, path, protocol) = scan::request(req);
+    let status = (100..=999).contains(&code).then_some(code as u16);
+    let mut upstream_status = StatusList::new();
+    if let (Some(_), Some(s)) = (upstream_us, status) {
+        upstream_status.push(s);
+    }
+    let client = xff
+        .and_then(|x| scan::text(scan::first_hop(x)))
+        .or_else(|| down_remote.and_then(|d| num::text(scan::host_of(d))));
+    let message = details.iter().flatten().copied().filter(|d| *d != b"via_upstream").find_map(scan::text);
+    Some(Record {
+        time: Some(time),
+        method,
+        path,
+        protocol,
+        host: authority.and_then(scan::text),
+        status,
+        upstream_status,
+        duration_us,
+        upstream_us,
+        upstream_addr: upstream_host.and_then(scan::text),
+        client,
+        bytes_sent: Some(bytes_sent),
+        bytes_received: Some(bytes_received),
+        user_agent: ua.and_then(scan::text),
+        request_id: id.and_then(scan::text),
+        message,
+        flags: num::text(flags),
+        route: cluster.and_then(num::text).or_else(|| route_name.and_then(num::text)),
+        ..Record::default()
+    })
+}
+
+fn jtext(obj: &Map<String, Value>, keys: &[&str]) -> Option<Cow<'static, str>> {
+    jsonval::first(obj, keys).and_then(jsonval::text)
+}
+
+const ENVOY_JSON_KEYS: [&str; 10] = [
+    "response_flags",
+    "upstream_cluster",
+    "upstream_host",
+    "start_time",
+    "upstream_service_time",
+    "x_envoy_upstream_service_time",
+    "bytes_sent",
+    "duration",
+    "authority",
+    "response_code_details",
+];
+
+/// Envoy JSON access log (also Istio's JSON encoding).
+pub fn parse_json(line: &[u8]) -> Option<Record<'_>> {
+    let obj = jsonval::object(line)?;
+    let code = obj.get("response_code")?;
+    if !ENVOY_JSON_KEYS.iter().any(|k| obj.contains_key(*k)) {
+        return None;
+    }
+    let status = jsonval::status_of(code);
+    let upstream_us = jsonval::first(&obj, &["upstream_service_time", "x_envoy_upstream_service_time"])
+        .and_then(|v| jsonval::duration_us(v, 1000.0));
+    let mut upstream_status = StatusList::new();
+    if let (Some(_), Some(s)) = (upstream_us, status) {
+        upstream_status.push(s);
+    }
+    let client = jtext(&obj, &["x_forwarded_for"])
+        .map(|x| Cow::Owned(String::from_utf8_lossy(scan::first_hop(x.as_bytes())).into_owned()))
+        .or_else(|| {
+            jtext(&obj, &["downstream_remote_address"])
+                .map(|a| Cow::Owned(String::from_utf8_lossy(scan::host_of(a.as_bytes())).into_owned()))
+        });
+    let trace_id = jtext(&obj, &["traceparent", "trace_parent"])
+        .and_then(|t| crate::ids::traceparent_trace_id(&t).map(|s| Cow::Owned(s.to_owned())))
+        .or_else(|| jtext(&obj, &["trace_id"]));
+    let message = jtext(&obj, &["response_code_details"])
+        .filter(|d| d != "via_upstream")
+        .or_else(|| jtext(&obj, &["upstream_transport_failure_reason"]));
+    Some(Record {
+        time: jsonval::first(&obj, &["start_time", "timestamp"]).and_then(jsonval::time_of),
+        method: jtext(&obj, &["method"]),
+        path: jtext(&obj, &["path"]),
+        protocol: jtext(&obj, &["protocol"]),
+        host: jtext(&obj, &["authority"]),
+        status,
+        upstream_status,
+        duration_us: jsonval::first(&obj, &["duration"]).and_then(|v| jsonval::duration_us(v, 1000.0)),
+        upstream_us,
+        upstream_addr: jtext(&obj, &["upstream_host"]),
+        client,
+        bytes_sent: jsonval::first(&obj, &["bytes_sent"]).and_then(jsonval::u64_of),
+        bytes_received: jsonval::first(&obj, &["bytes_received"]).and_then(jsonval::u64_of),
+        user_agent: jtext(&obj, &["user_agent"]),
+        request_id: jtext(&obj, &["request_id", "x_request_id"]),
+        trace_id,
+        message,
+        flags: jtext(&obj, &["response_flags"]),
+        route: jtext(&obj, &["upstream_cluster", "route_name"]),
+        ..Record::default()
+    })
+}
+
+/// Envoy's `%PROTOCOL%` spelling.
+fn envoy_protocol(p: &str) -> &str {
+    match p {
+        "HTTP/2.0" => "HTTP/2",
+        "HTTP/3.0" => "HTTP/3",
+        other => other,
+    }
+}
+
+/// `%RESPONSE_CODE_DETAILS%` Envoy would log for a request.
+fn code_details(r: &SynthRequest) -> &'static str {
+    if !r.upstream_status.is_empty() {
+        return "via_upstream";
+    }
+    match r.flags.as_deref().unwrap_or("").split(',').next().unwrap_or("") {
+        "UH" => "no_healthy_upstream",
+        "NR" => "route_not_found",
+        "UT" => "upstream_response_timeout",
+        "UF" => "upstream_reset_before_response_started{connection_failure}",
+        "URX" => "upstream_reset_before_response_started{remote_reset}",
+        "RL" => "request_rate_limited",
+        "DC" => "downstream_remote_disconnect",
+        _ => "direct_response",
+    }
+}
+
+fn or_dash(s: Option<&str>) -> &str {
+    s.filter(|s| !s.is_empty()).unwrap_or("-")
+}
+
+fn start_us(r: &SynthRequest) -> i64 {
+    r.time.unix_us - r.duration_us as i64
+}
+
+fn service_time(r: &SynthRequest) -> Option<u64> {
+    (!r.upstream_status.is_empty()).then(|| scan::ms(r.upstream_total_us().unwrap_or(0)))
+}
+
+fn envoy_head(r: &SynthRequest, out: &mut Vec<u8>) {
+    let start = scan::Civil::from_unix_us(start_us(r)).iso_ms();
+    out.extend_from_slice(
+        format!(
+            "[{start}] \"{} {} {}\" {} {}",
+            r.method,
+            r.path,
+            envoy_protocol(r.protocol),
+            r.status,
+            or_dash(r.flags.as_deref())
+        )
+        .as_bytes(),
+    );
+}
+
+fn envoy_middle(r: &SynthRequest, out: &mut Vec<u8>) {
+    let svc = service_time(r).map_or_else(|| "-".to_string(), |v| v.to_string());
+    out.extend_from_slice(
+        format!(
+            " {} {} {} {svc} \"{}\" \"{}\" \"{}\" \"{}\" \"{}\"",
+            r.bytes_received,
+            r.bytes_sent,
+            scan::ms(r.duration_us),
+            r.client,
+            or_dash(Some(&r.user_agent)),
+            r.request_id,
+            r.host,
+            or_dash(r.upstream_addr.last().map(String::as_str)),
+        )
+        .as_bytes(),
+    );
+}
+
+/// Write `r` in Envoy's default text format.
+pub fn write_envoy(r: &SynthRequest, out: &mut Vec<u8>) {
+    envoy_head(r, out);
+    envoy_middle(r, out);
+}
+
+fn istio_cluster(r: &SynthRequest) -> String {
+    format!("outbound|8080||{}.default.svc.cluster.local", r.route)
+}
+
+fn client_addr(r: &SynthRequest) -> String {
+    if r.client.contains(':') { format!("[{}]:51234", r.client) } else { format!("{}:51234", r.client) }
+}
+
+/// Write `r` in Istio's default proxy text format.
+pub fn write_istio(r: &SynthRequest, out: &mut Vec<u8>) {
+    envoy_head(r, out);
+    let reason = if r.flags.as_deref() == Some("UF") && r.upstream_status.is_empty() {
+        "delayed_connect_error:_111"
+    } else {
+        "-"
+    };
+    let term = if r.flags.as_deref() == Some("DC") { "downstream_remote_disconnect" } else { "-" };
+    out.extend_from_slice(format!(" {} {term} \"{reason}\"", code_details(r)).as_bytes());
+    envoy_middle(r, out);
+    let up_local = if r.upstream_addr.is_empty() { "-" } else { "10.44.1.23:37652" };
+    out.extend_from_slice(
+        format!(
+            " {} {up_local} 10.44.1.23:8080 {} outbound_.8080_._.{}.default.svc.cluster.local default",
+            istio_cluster(r),
+            client_addr(r),
+            r.route
+        )
+        .as_bytes(),
+    );
+}
+
+/// Write `r` as an Envoy JSON access log line (`json_format` with the usual keys; typed numbers).
+pub fn write_envoy_json(r: &SynthRequest, out: &mut Vec<u8>) {
+    let start = scan::Civil::from_unix_us(start_us(r)).iso_ms();
+    let svc = service_time(r).map(|v| Value::String(v.to_string())).unwrap_or(Value::Null);
+    let opt = |s: Option<&str>| s.map(|s| Value::String(s.to_string())).unwrap_or(Value::Null);
+    let mut v = json!({
+        "start_time": start,
+        "method": r.method,
+        "path": r.path,
+        "protocol": envoy_protocol(r.protocol),
+        "response_code": r.status,
+        "response_flags": or_dash(r.flags.as_deref()),
+        "response_code_details": code_details(r),
+        "connection_termination_details": Value::Null,
+        "upstream_transport_failure_reason": Value::Null,
+        "bytes_received": r.bytes_received,
+        "bytes_sent": r.bytes_sent,
+        "duration": scan::ms(r.duration_us),
+        "upstream_service_time": svc,
+        "x_forwarded_for": r.client,
+        "user_agent": r.user_agent,
+        "request_id": r.request_id,
+        "authority": r.host,
+        "upstream_host": opt(r.upstream_addr.last().map(String::as_str)),
+        "upstream_cluster": r.route,
+        "route_name": "default",
+        "downstream_remote_address": client_addr(r),
+        "traceparent": opt(r.trace_id.as_deref().map(scan::traceparent).as_deref()),
+    });
+    if let Some(s) = r.retry_after_s {
+        v["retry_after"] = Value::String(s.to_string());
+    }
+    // serde_json writes into a Vec without failing
+    let _ = serde_json::to_writer(&mut *out, &v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &[u8] = br#"[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" "tcp://10.0.2.1:80""#;
+
+    #[test]
+    fn envoy_docs_example() {
+        let r = parse_text(DOC).unwrap();
+        assert_eq!(r.time.unwrap().unix_us, 1_460_751_420_310_000);
+        assert_eq!(r.method.as_deref(), Some("POST"));
+        assert_eq!(r.path.as_deref(), Some("/api/v1/locations"));
+        assert_eq!(r.protocol.as_deref(), Some("HTTP/2"));
+        assert_eq!(r.status, Some(204));
+        assert_eq!(r.flags, None);
+        assert_eq!(r.bytes_received, Some(154));
+        assert_eq!(r.bytes_sent, Some(0));
+        assert_eq!(r.duration_us, Some(226_000));
+        assert_eq!(r.upstream_us, Some(100_000));
+        assert_eq!(r.upstream_status.as_slice(), &[204]);
+        assert_eq!(r.client.as_deref(), Some("10.0.35.28"));
+        assert_eq!(r.user_agent.as_deref(), Some("nsq2http"));
+        assert_eq!(r.request_id.as_deref(), Some("cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2"));
+        assert_eq!(r.host.as_deref(), Some("locations"));
+        assert_eq!(r.upstream_addr.as_deref(), Some("tcp://10.0.2.1:80"));
+        assert!(matches!(r.path, Some(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn istio_local_reply_has_no_upstream_status() {
+        let line = br#"ACCESS [2024-05-01T12:00:00.000Z] "GET /orders HTTP/1.1" 503 UH no_healthy_upstream - "-" 0 19 0 - "203.0.113.7" "curl/8.5.0" "0af7651916cd43dd8448eb211c80319c" "api.example.com" "-" outbound|8080||orders.default.svc.cluster.local - 10.44.1.23:8080 10.44.1.9:51234 - default"#;
+        let r = parse_text(line).unwrap();
+        assert_eq!(r.status, Some(503));
+        assert_eq!(r.flags.as_deref(), Some("UH"));
+        assert!(r.upstream_status.is_empty());
+        assert_eq!(r.upstream_us, None);
+        assert_eq!(r.upstream_addr, None);
+        assert_eq!(r.message.as_deref(), Some("no_healthy_upstream"));
+        assert_eq!(r.route.as_deref(), Some("outbound|8080||orders.default.svc.cluster.local"));
+        assert_eq!(r.client.as_deref(), Some("203.0.113.7"));
+    }
+
+    #[test]
+    fn response_code_zero_and_escapes() {
+        let line = br#"[2024-05-01T12:00:00.5Z] "GET /x HTTP/1.1" 0 DC 0 0 12 - "-" "Mo \"zilla\"" "-" "h" "[2001:db8::1]:443""#;
+        let r = parse_text(line).unwrap();
+        assert_eq!(r.status, None);
+        assert_eq!(r.flags.as_deref(), Some("DC"));
+        assert!(r.upstream_status.is_empty());
+        assert_eq!(r.user_agent.as_deref(), Some("Mo \"zilla\""));
+        assert_eq!(r.upstream_addr.as_deref(), Some("[2001:db8::1]:443"));
+        assert_eq!(r.client, None);
+        assert_eq!(r.request_id, None);
+    }
+
+    #[test]
+    fn json_with_string_numbers() {
+        let line = br#"{"start_time":"2024-05-01T12:00:00.123Z","method":"GET","path":"/a","protocol":"HTTP/1.1","response_code":"200","response_flags":"-","bytes_received":"0","bytes_sent":"42","duration":"7","upstream_service_time":"5","x_forwarded_for":"198.51.100.1, 10.0.0.1","user_agent":"curl","request_id":"abc-123","authority":"svc","upstream_host":"10.0.0.2:80","upstream_cluster":"svc_cluster","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}"#;
+        let r = parse_json(line).unwrap();
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.upstream_status.as_slice(), &[200]);
+        assert_eq!(r.duration_us, Some(7_000));
+        assert_eq!(r.upstream_us, Some(5_000));
+        assert_eq!(r.bytes_sent, Some(42));
+        assert_eq!(r.client.as_deref(), Some("198.51.100.1"));
+        assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(r.route.as_deref(), Some("svc_cluster"));
+        assert_eq!(r.flags, None);
+        assert_eq!(r.message, None);
+        assert!(parse_json(br#"{"msg":"hello","level":30}"#).is_none());
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        let c = scan::Civil::from_unix_us(1_714_564_800_123_000);
+        assert_eq!(c.iso_ms(), "2024-05-01T12:00:00.123Z");
+        assert_eq!(c.rfc3339_nano(), "2024-05-01T12:00:00.123Z");
+        assert_eq!(c.clf(true), "01/May/2024:12:00:00.123");
+        assert_eq!(c.syslog(), "May  1 12:00:00");
+        assert_eq!(scan::Civil::from_unix_us(951_782_400_000_000).iso_ms(), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn writers_parse_back() {
+        let r = SynthRequest::example();
+        for w in [write_envoy, write_istio] {
+            let mut out = Vec::new();
+            w(&r, &mut out);
+            let p = parse_text(&out).unwrap();
+            assert_eq!(p.status, Some(502));
+            assert_eq!(p.flags.as_deref(), Some("UF"));
+            assert_eq!(p.request_id.as_deref(), Some(r.request_id.as_str()));
+        }
+        let mut out = Vec::new();
+        write_envoy_json(&r, &mut out);
+        let p = parse_json(&out).unwrap();
+        assert_eq!(p.trace_id.as_deref(), r.trace_id.as_deref());
+    }
 }

@@ -1,8 +1,269 @@
-//! haproxy access logs.
+//! HAProxy `option httplog` (the default HTTP log format, `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC
+//! %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`), behind any syslog prefix (RFC 3164, RFC 5424) or none.
+//!
+//! `-1` timers mean "not reached": the server answered iff `Tr != -1`, which is what fills `upstream_status`.
+//! The request id is a trailing `%ID` after the request (`"${HAPROXY_HTTP_LOG_FMT} %ID"`), or else a captured
+//! request header that looks like an id.
 
-use crate::record::Record;
+use std::borrow::Cow;
 
-/// Parse one haproxy line.
-pub fn parse(_line: &[u8]) -> Option<Record<'_>> {
+use crate::format::envoy::scan::{self, Cursor};
+use crate::format::{num, time};
+use crate::record::{Record, StatusList};
+use crate::synth::SynthRequest;
+
+/// `dd/Mon/yyyy:` at the start of `b`.
+fn looks_like_date(b: &[u8]) -> bool {
+    b.len() >= 12
+        && b[0].is_ascii_digit()
+        && b[1].is_ascii_digit()
+        && b[2] == b'/'
+        && b[3..6].iter().all(u8::is_ascii_alphabetic)
+        && b[6] == b'/'
+        && b[7..11].iter().all(u8::is_ascii_digit)
+        && b[11] == b':'
+}
+
+/// Where the `client [accept_date]` part starts: the token before the first `[dd/Mon/yyyy:`.
+fn find_start(line: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'[', &line[from..]) {
+        let at = from + k;
+        if at >= 2 && line[at - 1] == b' ' && looks_like_date(&line[at + 1..]) {
+            let tok_end = at - 1;
+            let tok_start = memchr::memrchr(b' ', &line[..tok_end]).map_or(0, |s| s + 1);
+            return Some((tok_start, tok_end));
+        }
+        from = at + 1;
+    }
     None
+}
+
+/// Split `ip:port`, `[v6]:port` or HAProxy's bare `2001:db8::1:51234` into the IP.
+fn client_ip(tok: &[u8]) -> Option<&[u8]> {
+    if tok.starts_with(b"[") {
+        return Some(scan::host_of(tok));
+    }
+    let (ip, port) = tok.split_at(memchr::memrchr(b':', tok)?);
+    let port = &port[1..];
+    if num::parse_u64(port).is_none() && port != b"-" {
+        return None;
+    }
+    let ok = !ip.is_empty() && ip.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':'));
+    ok.then_some(ip)
+}
+
+/// `a/b/c…` with exactly `n` integer parts (signs allowed: `-1`, `+3`).
+fn ints<const N: usize>(tok: &[u8]) -> Option<[i64; N]> {
+    let mut out = [0i64; N];
+    let mut parts = tok.split(|&b| b == b'/');
+    for o in out.iter_mut() {
+        *o = scan::int(parts.next()?)?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+fn is_id_like(b: &[u8]) -> bool {
+    crate::ids::is_uuid(b)
+        || (b.len() >= 16
+            && b.len() <= 64
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'))
+            && b.iter().any(u8::is_ascii_digit))
+}
+
+fn is_hostname(b: &[u8]) -> bool {
+    b.contains(&b'.')
+        && b.iter().any(u8::is_ascii_alphabetic)
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+#[derive(Default)]
+struct Captured<'a> {
+    id: Option<&'a [u8]>,
+    trace: Option<&'a str>,
+    host: Option<&'a [u8]>,
+    user_agent: Option<&'a [u8]>,
+    referer: Option<&'a [u8]>,
+}
+
+/// Guess what each `|`-separated captured request header is.
+fn captured(block: &[u8]) -> Captured<'_> {
+    let mut c = Captured::default();
+    for v in block.split(|&b| b == b'|').map(num::trim) {
+        if num::is_placeholder(v) {
+            continue;
+        }
+        if let Some(t) = std::str::from_utf8(v).ok().and_then(crate::ids::traceparent_trace_id) {
+            c.trace.get_or_insert(t);
+        } else if is_id_like(v) {
+            c.id.get_or_insert(v);
+        } else if memchr::memmem::find(v, b"://").is_some() {
+            c.referer.get_or_insert(v);
+        } else if is_hostname(v) {
+            c.host.get_or_insert(v);
+        } else if v.contains(&b'/') && !v.starts_with(b"/") {
+            c.user_agent.get_or_insert(v);
+        }
+    }
+    c
+}
+
+/// Parse one HAProxy httplog line.
+pub fn parse(line: &[u8]) -> Option<Record<'_>> {
+    let line = line.trim_ascii_end();
+    let (start, end) = find_start(line)?;
+    let client = client_ip(&line[start..end])?;
+    let mut c = Cursor::new(&line[end..]);
+    let time = time::parse_clf(c.delimited(b'[', b']')?)?;
+    let _frontend = c.word()?;
+    let (backend, server) = {
+        let w = c.word()?;
+        let slash = memchr::memchr(b'/', w)?;
+        (&w[..slash], &w[slash + 1..])
+    };
+    let [_tr, _tw, _tc, t_resp, t_active] = ints::<5>(c.word()?)?;
+    let status = scan::int(c.word()?)?;
+    let bytes = scan::int(c.word()?)?;
+    let _req_cookie = c.word()?;
+    let _resp_cookie = c.word()?;
+    let term = c.word()?;
+    if !(2..=4).contains(&term.len()) || !term.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-') {
+        return None;
+    }
+    ints::<5>(c.word()?)?;
+    ints::<2>(c.word()?)?;
+    let req_headers = c.delimited(b'{', b'}');
+    if req_headers.is_some() {
+        let _resp_headers = c.delimited(b'{', b'}');
+    }
+    let request = c.quoted()?;
+    let unique_id = c.word().and_then(scan::text);
+
+    let cap = req_headers.map(captured).unwrap_or_default();
+    let (method, path, protocol) = scan::request(request);
+    let status = u16::try_from(status).ok().filter(|s| (100..=999).contains(s));
+    let mut upstream_status = StatusList::new();
+    if let (true, Some(s)) = (t_resp >= 0, status) {
+        upstream_status.push(s);
+    }
+    let ms = |v: i64| (v >= 0).then(|| v as u64 * 1000);
+    Some(Record {
+        time: Some(time),
+        method,
+        path,
+        protocol,
+        host: cap.host.and_then(num::text),
+        status,
+        upstream_status,
+        duration_us: ms(t_active),
+        upstream_us: ms(t_resp),
+        upstream_addr: if server == b"<NOSRV>" { None } else { num::text(server) },
+        client: num::text(client),
+        bytes_sent: u64::try_from(bytes).ok(),
+        user_agent: cap.user_agent.and_then(num::text),
+        referer: cap.referer.and_then(num::text),
+        request_id: unique_id.or_else(|| cap.id.and_then(num::text)),
+        trace_id: cap.trace.map(Cow::Borrowed),
+        flags: num::text(term),
+        route: num::text(backend),
+        ..Record::default()
+    })
+}
+
+/// HAProxy's termination state for the Envoy-vocabulary flags of a request.
+fn termination_state(r: &SynthRequest) -> &'static str {
+    match r.flags.as_deref().unwrap_or("").split(',').next().unwrap_or("") {
+        "UT" => "sH--",
+        "UH" | "UF" | "NR" if r.upstream_status.is_empty() => "SC--",
+        "RL" => "PR--",
+        "DC" => "CD--",
+        _ => "----",
+    }
+}
+
+/// Write `r` as HAProxy's httplog through rsyslog (`Mon dd hh:mm:ss host haproxy[pid]: …`), with
+/// `capture request header Host/X-Request-ID/User-Agent` and `capture response header Retry-After`.
+pub fn write(r: &SynthRequest, out: &mut Vec<u8>) {
+    let end = scan::Civil::from_unix_us(r.time.unix_us);
+    let accept = scan::Civil::from_unix_us(r.time.unix_us - r.duration_us as i64);
+    let answered = !r.upstream_status.is_empty();
+    let server = match r.upstream_addr.last() {
+        Some(_) if answered => format!("{}{}", r.route, r.upstream_addr.len()),
+        _ => "<NOSRV>".to_string(),
+    };
+    let (tc, tr) = if answered { (0, scan::ms(r.upstream_total_us().unwrap_or(0)) as i64) } else { (-1, -1) };
+    let (tc, tr) = match termination_state(r) {
+        "sH--" => (0, -1),
+        _ => (tc, tr),
+    };
+    let client = if r.client.contains(':') { format!("[{}]", r.client) } else { r.client.clone() };
+    let retries = r.upstream_status.len().saturating_sub(1);
+    let resp_cap = r.retry_after_s.map(|s| s.to_string()).unwrap_or_default();
+    out.extend_from_slice(
+        format!(
+            "{} lb1 haproxy[8]: {client}:51234 [{}] fe_https~ be_{}/{server} 0/0/{tc}/{tr}/{} {} {} - - {} 3/3/1/1/{retries} 0/0 {{{}|{}|{}}} {{{resp_cap}}} \"{} {} {}\"",
+            end.syslog(),
+            accept.clf(true),
+            r.route,
+            scan::ms(r.duration_us),
+            r.status,
+            r.bytes_sent,
+            termination_state(r),
+            r.host,
+            r.request_id,
+            r.user_agent,
+            r.method,
+            r.path,
+            r.protocol,
+        )
+        .as_bytes(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_example() {
+        let line = br#"Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1""#;
+        let r = parse(line).unwrap();
+        assert_eq!(r.time.unwrap().unix_us, 1_233_922_454_655_000);
+        assert_eq!(r.client.as_deref(), Some("10.0.1.2"));
+        assert_eq!(r.route.as_deref(), Some("static"));
+        assert_eq!(r.upstream_addr.as_deref(), Some("srv1"));
+        assert_eq!(r.duration_us, Some(109_000));
+        assert_eq!(r.upstream_us, Some(69_000));
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.upstream_status.as_slice(), &[200]);
+        assert_eq!(r.bytes_sent, Some(2750));
+        assert_eq!(r.flags.as_deref(), Some("----"));
+        assert_eq!(r.host.as_deref(), Some("1wt.eu"));
+        assert_eq!(r.method.as_deref(), Some("GET"));
+        assert_eq!(r.path.as_deref(), Some("/index.html"));
+        assert_eq!(r.protocol.as_deref(), Some("HTTP/1.1"));
+    }
+
+    #[test]
+    fn timeout_without_server_response() {
+        let line = br#"<30>Jun 27 21:43:42 haproxy[22021]: 8.6.7.10:55480 [27/Jun/2019:21:42:38.916] public_ssl~ be_http/srva 0/0/0/-1/63387    504 194 - - sH-- 15/13/10/0/0 0/0 "PATCH /api/upload/4ddad61736a6 HTTP/1.1""#;
+        let r = parse(line).unwrap();
+        assert_eq!(r.status, Some(504));
+        assert!(r.upstream_status.is_empty());
+        assert_eq!(r.upstream_us, None);
+        assert_eq!(r.duration_us, Some(63_387_000));
+        assert_eq!(r.flags.as_deref(), Some("sH--"));
+    }
+
+    #[test]
+    fn trailing_unique_id_and_ipv6() {
+        let line = br#"2001:db8::1:51234 [01/May/2024:12:00:00.000] fe be/<NOSRV> 0/-1/-1/-1/+0 503 217 - - SC-- 1/1/0/0/0 0/0 "GET / HTTP/1.1" 0af7651916cd43dd8448eb211c80319c"#;
+        let r = parse(line).unwrap();
+        assert_eq!(r.client.as_deref(), Some("2001:db8::1"));
+        assert_eq!(r.upstream_addr, None);
+        assert_eq!(r.request_id.as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
+        assert_eq!(r.duration_us, Some(0));
+        assert!(r.upstream_status.is_empty());
+        assert!(parse(br#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
+    }
 }
