@@ -1,13 +1,904 @@
 //! nginx `combined` (with `key=value` extras appended) and ingress-nginx `upstreaminfo`.
+//!
+//! Both share the combined prefix
+//! `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`,
+//! scanned with `memchr` and borrowed from the line. The scanning helpers here are `pub(crate)` so the Apache
+//! parser and the `log_format` compiler (same family, same author) can reuse them.
 
-use crate::record::Record;
+use std::borrow::Cow;
+
+use memchr::{memchr, memrchr};
+
+use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_list, trim};
+use super::time::parse_clf;
+use crate::ids;
+use crate::record::{LogTime, Record, StatusList};
+use crate::synth::SynthRequest;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------------------------
 
 /// nginx `combined`, plus any `key=value` / `key="value"` extras appended after it.
-pub fn parse(_line: &[u8]) -> Option<Record<'_>> {
-    None
+///
+/// Extras understood: the `rid=… rt=… urt="…" us="…" ua="…"` family (see [`apply_kv`]), the quoted
+/// `"$http_x_forwarded_for"` of nginx's `main` format (ignored), a bare `$request_time` (a decimal with a dot),
+/// and a bare or quoted 32-hex / UUID request id. Bare integers and Apache unique ids are deliberately not
+/// claimed, so that Apache lines with `%D` or `%{UNIQUE_ID}e` rank as Apache.
+pub fn parse(line: &[u8]) -> Option<Record<'_>> {
+    let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    let mut pos = rest;
+    while let Some(e) = next_extra(line, &mut pos) {
+        if e.key.is_empty() {
+            positional(&mut rec, e.val);
+        } else {
+            apply_kv(&mut rec, e.key, e.val);
+        }
+    }
+    Some(rec)
 }
 
-/// ingress-nginx `upstreaminfo`.
-pub fn parse_ingress(_line: &[u8]) -> Option<Record<'_>> {
-    None
+/// ingress-nginx `upstreaminfo`:
+/// `… "$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]
+/// $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id`.
+///
+/// The alternative upstream name (added in 0.21) and `$req_id` are optional. `None` for plain combined lines.
+pub fn parse_ingress(line: &[u8]) -> Option<Record<'_>> {
+    let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    let (len, p) = token_after_space(line, rest)?;
+    rec.bytes_received = u64_or_dash(len)?;
+    let (rt, p) = token_after_space(line, p)?;
+    rec.duration_us = secs_or_dash(rt)?;
+    let (name, mut p) = token_after_space(line, p)?;
+    rec.route = num::text(bracketed(name)?);
+    if line.get(p + 1) == Some(&b'[') {
+        let (alt, q) = token_after_space(line, p)?;
+        bracketed(alt)?;
+        p = q;
+    }
+    let (addr, p) = list_after_space(line, p)?;
+    let (_resp_len, p) = list_after_space(line, p)?;
+    let (urt, p) = list_after_space(line, p)?;
+    let (us, p) = list_after_space(line, p)?;
+    rec.upstream_addr = num::text(addr);
+    rec.upstream_us = sum_list(urt, secs_to_us);
+    rec.upstream_status = StatusList::parse(us);
+    if let Some((id, _)) = token_after_space(line, p) {
+        rec.request_id = num::text(id);
+    }
+    Some(rec)
+}
+
+/// A bare or quoted value after the combined prefix that has no key.
+fn positional<'a>(rec: &mut Record<'a>, val: &'a [u8]) {
+    let v = trim(val);
+    if rec.duration_us.is_none() && is_decimal_with_dot(v) {
+        rec.duration_us = secs_to_us(v);
+    } else if rec.request_id.is_none() && is_hex_or_uuid_id(v) {
+        rec.request_id = num::text(v);
+    } else if rec.trace_id.is_none() && v.len() == 55 {
+        rec.trace_id = traceparent(v);
+    }
+}
+
+/// Map a `key=value` extra onto the record (keys are case-insensitive). Unknown keys are skipped.
+///
+/// `ua` is the *upstream address* here, as in the documented example
+/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
+fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
+    let mut buf = [0u8; 24];
+    let Some(lower) = buf.get_mut(..key.len()) else { return };
+    lower.copy_from_slice(key);
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"rid" | b"request_id" | b"req_id" | b"reqid" | b"x_request_id" | b"requestid" => {
+            if let Some(v) = field(val) {
+                rec.request_id = Some(v);
+            }
+        }
+        b"rt" | b"request_time" => {
+            if let Some(v) = secs_to_us(val) {
+                rec.duration_us = Some(v);
+            }
+        }
+        b"urt" | b"upstream_response_time" => {
+            if let Some(v) = sum_list(val, secs_to_us) {
+                rec.upstream_us = Some(v);
+            }
+        }
+        b"us" | b"upstream_status" => {
+            let l = StatusList::parse(val);
+            if !l.is_empty() {
+                rec.upstream_status = l;
+            }
+        }
+        b"ua" | b"upstream_addr" => {
+            if let Some(v) = num::text(val) {
+                rec.upstream_addr = Some(v);
+            }
+        }
+        b"traceparent" => {
+            if let Some(v) = traceparent(trim(val)) {
+                rec.trace_id = Some(v);
+            }
+        }
+        b"trace_id" | b"traceid" => {
+            if let Some(v) = num::text(val) {
+                rec.trace_id = Some(v);
+            }
+        }
+        b"host" => {
+            if let Some(v) = field(val) {
+                rec.host = Some(v);
+            }
+        }
+        b"upstream" | b"route" | b"proxy_upstream_name" => {
+            if let Some(v) = field(val) {
+                rec.route = Some(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared scanning helpers (used by apache.rs and nginx_format.rs too)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The combined prefix of a line, parsed.
+pub(crate) struct Combined<'a> {
+    /// client, consumer (`$remote_user`), time, request, status, bytes, referer, user agent.
+    pub rec: Record<'a>,
+    /// Index just after the closing quote of the user agent (the line's end or a space).
+    pub rest: usize,
+    /// The bytes field was `-` (Apache `%b` for zero bytes).
+    pub bytes_dash: bool,
+}
+
+/// Parse `$remote_addr $ident $remote_user [$time_local] "$request" $status $bytes "$referer" "$user_agent"`.
+pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
+    let sp = memchr(b' ', line)?;
+    let client = &line[..sp];
+    if !valid_client(client) {
+        return None;
+    }
+    let (ident, p) = token_after_space(line, sp)?;
+    if matches!(ident[0], b'[' | b'"') {
+        return None;
+    }
+    let (user, p) = token_after_space(line, p)?;
+    if matches!(user[0], b'[' | b'"') {
+        return None;
+    }
+    if line.get(p) != Some(&b' ') || line.get(p + 1) != Some(&b'[') {
+        return None;
+    }
+    let open = p + 2;
+    let close = open + memchr(b']', &line[open..])?;
+    let time = parse_clf(&line[open..close])?;
+    let (request, p) = quoted_after_space(line, close + 1)?;
+    let (status, p) = token_after_space(line, p)?;
+    let status = parse_status(status)?;
+    let (bytes, p) = token_after_space(line, p)?;
+    let bytes_dash = bytes == b"-";
+    let bytes_sent = if bytes_dash { None } else { Some(parse_u64(bytes)?) };
+    let (referer, p) = quoted_after_space(line, p)?;
+    let (user_agent, rest) = quoted_after_space(line, p)?;
+    let (method, path, protocol) = split_request(request);
+    let rec = Record {
+        time: Some(time),
+        method,
+        path,
+        protocol,
+        status: Some(status),
+        client: num::text(client),
+        consumer: field(user),
+        bytes_sent,
+        referer: field(referer),
+        user_agent: field(user_agent),
+        ..Record::default()
+    };
+    Some(Combined { rec, rest, bytes_dash })
+}
+
+/// A client address: IPv4, IPv6 (bare, as nginx logs it, with an optional `%zone`), a host name or `unix:`.
+fn valid_client(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.len() <= 255
+        && (b[0].is_ascii_alphanumeric() || b[0] == b':')
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-' | b'_' | b'%'))
+}
+
+/// `[name]` → `name`.
+fn bracketed(b: &[u8]) -> Option<&[u8]> {
+    b.strip_prefix(b"[")?.strip_suffix(b"]")
+}
+
+/// `Some(None)` for `-`, `Some(Some(n))` for a number, `None` (not this format) otherwise.
+fn u64_or_dash(b: &[u8]) -> Option<Option<u64>> {
+    if b == b"-" { Some(None) } else { parse_u64(b).map(Some) }
+}
+
+fn secs_or_dash(b: &[u8]) -> Option<Option<u64>> {
+    if b == b"-" { Some(None) } else { secs_to_us(b).map(Some) }
+}
+
+/// End of the token starting at `start`: the next space or the end of the line.
+pub(crate) fn token_end(line: &[u8], start: usize) -> usize {
+    memchr(b' ', &line[start..]).map_or(line.len(), |i| start + i)
+}
+
+/// The non-empty token after the space at `pos`; returns it and the index just past it.
+pub(crate) fn token_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    if line.get(pos) != Some(&b' ') {
+        return None;
+    }
+    let start = pos + 1;
+    let end = token_end(line, start);
+    (end > start).then(|| (&line[start..end], end))
+}
+
+/// Like [`token_after_space`] for a value that may be a list (`a, b` or `a : b`).
+fn list_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    if line.get(pos) != Some(&b' ') || line.len() <= pos + 1 || line[pos + 1] == b' ' {
+        return None;
+    }
+    let end = list_end(line, pos + 1);
+    Some((&line[pos + 1..end], end))
+}
+
+/// The `"…"` field after the space at `pos`; returns its contents and the index just past the closing quote.
+fn quoted_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    if line.get(pos) != Some(&b' ') || line.get(pos + 1) != Some(&b'"') {
+        return None;
+    }
+    let start = pos + 2;
+    let end = find_quote_end(line, start)?;
+    Some((&line[start..end], end + 1))
+}
+
+/// True when the byte at `idx` is preceded (after `from`) by an odd number of backslashes.
+pub(crate) fn is_escaped(line: &[u8], from: usize, idx: usize) -> bool {
+    let mut k = idx;
+    while k > from && line[k - 1] == b'\\' {
+        k -= 1;
+    }
+    (idx - k) % 2 == 1
+}
+
+/// The closing quote of a field opened just before `from`: the first `"` that is not `\"`-escaped and is
+/// followed by a space or the end of the line.
+pub(crate) fn find_quote_end(line: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let j = i + memchr(b'"', line.get(i..)?)?;
+        if !is_escaped(line, from, j) && (j + 1 == line.len() || line[j + 1] == b' ') {
+            return Some(j);
+        }
+        i = j + 1;
+    }
+}
+
+/// End of a space-separated value that may be an nginx list: `10.0.0.1:80, 10.0.0.2:80` (tokens ending in
+/// `,` continue) or `0.010 : 0.005` (a lone `:` token joins its neighbours).
+pub(crate) fn list_end(line: &[u8], start: usize) -> usize {
+    let mut end = token_end(line, start);
+    while end < line.len() {
+        if end > start && line[end - 1] == b',' && line.get(end + 1).is_some_and(|&c| c != b' ') {
+            end = token_end(line, end + 1);
+        } else if line[end..].starts_with(b" : ") && line.get(end + 3).is_some_and(|&c| c != b' ') {
+            end = token_end(line, end + 3);
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// One field appended after the combined prefix.
+pub(crate) struct Extra<'a> {
+    /// The key of `key=value`, empty for a positional value.
+    pub key: &'a [u8],
+    /// The value, without its quotes.
+    pub val: &'a [u8],
+    /// The value was quoted.
+    pub quoted: bool,
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+}
+
+/// The next extra at or after `pos` (leading spaces skipped); advances `pos`. A quoted value missing its closing
+/// quote (truncated line) runs to the end of the line.
+pub(crate) fn next_extra<'a>(line: &'a [u8], pos: &mut usize) -> Option<Extra<'a>> {
+    let mut i = *pos;
+    while i < line.len() && matches!(line[i], b' ' | b'\t') {
+        i += 1;
+    }
+    *pos = i;
+    if i >= line.len() {
+        return None;
+    }
+    let quoted = |start: usize, pos: &mut usize| {
+        let end = find_quote_end(line, start).unwrap_or(line.len());
+        *pos = (end + 1).min(line.len());
+        &line[start..end]
+    };
+    if line[i] == b'"' {
+        let val = quoted(i + 1, pos);
+        return Some(Extra { key: b"", val, quoted: true });
+    }
+    let mut k = i;
+    while k < line.len() && is_key_byte(line[k]) {
+        k += 1;
+    }
+    if k > i && line.get(k) == Some(&b'=') {
+        let key = &line[i..k];
+        let vs = k + 1;
+        if line.get(vs) == Some(&b'"') {
+            let val = quoted(vs + 1, pos);
+            return Some(Extra { key, val, quoted: true });
+        }
+        let end = if vs < line.len() { list_end(line, vs) } else { vs };
+        *pos = end;
+        return Some(Extra { key, val: &line[vs..end], quoted: false });
+    }
+    let end = list_end(line, i);
+    *pos = end;
+    Some(Extra { key: b"", val: &line[i..end], quoted: false })
+}
+
+/// `0.123`, `12.5`: digits, one dot, digits (how nginx prints `$request_time`). Not a bare integer.
+pub(crate) fn is_decimal_with_dot(b: &[u8]) -> bool {
+    match memchr(b'.', b) {
+        Some(d) => {
+            d > 0
+                && d + 1 < b.len()
+                && b[..d].iter().all(u8::is_ascii_digit)
+                && b[d + 1..].iter().all(u8::is_ascii_digit)
+        }
+        None => false,
+    }
+}
+
+/// A 32-hex id (nginx `$request_id`) or a UUID.
+pub(crate) fn is_hex_or_uuid_id(b: &[u8]) -> bool {
+    (b.len() == 32 && b.iter().all(u8::is_ascii_hexdigit)) || ids::is_uuid(b)
+}
+
+/// The trace id of a W3C traceparent value, borrowed.
+pub(crate) fn traceparent(b: &[u8]) -> Option<Cow<'_, str>> {
+    std::str::from_utf8(b).ok().and_then(ids::traceparent_trace_id).map(Cow::Borrowed)
+}
+
+fn is_method(b: &[u8]) -> bool {
+    (1..=20).contains(&b.len()) && b.iter().all(|&c| c.is_ascii_uppercase() || c == b'-' || c == b'_')
+}
+
+/// Method, path and protocol of a request line.
+pub(crate) type RequestParts<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+/// Split `$request` (`GET /path HTTP/1.1`) into method, path and protocol. `-`, TLS handshakes and other
+/// garbage give `None`s; a lone path gives the path only.
+pub(crate) fn split_request(b: &[u8]) -> RequestParts<'_> {
+    let b = trim(b);
+    if is_placeholder(b) {
+        return (None, None, None);
+    }
+    let Some(sp) = memchr(b' ', b) else {
+        return (None, if b[0] == b'/' { field(b) } else { None }, None);
+    };
+    let method = &b[..sp];
+    if !is_method(method) {
+        return (None, if b[0] == b'/' { field(b) } else { None }, None);
+    }
+    let rest = trim(&b[sp + 1..]);
+    match memrchr(b' ', rest) {
+        Some(j) if rest[j + 1..].starts_with(b"HTTP/") => {
+            (num::text(method), field(&rest[..j]), num::text(&rest[j + 1..]))
+        }
+        _ => (num::text(method), field(rest), None),
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    if b.len() < 4 {
+        return None;
+    }
+    b[..4].iter().try_fold(0u32, |acc, &c| Some(acc << 4 | hex_val(c)? as u32))
+}
+
+/// A text field as logged, with escapes undone: nginx's `\xHH`, Apache's `\"`, `\\`, `\n`, `\xhh`, and JSON's
+/// `\uXXXX` (for `escape=json`). Borrows when there is no backslash (the common case); `None` for placeholders.
+pub(crate) fn field(b: &[u8]) -> Option<Cow<'_, str>> {
+    let b = trim(b);
+    if memchr(b'\\', b).is_none() {
+        return num::text(b);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' && i + 1 < b.len() {
+            let simple = match b[i + 1] {
+                b'"' => Some(b'"'),
+                b'\\' => Some(b'\\'),
+                b'/' => Some(b'/'),
+                b'\'' => Some(b'\''),
+                b'n' => Some(b'\n'),
+                b'r' => Some(b'\r'),
+                b't' => Some(b'\t'),
+                b'b' => Some(0x08),
+                b'f' => Some(0x0c),
+                b'v' => Some(0x0b),
+                _ => None,
+            };
+            if let Some(s) = simple {
+                out.push(s);
+                i += 2;
+                continue;
+            }
+            if b[i + 1] == b'x'
+                && let Some(h) = b.get(i + 2).and_then(|&c| hex_val(c))
+                && let Some(l) = b.get(i + 3).and_then(|&c| hex_val(c))
+            {
+                out.push(h << 4 | l);
+                i += 4;
+                continue;
+            }
+            if b[i + 1] == b'u'
+                && let Some(cp) = hex4(&b[i + 2..])
+            {
+                let mut used = 6;
+                let mut ch = char::from_u32(cp);
+                if (0xD800..0xDC00).contains(&cp)
+                    && b[i + 6..].starts_with(b"\\u")
+                    && let Some(lo) = hex4(&b[i + 8..])
+                    && (0xDC00..0xE000).contains(&lo)
+                {
+                    ch = char::from_u32(0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
+                    used = 12;
+                }
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.unwrap_or('\u{fffd}').encode_utf8(&mut buf).as_bytes());
+                i += used;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    if is_placeholder(&out) {
+        return None;
+    }
+    Some(Cow::Owned(match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writers (the log generator's hot path: no per-field formatting machinery, no allocation)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Append one nginx `combined` line with the documented extras
+/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
+pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
+    write_combined(r, out, Escape::Nginx);
+    out.extend_from_slice(b" rid=");
+    push_esc(out, r.request_id.as_bytes(), Escape::Nginx);
+    out.extend_from_slice(b" rt=");
+    push_secs3(out, r.duration_us);
+    out.extend_from_slice(b" urt=\"");
+    push_secs_list(out, &r.upstream_us);
+    out.extend_from_slice(b"\" us=\"");
+    push_status_list(out, &r.upstream_status);
+    out.extend_from_slice(b"\" ua=\"");
+    push_addr_list(out, &r.upstream_addr);
+    out.push(b'"');
+}
+
+/// Append one ingress-nginx `upstreaminfo` line; the upstream name is `default-<route>-80`.
+pub fn write_ingress(r: &SynthRequest, out: &mut Vec<u8>) {
+    write_combined(r, out, Escape::Nginx);
+    out.push(b' ');
+    push_u64(out, r.bytes_received);
+    out.push(b' ');
+    push_secs3(out, r.duration_us);
+    out.extend_from_slice(b" [default-");
+    push_esc(out, r.route.as_bytes(), Escape::Nginx);
+    out.extend_from_slice(b"-80] [] ");
+    push_addr_list(out, &r.upstream_addr);
+    out.push(b' ');
+    // response length: the body of the last attempt; earlier (failed) attempts sent nothing on.
+    if r.upstream_status.is_empty() {
+        out.push(b'-');
+    } else {
+        for i in 0..r.upstream_status.len() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            push_u64(out, if i + 1 == r.upstream_status.len() { r.bytes_sent } else { 0 });
+        }
+    }
+    out.push(b' ');
+    push_secs_list(out, &r.upstream_us);
+    out.push(b' ');
+    push_status_list(out, &r.upstream_status);
+    out.push(b' ');
+    push_esc(out, r.request_id.as_bytes(), Escape::Nginx);
+}
+
+/// How a writer escapes a value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escape {
+    /// nginx: `"`, `\`, controls and bytes ≥ 0x7F as `\xHH`.
+    Nginx,
+    /// Apache: `\"`, `\\`, `\n`/`\r`/`\t`, other non-printables as `\xhh`.
+    Apache,
+}
+
+/// The combined prefix, with `-` for empty values (and for zero bytes in Apache's `%b`).
+pub(crate) fn write_combined(r: &SynthRequest, out: &mut Vec<u8>, esc: Escape) {
+    push_esc(out, r.client.as_bytes(), esc);
+    out.extend_from_slice(b" - ");
+    push_esc(out, r.consumer.as_deref().unwrap_or("").as_bytes(), esc);
+    out.extend_from_slice(b" [");
+    push_clf(out, r.time);
+    out.extend_from_slice(b"] \"");
+    out.extend_from_slice(r.method.as_bytes());
+    out.push(b' ');
+    push_esc(out, r.path.as_bytes(), esc);
+    out.push(b' ');
+    out.extend_from_slice(r.protocol.as_bytes());
+    out.extend_from_slice(b"\" ");
+    push_u64(out, r.status as u64);
+    out.push(b' ');
+    if esc == Escape::Apache && r.bytes_sent == 0 {
+        out.push(b'-');
+    } else {
+        push_u64(out, r.bytes_sent);
+    }
+    out.extend_from_slice(b" \"");
+    push_esc(out, r.referer.as_deref().unwrap_or("").as_bytes(), esc);
+    out.extend_from_slice(b"\" \"");
+    push_esc(out, r.user_agent.as_bytes(), esc);
+    out.push(b'"');
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+fn needs_escape(c: u8) -> bool {
+    c == b'"' || c == b'\\' || !(0x20..0x7f).contains(&c)
+}
+
+/// Append a value escaped as the server would log it; `-` when empty.
+pub(crate) fn push_esc(out: &mut Vec<u8>, s: &[u8], esc: Escape) {
+    if s.is_empty() {
+        out.push(b'-');
+        return;
+    }
+    if !s.iter().any(|&c| needs_escape(c)) {
+        out.extend_from_slice(s);
+        return;
+    }
+    for &c in s {
+        if !needs_escape(c) {
+            out.push(c);
+            continue;
+        }
+        match (esc, c) {
+            (Escape::Apache, b'"' | b'\\') => out.extend_from_slice(&[b'\\', c]),
+            (Escape::Apache, b'\n') => out.extend_from_slice(b"\\n"),
+            (Escape::Apache, b'\r') => out.extend_from_slice(b"\\r"),
+            (Escape::Apache, b'\t') => out.extend_from_slice(b"\\t"),
+            (Escape::Apache, _) => {
+                out.extend_from_slice(&[b'\\', b'x', HEX_LOWER[(c >> 4) as usize], HEX_LOWER[(c & 15) as usize]])
+            }
+            (Escape::Nginx, _) => {
+                out.extend_from_slice(&[b'\\', b'x', HEX_UPPER[(c >> 4) as usize], HEX_UPPER[(c & 15) as usize]])
+            }
+        }
+    }
+}
+
+/// Append an unsigned integer in decimal.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Append `n` zero-padded to `width` digits.
+fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = 1;
+    let mut m = n / 10;
+    while m > 0 {
+        digits += 1;
+        m /= 10;
+    }
+    for _ in digits..width {
+        out.push(b'0');
+    }
+    push_u64(out, n);
+}
+
+/// Microseconds as seconds with millisecond resolution, as nginx prints `$request_time`: `0.002`.
+pub(crate) fn push_secs3(out: &mut Vec<u8>, us: u64) {
+    let ms = us / 1000;
+    push_u64(out, ms / 1000);
+    out.push(b'.');
+    push_padded(out, ms % 1000, 3);
+}
+
+fn push_secs_list(out: &mut Vec<u8>, list: &[u64]) {
+    if list.is_empty() {
+        out.push(b'-');
+    }
+    for (i, &us) in list.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        push_secs3(out, us);
+    }
+}
+
+fn push_status_list(out: &mut Vec<u8>, list: &[u16]) {
+    if list.is_empty() {
+        out.push(b'-');
+    }
+    for (i, &s) in list.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        push_u64(out, s as u64);
+    }
+}
+
+fn push_addr_list(out: &mut Vec<u8>, list: &[String]) {
+    if list.is_empty() {
+        out.push(b'-');
+    }
+    for (i, a) in list.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        push_esc(out, a.as_bytes(), Escape::Nginx);
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+
+/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm; inverse of `days_from_civil`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + (m <= 2) as i64, m, d)
+}
+
+/// `$time_local` in the line's own offset: `01/May/2024:12:00:00 +0000` (sub-second part dropped).
+pub(crate) fn push_clf(out: &mut Vec<u8>, t: LogTime) {
+    let local = t.unix_us.div_euclid(1_000_000) + t.offset_s as i64;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let sod = local.rem_euclid(86_400) as u64;
+    push_padded(out, d as u64, 2);
+    out.push(b'/');
+    out.extend_from_slice(MONTHS[(m - 1) as usize]);
+    out.push(b'/');
+    push_padded(out, y.max(0) as u64, 4);
+    out.push(b':');
+    push_padded(out, sod / 3600, 2);
+    out.push(b':');
+    push_padded(out, sod / 60 % 60, 2);
+    out.push(b':');
+    push_padded(out, sod % 60, 2);
+    out.push(b' ');
+    out.push(if t.offset_s < 0 { b'-' } else { b'+' });
+    let off = t.offset_s.unsigned_abs() as u64;
+    push_padded(out, off / 3600, 2);
+    push_padded(out, off / 60 % 60, 2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(s: &str) -> i64 {
+        s.parse::<jiff::Timestamp>().unwrap().as_microsecond()
+    }
+
+    #[test]
+    fn combined_plain() {
+        let l = br#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.client.as_deref(), Some("127.0.0.1"));
+        assert_eq!(r.consumer.as_deref(), Some("frank"));
+        assert_eq!(r.time, Some(LogTime { unix_us: us("2000-10-10T13:55:36-07:00"), offset_s: -7 * 3600 }));
+        assert_eq!(r.method.as_deref(), Some("GET"));
+        assert_eq!(r.path.as_deref(), Some("/apache_pb.gif"));
+        assert_eq!(r.protocol.as_deref(), Some("HTTP/1.0"));
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.bytes_sent, Some(2326));
+        assert_eq!(r.referer.as_deref(), Some("http://www.example.com/start.html"));
+        assert_eq!(r.user_agent.as_deref(), Some("Mozilla/4.08 [en] (Win98; I ;Nav)"));
+        assert!(matches!(r.path, Some(Cow::Borrowed(_))), "hot path borrows");
+        assert_eq!(r.request_id, None);
+        assert_eq!(r.duration_us, None);
+        assert!(parse_ingress(l).is_none(), "no [upstream] part");
+    }
+
+    #[test]
+    fn combined_with_documented_extras() {
+        let l = br#"10.1.2.3 - - [01/May/2024:12:00:00 +0200] "POST /v1/orders HTTP/1.1" 502 157 "-" "curl/8.5.0" rid=0af7651916cd43dd8448eb211c80319c rt=0.031 urt="0.001, 0.020" us="502, 200" ua="10.0.0.1:80, 10.0.0.2:80""#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.time.unwrap().unix_us, us("2024-05-01T10:00:00Z"));
+        assert_eq!(r.time.unwrap().offset_s, 7200);
+        assert_eq!(r.request_id.as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
+        assert_eq!(r.duration_us, Some(31_000));
+        assert_eq!(r.upstream_us, Some(21_000));
+        assert_eq!(r.upstream_status.as_slice(), &[502, 200]);
+        assert_eq!(r.upstream_addr.as_deref(), Some("10.0.0.1:80, 10.0.0.2:80"));
+        assert_eq!(r.referer, None);
+    }
+
+    #[test]
+    fn kv_variants() {
+        let l = br#"::1 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/2.0" 200 5 "-" "-" request_id="abc-123" request_time=1.5 upstream_response_time=0.010 : 0.005 upstream_status=504 : 200 traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 host=api.example.com route=orders foo=bar"#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.client.as_deref(), Some("::1"));
+        assert_eq!(r.user_agent, None);
+        assert_eq!(r.request_id.as_deref(), Some("abc-123"));
+        assert_eq!(r.duration_us, Some(1_500_000));
+        assert_eq!(r.upstream_us, Some(15_000));
+        assert_eq!(r.upstream_status.as_slice(), &[504, 200]);
+        assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert_eq!(r.host.as_deref(), Some("api.example.com"));
+        assert_eq!(r.route.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn positional_extras() {
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "203.0.113.9, 10.0.0.1" 0.250 3fa85f64-5717-4562-b3fc-2c963f66afa6"#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.duration_us, Some(250_000));
+        assert_eq!(r.request_id.as_deref(), Some("3fa85f64-5717-4562-b3fc-2c963f66afa6"));
+        assert_eq!(r.client.as_deref(), Some("1.2.3.4"));
+        // a bare integer (Apache %D) and a unique id are not claimed
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" 1234 WZ0yNX8AAQEAAB4mLpIAAAAD"#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.duration_us, None);
+        assert_eq!(r.request_id, None);
+    }
+
+    #[test]
+    fn escapes_and_garbage() {
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "\x16\x03\x01\x00\xA5\x01\x00\x00\xA1\x03\x03" 400 157 "-" "-""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.method, r.path, r.protocol), (None, None, None));
+        assert_eq!(r.status, Some(400));
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET /q?s=\x22hi\x22 HTTP/1.1" 499 0 "-" "Bot \x22X\x22 caf\xC3\xA9""#;
+        let r = parse(l).unwrap();
+        assert_eq!(r.path.as_deref(), Some("/q?s=\"hi\""));
+        assert_eq!(r.user_agent.as_deref(), Some("Bot \"X\" café"));
+        assert_eq!(r.status, Some(499));
+        assert_eq!(r.bytes_sent, Some(0));
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "-" 444 0 "-" "-""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.method, r.path, r.status), (None, None, Some(444)));
+        let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "/just/a/path" 400 0 "-" "-""#;
+        assert_eq!(parse(l).unwrap().path.as_deref(), Some("/just/a/path"));
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        for l in [
+            &br#"{"status":200,"request":"GET / HTTP/1.1"}"#[..],
+            b"level=info msg=hello request_id=abc",
+            b"[2024-05-01T12:00:00.000Z] \"GET / HTTP/1.1\" 200 - 0 5 1 1 \"-\" \"curl\" \"id\" \"host\" \"10.0.0.1:80\"",
+            b"haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750",
+            b"just some free text",
+            br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "trunc"#,
+            br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 2x0 5 "-" "-""#,
+            b"",
+        ] {
+            assert!(parse(l).is_none(), "{}", String::from_utf8_lossy(l));
+            assert!(parse_ingress(l).is_none(), "{}", String::from_utf8_lossy(l));
+        }
+    }
+
+    #[test]
+    fn ingress_lists() {
+        let l = br#"192.168.1.10 - - [01/May/2024:12:00:00 +0000] "GET /api HTTP/1.1" 200 12 "-" "kube-probe/1.29" 512 0.032 [default-api-80] [] 10.244.0.5:8080, 10.244.0.6:8080 0, 12 0.010, 0.020 502, 200 5b5f4d1c1e4f4b0f9d5c2a3e6f7a8b9c"#;
+        let r = parse_ingress(l).unwrap();
+        assert_eq!(r.bytes_received, Some(512));
+        assert_eq!(r.duration_us, Some(32_000));
+        assert_eq!(r.route.as_deref(), Some("default-api-80"));
+        assert_eq!(r.upstream_addr.as_deref(), Some("10.244.0.5:8080, 10.244.0.6:8080"));
+        assert_eq!(r.upstream_us, Some(30_000));
+        assert_eq!(r.upstream_status.as_slice(), &[502, 200]);
+        assert_eq!(r.request_id.as_deref(), Some("5b5f4d1c1e4f4b0f9d5c2a3e6f7a8b9c"));
+        let l = br#"192.168.1.10 - - [01/May/2024:12:00:00 +0000] "GET /api HTTP/1.1" 200 12 "-" "-" 512 0.032 [default-api-80] [alt] 10.0.0.1:80 : 127.0.0.1:8181 0 : 12 0.010 : 0.005 401 : 200 id1"#;
+        let r = parse_ingress(l).unwrap();
+        assert_eq!(r.upstream_addr.as_deref(), Some("10.0.0.1:80 : 127.0.0.1:8181"));
+        assert_eq!(r.upstream_us, Some(15_000));
+        assert_eq!(r.upstream_status.as_slice(), &[401, 200]);
+        assert_eq!(r.request_id.as_deref(), Some("id1"));
+    }
+
+    #[test]
+    fn clf_writer_matches_parser() {
+        for (t, off) in [(0i64, 0i32), (951_782_400, -25_200), (1_714_564_800, 19_800), (4_102_444_799, 3600)] {
+            let lt = LogTime { unix_us: t * 1_000_000 + 999, offset_s: off };
+            let mut out = Vec::new();
+            push_clf(&mut out, lt);
+            let back = parse_clf(&out).unwrap();
+            assert_eq!(back, LogTime { unix_us: t * 1_000_000, offset_s: off }, "{}", String::from_utf8_lossy(&out));
+        }
+        let mut out = Vec::new();
+        push_clf(&mut out, LogTime { unix_us: us("2000-10-10T20:55:36Z"), offset_s: -7 * 3600 });
+        assert_eq!(out, b"10/Oct/2000:13:55:36 -0700");
+    }
+
+    #[test]
+    fn number_writers() {
+        let mut out = Vec::new();
+        push_secs3(&mut out, 2_000);
+        out.push(b' ');
+        push_secs3(&mut out, 12_345_678);
+        out.push(b' ');
+        push_u64(&mut out, 0);
+        out.push(b' ');
+        push_u64(&mut out, u64::MAX);
+        assert_eq!(out, b"0.002 12.345 0 18446744073709551615");
+    }
+
+    #[test]
+    fn writer_example() {
+        let mut out = Vec::new();
+        write_nginx(&SynthRequest::example(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"203.0.113.7 - mobile-app [01/May/2024:12:00:00 +0000] "POST /v1/orders/123?expand=items HTTP/1.1" 502 157 "-" "curl/8.5.0" rid=0af7651916cd43dd8448eb211c80319c rt=0.002 urt="0.001" us="502" ua="10.0.0.7:8080""#
+        );
+        let mut out = Vec::new();
+        write_ingress(&SynthRequest::example(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"203.0.113.7 - mobile-app [01/May/2024:12:00:00 +0000] "POST /v1/orders/123?expand=items HTTP/1.1" 502 157 "-" "curl/8.5.0" 412 0.002 [default-orders-80] [] 10.0.0.7:8080 157 0.001 502 0af7651916cd43dd8448eb211c80319c"#
+        );
+    }
+
+    #[test]
+    fn unescape() {
+        assert_eq!(field(br"a\x22b\\c\u00e9\ud83d\ude00").as_deref(), Some("a\"b\\cé😀"));
+        assert_eq!(field(br"\x2D"), None, "decodes to a placeholder");
+        assert_eq!(field(br"bad\xZZ\").as_deref(), Some("bad\\xZZ\\"));
+        assert_eq!(field(br"\xFF").as_deref(), Some("\u{fffd}"));
+    }
 }
