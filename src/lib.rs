@@ -1,8 +1,18 @@
 //! gatewatch: a terminal incident console for API-gateway outages.
 //!
-//! Data flows one way: sources → parse ([`format`]) → summaries ([`report`]) → output.
+//! Data flows one way: sources → parse ([`format`]) → statistics ([`stats`]) → [`report`].
 
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
 pub mod format;
+pub mod generate;
 pub mod ids;
 pub mod record;
+pub mod report;
+pub mod routes;
+pub mod scan;
+pub mod stats;
 pub mod synth;
+pub mod text;

@@ -1,1 +1,25 @@
-fn main() {}
+use clap::Parser;
+use gatewatch::cli::{Cli, Command};
+use gatewatch::commands;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Report(a) => commands::report(a),
+        Command::Demo(a) => commands::demo(a),
+        Command::Generate(a) => commands::generate(a),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            // a closed pipe (`gatewatch report … | head`) is not an error worth a message
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                0
+            } else {
+                eprintln!("gatewatch: {e:#}");
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}

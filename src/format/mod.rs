@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod jsonval;
 pub mod num;
 pub mod time;
+pub mod writers;
 
 pub mod apache;
 pub mod aws;

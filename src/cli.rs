@@ -1,0 +1,120 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// gatewatch — a terminal incident console for API-gateway outages.
+#[derive(Debug, Parser)]
+#[command(name = "gatewatch", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise log files: status codes, errors by origin, routes, upstreams, latency, correlation.
+    Report(ReportArgs),
+    /// Simulate an incident (gateway + upstream logs sharing request ids) and report on it.
+    Demo(DemoArgs),
+    /// Write realistic gateway and upstream logs (for benchmarks, tests and demos).
+    Generate(GenerateArgs),
+}
+
+/// How sources are read (shared by every subcommand that reads logs).
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Force the format of every source instead of detecting it (see `--list-formats`).
+    #[arg(long, value_name = "NAME")]
+    pub format: Option<String>,
+    /// An nginx `log_format` value to parse with, pasted from nginx.conf.
+    #[arg(long, value_name = "LOG_FORMAT")]
+    pub nginx_format: Option<String>,
+    /// A source that is a gateway, whatever its format.
+    #[arg(long, value_name = "FILE")]
+    pub gateway: Vec<String>,
+    /// A source that is an upstream service, whatever its format.
+    #[arg(long, value_name = "FILE")]
+    pub upstream: Vec<String>,
+    /// An extra field name holding the request id in JSON/logfmt logs (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub id_field: Vec<String>,
+    /// A regex finding the request id in plain-text logs (first capture group, or the whole match).
+    #[arg(long, value_name = "REGEX")]
+    pub id_regex: Option<String>,
+    /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Worker threads for reading (default: all cores).
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    pub threads: usize,
+}
+
+/// `gatewatch report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// List the formats gatewatch reads, and exit.
+    #[arg(long)]
+    pub list_formats: bool,
+    /// Reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Log files (`-` for standard input); their role comes from their format.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+/// `gatewatch demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Write the simulated logs here and keep them (default: a temporary directory, removed after).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed for the simulation.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// `gatewatch generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Gateway log format to write.
+    #[arg(long, default_value = "nginx")]
+    pub format: String,
+    /// Upstream log format to write (json, logfmt, plain).
+    #[arg(long, default_value = "json")]
+    pub upstream_format: String,
+    /// Number of gateway requests.
+    #[arg(long, default_value_t = 10_000)]
+    pub requests: u64,
+    /// Requests per second of log time.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Status mix, e.g. `200=90,404=3,429=2,500=1,502=2,504=1,401=1` (weights; default: a healthy gateway).
+    #[arg(long)]
+    pub mix: Option<String>,
+    /// Add an incident (502/504 burst, expired-token 401s, 429s) over the middle third.
+    #[arg(long)]
+    pub incident: bool,
+    /// Log time of the first request (RFC 3339; default: 2024-05-01T12:00:00Z).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Seed, for reproducible output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the gateway log (`-` = stdout).
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub gateway_out: String,
+    /// Where to write the upstream log (omit to write none).
+    #[arg(long, value_name = "FILE")]
+    pub upstream_out: Option<String>,
+}

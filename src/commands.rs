@@ -1,0 +1,177 @@
+//! The subcommands, headless: each returns the process exit code.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::{DemoArgs, GenerateArgs, InputArgs, ReportArgs};
+use crate::config::Config;
+use crate::format::nginx_format::NginxFormat;
+use crate::format::{Format, ParseOptions};
+use crate::record::Role;
+use crate::report::{Report, ScanOptions, scan_source};
+
+/// Exit code: everything was read.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: at least one source could not be read (the others were still reported).
+pub const EXIT_SOURCE_ERROR: i32 = 1;
+/// Exit code: bad arguments or config.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Turn flags and the config file into scan options.
+pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
+    let config = Config::load(input.config.as_deref())?;
+    let format = match &input.format {
+        Some(name) => Some(Format::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Format::builtin().iter().map(Format::name).collect();
+            anyhow::anyhow!("unknown format {name:?}; known formats: {}", names.join(", "))
+        })?),
+        None => None,
+    };
+    let mut extra = Vec::new();
+    if let Some(spec) = input.nginx_format.as_ref().or(config.nginx_format.as_ref()) {
+        let f = NginxFormat::compile(spec).context("invalid nginx log_format")?;
+        extra.push(Format::NginxCustom(Arc::new(f)));
+    }
+    let mut id_fields = input.id_field.clone();
+    id_fields.extend(config.id_fields);
+    let id_regex = match input.id_regex.as_ref().or(config.id_regex.as_ref()) {
+        Some(re) => Some(regex::Regex::new(re).with_context(|| format!("invalid --id-regex {re:?}"))?),
+        None => None,
+    };
+    Ok(ScanOptions {
+        format,
+        extra_formats: extra,
+        parse: Arc::new(ParseOptions { id_fields, id_regex }),
+        threads: input.threads,
+    })
+}
+
+/// Every source named on the command line with its role override, in order.
+pub fn sources(input: &InputArgs, files: &[String]) -> Vec<(String, Option<Role>)> {
+    let mut v: Vec<(String, Option<Role>)> = Vec::new();
+    v.extend(input.gateway.iter().map(|f| (f.clone(), Some(Role::Gateway))));
+    v.extend(input.upstream.iter().map(|f| (f.clone(), Some(Role::Upstream))));
+    v.extend(files.iter().map(|f| (f.clone(), None)));
+    v
+}
+
+fn color_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn print_formats() {
+    println!("{:<14} {:<9} description", "format", "role");
+    for (f, what) in Format::builtin().iter().zip([
+        "Kong file-log plugin JSON",
+        "Traefik JSON access log",
+        "AWS API Gateway access log, JSON template",
+        "Envoy / Istio JSON access log",
+        "ingress-nginx upstreaminfo",
+        "nginx combined (+ key=value extras such as rid= rt= urt= us= ua=)",
+        "Apache combined (+ %D, %{UNIQUE_ID}e)",
+        "AWS API Gateway access log, CLF template",
+        "HAProxy option httplog",
+        "Envoy / Istio default text access log",
+        "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
+        "logfmt key=value lines",
+        "free text with a UUID / 32-hex request id",
+    ]) {
+        println!("{:<14} {:<9} {what}", f.name(), f.role().name());
+    }
+    println!("{:<14} {:<9} your own nginx log_format: --nginx-format '<log_format>'", "nginx-custom", "gateway");
+    println!("\nEnvelopes (detected around any format): docker {{\"log\":…}}, {{\"message\":…}}, CRI prefix.");
+}
+
+/// Scan every source and build the report; unreadable sources are reported on stderr.
+pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (Report, bool) {
+    let mut scanned = Vec::new();
+    let mut failed = false;
+    for (path, role) in sources {
+        match scan_source(path, *role, opts) {
+            Ok(s) => scanned.push(s),
+            Err(e) => {
+                failed = true;
+                eprintln!("gatewatch: {e:#}");
+            }
+        }
+    }
+    (Report::build(scanned), failed)
+}
+
+fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(crate::report::text::render(report, color_wanted()).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `gatewatch report`.
+pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
+    if args.list_formats {
+        print_formats();
+        return Ok(EXIT_OK);
+    }
+    let opts = match scan_options(&args.input) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let sources = sources(&args.input, &args.files);
+    if sources.is_empty() {
+        eprintln!("gatewatch: no log files given (try `gatewatch report access.log`, or `-` for standard input)");
+        return Ok(EXIT_USAGE);
+    }
+    let (report, failed) = build_report(&opts, &sources);
+    print_report(&report, args.json)?;
+    Ok(if failed { EXIT_SOURCE_ERROR } else { EXIT_OK })
+}
+
+/// `gatewatch generate`.
+pub fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
+    let cfg = crate::demo::gen_config(&args)?;
+    let gw = crate::format::writers::gateway(&args.format).ok_or_else(|| {
+        anyhow::anyhow!(
+            "cannot write format {:?}; writable: {}",
+            args.format,
+            crate::format::writers::GATEWAY.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let up = crate::format::writers::upstream(&args.upstream_format).ok_or_else(|| {
+        anyhow::anyhow!("cannot write upstream format {:?}; writable: json, logfmt, plain", args.upstream_format)
+    })?;
+    let mut gw_out: Box<dyn Write> = if args.gateway_out == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(
+            std::fs::File::create(&args.gateway_out).with_context(|| format!("cannot create {}", args.gateway_out))?,
+        )
+    };
+    let mut up_file = match &args.upstream_out {
+        Some(p) => Some(std::fs::File::create(p).with_context(|| format!("cannot create {p}"))?),
+        None => None,
+    };
+    let upstream = up_file.as_mut().map(|f| (up, f as &mut dyn Write));
+    let (g, u) = crate::generate::generate(cfg, gw, &mut gw_out, upstream)?;
+    if args.gateway_out != "-" {
+        eprintln!(
+            "wrote {g} gateway lines to {}{}",
+            args.gateway_out,
+            args.upstream_out.as_ref().map_or(String::new(), |p| format!(" and {u} upstream lines to {p}"))
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `gatewatch demo`.
+pub fn demo(args: DemoArgs) -> anyhow::Result<i32> {
+    crate::demo::run(args)
+}

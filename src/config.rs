@@ -1,0 +1,57 @@
+//! The config file: `$XDG_CONFIG_HOME/gatewatch/config.toml` (or `~/.config/gatewatch/config.toml`), or `--config FILE`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Settings read from the config file; every field is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// An nginx `log_format` value to compile (same as `--nginx-format`).
+    pub nginx_format: Option<String>,
+    /// Extra field names holding a request id in JSON/logfmt logs.
+    #[serde(default)]
+    pub id_fields: Vec<String>,
+    /// A regex finding the request id in plain-text logs (first capture group, or the whole match).
+    pub id_regex: Option<String>,
+}
+
+/// Where the config file lives when `--config` is not given.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("gatewatch").join("config.toml"))
+}
+
+impl Config {
+    /// Read `explicit` (an error if missing), else the default path (fine if missing).
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_path() {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_keys() {
+        let c: Config =
+            toml::from_str("nginx_format = '$remote_addr [$time_local] $status'\nid_fields = ['txn']").unwrap();
+        assert_eq!(c.id_fields, ["txn"]);
+        assert!(c.nginx_format.unwrap().contains("$status"));
+        assert!(toml::from_str::<Config>("nginx_fromat = 'x'").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! `gatewatch report`: the headless answer to "what is failing?".
+
+pub mod model;
+pub mod source;
+pub mod text;
+
+pub use model::Report;
+pub use source::{ScanOptions, ScannedSource, scan_source};

@@ -1,0 +1,406 @@
+//! The report: what is failing, where, since when — built from scanned sources, serialised as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::source::ScannedSource;
+use crate::record::{LogTime, Role};
+use crate::stats::keys::{Correlation, IdKeys, correlate};
+use crate::stats::latency::LatencyHistogram;
+use crate::stats::tally::{AddrStat, MinuteStat, RouteStat, Tally};
+
+/// How many routes and upstream addresses the report lists.
+pub const TOP: usize = 10;
+/// At most this many minutes are listed in the error-rate series (the most recent ones).
+pub const MAX_MINUTES: usize = 10_080;
+
+/// One unparsed line, by number.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnparsedExample {
+    /// 1-based line number.
+    pub line: u64,
+    /// The start of the line, control characters escaped.
+    pub text: String,
+}
+
+/// Per-source summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceSummary {
+    /// Path as given.
+    pub path: String,
+    /// Detected (or forced) format, e.g. `nginx`, `docker+envoy`.
+    pub format: String,
+    /// `gateway` or `upstream`.
+    pub role: Role,
+    /// Lines read, blank ones included.
+    pub lines: u64,
+    /// Lines parsed.
+    pub parsed: u64,
+    /// Non-blank lines that did not parse.
+    pub unparsed: u64,
+    /// Blank lines.
+    pub blank: u64,
+    /// Parsed records that are requests (have a status).
+    pub requests: u64,
+    /// Earliest timestamp, RFC 3339 UTC.
+    pub first: Option<String>,
+    /// Latest timestamp, RFC 3339 UTC.
+    pub last: Option<String>,
+    /// Count per status code.
+    pub status: BTreeMap<String, u64>,
+    /// Count per status class.
+    pub classes: BTreeMap<String, u64>,
+    /// Count per level, for application logs.
+    pub levels: BTreeMap<String, u64>,
+    /// The first few unparsed lines.
+    pub unparsed_examples: Vec<UnparsedExample>,
+}
+
+/// Error responses split by who produced them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ErrorOrigins {
+    /// 4xx/5xx the gateway produced itself (no upstream status, or a different one), per code.
+    pub gateway: BTreeMap<String, u64>,
+    /// 4xx/5xx the upstream returned and the gateway passed on, per code.
+    pub upstream: BTreeMap<String, u64>,
+    /// Sum of `gateway`.
+    pub gateway_total: u64,
+    /// Sum of `upstream`.
+    pub upstream_total: u64,
+}
+
+/// A route (normalised path) with its errors.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteRow {
+    /// e.g. `/v1/orders/{id}`.
+    pub route: String,
+    /// Requests to it.
+    pub requests: u64,
+    /// 4xx + 5xx.
+    pub errors: u64,
+    /// 4xx.
+    pub client_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// The most frequent error status.
+    pub top_status: Option<u16>,
+}
+
+/// An upstream address with its attempts.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpstreamRow {
+    /// `host:port` as logged.
+    pub address: String,
+    /// Attempts sent to it.
+    pub attempts: u64,
+    /// Attempts that failed (5xx or no status).
+    pub failures: u64,
+}
+
+/// Percentiles of a latency distribution, in milliseconds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// How many durations.
+    pub count: u64,
+}
+
+impl Percentiles {
+    fn of(h: &LatencyHistogram) -> Self {
+        let ms = |us: Option<u64>| us.map(|v| (v as f64 / 1000.0 * 1000.0).round() / 1000.0);
+        Percentiles {
+            p50: ms(h.quantile(0.50)),
+            p95: ms(h.quantile(0.95)),
+            p99: ms(h.quantile(0.99)),
+            max: ms((h.count() > 0).then(|| h.max())),
+            count: h.count(),
+        }
+    }
+}
+
+/// Latency overall, per status class, and spent in upstreams.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LatencyReport {
+    /// Overall percentiles (flattened: `p50`, `p95`, `p99`, `max`, `count`).
+    #[serde(flatten)]
+    pub overall: Percentiles,
+    /// Per status class (`2xx`, `5xx`, …).
+    pub by_class: BTreeMap<String, Percentiles>,
+    /// Time spent in upstreams, as the gateway measured it.
+    pub upstream: Percentiles,
+}
+
+/// Requests and errors in one minute.
+#[derive(Clone, Debug, Serialize)]
+pub struct MinuteRow {
+    /// Start of the minute, RFC 3339 UTC.
+    pub minute: String,
+    /// Requests.
+    pub requests: u64,
+    /// 4xx.
+    pub client_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// 5xx / requests (0 when there were none).
+    pub error_rate: f64,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// One entry per source that could be read.
+    pub sources: Vec<SourceSummary>,
+    /// Which sources the combined figures cover: `gateway`, or `all` when no source is a gateway.
+    pub scope: &'static str,
+    /// Earliest timestamp of the scope.
+    pub first: Option<String>,
+    /// Latest timestamp of the scope.
+    pub last: Option<String>,
+    /// Requests in the scope.
+    pub requests: u64,
+    /// Count per status code.
+    pub status: BTreeMap<String, u64>,
+    /// Count per status class, `1xx` … `5xx` always present.
+    pub classes: BTreeMap<String, u64>,
+    /// Errors by who produced them.
+    pub errors: ErrorOrigins,
+    /// Routes with the most errors.
+    pub routes: Vec<RouteRow>,
+    /// Upstream addresses with the most attempts.
+    pub upstreams: Vec<UpstreamRow>,
+    /// Latency percentiles in milliseconds.
+    pub latency_ms: LatencyReport,
+    /// Gateway ↔ upstream correlation by request / trace id.
+    pub correlation: Correlation,
+    /// Requests and errors per minute over the covered span (gaps filled with zeros).
+    pub error_rate_per_minute: Vec<MinuteRow>,
+}
+
+fn code_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
+    codes.iter().enumerate().filter(|(_, n)| **n > 0).map(|(c, n)| (c.to_string(), *n)).collect()
+}
+
+fn class_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = (1..=5).map(|c| (format!("{c}xx"), 0)).collect();
+    for (c, n) in codes.iter().enumerate().filter(|(_, n)| **n > 0) {
+        *m.entry(format!("{}xx", c / 100)).or_default() += n;
+    }
+    m
+}
+
+fn time_text(t: Option<LogTime>) -> Option<String> {
+    t.map(LogTime::to_rfc3339_utc)
+}
+
+fn summarize(s: &ScannedSource) -> SourceSummary {
+    let t = &s.tally;
+    let levels = [
+        crate::record::Level::Trace,
+        crate::record::Level::Debug,
+        crate::record::Level::Info,
+        crate::record::Level::Warn,
+        crate::record::Level::Error,
+        crate::record::Level::Fatal,
+    ]
+    .into_iter()
+    .filter(|l| t.levels[*l as usize] > 0)
+    .map(|l| (l.name().to_string(), t.levels[l as usize]))
+    .collect();
+    SourceSummary {
+        path: s.path.clone(),
+        format: s.parser.describe(),
+        role: s.role,
+        lines: t.lines,
+        parsed: t.parsed,
+        unparsed: t.unparsed,
+        blank: t.blank,
+        requests: t.requests(),
+        first: time_text(t.first),
+        last: time_text(t.last),
+        status: code_map(&t.status),
+        classes: class_map(&t.status),
+        levels,
+        unparsed_examples: t
+            .unparsed_examples
+            .iter()
+            .zip(&s.unparsed_lines)
+            .map(|(u, &line)| UnparsedExample { line, text: u.start.clone() })
+            .collect(),
+    }
+}
+
+/// The figures combined over several tallies.
+struct Combined {
+    status: [u64; 1000],
+    gateway_made: [u64; 1000],
+    latency: LatencyHistogram,
+    by_class: [LatencyHistogram; 5],
+    upstream: LatencyHistogram,
+    routes: BTreeMap<String, RouteStat>,
+    addrs: BTreeMap<String, AddrStat>,
+    minutes: BTreeMap<i64, MinuteStat>,
+    first: Option<LogTime>,
+    last: Option<LogTime>,
+}
+
+fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
+    let mut c = Combined {
+        status: [0; 1000],
+        gateway_made: [0; 1000],
+        latency: LatencyHistogram::default(),
+        by_class: Default::default(),
+        upstream: LatencyHistogram::default(),
+        routes: BTreeMap::new(),
+        addrs: BTreeMap::new(),
+        minutes: BTreeMap::new(),
+        first: None,
+        last: None,
+    };
+    for t in tallies {
+        c.status.iter_mut().zip(t.status.iter()).for_each(|(a, b)| *a += b);
+        c.gateway_made.iter_mut().zip(t.gateway_made.iter()).for_each(|(a, b)| *a += b);
+        c.latency.merge(&t.latency);
+        c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
+        c.upstream.merge(&t.upstream_latency);
+        for (k, v) in &t.routes {
+            let r = c.routes.entry(k.clone()).or_default();
+            r.requests += v.requests;
+            r.client_errors += v.client_errors;
+            r.server_errors += v.server_errors;
+            for (code, n) in &v.error_codes {
+                *r.error_codes.entry(*code).or_default() += n;
+            }
+        }
+        for (k, v) in &t.addrs {
+            let a = c.addrs.entry(k.clone()).or_default();
+            a.attempts += v.attempts;
+            a.failures += v.failures;
+        }
+        for (m, s) in &t.minutes {
+            let e = c.minutes.entry(*m).or_default();
+            e.requests += s.requests;
+            e.client_errors += s.client_errors;
+            e.server_errors += s.server_errors;
+        }
+        c.first = [c.first, t.first].into_iter().flatten().min_by_key(|t| t.unix_us);
+        c.last = [c.last, t.last].into_iter().flatten().max_by_key(|t| t.unix_us);
+    }
+    c
+}
+
+fn minute_rows(minutes: &BTreeMap<i64, MinuteStat>) -> Vec<MinuteRow> {
+    let (Some(&lo), Some(&hi)) = (minutes.keys().next(), minutes.keys().next_back()) else {
+        return Vec::new();
+    };
+    let lo = lo.max(hi - MAX_MINUTES as i64 + 1);
+    (lo..=hi)
+        .map(|m| {
+            let s = minutes.get(&m).copied().unwrap_or_default();
+            MinuteRow {
+                minute: LogTime::from_unix_us(m * 60_000_000).to_rfc3339_utc(),
+                requests: s.requests,
+                client_errors: s.client_errors,
+                server_errors: s.server_errors,
+                error_rate: if s.requests == 0 {
+                    0.0
+                } else {
+                    (s.server_errors as f64 / s.requests as f64 * 10_000.0).round() / 10_000.0
+                },
+            }
+        })
+        .collect()
+}
+
+impl Report {
+    /// Build the report from scanned sources (their id keys are consumed for correlation).
+    pub fn build(mut sources: Vec<ScannedSource>) -> Report {
+        let summaries: Vec<SourceSummary> = sources.iter().map(summarize).collect();
+        let any_gateway = sources.iter().any(|s| s.role == Role::Gateway);
+        let in_scope = |s: &&ScannedSource| !any_gateway || s.role == Role::Gateway;
+        let c = combine(sources.iter().filter(in_scope).map(|s| &s.tally));
+
+        let mut errors = ErrorOrigins::default();
+        for code in 400..1000 {
+            let (all, made) = (c.status[code], c.gateway_made[code]);
+            if made > 0 {
+                errors.gateway.insert(code.to_string(), made);
+                errors.gateway_total += made;
+            }
+            if all > made {
+                errors.upstream.insert(code.to_string(), all - made);
+                errors.upstream_total += all - made;
+            }
+        }
+
+        let mut routes: Vec<RouteRow> = c
+            .routes
+            .into_iter()
+            .map(|(route, r)| RouteRow {
+                route,
+                requests: r.requests,
+                errors: r.client_errors + r.server_errors,
+                client_errors: r.client_errors,
+                server_errors: r.server_errors,
+                top_status: r.error_codes.iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, _)| *c),
+            })
+            .filter(|r| r.errors > 0)
+            .collect();
+        routes.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.server_errors.cmp(&a.server_errors)));
+        routes.truncate(TOP);
+
+        let mut upstreams: Vec<UpstreamRow> = c
+            .addrs
+            .into_iter()
+            .map(|(address, a)| UpstreamRow { address, attempts: a.attempts, failures: a.failures })
+            .collect();
+        upstreams.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(b.failures.cmp(&a.failures)));
+        upstreams.truncate(TOP);
+
+        let latency_ms = LatencyReport {
+            overall: Percentiles::of(&c.latency),
+            by_class: c
+                .by_class
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.count() > 0)
+                .map(|(i, h)| (format!("{}xx", i + 1), Percentiles::of(h)))
+                .collect(),
+            upstream: Percentiles::of(&c.upstream),
+        };
+
+        let mut gw_keys = IdKeys::default();
+        let mut up_keys = IdKeys::default();
+        for s in &mut sources {
+            let keys = std::mem::take(&mut s.tally.keys);
+            match s.role {
+                Role::Gateway => gw_keys.merge(keys),
+                Role::Upstream => up_keys.merge(keys),
+            }
+        }
+        let correlation = correlate(gw_keys, up_keys);
+
+        Report {
+            sources: summaries,
+            scope: if any_gateway { "gateway" } else { "all" },
+            first: time_text(c.first),
+            last: time_text(c.last),
+            requests: c.status.iter().sum(),
+            status: code_map(&c.status),
+            classes: class_map(&c.status),
+            errors,
+            routes,
+            upstreams,
+            latency_ms,
+            correlation,
+            error_rate_per_minute: minute_rows(&c.minutes),
+        }
+    }
+}

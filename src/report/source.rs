@@ -1,0 +1,147 @@
+//! Scan one source into a [`Tally`]: open it, detect its format from the first lines, then stream it.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::format::detect::{self, SAMPLE_LINES};
+use crate::format::{Format, ParseOptions, Parser};
+use crate::record::Role;
+use crate::scan::{self, BlockSink};
+use crate::stats::tally::Tally;
+
+/// How sources are read.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// Force this format instead of detecting (`--format`).
+    pub format: Option<Format>,
+    /// Formats tried before the built-in ones during detection (a compiled `--nginx-format`).
+    pub extra_formats: Vec<Format>,
+    /// Id fields and regex.
+    pub parse: Arc<ParseOptions>,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// A source scanned to its end.
+#[derive(Debug)]
+pub struct ScannedSource {
+    /// The path as given (`-` for standard input).
+    pub path: String,
+    /// The parser used.
+    pub parser: Parser,
+    /// Gateway or upstream.
+    pub role: Role,
+    /// What was counted.
+    pub tally: Tally,
+    /// Line numbers (1-based) of the unparsed examples in `tally.unparsed_examples`.
+    pub unparsed_lines: Vec<u64>,
+}
+
+struct TallySink<'p> {
+    parser: &'p Parser,
+    tally: Tally,
+    block_lines: Vec<(u64, u64)>,
+}
+
+impl BlockSink for TallySink<'_> {
+    fn block(&mut self, seq: u64, data: &[u8]) {
+        let mut n = 0;
+        scan::for_each_line(data, |i, line| {
+            n += 1;
+            let line = crate::format::strip_cr(line);
+            if line.is_empty() {
+                self.tally.blank += 1;
+                return;
+            }
+            match self.parser.parse(line) {
+                Some(rec) => self.tally.add(&rec),
+                None => self.tally.add_unparsed((seq, i), line),
+            }
+        });
+        self.tally.lines += n;
+        self.block_lines.push((seq, n));
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.tally.merge(other.tally);
+        self.block_lines.extend(other.block_lines);
+    }
+}
+
+/// Bytes to read up front for detection: enough for the sample, bounded for files of huge lines.
+const DETECT_BYTES: usize = 256 << 10;
+
+fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(64 << 10);
+    let mut chunk = [0u8; 16 << 10];
+    while prefix.len() < DETECT_BYTES && memchr::memchr_iter(b'\n', &prefix).count() < SAMPLE_LINES {
+        match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => prefix.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(prefix)
+}
+
+/// Open `path` (`-` = standard input) for reading.
+pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
+    if path == "-" {
+        return Ok(Box::new(io::stdin()));
+    }
+    let f = File::open(path).with_context(|| format!("cannot read {path}"))?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        anyhow::bail!("cannot read {path}: it is a directory");
+    }
+    Ok(Box::new(f))
+}
+
+/// Choose the parser for a source from its first bytes (or the forced format).
+pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
+    if let Some(f) = &opts.format {
+        let mut p = Parser::new(f.clone(), opts.parse.clone());
+        // a forced format may still be wrapped in an envelope
+        let lines = detect::sample_lines(prefix);
+        let plain = lines.iter().filter(|l| p.parse(l).is_some()).count();
+        for env in crate::format::envelope::Envelope::ALL {
+            let wrapped = Parser { envelope: Some(env), ..p.clone() };
+            if lines.iter().filter(|l| wrapped.parse(l).is_some()).count() > plain {
+                p = wrapped;
+                break;
+            }
+        }
+        return p;
+    }
+    detect::detect(&detect::sample_lines(prefix), &opts.extra_formats, opts.parse.clone()).parser
+}
+
+/// Scan a whole source. `role` overrides the role the format implies.
+pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
+    let mut input = open(path)?;
+    let prefix = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
+    let parser = choose_parser(&prefix, opts);
+    let role = role.unwrap_or_else(|| parser.format.role());
+    let threads = if opts.threads == 0 { scan::default_threads() } else { opts.threads };
+    let sink = scan::scan(input, prefix, threads, || TallySink {
+        parser: &parser,
+        tally: Tally::new(role),
+        block_lines: Vec::new(),
+    })
+    .with_context(|| format!("cannot read {path}"))?;
+    let TallySink { mut tally, mut block_lines, .. } = sink;
+    tally.finish();
+    block_lines.sort_unstable();
+    let mut starts = std::collections::HashMap::new();
+    let mut acc = 0u64;
+    for (seq, n) in block_lines {
+        starts.insert(seq, acc);
+        acc += n;
+    }
+    let unparsed_lines =
+        tally.unparsed_examples.iter().map(|u| starts.get(&u.at.0).copied().unwrap_or(0) + u.at.1 + 1).collect();
+    Ok(ScannedSource { path: path.to_string(), parser, role, tally, unparsed_lines })
+}

@@ -1,0 +1,312 @@
+//! The report as text for people: aligned tables, colour only when asked (a terminal without `NO_COLOR`).
+
+use std::fmt::Write;
+
+use super::model::{Percentiles, Report};
+
+/// ANSI styling that collapses to nothing when colour is off.
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    fn head(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn status(&self, class: u64, s: &str) -> String {
+        match class {
+            2 => self.paint("32", s),
+            3 => self.paint("36", s),
+            4 => self.paint("33", s),
+            5 => self.paint("31", s),
+            _ => s.to_string(),
+        }
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 { "-".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) if v >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// Pad to `w` display columns (left-aligned), counting chars, not bytes.
+fn pad(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n >= w { s.to_string() } else { format!("{s}{}", " ".repeat(w - n)) }
+}
+
+fn shorten(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n - (w - 1)).collect();
+    format!("…{tail}")
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A one-line chart of `values`, scaled to their maximum, resampled to at most `width` columns.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let cols = values.len().min(width);
+    let per = values.len().div_ceil(cols);
+    let sampled: Vec<f64> = values.chunks(per).map(|c| c.iter().cloned().fold(0.0, f64::max)).collect();
+    let max = sampled.iter().cloned().fold(0.0, f64::max);
+    sampled
+        .iter()
+        .map(|&v| if max <= 0.0 || v <= 0.0 { ' ' } else { BARS[((v / max) * 7.0).round() as usize] })
+        .collect()
+}
+
+/// Render the report. `color` adds ANSI colours.
+pub fn render(r: &Report, color: bool) -> String {
+    let st = Style { on: color };
+    let mut o = String::new();
+    let span = match (&r.first, &r.last) {
+        (Some(a), Some(b)) => format!("{a} … {b}"),
+        _ => "no timestamps".into(),
+    };
+    let _ = writeln!(o, "{} — {} source(s), {}", st.head("gatewatch report"), r.sources.len(), span);
+
+    let _ = writeln!(o, "\n{}", st.head("SOURCES"));
+    let pw = r.sources.iter().map(|s| s.path.chars().count().min(40)).max().unwrap_or(4).max(4);
+    let fw = r.sources.iter().map(|s| s.format.len()).max().unwrap_or(6).max(6);
+    let _ = writeln!(
+        o,
+        "  {}  {}  {:<8}  {:>11}  {:>11}  {:>9}  {:<24}  last",
+        pad("path", pw),
+        pad("format", fw),
+        "role",
+        "lines",
+        "parsed",
+        "unparsed",
+        "first",
+    );
+    for s in &r.sources {
+        let unparsed = thousands(s.unparsed);
+        let unparsed = if s.unparsed > 0 { st.status(4, &format!("{unparsed:>9}")) } else { format!("{unparsed:>9}") };
+        let _ = writeln!(
+            o,
+            "  {}  {}  {:<8}  {:>11}  {:>11}  {}  {:<24}  {}",
+            pad(&shorten(&s.path, 40), pw),
+            pad(&s.format, fw),
+            s.role.name(),
+            thousands(s.lines),
+            thousands(s.parsed),
+            unparsed,
+            s.first.as_deref().unwrap_or("-"),
+            s.last.as_deref().unwrap_or("-")
+        );
+        for u in &s.unparsed_examples {
+            let _ = writeln!(o, "    {} {}", st.dim(&format!("unparsed line {}:", u.line)), shorten(&u.text, 100));
+        }
+    }
+
+    let scope = if r.scope == "gateway" { "gateway sources" } else { "all sources" };
+    let _ = writeln!(o, "\n{} ({scope}, {} requests)", st.head("STATUS"), thousands(r.requests));
+    let mut line = String::from(" ");
+    for (class, n) in &r.classes {
+        let c = class[..1].parse().unwrap_or(0);
+        let _ = write!(line, " {} {} ({})", st.status(c, class), thousands(*n), pct(*n, r.requests));
+    }
+    let _ = writeln!(o, "{line}");
+    let mut codes: Vec<(&String, &u64)> = r.status.iter().collect();
+    codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let _ = writeln!(o, "  {:<6} {:>11} {:>7}  {:>10} {:>10}", "code", "count", "share", "by gateway", "upstream");
+    for (code, n) in codes {
+        let c = code[..1].parse().unwrap_or(0);
+        let made = r.errors.gateway.get(code).copied();
+        let up = r.errors.upstream.get(code).copied();
+        let show = |v: Option<u64>| v.map_or_else(|| "".to_string(), thousands);
+        let _ = writeln!(
+            o,
+            "  {} {:>11} {:>7}  {:>10} {:>10}",
+            st.status(c, &format!("{code:<6}")),
+            thousands(*n),
+            pct(*n, r.requests),
+            show(made),
+            show(up)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  errors produced by the gateway itself: {}   returned by upstreams: {}",
+        thousands(r.errors.gateway_total),
+        thousands(r.errors.upstream_total)
+    );
+
+    if !r.routes.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("TOP ROUTES BY ERRORS"));
+        let rw = r.routes.iter().map(|x| x.route.chars().count().min(50)).max().unwrap_or(5).max(5);
+        let _ = writeln!(
+            o,
+            "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {:>6}",
+            pad("route", rw),
+            "requests",
+            "errors",
+            "5xx",
+            "4xx",
+            "top"
+        );
+        for x in &r.routes {
+            let top = x.top_status.map_or("-".to_string(), |c| c.to_string());
+            let _ = writeln!(
+                o,
+                "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {}",
+                pad(&shorten(&x.route, 50), rw),
+                thousands(x.requests),
+                thousands(x.errors),
+                thousands(x.server_errors),
+                thousands(x.client_errors),
+                st.status(x.top_status.map_or(0, |c| c as u64 / 100), &format!("{top:>6}"))
+            );
+        }
+    }
+
+    if !r.upstreams.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("UPSTREAM ADDRESSES"));
+        let aw = r.upstreams.iter().map(|x| x.address.chars().count().min(40)).max().unwrap_or(7).max(7);
+        let _ = writeln!(o, "  {}  {:>10}  {:>9}  {:>7}", pad("address", aw), "attempts", "failures", "failed");
+        for x in &r.upstreams {
+            let failed = pct(x.failures, x.attempts);
+            let failed = if x.failures * 20 > x.attempts {
+                st.status(5, &format!("{failed:>7}"))
+            } else {
+                format!("{failed:>7}")
+            };
+            let _ = writeln!(
+                o,
+                "  {}  {:>10}  {:>9}  {}",
+                pad(&shorten(&x.address, 40), aw),
+                thousands(x.attempts),
+                thousands(x.failures),
+                failed
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n{}", st.head("LATENCY (ms)"));
+    let _ = writeln!(o, "  {:<10} {:>9} {:>9} {:>9} {:>9} {:>11}", "", "p50", "p95", "p99", "max", "count");
+    let mut row = |name: &str, p: &Percentiles| {
+        if p.count > 0 {
+            let _ = writeln!(
+                o,
+                "  {:<10} {:>9} {:>9} {:>9} {:>9} {:>11}",
+                name,
+                ms(p.p50),
+                ms(p.p95),
+                ms(p.p99),
+                ms(p.max),
+                thousands(p.count)
+            );
+        }
+    };
+    row("all", &r.latency_ms.overall);
+    for (class, p) in &r.latency_ms.by_class {
+        row(class, p);
+    }
+    row("upstream", &r.latency_ms.upstream);
+    if r.latency_ms.overall.count == 0 {
+        let _ = writeln!(o, "  {}", st.dim("no durations logged"));
+    }
+
+    let c = &r.correlation;
+    let _ = writeln!(o, "\n{}", st.head("CORRELATION (request id / trace id)"));
+    let _ = writeln!(
+        o,
+        "  gateway requests {}  with upstream records {} ({})  upstream-only ids {}",
+        thousands(c.gateway_requests),
+        thousands(c.with_upstream),
+        pct(c.with_upstream, c.gateway_requests),
+        thousands(c.upstream_only)
+    );
+    let _ = writeln!(
+        o,
+        "  gateway ids {} (repeated {})  without id {}  upstream ids {} (repeated {})",
+        thousands(c.gateway_ids),
+        thousands(c.gateway_ids_repeated),
+        thousands(c.gateway_without_id),
+        thousands(c.upstream_ids),
+        thousands(c.upstream_ids_repeated)
+    );
+
+    if !r.error_rate_per_minute.is_empty() {
+        let rates: Vec<f64> = r.error_rate_per_minute.iter().map(|m| m.error_rate).collect();
+        let peak = r.error_rate_per_minute.iter().max_by(|a, b| a.error_rate.total_cmp(&b.error_rate));
+        let _ = writeln!(o, "\n{}", st.head("5xx RATE PER MINUTE"));
+        let _ = writeln!(o, "  {}", st.status(5, &sparkline(&rates, 100)));
+        if let Some(p) = peak {
+            let _ = writeln!(
+                o,
+                "  {} minute(s); peak {:.1}% at {} ({} of {} requests)",
+                r.error_rate_per_minute.len(),
+                p.error_rate * 100.0,
+                p.minute,
+                thousands(p.server_errors),
+                thousands(p.requests)
+            );
+        }
+        let mut worst: Vec<_> = r.error_rate_per_minute.iter().filter(|m| m.server_errors > 0).collect();
+        worst.sort_by(|a, b| b.error_rate.total_cmp(&a.error_rate).then(a.minute.cmp(&b.minute)));
+        for m in worst.iter().take(5) {
+            let _ = writeln!(
+                o,
+                "    {}  {:>6.1}%  {:>9} 5xx  {:>9} 4xx  {:>10} requests",
+                m.minute,
+                m.error_rate * 100.0,
+                thousands(m.server_errors),
+                thousands(m.client_errors),
+                thousands(m.requests)
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+    }
+
+    #[test]
+    fn sparkline_scales() {
+        assert_eq!(sparkline(&[0.0, 0.5, 1.0], 10), " ▅█");
+        assert_eq!(sparkline(&[1.0; 10], 5).chars().count(), 5);
+    }
+}

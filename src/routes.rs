@@ -1,0 +1,76 @@
+//! Route normalisation: `/v1/orders/123?x=1` → `/v1/orders/{id}`, so errors group by endpoint.
+
+/// True for a path segment that is an identifier rather than part of the route.
+fn is_id_segment(seg: &[u8]) -> bool {
+    if seg.is_empty() {
+        return false;
+    }
+    if seg.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    if crate::ids::is_uuid(seg) {
+        return true;
+    }
+    let hex = seg.iter().all(u8::is_ascii_hexdigit);
+    let digits = seg.iter().filter(|c| c.is_ascii_digit()).count();
+    if hex && seg.len() >= 8 && digits > 0 {
+        return true; // object ids, hashes
+    }
+    // long opaque tokens (base64, ULIDs, slugs with many digits)
+    seg.len() >= 20 && digits >= 2 && seg.iter().all(|c| c.is_ascii_alphanumeric() || b"-_=.~".contains(c))
+}
+
+/// Normalise a request target into a route: strip the query and fragment, replace id-like segments
+/// with `{id}`, collapse repeated slashes. Writes into `out` (cleared first) so callers can reuse it.
+pub fn normalize_into(target: &str, out: &mut String) {
+    out.clear();
+    let mut path = target;
+    // absolute-form targets (`http://host/path`) keep only the path
+    if let Some(rest) = path.strip_prefix("http://").or_else(|| path.strip_prefix("https://")) {
+        path = rest.find('/').map_or("/", |i| &rest[i..]);
+    }
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let path = &path[..end];
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        if is_id_segment(seg.as_bytes()) {
+            out.push_str("{id}");
+        } else {
+            out.push_str(seg);
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+}
+
+/// Normalise a request target into a route (see [`normalize_into`]).
+pub fn normalize(target: &str) -> String {
+    let mut s = String::with_capacity(target.len());
+    normalize_into(target, &mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn ids_become_placeholders() {
+        assert_eq!(normalize("/v1/orders/123"), "/v1/orders/{id}");
+        assert_eq!(normalize("/v1/orders/123/items/9?expand=1"), "/v1/orders/{id}/items/{id}");
+        assert_eq!(normalize("/users/3fa85f64-5717-4562-b3fc-2c963f66afa6"), "/users/{id}");
+        assert_eq!(normalize("/obj/507f1f77bcf86cd799439011"), "/obj/{id}");
+        assert_eq!(normalize("/t/eyJhbGciOiJIUzI1NiJ9abc123def"), "/t/{id}");
+    }
+
+    #[test]
+    fn words_stay() {
+        assert_eq!(normalize("/v2/health"), "/v2/health");
+        assert_eq!(normalize("/api/cafe/beef"), "/api/cafe/beef");
+        assert_eq!(normalize("//a///b/"), "/a/b");
+        assert_eq!(normalize("/"), "/");
+        assert_eq!(normalize("?x=1"), "/");
+        assert_eq!(normalize("http://example.com/v1/x/42"), "/v1/x/{id}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Mergeable statistics over records: latency histograms, id keys, and per-source tallies.
+
+pub mod keys;
+pub mod latency;
+pub mod tally;

@@ -1,0 +1,288 @@
+//! Per-source statistics accumulated record by record; partial tallies from parallel blocks merge.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::keys::IdKeys;
+use super::latency::LatencyHistogram;
+use crate::record::{LogTime, Record, Role};
+
+/// Requests and errors of one route (normalised path).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteStat {
+    /// Requests seen.
+    pub requests: u64,
+    /// 4xx responses.
+    pub client_errors: u64,
+    /// 5xx responses.
+    pub server_errors: u64,
+    /// Count per error status (4xx and 5xx).
+    pub error_codes: BTreeMap<u16, u64>,
+}
+
+/// Attempts sent to one upstream address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrStat {
+    /// Attempts that went to this address.
+    pub attempts: u64,
+    /// Attempts that came back 5xx (or with no status at all: refused, reset, timed out).
+    pub failures: u64,
+}
+
+/// Requests and errors in one minute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MinuteStat {
+    /// Requests that ended in this minute.
+    pub requests: u64,
+    /// 4xx responses.
+    pub client_errors: u64,
+    /// 5xx responses.
+    pub server_errors: u64,
+}
+
+/// A line that did not parse: where it is and how it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnparsedLine {
+    /// Block sequence number and line index within it (resolved to a line number after the scan).
+    pub at: (u64, u64),
+    /// The first bytes of the line, lossily decoded.
+    pub start: String,
+}
+
+/// How many unparsed lines are kept as examples.
+pub const UNPARSED_EXAMPLES: usize = 5;
+
+/// Everything a report needs from one source, mergeable across blocks.
+#[derive(Debug)]
+pub struct Tally {
+    /// The source's role.
+    pub role: Role,
+    /// Lines read, blank ones included.
+    pub lines: u64,
+    /// Empty lines.
+    pub blank: u64,
+    /// Lines that parsed.
+    pub parsed: u64,
+    /// Non-empty lines that did not parse (kept, counted, never dropped).
+    pub unparsed: u64,
+    /// The first few unparsed lines.
+    pub unparsed_examples: Vec<UnparsedLine>,
+    /// Earliest and latest timestamps.
+    pub first: Option<LogTime>,
+    /// Latest timestamp.
+    pub last: Option<LogTime>,
+    /// Count per status code (index = code).
+    pub status: Box<[u64; 1000]>,
+    /// Of those, error responses the gateway produced itself (no upstream status, or a different one).
+    pub gateway_made: Box<[u64; 1000]>,
+    /// Durations of all records that logged one.
+    pub latency: LatencyHistogram,
+    /// Durations by status class (1xx … 5xx).
+    pub latency_by_class: [LatencyHistogram; 5],
+    /// Time spent in upstreams.
+    pub upstream_latency: LatencyHistogram,
+    /// Per route.
+    pub routes: HashMap<String, RouteStat>,
+    /// Per upstream address.
+    pub addrs: HashMap<String, AddrStat>,
+    /// Per minute (epoch minutes).
+    pub minutes: BTreeMap<i64, MinuteStat>,
+    /// Count per level (application logs).
+    pub levels: [u64; 6],
+    /// Request/trace id keys for correlation.
+    pub keys: IdKeys,
+    route_buf: String,
+    cur_minute: Option<(i64, MinuteStat)>,
+}
+
+impl Tally {
+    /// An empty tally for a source of `role`.
+    pub fn new(role: Role) -> Self {
+        Tally {
+            role,
+            lines: 0,
+            blank: 0,
+            parsed: 0,
+            unparsed: 0,
+            unparsed_examples: Vec::new(),
+            first: None,
+            last: None,
+            status: Box::new([0; 1000]),
+            gateway_made: Box::new([0; 1000]),
+            latency: LatencyHistogram::default(),
+            latency_by_class: Default::default(),
+            upstream_latency: LatencyHistogram::default(),
+            routes: HashMap::new(),
+            addrs: HashMap::new(),
+            minutes: BTreeMap::new(),
+            levels: [0; 6],
+            keys: IdKeys::default(),
+            route_buf: String::new(),
+            cur_minute: None,
+        }
+    }
+
+    /// Count a line that did not parse.
+    pub fn add_unparsed(&mut self, at: (u64, u64), line: &[u8]) {
+        self.unparsed += 1;
+        if self.unparsed_examples.len() < UNPARSED_EXAMPLES {
+            let start = &line[..line.len().min(120)];
+            self.unparsed_examples.push(UnparsedLine { at, start: crate::text::escape_control(start) });
+        }
+    }
+
+    /// Count one parsed record.
+    pub fn add(&mut self, rec: &Record<'_>) {
+        self.parsed += 1;
+        if let Some(t) = rec.time {
+            if self.first.is_none_or(|f| t.unix_us < f.unix_us) {
+                self.first = Some(t);
+            }
+            if self.last.is_none_or(|l| t.unix_us > l.unix_us) {
+                self.last = Some(t);
+            }
+        }
+        if let Some(l) = rec.level {
+            self.levels[l as usize] += 1;
+        }
+        let rid = rec.request_id.as_deref().map_or(0, crate::ids::key);
+        let tid = rec.trace_id.as_deref().map_or(0, crate::ids::key);
+        let Some(status) = rec.status else {
+            // an application log line, not a request: it still carries ids
+            if self.role == Role::Upstream {
+                self.keys.add(rid, tid);
+            }
+            return;
+        };
+        self.keys.add(rid, tid);
+        let code = status as usize;
+        self.status[code] += 1;
+        let class = code / 100;
+        let (e4, e5) = ((class == 4) as u64, (class == 5) as u64);
+        if self.role == Role::Gateway && class >= 4 && rec.upstream_status.last() != Some(status) {
+            self.gateway_made[code] += 1;
+        }
+        if let Some(d) = rec.duration_us {
+            self.latency.record(d);
+            if (1..=5).contains(&class) {
+                self.latency_by_class[class - 1].record(d);
+            }
+        }
+        if let Some(u) = rec.upstream_us {
+            self.upstream_latency.record(u);
+        }
+        if let Some(t) = rec.time {
+            self.count_minute(t.unix_us.div_euclid(60_000_000), e4, e5);
+        }
+        if let Some(path) = rec.path.as_deref() {
+            crate::routes::normalize_into(path, &mut self.route_buf);
+            let r = match self.routes.get_mut(self.route_buf.as_str()) {
+                Some(r) => r,
+                None => self.routes.entry(self.route_buf.clone()).or_default(),
+            };
+            r.requests += 1;
+            r.client_errors += e4;
+            r.server_errors += e5;
+            if class >= 4 {
+                *r.error_codes.entry(status).or_default() += 1;
+            }
+        }
+        if let Some(addrs) = rec.upstream_addr.as_deref() {
+            let codes = rec.upstream_status.as_slice();
+            for (i, addr) in addrs.split([',']).flat_map(|a| a.split(" : ")).map(str::trim).enumerate() {
+                if addr.is_empty() || addr == "-" {
+                    continue;
+                }
+                let failed = codes.get(i).is_none_or(|&c| c >= 500);
+                let a = match self.addrs.get_mut(addr) {
+                    Some(a) => a,
+                    None => self.addrs.entry(addr.to_string()).or_default(),
+                };
+                a.attempts += 1;
+                a.failures += failed as u64;
+            }
+        }
+    }
+
+    #[inline]
+    fn count_minute(&mut self, minute: i64, e4: u64, e5: u64) {
+        match &mut self.cur_minute {
+            Some((m, s)) if *m == minute => {
+                s.requests += 1;
+                s.client_errors += e4;
+                s.server_errors += e5;
+            }
+            cur => {
+                if let Some((m, s)) = cur.take() {
+                    add_minute(&mut self.minutes, m, s);
+                }
+                *cur = Some((minute, MinuteStat { requests: 1, client_errors: e4, server_errors: e5 }));
+            }
+        }
+    }
+
+    /// Flush cached state; call before reading `minutes`.
+    pub fn finish(&mut self) {
+        if let Some((m, s)) = self.cur_minute.take() {
+            add_minute(&mut self.minutes, m, s);
+        }
+    }
+
+    /// Add another tally of the same source into this one.
+    pub fn merge(&mut self, mut other: Tally) {
+        self.finish();
+        other.finish();
+        self.lines += other.lines;
+        self.blank += other.blank;
+        self.parsed += other.parsed;
+        self.unparsed += other.unparsed;
+        self.unparsed_examples.extend(other.unparsed_examples);
+        self.unparsed_examples.sort_by_key(|u| u.at);
+        self.unparsed_examples.truncate(UNPARSED_EXAMPLES);
+        self.first = [self.first, other.first].into_iter().flatten().min_by_key(|t| t.unix_us);
+        self.last = [self.last, other.last].into_iter().flatten().max_by_key(|t| t.unix_us);
+        for (a, b) in self.status.iter_mut().zip(other.status.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.gateway_made.iter_mut().zip(other.gateway_made.iter()) {
+            *a += b;
+        }
+        self.latency.merge(&other.latency);
+        for (a, b) in self.latency_by_class.iter_mut().zip(&other.latency_by_class) {
+            a.merge(b);
+        }
+        self.upstream_latency.merge(&other.upstream_latency);
+        for (k, v) in other.routes {
+            let r = self.routes.entry(k).or_default();
+            r.requests += v.requests;
+            r.client_errors += v.client_errors;
+            r.server_errors += v.server_errors;
+            for (c, n) in v.error_codes {
+                *r.error_codes.entry(c).or_default() += n;
+            }
+        }
+        for (k, v) in other.addrs {
+            let a = self.addrs.entry(k).or_default();
+            a.attempts += v.attempts;
+            a.failures += v.failures;
+        }
+        for (m, s) in other.minutes {
+            add_minute(&mut self.minutes, m, s);
+        }
+        for (a, b) in self.levels.iter_mut().zip(other.levels) {
+            *a += b;
+        }
+        self.keys.merge(other.keys);
+    }
+
+    /// Requests counted (records with a status).
+    pub fn requests(&self) -> u64 {
+        self.status.iter().sum()
+    }
+}
+
+fn add_minute(map: &mut BTreeMap<i64, MinuteStat>, m: i64, s: MinuteStat) {
+    let e = map.entry(m).or_default();
+    e.requests += s.requests;
+    e.client_errors += s.client_errors;
+    e.server_errors += s.server_errors;
+}

@@ -1,0 +1,30 @@
+//! Making untrusted log text safe to print.
+
+use std::fmt::Write;
+
+/// Escape control characters (and ESC, so no ANSI sequence reaches the terminal) as `\xHH`, `\t`, `\r`, `\n`;
+/// invalid UTF-8 becomes U+FFFD.
+pub fn escape_control(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_ansi_and_controls() {
+        assert_eq!(super::escape_control(b"a\x1b[31mred\x07\tb\xff"), "a\\x1b[31mred\\x07\\tb\u{fffd}");
+    }
+}

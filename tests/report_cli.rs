@@ -1,0 +1,248 @@
+//! `gatewatch report` end to end: real files written by the generator, numbers checked against the
+//! generator's ground truth (not against the report itself).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use assert_cmd::Command;
+use gatewatch::generate::{GenConfig, Generator, upstream_logged};
+use serde_json::Value;
+
+fn gatewatch() -> Command {
+    Command::cargo_bin("gatewatch").unwrap()
+}
+
+struct Truth {
+    status: BTreeMap<String, u64>,
+    gateway_made: u64,
+    upstream_returned: u64,
+    with_upstream: u64,
+    durations: Vec<u64>,
+}
+
+fn truth(cfg: GenConfig) -> Truth {
+    let mut g = Generator::new(cfg);
+    let mut t =
+        Truth { status: BTreeMap::new(), gateway_made: 0, upstream_returned: 0, with_upstream: 0, durations: vec![] };
+    while let Some(r) = g.next_request() {
+        *t.status.entry(r.status.to_string()).or_default() += 1;
+        if r.status >= 400 {
+            if r.last_upstream_status() == Some(r.status) {
+                t.upstream_returned += 1;
+            } else {
+                t.gateway_made += 1;
+            }
+        }
+        t.with_upstream += upstream_logged(&r) as u64;
+        // nginx logs $request_time with millisecond resolution
+        t.durations.push((r.duration_us + 500) / 1000 * 1000);
+    }
+    t.durations.sort_unstable();
+    t
+}
+
+fn generate(dir: &std::path::Path, format: &str, upstream_format: &str, requests: u64, seed: u64) -> (String, String) {
+    let gw = dir.join(format!("gw-{format}.log")).display().to_string();
+    let up = dir.join(format!("up-{upstream_format}.log")).display().to_string();
+    gatewatch()
+        .args(["generate", "--format", format, "--upstream-format", upstream_format, "--incident"])
+        .args(["--requests", &requests.to_string(), "--seed", &seed.to_string()])
+        .args(["--gateway-out", &gw, "--upstream-out", &up])
+        .assert()
+        .success();
+    (gw, up)
+}
+
+fn report_json(args: &[&str]) -> (Value, i32) {
+    let out = gatewatch().arg("report").arg("--json").args(args).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("report --json printed invalid JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    });
+    (v, out.status.code().unwrap())
+}
+
+#[test]
+fn gateway_and_upstream_pair_matches_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, up) = generate(dir.path(), "nginx", "json", 3000, 3);
+    // a background job in the upstream log whose ids never went through the gateway
+    let mut f = std::fs::OpenOptions::new().append(true).open(&up).unwrap();
+    for id in ["job-1", "job-2", "job-3"] {
+        writeln!(f, r#"{{"level":30,"time":1714565000000,"msg":"nightly sync","req":{{"id":"{id}"}}}}"#).unwrap();
+    }
+    drop(f);
+    let want = truth(GenConfig { requests: 3000, incident: true, seed: 3, ..Default::default() });
+
+    let (v, code) = report_json(&[&gw, &up]);
+    assert_eq!(code, 0);
+    let sources = v["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0]["path"], gw);
+    assert_eq!(sources[0]["format"], "nginx");
+    assert_eq!(sources[0]["role"], "gateway");
+    assert_eq!(sources[0]["lines"], 3000);
+    assert_eq!(sources[0]["parsed"], 3000);
+    assert_eq!(sources[0]["unparsed"], 0);
+    assert_eq!(sources[1]["format"], "json");
+    assert_eq!(sources[1]["role"], "upstream");
+    assert_eq!(sources[1]["lines"], want.with_upstream + 3);
+    assert_eq!(sources[1]["parsed"], want.with_upstream + 3);
+
+    // status counts: gateway only (the upstream is not double counted)
+    let status: BTreeMap<String, u64> = serde_json::from_value(v["status"].clone()).unwrap();
+    assert_eq!(status, want.status);
+    let classes = &v["classes"];
+    for class in 1..=5u64 {
+        let n: u64 = want.status.iter().filter(|(c, _)| c.starts_with(&class.to_string())).map(|(_, n)| n).sum();
+        assert_eq!(classes[format!("{class}xx")], n, "{class}xx");
+    }
+    assert_eq!(v["errors"]["gateway_total"], want.gateway_made);
+    assert_eq!(v["errors"]["upstream_total"], want.upstream_returned);
+    assert!(v["errors"]["gateway"]["401"].as_u64().unwrap() > 50, "expired tokens are made by the gateway");
+
+    let c = &v["correlation"];
+    assert_eq!(c["gateway_requests"], 3000);
+    assert_eq!(c["with_upstream"], want.with_upstream);
+    assert_eq!(c["upstream_only"], 3);
+
+    let p50 = v["latency_ms"]["p50"].as_f64().unwrap();
+    let exact = want.durations[want.durations.len() / 2 - 1] as f64 / 1000.0;
+    assert!((p50 - exact).abs() <= exact / 25.0 + 1.0, "p50 {p50} vs exact {exact}");
+    for k in ["p95", "p99"] {
+        assert!(v["latency_ms"][k].as_f64().unwrap() >= p50);
+    }
+
+    // the failing upstream is at the top of the failures
+    let ups = v["upstreams"].as_array().unwrap();
+    let worst = ups.iter().max_by_key(|u| u["failures"].as_u64().unwrap()).unwrap();
+    assert_eq!(worst["address"], gatewatch::generate::FAILING_UPSTREAM);
+    assert!(v["routes"].as_array().unwrap().iter().any(|r| r["route"] == "/v1/orders/{id}"));
+
+    // per-minute error rate covers the span and peaks during the incident
+    let minutes = v["error_rate_per_minute"].as_array().unwrap();
+    assert_eq!(minutes.len(), 1, "3000 requests at 200/s fit in 15 s");
+}
+
+#[test]
+fn every_gateway_format_reports_the_same_status_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = truth(GenConfig { requests: 600, incident: true, seed: 11, ..Default::default() });
+    for (format, _) in gatewatch::format::writers::GATEWAY {
+        let (gw, _) = generate(dir.path(), format, "json", 600, 11);
+        let (v, code) = report_json(&[&gw]);
+        assert_eq!(code, 0, "{format}");
+        assert_eq!(v["sources"][0]["parsed"], 600, "{format}: {}", v["sources"][0]);
+        let detected = v["sources"][0]["format"].as_str().unwrap();
+        let expected = if format == "istio" { "envoy" } else { format };
+        assert_eq!(detected, expected, "{format} detected as {detected}");
+        let status: BTreeMap<String, u64> = serde_json::from_value(v["status"].clone()).unwrap();
+        assert_eq!(status, want.status, "{format}");
+    }
+}
+
+#[test]
+fn upstream_formats_correlate() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = truth(GenConfig { requests: 800, incident: true, seed: 5, ..Default::default() });
+    for (upstream_format, _) in gatewatch::format::writers::UPSTREAM {
+        let (gw, up) = generate(dir.path(), "nginx", upstream_format, 800, 5);
+        let (v, _) = report_json(&["--gateway", &gw, "--upstream", &up]);
+        assert_eq!(v["sources"][1]["format"], upstream_format);
+        assert_eq!(v["correlation"]["with_upstream"], want.with_upstream, "{upstream_format}");
+        assert_eq!(v["correlation"]["upstream_only"], 0, "{upstream_format}");
+    }
+}
+
+#[test]
+fn missing_file_is_named_and_others_still_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = generate(dir.path(), "nginx", "json", 100, 1);
+    let missing = dir.path().join("nope.log").display().to_string();
+    let out = gatewatch().args(["report", "--json", &missing, &gw]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&missing) && err.contains("No such file"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"].as_array().unwrap().len(), 1);
+    assert_eq!(v["sources"][0]["lines"], 100);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    gatewatch().args(["report", "--format", "nosuch", "x.log"]).assert().code(2);
+    gatewatch().arg("report").assert().code(2);
+    gatewatch().args(["report", "--nginx-format", "no variables here", "x.log"]).assert().code(2);
+}
+
+#[test]
+fn garbage_is_counted_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(
+        b"10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"curl\" rid=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+    );
+    bytes.extend_from_slice(b"\xff\xfe garbage \x1b[31m not a log line\n\n");
+    bytes.extend(std::iter::repeat_n(b'x', 1 << 20));
+    bytes.push(b'\n');
+    bytes.extend_from_slice(
+        b"10.0.0.2 - - [01/May/2024:12:00:01 +0000] \"GET /b HTTP/1.1\" 502 5 \"-\" \"curl\" rid=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let (v, code) = report_json(&["--format", "nginx", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let s = &v["sources"][0];
+    assert_eq!(s["lines"], 5);
+    assert_eq!(s["blank"], 1);
+    assert_eq!(s["parsed"], 2);
+    assert_eq!(s["unparsed"], 2);
+    let ex = s["unparsed_examples"].as_array().unwrap();
+    assert_eq!(ex[0]["line"], 2);
+    assert!(ex[0]["text"].as_str().unwrap().contains("\\x1b[31m"), "escape sequences are escaped: {}", ex[0]);
+    assert_eq!(ex[1]["line"], 4);
+    assert_eq!(v["status"]["502"], 1);
+}
+
+#[test]
+fn text_report_is_plain_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, up) = generate(dir.path(), "nginx", "json", 2000, 2);
+    let out = gatewatch().args(["report", &gw, &up]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no colour codes when not on a terminal");
+    for section in ["SOURCES", "STATUS", "TOP ROUTES BY ERRORS", "UPSTREAM ADDRESSES", "LATENCY", "CORRELATION"] {
+        assert!(text.contains(section), "missing {section}:\n{text}");
+    }
+    assert!(text.contains("gateway") && text.contains("upstream"));
+}
+
+#[test]
+fn stdin_is_a_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = generate(dir.path(), "nginx", "json", 50, 1);
+    let out = gatewatch().args(["report", "--json", "-"]).pipe_stdin(&gw).unwrap().output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["path"], "-");
+    assert_eq!(v["sources"][0]["parsed"], 50);
+}
+
+#[test]
+fn demo_prints_the_incident() {
+    let out = gatewatch().args(["demo", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for code in ["401", "429", "502", "504"] {
+        assert!(v["status"][code].as_u64().unwrap_or(0) > 20, "demo shows {code}s: {}", v["status"]);
+    }
+    assert!(v["correlation"]["with_upstream"].as_u64().unwrap() > 10_000);
+    let peak = v["error_rate_per_minute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["error_rate"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    let first = v["error_rate_per_minute"][0]["error_rate"].as_f64().unwrap();
+    assert!(peak > first * 3.0 && peak > 0.05, "the incident stands out: first {first}, peak {peak}");
+}
