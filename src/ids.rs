@@ -1,7 +1,5 @@
 //! Request and trace ids: W3C traceparent, finding ids in free text, and compact keys for correlation.
 
-use std::hash::{Hash, Hasher};
-
 fn is_hex(b: &[u8]) -> bool {
     !b.is_empty() && b.iter().all(u8::is_ascii_hexdigit)
 }
@@ -54,21 +52,54 @@ pub fn find_id_in_text(text: &[u8]) -> Option<std::ops::Range<usize>> {
     None
 }
 
+/// MurmurHash3's 64-bit finalizer: spreads every input bit over the whole key (the top byte picks a bin).
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
+}
+
+/// True when every byte is an ASCII hex digit; no early exit, so the compiler vectorises it.
+fn all_hex(b: &[u8]) -> bool {
+    b.iter().fold(true, |ok, &c| ok & ((c.wrapping_sub(b'0') < 10) | ((c | 0x20).wrapping_sub(b'a') < 6)))
+}
+
+/// FxHash-style mixing of 8-byte words, finalised with MurmurHash3's fmix64 so the top byte is uniform.
+fn hash_words(b: &[u8], seed: u64, fold_case: u64) -> u64 {
+    let mut h = seed ^ b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes")) | fold_case;
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ (u64::from_le_bytes(tail) | fold_case)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fmix64(h)
+}
+
 /// A compact correlation key for an id. UUIDs and hex ids compare case- and dash-insensitively
 /// (one system logs `ABC-…`, another `abc…`); other ids compare exactly. Never 0 (0 means "no id").
 pub fn key(id: &str) -> u64 {
+    const LOWER: u64 = 0x2020_2020_2020_2020; // ORing 0x20 lowercases A-F and leaves digits as they are
     let b = id.trim().as_bytes();
-    let mut h = std::hash::DefaultHasher::new();
-    if is_uuid(b) || (b.len() >= 16 && b.len() <= 64 && is_hex(b)) {
-        for &c in b {
-            if c != b'-' {
-                h.write_u8(c.to_ascii_lowercase());
-            }
+    let k = if is_uuid(b) {
+        let mut digits = [0u8; 32];
+        for (dst, src) in [(0, 0..8), (8, 9..13), (12, 14..18), (16, 19..23), (20, 24..36)] {
+            digits[dst..dst + src.len()].copy_from_slice(&b[src]);
         }
+        hash_words(&digits, 0x5bd1_e995, LOWER)
+    } else if (16..=64).contains(&b.len()) && all_hex(b) {
+        hash_words(b, 0x5bd1_e995, LOWER)
     } else {
-        b.hash(&mut h);
-    }
-    h.finish().max(1)
+        hash_words(b, 0x9e37_79b9_7f4a_7c15, 0)
+    };
+    k.max(1)
 }
 
 #[cfg(test)]
@@ -101,5 +132,8 @@ mod tests {
         assert_eq!(key("3FA85F64-5717-4562-B3FC-2C963F66AFA6"), key("3fa85f6457174562b3fc2c963f66afa6"));
         assert_ne!(key("Abc"), key("abc"));
         assert_ne!(key("a"), 0);
+        assert_ne!(key("0af7651916cd43dd8448eb211c80319c"), key("0af7651916cd43dd8448eb211c80319d"));
+        assert_ne!(key("abcdefgh12345678"), key("abcdefgh12345679"));
+        assert_ne!(key("req-1"), key("req-2"));
     }
 }

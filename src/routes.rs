@@ -1,23 +1,28 @@
 //! Route normalisation: `/v1/orders/123?x=1` → `/v1/orders/{id}`, so errors group by endpoint.
 
-/// True for a path segment that is an identifier rather than part of the route.
+/// True for a path segment that is an identifier rather than part of the route: all digits, a UUID, a hex
+/// object id or hash (8+ hex digits with a digit among them), or a long opaque token (20+ base64/ULID/slug
+/// characters with 2+ digits). Route words (`v1`, `orders`) are rejected after a byte or two.
 fn is_id_segment(seg: &[u8]) -> bool {
-    if seg.is_empty() {
+    let Some(first_other) = seg.iter().position(|c| !c.is_ascii_digit()) else {
+        return !seg.is_empty();
+    };
+    if seg.len() < 8 {
         return false;
     }
-    if seg.iter().all(u8::is_ascii_digit) {
-        return true;
+    if first_other > 0 || seg.iter().any(u8::is_ascii_digit) {
+        let digits = seg.iter().filter(|c| c.is_ascii_digit()).count();
+        if seg.iter().all(u8::is_ascii_hexdigit) {
+            return true;
+        }
+        if seg.len() >= 20
+            && digits >= 2
+            && seg.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.' | b'~'))
+        {
+            return true;
+        }
     }
-    if crate::ids::is_uuid(seg) {
-        return true;
-    }
-    let hex = seg.iter().all(u8::is_ascii_hexdigit);
-    let digits = seg.iter().filter(|c| c.is_ascii_digit()).count();
-    if hex && seg.len() >= 8 && digits > 0 {
-        return true; // object ids, hashes
-    }
-    // long opaque tokens (base64, ULIDs, slugs with many digits)
-    seg.len() >= 20 && digits >= 2 && seg.iter().all(|c| c.is_ascii_alphanumeric() || b"-_=.~".contains(c))
+    crate::ids::is_uuid(seg)
 }
 
 /// Normalise a request target into a route: strip the query and fragment, replace id-like segments
@@ -29,15 +34,21 @@ pub fn normalize_into(target: &str, out: &mut String) {
     if let Some(rest) = path.strip_prefix("http://").or_else(|| path.strip_prefix("https://")) {
         path = rest.find('/').map_or("/", |i| &rest[i..]);
     }
-    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
     let path = &path[..end];
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        out.push('/');
-        if is_id_segment(seg.as_bytes()) {
-            out.push_str("{id}");
-        } else {
-            out.push_str(seg);
+    let bytes = path.as_bytes();
+    let mut start = 0;
+    // segments are cut at ASCII '/', so every slice below is on a char boundary
+    for slash in memchr::memchr_iter(b'/', bytes).chain(std::iter::once(bytes.len())) {
+        if slash > start {
+            out.push('/');
+            if is_id_segment(&bytes[start..slash]) {
+                out.push_str("{id}");
+            } else {
+                out.push_str(&path[start..slash]);
+            }
         }
+        start = slash + 1;
     }
     if out.is_empty() {
         out.push('/');

@@ -48,7 +48,7 @@ where
     S: BlockSink,
 {
     let threads = threads.max(1);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Block>(threads);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let work_rx = Mutex::new(work_rx);
     std::thread::scope(|s| {
@@ -59,8 +59,8 @@ where
                     let mut sink = new_sink();
                     loop {
                         let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok((seq, buf)) = job else { break };
-                        sink.block(seq, &buf);
+                        let Ok(Block { seq, buf, len }) = job else { break };
+                        sink.block(seq, &buf[..len]);
                         let _ = free_tx.send(buf);
                     }
                     sink
@@ -79,61 +79,63 @@ where
     })
 }
 
+/// A block of input: `buf[..len]` holds whole lines. Buffers stay initialised and are reused, so no block
+/// costs an allocation or a zero-fill after the first few.
+struct Block {
+    seq: u64,
+    buf: Vec<u8>,
+    len: usize,
+}
+
 fn read_blocks<R: Read>(
     input: &mut R,
     prefix: Vec<u8>,
-    work_tx: &mpsc::SyncSender<(u64, Vec<u8>)>,
+    work_tx: &mpsc::SyncSender<Block>,
     free_rx: &mpsc::Receiver<Vec<u8>>,
 ) -> io::Result<()> {
     let mut carry = prefix;
     let mut seq = 0u64;
     loop {
-        let mut buf = free_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK));
-        buf.clear();
-        buf.extend_from_slice(&carry);
+        let mut buf = free_rx.try_recv().unwrap_or_default();
+        let want = BLOCK.max(carry.len() + BLOCK / 2);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        buf[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
         carry.clear();
-        let want = BLOCK.max(buf.len() + BLOCK / 2);
-        let eof = fill(input, &mut buf, want)?;
+        let eof = fill(input, &mut buf, &mut filled)?;
         if eof {
-            if !buf.is_empty() {
-                let _ = work_tx.send((seq, buf));
+            if filled > 0 {
+                let _ = work_tx.send(Block { seq, buf, len: filled });
             }
             return Ok(());
         }
-        match memchr::memrchr(b'\n', &buf) {
-            Some(nl) => carry.extend_from_slice(&buf[nl + 1..]),
+        let len = match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(nl) => nl + 1,
             // no newline in the whole buffer: keep growing it, up to the line limit
-            None if buf.len() < MAX_LINE => {
-                carry = buf;
+            None if filled < MAX_LINE => {
+                carry.extend_from_slice(&buf[..filled]);
                 continue;
             }
-            None => {}
-        }
-        let keep = buf.len() - carry.len();
-        buf.truncate(keep);
-        if work_tx.send((seq, buf)).is_err() {
+            None => filled,
+        };
+        carry.extend_from_slice(&buf[len..filled]);
+        if work_tx.send(Block { seq, buf, len }).is_err() {
             return Ok(());
         }
         seq += 1;
     }
 }
 
-/// Read until `buf` holds `want` bytes or the input ends; returns true at end of input.
-fn fill<R: Read>(input: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        let len = buf.len();
-        buf.resize(want, 0);
-        match input.read(&mut buf[len..]) {
-            Ok(0) => {
-                buf.truncate(len);
-                return Ok(true);
-            }
-            Ok(n) => buf.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+/// Read until `buf` is full or the input ends; returns true at end of input.
+fn fill<R: Read>(input: &mut R, buf: &mut [u8], filled: &mut usize) -> io::Result<bool> {
+    while *filled < buf.len() {
+        match input.read(&mut buf[*filled..]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(false)

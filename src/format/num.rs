@@ -15,7 +15,14 @@ pub fn is_placeholder(b: &[u8]) -> bool {
 /// A text field, or `None` for a placeholder. Invalid UTF-8 is replaced, not rejected.
 pub fn text(b: &[u8]) -> Option<Cow<'_, str>> {
     let b = trim(b);
-    if is_placeholder(b) { None } else { Some(String::from_utf8_lossy(b)) }
+    if is_placeholder(b) {
+        return None;
+    }
+    // `from_utf8` has an ASCII fast path; the lossy conversion only runs on invalid bytes
+    Some(match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    })
 }
 
 /// Parse an unsigned decimal integer (no sign, no spaces).

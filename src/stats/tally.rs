@@ -1,6 +1,8 @@
 //! Per-source statistics accumulated record by record; partial tallies from parallel blocks merge.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
@@ -81,9 +83,9 @@ pub struct Tally {
     /// Time spent in upstreams.
     pub upstream_latency: LatencyHistogram,
     /// Per route.
-    pub routes: HashMap<String, RouteStat>,
+    pub routes: FxHashMap<String, RouteStat>,
     /// Per upstream address.
-    pub addrs: HashMap<String, AddrStat>,
+    pub addrs: FxHashMap<String, AddrStat>,
     /// Per minute (epoch minutes).
     pub minutes: BTreeMap<i64, MinuteStat>,
     /// Count per level (application logs).
@@ -111,8 +113,8 @@ impl Tally {
             latency: LatencyHistogram::default(),
             latency_by_class: Default::default(),
             upstream_latency: LatencyHistogram::default(),
-            routes: HashMap::new(),
-            addrs: HashMap::new(),
+            routes: FxHashMap::default(),
+            addrs: FxHashMap::default(),
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),
@@ -188,19 +190,29 @@ impl Tally {
         }
         if let Some(addrs) = rec.upstream_addr.as_deref() {
             let codes = rec.upstream_status.as_slice();
-            for (i, addr) in addrs.split([',']).flat_map(|a| a.split(" : ")).map(str::trim).enumerate() {
-                if addr.is_empty() || addr == "-" {
-                    continue;
+            if memchr::memchr2(b',', b' ', addrs.as_bytes()).is_none() {
+                self.count_attempt(addrs, codes.first().copied());
+            } else {
+                // nginx separates attempts with ", " and internal redirects with " : "
+                let attempts = addrs.split(',').flat_map(|a| a.split(" : ")).map(str::trim);
+                for (i, addr) in attempts.enumerate() {
+                    self.count_attempt(addr, codes.get(i).copied());
                 }
-                let failed = codes.get(i).is_none_or(|&c| c >= 500);
-                let a = match self.addrs.get_mut(addr) {
-                    Some(a) => a,
-                    None => self.addrs.entry(addr.to_string()).or_default(),
-                };
-                a.attempts += 1;
-                a.failures += failed as u64;
             }
         }
+    }
+
+    /// Count one attempt sent to `addr`; it failed when it got a 5xx or no status at all.
+    fn count_attempt(&mut self, addr: &str, status: Option<u16>) {
+        if addr.is_empty() || addr == "-" {
+            return;
+        }
+        let a = match self.addrs.get_mut(addr) {
+            Some(a) => a,
+            None => self.addrs.entry(addr.to_string()).or_default(),
+        };
+        a.attempts += 1;
+        a.failures += status.is_none_or(|c| c >= 500) as u64;
     }
 
     #[inline]
