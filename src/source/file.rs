@@ -1,0 +1,1 @@
+//! Following files the way `tail -F` does, through rotation.
