@@ -1,6 +1,7 @@
 //! Live sources: each owns one input, follows it, and sends batches of complete lines over a bounded channel.
 
 pub mod file;
+pub mod glob;
 
 use std::path::PathBuf;
 use std::sync::Arc;
