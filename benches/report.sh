@@ -23,37 +23,37 @@ fi
 BYTES=$(stat -c %s "$LOG")
 cat "$LOG" > /dev/null # into the page cache
 
-# measure CMD...: prints "seconds peak_kib" of the best of RUNS runs
+# measure RUNS CMD...: prints "seconds peak_kib cpu_seconds" of the fastest of RUNS runs
 measure() {
   local runs=$1; shift
-  local best="" mem=""
+  local best="" mem="" cpu=""
   for _ in $(seq "$runs"); do
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -n1)
-    local s=${out% *} m=${out#* }
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; mem=$m; fi
+    /usr/bin/time -o "$WORK/time.txt" -f "%e %M %U %S" "$@" > /dev/null 2>&1 || true
+    local s m u k
+    read -r s m u k < "$WORK/time.txt"
+    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; mem=$m; cpu=$(awk "BEGIN{print $u + $k}"); fi
   done
-  echo "$best $mem"
+  echo "$best $mem $cpu"
 }
 
-declare -A SECS MEM
-row() { read -r SECS[$1] MEM[$1] <<< "$2"; }
-row "wc -l" "$(measure "$RUNS" wc -l "$LOG")"
-row "gatewatch report --json" "$(measure "$RUNS" "$BIN" report --json "$LOG")"
-row "gatewatch report (1 thread)" "$(measure 1 "$BIN" report --json --threads 1 "$LOG")"
+declare -A SECS MEM CPU LABEL
+LABEL+=([wc]="wc -l" [gw]="gatewatch report --json" [gw1]="gatewatch report (1 thread)" [lnav]="lnav status count" [goaccess]="goaccess json")
+row() { read -r "SECS[$1]" "MEM[$1]" "CPU[$1]" <<< "$2"; }
+row wc "$(measure "$RUNS" wc -l "$LOG")"
+row gw "$(measure "$RUNS" "$BIN" report --json "$LOG")"
+row gw1 "$(measure 1 "$BIN" report --json --threads 1 "$LOG")"
 if command -v lnav > /dev/null; then
   export HOME="$WORK" # lnav keeps state in ~/.lnav
-  row "lnav status count" "$(measure 1 lnav -n -c ';SELECT sc_status, count(*) FROM access_log GROUP BY sc_status' "$LOG")"
+  row lnav "$(measure 1 lnav -n -c ';SELECT sc_status, count(*) FROM access_log GROUP BY sc_status' "$LOG")"
 fi
 if [ -z "${SKIP_GOACCESS:-}" ] && command -v goaccess > /dev/null; then
-  row "goaccess json" "$(measure 1 goaccess "$LOG" -o "$WORK/report.json" --log-format=COMBINED)"
+  row goaccess "$(measure 1 goaccess "$LOG" -o "$WORK/report.json" --log-format=COMBINED)"
 fi
 
-GW=${SECS["gatewatch report --json"]}
-printf '\nfile: %s, %d lines, %.2f GB, page cache, %d cores\n' "$LOG" "$(wc -l < "$LOG")" "$(echo "$BYTES/1000000000" | bc -l)" "$(nproc)"
-printf '%-30s %9s %10s %12s %14s\n' tool seconds GB/s peak_MB "x gatewatch"
-for k in "wc -l" "gatewatch report --json" "gatewatch report (1 thread)" "lnav status count" "goaccess json"; do
+printf '\nfile: %s, %d lines, %.2f GB, page cache, %d cores\n' "$LOG" "$(wc -l < "$LOG")" "$(awk -v b="$BYTES" 'BEGIN{print b/1e9}')" "$(nproc)"
+printf '%-30s %9s %9s %10s %10s %14s\n' tool seconds cpu_s GB/s peak_MB "x gatewatch"
+for k in wc gw gw1 lnav goaccess; do
   [ -n "${SECS[$k]:-}" ] || continue
-  awk -v k="$k" -v s="${SECS[$k]}" -v m="${MEM[$k]}" -v b="$BYTES" -v g="$GW" \
-    'BEGIN { printf "%-30s %9.2f %10.2f %12.0f %14.2f\n", k, s, (s > 0 ? b/s/1e9 : 0), m/1024, s/g }'
+  awk -v k="${LABEL[$k]}" -v s="${SECS[$k]}" -v c="${CPU[$k]}" -v m="${MEM[$k]}" -v b="$BYTES" -v g="${SECS[gw]}" \
+    'BEGIN { printf "%-30s %9.2f %9.2f %10.2f %10.0f %14.2f\n", k, s, c, (s > 0 ? b/s/1e9 : 0), m/1024, s/g }'
 done

@@ -20,6 +20,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Simulate an incident (gateway + upstream logs sharing request ids) and report on it.
     Demo(DemoArgs),
+    /// Follow sources live (files through rotation, globs, `-`, commands, ssh://) and print each record.
+    Tail(TailArgs),
     /// Write realistic gateway and upstream logs (for benchmarks, tests and demos).
     Generate(GenerateArgs),
 }
@@ -68,6 +70,40 @@ pub struct ReportArgs {
     /// Log files (`-` for standard input); their role comes from their format.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
+}
+
+/// `gatewatch tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// One JSON object per line (source, line number, parsed fields) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only records matching this expression, e.g. `status>=500`, `id=<request id>`,
+    /// `status=429 and path~^/v1`, `not level=info`.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Start with the last N lines of each file, then follow.
+    #[arg(long, value_name = "N", default_value_t = 10_000, conflicts_with = "from_start")]
+    pub tail: usize,
+    /// Read each file from its start, then follow.
+    #[arg(long)]
+    pub from_start: bool,
+    /// Run a command and follow its output (repeatable), e.g. `--cmd 'kubectl logs -f -l app=gateway'`.
+    #[arg(long, value_name = "COMMAND")]
+    pub cmd: Vec<String>,
+    /// Run commands (and ssh://) again when they exit, with a backoff.
+    #[arg(long)]
+    pub restart: bool,
+    /// Polling interval for filesystems without change events, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub poll_ms: u64,
+    /// Reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Files, quoted globs (`'/var/log/nginx/*.access.log'`), `-` for standard input, or
+    /// `ssh://[user@]host[:port]/path`.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
 }
 
 /// `gatewatch demo`.

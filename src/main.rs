@@ -8,6 +8,7 @@ fn main() {
         Command::Report(a) => commands::report(a),
         Command::Demo(a) => commands::demo(a),
         Command::Generate(a) => commands::generate(a),
+        Command::Tail(a) => gatewatch::tail::run(a),
     };
     let code = match result {
         Ok(code) => code,

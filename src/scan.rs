@@ -22,7 +22,7 @@ pub trait BlockSink: Send {
 
 /// Call `f` for each line of `data` (without its `\n`), with the line's index within the block.
 #[inline]
-pub fn for_each_line(data: &[u8], mut f: impl FnMut(u64, &[u8])) {
+pub fn for_each_line<'a>(data: &'a [u8], mut f: impl FnMut(u64, &'a [u8])) {
     let mut start = 0;
     let mut idx = 0;
     for nl in memchr::memchr_iter(b'\n', data) {

@@ -4,11 +4,6 @@
 //! sequence: each line exactly once and in order. Waits poll for the expected state with a deadline, never fixed
 //! sleeps for correctness.
 
-// `src/lib.rs` does not declare the `source` module (yet), so compile it into this test crate directly.
-#[allow(dead_code)]
-#[path = "../src/source/mod.rs"]
-mod source;
-
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -17,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use source::file::{FollowOptions, StartAt, follow_file, follow_glob};
-use source::{SourceEvent, SourceMsg};
+use gatewatch::source::file::{FollowOptions, StartAt, follow_file, follow_glob};
+use gatewatch::source::{SourceEvent, SourceMsg};
 use tokio::sync::mpsc;
 
 /// Upper bound for any wait; generous for a loaded 2-core machine, normally reached in milliseconds.

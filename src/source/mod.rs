@@ -1,7 +1,10 @@
 //! Live sources: each owns one input, follows it, and sends batches of complete lines over a bounded channel.
 
+pub mod command;
 pub mod file;
 pub mod glob;
+pub mod ssh;
+pub mod stream;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +40,43 @@ pub enum SourceEvent {
     Unreadable { path: PathBuf, error: String },
     /// A new file matched a glob and is now followed.
     Discovered { path: PathBuf },
+    /// A command started.
+    Started { command: String },
+    /// A line the command wrote to its standard error.
+    Stderr { command: String, line: String },
+    /// A command exited (`code` is `None` when a signal ended it); `restart_in` when it will be run again.
+    Exited { command: String, code: Option<i32>, restart_in: Option<std::time::Duration> },
+    /// A command could not be started.
+    Failed { command: String, error: String },
+    /// A stream (standard input) reached its end.
+    Ended { name: String },
+}
+
+impl std::fmt::Display for SourceEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceEvent::Opened { path, offset } => write!(f, "{}: following from byte {offset}", path.display()),
+            SourceEvent::Waiting { path } => write!(f, "{}: does not exist yet, waiting for it", path.display()),
+            SourceEvent::Rotated { path } => write!(f, "{}: rotated, reading the new file", path.display()),
+            SourceEvent::Truncated { path } => write!(f, "{}: truncated, reading from its start", path.display()),
+            SourceEvent::Unreadable { path, error } => write!(f, "{}: {error} (retrying)", path.display()),
+            SourceEvent::Discovered { path } => write!(f, "{}: new file, following it", path.display()),
+            SourceEvent::Started { command } => write!(f, "`{command}` started"),
+            SourceEvent::Stderr { command, line } => write!(f, "`{command}`: {line}"),
+            SourceEvent::Exited { command, code, restart_in } => {
+                match code {
+                    Some(c) => write!(f, "`{command}` exited with status {c}")?,
+                    None => write!(f, "`{command}` was killed by a signal")?,
+                }
+                match restart_in {
+                    Some(d) => write!(f, "; restarting in {:.1}s", d.as_secs_f64()),
+                    None => Ok(()),
+                }
+            }
+            SourceEvent::Failed { command, error } => write!(f, "`{command}` could not start: {error}"),
+            SourceEvent::Ended { name } => write!(f, "{name}: end of input"),
+        }
+    }
 }
 
 /// What sources send.

@@ -1,0 +1,170 @@
+//! One record as a line of output: aligned, coloured text for people, or a JSON object for `jq`.
+
+use serde_json::{Map, Value, json};
+
+use crate::record::{LogTime, Record};
+
+/// The record's fields as a JSON object (absent fields left out; durations in ms, times RFC 3339 UTC).
+pub fn record_json(r: &Record<'_>) -> Map<String, Value> {
+    let mut m = Map::new();
+    let mut text = |k: &str, v: &Option<std::borrow::Cow<'_, str>>| {
+        if let Some(v) = v {
+            m.insert(k.into(), Value::String(v.to_string()));
+        }
+    };
+    text("method", &r.method);
+    text("path", &r.path);
+    text("protocol", &r.protocol);
+    text("host", &r.host);
+    text("upstream_addr", &r.upstream_addr);
+    text("client", &r.client);
+    text("user_agent", &r.user_agent);
+    text("referer", &r.referer);
+    text("request_id", &r.request_id);
+    text("trace_id", &r.trace_id);
+    text("message", &r.message);
+    text("flags", &r.flags);
+    text("consumer", &r.consumer);
+    text("route", &r.route);
+    if let Some(t) = r.time {
+        m.insert("time".into(), json!(t.to_rfc3339_utc()));
+        m.insert("time_offset_s".into(), json!(t.offset_s));
+    }
+    if let Some(s) = r.status {
+        m.insert("status".into(), json!(s));
+    }
+    if !r.upstream_status.is_empty() {
+        m.insert("upstream_status".into(), json!(r.upstream_status.as_slice()));
+    }
+    let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
+    if let Some(d) = r.duration_us {
+        m.insert("latency_ms".into(), json!(ms(d)));
+    }
+    if let Some(d) = r.upstream_us {
+        m.insert("upstream_latency_ms".into(), json!(ms(d)));
+    }
+    if let Some(b) = r.bytes_sent {
+        m.insert("bytes_sent".into(), json!(b));
+    }
+    if let Some(b) = r.bytes_received {
+        m.insert("bytes_received".into(), json!(b));
+    }
+    if let Some(l) = r.level {
+        m.insert("level".into(), json!(l.name()));
+    }
+    m
+}
+
+/// `HH:MM:SS.mmm` in the zone the line was written in.
+pub fn clock(t: LogTime) -> String {
+    let local = t.unix_us + t.offset_s as i64 * 1_000_000;
+    let day_us = local.rem_euclid(86_400_000_000);
+    let (s, ms) = (day_us / 1_000_000, day_us / 1000 % 1000);
+    format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+fn status_color(status: u16) -> &'static str {
+    match status / 100 {
+        2 => "32",
+        3 => "36",
+        4 => "33",
+        5 => "1;31",
+        _ => "0",
+    }
+}
+
+fn latency(us: u64) -> String {
+    if us >= 10_000_000 {
+        format!("{:.0}s", us as f64 / 1e6)
+    } else if us >= 1_000_000 {
+        format!("{:.2}s", us as f64 / 1e6)
+    } else if us >= 10_000 {
+        format!("{:.0}ms", us as f64 / 1e3)
+    } else {
+        format!("{:.1}ms", us as f64 / 1e3)
+    }
+}
+
+/// One record as text: time, status (coloured by class), method, path, latency, upstream statuses and address,
+/// proxy flags, and the request id (highlighted). Application log lines show level and message instead.
+/// Log content is escaped: no control character or escape sequence reaches the terminal.
+pub fn record_text(r: &Record<'_>, color: bool) -> String {
+    let esc = |s: &str| crate::text::escape_control(s.as_bytes());
+    let mut parts: Vec<String> = Vec::with_capacity(10);
+    parts.push(r.time.map_or_else(|| " ".repeat(12), clock));
+    if let Some(l) = r.level {
+        let code = match l {
+            crate::record::Level::Error | crate::record::Level::Fatal => "1;31",
+            crate::record::Level::Warn => "33",
+            crate::record::Level::Info => "32",
+            _ => "2",
+        };
+        parts.push(paint(color, code, &format!("{:<5}", l.name().to_ascii_uppercase())));
+    }
+    if let Some(s) = r.status {
+        parts.push(paint(color, status_color(s), &s.to_string()));
+    }
+    if let Some(m) = &r.method {
+        parts.push(format!("{:<6}", esc(m)));
+    }
+    if let Some(p) = &r.path {
+        parts.push(esc(p));
+    }
+    if let Some(d) = r.duration_us {
+        parts.push(latency(d));
+    }
+    if !r.upstream_status.is_empty() || r.upstream_addr.is_some() {
+        let codes: Vec<String> = r.upstream_status.as_slice().iter().map(u16::to_string).collect();
+        let mut up = format!("↑{}", if codes.is_empty() { "-".into() } else { codes.join(",") });
+        if let Some(a) = &r.upstream_addr {
+            up.push(' ');
+            up.push_str(&esc(a));
+        }
+        parts.push(paint(color, "2", &up));
+    }
+    if let Some(f) = &r.flags {
+        parts.push(paint(color, "35", &esc(f)));
+    }
+    if let Some(m) = &r.message {
+        parts.push(esc(m));
+    }
+    if let Some(id) = &r.request_id {
+        parts.push(paint(color, "1;36", &format!("id={}", esc(id))));
+    } else if let Some(t) = &r.trace_id {
+        parts.push(paint(color, "36", &format!("trace={}", esc(t))));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    #[test]
+    fn clock_uses_the_logged_zone() {
+        let t = LogTime { unix_us: 1_714_564_800_123_000, offset_s: 2 * 3600 };
+        assert_eq!(clock(t), "14:00:00.123");
+    }
+
+    #[test]
+    fn text_escapes_and_colours() {
+        let r = Record {
+            status: Some(502),
+            path: Some(Cow::Borrowed("/x\x1b[2J")),
+            request_id: Some(Cow::Borrowed("abc")),
+            ..Default::default()
+        };
+        let plain = record_text(&r, false);
+        assert!(plain.contains("502 /x\\x1b[2J id=abc"), "{plain}");
+        assert!(!plain.contains('\x1b'));
+        let coloured = record_text(&r, true);
+        assert!(coloured.contains("\x1b[1;31m502\x1b[0m"));
+        assert_eq!(coloured.matches('\x1b').count(), 4, "only our own colour codes: {coloured:?}");
+    }
+}

@@ -1,0 +1,133 @@
+//! Commands as sources: `--cmd 'kubectl logs -f -l app=gateway --prefix'`. The command string is the user's and
+//! runs through `sh -c`; log content never reaches a shell. Its standard output is the log; its standard error and
+//! exit status become events, and it can be restarted with a backoff.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc::Sender;
+
+use super::{SourceEvent, SourceId, SourceMsg, stream};
+
+/// What to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The program.
+    pub program: String,
+    /// Its arguments, passed as they are (no shell in between).
+    pub args: Vec<String>,
+    /// How the command is shown to the user.
+    pub display: String,
+    /// A label for its lines (e.g. the SSH host).
+    pub label: Option<Arc<str>>,
+}
+
+impl CommandSpec {
+    /// The user's command line, run by `sh -c`.
+    pub fn shell(command: &str) -> Self {
+        CommandSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), command.into()],
+            display: command.into(),
+            label: None,
+        }
+    }
+}
+
+/// How to run it.
+#[derive(Clone, Debug)]
+pub struct CommandOptions {
+    /// Run it again when it exits.
+    pub restart: bool,
+    /// First restart delay; doubles while the command keeps failing quickly, up to 30 s.
+    pub restart_delay: Duration,
+    /// Largest batch sent at once.
+    pub max_batch_bytes: usize,
+}
+
+impl Default for CommandOptions {
+    fn default() -> Self {
+        CommandOptions { restart: false, restart_delay: Duration::from_secs(1), max_batch_bytes: 256 << 10 }
+    }
+}
+
+/// Longest stderr line reported.
+const MAX_STDERR_LINE: usize = 500;
+
+/// Runs the command (again, if asked) until the receiver goes away. The child is killed when this task ends.
+pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOptions, tx: Sender<SourceMsg>) {
+    let mut delay = opts.restart_delay;
+    let mut next_line = 1;
+    loop {
+        let started = Instant::now();
+        let event = |e| SourceMsg::Event(id, e);
+        let mut child = match Command::new(&spec.program)
+            .args(&spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let failed = SourceEvent::Failed { command: spec.display.clone(), error: e.to_string() };
+                let _ = tx.send(event(failed)).await;
+                return;
+            }
+        };
+        if tx.send(event(SourceEvent::Started { command: spec.display.clone() })).await.is_err() {
+            return;
+        }
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let err_tx = tx.clone();
+        let display = spec.display.clone();
+        let stderr_task = tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(mut line)) = lines.next_line().await {
+                if line.len() > MAX_STDERR_LINE {
+                    let mut cut = MAX_STDERR_LINE;
+                    while !line.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    line.truncate(cut);
+                }
+                let e = SourceEvent::Stderr {
+                    command: display.clone(),
+                    line: crate::text::escape_control(line.as_bytes()),
+                };
+                if err_tx.send(SourceMsg::Event(id, e)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let alive = stream::pump(id, spec.label.clone(), stdout, opts.max_batch_bytes, &mut next_line, &tx).await;
+        if !alive {
+            return; // the child is killed on drop
+        }
+        let status = tokio::select! {
+            s = child.wait() => s.ok(),
+            _ = tx.closed() => return,
+        };
+        let _ = stderr_task.await;
+        // a command that ran for a while starts over with the short delay
+        if started.elapsed() > Duration::from_secs(10) {
+            delay = opts.restart_delay;
+        }
+        let restart_in = opts.restart.then_some(delay);
+        let exited =
+            SourceEvent::Exited { command: spec.display.clone(), code: status.and_then(|s| s.code()), restart_in };
+        if tx.send(event(exited)).await.is_err() || !opts.restart {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = tx.closed() => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,131 @@
+//! Turning a byte stream (standard input, a command's output) into batches of complete lines.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc::Sender;
+
+use super::{Batch, SourceEvent, SourceId, SourceMsg};
+
+/// Longest line held while waiting for its `\n`; a longer one is cut so memory stays bounded.
+const MAX_LINE: usize = 1 << 20;
+
+/// Reads `input` to its end, sending complete lines in batches of at most `max_batch` bytes (a final line without
+/// `\n` gets one). Numbers lines from `*next_line`. Returns false when the receiver is gone.
+pub async fn pump<R: AsyncRead + Unpin>(
+    id: SourceId,
+    label: Option<Arc<str>>,
+    mut input: R,
+    max_batch: usize,
+    next_line: &mut u64,
+    tx: &Sender<SourceMsg>,
+) -> bool {
+    let mut buf: Vec<u8> = Vec::with_capacity(max_batch.min(1 << 16));
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = tokio::select! {
+            r = input.read(&mut chunk) => r.unwrap_or(0),
+            _ = tx.closed() => return false,
+        };
+        if n == 0 {
+            if !buf.is_empty() {
+                buf.push(b'\n');
+                return send(id, &label, std::mem::take(&mut buf), next_line, tx).await;
+            }
+            return true;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        // send every complete line now: a live stream must not wait for a batch to fill
+        let cut = match memchr::memrchr(b'\n', &buf) {
+            Some(nl) => nl + 1,
+            None if buf.len() >= MAX_LINE => {
+                buf.push(b'\n');
+                buf.len()
+            }
+            None => continue,
+        };
+        let rest = buf.split_off(cut);
+        let whole = std::mem::replace(&mut buf, rest);
+        for piece in split_batches(whole, max_batch) {
+            if !send(id, &label, piece, next_line, tx).await {
+                return false;
+            }
+        }
+    }
+}
+
+/// Cut a block of whole lines into pieces of at most `max` bytes (at line ends; a longer line stays whole).
+fn split_batches(data: Vec<u8>, max: usize) -> Vec<Vec<u8>> {
+    if data.len() <= max {
+        return vec![data];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let limit = (start + max).min(data.len());
+        let end = match memchr::memrchr(b'\n', &data[start..limit]) {
+            Some(i) if limit < data.len() => start + i + 1,
+            _ if limit == data.len() => limit,
+            _ => memchr::memchr(b'\n', &data[limit..]).map_or(data.len(), |i| limit + i + 1),
+        };
+        out.push(data[start..end].to_vec());
+        start = end;
+    }
+    out
+}
+
+async fn send(
+    id: SourceId,
+    label: &Option<Arc<str>>,
+    data: Vec<u8>,
+    next_line: &mut u64,
+    tx: &Sender<SourceMsg>,
+) -> bool {
+    let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+    let batch = Batch { source: id, label: label.clone(), first_line: *next_line, data };
+    *next_line += lines;
+    tx.send(SourceMsg::Lines(batch)).await.is_ok()
+}
+
+/// Follows standard input until it ends (`kubectl logs -f … | gatewatch tail -`).
+pub async fn follow_stdin(id: SourceId, max_batch: usize, tx: Sender<SourceMsg>) {
+    let mut next = 1;
+    if pump(id, None, tokio::io::stdin(), max_batch, &mut next, &tx).await {
+        let _ = tx.send(SourceMsg::Event(id, SourceEvent::Ended { name: "standard input".into() })).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_at_line_ends() {
+        let data = b"aaaa\nbb\ncccccc\nd\n".to_vec();
+        let parts = split_batches(data.clone(), 8);
+        assert_eq!(parts.concat(), data);
+        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+        assert_eq!(parts[0], b"aaaa\nbb\n");
+    }
+
+    #[tokio::test]
+    async fn pump_sends_every_line_once() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let input: &[u8] = b"one\ntwo\nthree without newline";
+        let collector = tokio::spawn(async move {
+            let mut all = Vec::new();
+            while let Some(SourceMsg::Lines(b)) = rx.recv().await {
+                all.push((b.first_line, b.data));
+            }
+            all
+        });
+        let mut next = 1;
+        assert!(pump(0, None, input, 1024, &mut next, &tx).await);
+        drop(tx);
+        let got = collector.await.unwrap();
+        let text: Vec<u8> = got.iter().flat_map(|(_, d)| d.clone()).collect();
+        assert_eq!(text, b"one\ntwo\nthree without newline\n");
+        assert_eq!(got[0].0, 1);
+        assert_eq!(next, 4);
+    }
+}

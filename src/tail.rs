@@ -1,0 +1,251 @@
+//! `gatewatch tail`: follow sources live and print each record as it arrives.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use crate::cli::TailArgs;
+use crate::filter::Filter;
+use crate::format::Parser;
+use crate::report::ScanOptions;
+use crate::report::source::choose_parser;
+use crate::source::command::{CommandOptions, CommandSpec, follow_command};
+use crate::source::file::{FollowOptions, StartAt, follow_file, follow_glob};
+use crate::source::ssh::SshUrl;
+use crate::source::stream::follow_stdin;
+use crate::source::{Batch, SourceId, SourceMsg};
+
+/// Batches in flight from all sources together: when the printer falls behind, sources read less.
+const CHANNEL: usize = 64;
+
+/// One source named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A file, followed through rotation.
+    File(PathBuf),
+    /// A glob of files, new matches picked up.
+    Glob(String),
+    /// Standard input.
+    Stdin,
+    /// A command's output.
+    Command(CommandSpec),
+}
+
+/// Classify a source argument: `-`, `ssh://…`, a glob, or a file.
+pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
+    Ok(if arg == "-" {
+        SourceKind::Stdin
+    } else if SshUrl::is_ssh(arg) {
+        SourceKind::Command(SshUrl::parse(arg)?.command(lines))
+    } else if arg.contains(['*', '?', '[']) {
+        SourceKind::Glob(arg.to_string())
+    } else {
+        SourceKind::File(PathBuf::from(arg))
+    })
+}
+
+/// What the printer knows about one source (and, for globs and SSH, one label within it).
+struct Stream {
+    parser: Parser,
+}
+
+/// The printer: detects each stream's format on its first lines, filters, and prints.
+struct Printer {
+    names: Vec<String>,
+    streams: HashMap<(SourceId, Option<Arc<str>>), Stream>,
+    opts: ScanOptions,
+    filter: Filter,
+    json: bool,
+    color: bool,
+    show_source: bool,
+    out: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl Printer {
+    fn name(&self, b: &Batch) -> String {
+        match &b.label {
+            Some(l) => l.to_string(),
+            None => self.names[b.source].clone(),
+        }
+    }
+
+    fn batch(&mut self, b: Batch) -> std::io::Result<()> {
+        let key = (b.source, b.label.clone());
+        if !self.streams.contains_key(&key) {
+            let parser = choose_parser(&b.data, &self.opts);
+            self.streams.insert(key.clone(), Stream { parser });
+        }
+        let name = self.name(&b);
+        let stream = &self.streams[&key];
+        let mut lines = Vec::new();
+        crate::scan::for_each_line(&b.data, |i, line| lines.push((b.first_line + i, line)));
+        for (n, line) in lines {
+            let line = crate::format::strip_cr(line);
+            if line.is_empty() {
+                continue;
+            }
+            let rec = stream.parser.parse(line);
+            if let Some(r) = &rec {
+                if !self.filter.matches(r) {
+                    continue;
+                }
+            } else if !self.filter.is_all() {
+                continue;
+            }
+            if self.json {
+                let mut obj = serde_json::Map::new();
+                obj.insert("source".into(), name.clone().into());
+                obj.insert("line".into(), n.into());
+                obj.insert("format".into(), stream.parser.describe().into());
+                match &rec {
+                    Some(r) => {
+                        obj.insert("parsed".into(), true.into());
+                        obj.extend(crate::output::record_json(r));
+                    }
+                    None => {
+                        obj.insert("parsed".into(), false.into());
+                        obj.insert("raw".into(), String::from_utf8_lossy(line).into());
+                    }
+                }
+                serde_json::to_writer(&mut self.out, &obj)?;
+                self.out.write_all(b"\n")?;
+            } else {
+                if self.show_source {
+                    let tag = format!("{name:<12}");
+                    if self.color {
+                        write!(self.out, "\x1b[2m{tag}\x1b[0m ")?;
+                    } else {
+                        write!(self.out, "{tag} ")?;
+                    }
+                }
+                match &rec {
+                    Some(r) => writeln!(self.out, "{}", crate::output::record_text(r, self.color))?,
+                    None => {
+                        let raw = crate::text::escape_control(line);
+                        if self.color {
+                            writeln!(self.out, "\x1b[2m{raw}\x1b[0m")?
+                        } else {
+                            writeln!(self.out, "{raw}")?
+                        }
+                    }
+                }
+            }
+        }
+        // a live view: show each batch as soon as it is printed
+        self.out.flush()
+    }
+}
+
+/// Run `gatewatch tail`.
+pub fn run(args: TailArgs) -> anyhow::Result<i32> {
+    let mut opts = match crate::commands::scan_options(&args.input) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
+        }
+    };
+    // tail prints every field: parse in full
+    opts.parse = Arc::new(crate::format::ParseOptions { lean: false, ..(*opts.parse).clone() });
+    let filter = match Filter::parse(args.filter.as_deref().unwrap_or("")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("gatewatch: invalid --filter: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
+        }
+    };
+    let lines = if args.from_start { None } else { Some(args.tail) };
+    let mut sources: Vec<(String, SourceKind)> = Vec::new();
+    let named = args.input.gateway.iter().chain(&args.input.upstream).chain(&args.sources);
+    for arg in named {
+        match classify(arg, lines) {
+            Ok(k) => sources.push((arg.clone(), k)),
+            Err(e) => {
+                eprintln!("gatewatch: {e:#}");
+                return Ok(crate::commands::EXIT_USAGE);
+            }
+        }
+    }
+    for cmd in &args.cmd {
+        sources.push((cmd.clone(), SourceKind::Command(CommandSpec::shell(cmd))));
+    }
+    if sources.is_empty() {
+        eprintln!("gatewatch: nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)");
+        return Ok(crate::commands::EXIT_USAGE);
+    }
+    let follow = FollowOptions {
+        start: match lines {
+            Some(n) => StartAt::LastLines(n),
+            None => StartAt::Beginning,
+        },
+        poll_interval: std::time::Duration::from_millis(args.poll_ms.max(10)),
+        ..FollowOptions::default()
+    };
+    let command_opts = CommandOptions { restart: args.restart, ..CommandOptions::default() };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let printer = Printer {
+        names: sources.iter().map(|(n, _)| n.clone()).collect(),
+        streams: HashMap::new(),
+        show_source: sources.len() > 1 || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_))),
+        opts,
+        filter,
+        json: args.json,
+        color,
+        out: std::io::BufWriter::with_capacity(64 << 10, std::io::stdout()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(follow_all(sources, follow, command_opts, printer))
+}
+
+async fn follow_all(
+    sources: Vec<(String, SourceKind)>,
+    follow: FollowOptions,
+    command_opts: CommandOptions,
+    mut printer: Printer,
+) -> anyhow::Result<i32> {
+    let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
+    for (id, (_, kind)) in sources.into_iter().enumerate() {
+        let tx = tx.clone();
+        match kind {
+            SourceKind::File(p) => drop(tokio::spawn(follow_file(id, p, follow.clone(), tx))),
+            SourceKind::Glob(g) => drop(tokio::spawn(follow_glob(id, g, follow.clone(), tx))),
+            SourceKind::Stdin => drop(tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx))),
+            SourceKind::Command(c) => drop(tokio::spawn(follow_command(id, c, command_opts.clone(), tx))),
+        }
+    }
+    drop(tx);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            _ = tokio::signal::ctrl_c() => None,
+            _ = term.recv() => None,
+        };
+        let Some(msg) = msg else { break };
+        let written = match msg {
+            SourceMsg::Lines(b) => printer.batch(b),
+            SourceMsg::Event(id, e) => {
+                let _ = printer.out.flush();
+                eprintln!("gatewatch: [{}] {e}", printer.names[id]);
+                Ok(())
+            }
+        };
+        if let Err(e) = written {
+            // `gatewatch tail … | head`: the reader left, which is how a pipeline ends
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                break;
+            }
+            return Err(e.into());
+        }
+    }
+    let _ = printer.out.flush();
+    Ok(crate::commands::EXIT_OK)
+}

@@ -1,0 +1,247 @@
+//! `gatewatch tail` end to end: the real binary following stdin, commands, a stand-in `ssh`, and files that
+//! really rotate while it runs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn bin() -> String {
+    env!("CARGO_BIN_EXE_gatewatch").to_string()
+}
+
+fn nginx_line(i: u32, status: u16) -> String {
+    format!(
+        r#"10.0.0.{} - - [01/May/2024:12:00:{:02} +0000] "GET /v1/orders/{i} HTTP/1.1" {status} 12 "-" "curl/8" rid={:032x} rt=0.010 urt="0.009" us="{status}" ua="10.0.0.7:8080""#,
+        i % 250 + 1,
+        i % 60,
+        i
+    )
+}
+
+/// Reads the child's stdout on a thread, so the test can wait with a deadline.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Collect JSON records until `want` have arrived (or fail at the deadline).
+fn collect(rx: &mpsc::Receiver<String>, want: usize) -> Vec<Value> {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    while got.len() < want {
+        let left = DEADLINE.saturating_sub(start.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(l) => got.push(serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"))),
+            Err(_) => panic!("only {} of {want} records arrived: last {:?}", got.len(), got.last()),
+        }
+    }
+    got
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn stdin_every_line_once_with_line_numbers() {
+    let mut child = Command::new(bin())
+        .args(["tail", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = String::new();
+    for i in 0..500 {
+        input.push_str(&nginx_line(i, if i % 10 == 0 { 502 } else { 200 }));
+        input.push('\n');
+    }
+    input.push_str("not a log line\n");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let recs: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.len(), 501);
+    for (i, r) in recs.iter().take(500).enumerate() {
+        assert_eq!(r["line"], i as u64 + 1);
+        assert_eq!(r["source"], "-");
+        assert_eq!(r["format"], "nginx");
+        assert_eq!(r["request_id"], format!("{i:032x}"));
+        assert_eq!(r["status"], if i % 10 == 0 { 502 } else { 200 });
+        assert_eq!(r["latency_ms"], 10.0);
+    }
+    assert_eq!(recs[500]["parsed"], false);
+    assert_eq!(recs[500]["raw"], "not a log line");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("end of input"));
+}
+
+#[test]
+fn filter_keeps_only_matching_records() {
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&nginx_line(i, [200, 502, 429][i as usize % 3]));
+        input.push('\n');
+    }
+    let out = Command::new(bin())
+        .args(["tail", "--json", "--filter", "status>=500 or status=429 and path~/v1/orders/1", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let recs: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let want = (0..300u32)
+        .filter(|i| i % 3 == 1 || (i % 3 == 2 && format!("/v1/orders/{i}").contains("/v1/orders/1")))
+        .count();
+    assert_eq!(recs.len(), want);
+    assert!(recs.iter().all(|r| r["status"] == 502 || r["status"] == 429));
+    let bad = Command::new(bin()).args(["tail", "--filter", "status>>5", "-"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid --filter"));
+}
+
+#[test]
+fn command_output_stderr_and_exit_status() {
+    let script = "for i in 1 2 3; do echo \"10.0.0.1 - - [01/May/2024:12:00:0$i +0000] \\\"GET /c/$i HTTP/1.1\\\" 200 1 \\\"-\\\" \\\"x\\\"\"; done; echo 'oops: warning' >&2; exit 3";
+    let out = Command::new(bin()).args(["tail", "--json", "--cmd", script]).output().unwrap();
+    assert!(out.status.success());
+    let recs: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.iter().map(|r| r["path"].as_str().unwrap()).collect::<Vec<_>>(), ["/c/1", "/c/2", "/c/3"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("oops: warning"), "{err}");
+    assert!(err.contains("exited with status 3"), "{err}");
+}
+
+/// A stand-in `ssh` on PATH: records its arguments, then runs the remote command locally.
+fn fake_ssh(dir: &Path) {
+    let script = dir.join("ssh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"{}/ssh-args.$$\"\nwhile [ \"$1\" != \"--\" ]; do shift; done\nshift\nexec sh -c \"$*\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+}
+
+#[test]
+fn ssh_sources_run_the_system_ssh_with_tail_and_label_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_ssh(dir.path());
+    let log = dir.path().join("access log.txt");
+    let lines: Vec<String> = (0..20).map(|i| nginx_line(i, 200)).collect();
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let path = std::env::var("PATH").unwrap();
+    let mut child = Command::new(bin())
+        .args(["tail", "--json", "--tail", "5"])
+        .arg(format!("ssh://ops@gw1:2222{}", log.display()))
+        .arg(format!("ssh://gw2{}", log.display()))
+        .env("PATH", format!("{}:{path}", dir.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let recs = collect(&rx, 10);
+    stop(child);
+    for host in ["gw1", "gw2"] {
+        let ids: Vec<&str> =
+            recs.iter().filter(|r| r["source"] == host).map(|r| r["request_id"].as_str().unwrap()).collect();
+        let want: Vec<String> = (15..20).map(|i| format!("{i:032x}")).collect();
+        assert_eq!(ids, want, "{host}: the last 5 lines, in order");
+    }
+    let mut args: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ssh-args"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    args.sort();
+    let quoted = format!("tail -n 5 -F '{}'", log.display());
+    assert!(args.iter().any(|a| a == &format!("-p\n2222\n-o\nBatchMode=yes\nops@gw1\n--\n{quoted}\n")), "{args:?}");
+    assert!(args.iter().any(|a| a == &format!("-o\nBatchMode=yes\ngw2\n--\n{quoted}\n")), "{args:?}");
+}
+
+#[test]
+fn follows_a_file_through_rotation_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Command::new(bin())
+        .args(["tail", "--json", "--format", "nginx", "--poll-ms", "50"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let mut next = 0u32;
+    let mut write = |n: u32, path: &Path| {
+        let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).unwrap();
+        for _ in 0..n {
+            writeln!(f, "{}", nginx_line(next, 200)).unwrap();
+            next += 1;
+        }
+    };
+    write(100, &log);
+    let mut got = collect(&rx, 100);
+    // rename + create, with late lines written to the old file after the rename
+    let old = dir.path().join("access.log.1");
+    std::fs::rename(&log, &old).unwrap();
+    write(20, &old);
+    write(100, &log);
+    got.extend(collect(&rx, 120));
+    // copytruncate
+    std::fs::copy(&log, dir.path().join("access.log.2")).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+    write(100, &log);
+    got.extend(collect(&rx, 100));
+    stop(child);
+    let ids: Vec<String> = got.iter().map(|r| r["request_id"].as_str().unwrap().to_string()).collect();
+    let want: Vec<String> = (0..next).map(|i| format!("{i:032x}")).collect();
+    assert_eq!(ids, want, "every line once, in order");
+}
+
+#[test]
+fn interrupt_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, nginx_line(1, 200) + "\n").unwrap();
+    let mut child = Command::new(bin()).args(["tail", "--json"]).arg(&log).stdout(Stdio::piped()).spawn().unwrap();
+    let rx = lines_of(&mut child);
+    collect(&rx, 1);
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "did not exit on SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
