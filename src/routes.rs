@@ -25,12 +25,10 @@ fn is_id_segment(seg: &[u8]) -> bool {
     crate::ids::is_uuid(seg)
 }
 
-/// Normalise a request target into a route: strip the query and fragment, replace id-like segments
-/// with `{id}`, collapse repeated slashes. Writes into `out` (cleared first) so callers can reuse it.
-pub fn normalize_into(target: &str, out: &mut String) {
-    out.clear();
+/// Walk the normalised route of a request target segment by segment (`{id}` for id-like ones): the query and
+/// fragment are dropped, absolute-form targets keep only their path, empty segments (`//`) vanish.
+fn segments<'a>(target: &'a str, mut f: impl FnMut(&'a str)) {
     let mut path = target;
-    // absolute-form targets (`http://host/path`) keep only the path
     if let Some(rest) = path.strip_prefix("http://").or_else(|| path.strip_prefix("https://")) {
         path = rest.find('/').map_or("/", |i| &rest[i..]);
     }
@@ -41,18 +39,34 @@ pub fn normalize_into(target: &str, out: &mut String) {
     // segments are cut at ASCII '/', so every slice below is on a char boundary
     for slash in memchr::memchr_iter(b'/', bytes).chain(std::iter::once(bytes.len())) {
         if slash > start {
-            out.push('/');
-            if is_id_segment(&bytes[start..slash]) {
-                out.push_str("{id}");
-            } else {
-                out.push_str(&path[start..slash]);
-            }
+            f(if is_id_segment(&bytes[start..slash]) { "{id}" } else { &path[start..slash] });
         }
         start = slash + 1;
     }
+}
+
+/// Normalise a request target into a route: strip the query and fragment, replace id-like segments
+/// with `{id}`, collapse repeated slashes. Writes into `out` (cleared first) so callers can reuse it.
+pub fn normalize_into(target: &str, out: &mut String) {
+    out.clear();
+    segments(target, |seg| {
+        out.push('/');
+        out.push_str(seg);
+    });
     if out.is_empty() {
         out.push('/');
     }
+}
+
+/// A 64-bit key of the normalised route, computed without building it: equal routes, equal keys.
+pub fn route_key(target: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    segments(target, |seg| {
+        h.write(seg.as_bytes());
+        h.write_u8(b'/');
+    });
+    h.finish()
 }
 
 /// Normalise a request target into a route (see [`normalize_into`]).
@@ -73,6 +87,15 @@ mod tests {
         assert_eq!(normalize("/users/3fa85f64-5717-4562-b3fc-2c963f66afa6"), "/users/{id}");
         assert_eq!(normalize("/obj/507f1f77bcf86cd799439011"), "/obj/{id}");
         assert_eq!(normalize("/t/eyJhbGciOiJIUzI1NiJ9abc123def"), "/t/{id}");
+    }
+
+    #[test]
+    fn keys_follow_normalisation() {
+        use super::route_key;
+        assert_eq!(route_key("/v1/orders/1?x=2"), route_key("/v1/orders/999"));
+        assert_eq!(route_key("//v1//orders/"), route_key("/v1/orders"));
+        assert_ne!(route_key("/v1/orders/1"), route_key("/v1/orders"));
+        assert_ne!(route_key("/v1/ab"), route_key("/v1a/b"));
     }
 
     #[test]

@@ -62,6 +62,8 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
     if memchr(b'\\', line).is_some() {
         return None;
     }
+    // one UTF-8 check for the whole line; fields are then cut from it
+    let text = std::str::from_utf8(line).ok()?;
     let sp = find_short(line, 0, b' ')?;
     if !valid_client(&line[..sp]) {
         return None;
@@ -80,7 +82,7 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
         Some(b']') => sp3 + 28,
         _ => find_short(line, sp3 + 2, b']')?,
     };
-    let time = parse_clf(&line[sp3 + 2..close])?;
+    let time = super::time::parse_clf_cached(&line[sp3 + 2..close])?;
     if line.get(close + 1) != Some(&b' ') || line.get(close + 2) != Some(&b'"') {
         return None;
     }
@@ -101,7 +103,7 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
     let ua_end = close_quote(line, ref_end + 3)?;
     let mut rec = Record {
         time: Some(time),
-        path: split_request_path(request),
+        path: split_request_path(request, Some(text)),
         status: Some(status),
         bytes_sent,
         ..Record::default()
@@ -131,7 +133,7 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
             }
             (v, end)
         };
-        apply_kv(&mut rec, &line[k..e], val);
+        apply_kv(&mut rec, &line[k..e], val, Some(text));
         i = next;
     }
     Some(rec)
@@ -144,7 +146,7 @@ fn parse_fields(line: &[u8], lean: bool) -> Option<Record<'_>> {
         if e.key.is_empty() {
             positional(&mut rec, e.val);
         } else {
-            apply_kv(&mut rec, e.key, e.val);
+            apply_kv(&mut rec, e.key, e.val, None);
         }
     }
     Some(rec)
@@ -193,11 +195,24 @@ fn positional<'a>(rec: &mut Record<'a>, val: &'a [u8]) {
     }
 }
 
+/// `val` (a slice of the line) as text: cut from the line's already-validated text when there is one (no second
+/// UTF-8 check; the fast path only runs on lines without escapes, where this equals [`field`]), else [`field`].
+fn text_in<'a>(val: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
+    if let Some(t) = line_text {
+        let off = (val.as_ptr() as usize).wrapping_sub(t.as_ptr() as usize);
+        if let Some(sub) = t.get(off..off.saturating_add(val.len())) {
+            let sub = sub.trim_ascii();
+            return if is_placeholder(sub.as_bytes()) { None } else { Some(Cow::Borrowed(sub)) };
+        }
+    }
+    field(val)
+}
+
 /// Map a `key=value` extra onto the record (keys are case-insensitive). Unknown keys are skipped.
 ///
 /// `ua` is the *upstream address* here, as in the documented example
 /// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
-fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
+fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8], line_text: Option<&'a str>) {
     let mut buf = [0u8; 24];
     let lower = if key.iter().any(u8::is_ascii_uppercase) {
         let Some(lower) = buf.get_mut(..key.len()) else { return };
@@ -209,7 +224,7 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
     };
     match lower {
         b"rid" | b"request_id" | b"req_id" | b"reqid" | b"x_request_id" | b"requestid" => {
-            if let Some(v) = field(val) {
+            if let Some(v) = text_in(val, line_text) {
                 rec.request_id = Some(v);
             }
         }
@@ -230,7 +245,7 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
             }
         }
         b"ua" | b"upstream_addr" => {
-            if let Some(v) = num::text(val) {
+            if let Some(v) = text_in(val, line_text) {
                 rec.upstream_addr = Some(v);
             }
         }
@@ -240,17 +255,17 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
             }
         }
         b"trace_id" | b"traceid" => {
-            if let Some(v) = num::text(val) {
+            if let Some(v) = text_in(val, line_text) {
                 rec.trace_id = Some(v);
             }
         }
         b"host" => {
-            if let Some(v) = field(val) {
+            if let Some(v) = text_in(val, line_text) {
                 rec.host = Some(v);
             }
         }
         b"upstream" | b"route" | b"proxy_upstream_name" => {
-            if let Some(v) = field(val) {
+            if let Some(v) = text_in(val, line_text) {
                 rec.route = Some(v);
             }
         }
@@ -303,7 +318,7 @@ pub(crate) fn parse_combined(line: &[u8], lean: bool) -> Option<Combined<'_>> {
     let (referer, p) = quoted_after_space(line, p)?;
     let (user_agent, rest) = quoted_after_space(line, p)?;
     let (method, path, protocol) =
-        if lean { (None, split_request_path(request), None) } else { split_request(request) };
+        if lean { (None, split_request_path(request, None), None) } else { split_request(request) };
     let mut rec =
         Record { time: Some(time), method, path, protocol, status: Some(status), bytes_sent, ..Record::default() };
     if !lean {
@@ -523,17 +538,17 @@ pub(crate) fn split_request(b: &[u8]) -> RequestParts<'_> {
 }
 
 /// Only the path of `$request` (see [`split_request`]).
-fn split_request_path(b: &[u8]) -> Option<Cow<'_, str>> {
+fn split_request_path<'a>(b: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
     let b = trim(b);
     match memchr(b' ', b) {
         Some(sp) if is_method(&b[..sp]) => {
             let rest = trim(&b[sp + 1..]);
             match memrchr(b' ', rest) {
-                Some(j) if rest[j + 1..].starts_with(b"HTTP/") => field(&rest[..j]),
-                _ => field(rest),
+                Some(j) if rest[j + 1..].starts_with(b"HTTP/") => text_in(&rest[..j], line_text),
+                _ => text_in(rest, line_text),
             }
         }
-        _ if b.first() == Some(&b'/') => field(b),
+        _ if b.first() == Some(&b'/') => text_in(b, line_text),
         _ => None,
     }
 }

@@ -270,8 +270,8 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.latency.merge(&t.latency);
         c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
         c.upstream.merge(&t.upstream_latency);
-        for (k, v) in &t.routes {
-            let r = c.routes.entry(k.clone()).or_default();
+        for v in t.routes.values() {
+            let r = c.routes.entry(v.route.clone()).or_default();
             r.requests += v.requests;
             r.client_errors += v.client_errors;
             r.server_errors += v.server_errors;
@@ -279,8 +279,8 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
                 *r.error_codes.entry(*code).or_default() += n;
             }
         }
-        for (k, v) in &t.addrs {
-            let a = c.addrs.entry(k.clone()).or_default();
+        for v in t.addrs.values() {
+            let a = c.addrs.entry(v.address.clone()).or_default();
             a.attempts += v.attempts;
             a.failures += v.failures;
         }

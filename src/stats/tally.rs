@@ -11,6 +11,8 @@ use crate::record::{LogTime, Record, Role};
 /// Requests and errors of one route (normalised path).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteStat {
+    /// The normalised route, e.g. `/v1/orders/{id}`.
+    pub route: String,
     /// Requests seen.
     pub requests: u64,
     /// 4xx responses.
@@ -24,6 +26,8 @@ pub struct RouteStat {
 /// Attempts sent to one upstream address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrStat {
+    /// The address as logged.
+    pub address: String,
     /// Attempts that went to this address.
     pub attempts: u64,
     /// Attempts that came back 5xx (or with no status at all: refused, reset, timed out).
@@ -82,17 +86,16 @@ pub struct Tally {
     pub latency_by_class: [LatencyHistogram; 5],
     /// Time spent in upstreams.
     pub upstream_latency: LatencyHistogram,
-    /// Per route.
-    pub routes: FxHashMap<String, RouteStat>,
-    /// Per upstream address.
-    pub addrs: FxHashMap<String, AddrStat>,
+    /// Per route, keyed by [`crate::routes::route_key`].
+    pub routes: FxHashMap<u64, RouteStat>,
+    /// Per upstream address, keyed by a hash of the address.
+    pub addrs: FxHashMap<u64, AddrStat>,
     /// Per minute (epoch minutes).
     pub minutes: BTreeMap<i64, MinuteStat>,
     /// Count per level (application logs).
     pub levels: [u64; 6],
     /// Request/trace id keys for correlation.
     pub keys: IdKeys,
-    route_buf: String,
     cur_minute: Option<(i64, MinuteStat)>,
 }
 
@@ -118,7 +121,6 @@ impl Tally {
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),
-            route_buf: String::new(),
             cur_minute: None,
         }
     }
@@ -176,11 +178,12 @@ impl Tally {
             self.count_minute(t.unix_us.div_euclid(60_000_000), e4, e5);
         }
         if let Some(path) = rec.path.as_deref() {
-            crate::routes::normalize_into(path, &mut self.route_buf);
-            let r = match self.routes.get_mut(self.route_buf.as_str()) {
-                Some(r) => r,
-                None => self.routes.entry(self.route_buf.clone()).or_default(),
-            };
+            // the route string is built once per route, not once per line
+            let key = crate::routes::route_key(path);
+            let r = self
+                .routes
+                .entry(key)
+                .or_insert_with(|| RouteStat { route: crate::routes::normalize(path), ..RouteStat::default() });
             r.requests += 1;
             r.client_errors += e4;
             r.server_errors += e5;
@@ -207,10 +210,13 @@ impl Tally {
         if addr.is_empty() || addr == "-" {
             return;
         }
-        let a = match self.addrs.get_mut(addr) {
-            Some(a) => a,
-            None => self.addrs.entry(addr.to_string()).or_default(),
+        let key = {
+            use std::hash::Hasher;
+            let mut h = rustc_hash::FxHasher::default();
+            h.write(addr.as_bytes());
+            h.finish()
         };
+        let a = self.addrs.entry(key).or_insert_with(|| AddrStat { address: addr.to_string(), ..AddrStat::default() });
         a.attempts += 1;
         a.failures += status.is_none_or(|c| c >= 500) as u64;
     }
@@ -264,7 +270,8 @@ impl Tally {
         }
         self.upstream_latency.merge(&other.upstream_latency);
         for (k, v) in other.routes {
-            let r = self.routes.entry(k).or_default();
+            let r =
+                self.routes.entry(k).or_insert_with(|| RouteStat { route: v.route.clone(), ..RouteStat::default() });
             r.requests += v.requests;
             r.client_errors += v.client_errors;
             r.server_errors += v.server_errors;
@@ -273,7 +280,8 @@ impl Tally {
             }
         }
         for (k, v) in other.addrs {
-            let a = self.addrs.entry(k).or_default();
+            let a =
+                self.addrs.entry(k).or_insert_with(|| AddrStat { address: v.address.clone(), ..AddrStat::default() });
             a.attempts += v.attempts;
             a.failures += v.failures;
         }
