@@ -232,9 +232,10 @@ async fn follow_all(
         let Some(msg) = msg else { break };
         let written = match msg {
             SourceMsg::Lines(b) => printer.batch(b),
-            SourceMsg::Event(id, e) => {
+            SourceMsg::Event(_, e) => {
+                // events name their file or command themselves
                 let _ = printer.out.flush();
-                eprintln!("gatewatch: [{}] {e}", printer.names[id]);
+                eprintln!("gatewatch: {e}");
                 Ok(())
             }
         };

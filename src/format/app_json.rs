@@ -689,25 +689,12 @@ pub mod keys {
         }
     }
 
-    /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's `civil_from_days`).
-    pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-        let z = z + 719_468;
-        let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        (yoe + era * 400 + (m <= 2) as i64, m, d)
-    }
-
     /// RFC 3339 in UTC: milliseconds when the time has no finer part, else microseconds
     /// (`2024-05-01T12:00:00.123Z`, `2024-05-01T12:00:00.123456Z`).
     pub fn write_rfc3339(out: &mut Vec<u8>, unix_us: i64) {
         let secs = unix_us.div_euclid(1_000_000);
         let us = unix_us.rem_euclid(1_000_000);
-        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let (y, mo, d) = crate::format::time::civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400);
         let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60);
         if us % 1000 == 0 {

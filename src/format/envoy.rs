@@ -211,16 +211,7 @@ pub(crate) mod scan {
             let us = unix_us.rem_euclid(1_000_000) as u32;
             let days = secs.div_euclid(86_400);
             let sod = secs.rem_euclid(86_400) as u32;
-            // Howard Hinnant's civil_from_days
-            let z = days + 719_468;
-            let era = z.div_euclid(146_097);
-            let doe = z.rem_euclid(146_097);
-            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-            let mp = (5 * doy + 2) / 153;
-            let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-            let mo = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-            let y = yoe + era * 400 + i64::from(mo <= 2);
+            let (y, mo, d) = crate::format::time::civil_from_days(days);
             Civil { y, mo, d, h: sod / 3600, mi: sod / 60 % 60, s: sod % 60, us }
         }
 

@@ -840,23 +840,10 @@ fn push_addr_list(out: &mut Vec<u8>, list: &[String]) {
 const MONTHS: [&[u8; 3]; 12] =
     [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm; inverse of `days_from_civil`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + (m <= 2) as i64, m, d)
-}
-
 /// `$time_local` in the line's own offset: `01/May/2024:12:00:00 +0000` (sub-second part dropped).
 pub(crate) fn push_clf(out: &mut Vec<u8>, t: LogTime) {
     let local = t.unix_us.div_euclid(1_000_000) + t.offset_s as i64;
-    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let (y, m, d) = super::time::civil_from_days(local.div_euclid(86_400));
     let sod = local.rem_euclid(86_400) as u64;
     push_padded(out, d as u64, 2);
     out.push(b'/');

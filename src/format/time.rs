@@ -15,6 +15,20 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm; inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + (m <= 2) as i64, m, d)
+}
+
 fn digits(b: &[u8]) -> Option<u32> {
     let mut v = 0u32;
     if b.is_empty() {
@@ -229,6 +243,14 @@ mod tests {
 
     fn jiff_us(s: &str) -> i64 {
         s.parse::<jiff::Timestamp>().unwrap().as_microsecond()
+    }
+
+    proptest! {
+        #[test]
+        fn civil_round_trip(days in -1_000_000i64..1_000_000) {
+            let (y, m, d) = civil_from_days(days);
+            prop_assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]
