@@ -42,7 +42,22 @@ pub fn default_threads() -> usize {
 
 /// Read `input` to its end, prepending `prefix` (bytes already read, e.g. for format detection), and feed
 /// every block to one of `threads` sinks made by `new_sink`; returns the merged sink.
-pub fn scan<R, S>(mut input: R, prefix: Vec<u8>, threads: usize, new_sink: impl Fn() -> S + Sync) -> io::Result<S>
+pub fn scan<R, S>(input: R, prefix: Vec<u8>, threads: usize, new_sink: impl Fn() -> S + Sync) -> io::Result<S>
+where
+    R: Read,
+    S: BlockSink,
+{
+    scan_with_progress(input, prefix, threads, new_sink, |_| {})
+}
+
+/// [`scan`], calling `progress` with the bytes read so far after every block.
+pub fn scan_with_progress<R, S>(
+    mut input: R,
+    prefix: Vec<u8>,
+    threads: usize,
+    new_sink: impl Fn() -> S + Sync,
+    mut progress: impl FnMut(u64),
+) -> io::Result<S>
 where
     R: Read,
     S: BlockSink,
@@ -68,7 +83,7 @@ where
             })
             .collect();
         drop(free_tx);
-        let read = read_blocks(&mut input, prefix, &work_tx, &free_rx);
+        let read = read_blocks(&mut input, prefix, &work_tx, &free_rx, &mut progress);
         drop(work_tx);
         let mut sinks = workers.into_iter().map(|w| w.join().expect("scan worker panicked"));
         let mut first = sinks.next().expect("at least one worker");
@@ -92,9 +107,11 @@ fn read_blocks<R: Read>(
     prefix: Vec<u8>,
     work_tx: &mpsc::SyncSender<Block>,
     free_rx: &mpsc::Receiver<Vec<u8>>,
+    progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
     let mut carry = prefix;
     let mut seq = 0u64;
+    let mut total = carry.len() as u64;
     loop {
         let mut buf = free_rx.try_recv().unwrap_or_default();
         let want = BLOCK.max(carry.len() + BLOCK / 2);
@@ -104,7 +121,10 @@ fn read_blocks<R: Read>(
         buf[..carry.len()].copy_from_slice(&carry);
         let mut filled = carry.len();
         carry.clear();
+        let before = filled;
         let eof = fill(input, &mut buf, &mut filled)?;
+        total += (filled - before) as u64;
+        progress(total);
         if eof {
             if filled > 0 {
                 let _ = work_tx.send(Block { seq, buf, len: filled });

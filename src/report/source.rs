@@ -119,6 +119,43 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
     detect::detect(&detect::sample_lines(prefix), &opts.extra_formats, opts.parse.clone()).parser
 }
 
+/// Progress of a long read on stderr (`access.log: 41% of 1.1 GB`), only when stderr is a terminal and the file
+/// is large enough to wait for; redrawn at most four times a second.
+struct Progress {
+    path: String,
+    size: Option<u64>,
+    last: std::time::Instant,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(path: &str) -> Self {
+        use std::io::IsTerminal;
+        let size = std::fs::metadata(path)
+            .ok()
+            .map(|m| m.len())
+            .filter(|&n| n >= 256 << 20 && std::io::stderr().is_terminal());
+        Progress { path: path.to_string(), size, last: std::time::Instant::now(), shown: false }
+    }
+
+    fn update(&mut self, bytes: u64) {
+        let Some(size) = self.size else { return };
+        if self.last.elapsed() < std::time::Duration::from_millis(250) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        self.shown = true;
+        let pct = (bytes as f64 * 100.0 / size as f64).min(100.0);
+        eprint!("\r{}: {pct:.0}% of {:.1} GB", self.path, size as f64 / 1e9);
+    }
+
+    fn done(&self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
 /// Scan a whole source. `role` overrides the role the format implies.
 pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
     let mut input = open(path)?;
@@ -126,12 +163,16 @@ pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     let parser = choose_parser(&prefix, opts);
     let role = role.unwrap_or_else(|| parser.format.role());
     let threads = if opts.threads == 0 { scan::default_threads() } else { opts.threads };
-    let sink = scan::scan(input, prefix, threads, || TallySink {
-        parser: &parser,
-        tally: Tally::new(role),
-        block_lines: Vec::new(),
-    })
+    let mut progress = Progress::new(path);
+    let sink = scan::scan_with_progress(
+        input,
+        prefix,
+        threads,
+        || TallySink { parser: &parser, tally: Tally::new(role), block_lines: Vec::new() },
+        |bytes| progress.update(bytes),
+    )
     .with_context(|| format!("cannot read {path}"))?;
+    progress.done();
     let TallySink { mut tally, mut block_lines, .. } = sink;
     tally.finish();
     block_lines.sort_unstable();
