@@ -245,3 +245,46 @@ fn interrupt_exits_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Permission denied, then fixed: the binary says so on stderr, keeps retrying, and reads the file once it may.
+/// Root reads anything, so as root the binary runs as `nobody` (through `setpriv`), as a real user would.
+#[test]
+fn unreadable_file_is_reported_and_picked_up_when_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("locked.log");
+    std::fs::write(&log, (0..3).map(|i| nginx_line(i, 200) + "\n").collect::<String>()).unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let is_root = Command::new("id").arg("-u").output().unwrap().stdout.starts_with(b"0");
+    let mut cmd = if is_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(bin());
+        c
+    } else {
+        Command::new(bin())
+    };
+    let mut child = cmd
+        .args(["tail", "--json", "--poll-ms", "50"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (etx, erx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = etx.send(l);
+        }
+    });
+    let said = erx.recv_timeout(DEADLINE).expect("an event about the unreadable file");
+    assert!(said.contains("locked.log") && said.contains("ermission denied") && said.contains("retrying"), "{said}");
+    let rx = lines_of(&mut child);
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "nothing can be read yet");
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let recs = collect(&rx, 3);
+    stop(child);
+    let ids: Vec<&str> = recs.iter().map(|r| r["request_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [format!("{:032x}", 0), format!("{:032x}", 1), format!("{:032x}", 2)]);
+}
