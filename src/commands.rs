@@ -1,6 +1,6 @@
 //! The subcommands, headless: each returns the process exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -57,30 +57,13 @@ pub fn sources(input: &InputArgs, files: &[String]) -> Vec<(String, Option<Role>
     v
 }
 
-fn color_wanted() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 fn print_formats() {
     println!("{:<14} {:<9} description", "format", "role");
-    for (f, what) in Format::builtin().iter().zip([
-        "Kong file-log plugin JSON",
-        "Traefik JSON access log",
-        "AWS API Gateway access log, JSON template",
-        "Envoy / Istio JSON access log",
-        "ingress-nginx upstreaminfo",
-        "nginx combined (+ key=value extras such as rid= rt= urt= us= ua=)",
-        "Apache combined (+ %D, %{UNIQUE_ID}e)",
-        "AWS API Gateway access log, CLF template",
-        "HAProxy option httplog",
-        "Envoy / Istio default text access log",
-        "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
-        "logfmt key=value lines",
-        "free text with a UUID / 32-hex request id",
-    ]) {
-        println!("{:<14} {:<9} {what}", f.name(), f.role().name());
+    for f in Format::builtin() {
+        println!("{:<14} {:<9} {}", f.name(), f.role().name(), f.description());
     }
-    println!("{:<14} {:<9} your own nginx log_format: --nginx-format '<log_format>'", "nginx-custom", "gateway");
+    let custom = Format::NginxCustom(Arc::new(NginxFormat::compile("$status").expect("a valid log_format")));
+    println!("{:<14} {:<9} {}", custom.name(), custom.role().name(), custom.description());
     println!("\nEnvelopes (detected around any format): docker {{\"log\":…}}, {{\"message\":…}}, CRI prefix.");
 }
 
@@ -100,13 +83,14 @@ pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (
     (Report::build(scanned), failed)
 }
 
-fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+/// Print a report to stdout: pretty JSON, or text (coloured on a terminal).
+pub fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, report)?;
         writeln!(out)?;
     } else {
-        out.write_all(crate::report::text::render(report, color_wanted()).as_bytes())?;
+        out.write_all(crate::report::text::render(report, crate::output::color_wanted()).as_bytes())?;
     }
     out.flush()?;
     Ok(())

@@ -81,14 +81,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     let sources =
         vec![(gw.display().to_string(), Some(Role::Gateway)), (up.display().to_string(), Some(Role::Upstream))];
     let (report, failed) = crate::commands::build_report(&opts, &sources);
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        use std::io::IsTerminal;
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        out.write_all(crate::report::text::render(&report, color).as_bytes())?;
-    }
+    crate::commands::print_report(&report, args.json)?;
     Ok(if failed { crate::commands::EXIT_SOURCE_ERROR } else { crate::commands::EXIT_OK })
 }

@@ -345,11 +345,11 @@ impl Generator {
 /// Writes one request as a line of some format.
 pub type LineWriter = fn(&SynthRequest, &mut Vec<u8>);
 
-/// True when the upstream service saw the request (and so logged it): some attempt got a response
-/// other than a refused connection.
+/// True when the upstream service saw the request (and so logged it): some attempt reached it, i.e. was not a
+/// refused connection (a lone `502` flagged `UF`).
 pub fn upstream_logged(r: &SynthRequest) -> bool {
-    r.upstream_status.iter().zip(&r.upstream_addr).any(|(&s, _)| s != 502 || r.flags.as_deref() != Some("UF"))
-        && !r.upstream_status.is_empty()
+    let refused = r.flags.as_deref() == Some("UF");
+    r.upstream_status.iter().any(|&s| !(refused && s == 502))
 }
 
 /// Generate `cfg` into the writers, flushing in large blocks. Returns (gateway lines, upstream lines).

@@ -4,6 +4,12 @@ use serde_json::{Map, Value, json};
 
 use crate::record::{LogTime, Record};
 
+/// Colour on stdout: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+pub fn color_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// The record's fields as a JSON object (absent fields left out; durations in ms, times RFC 3339 UTC).
 pub fn record_json(r: &Record<'_>) -> Map<String, Value> {
     let mut m = Map::new();

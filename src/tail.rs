@@ -1,7 +1,7 @@
 //! `gatewatch tail`: follow sources live and print each record as it arrives.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -186,7 +186,7 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         ..FollowOptions::default()
     };
     let command_opts = CommandOptions { restart: args.restart, ..CommandOptions::default() };
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = crate::output::color_wanted();
     let printer = Printer {
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),

@@ -108,6 +108,26 @@ impl Format {
         }
     }
 
+    /// One line on what the format is, for `--list-formats`.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Format::Nginx => "nginx combined (+ key=value extras such as rid= rt= urt= us= ua=)",
+            Format::IngressNginx => "ingress-nginx upstreaminfo",
+            Format::NginxCustom(_) => "your own nginx log_format: --nginx-format '<log_format>'",
+            Format::Apache => "Apache combined (+ %D, %{UNIQUE_ID}e)",
+            Format::Envoy => "Envoy / Istio default text access log",
+            Format::EnvoyJson => "Envoy / Istio JSON access log",
+            Format::Kong => "Kong file-log plugin JSON",
+            Format::AwsClf => "AWS API Gateway access log, CLF template",
+            Format::AwsJson => "AWS API Gateway access log, JSON template",
+            Format::Traefik => "Traefik JSON access log",
+            Format::Haproxy => "HAProxy option httplog",
+            Format::Json => "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
+            Format::Logfmt => "logfmt key=value lines",
+            Format::Plain => "free text with a UUID / 32-hex request id (nginx error log too)",
+        }
+    }
+
     /// Look a format up by its name (`--format NAME`).
     pub fn from_name(name: &str) -> Option<Format> {
         let name = name.trim().to_ascii_lowercase();
