@@ -103,6 +103,7 @@ fn filter_keeps_only_matching_records() {
         .args(["tail", "--json", "--filter", "status>=500 or status=429 and path~/v1/orders/1", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .and_then(|mut c| {
             c.stdin.take().unwrap().write_all(input.as_bytes())?;
@@ -231,7 +232,13 @@ fn interrupt_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("a.log");
     std::fs::write(&log, nginx_line(1, 200) + "\n").unwrap();
-    let mut child = Command::new(bin()).args(["tail", "--json"]).arg(&log).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(bin())
+        .args(["tail", "--json"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let rx = lines_of(&mut child);
     collect(&rx, 1);
     Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
@@ -287,4 +294,24 @@ fn unreadable_file_is_reported_and_picked_up_when_fixed() {
     stop(child);
     let ids: Vec<&str> = recs.iter().map(|r| r["request_id"].as_str().unwrap()).collect();
     assert_eq!(ids, [format!("{:032x}", 0), format!("{:032x}", 1), format!("{:032x}", 2)]);
+}
+
+#[test]
+fn restart_runs_the_command_again_after_it_exits() {
+    let mut child = Command::new(bin())
+        .args(["tail", "--json", "--restart", "--cmd"])
+        .arg(r#"echo '10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /again HTTP/1.1" 503 1 "-" "x"'; exit 7"#)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let rx = lines_of(&mut child);
+    let recs = collect(&rx, 2);
+    stop(child);
+    assert!(recs.iter().all(|r| r["path"] == "/again" && r["status"] == 503));
+    // line numbers go on across runs: one source, one numbering
+    assert_eq!((recs[0]["line"].as_u64(), recs[1]["line"].as_u64()), (Some(1), Some(2)));
+    let said: Vec<String> = BufReader::new(err).lines().map_while(Result::ok).collect();
+    assert!(said.iter().any(|l| l.contains("exited with status 7; restarting in 1.0s")), "{said:?}");
 }
