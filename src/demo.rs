@@ -71,10 +71,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     };
     let (gw, up) = write_demo_logs(&dir, args.seed)?;
     if !args.json {
-        println!("Simulated incident: 10 minutes of gateway traffic; upstream 10.0.0.7 starts refusing connections,");
-        println!(
-            "the orders service times out, an auth key rotation expires tokens and a batch client gets rate limited."
-        );
+        println!("Simulated incident: 10 minutes of gateway traffic. Partway through, upstream");
+        println!("10.0.0.7 refuses connections, the orders service times out, an auth key");
+        println!("rotation expires tokens and a batch client gets rate limited.");
         println!("Logs: {} and {}\n", gw.display(), up.display());
     }
     let opts = crate::report::ScanOptions::default();

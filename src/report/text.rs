@@ -71,6 +71,28 @@ fn shorten(s: &str, w: usize) -> String {
     format!("…{tail}")
 }
 
+/// `2024-05-01T12:00:00.000Z` → `2024-05-01T12:00:00Z`: whole seconds read better in a table.
+fn short_time(t: &str) -> String {
+    match (t.find('.'), t.ends_with('Z')) {
+        (Some(dot), true) => format!("{}Z", &t[..dot]),
+        _ => t.to_string(),
+    }
+}
+
+/// `first … last`, the date left out of `last` when it is the same day.
+fn span(first: Option<&str>, last: Option<&str>) -> String {
+    match (first, last) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (short_time(a), short_time(b));
+            match (a.split_once('T'), b.split_once('T')) {
+                (Some((da, _)), Some((db, tb))) if da == db => format!("{a} … {tb}"),
+                _ => format!("{a} … {b}"),
+            }
+        }
+        _ => "no timestamps".into(),
+    }
+}
+
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// A one-line chart of `values`, scaled to their maximum, resampled to at most `width` columns.
@@ -92,43 +114,30 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 pub fn render(r: &Report, color: bool) -> String {
     let st = Style { on: color };
     let mut o = String::new();
-    let span = match (&r.first, &r.last) {
-        (Some(a), Some(b)) => format!("{a} … {b}"),
-        _ => "no timestamps".into(),
-    };
-    let _ = writeln!(o, "{} — {} source(s), {}", st.head("gatewatch report"), r.sources.len(), span);
-
-    let _ = writeln!(o, "\n{}", st.head("SOURCES"));
-    let pw = r.sources.iter().map(|s| s.path.chars().count().min(40)).max().unwrap_or(4).max(4);
-    let fw = r.sources.iter().map(|s| s.format.len()).max().unwrap_or(6).max(6);
     let _ = writeln!(
         o,
-        "  {}  {}  {:<8}  {:>11}  {:>11}  {:>9}  {:<24}  last",
-        pad("path", pw),
-        pad("format", fw),
-        "role",
-        "lines",
-        "parsed",
-        "unparsed",
-        "first",
+        "{} — {} source(s), {}",
+        st.head("gatewatch report"),
+        r.sources.len(),
+        span(r.first.as_deref(), r.last.as_deref())
     );
+
+    // two lines a source, so the table reads in an 80-column terminal
+    let _ = writeln!(o, "\n{}", st.head("SOURCES"));
     for s in &r.sources {
-        let unparsed = thousands(s.unparsed);
-        let unparsed = if s.unparsed > 0 { st.status(4, &format!("{unparsed:>9}")) } else { format!("{unparsed:>9}") };
+        let unparsed = format!("{} unparsed", thousands(s.unparsed));
+        let unparsed = if s.unparsed > 0 { st.status(4, &unparsed) } else { unparsed };
+        let _ = writeln!(o, "  {}  {}  {}", shorten(&s.path, 50), s.format, st.dim(s.role.name()));
         let _ = writeln!(
             o,
-            "  {}  {}  {:<8}  {:>11}  {:>11}  {}  {:<24}  {}",
-            pad(&shorten(&s.path, 40), pw),
-            pad(&s.format, fw),
-            s.role.name(),
+            "      {} lines  {} parsed  {}  {}",
             thousands(s.lines),
             thousands(s.parsed),
             unparsed,
-            s.first.as_deref().unwrap_or("-"),
-            s.last.as_deref().unwrap_or("-")
+            span(s.first.as_deref(), s.last.as_deref())
         );
         for u in &s.unparsed_examples {
-            let _ = writeln!(o, "    {} {}", st.dim(&format!("unparsed line {}:", u.line)), shorten(&u.text, 100));
+            let _ = writeln!(o, "      {} {}", st.dim(&format!("unparsed line {}:", u.line)), shorten(&u.text, 50));
         }
     }
 
@@ -148,8 +157,7 @@ pub fn render(r: &Report, color: bool) -> String {
         let made = r.errors.gateway.get(code).copied();
         let up = r.errors.upstream.get(code).copied();
         let show = |v: Option<u64>| v.map_or_else(|| "".to_string(), thousands);
-        let _ = writeln!(
-            o,
+        let row = format!(
             "  {} {:>11} {:>7}  {:>10} {:>10}",
             st.status(c, &format!("{code:<6}")),
             thousands(*n),
@@ -157,6 +165,7 @@ pub fn render(r: &Report, color: bool) -> String {
             show(made),
             show(up)
         );
+        let _ = writeln!(o, "{}", row.trim_end());
     }
     let _ = writeln!(
         o,
@@ -182,13 +191,13 @@ pub fn render(r: &Report, color: bool) -> String {
             let top = x.top_status.map_or("-".to_string(), |c| c.to_string());
             let _ = writeln!(
                 o,
-                "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {}",
-                pad(&shorten(&x.route, 50), rw),
+                "  {}  {:>9}  {:>8}  {:>7}  {:>7}  {}",
+                pad(&shorten(&x.route, 30), rw),
                 thousands(x.requests),
                 thousands(x.errors),
                 thousands(x.server_errors),
                 thousands(x.client_errors),
-                st.status(x.top_status.map_or(0, |c| c as u64 / 100), &format!("{top:>6}"))
+                st.status(x.top_status.map_or(0, |c| c as u64 / 100), &format!("{top:>4}"))
             );
         }
     }
@@ -244,34 +253,34 @@ pub fn render(r: &Report, color: bool) -> String {
     let _ = writeln!(o, "\n{}", st.head("CORRELATION (request id / trace id)"));
     let _ = writeln!(
         o,
-        "  gateway requests {}  with upstream records {} ({})  upstream-only ids {}",
+        "  gateway requests {}, with upstream records {} ({})",
         thousands(c.gateway_requests),
         thousands(c.with_upstream),
-        pct(c.with_upstream, c.gateway_requests),
-        thousands(c.upstream_only)
+        pct(c.with_upstream, c.gateway_requests)
     );
     let _ = writeln!(
         o,
-        "  gateway ids {} (repeated {})  without id {}  upstream ids {} (repeated {})",
+        "  upstream-only ids {}   gateway ids {} (repeated {}, without id {})",
+        thousands(c.upstream_only),
         thousands(c.gateway_ids),
         thousands(c.gateway_ids_repeated),
-        thousands(c.gateway_without_id),
-        thousands(c.upstream_ids),
-        thousands(c.upstream_ids_repeated)
+        thousands(c.gateway_without_id)
     );
+    let _ =
+        writeln!(o, "  upstream ids {} (repeated {})", thousands(c.upstream_ids), thousands(c.upstream_ids_repeated));
 
     if !r.error_rate_per_minute.is_empty() {
         let rates: Vec<f64> = r.error_rate_per_minute.iter().map(|m| m.error_rate).collect();
         let peak = r.error_rate_per_minute.iter().max_by(|a, b| a.error_rate.total_cmp(&b.error_rate));
         let _ = writeln!(o, "\n{}", st.head("5xx RATE PER MINUTE"));
-        let _ = writeln!(o, "  {}", st.status(5, &sparkline(&rates, 100)));
+        let _ = writeln!(o, "  {}", st.status(5, &sparkline(&rates, 76)));
         if let Some(p) = peak {
             let _ = writeln!(
                 o,
                 "  {} minute(s); peak {:.1}% at {} ({} of {} requests)",
                 r.error_rate_per_minute.len(),
                 p.error_rate * 100.0,
-                p.minute,
+                short_time(&p.minute),
                 thousands(p.server_errors),
                 thousands(p.requests)
             );
@@ -281,8 +290,8 @@ pub fn render(r: &Report, color: bool) -> String {
         for m in worst.iter().take(5) {
             let _ = writeln!(
                 o,
-                "    {}  {:>6.1}%  {:>9} 5xx  {:>9} 4xx  {:>10} requests",
-                m.minute,
+                "    {}  {:>5.1}%  {:>7} 5xx  {:>7} 4xx  {:>9} requests",
+                short_time(&m.minute),
                 m.error_rate * 100.0,
                 thousands(m.server_errors),
                 thousands(m.client_errors),
@@ -302,6 +311,19 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(100), "100");
+    }
+
+    #[test]
+    fn spans_are_short() {
+        assert_eq!(
+            span(Some("2024-05-01T12:00:00.000Z"), Some("2024-05-01T12:09:59.983Z")),
+            "2024-05-01T12:00:00Z … 12:09:59Z"
+        );
+        assert_eq!(
+            span(Some("2024-05-01T23:59:00.000Z"), Some("2024-05-02T00:01:00.000Z")),
+            "2024-05-01T23:59:00Z … 2024-05-02T00:01:00Z"
+        );
+        assert_eq!(span(None, None), "no timestamps");
     }
 
     #[test]
