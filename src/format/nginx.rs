@@ -651,9 +651,9 @@ pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
     out.extend_from_slice(b" rt=");
     push_secs3(out, r.duration_us);
     out.extend_from_slice(b" urt=\"");
-    push_secs_list(out, &r.upstream_us);
+    push_list(out, &r.upstream_us, push_secs3);
     out.extend_from_slice(b"\" us=\"");
-    push_status_list(out, &r.upstream_status);
+    push_list(out, &r.upstream_status, |o, s| push_u64(o, s as u64));
     out.extend_from_slice(b"\" ua=\"");
     push_addr_list(out, &r.upstream_addr);
     out.push(b'"');
@@ -683,9 +683,9 @@ pub fn write_ingress(r: &SynthRequest, out: &mut Vec<u8>) {
         }
     }
     out.push(b' ');
-    push_secs_list(out, &r.upstream_us);
+    push_list(out, &r.upstream_us, push_secs3);
     out.push(b' ');
-    push_status_list(out, &r.upstream_status);
+    push_list(out, &r.upstream_status, |o, s| push_u64(o, s as u64));
     out.push(b' ');
     push_esc(out, r.request_id.as_bytes(), Escape::Nginx);
 }
@@ -801,27 +801,16 @@ pub(crate) fn push_secs3(out: &mut Vec<u8>, us: u64) {
     push_padded(out, ms % 1000, 3);
 }
 
-fn push_secs_list(out: &mut Vec<u8>, list: &[u64]) {
+/// `a, b, c` as nginx writes upstream lists, or `-` for none.
+fn push_list<T: Copy>(out: &mut Vec<u8>, list: &[T], mut each: impl FnMut(&mut Vec<u8>, T)) {
     if list.is_empty() {
         out.push(b'-');
     }
-    for (i, &us) in list.iter().enumerate() {
+    for (i, &item) in list.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(b", ");
         }
-        push_secs3(out, us);
-    }
-}
-
-fn push_status_list(out: &mut Vec<u8>, list: &[u16]) {
-    if list.is_empty() {
-        out.push(b'-');
-    }
-    for (i, &s) in list.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        push_u64(out, s as u64);
+        each(out, item);
     }
 }
 
