@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
-use crate::format::envoy::scan::{self, Cursor};
+use crate::format::textscan::{self as scan, Cursor};
 use crate::format::{jsonval, num, time};
 use crate::record::{Record, StatusList};
 use crate::synth::SynthRequest;

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::format::envoy::scan::{self, Cursor};
+use crate::format::textscan::{self as scan, Cursor};
 use crate::format::{num, time};
 use crate::record::{Record, StatusList};
 use crate::synth::SynthRequest;

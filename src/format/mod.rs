@@ -4,6 +4,7 @@ pub mod detect;
 pub mod envelope;
 pub mod jsonval;
 pub mod num;
+pub mod textscan;
 pub mod time;
 pub mod writers;
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
-use crate::format::envoy::scan;
 use crate::format::jsonval;
+use crate::format::textscan as scan;
 use crate::record::{Record, StatusList};
 use crate::synth::SynthRequest;
 
