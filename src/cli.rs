@@ -20,6 +20,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Simulate an incident (gateway + upstream logs sharing request ids) and report on it.
     Demo(DemoArgs),
+    /// Every record of one request (request id or trace id) across all sources, in time order.
+    Trace(TraceArgs),
     /// Follow sources live (files through rotation, globs, `-`, commands, ssh://) and print each record.
     Tail(TailArgs),
     /// Write realistic gateway and upstream logs (for benchmarks, tests and demos).
@@ -68,6 +70,23 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Log files (`-` for standard input); their role comes from their format.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+/// `gatewatch trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The request id (X-Request-ID, `$request_id`, …) or W3C trace id to follow.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Log files (`-` for standard input).
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 }

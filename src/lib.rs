@@ -20,3 +20,4 @@ pub mod stats;
 pub mod synth;
 pub mod tail;
 pub mod text;
+pub mod trace;

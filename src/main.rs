@@ -9,6 +9,7 @@ fn main() {
         Command::Demo(a) => commands::demo(a),
         Command::Generate(a) => commands::generate(a),
         Command::Tail(a) => gatewatch::tail::run(a),
+        Command::Trace(a) => gatewatch::trace::run(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -74,7 +74,8 @@ impl BlockSink for TallySink<'_> {
 /// Bytes to read up front for detection: enough for the sample, bounded for files of huge lines.
 const DETECT_BYTES: usize = 256 << 10;
 
-fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
+/// Read the first bytes of a source, enough for format detection.
+pub fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(64 << 10);
     let mut chunk = [0u8; 16 << 10];
     while prefix.len() < DETECT_BYTES && memchr::memchr_iter(b'\n', &prefix).count() < SAMPLE_LINES {

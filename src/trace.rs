@@ -1,0 +1,240 @@
+//! `gatewatch trace ID FILE...`: every record that carries a request id (or trace id), from every source, in time
+//! order, with the latency breakdown across the hops. Ids are never assumed unique: retries and replays all show.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::format::Parser;
+use crate::record::{Record, Role};
+use crate::report::ScanOptions;
+use crate::scan::{self, BlockSink};
+
+/// One matching line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hop {
+    /// The source's path.
+    pub source: String,
+    /// Gateway or upstream.
+    pub role: Role,
+    /// 1-based line number.
+    pub line: u64,
+    /// The parsed fields (as `tail --json` prints them).
+    pub record: serde_json::Map<String, serde_json::Value>,
+    /// The raw line, control characters escaped.
+    pub raw: String,
+    #[serde(skip)]
+    time_us: Option<i64>,
+    #[serde(skip)]
+    duration_us: Option<u64>,
+    #[serde(skip)]
+    upstream_us: Option<u64>,
+}
+
+/// Where the time went, from the gateway's records (and the upstream's own, when it logs a duration).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Breakdown {
+    /// The gateway's total time for the request (the last gateway record), ms.
+    pub gateway_ms: Option<f64>,
+    /// Time the gateway waited on upstreams, ms.
+    pub upstream_ms: Option<f64>,
+    /// gateway − upstream: the gateway's own overhead and queueing, ms.
+    pub gateway_overhead_ms: Option<f64>,
+    /// The upstream service's own logged duration, ms.
+    pub service_ms: Option<f64>,
+    /// upstream − service: network and connection time between gateway and service, ms.
+    pub network_ms: Option<f64>,
+}
+
+/// The whole story of one request.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trace {
+    /// The id asked for.
+    pub id: String,
+    /// Every record carrying it, in time order (records without a time keep their place after the timed ones).
+    pub hops: Vec<Hop>,
+    /// Latency breakdown.
+    pub breakdown: Breakdown,
+}
+
+struct Matches<'p> {
+    parser: &'p Parser,
+    key: u64,
+    hits: Vec<(u64, u64, Vec<u8>)>,
+    block_lines: Vec<(u64, u64)>,
+}
+
+fn carries(rec: &Record<'_>, key: u64) -> bool {
+    [&rec.request_id, &rec.trace_id].iter().any(|id| id.as_deref().is_some_and(|id| crate::ids::key(id) == key))
+}
+
+impl BlockSink for Matches<'_> {
+    fn block(&mut self, seq: u64, data: &[u8]) {
+        let mut n = 0;
+        scan::for_each_line(data, |i, line| {
+            n += 1;
+            if let Some(rec) = self.parser.parse(crate::format::strip_cr(line))
+                && carries(&rec, self.key)
+            {
+                self.hits.push((seq, i, line.to_vec()));
+            }
+        });
+        self.block_lines.push((seq, n));
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.hits.extend(other.hits);
+        self.block_lines.extend(other.block_lines);
+    }
+}
+
+fn ms(us: u64) -> f64 {
+    (us as f64 / 1000.0 * 1000.0).round() / 1000.0
+}
+
+/// Find every record carrying `id` in the sources.
+pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) -> (Trace, Vec<anyhow::Error>) {
+    let key = crate::ids::key(id);
+    let mut hops = Vec::new();
+    let mut errors = Vec::new();
+    for (path, role) in sources {
+        let result = (|| -> anyhow::Result<()> {
+            let mut input = crate::report::source::open(path)?;
+            let prefix = crate::report::source::read_prefix(&mut input)?;
+            let parser = crate::report::source::choose_parser(&prefix, opts);
+            let role = role.unwrap_or_else(|| parser.format.role());
+            let threads = if opts.threads == 0 { scan::default_threads() } else { opts.threads };
+            let mut m = scan::scan(input, prefix, threads, || Matches {
+                parser: &parser,
+                key,
+                hits: Vec::new(),
+                block_lines: Vec::new(),
+            })?;
+            m.block_lines.sort_unstable();
+            let mut starts = std::collections::HashMap::new();
+            let mut acc = 0;
+            for (seq, n) in m.block_lines {
+                starts.insert(seq, acc);
+                acc += n;
+            }
+            m.hits.sort_unstable_by_key(|(seq, i, _)| (*seq, *i));
+            for (seq, i, raw) in m.hits {
+                let rec = parser.parse(crate::format::strip_cr(&raw)).expect("matched lines parse");
+                hops.push(Hop {
+                    source: path.clone(),
+                    role,
+                    line: starts.get(&seq).copied().unwrap_or(0) + i + 1,
+                    record: crate::output::record_json(&rec),
+                    raw: crate::text::escape_control(&raw),
+                    time_us: rec.time.map(|t| t.unix_us),
+                    duration_us: rec.duration_us,
+                    upstream_us: rec.upstream_us,
+                });
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            errors.push(e.context(format!("cannot read {path}")));
+        }
+    }
+    // time order; a stable sort keeps each source's own order for equal or missing times
+    hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
+    let breakdown = breakdown(&hops);
+    (Trace { id: id.to_string(), hops, breakdown }, errors)
+}
+
+fn breakdown(hops: &[Hop]) -> Breakdown {
+    let gw = hops.iter().rev().find(|h| h.role == Role::Gateway && h.duration_us.is_some());
+    let service = hops.iter().rev().find(|h| h.role == Role::Upstream && h.duration_us.is_some());
+    let gateway_us = gw.and_then(|h| h.duration_us);
+    let upstream_us = gw.and_then(|h| h.upstream_us);
+    let service_us = service.and_then(|h| h.duration_us);
+    Breakdown {
+        gateway_ms: gateway_us.map(ms),
+        upstream_ms: upstream_us.map(ms),
+        gateway_overhead_ms: gateway_us.zip(upstream_us).map(|(g, u)| ms(g.saturating_sub(u))),
+        service_ms: service_us.map(ms),
+        network_ms: upstream_us.zip(service_us).map(|(u, s)| ms(u.saturating_sub(s))),
+    }
+}
+
+/// The trace as text: one line per hop, then the breakdown.
+pub fn render(t: &Trace, color: bool) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    if t.hops.is_empty() {
+        let _ = writeln!(o, "no record carries id {}", t.id);
+        return o;
+    }
+    let _ = writeln!(o, "{} record(s) carry id {}", t.hops.len(), t.id);
+    for h in &t.hops {
+        let name =
+            std::path::Path::new(&h.source).file_name().map_or(h.source.clone(), |n| n.to_string_lossy().into_owned());
+        let status = h.record.get("status").map_or(String::from("   "), |s| s.to_string());
+        let time = h.record.get("time").and_then(|t| t.as_str()).unwrap_or("-");
+        let what = ["method", "path", "message"]
+            .iter()
+            .filter_map(|k| h.record.get(*k).and_then(|v| v.as_str()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let lat = h.record.get("latency_ms").map_or(String::new(), |v| format!("{v}ms"));
+        let up = h.record.get("upstream_status").and_then(|v| v.as_array()).map_or(String::new(), |codes| {
+            format!("↑{}", codes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","))
+        });
+        let flags = h.record.get("flags").and_then(|v| v.as_str()).unwrap_or("");
+        let head = format!("{:<8} {name}:{}", h.role.name(), h.line);
+        let head = if color { format!("\x1b[2m{head}\x1b[0m") } else { head };
+        let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags}");
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+    let b = &t.breakdown;
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
+    let _ = writeln!(
+        o,
+        "latency: gateway {}  = upstream {} + gateway overhead {};  service logged {}, network/connect {}",
+        f(b.gateway_ms),
+        f(b.upstream_ms),
+        f(b.gateway_overhead_ms),
+        f(b.service_ms),
+        f(b.network_ms)
+    );
+    o
+}
+
+/// Run `gatewatch trace`.
+pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
+    let opts = match crate::commands::scan_options(&args.input) {
+        Ok(mut o) => {
+            o.parse = Arc::new(crate::format::ParseOptions { lean: false, ..(*o.parse).clone() });
+            o
+        }
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
+        }
+    };
+    let sources = crate::commands::sources(&args.input, &args.files);
+    if sources.is_empty() {
+        eprintln!("gatewatch: no log files given (try `gatewatch trace <id> access.log app.log`)");
+        return Ok(crate::commands::EXIT_USAGE);
+    }
+    let (trace, errors) = find(&args.id, &sources, &opts);
+    for e in &errors {
+        eprintln!("gatewatch: {e:#}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&trace)?);
+    } else {
+        print!("{}", render(&trace, crate::output::color_wanted()));
+    }
+    Ok(if !errors.is_empty() {
+        crate::commands::EXIT_SOURCE_ERROR
+    } else if trace.hops.is_empty() {
+        EXIT_NOT_FOUND
+    } else {
+        crate::commands::EXIT_OK
+    })
+}
+
+/// Exit code: no record carries the id.
+pub const EXIT_NOT_FOUND: i32 = 3;
