@@ -86,8 +86,13 @@ fn hash_words(b: &[u8], seed: u64, fold_case: u64) -> u64 {
 /// A compact correlation key for an id. UUIDs and hex ids compare case- and dash-insensitively
 /// (one system logs `ABC-…`, another `abc…`); other ids compare exactly. Never 0 (0 means "no id").
 pub fn key(id: &str) -> u64 {
+    key_bytes(id.as_bytes())
+}
+
+/// [`key`] of an id given as bytes (as logged; no UTF-8 check needed).
+pub fn key_bytes(id: &[u8]) -> u64 {
     const LOWER: u64 = 0x2020_2020_2020_2020; // ORing 0x20 lowercases A-F and leaves digits as they are
-    let b = id.trim().as_bytes();
+    let b = id.trim_ascii();
     let k = if is_uuid(b) {
         let mut digits = [0u8; 32];
         for (dst, src) in [(0, 0..8), (8, 9..13), (12, 14..18), (16, 19..23), (20, 24..36)] {

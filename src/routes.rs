@@ -27,53 +27,51 @@ fn is_id_segment(seg: &[u8]) -> bool {
 
 /// Walk the normalised route of a request target segment by segment (`{id}` for id-like ones): the query and
 /// fragment are dropped, absolute-form targets keep only their path, empty segments (`//`) vanish.
-fn segments<'a>(target: &'a str, mut f: impl FnMut(&'a str)) {
+fn segments<'a>(target: &'a [u8], mut f: impl FnMut(&'a [u8])) {
     let mut path = target;
-    if let Some(rest) = path.strip_prefix("http://").or_else(|| path.strip_prefix("https://")) {
-        path = rest.find('/').map_or("/", |i| &rest[i..]);
+    if let Some(rest) = path.strip_prefix(b"http://").or_else(|| path.strip_prefix(b"https://")) {
+        path = memchr::memchr(b'/', rest).map_or(b"/", |i| &rest[i..]);
     }
-    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
+    let end = memchr::memchr2(b'?', b'#', path).unwrap_or(path.len());
     let path = &path[..end];
-    let bytes = path.as_bytes();
     let mut start = 0;
-    // segments are cut at ASCII '/', so every slice below is on a char boundary
-    for slash in memchr::memchr_iter(b'/', bytes).chain(std::iter::once(bytes.len())) {
+    for slash in memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len())) {
         if slash > start {
-            f(if is_id_segment(&bytes[start..slash]) { "{id}" } else { &path[start..slash] });
+            let seg = &path[start..slash];
+            f(if is_id_segment(seg) { b"{id}" } else { seg });
         }
         start = slash + 1;
     }
 }
 
 /// Normalise a request target into a route: strip the query and fragment, replace id-like segments
-/// with `{id}`, collapse repeated slashes. Writes into `out` (cleared first) so callers can reuse it.
-pub fn normalize_into(target: &str, out: &mut String) {
-    out.clear();
+/// with `{id}`, collapse repeated slashes. Invalid UTF-8 is replaced.
+pub fn normalize_bytes(target: &[u8]) -> String {
+    let mut out = String::with_capacity(target.len());
     segments(target, |seg| {
         out.push('/');
-        out.push_str(seg);
+        out.push_str(&String::from_utf8_lossy(seg));
     });
     if out.is_empty() {
         out.push('/');
     }
+    out
+}
+
+/// Normalise a request target into a route (see [`normalize_bytes`]).
+pub fn normalize(target: &str) -> String {
+    normalize_bytes(target.as_bytes())
 }
 
 /// A 64-bit key of the normalised route, computed without building it: equal routes, equal keys.
-pub fn route_key(target: &str) -> u64 {
+pub fn route_key(target: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
     segments(target, |seg| {
-        h.write(seg.as_bytes());
+        h.write(seg);
         h.write_u8(b'/');
     });
     h.finish()
-}
-
-/// Normalise a request target into a route (see [`normalize_into`]).
-pub fn normalize(target: &str) -> String {
-    let mut s = String::with_capacity(target.len());
-    normalize_into(target, &mut s);
-    s
 }
 
 #[cfg(test)]
@@ -92,10 +90,10 @@ mod tests {
     #[test]
     fn keys_follow_normalisation() {
         use super::route_key;
-        assert_eq!(route_key("/v1/orders/1?x=2"), route_key("/v1/orders/999"));
-        assert_eq!(route_key("//v1//orders/"), route_key("/v1/orders"));
-        assert_ne!(route_key("/v1/orders/1"), route_key("/v1/orders"));
-        assert_ne!(route_key("/v1/ab"), route_key("/v1a/b"));
+        assert_eq!(route_key(b"/v1/orders/1?x=2"), route_key(b"/v1/orders/999"));
+        assert_eq!(route_key(b"//v1//orders/"), route_key(b"/v1/orders"));
+        assert_ne!(route_key(b"/v1/orders/1"), route_key(b"/v1/orders"));
+        assert_ne!(route_key(b"/v1/ab"), route_key(b"/v1a/b"));
     }
 
     #[test]

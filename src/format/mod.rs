@@ -205,6 +205,15 @@ impl Parser {
         }
     }
 
+    /// What summaries read of a line, straight from its bytes, for formats with such a fast path; `None` means
+    /// "use [`Parser::parse`]" (it is not a verdict on the line).
+    pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::stats::summary::Summary<'a>> {
+        match (&self.envelope, &self.format) {
+            (None, Format::Nginx) => nginx::summarize(strip_cr(line)),
+            _ => None,
+        }
+    }
+
     /// A display name such as `nginx` or `docker+nginx`.
     pub fn describe(&self) -> String {
         match &self.envelope {

@@ -13,6 +13,7 @@ use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_
 use super::time::parse_clf;
 use crate::ids;
 use crate::record::{LogTime, Record, StatusList};
+use crate::stats::summary::Summary;
 use crate::synth::SynthRequest;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -55,15 +56,27 @@ fn close_quote(line: &[u8], from: usize) -> Option<usize> {
     (q + 1 == line.len() || line[q + 1] == b' ').then_some(q)
 }
 
+/// The fields of the common shape as bytes and numbers: what summaries read, plus what a lean record adds.
+struct FastFields<'a> {
+    sum: Summary<'a>,
+    bytes_sent: Option<u64>,
+    host: Option<&'a [u8]>,
+    route: Option<&'a [u8]>,
+}
+
+/// Trimmed, or `None` for a placeholder (as [`num::text`] decides, without the UTF-8 step).
+fn bytes_field(b: &[u8]) -> Option<&[u8]> {
+    let b = trim(b);
+    (!is_placeholder(b)).then_some(b)
+}
+
 /// The common shape of `combined` + `key=value` extras, in one forward pass with no escapes to decode.
 /// `None` for anything else (escapes, positional extras, unquoted lists, odd spacing): the caller then uses
-/// the full parser, so both paths give the same fields (`lean_tests`).
-fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
+/// the full parser, so every path gives the same fields (`lean_tests`).
+fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
     if memchr(b'\\', line).is_some() {
         return None;
     }
-    // one UTF-8 check for the whole line; fields are then cut from it
-    let text = std::str::from_utf8(line).ok()?;
     let sp = find_short(line, 0, b' ')?;
     if !valid_client(&line[..sp]) {
         return None;
@@ -101,12 +114,16 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
         return None;
     }
     let ua_end = close_quote(line, ref_end + 3)?;
-    let mut rec = Record {
-        time: Some(time),
-        path: split_request_path(request, Some(text)),
-        status: Some(status),
+    let mut f = FastFields {
+        sum: Summary {
+            time: Some(time),
+            status: Some(status),
+            path: request_path_bytes(request).and_then(bytes_field),
+            ..Summary::default()
+        },
         bytes_sent,
-        ..Record::default()
+        host: None,
+        route: None,
     };
     // extras: ` key=value` or ` key="value"`
     let mut i = ua_end + 1;
@@ -133,10 +150,61 @@ fn lean_fast(line: &[u8]) -> Option<Record<'_>> {
             }
             (v, end)
         };
-        apply_kv(&mut rec, &line[k..e], val, Some(text));
+        let s = &mut f.sum;
+        match kv_field(&line[k..e]) {
+            Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
+            Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
+            Some(KvField::UpstreamTime) => s.upstream_us = sum_list(val, secs_to_us).or(s.upstream_us),
+            Some(KvField::UpstreamStatus) => {
+                let l = StatusList::parse(val);
+                if !l.is_empty() {
+                    s.upstream_status = l;
+                }
+            }
+            Some(KvField::UpstreamAddr) => s.upstream_addr = bytes_field(val).or(s.upstream_addr),
+            Some(KvField::Traceparent) => {
+                let t = std::str::from_utf8(trim(val)).ok().and_then(ids::traceparent_trace_id);
+                s.trace_id = t.map(str::as_bytes).or(s.trace_id);
+            }
+            Some(KvField::TraceId) => s.trace_id = bytes_field(val).or(s.trace_id),
+            Some(KvField::Host) => f.host = bytes_field(val).or(f.host),
+            Some(KvField::Route) => f.route = bytes_field(val).or(f.route),
+            None => {}
+        }
         i = next;
     }
-    Some(rec)
+    Some(f)
+}
+
+/// [`parse_lean`]'s fast path: [`scan_fast`], with the text cut from the line's single UTF-8 check.
+fn lean_fast<'a>(line: &'a [u8]) -> Option<Record<'a>> {
+    let text = std::str::from_utf8(line).ok()?;
+    let f = scan_fast(line)?;
+    let t = |b: Option<&'a [u8]>| b.and_then(|b| text_in(b, Some(text)));
+    Some(Record {
+        time: f.sum.time,
+        path: t(f.sum.path),
+        status: f.sum.status,
+        bytes_sent: f.bytes_sent,
+        upstream_status: f.sum.upstream_status,
+        duration_us: f.sum.duration_us,
+        upstream_us: f.sum.upstream_us,
+        upstream_addr: t(f.sum.upstream_addr),
+        request_id: t(f.sum.request_id),
+        trace_id: t(f.sum.trace_id),
+        host: t(f.host),
+        route: t(f.route),
+        ..Record::default()
+    })
+}
+
+/// What summaries read of an nginx line, straight from its bytes (no record, no UTF-8 work); `None` when the
+/// line is not the common shape or not ASCII (then the record path decides, lossily).
+pub fn summarize(line: &[u8]) -> Option<Summary<'_>> {
+    if !line.is_ascii() {
+        return None;
+    }
+    scan_fast(line).map(|f| f.sum)
 }
 
 fn parse_fields(line: &[u8], lean: bool) -> Option<Record<'_>> {
@@ -212,64 +280,66 @@ fn text_in<'a>(val: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>
 ///
 /// `ua` is the *upstream address* here, as in the documented example
 /// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
-fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8], line_text: Option<&'a str>) {
+/// What a `key=value` extra holds, by its (case-insensitive) name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KvField {
+    RequestId,
+    Duration,
+    UpstreamTime,
+    UpstreamStatus,
+    UpstreamAddr,
+    Traceparent,
+    TraceId,
+    Host,
+    Route,
+}
+
+fn kv_field(key: &[u8]) -> Option<KvField> {
     let mut buf = [0u8; 24];
     let lower = if key.iter().any(u8::is_ascii_uppercase) {
-        let Some(lower) = buf.get_mut(..key.len()) else { return };
+        let lower = buf.get_mut(..key.len())?;
         lower.copy_from_slice(key);
         lower.make_ascii_lowercase();
         &*lower
     } else {
         key
     };
-    match lower {
-        b"rid" | b"request_id" | b"req_id" | b"reqid" | b"x_request_id" | b"requestid" => {
-            if let Some(v) = text_in(val, line_text) {
-                rec.request_id = Some(v);
-            }
+    Some(match lower {
+        b"rid" | b"request_id" | b"req_id" | b"reqid" | b"x_request_id" | b"requestid" => KvField::RequestId,
+        b"rt" | b"request_time" => KvField::Duration,
+        b"urt" | b"upstream_response_time" => KvField::UpstreamTime,
+        b"us" | b"upstream_status" => KvField::UpstreamStatus,
+        b"ua" | b"upstream_addr" => KvField::UpstreamAddr,
+        b"traceparent" => KvField::Traceparent,
+        b"trace_id" | b"traceid" => KvField::TraceId,
+        b"host" => KvField::Host,
+        b"upstream" | b"route" | b"proxy_upstream_name" => KvField::Route,
+        _ => return None,
+    })
+}
+
+fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8], line_text: Option<&'a str>) {
+    let Some(field) = kv_field(key) else { return };
+    let set = |slot: &mut Option<Cow<'a, str>>, v: Option<Cow<'a, str>>| {
+        if v.is_some() {
+            *slot = v;
         }
-        b"rt" | b"request_time" => {
-            if let Some(v) = secs_to_us(val) {
-                rec.duration_us = Some(v);
-            }
-        }
-        b"urt" | b"upstream_response_time" => {
-            if let Some(v) = sum_list(val, secs_to_us) {
-                rec.upstream_us = Some(v);
-            }
-        }
-        b"us" | b"upstream_status" => {
+    };
+    match field {
+        KvField::RequestId => set(&mut rec.request_id, text_in(val, line_text)),
+        KvField::Duration => rec.duration_us = secs_to_us(val).or(rec.duration_us),
+        KvField::UpstreamTime => rec.upstream_us = sum_list(val, secs_to_us).or(rec.upstream_us),
+        KvField::UpstreamStatus => {
             let l = StatusList::parse(val);
             if !l.is_empty() {
                 rec.upstream_status = l;
             }
         }
-        b"ua" | b"upstream_addr" => {
-            if let Some(v) = text_in(val, line_text) {
-                rec.upstream_addr = Some(v);
-            }
-        }
-        b"traceparent" => {
-            if let Some(v) = traceparent(trim(val)) {
-                rec.trace_id = Some(v);
-            }
-        }
-        b"trace_id" | b"traceid" => {
-            if let Some(v) = text_in(val, line_text) {
-                rec.trace_id = Some(v);
-            }
-        }
-        b"host" => {
-            if let Some(v) = text_in(val, line_text) {
-                rec.host = Some(v);
-            }
-        }
-        b"upstream" | b"route" | b"proxy_upstream_name" => {
-            if let Some(v) = text_in(val, line_text) {
-                rec.route = Some(v);
-            }
-        }
-        _ => {}
+        KvField::UpstreamAddr => set(&mut rec.upstream_addr, text_in(val, line_text)),
+        KvField::Traceparent => set(&mut rec.trace_id, traceparent(trim(val))),
+        KvField::TraceId => set(&mut rec.trace_id, text_in(val, line_text)),
+        KvField::Host => set(&mut rec.host, text_in(val, line_text)),
+        KvField::Route => set(&mut rec.route, text_in(val, line_text)),
     }
 }
 
@@ -537,20 +607,25 @@ pub(crate) fn split_request(b: &[u8]) -> RequestParts<'_> {
     }
 }
 
-/// Only the path of `$request` (see [`split_request`]).
-fn split_request_path<'a>(b: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
+/// The slice of `$request` holding the path (see [`split_request`]), untrimmed.
+fn request_path_bytes(b: &[u8]) -> Option<&[u8]> {
     let b = trim(b);
     match memchr(b' ', b) {
         Some(sp) if is_method(&b[..sp]) => {
             let rest = trim(&b[sp + 1..]);
             match memrchr(b' ', rest) {
-                Some(j) if rest[j + 1..].starts_with(b"HTTP/") => text_in(&rest[..j], line_text),
-                _ => text_in(rest, line_text),
+                Some(j) if rest[j + 1..].starts_with(b"HTTP/") => Some(&rest[..j]),
+                _ => Some(rest),
             }
         }
-        _ if b.first() == Some(&b'/') => text_in(b, line_text),
+        _ if b.first() == Some(&b'/') => Some(b),
         _ => None,
     }
+}
+
+/// Only the path of `$request` (see [`split_request`]).
+fn split_request_path<'a>(b: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
+    request_path_bytes(b).and_then(|p| text_in(p, line_text))
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -1056,8 +1131,14 @@ mod lean_tests {
                 assert_eq!(f.host, l.host, "{ctx}");
                 assert_eq!(f.route, l.route, "{ctx}");
                 assert_eq!(l.user_agent, None, "lean leaves the user agent out");
+                if let Some(sum) = summarize(line) {
+                    assert_eq!(sum, Summary::of(f), "{ctx}");
+                }
             }
             _ => panic!("full {:?} vs lean {:?} for {}", full.is_some(), lean.is_some(), String::from_utf8_lossy(line)),
+        }
+        if full.is_none() {
+            assert_eq!(summarize(line), None, "a summary only for lines that parse");
         }
     }
 
@@ -1087,9 +1168,9 @@ mod lean_tests {
             let mut line = Vec::new();
             write_nginx(&r, &mut line);
             assert_same(&line);
-            fast += lean_fast(&line).is_some() as u32;
+            fast += (lean_fast(&line).is_some() && summarize(&line).is_some()) as u32;
         }
-        assert_eq!(fast, 3000, "generated lines take the fast path");
+        assert_eq!(fast, 3000, "generated lines take the fast paths");
     }
 
     proptest! {

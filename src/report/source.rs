@@ -56,8 +56,12 @@ impl BlockSink for TallySink<'_> {
                 self.tally.blank += 1;
                 return;
             }
+            if let Some(summary) = self.parser.fast_summary(line) {
+                self.tally.add(&summary);
+                return;
+            }
             match self.parser.parse(line) {
-                Some(rec) => self.tally.add(&rec),
+                Some(rec) => self.tally.add_record(&rec),
                 None => self.tally.add_unparsed((seq, i), line),
             }
         });

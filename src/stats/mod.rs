@@ -2,4 +2,5 @@
 
 pub mod keys;
 pub mod latency;
+pub mod summary;
 pub mod tally;

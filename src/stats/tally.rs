@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
+use super::summary::Summary;
 use crate::record::{LogTime, Record, Role};
 
 /// Requests and errors of one route (normalised path).
@@ -135,7 +136,12 @@ impl Tally {
     }
 
     /// Count one parsed record.
-    pub fn add(&mut self, rec: &Record<'_>) {
+    pub fn add_record(&mut self, rec: &Record<'_>) {
+        self.add(&Summary::of(rec));
+    }
+
+    /// Count one parsed line, from what summaries read of it.
+    pub fn add(&mut self, rec: &Summary<'_>) {
         self.parsed += 1;
         if let Some(t) = rec.time {
             if self.first.is_none_or(|f| t.unix_us < f.unix_us) {
@@ -148,8 +154,8 @@ impl Tally {
         if let Some(l) = rec.level {
             self.levels[l as usize] += 1;
         }
-        let rid = rec.request_id.as_deref().map_or(0, crate::ids::key);
-        let tid = rec.trace_id.as_deref().map_or(0, crate::ids::key);
+        let rid = rec.request_id.map_or(0, crate::ids::key_bytes);
+        let tid = rec.trace_id.map_or(0, crate::ids::key_bytes);
         let Some(status) = rec.status else {
             // an application log line, not a request: it still carries ids
             if self.role == Role::Upstream {
@@ -177,13 +183,13 @@ impl Tally {
         if let Some(t) = rec.time {
             self.count_minute(t.unix_us.div_euclid(60_000_000), e4, e5);
         }
-        if let Some(path) = rec.path.as_deref() {
+        if let Some(path) = rec.path {
             // the route string is built once per route, not once per line
             let key = crate::routes::route_key(path);
             let r = self
                 .routes
                 .entry(key)
-                .or_insert_with(|| RouteStat { route: crate::routes::normalize(path), ..RouteStat::default() });
+                .or_insert_with(|| RouteStat { route: crate::routes::normalize_bytes(path), ..RouteStat::default() });
             r.requests += 1;
             r.client_errors += e4;
             r.server_errors += e5;
@@ -191,32 +197,36 @@ impl Tally {
                 *r.error_codes.entry(status).or_default() += 1;
             }
         }
-        if let Some(addrs) = rec.upstream_addr.as_deref() {
+        if let Some(addrs) = rec.upstream_addr {
             let codes = rec.upstream_status.as_slice();
-            if memchr::memchr2(b',', b' ', addrs.as_bytes()).is_none() {
+            if memchr::memchr2(b',', b' ', addrs).is_none() {
                 self.count_attempt(addrs, codes.first().copied());
             } else {
                 // nginx separates attempts with ", " and internal redirects with " : "
-                let attempts = addrs.split(',').flat_map(|a| a.split(" : ")).map(str::trim);
+                let text = String::from_utf8_lossy(addrs);
+                let attempts = text.split(',').flat_map(|a| a.split(" : ")).map(str::trim);
                 for (i, addr) in attempts.enumerate() {
-                    self.count_attempt(addr, codes.get(i).copied());
+                    self.count_attempt(addr.as_bytes(), codes.get(i).copied());
                 }
             }
         }
     }
 
     /// Count one attempt sent to `addr`; it failed when it got a 5xx or no status at all.
-    fn count_attempt(&mut self, addr: &str, status: Option<u16>) {
-        if addr.is_empty() || addr == "-" {
+    fn count_attempt(&mut self, addr: &[u8], status: Option<u16>) {
+        if addr.is_empty() || addr == b"-" {
             return;
         }
         let key = {
             use std::hash::Hasher;
             let mut h = rustc_hash::FxHasher::default();
-            h.write(addr.as_bytes());
+            h.write(addr);
             h.finish()
         };
-        let a = self.addrs.entry(key).or_insert_with(|| AddrStat { address: addr.to_string(), ..AddrStat::default() });
+        let a = self
+            .addrs
+            .entry(key)
+            .or_insert_with(|| AddrStat { address: String::from_utf8_lossy(addr).into_owned(), ..AddrStat::default() });
         a.attempts += 1;
         a.failures += status.is_none_or(|c| c >= 500) as u64;
     }
