@@ -1,6 +1,6 @@
 //! One record as a line of output: aligned, coloured text for people, or a JSON object for `jq`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::record::{LogTime, Record};
 
@@ -10,55 +10,96 @@ pub fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// The record's fields as a JSON object (absent fields left out; durations in ms, times RFC 3339 UTC).
-pub fn record_json(r: &Record<'_>) -> Map<String, Value> {
-    let mut m = Map::new();
-    let mut text = |k: &str, v: &Option<std::borrow::Cow<'_, str>>| {
-        if let Some(v) = v {
-            m.insert(k.into(), Value::String(v.to_string()));
+/// A record's fields for JSON output: absent fields left out, durations in ms, times RFC 3339 UTC. Serialises
+/// straight from the record (no intermediate map), so `tail --json` keeps up with a whole-file read.
+#[derive(serde::Serialize)]
+pub struct RecordJson<'r> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_offset_s: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    upstream_status: &'r [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream_addr: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_sent: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_received: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referer: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flags: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<&'r str>,
+}
+
+impl<'r> RecordJson<'r> {
+    /// Borrow a record for output.
+    pub fn of(r: &'r Record<'_>) -> Self {
+        let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
+        RecordJson {
+            time: r.time.map(LogTime::to_rfc3339_utc),
+            time_offset_s: r.time.map(|t| t.offset_s),
+            method: r.method.as_deref(),
+            path: r.path.as_deref(),
+            protocol: r.protocol.as_deref(),
+            host: r.host.as_deref(),
+            status: r.status,
+            upstream_status: r.upstream_status.as_slice(),
+            upstream_addr: r.upstream_addr.as_deref(),
+            latency_ms: r.duration_us.map(ms),
+            upstream_latency_ms: r.upstream_us.map(ms),
+            client: r.client.as_deref(),
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+            user_agent: r.user_agent.as_deref(),
+            referer: r.referer.as_deref(),
+            request_id: r.request_id.as_deref(),
+            trace_id: r.trace_id.as_deref(),
+            level: r.level.map(|l| l.name()),
+            message: r.message.as_deref(),
+            flags: r.flags.as_deref(),
+            consumer: r.consumer.as_deref(),
+            route: r.route.as_deref(),
         }
-    };
-    text("method", &r.method);
-    text("path", &r.path);
-    text("protocol", &r.protocol);
-    text("host", &r.host);
-    text("upstream_addr", &r.upstream_addr);
-    text("client", &r.client);
-    text("user_agent", &r.user_agent);
-    text("referer", &r.referer);
-    text("request_id", &r.request_id);
-    text("trace_id", &r.trace_id);
-    text("message", &r.message);
-    text("flags", &r.flags);
-    text("consumer", &r.consumer);
-    text("route", &r.route);
-    if let Some(t) = r.time {
-        m.insert("time".into(), json!(t.to_rfc3339_utc()));
-        m.insert("time_offset_s".into(), json!(t.offset_s));
     }
-    if let Some(s) = r.status {
-        m.insert("status".into(), json!(s));
+}
+
+/// The record's fields as a JSON object (see [`RecordJson`]).
+pub fn record_json(r: &Record<'_>) -> Map<String, Value> {
+    match serde_json::to_value(RecordJson::of(r)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
-    if !r.upstream_status.is_empty() {
-        m.insert("upstream_status".into(), json!(r.upstream_status.as_slice()));
-    }
-    let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
-    if let Some(d) = r.duration_us {
-        m.insert("latency_ms".into(), json!(ms(d)));
-    }
-    if let Some(d) = r.upstream_us {
-        m.insert("upstream_latency_ms".into(), json!(ms(d)));
-    }
-    if let Some(b) = r.bytes_sent {
-        m.insert("bytes_sent".into(), json!(b));
-    }
-    if let Some(b) = r.bytes_received {
-        m.insert("bytes_received".into(), json!(b));
-    }
-    if let Some(l) = r.level {
-        m.insert("level".into(), json!(l.name()));
-    }
-    m
 }
 
 /// `HH:MM:SS.mmm` in the zone the line was written in.

@@ -48,6 +48,19 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     })
 }
 
+/// One line of `tail --json`.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    source: &'a str,
+    line: u64,
+    format: &'a str,
+    parsed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw: Option<std::borrow::Cow<'a, str>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    record: Option<crate::output::RecordJson<'a>>,
+}
+
 /// What the printer knows about one source (and, for globs and SSH, one label within it).
 struct Stream {
     parser: Parser,
@@ -63,6 +76,51 @@ struct Printer {
     color: bool,
     show_source: bool,
     out: std::io::BufWriter<std::io::Stdout>,
+    catch_up: CatchUp,
+}
+
+/// Progress of a whole-file read (`--from-start`) on stderr, while output goes elsewhere (a file, `jq`): each
+/// large file's share read so far, until the follower has caught up with it.
+struct CatchUp {
+    /// Per source: (file size at start, bytes received).
+    files: HashMap<SourceId, (u64, u64)>,
+    last: std::time::Instant,
+    shown: bool,
+}
+
+impl CatchUp {
+    /// Files of `min_size` or more, when stderr is a terminal and stdout is not.
+    fn new(sources: &[(String, SourceKind)], from_start: bool, min_size: u64) -> Self {
+        use std::io::IsTerminal;
+        let wanted = from_start && std::io::stderr().is_terminal() && !std::io::stdout().is_terminal();
+        let files = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(id, (_, k))| match k {
+                SourceKind::File(p) if wanted => std::fs::metadata(p).ok().map(|m| (id, (m.len(), 0))),
+                _ => None,
+            })
+            .filter(|(_, (size, _))| *size >= min_size)
+            .collect();
+        CatchUp { files, last: std::time::Instant::now(), shown: false }
+    }
+
+    fn received(&mut self, name: &str, id: SourceId, bytes: usize) {
+        let Some((size, done)) = self.files.get_mut(&id) else { return };
+        *done += bytes as u64;
+        let (size, done) = (*size, *done);
+        if done >= size {
+            self.files.remove(&id);
+            if self.shown {
+                eprint!("\r\x1b[2K");
+                self.shown = false;
+            }
+        } else if self.last.elapsed() >= std::time::Duration::from_millis(250) {
+            self.last = std::time::Instant::now();
+            self.shown = true;
+            eprint!("\r{name}: {:.0}% of {:.1} GB", done as f64 * 100.0 / size as f64, size as f64 / 1e9);
+        }
+    }
 }
 
 impl Printer {
@@ -80,7 +138,9 @@ impl Printer {
             self.streams.insert(key.clone(), Stream { parser });
         }
         let name = self.name(&b);
+        self.catch_up.received(&name, b.source, b.data.len());
         let stream = &self.streams[&key];
+        let format = stream.parser.describe();
         let mut lines = Vec::new();
         crate::scan::for_each_line(&b.data, |i, line| lines.push((b.first_line + i, line)));
         for (n, line) in lines {
@@ -97,21 +157,15 @@ impl Printer {
                 continue;
             }
             if self.json {
-                let mut obj = serde_json::Map::new();
-                obj.insert("source".into(), name.clone().into());
-                obj.insert("line".into(), n.into());
-                obj.insert("format".into(), stream.parser.describe().into());
-                match &rec {
-                    Some(r) => {
-                        obj.insert("parsed".into(), true.into());
-                        obj.extend(crate::output::record_json(r));
-                    }
-                    None => {
-                        obj.insert("parsed".into(), false.into());
-                        obj.insert("raw".into(), String::from_utf8_lossy(line).into());
-                    }
-                }
-                serde_json::to_writer(&mut self.out, &obj)?;
+                let line_json = JsonLine {
+                    source: &name,
+                    line: n,
+                    format: &format,
+                    parsed: rec.is_some(),
+                    raw: rec.is_none().then(|| String::from_utf8_lossy(line)),
+                    record: rec.as_ref().map(crate::output::RecordJson::of),
+                };
+                serde_json::to_writer(&mut self.out, &line_json)?;
                 self.out.write_all(b"\n")?;
             } else {
                 if self.show_source {
@@ -188,6 +242,7 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
     let command_opts = CommandOptions { restart: args.restart, ..CommandOptions::default() };
     let color = crate::output::color_wanted();
     let printer = Printer {
+        catch_up: CatchUp::new(&sources, args.from_start, 64 << 20),
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),
         show_source: sources.len() > 1 || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_))),
