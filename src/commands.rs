@@ -43,7 +43,7 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
     Ok(ScanOptions {
         format,
         extra_formats: extra,
-        parse: Arc::new(ParseOptions { id_fields, id_regex, lean: true }),
+        parse: Arc::new(ParseOptions { id_fields, id_regex }),
         threads: input.threads,
     })
 }

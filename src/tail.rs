@@ -196,15 +196,13 @@ impl Printer {
 
 /// Run `gatewatch tail`.
 pub fn run(args: TailArgs) -> anyhow::Result<i32> {
-    let mut opts = match crate::commands::scan_options(&args.input) {
+    let opts = match crate::commands::scan_options(&args.input) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("gatewatch: {e:#}");
             return Ok(crate::commands::EXIT_USAGE);
         }
     };
-    // tail prints every field: parse in full
-    opts.parse = Arc::new(crate::format::ParseOptions { lean: false, ..(*opts.parse).clone() });
     let filter = match Filter::parse(args.filter.as_deref().unwrap_or("")) {
         Ok(f) => f,
         Err(e) => {

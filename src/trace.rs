@@ -1,8 +1,6 @@
 //! `gatewatch trace ID FILE...`: every record that carries a request id (or trace id), from every source, in time
 //! order, with the latency breakdown across the hops. Ids are never assumed unique: retries and replays all show.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::format::Parser;
@@ -204,10 +202,7 @@ pub fn render(t: &Trace, color: bool) -> String {
 /// Run `gatewatch trace`.
 pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     let opts = match crate::commands::scan_options(&args.input) {
-        Ok(mut o) => {
-            o.parse = Arc::new(crate::format::ParseOptions { lean: false, ..(*o.parse).clone() });
-            o
-        }
+        Ok(o) => o,
         Err(e) => {
             eprintln!("gatewatch: {e:#}");
             return Ok(crate::commands::EXIT_USAGE);

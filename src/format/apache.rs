@@ -19,7 +19,7 @@ use crate::synth::SynthRequest;
 /// One bare integer is `%D`; two are `%T %D` when they agree, else `%I %O` (bytes received, sent).
 /// The request id is the first id-like quoted header value, else a bare UUID/32-hex, else the `UNIQUE_ID`.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
-    let Combined { mut rec, rest, bytes_dash } = parse_combined(line, false)?;
+    let Combined { mut rec, rest, bytes_dash } = parse_combined(line)?;
     if bytes_dash {
         rec.bytes_sent = Some(0);
     }

@@ -44,9 +44,6 @@ pub struct Detected {
 /// Pick the parser that fits `lines` best. `extra` formats (a compiled `--nginx-format`) are tried first.
 /// With nothing matching, falls back to plain text (ids found anywhere in the line).
 pub fn detect(lines: &[&[u8]], extra: &[Format], opts: Arc<ParseOptions>) -> Detected {
-    // rank on full records: lean parsing leaves fields out, which would skew the ranking between formats
-    let lean = opts.lean;
-    let opts = if lean { Arc::new(ParseOptions { lean: false, ..(*opts).clone() }) } else { opts };
     let mut candidates: Vec<Parser> = Vec::new();
     let formats: Vec<Format> = extra.iter().cloned().chain(Format::builtin()).collect();
     for f in &formats {
@@ -71,29 +68,9 @@ pub fn detect(lines: &[&[u8]], extra: &[Format], opts: Arc<ParseOptions>) -> Det
             best = Some((c, matched, s));
         }
     }
-    let (mut parser, matched) = match best {
+    let (parser, matched) = match best {
         Some((parser, matched, _)) => (parser, matched),
-        None => (Parser::new(Format::Plain, opts.clone()), 0),
+        None => (Parser::new(Format::Plain, opts), 0),
     };
-    if lean {
-        parser.options = Arc::new(ParseOptions { lean: true, ..(*opts).clone() });
-    }
     Detected { parser, matched, sampled: lines.len() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lean_options_do_not_change_the_choice() {
-        let line: &[u8] = br#"203.0.113.7 - - [01/May/2024:12:00:00 +0000] "GET /v1/orders/1 HTTP/1.1" 200 12 "-" "curl/8.5.0" rid=0af7651916cd43dd8448eb211c80319c rt=0.012 urt="0.010" us="200" ua="10.0.0.7:8080""#;
-        for lean in [false, true] {
-            let opts = Arc::new(ParseOptions { lean, ..Default::default() });
-            let d = detect(&[line, line], &[], opts);
-            assert_eq!(d.parser.format.name(), "nginx", "lean={lean}");
-            assert_eq!(d.parser.options.lean, lean);
-            assert_eq!(d.matched, 2);
-        }
-    }
 }

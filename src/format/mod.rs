@@ -32,8 +32,6 @@ pub struct ParseOptions {
     pub id_fields: Vec<String>,
     /// A regex whose first capture group (or whole match) is the request id in plain text.
     pub id_regex: Option<regex::Regex>,
-    /// Parsers may leave out fields summaries never read (client, user agent, referer): `report` sets it.
-    pub lean: bool,
 }
 
 /// A log format family.
@@ -156,7 +154,6 @@ impl Format {
     /// Parse one line (no trailing newline). `None` when the line does not fit this format.
     pub fn parse<'a>(&self, line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
         match self {
-            Format::Nginx if opts.lean => nginx::parse_lean(line),
             Format::Nginx => nginx::parse(line),
             Format::IngressNginx => nginx::parse_ingress(line),
             Format::NginxCustom(f) => f.parse(line),

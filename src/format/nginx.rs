@@ -27,13 +27,16 @@ use crate::synth::SynthRequest;
 /// and a bare or quoted 32-hex / UUID request id. Bare integers and Apache unique ids are deliberately not
 /// claimed, so that Apache lines with `%D` or `%{UNIQUE_ID}e` rank as Apache.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
-    parse_fields(line, false)
-}
-
-/// [`parse`] without the fields a summary does not read (client, user, referer, user agent): the same
-/// statuses, times, paths, upstreams and ids, for less work per line.
-pub fn parse_lean(line: &[u8]) -> Option<Record<'_>> {
-    lean_fast(line).or_else(|| parse_fields(line, true))
+    let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    let mut pos = rest;
+    while let Some(e) = next_extra(line, &mut pos) {
+        if e.key.is_empty() {
+            positional(&mut rec, e.val);
+        } else {
+            apply_kv(&mut rec, e.key, e.val);
+        }
+    }
+    Some(rec)
 }
 
 /// Index of the next `c` at or after `i`, by a plain loop (short fields: cheaper than memchr's setup).
@@ -56,14 +59,6 @@ fn close_quote(line: &[u8], from: usize) -> Option<usize> {
     (q + 1 == line.len() || line[q + 1] == b' ').then_some(q)
 }
 
-/// The fields of the common shape as bytes and numbers: what summaries read, plus what a lean record adds.
-struct FastFields<'a> {
-    sum: Summary<'a>,
-    bytes_sent: Option<u64>,
-    host: Option<&'a [u8]>,
-    route: Option<&'a [u8]>,
-}
-
 /// Trimmed, or `None` for a placeholder (as [`num::text`] decides, without the UTF-8 step).
 fn bytes_field(b: &[u8]) -> Option<&[u8]> {
     let b = trim(b);
@@ -72,8 +67,8 @@ fn bytes_field(b: &[u8]) -> Option<&[u8]> {
 
 /// The common shape of `combined` + `key=value` extras, in one forward pass with no escapes to decode.
 /// `None` for anything else (escapes, positional extras, unquoted lists, odd spacing): the caller then uses
-/// the full parser, so every path gives the same fields (`lean_tests`).
-fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
+/// the full parser, so both paths give the same fields (`summary_tests`).
+fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     if memchr(b'\\', line).is_some() {
         return None;
     }
@@ -105,7 +100,9 @@ fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
     let status = line.get(rq_end + 2..st_end).and_then(parse_status)?;
     let b_end = find_short(line, st_end + 1, b' ')?;
     let bytes = &line[st_end + 1..b_end];
-    let bytes_sent = if bytes == b"-" { None } else { Some(parse_u64(bytes)?) };
+    if bytes != b"-" {
+        parse_u64(bytes)?;
+    }
     if line.get(b_end + 1) != Some(&b'"') {
         return None;
     }
@@ -114,16 +111,11 @@ fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
         return None;
     }
     let ua_end = close_quote(line, ref_end + 3)?;
-    let mut f = FastFields {
-        sum: Summary {
-            time: Some(time),
-            status: Some(status),
-            path: request_path_bytes(request).and_then(bytes_field),
-            ..Summary::default()
-        },
-        bytes_sent,
-        host: None,
-        route: None,
+    let mut s = Summary {
+        time: Some(time),
+        status: Some(status),
+        path: request_path_bytes(request).and_then(bytes_field),
+        ..Summary::default()
     };
     // extras: ` key=value` or ` key="value"`
     let mut i = ua_end + 1;
@@ -150,7 +142,6 @@ fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
             }
             (v, end)
         };
-        let s = &mut f.sum;
         match kv_field(&line[k..e]) {
             Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
             Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
@@ -167,35 +158,11 @@ fn scan_fast(line: &[u8]) -> Option<FastFields<'_>> {
                 s.trace_id = t.map(str::as_bytes).or(s.trace_id);
             }
             Some(KvField::TraceId) => s.trace_id = bytes_field(val).or(s.trace_id),
-            Some(KvField::Host) => f.host = bytes_field(val).or(f.host),
-            Some(KvField::Route) => f.route = bytes_field(val).or(f.route),
-            None => {}
+            Some(KvField::Host | KvField::Route) | None => {}
         }
         i = next;
     }
-    Some(f)
-}
-
-/// [`parse_lean`]'s fast path: [`scan_fast`], with the text cut from the line's single UTF-8 check.
-fn lean_fast<'a>(line: &'a [u8]) -> Option<Record<'a>> {
-    let text = std::str::from_utf8(line).ok()?;
-    let f = scan_fast(line)?;
-    let t = |b: Option<&'a [u8]>| b.and_then(|b| text_in(b, Some(text)));
-    Some(Record {
-        time: f.sum.time,
-        path: t(f.sum.path),
-        status: f.sum.status,
-        bytes_sent: f.bytes_sent,
-        upstream_status: f.sum.upstream_status,
-        duration_us: f.sum.duration_us,
-        upstream_us: f.sum.upstream_us,
-        upstream_addr: t(f.sum.upstream_addr),
-        request_id: t(f.sum.request_id),
-        trace_id: t(f.sum.trace_id),
-        host: t(f.host),
-        route: t(f.route),
-        ..Record::default()
-    })
+    Some(s)
 }
 
 /// What summaries read of an nginx line, straight from its bytes (no record, no UTF-8 work); `None` when the
@@ -204,20 +171,7 @@ pub fn summarize(line: &[u8]) -> Option<Summary<'_>> {
     if !line.is_ascii() {
         return None;
     }
-    scan_fast(line).map(|f| f.sum)
-}
-
-fn parse_fields(line: &[u8], lean: bool) -> Option<Record<'_>> {
-    let Combined { mut rec, rest, .. } = parse_combined(line, lean)?;
-    let mut pos = rest;
-    while let Some(e) = next_extra(line, &mut pos) {
-        if e.key.is_empty() {
-            positional(&mut rec, e.val);
-        } else {
-            apply_kv(&mut rec, e.key, e.val, None);
-        }
-    }
-    Some(rec)
+    scan_fast(line)
 }
 
 /// ingress-nginx `upstreaminfo`:
@@ -226,7 +180,7 @@ fn parse_fields(line: &[u8], lean: bool) -> Option<Record<'_>> {
 ///
 /// The alternative upstream name (added in 0.21) and `$req_id` are optional. `None` for plain combined lines.
 pub fn parse_ingress(line: &[u8]) -> Option<Record<'_>> {
-    let Combined { mut rec, rest, .. } = parse_combined(line, false)?;
+    let Combined { mut rec, rest, .. } = parse_combined(line)?;
     let (len, p) = token_after_space(line, rest)?;
     rec.bytes_received = u64_or_dash(len)?;
     let (rt, p) = token_after_space(line, p)?;
@@ -261,19 +215,6 @@ fn positional<'a>(rec: &mut Record<'a>, val: &'a [u8]) {
     } else if rec.trace_id.is_none() && v.len() == 55 {
         rec.trace_id = traceparent(v);
     }
-}
-
-/// `val` (a slice of the line) as text: cut from the line's already-validated text when there is one (no second
-/// UTF-8 check; the fast path only runs on lines without escapes, where this equals [`field`]), else [`field`].
-fn text_in<'a>(val: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
-    if let Some(t) = line_text {
-        let off = (val.as_ptr() as usize).wrapping_sub(t.as_ptr() as usize);
-        if let Some(sub) = t.get(off..off.saturating_add(val.len())) {
-            let sub = sub.trim_ascii();
-            return if is_placeholder(sub.as_bytes()) { None } else { Some(Cow::Borrowed(sub)) };
-        }
-    }
-    field(val)
 }
 
 /// Map a `key=value` extra onto the record (keys are case-insensitive). Unknown keys are skipped.
@@ -318,15 +259,15 @@ fn kv_field(key: &[u8]) -> Option<KvField> {
     })
 }
 
-fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8], line_text: Option<&'a str>) {
-    let Some(field) = kv_field(key) else { return };
+fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
+    let Some(kind) = kv_field(key) else { return };
     let set = |slot: &mut Option<Cow<'a, str>>, v: Option<Cow<'a, str>>| {
         if v.is_some() {
             *slot = v;
         }
     };
-    match field {
-        KvField::RequestId => set(&mut rec.request_id, text_in(val, line_text)),
+    match kind {
+        KvField::RequestId => set(&mut rec.request_id, field(val)),
         KvField::Duration => rec.duration_us = secs_to_us(val).or(rec.duration_us),
         KvField::UpstreamTime => rec.upstream_us = sum_list(val, secs_to_us).or(rec.upstream_us),
         KvField::UpstreamStatus => {
@@ -335,11 +276,11 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8], line_text: Opti
                 rec.upstream_status = l;
             }
         }
-        KvField::UpstreamAddr => set(&mut rec.upstream_addr, text_in(val, line_text)),
+        KvField::UpstreamAddr => set(&mut rec.upstream_addr, field(val)),
         KvField::Traceparent => set(&mut rec.trace_id, traceparent(trim(val))),
-        KvField::TraceId => set(&mut rec.trace_id, text_in(val, line_text)),
-        KvField::Host => set(&mut rec.host, text_in(val, line_text)),
-        KvField::Route => set(&mut rec.route, text_in(val, line_text)),
+        KvField::TraceId => set(&mut rec.trace_id, field(val)),
+        KvField::Host => set(&mut rec.host, field(val)),
+        KvField::Route => set(&mut rec.route, field(val)),
     }
 }
 
@@ -358,8 +299,7 @@ pub(crate) struct Combined<'a> {
 }
 
 /// Parse `$remote_addr $ident $remote_user [$time_local] "$request" $status $bytes "$referer" "$user_agent"`.
-/// `lean` leaves out client, user, referer and user agent (they are still checked for shape).
-pub(crate) fn parse_combined(line: &[u8], lean: bool) -> Option<Combined<'_>> {
+pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     let sp = memchr(b' ', line)?;
     let client = &line[..sp];
     if !valid_client(client) {
@@ -387,16 +327,13 @@ pub(crate) fn parse_combined(line: &[u8], lean: bool) -> Option<Combined<'_>> {
     let bytes_sent = if bytes_dash { None } else { Some(parse_u64(bytes)?) };
     let (referer, p) = quoted_after_space(line, p)?;
     let (user_agent, rest) = quoted_after_space(line, p)?;
-    let (method, path, protocol) =
-        if lean { (None, split_request_path(request, None), None) } else { split_request(request) };
+    let (method, path, protocol) = split_request(request);
     let mut rec =
         Record { time: Some(time), method, path, protocol, status: Some(status), bytes_sent, ..Record::default() };
-    if !lean {
-        rec.client = num::text(client);
-        rec.consumer = field(user);
-        rec.referer = field(referer);
-        rec.user_agent = field(user_agent);
-    }
+    rec.client = num::text(client);
+    rec.consumer = field(user);
+    rec.referer = field(referer);
+    rec.user_agent = field(user_agent);
     Some(Combined { rec, rest, bytes_dash })
 }
 
@@ -621,11 +558,6 @@ fn request_path_bytes(b: &[u8]) -> Option<&[u8]> {
         _ if b.first() == Some(&b'/') => Some(b),
         _ => None,
     }
-}
-
-/// Only the path of `$request` (see [`split_request`]).
-fn split_request_path<'a>(b: &'a [u8], line_text: Option<&'a str>) -> Option<Cow<'a, str>> {
-    request_path_bytes(b).and_then(|p| text_in(p, line_text))
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -1106,39 +1038,19 @@ mod tests {
 }
 
 #[cfg(test)]
-mod lean_tests {
+mod summary_tests {
     use proptest::prelude::*;
 
     use super::*;
 
-    /// The fields a summary reads must come out the same from the fast lean path and the full parser.
+    /// The summary cut straight from the line must say what the full record says, and exist only for lines
+    /// that parse.
     fn assert_same(line: &[u8]) {
-        let (full, lean) = (parse(line), parse_lean(line));
-        match (&full, &lean) {
-            (None, None) => {}
-            (Some(f), Some(l)) => {
-                let ctx = String::from_utf8_lossy(line);
-                assert_eq!(f.time, l.time, "{ctx}");
-                assert_eq!(f.path, l.path, "{ctx}");
-                assert_eq!(f.status, l.status, "{ctx}");
-                assert_eq!(f.bytes_sent, l.bytes_sent, "{ctx}");
-                assert_eq!(f.upstream_status, l.upstream_status, "{ctx}");
-                assert_eq!(f.duration_us, l.duration_us, "{ctx}");
-                assert_eq!(f.upstream_us, l.upstream_us, "{ctx}");
-                assert_eq!(f.upstream_addr, l.upstream_addr, "{ctx}");
-                assert_eq!(f.request_id, l.request_id, "{ctx}");
-                assert_eq!(f.trace_id, l.trace_id, "{ctx}");
-                assert_eq!(f.host, l.host, "{ctx}");
-                assert_eq!(f.route, l.route, "{ctx}");
-                assert_eq!(l.user_agent, None, "lean leaves the user agent out");
-                if let Some(sum) = summarize(line) {
-                    assert_eq!(sum, Summary::of(f), "{ctx}");
-                }
-            }
-            _ => panic!("full {:?} vs lean {:?} for {}", full.is_some(), lean.is_some(), String::from_utf8_lossy(line)),
-        }
-        if full.is_none() {
-            assert_eq!(summarize(line), None, "a summary only for lines that parse");
+        let ctx = String::from_utf8_lossy(line);
+        match (parse(line), summarize(line)) {
+            (Some(full), Some(sum)) => assert_eq!(sum, Summary::of(&full), "{ctx}"),
+            (None, Some(_)) => panic!("a summary for a line that does not parse: {ctx}"),
+            (_, None) => {}
         }
     }
 
@@ -1154,10 +1066,13 @@ mod lean_tests {
     }
 
     #[test]
-    fn lean_matches_full_on_fixtures_and_generated_lines() {
+    fn summary_matches_full_on_fixtures_and_generated_lines() {
+        let mut fixtures_fast = 0;
         for l in fixture_lines() {
             assert_same(&l);
+            fixtures_fast += summarize(&l).is_some() as u32;
         }
+        assert!(fixtures_fast >= 5, "the fixtures exercise the fast path too: {fixtures_fast}");
         let mut g = crate::generate::Generator::new(crate::generate::GenConfig {
             requests: 3000,
             incident: true,
@@ -1168,14 +1083,14 @@ mod lean_tests {
             let mut line = Vec::new();
             write_nginx(&r, &mut line);
             assert_same(&line);
-            fast += (lean_fast(&line).is_some() && summarize(&line).is_some()) as u32;
+            fast += summarize(&line).is_some() as u32;
         }
-        assert_eq!(fast, 3000, "generated lines take the fast paths");
+        assert_eq!(fast, 3000, "generated lines take the fast path");
     }
 
     proptest! {
         #[test]
-        fn lean_matches_full_on_mutations(idx in 0usize..1000, pos in 0usize..400, byte in any::<u8>(), cut in any::<bool>()) {
+        fn summary_matches_full_on_mutations(idx in 0usize..1000, pos in 0usize..400, byte in any::<u8>(), cut in any::<bool>()) {
             let lines = fixture_lines();
             let mut l = lines[idx % lines.len()].clone();
             let p = pos % (l.len() + 1);

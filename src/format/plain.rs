@@ -543,11 +543,7 @@ mod tests {
 
     #[test]
     fn id_regex() {
-        let opts = ParseOptions {
-            id_fields: vec![],
-            id_regex: Some(regex::Regex::new(r"txn=(\w+)").unwrap()),
-            ..Default::default()
-        };
+        let opts = ParseOptions { id_fields: vec![], id_regex: Some(regex::Regex::new(r"txn=(\w+)").unwrap()) };
         let r = parse(b"charge declined txn=T12345 3fa85f64-5717-4562-b3fc-2c963f66afa6", &opts).unwrap();
         assert_eq!(r.request_id.as_deref(), Some("T12345"));
     }
