@@ -74,7 +74,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
         println!("Simulated incident: 10 minutes of gateway traffic. Partway through, upstream");
         println!("10.0.0.7 refuses connections, the orders service times out, an auth key");
         println!("rotation expires tokens and a batch client gets rate limited.");
-        println!("Logs: {} and {}\n", gw.display(), up.display());
+        // a temporary directory is gone when the demo ends: only name logs that stay
+        match &args.dir {
+            Some(_) => println!("Logs: {}\n      {}\n", gw.display(), up.display()),
+            None => println!("(the logs are removed at exit; `gatewatch demo --dir DIR` keeps them)\n"),
+        }
     }
     let opts = crate::report::ScanOptions::default();
     let sources =
