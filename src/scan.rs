@@ -35,6 +35,32 @@ pub fn for_each_line<'a>(data: &'a [u8], mut f: impl FnMut(u64, &'a [u8])) {
     }
 }
 
+/// Line numbers from per-block line counts: workers see blocks out of order and only know a line's index within
+/// its block, so each sink records `(seq, lines)` per block and this turns `(seq, index)` into a line number.
+#[derive(Debug, Default)]
+pub struct LineNumbers {
+    starts: std::collections::HashMap<u64, u64>,
+}
+
+impl LineNumbers {
+    /// From `(block seq, lines in block)` pairs, in any order.
+    pub fn from_counts(mut counts: Vec<(u64, u64)>) -> Self {
+        counts.sort_unstable();
+        let mut starts = std::collections::HashMap::with_capacity(counts.len());
+        let mut acc = 0;
+        for (seq, n) in counts {
+            starts.insert(seq, acc);
+            acc += n;
+        }
+        LineNumbers { starts }
+    }
+
+    /// The 1-based line number of line `index` of block `seq`.
+    pub fn number(&self, seq: u64, index: u64) -> u64 {
+        self.starts.get(&seq).copied().unwrap_or(0) + index + 1
+    }
+}
+
 /// How many worker threads to use.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16)

@@ -1,11 +1,13 @@
 //! `gatewatch trace ID FILE...`: every record that carries a request id (or trace id), from every source, in time
 //! order, with the latency breakdown across the hops. Ids are never assumed unique: retries and replays all show.
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::format::Parser;
 use crate::record::{Record, Role};
 use crate::report::ScanOptions;
+use crate::report::source::{OpenedSource, open_source};
 use crate::scan::{self, BlockSink};
 
 /// One matching line.
@@ -97,31 +99,22 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
     let mut errors = Vec::new();
     for (path, role) in sources {
         let result = (|| -> anyhow::Result<()> {
-            let mut input = crate::report::source::open(path)?;
-            let prefix = crate::report::source::read_prefix(&mut input)?;
-            let parser = crate::report::source::choose_parser(&prefix, opts);
-            let role = role.unwrap_or_else(|| parser.format.role());
-            let threads = if opts.threads == 0 { scan::default_threads() } else { opts.threads };
-            let mut m = scan::scan(input, prefix, threads, || Matches {
+            let OpenedSource { input, prefix, parser, role } = open_source(path, *role, opts)?;
+            let mut m = scan::scan(input, prefix, opts.threads(), || Matches {
                 parser: &parser,
                 key,
                 hits: Vec::new(),
                 block_lines: Vec::new(),
-            })?;
-            m.block_lines.sort_unstable();
-            let mut starts = std::collections::HashMap::new();
-            let mut acc = 0;
-            for (seq, n) in m.block_lines {
-                starts.insert(seq, acc);
-                acc += n;
-            }
+            })
+            .with_context(|| format!("cannot read {path}"))?;
+            let numbers = scan::LineNumbers::from_counts(m.block_lines);
             m.hits.sort_unstable_by_key(|(seq, i, _)| (*seq, *i));
             for (seq, i, raw) in m.hits {
                 let rec = parser.parse(crate::format::strip_cr(&raw)).expect("matched lines parse");
                 hops.push(Hop {
                     source: path.clone(),
                     role,
-                    line: starts.get(&seq).copied().unwrap_or(0) + i + 1,
+                    line: numbers.number(seq, i),
                     record: crate::output::record_json(&rec),
                     raw: crate::text::escape_control(&raw),
                     time_us: rec.time.map(|t| t.unix_us),
@@ -132,7 +125,7 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
             Ok(())
         })();
         if let Err(e) = result {
-            errors.push(e.context(format!("cannot read {path}")));
+            errors.push(e); // already names the file
         }
     }
     // time order; a stable sort keeps each source's own order for equal or missing times

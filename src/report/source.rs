@@ -25,6 +25,34 @@ pub struct ScanOptions {
     pub threads: usize,
 }
 
+impl ScanOptions {
+    /// Worker threads to use: the configured number, or all cores.
+    pub fn threads(&self) -> usize {
+        if self.threads == 0 { scan::default_threads() } else { self.threads }
+    }
+}
+
+/// A source opened for reading, its first bytes read and its parser chosen.
+pub struct OpenedSource {
+    /// The rest of the input.
+    pub input: Box<dyn Read + Send>,
+    /// The bytes read for detection (scan them first).
+    pub prefix: Vec<u8>,
+    /// The parser for its lines.
+    pub parser: Parser,
+    /// Its role: the override, else the format's.
+    pub role: Role,
+}
+
+/// Open `path` (`-` = standard input) and choose its parser from its first lines.
+pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<OpenedSource> {
+    let mut input = open(path)?;
+    let prefix = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
+    let parser = choose_parser(&prefix, opts);
+    let role = role.unwrap_or_else(|| parser.format.role());
+    Ok(OpenedSource { input, prefix, parser, role })
+}
+
 /// A source scanned to its end.
 #[derive(Debug)]
 pub struct ScannedSource {
@@ -79,7 +107,7 @@ impl BlockSink for TallySink<'_> {
 const DETECT_BYTES: usize = 256 << 10;
 
 /// Read the first bytes of a source, enough for format detection.
-pub fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
+fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(64 << 10);
     let mut chunk = [0u8; 16 << 10];
     while prefix.len() < DETECT_BYTES && memchr::memchr_iter(b'\n', &prefix).count() < SAMPLE_LINES {
@@ -163,31 +191,20 @@ impl Progress {
 
 /// Scan a whole source. `role` overrides the role the format implies.
 pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
-    let mut input = open(path)?;
-    let prefix = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
-    let parser = choose_parser(&prefix, opts);
-    let role = role.unwrap_or_else(|| parser.format.role());
-    let threads = if opts.threads == 0 { scan::default_threads() } else { opts.threads };
+    let OpenedSource { input, prefix, parser, role } = open_source(path, role, opts)?;
     let mut progress = Progress::new(path);
     let sink = scan::scan_with_progress(
         input,
         prefix,
-        threads,
+        opts.threads(),
         || TallySink { parser: &parser, tally: Tally::new(role), block_lines: Vec::new() },
         |bytes| progress.update(bytes),
     )
     .with_context(|| format!("cannot read {path}"))?;
     progress.done();
-    let TallySink { mut tally, mut block_lines, .. } = sink;
+    let TallySink { mut tally, block_lines, .. } = sink;
     tally.finish();
-    block_lines.sort_unstable();
-    let mut starts = std::collections::HashMap::new();
-    let mut acc = 0u64;
-    for (seq, n) in block_lines {
-        starts.insert(seq, acc);
-        acc += n;
-    }
-    let unparsed_lines =
-        tally.unparsed_examples.iter().map(|u| starts.get(&u.at.0).copied().unwrap_or(0) + u.at.1 + 1).collect();
+    let numbers = scan::LineNumbers::from_counts(block_lines);
+    let unparsed_lines = tally.unparsed_examples.iter().map(|u| numbers.number(u.at.0, u.at.1)).collect();
     Ok(ScannedSource { path: path.to_string(), parser, role, tally, unparsed_lines })
 }
