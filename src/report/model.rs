@@ -271,24 +271,13 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
         c.upstream.merge(&t.upstream_latency);
         for v in t.routes.values() {
-            let r = c.routes.entry(v.route.clone()).or_default();
-            r.requests += v.requests;
-            r.client_errors += v.client_errors;
-            r.server_errors += v.server_errors;
-            for (code, n) in &v.error_codes {
-                *r.error_codes.entry(*code).or_default() += n;
-            }
+            c.routes.entry(v.route.clone()).or_default().absorb(v);
         }
         for v in t.addrs.values() {
-            let a = c.addrs.entry(v.address.clone()).or_default();
-            a.attempts += v.attempts;
-            a.failures += v.failures;
+            c.addrs.entry(v.address.clone()).or_default().absorb(v);
         }
         for (m, s) in &t.minutes {
-            let e = c.minutes.entry(*m).or_default();
-            e.requests += s.requests;
-            e.client_errors += s.client_errors;
-            e.server_errors += s.server_errors;
+            c.minutes.entry(*m).or_default().absorb(s);
         }
         c.first = [c.first, t.first].into_iter().flatten().min_by_key(|t| t.unix_us);
         c.last = [c.last, t.last].into_iter().flatten().max_by_key(|t| t.unix_us);

@@ -46,6 +46,35 @@ pub struct MinuteStat {
     pub server_errors: u64,
 }
 
+impl RouteStat {
+    /// Add another count of the same route.
+    pub fn absorb(&mut self, other: &RouteStat) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        for (code, n) in &other.error_codes {
+            *self.error_codes.entry(*code).or_default() += n;
+        }
+    }
+}
+
+impl AddrStat {
+    /// Add another count of the same address.
+    pub fn absorb(&mut self, other: &AddrStat) {
+        self.attempts += other.attempts;
+        self.failures += other.failures;
+    }
+}
+
+impl MinuteStat {
+    /// Add another count of the same minute.
+    pub fn absorb(&mut self, other: &MinuteStat) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+    }
+}
+
 /// A line that did not parse: where it is and how it starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnparsedLine {
@@ -282,18 +311,12 @@ impl Tally {
         for (k, v) in other.routes {
             let r =
                 self.routes.entry(k).or_insert_with(|| RouteStat { route: v.route.clone(), ..RouteStat::default() });
-            r.requests += v.requests;
-            r.client_errors += v.client_errors;
-            r.server_errors += v.server_errors;
-            for (c, n) in v.error_codes {
-                *r.error_codes.entry(c).or_default() += n;
-            }
+            r.absorb(&v);
         }
         for (k, v) in other.addrs {
             let a =
                 self.addrs.entry(k).or_insert_with(|| AddrStat { address: v.address.clone(), ..AddrStat::default() });
-            a.attempts += v.attempts;
-            a.failures += v.failures;
+            a.absorb(&v);
         }
         for (m, s) in other.minutes {
             add_minute(&mut self.minutes, m, s);
@@ -311,8 +334,5 @@ impl Tally {
 }
 
 fn add_minute(map: &mut BTreeMap<i64, MinuteStat>, m: i64, s: MinuteStat) {
-    let e = map.entry(m).or_default();
-    e.requests += s.requests;
-    e.client_errors += s.client_errors;
-    e.server_errors += s.server_errors;
+    map.entry(m).or_default().absorb(&s);
 }
