@@ -4,6 +4,39 @@ use serde_json::{Map, Value};
 
 use crate::record::{LogTime, Record};
 
+/// A progress line on stderr (`access.log: 41% of 1.1 GB`), redrawn at most four times a second and cleared when
+/// the work is done, so a long read shows it is moving without flooding the terminal.
+pub struct ProgressLine {
+    last: std::time::Instant,
+    shown: bool,
+}
+
+impl Default for ProgressLine {
+    fn default() -> Self {
+        ProgressLine { last: std::time::Instant::now(), shown: false }
+    }
+}
+
+impl ProgressLine {
+    /// Show `done` of `size` bytes of `name` read (unless it was redrawn under 250 ms ago).
+    pub fn show(&mut self, name: &str, done: u64, size: u64) {
+        if self.last.elapsed() < std::time::Duration::from_millis(250) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        self.shown = true;
+        let pct = (done as f64 * 100.0 / size.max(1) as f64).min(100.0);
+        eprint!("\r{name}: {pct:.0}% of {:.1} GB", size as f64 / 1e9);
+    }
+
+    /// Erase the line, if it was shown.
+    pub fn clear(&mut self) {
+        if std::mem::take(&mut self.shown) {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
 /// Colour on stdout: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
 pub fn color_wanted() -> bool {
     use std::io::IsTerminal;

@@ -84,8 +84,7 @@ struct Printer {
 struct CatchUp {
     /// Per source: (file size at start, bytes received).
     files: HashMap<SourceId, (u64, u64)>,
-    last: std::time::Instant,
-    shown: bool,
+    line: crate::output::ProgressLine,
 }
 
 impl CatchUp {
@@ -102,7 +101,7 @@ impl CatchUp {
             })
             .filter(|(_, (size, _))| *size >= min_size)
             .collect();
-        CatchUp { files, last: std::time::Instant::now(), shown: false }
+        CatchUp { files, line: Default::default() }
     }
 
     fn received(&mut self, name: &str, id: SourceId, bytes: usize) {
@@ -111,14 +110,9 @@ impl CatchUp {
         let (size, done) = (*size, *done);
         if done >= size {
             self.files.remove(&id);
-            if self.shown {
-                eprint!("\r\x1b[2K");
-                self.shown = false;
-            }
-        } else if self.last.elapsed() >= std::time::Duration::from_millis(250) {
-            self.last = std::time::Instant::now();
-            self.shown = true;
-            eprint!("\r{name}: {:.0}% of {:.1} GB", done as f64 * 100.0 / size as f64, size as f64 / 1e9);
+            self.line.clear();
+        } else {
+            self.line.show(name, done, size);
         }
     }
 }

@@ -157,8 +157,7 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
 struct Progress {
     path: String,
     size: Option<u64>,
-    last: std::time::Instant,
-    shown: bool,
+    line: crate::output::ProgressLine,
 }
 
 impl Progress {
@@ -168,24 +167,17 @@ impl Progress {
             .ok()
             .map(|m| m.len())
             .filter(|&n| n >= 256 << 20 && std::io::stderr().is_terminal());
-        Progress { path: path.to_string(), size, last: std::time::Instant::now(), shown: false }
+        Progress { path: path.to_string(), size, line: Default::default() }
     }
 
     fn update(&mut self, bytes: u64) {
-        let Some(size) = self.size else { return };
-        if self.last.elapsed() < std::time::Duration::from_millis(250) {
-            return;
+        if let Some(size) = self.size {
+            self.line.show(&self.path, bytes, size);
         }
-        self.last = std::time::Instant::now();
-        self.shown = true;
-        let pct = (bytes as f64 * 100.0 / size as f64).min(100.0);
-        eprint!("\r{}: {pct:.0}% of {:.1} GB", self.path, size as f64 / 1e9);
     }
 
-    fn done(&self) {
-        if self.shown {
-            eprint!("\r\x1b[2K");
-        }
+    fn done(&mut self) {
+        self.line.clear();
     }
 }
 
