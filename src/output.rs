@@ -143,7 +143,8 @@ pub fn clock(t: LogTime) -> String {
     format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn paint(color: bool, code: &str, s: &str) -> String {
+/// `s` in the ANSI style `code` (e.g. `1;31`) when `color`, else as it is.
+pub fn paint(color: bool, code: &str, s: &str) -> String {
     if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
 }
 

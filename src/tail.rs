@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::cli::TailArgs;
 use crate::filter::Filter;
 use crate::format::Parser;
+use crate::output::paint;
 use crate::report::ScanOptions;
 use crate::report::source::choose_parser;
 use crate::source::command::{CommandOptions, CommandSpec, follow_command};
@@ -163,23 +164,11 @@ impl Printer {
                 self.out.write_all(b"\n")?;
             } else {
                 if self.show_source {
-                    let tag = format!("{name:<12}");
-                    if self.color {
-                        write!(self.out, "\x1b[2m{tag}\x1b[0m ")?;
-                    } else {
-                        write!(self.out, "{tag} ")?;
-                    }
+                    write!(self.out, "{} ", paint(self.color, "2", &format!("{name:<12}")))?;
                 }
                 match &rec {
                     Some(r) => writeln!(self.out, "{}", crate::output::record_text(r, self.color))?,
-                    None => {
-                        let raw = crate::text::escape_control(line);
-                        if self.color {
-                            writeln!(self.out, "\x1b[2m{raw}\x1b[0m")?
-                        } else {
-                            writeln!(self.out, "{raw}")?
-                        }
-                    }
+                    None => writeln!(self.out, "{}", paint(self.color, "2", &crate::text::escape_control(line)))?,
                 }
             }
         }

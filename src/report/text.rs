@@ -11,7 +11,7 @@ struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        crate::output::paint(self.on, code, s)
     }
     fn head(&self, s: &str) -> String {
         self.paint("1", s)
