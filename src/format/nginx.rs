@@ -1088,6 +1088,28 @@ mod summary_tests {
         assert_eq!(fast, 3000, "generated lines take the fast path");
     }
 
+    /// Every single-byte change to every fixture line, with the bytes the fast path steers by.
+    #[test]
+    fn summary_matches_full_on_structural_byte_changes() {
+        for line in fixture_lines() {
+            for p in 0..=line.len() {
+                let mut cut = line.clone();
+                cut.truncate(p);
+                assert_same(&cut);
+                for b in *b"[]\" -=,:+.0x\t" {
+                    let mut l = line.clone();
+                    if p < l.len() {
+                        l[p] = b
+                    } else {
+                        l.push(b)
+                    }
+                    assert_same(&l);
+                }
+            }
+        }
+        assert_same(br#"203.0.113.9 - - [01/May/2024:12:00:02 +00]0] "GET /v1/orders HTTP/1.1" 503 190 "-" "curl/8.5.0" rid=1b2c3d4e5f60718293a4b5c6d7e8f901 rt=0.000"#);
+    }
+
     proptest! {
         #[test]
         fn summary_matches_full_on_mutations(idx in 0usize..1000, pos in 0usize..400, byte in any::<u8>(), cut in any::<bool>()) {

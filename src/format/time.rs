@@ -121,7 +121,7 @@ fn offset(b: &[u8]) -> Option<(i32, usize)> {
 /// CLF time as nginx/Apache write `$time_local`: `10/Oct/2000:13:55:36 -0700`
 /// (HAProxy adds milliseconds: `06/Feb/2009:12:14:14.655`, and has no zone).
 pub fn parse_clf(b: &[u8]) -> Option<LogTime> {
-    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
+    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' {
         return None;
     }
     let d = digits(&b[0..2])?;
@@ -137,8 +137,14 @@ pub fn parse_clf(b: &[u8]) -> Option<LogTime> {
         frac = us;
         rest = &rest[1 + n..];
     }
-    let rest = rest.trim_ascii_start();
-    let off = if rest.is_empty() { 0 } else { offset(rest)?.0 };
+    let rest = rest.trim_ascii();
+    let off = match rest {
+        [] => 0,
+        _ => match offset(rest)? {
+            (off, used) if used == rest.len() => off,
+            _ => return None, // anything after the zone is not a time
+        },
+    };
     assemble((y, mo, d), (h, mi, s), frac, off)
 }
 
@@ -270,6 +276,10 @@ mod tests {
         let t = parse_clf(b"06/Feb/2009:12:14:14.655").unwrap();
         assert_eq!(t.unix_us, jiff_us("2009-02-06T12:14:14.655Z"));
         assert!(parse_clf(b"10/Foo/2000:13:55:36 -0700").is_none());
+        assert!(parse_clf(b"01/May/2024:12:00:02 +00]0").is_none(), "trailing bytes after the zone");
+        assert!(parse_clf(b"01/May/2024:12:00:02 +0000x").is_none());
+        assert!(parse_clf(b"10/Oct/2000:13]55:36 -0700").is_none());
+        assert!(parse_clf(b"10/Oct/2000:13:55]36 -0700").is_none());
     }
 
     #[test]
