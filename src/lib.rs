@@ -17,6 +17,7 @@ pub mod routes;
 pub mod scan;
 pub mod source;
 pub mod stats;
+pub mod store;
 pub mod synth;
 pub mod tail;
 pub mod text;

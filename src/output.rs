@@ -170,33 +170,54 @@ fn latency(us: u64) -> String {
     }
 }
 
-/// One record as text: time, status (coloured by class), method, path, latency, upstream statuses and address,
-/// proxy flags, and the request id (highlighted). Application log lines show level and message instead.
-/// Log content is escaped: no control character or escape sequence reaches the terminal.
-pub fn record_text(r: &Record<'_>, color: bool) -> String {
+/// What a piece of a record's one-line form is, so each way of showing it (ANSI, the console's theme) can style it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Wall-clock time.
+    Time,
+    /// Severity.
+    Level(crate::record::Level),
+    /// Status code.
+    Status(u16),
+    /// HTTP method.
+    Method,
+    /// Request path.
+    Path,
+    /// Latency.
+    Latency,
+    /// Upstream statuses and address.
+    Upstream,
+    /// Proxy flags.
+    Flags,
+    /// Application message.
+    Message,
+    /// `id=…`.
+    Id,
+    /// `trace=…`.
+    Trace,
+}
+
+/// One record as pieces of text: time, level, status, method, path, latency, upstream statuses and address,
+/// proxy flags, message, and the request id. Log content is escaped: no control character or escape sequence
+/// survives.
+pub fn record_parts(r: &Record<'_>) -> Vec<(Part, String)> {
     let esc = |s: &str| crate::text::escape_control(s.as_bytes());
-    let mut parts: Vec<String> = Vec::with_capacity(10);
-    parts.push(r.time.map_or_else(|| " ".repeat(12), clock));
+    let mut parts: Vec<(Part, String)> = Vec::with_capacity(10);
+    parts.push((Part::Time, r.time.map_or_else(|| " ".repeat(12), clock)));
     if let Some(l) = r.level {
-        let code = match l {
-            crate::record::Level::Error | crate::record::Level::Fatal => "1;31",
-            crate::record::Level::Warn => "33",
-            crate::record::Level::Info => "32",
-            _ => "2",
-        };
-        parts.push(paint(color, code, &format!("{:<5}", l.name().to_ascii_uppercase())));
+        parts.push((Part::Level(l), format!("{:<5}", l.name().to_ascii_uppercase())));
     }
     if let Some(s) = r.status {
-        parts.push(paint(color, status_color(s), &s.to_string()));
+        parts.push((Part::Status(s), s.to_string()));
     }
     if let Some(m) = &r.method {
-        parts.push(format!("{:<6}", esc(m)));
+        parts.push((Part::Method, format!("{:<6}", esc(m))));
     }
     if let Some(p) = &r.path {
-        parts.push(esc(p));
+        parts.push((Part::Path, esc(p)));
     }
     if let Some(d) = r.duration_us {
-        parts.push(latency(d));
+        parts.push((Part::Latency, latency(d)));
     }
     if !r.upstream_status.is_empty() || r.upstream_addr.is_some() {
         let codes: Vec<String> = r.upstream_status.as_slice().iter().map(u16::to_string).collect();
@@ -205,19 +226,42 @@ pub fn record_text(r: &Record<'_>, color: bool) -> String {
             up.push(' ');
             up.push_str(&esc(a));
         }
-        parts.push(paint(color, "2", &up));
+        parts.push((Part::Upstream, up));
     }
     if let Some(f) = &r.flags {
-        parts.push(paint(color, "35", &esc(f)));
+        parts.push((Part::Flags, esc(f)));
     }
     if let Some(m) = &r.message {
-        parts.push(esc(m));
+        parts.push((Part::Message, esc(m)));
     }
     if let Some(id) = &r.request_id {
-        parts.push(paint(color, "1;36", &format!("id={}", esc(id))));
+        parts.push((Part::Id, format!("id={}", esc(id))));
     } else if let Some(t) = &r.trace_id {
-        parts.push(paint(color, "36", &format!("trace={}", esc(t))));
+        parts.push((Part::Trace, format!("trace={}", esc(t))));
     }
+    parts
+}
+
+/// One record as a line of text, coloured with ANSI codes when `color` (see [`record_parts`]).
+pub fn record_text(r: &Record<'_>, color: bool) -> String {
+    let code = |p: Part| match p {
+        Part::Level(crate::record::Level::Error | crate::record::Level::Fatal) => "1;31",
+        Part::Level(crate::record::Level::Warn) => "33",
+        Part::Level(crate::record::Level::Info) => "32",
+        Part::Level(_) | Part::Upstream => "2",
+        Part::Status(s) => status_color(s),
+        Part::Flags => "35",
+        Part::Id => "1;36",
+        Part::Trace => "36",
+        Part::Time | Part::Method | Part::Path | Part::Latency | Part::Message => "",
+    };
+    let parts: Vec<String> = record_parts(r)
+        .into_iter()
+        .map(|(p, text)| match code(p) {
+            "" => text,
+            c => paint(color, c, &text),
+        })
+        .collect();
     parts.join(" ")
 }
 

@@ -130,11 +130,27 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
     }
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
-    let breakdown = breakdown(&hops);
+    let timings: Vec<HopTiming> = hops
+        .iter()
+        .map(|h| HopTiming { role: h.role, duration_us: h.duration_us, upstream_us: h.upstream_us })
+        .collect();
+    let breakdown = breakdown(&timings);
     (Trace { id: id.to_string(), hops, breakdown }, errors)
 }
 
-fn breakdown(hops: &[Hop]) -> Breakdown {
+/// The timing of one record of a request, in time order, for [`breakdown`].
+#[derive(Clone, Copy, Debug)]
+pub struct HopTiming {
+    /// Gateway or upstream.
+    pub role: Role,
+    /// The record's total time, µs.
+    pub duration_us: Option<u64>,
+    /// The time it waited on upstreams, µs.
+    pub upstream_us: Option<u64>,
+}
+
+/// Where a request's time went, from its records in time order.
+pub fn breakdown(hops: &[HopTiming]) -> Breakdown {
     let gw = hops.iter().rev().find(|h| h.role == Role::Gateway && h.duration_us.is_some());
     let service = hops.iter().rev().find(|h| h.role == Role::Upstream && h.duration_us.is_some());
     let gateway_us = gw.and_then(|h| h.duration_us);
@@ -178,18 +194,21 @@ pub fn render(t: &Trace, color: bool) -> String {
         let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags}");
         let _ = writeln!(o, "{}", line.trim_end());
     }
-    let b = &t.breakdown;
+    let _ = writeln!(o, "{}", breakdown_text(&t.breakdown));
+    o
+}
+
+/// The breakdown as one line: `latency: gateway 1.2 ms = upstream 1.0 ms + gateway overhead 0.2 ms; …`.
+pub fn breakdown_text(b: &Breakdown) -> String {
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
-    let _ = writeln!(
-        o,
+    format!(
         "latency: gateway {}  = upstream {} + gateway overhead {};  service logged {}, network/connect {}",
         f(b.gateway_ms),
         f(b.upstream_ms),
         f(b.gateway_overhead_ms),
         f(b.service_ms),
         f(b.network_ms)
-    );
-    o
+    )
 }
 
 /// Run `gatewatch trace`.
