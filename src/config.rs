@@ -1,5 +1,6 @@
 //! The config file: `$XDG_CONFIG_HOME/gatewatch/config.toml` (or `~/.config/gatewatch/config.toml`), or `--config FILE`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -16,6 +17,13 @@ pub struct Config {
     pub id_fields: Vec<String>,
     /// A regex finding the request id in plain-text logs (first capture group, or the whole match).
     pub id_regex: Option<String>,
+    /// The console's colour theme: a built-in name (`dark`, `light`, `high-contrast`) or
+    /// `<config dir>/themes/NAME.toml`.
+    pub theme: Option<String>,
+    /// The `[keys]` table: console action name → the keys that replace its defaults,
+    /// e.g. `quit = ["q", "ctrl-c"]`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 /// Where the config file lives when `--config` is not given.
@@ -25,6 +33,11 @@ pub fn default_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("gatewatch").join("config.toml"))
+}
+
+/// The directory holding the default config file (and the user's `themes/`), when there is a home to find it in.
+pub fn config_dir() -> Option<PathBuf> {
+    default_path()?.parent().map(Path::to_path_buf)
 }
 
 impl Config {
@@ -53,5 +66,16 @@ mod tests {
         assert_eq!(c.id_fields, ["txn"]);
         assert!(c.nginx_format.unwrap().contains("$status"));
         assert!(toml::from_str::<Config>("nginx_fromat = 'x'").is_err());
+    }
+
+    #[test]
+    fn parses_theme_and_keys() {
+        let c: Config =
+            toml::from_str("theme = 'light'\n[keys]\nquit = ['q', 'ctrl-c']\npage_down = ['space']").unwrap();
+        assert_eq!(c.theme.as_deref(), Some("light"));
+        assert_eq!(c.keys["quit"], ["q", "ctrl-c"]);
+        assert_eq!(c.keys["page_down"], ["space"]);
+        let empty: Config = toml::from_str("").unwrap();
+        assert!(empty.theme.is_none() && empty.keys.is_empty());
     }
 }
