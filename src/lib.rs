@@ -21,3 +21,4 @@ pub mod synth;
 pub mod tail;
 pub mod text;
 pub mod trace;
+pub mod ui;
