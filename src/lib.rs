@@ -22,3 +22,4 @@ pub mod synth;
 pub mod tail;
 pub mod text;
 pub mod trace;
+pub mod ui;

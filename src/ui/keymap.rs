@@ -1,0 +1,516 @@
+//! The console's key bindings: defaults, the config file's `[keys]` overrides, and what a key press means.
+//!
+//! Key syntax (config and [`parse_key`]): a single character (`q`, `G`, `/`, `?`), or a name (`enter`, `esc`,
+//! `tab`, `backtab`, `up`, `down`, `left`, `right`, `pgup`/`pageup`, `pgdn`/`pagedown`, `home`, `end`, `space`,
+//! `backspace`, `delete`, `insert`, `f1`…`f12`), with `ctrl-`, `alt-` or `shift-` prefixes (`ctrl-c`). Names
+//! and prefixes ignore case; the display names of [`key_name`] (`PgDn`, `↓`, `Shift-Tab`) parse too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{Context, bail};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Something the user can ask the console to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Quit,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    Left,
+    Right,
+    NextPane,
+    PrevPane,
+    Detail,
+    Back,
+    Follow,
+    NextRecord,
+    PrevRecord,
+    Search,
+    Filter,
+    ClearFilter,
+    Trace,
+    Zoom,
+    TimeLock,
+    Wrap,
+    RawView,
+    Help,
+}
+
+impl Action {
+    /// Every action, in help-overlay order.
+    pub const ALL: &'static [Action] = &[
+        Action::Quit,
+        Action::Down,
+        Action::Up,
+        Action::PageDown,
+        Action::PageUp,
+        Action::Top,
+        Action::Bottom,
+        Action::Left,
+        Action::Right,
+        Action::NextPane,
+        Action::PrevPane,
+        Action::Detail,
+        Action::Back,
+        Action::Follow,
+        Action::NextRecord,
+        Action::PrevRecord,
+        Action::Search,
+        Action::Filter,
+        Action::ClearFilter,
+        Action::Trace,
+        Action::Zoom,
+        Action::TimeLock,
+        Action::Wrap,
+        Action::RawView,
+        Action::Help,
+    ];
+
+    /// The action's name in the config file's `[keys]` table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Down => "down",
+            Action::Up => "up",
+            Action::PageDown => "page_down",
+            Action::PageUp => "page_up",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Left => "left",
+            Action::Right => "right",
+            Action::NextPane => "next_pane",
+            Action::PrevPane => "prev_pane",
+            Action::Detail => "detail",
+            Action::Back => "back",
+            Action::Follow => "follow",
+            Action::NextRecord => "next_record",
+            Action::PrevRecord => "prev_record",
+            Action::Search => "search",
+            Action::Filter => "filter",
+            Action::ClearFilter => "clear_filter",
+            Action::Trace => "trace",
+            Action::Zoom => "zoom",
+            Action::TimeLock => "time_lock",
+            Action::Wrap => "wrap",
+            Action::RawView => "raw_view",
+            Action::Help => "help",
+        }
+    }
+
+    /// One line for the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::Down => "move down",
+            Action::Up => "move up",
+            Action::PageDown => "page down",
+            Action::PageUp => "page up",
+            Action::Top => "go to the first line",
+            Action::Bottom => "go to the last line",
+            Action::Left => "scroll left",
+            Action::Right => "scroll right",
+            Action::NextPane => "focus the next pane",
+            Action::PrevPane => "focus the previous pane",
+            Action::Detail => "show the selected record in detail",
+            Action::Back => "close the overlay, or leave detail / search",
+            Action::Follow => "follow new lines (pause / resume)",
+            Action::NextRecord => "next record of the selected request (or search match)",
+            Action::PrevRecord => "previous record of the selected request (or search match)",
+            Action::Search => "search with a regex",
+            Action::Filter => "filter records",
+            Action::ClearFilter => "clear the filter",
+            Action::Trace => "trace the selected request across sources",
+            Action::Zoom => "zoom the focused pane",
+            Action::TimeLock => "lock the panes to the selected line's time",
+            Action::Wrap => "wrap long lines",
+            Action::RawView => "show raw lines as logged",
+            Action::Help => "show this help",
+        }
+    }
+
+    /// The action named `s` (as in [`Action::name`]; `-` for `_` and any case are accepted).
+    pub fn from_name(s: &str) -> Option<Action> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        Action::ALL.iter().copied().find(|a| a.name() == norm)
+    }
+}
+
+/// A key as the keymap compares it: see [`normalize`].
+type Key = (KeyCode, KeyModifiers);
+
+const DEFAULTS: &[(Action, &[&str])] = &[
+    (Action::Quit, &["q", "ctrl-c"]),
+    (Action::Down, &["j", "down"]),
+    (Action::Up, &["k", "up"]),
+    (Action::PageDown, &["pgdn", "ctrl-d", "space"]),
+    (Action::PageUp, &["pgup", "ctrl-u"]),
+    (Action::Top, &["g", "home"]),
+    (Action::Bottom, &["G", "end"]),
+    (Action::Left, &["h", "left"]),
+    (Action::Right, &["l", "right"]),
+    (Action::NextPane, &["tab"]),
+    (Action::PrevPane, &["backtab"]),
+    (Action::Detail, &["enter"]),
+    (Action::Back, &["esc"]),
+    (Action::Follow, &["F"]),
+    (Action::NextRecord, &["n"]),
+    (Action::PrevRecord, &["N"]),
+    (Action::Search, &["/"]),
+    (Action::Filter, &["f"]),
+    (Action::ClearFilter, &["x"]),
+    (Action::Trace, &["t"]),
+    (Action::Zoom, &["z"]),
+    (Action::TimeLock, &["L"]),
+    (Action::Wrap, &["w"]),
+    (Action::RawView, &["r"]),
+    (Action::Help, &["?"]),
+];
+
+/// Which keys do what.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    /// Each action's keys, in the order given.
+    keys: BTreeMap<Action, Vec<Key>>,
+    /// The reverse: at most one action per key.
+    actions: HashMap<Key, Action>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::with_overrides(&BTreeMap::new()).expect("the default bindings parse and do not conflict")
+    }
+}
+
+impl Keymap {
+    /// Start from the defaults; each entry replaces that action's keys, e.g. `{"quit": ["q", "ctrl-c"]}` (an
+    /// empty list unbinds it). Unknown action names or unparsable keys => error naming them. A key bound to two
+    /// actions => error naming both.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> anyhow::Result<Keymap> {
+        let mut keys: BTreeMap<Action, Vec<Key>> = BTreeMap::new();
+        for (action, names) in DEFAULTS {
+            let parsed = names.iter().map(|n| parse_key(n).expect("default keys parse")).collect();
+            keys.insert(*action, parsed);
+        }
+        for (name, key_names) in overrides {
+            let Some(action) = Action::from_name(name) else {
+                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                bail!("unknown action `{name}` in [keys]; actions: {}", known.join(", "));
+            };
+            let mut parsed: Vec<Key> = Vec::new();
+            for k in key_names {
+                let key = parse_key(k).with_context(|| format!("in [keys] {name}"))?;
+                if !parsed.contains(&key) {
+                    parsed.push(key);
+                }
+            }
+            keys.insert(action, parsed);
+        }
+        let mut actions = HashMap::new();
+        for (&action, action_keys) in &keys {
+            for &key in action_keys {
+                if let Some(other) = actions.insert(key, action) {
+                    bail!(
+                        "key `{}` is bound to both {} and {} in [keys]; rebind one of them",
+                        key_name(key.0, key.1),
+                        other.name(),
+                        action.name()
+                    );
+                }
+            }
+        }
+        Ok(Keymap { keys, actions })
+    }
+
+    /// What `key` asks for; key releases (reported by some terminals) mean nothing.
+    pub fn action(&self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        self.actions.get(&normalize(key.code, key.modifiers)).copied()
+    }
+
+    /// For the help overlay, in [`Action::ALL`] order: `("j / ↓", "move down")`; an unbound action shows `-`.
+    pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+        Action::ALL
+            .iter()
+            .map(|&a| {
+                let keys = self.keys_for(a);
+                let keys = if keys.is_empty() { "-".to_string() } else { keys.join(" / ") };
+                (keys, a.description())
+            })
+            .collect()
+    }
+
+    /// The display names of the keys bound to `a` (for status-bar hints), in the order configured.
+    pub fn keys_for(&self, a: Action) -> Vec<String> {
+        self.keys.get(&a).into_iter().flatten().map(|&(code, mods)| key_name(code, mods)).collect()
+    }
+}
+
+/// The form in which keys are compared. Terminals differ: an uppercase letter arrives as `Char('G')` with or
+/// without SHIFT, BackTab with or without SHIFT, and Ctrl with Shift and a letter often as plain Ctrl and the
+/// letter. So a character's case carries shift, BackTab drops it, Ctrl/Alt letters are lowercase, and only
+/// Ctrl, Alt and (for non-character keys) Shift count.
+fn normalize(code: KeyCode, mods: KeyModifiers) -> Key {
+    let mut mods = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    let code = match code {
+        KeyCode::Char(c) => {
+            mods.remove(KeyModifiers::SHIFT);
+            if mods.contains(KeyModifiers::CONTROL) { KeyCode::Char(c.to_ascii_lowercase()) } else { code }
+        }
+        KeyCode::BackTab => {
+            mods.remove(KeyModifiers::SHIFT);
+            code
+        }
+        KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+            mods.remove(KeyModifiers::SHIFT);
+            KeyCode::BackTab
+        }
+        _ => code,
+    };
+    (code, mods)
+}
+
+/// Parse a key in the config syntax (see the module docs) into the form the keymap compares.
+pub fn parse_key(s: &str) -> anyhow::Result<(KeyCode, KeyModifiers)> {
+    let mut rest = s;
+    let mut mods = KeyModifiers::NONE;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let prefix = [("ctrl-", KeyModifiers::CONTROL), ("alt-", KeyModifiers::ALT), ("shift-", KeyModifiers::SHIFT)]
+            .into_iter()
+            .find(|(p, _)| lower.starts_with(p) && rest.len() > p.len());
+        let Some((p, m)) = prefix else { break };
+        mods |= m;
+        rest = &rest[p.len()..];
+    }
+    let mut chars = rest.chars();
+    let code = match (chars.next(), chars.next()) {
+        (Some(c), None) => match c {
+            '↑' => KeyCode::Up,
+            '↓' => KeyCode::Down,
+            '←' => KeyCode::Left,
+            '→' => KeyCode::Right,
+            c if mods.contains(KeyModifiers::SHIFT) => KeyCode::Char(c.to_uppercase().next().unwrap_or(c)),
+            c => KeyCode::Char(c),
+        },
+        _ => match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "space" => KeyCode::Char(' '),
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "insert" | "ins" => KeyCode::Insert,
+            name => match name.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                Some(n @ 1..=24) => KeyCode::F(n),
+                _ if s.is_empty() => bail!("empty key name"),
+                _ => bail!(
+                    "unknown key `{s}`: use a single character, or enter, esc, tab, backtab, up, down, left, \
+                     right, pgup, pgdn, home, end, space, backspace, delete, insert, f1…f24, \
+                     with optional ctrl-, alt- or shift- in front"
+                ),
+            },
+        },
+    };
+    Ok(normalize(code, mods))
+}
+
+/// How a key is shown in help and hints: `j`, `G`, `↓`, `PgDn`, `Ctrl-d`, `Space`, `Enter`, `Esc`, `Tab`,
+/// `Shift-Tab`. [`parse_key`] reads it back.
+pub fn key_name(code: KeyCode, mods: KeyModifiers) -> String {
+    let (code, mods) = normalize(code, mods);
+    let mut out = String::new();
+    if mods.contains(KeyModifiers::CONTROL) {
+        out.push_str("Ctrl-");
+    }
+    if mods.contains(KeyModifiers::ALT) {
+        out.push_str("Alt-");
+    }
+    if mods.contains(KeyModifiers::SHIFT) || code == KeyCode::BackTab {
+        out.push_str("Shift-");
+    }
+    match code {
+        KeyCode::Char(' ') => out.push_str("Space"),
+        KeyCode::Char(c) => out.push(c),
+        KeyCode::Up => out.push('↑'),
+        KeyCode::Down => out.push('↓'),
+        KeyCode::Left => out.push('←'),
+        KeyCode::Right => out.push('→'),
+        KeyCode::PageUp => out.push_str("PgUp"),
+        KeyCode::PageDown => out.push_str("PgDn"),
+        KeyCode::Home => out.push_str("Home"),
+        KeyCode::End => out.push_str("End"),
+        KeyCode::Enter => out.push_str("Enter"),
+        KeyCode::Esc => out.push_str("Esc"),
+        KeyCode::Tab | KeyCode::BackTab => out.push_str("Tab"),
+        KeyCode::Backspace => out.push_str("Backspace"),
+        KeyCode::Delete => out.push_str("Del"),
+        KeyCode::Insert => out.push_str("Ins"),
+        KeyCode::F(n) => out.push_str(&format!("F{n}")),
+        other => out.push_str(&format!("{other:?}")),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    fn overrides(entries: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        entries.iter().map(|(a, ks)| (a.to_string(), ks.iter().map(|k| k.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn defaults_resolve() {
+        let km = Keymap::default();
+        let none = KeyModifiers::NONE;
+        assert_eq!(km.action(press(KeyCode::Char('j'), none)), Some(Action::Down));
+        assert_eq!(km.action(press(KeyCode::Down, none)), Some(Action::Down));
+        assert_eq!(km.action(press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
+        assert_eq!(km.action(press(KeyCode::Char('G'), none)), Some(Action::Bottom));
+        assert_eq!(km.action(press(KeyCode::Char('g'), none)), Some(Action::Top));
+        assert_eq!(km.action(press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(
+            km.action(press(KeyCode::Char('C'), KeyModifiers::CONTROL | KeyModifiers::SHIFT)),
+            Some(Action::Quit)
+        );
+        assert_eq!(km.action(press(KeyCode::Char('c'), none)), None);
+        assert_eq!(km.action(press(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
+        assert_eq!(km.action(press(KeyCode::Char(' '), none)), Some(Action::PageDown));
+        assert_eq!(km.action(press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevPane));
+        assert_eq!(km.action(press(KeyCode::BackTab, none)), Some(Action::PrevPane));
+        assert_eq!(km.action(press(KeyCode::Tab, none)), Some(Action::NextPane));
+        assert_eq!(km.action(press(KeyCode::Char('x'), none)), Some(Action::ClearFilter));
+        assert_eq!(km.action(press(KeyCode::Char('L'), KeyModifiers::SHIFT)), Some(Action::TimeLock));
+        assert_eq!(km.action(press(KeyCode::Char('l'), none)), Some(Action::Right));
+        let release = KeyEvent::new_with_kind(KeyCode::Char('j'), none, KeyEventKind::Release);
+        assert_eq!(km.action(release), None);
+        let repeat = KeyEvent::new_with_kind(KeyCode::Char('j'), none, KeyEventKind::Repeat);
+        assert_eq!(km.action(repeat), Some(Action::Down));
+        // every action has a default key
+        assert!(Action::ALL.iter().all(|&a| !km.keys_for(a).is_empty()));
+        assert_eq!(km.keys_for(Action::PageDown), ["PgDn", "Ctrl-d", "Space"]);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(Action::ALL.len(), 25);
+        for &a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(a));
+            assert!(!a.description().is_empty());
+        }
+        assert_eq!(Action::from_name("page-down"), Some(Action::PageDown));
+        assert_eq!(Action::from_name("Time_Lock"), Some(Action::TimeLock));
+        assert_eq!(Action::from_name("jump"), None);
+    }
+
+    #[test]
+    fn overrides_replace() {
+        let km = Keymap::with_overrides(&overrides(&[("down", &["ctrl-n"]), ("quit", &["Q"])])).unwrap();
+        assert_eq!(km.action(press(KeyCode::Char('n'), KeyModifiers::CONTROL)), Some(Action::Down));
+        assert_eq!(km.action(press(KeyCode::Char('j'), KeyModifiers::NONE)), None);
+        assert_eq!(km.action(press(KeyCode::Down, KeyModifiers::NONE)), None);
+        assert_eq!(km.action(press(KeyCode::Char('q'), KeyModifiers::NONE)), None);
+        assert_eq!(km.action(press(KeyCode::Char('Q'), KeyModifiers::SHIFT)), Some(Action::Quit));
+        assert_eq!(km.action(press(KeyCode::Char('k'), KeyModifiers::NONE)), Some(Action::Up), "others keep defaults");
+        // a freed default key can be reused, and an empty list unbinds
+        let km = Keymap::with_overrides(&overrides(&[("down", &["j"]), ("up", &[]), ("wrap", &["k"])])).unwrap();
+        assert_eq!(km.action(press(KeyCode::Char('k'), KeyModifiers::NONE)), Some(Action::Wrap));
+        assert!(km.keys_for(Action::Up).is_empty());
+        assert_eq!(km.help_rows()[Action::ALL.iter().position(|&a| a == Action::Up).unwrap()].0, "-");
+    }
+
+    #[test]
+    fn conflicts_and_unknown_names_error() {
+        let err = |o: &[(&str, &[&str])]| format!("{:#}", Keymap::with_overrides(&overrides(o)).unwrap_err());
+        let e = err(&[("quit", &["j"])]);
+        assert!(e.contains("quit") && e.contains("down") && e.contains("`j`"), "{e}");
+        let e = err(&[("zoom", &["ctrl-x"]), ("wrap", &["Ctrl-X"])]);
+        assert!(e.contains("zoom") && e.contains("wrap"), "{e}");
+        let e = err(&[("jump", &["J"])]);
+        assert!(e.contains("jump"), "{e}");
+        let e = err(&[("down", &["hyper-j"])]);
+        assert!(e.contains("hyper-j") && e.contains("down"), "{e}");
+        let e = err(&[("down", &[""])]);
+        assert!(e.contains("down"), "{e}");
+    }
+
+    #[test]
+    fn help_rows_cover_every_action_once() {
+        let rows = Keymap::default().help_rows();
+        assert_eq!(rows.len(), Action::ALL.len());
+        for (row, &a) in rows.iter().zip(Action::ALL) {
+            assert_eq!(row.1, a.description());
+        }
+        let down = &rows[1];
+        assert_eq!((down.0.as_str(), down.1), ("j / ↓", "move down"));
+        let prev_pane = rows.iter().find(|r| r.1 == Action::PrevPane.description()).unwrap();
+        assert_eq!(prev_pane.0, "Shift-Tab");
+        assert_eq!(rows[0].0, "q / Ctrl-c");
+    }
+
+    #[test]
+    fn parse_and_name_round_trip() {
+        let cases: &[(&str, KeyCode, KeyModifiers, &str)] = &[
+            ("q", KeyCode::Char('q'), KeyModifiers::NONE, "q"),
+            ("G", KeyCode::Char('G'), KeyModifiers::NONE, "G"),
+            ("shift-g", KeyCode::Char('G'), KeyModifiers::NONE, "G"),
+            ("/", KeyCode::Char('/'), KeyModifiers::NONE, "/"),
+            ("-", KeyCode::Char('-'), KeyModifiers::NONE, "-"),
+            ("ctrl--", KeyCode::Char('-'), KeyModifiers::CONTROL, "Ctrl--"),
+            ("ctrl-c", KeyCode::Char('c'), KeyModifiers::CONTROL, "Ctrl-c"),
+            ("CTRL-C", KeyCode::Char('c'), KeyModifiers::CONTROL, "Ctrl-c"),
+            ("alt-x", KeyCode::Char('x'), KeyModifiers::ALT, "Alt-x"),
+            ("ctrl-alt-up", KeyCode::Up, KeyModifiers::CONTROL | KeyModifiers::ALT, "Ctrl-Alt-↑"),
+            ("shift-up", KeyCode::Up, KeyModifiers::SHIFT, "Shift-↑"),
+            ("enter", KeyCode::Enter, KeyModifiers::NONE, "Enter"),
+            ("esc", KeyCode::Esc, KeyModifiers::NONE, "Esc"),
+            ("tab", KeyCode::Tab, KeyModifiers::NONE, "Tab"),
+            ("backtab", KeyCode::BackTab, KeyModifiers::NONE, "Shift-Tab"),
+            ("shift-tab", KeyCode::BackTab, KeyModifiers::NONE, "Shift-Tab"),
+            ("down", KeyCode::Down, KeyModifiers::NONE, "↓"),
+            ("up", KeyCode::Up, KeyModifiers::NONE, "↑"),
+            ("left", KeyCode::Left, KeyModifiers::NONE, "←"),
+            ("right", KeyCode::Right, KeyModifiers::NONE, "→"),
+            ("pgup", KeyCode::PageUp, KeyModifiers::NONE, "PgUp"),
+            ("pageup", KeyCode::PageUp, KeyModifiers::NONE, "PgUp"),
+            ("pgdn", KeyCode::PageDown, KeyModifiers::NONE, "PgDn"),
+            ("PageDown", KeyCode::PageDown, KeyModifiers::NONE, "PgDn"),
+            ("home", KeyCode::Home, KeyModifiers::NONE, "Home"),
+            ("end", KeyCode::End, KeyModifiers::NONE, "End"),
+            ("space", KeyCode::Char(' '), KeyModifiers::NONE, "Space"),
+            (" ", KeyCode::Char(' '), KeyModifiers::NONE, "Space"),
+            ("f5", KeyCode::F(5), KeyModifiers::NONE, "F5"),
+            ("backspace", KeyCode::Backspace, KeyModifiers::NONE, "Backspace"),
+        ];
+        for &(text, code, mods, shown) in cases {
+            assert_eq!(parse_key(text).unwrap(), (code, mods), "{text}");
+            assert_eq!(key_name(code, mods), shown, "{text}");
+            assert_eq!(parse_key(shown).unwrap(), (code, mods), "{shown}");
+        }
+        for bad in ["", "ctrl-", "hyper-j", "pagedwn", "f0", "f99", "jj"] {
+            assert!(parse_key(bad).is_err(), "{bad:?}");
+        }
+        // what the terminal sends is named like what the config says
+        assert_eq!(key_name(KeyCode::Char('G'), KeyModifiers::SHIFT), "G");
+        assert_eq!(key_name(KeyCode::BackTab, KeyModifiers::SHIFT), "Shift-Tab");
+    }
+}
