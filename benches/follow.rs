@@ -206,7 +206,7 @@ fn writer(args: &[String]) {
         let elapsed = start.elapsed();
         let due = (elapsed.as_nanos() * u128::from(rate) / 1_000_000_000).min(u128::from(total)) as u64;
         while seq < due {
-            if seq > 0 && seq % every == 0 {
+            if seq > 0 && seq.is_multiple_of(every) {
                 file.write_all(&buf).unwrap();
                 buf.clear();
                 rotations += 1;
@@ -646,7 +646,7 @@ fn run(tool: Tool, kind: Kind, rate: u64, total: u64, every: u64) -> Outcome {
 }
 
 fn rate_label(rate: u64) -> String {
-    if rate % 1000 == 0 { format!("{}k/s", rate / 1000) } else { format!("{rate}/s") }
+    if rate.is_multiple_of(1000) { format!("{}k/s", rate / 1000) } else { format!("{rate}/s") }
 }
 
 fn yes(b: bool) -> &'static str {

@@ -6,11 +6,44 @@ use clap::{Args, Parser, Subcommand};
 
 /// gatewatch — a terminal incident console for API-gateway outages.
 #[derive(Debug, Parser)]
-#[command(name = "gatewatch", version, about, long_about = None)]
+#[command(name = "gatewatch", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a subcommand, the console opens on the sources.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// The console's options and sources.
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// `gatewatch [SOURCE...]`: the console.
+#[derive(Debug, Args, Clone)]
+pub struct ConsoleArgs {
+    /// Colour theme: dark, light, high-contrast, or NAME for $XDG_CONFIG_HOME/gatewatch/themes/NAME.toml.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Start with the last N lines of each file, then follow.
+    #[arg(long, value_name = "N", default_value_t = 100_000, conflicts_with = "from_start")]
+    pub tail: usize,
+    /// Read each file from its start, then follow.
+    #[arg(long)]
+    pub from_start: bool,
+    /// Run a command and show its output in a pane (repeatable), e.g. `--cmd 'kubectl logs -f deploy/orders'`.
+    #[arg(long, value_name = "COMMAND")]
+    pub cmd: Vec<String>,
+    /// Run commands (and ssh://) again when they exit, with a backoff.
+    #[arg(long)]
+    pub restart: bool,
+    /// Polling interval for filesystems without change events, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub poll_ms: u64,
+    /// Reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Files, quoted globs, or `ssh://[user@]host[:port]/path`; one pane each. Gateway logs go left, upstream
+    /// logs right (by format; `--gateway`/`--upstream` say it outright).
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
 }
 
 /// Subcommands.
@@ -18,7 +51,7 @@ pub struct Cli {
 pub enum Command {
     /// Summarise log files: status codes, errors by origin, routes, upstreams, latency, correlation.
     Report(ReportArgs),
-    /// Simulate an incident (gateway + upstream logs sharing request ids) and report on it.
+    /// Open the console on a live simulated incident (gateway + upstream logs sharing request ids).
     Demo(DemoArgs),
     /// Every record of one request (request id or trace id) across all sources, in time order.
     Trace(TraceArgs),
@@ -131,9 +164,18 @@ pub struct DemoArgs {
     /// Write the simulated logs here and keep them (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Print the report on ten simulated minutes instead of opening the console (also when not on a terminal).
+    #[arg(long)]
+    pub report: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Colour theme for the console.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Simulated requests per second in the live console.
+    #[arg(long, default_value_t = 40.0)]
+    pub rate: f64,
     /// Seed for the simulation.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

@@ -56,8 +56,123 @@ pub fn write_demo_logs(dir: &std::path::Path, seed: u64) -> anyhow::Result<(Path
     Ok((gw_path, up_path))
 }
 
-/// Run the demo.
+/// Run the demo: the live console on a terminal, else (or with `--report`/`--json`) the report.
 pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    if args.report || args.json || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return report(args);
+    }
+    live(args)
+}
+
+/// The live demo: a writer appends to a gateway log and an upstream log in real time (a minute of history
+/// first, then an incident twenty seconds in) while the console follows both.
+fn live(args: DemoArgs) -> anyhow::Result<i32> {
+    anyhow::ensure!(args.rate > 0.0 && args.rate.is_finite(), "--rate must be a positive number");
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("gatewatch-demo-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let gw = dir.join("gateway-access.log");
+    let up = dir.join("orders-api.log");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (gw, up, stop) = (gw.clone(), up.clone(), stop.clone());
+        let (rate, seed) = (args.rate, args.seed);
+        std::thread::spawn(move || write_live(&gw, &up, rate, seed, &stop))
+    };
+    let console = crate::cli::ConsoleArgs {
+        theme: args.theme.clone(),
+        tail: 100_000,
+        from_start: false,
+        cmd: Vec::new(),
+        restart: false,
+        poll_ms: 250,
+        input: crate::cli::InputArgs::default(),
+        sources: Vec::new(),
+    };
+    let setup = crate::ui::run::setup(&console)?;
+    let sources = vec![
+        (gw.display().to_string(), crate::tail::SourceKind::File(gw.clone()), Some(Role::Gateway)),
+        (up.display().to_string(), crate::tail::SourceKind::File(up.clone()), Some(Role::Upstream)),
+    ];
+    let code = crate::ui::run::open(sources, setup);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().map_err(|_| anyhow::anyhow!("the demo's writer failed"))?;
+    let code = code?;
+    written?;
+    Ok(code)
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Append simulated traffic to the two logs until `stop`: each round is four minutes of log time starting a minute
+/// in the past (written at once), the rest written as its time comes, with the incident in the middle third.
+pub fn write_live(
+    gw_path: &std::path::Path,
+    up_path: &std::path::Path,
+    rate: f64,
+    seed: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
+    let open = |p: &std::path::Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("cannot write {}", p.display()))
+    };
+    let (mut gw, mut up) = (open(gw_path)?, open(up_path)?);
+    let gw_writer = crate::format::writers::gateway("nginx").expect("nginx writer");
+    let up_writer = crate::format::writers::upstream("json").expect("json writer");
+    let (mut gbuf, mut ubuf) = (Vec::new(), Vec::new());
+    for round in 0.. {
+        let cfg = GenConfig {
+            requests: (rate * 240.0) as u64,
+            rate,
+            start: LogTime { unix_us: now_us() - 60_000_000, offset_s: 0 },
+            incident: true,
+            seed: seed + round,
+            ..GenConfig::default()
+        };
+        let mut g = crate::generate::Generator::new(cfg);
+        while let Some(r) = g.next_request() {
+            while r.time.unix_us > now_us() {
+                // flush what is due, then wait for this request's moment
+                if !gbuf.is_empty() {
+                    gw.write_all(&gbuf)?;
+                    up.write_all(&ubuf)?;
+                    gbuf.clear();
+                    ubuf.clear();
+                }
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let wait = (r.time.unix_us - now_us()).clamp(1_000, 50_000);
+                std::thread::sleep(std::time::Duration::from_micros(wait as u64));
+            }
+            gw_writer(&r, &mut gbuf);
+            gbuf.push(b'\n');
+            if crate::generate::upstream_logged(&r) {
+                up_writer(&r, &mut ubuf);
+                ubuf.push(b'\n');
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Print the report on ten simulated minutes.
+fn report(args: DemoArgs) -> anyhow::Result<i32> {
     let temp;
     let dir = match &args.dir {
         Some(d) => {

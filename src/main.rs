@@ -5,11 +5,12 @@ use gatewatch::commands;
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Report(a) => commands::report(a),
-        Command::Demo(a) => commands::demo(a),
-        Command::Generate(a) => commands::generate(a),
-        Command::Tail(a) => gatewatch::tail::run(a),
-        Command::Trace(a) => gatewatch::trace::run(a),
+        Some(Command::Report(a)) => commands::report(a),
+        Some(Command::Demo(a)) => commands::demo(a),
+        Some(Command::Generate(a)) => commands::generate(a),
+        Some(Command::Tail(a)) => gatewatch::tail::run(a),
+        Some(Command::Trace(a)) => gatewatch::trace::run(a),
+        None => gatewatch::ui::run::run(cli.console),
     };
     let code = match result {
         Ok(code) => code,

@@ -49,6 +49,28 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     })
 }
 
+/// Every source named on the command line: `--gateway` and `--upstream` files (with that role), the other
+/// sources, then `--cmd` commands; `lines` is how many lines of each file to start with (`None`: all).
+pub fn named_sources(
+    input: &crate::cli::InputArgs,
+    sources: &[String],
+    cmds: &[String],
+    lines: Option<usize>,
+) -> anyhow::Result<Vec<(String, SourceKind, Option<crate::record::Role>)>> {
+    use crate::record::Role;
+    let mut out = Vec::new();
+    let named = (input.gateway.iter().map(|s| (s, Some(Role::Gateway))))
+        .chain(input.upstream.iter().map(|s| (s, Some(Role::Upstream))))
+        .chain(sources.iter().map(|s| (s, None)));
+    for (arg, role) in named {
+        out.push((arg.clone(), classify(arg, lines)?, role));
+    }
+    for cmd in cmds {
+        out.push((cmd.clone(), SourceKind::Command(CommandSpec::shell(cmd)), None));
+    }
+    Ok(out)
+}
+
 /// One line of `tail --json`.
 #[derive(serde::Serialize)]
 struct JsonLine<'a> {
@@ -194,20 +216,13 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         }
     };
     let lines = if args.from_start { None } else { Some(args.tail) };
-    let mut sources: Vec<(String, SourceKind)> = Vec::new();
-    let named = args.input.gateway.iter().chain(&args.input.upstream).chain(&args.sources);
-    for arg in named {
-        match classify(arg, lines) {
-            Ok(k) => sources.push((arg.clone(), k)),
-            Err(e) => {
-                eprintln!("gatewatch: {e:#}");
-                return Ok(crate::commands::EXIT_USAGE);
-            }
+    let sources = match named_sources(&args.input, &args.sources, &args.cmd, lines) {
+        Ok(s) => s.into_iter().map(|(name, kind, _)| (name, kind)).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
         }
-    }
-    for cmd in &args.cmd {
-        sources.push((cmd.clone(), SourceKind::Command(CommandSpec::shell(cmd))));
-    }
+    };
     if sources.is_empty() {
         eprintln!("gatewatch: nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)");
         return Ok(crate::commands::EXIT_USAGE);
@@ -241,14 +256,14 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
     runtime.block_on(follow_all(sources, follow, command_opts, printer))
 }
 
-async fn follow_all(
-    sources: Vec<(String, SourceKind)>,
-    follow: FollowOptions,
-    command_opts: CommandOptions,
-    mut printer: Printer,
-) -> anyhow::Result<i32> {
-    let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
-    for (id, (_, kind)) in sources.into_iter().enumerate() {
+/// Start following each source (on the current tokio runtime); source `i` sends with id `i`.
+pub fn spawn_sources(
+    sources: Vec<SourceKind>,
+    follow: &FollowOptions,
+    command_opts: &CommandOptions,
+    tx: mpsc::Sender<SourceMsg>,
+) {
+    for (id, kind) in sources.into_iter().enumerate() {
         let tx = tx.clone();
         match kind {
             SourceKind::File(p) => drop(tokio::spawn(follow_file(id, p, follow.clone(), tx))),
@@ -257,7 +272,16 @@ async fn follow_all(
             SourceKind::Command(c) => drop(tokio::spawn(follow_command(id, c, command_opts.clone(), tx))),
         }
     }
-    drop(tx);
+}
+
+async fn follow_all(
+    sources: Vec<(String, SourceKind)>,
+    follow: FollowOptions,
+    command_opts: CommandOptions,
+    mut printer: Printer,
+) -> anyhow::Result<i32> {
+    let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
+    spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, tx);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let msg = tokio::select! {

@@ -1,0 +1,652 @@
+//! The console's state and its update: every key, mouse event, batch of lines and tick goes through
+//! [`App::update`]; drawing only reads the state (see `draw.rs`).
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui_textarea::TextArea;
+
+use super::keymap::{Action, Keymap};
+use super::pane::{Matches, Pane};
+use super::theme::Theme;
+use crate::filter::Filter;
+use crate::record::Role;
+use crate::report::ScanOptions;
+use crate::source::SourceMsg;
+
+/// Something for the console to react to.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// A mouse click or wheel turn.
+    Mouse(MouseEvent),
+    /// The terminal's new size.
+    Resize(u16, u16),
+    /// Lines or an event from a source.
+    Source(SourceMsg),
+    /// Time passed (rates, incremental filtering).
+    Tick(Instant),
+}
+
+/// What takes the keyboard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Keys are actions.
+    Normal,
+    /// Typing a filter expression.
+    Filter,
+    /// Typing a search regex.
+    Search,
+}
+
+/// What is drawn over the panes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// Nothing.
+    None,
+    /// Every field of the selected line and its correlated records.
+    Detail,
+    /// Every record of the selected request, in time order, with the latency breakdown.
+    Trace,
+    /// The key table.
+    Help,
+}
+
+/// Where everything goes on screen, computed from the terminal size and the state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Areas {
+    /// The status-code strip.
+    pub strip: Rect,
+    /// Each shown pane and its rectangle (borders included).
+    pub panes: Vec<(usize, Rect)>,
+    /// The detail pane, when open.
+    pub detail: Option<Rect>,
+    /// The filter or search input line, when typing.
+    pub input: Option<Rect>,
+    /// The status bar.
+    pub status: Rect,
+    /// Where overlays (trace, help) go.
+    pub overlay: Rect,
+}
+
+/// The filter bar's state.
+pub struct FilterBar {
+    /// The expression in force ("" = none).
+    pub text: String,
+    /// Its parse.
+    pub filter: Option<Filter>,
+    /// Why the typed expression does not parse.
+    pub error: Option<String>,
+    /// The expression before editing started (Esc restores it).
+    before: String,
+}
+
+/// The console.
+pub struct App {
+    /// One pane per source.
+    pub panes: Vec<Pane>,
+    /// The pane that takes keys.
+    pub focus: usize,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: Theme,
+    /// What takes the keyboard.
+    pub mode: Mode,
+    /// What is drawn over the panes.
+    pub overlay: Overlay,
+    /// The line being typed (filter or search).
+    pub input: TextArea<'static>,
+    /// The filter.
+    pub filter: FilterBar,
+    /// The search regex, while a search is on.
+    pub search: Option<regex::Regex>,
+    /// The selected request's id keys (request id and linked trace ids).
+    pub selected_keys: Vec<u64>,
+    /// The selected request's id as logged.
+    pub selected_id: Option<String>,
+    /// The focused pane fills the screen.
+    pub zoom: bool,
+    /// Moving in one pane moves the others to the same moment.
+    pub time_lock: bool,
+    /// Long lines wrap instead of being cut.
+    pub wrap: bool,
+    /// Show raw lines instead of the parsed summary.
+    pub raw: bool,
+    /// Columns scrolled right.
+    pub hscroll: usize,
+    /// A one-line notice for the status bar.
+    pub notice: Option<String>,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    /// Leave the console.
+    pub quit: bool,
+    /// The last tick's time.
+    pub now: Instant,
+    opts: ScanOptions,
+}
+
+/// Lines checked against a new filter per tick, at most: the rest waits for the next frames.
+const FILTER_BUDGET: Duration = Duration::from_millis(8);
+
+impl App {
+    /// A console for these sources: (display name, source as given, role if known).
+    pub fn new(sources: Vec<(String, String, Option<Role>)>, opts: ScanOptions, keymap: Keymap, theme: Theme) -> Self {
+        App {
+            panes: sources.into_iter().map(|(name, src, role)| Pane::new(name, src, role)).collect(),
+            focus: 0,
+            keymap,
+            theme,
+            mode: Mode::Normal,
+            overlay: Overlay::None,
+            input: TextArea::default(),
+            filter: FilterBar { text: String::new(), filter: None, error: None, before: String::new() },
+            search: None,
+            selected_keys: Vec::new(),
+            selected_id: None,
+            zoom: false,
+            time_lock: false,
+            wrap: false,
+            raw: false,
+            hscroll: 0,
+            notice: None,
+            size: (80, 24),
+            dirty: true,
+            quit: false,
+            now: Instant::now(),
+            opts,
+        }
+    }
+
+    /// Where everything goes at the current size.
+    pub fn areas(&self) -> Areas {
+        let full = Rect::new(0, 0, self.size.0, self.size.1);
+        let input = self.mode != Mode::Normal;
+        let [strip, middle, input_row, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(input as u16),
+            Constraint::Length(1),
+        ])
+        .areas(full);
+        let (pane_area, detail) = if self.overlay == Overlay::Detail && middle.height >= 10 {
+            let [p, d] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
+            (p, Some(d))
+        } else if self.overlay == Overlay::Detail {
+            (Rect::new(middle.x, middle.y, middle.width, 0), Some(middle))
+        } else {
+            (middle, None)
+        };
+        let panes = if self.zoom || self.panes.len() <= 1 {
+            self.panes.get(self.focus).map(|_| vec![(self.focus, pane_area)]).unwrap_or_default()
+        } else {
+            self.pane_rects(pane_area)
+        };
+        let overlay = centered(middle, 90, 90);
+        Areas { strip, panes, detail, input: input.then_some(input_row), status, overlay }
+    }
+
+    /// Gateways on the left and upstreams on the right when there is room; stacked otherwise.
+    fn pane_rects(&self, area: Rect) -> Vec<(usize, Rect)> {
+        let gateways: Vec<usize> = (0..self.panes.len()).filter(|&i| self.panes[i].side() == Role::Gateway).collect();
+        let upstreams: Vec<usize> = (0..self.panes.len()).filter(|&i| self.panes[i].side() != Role::Gateway).collect();
+        let stack = |ids: &[usize], area: Rect| -> Vec<(usize, Rect)> {
+            let rects = Layout::vertical(vec![Constraint::Fill(1); ids.len()]).split(area);
+            ids.iter().copied().zip(rects.iter().copied()).collect()
+        };
+        if area.width >= 120 && !gateways.is_empty() && !upstreams.is_empty() {
+            let cols = Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .split(area);
+            let mut out = stack(&gateways, cols[0]);
+            out.extend(stack(&upstreams, cols[1]));
+            out
+        } else {
+            // narrow: one column, gateways first
+            let ids: Vec<usize> = gateways.into_iter().chain(upstreams).collect();
+            stack(&ids, area)
+        }
+    }
+
+    /// Body height (rows of lines) of pane `i` as laid out now.
+    pub fn pane_height(&self, i: usize) -> usize {
+        self.areas().panes.iter().find(|(p, _)| *p == i).map_or(1, |(_, r)| r.height.saturating_sub(2).max(1) as usize)
+    }
+
+    /// React to one message.
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::Key(k) if k.kind != KeyEventKind::Release => self.key(k),
+            Msg::Key(_) => {}
+            Msg::Mouse(m) => self.mouse(m),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.refit();
+                self.dirty = true;
+            }
+            Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, &b.data),
+            Msg::Source(SourceMsg::Event(id, e)) => {
+                if let Some(p) = self.panes.get_mut(id) {
+                    p.note = Some(e.to_string());
+                    self.dirty = true;
+                }
+            }
+            Msg::Tick(now) => {
+                self.now = now;
+                self.work(FILTER_BUDGET);
+                // rates change with time alone
+                self.dirty |= self.panes.iter().any(|p| p.rate.clone().per_second(now) > 0.0);
+            }
+        }
+    }
+
+    fn lines(&mut self, source: usize, data: &[u8]) {
+        let Some(height) = (source < self.panes.len()).then(|| self.pane_height(source)) else { return };
+        let filter = self.filter.filter.as_ref();
+        let p = &mut self.panes[source];
+        let first = p.lines.is_empty();
+        let n = p.ingest(data, &self.opts, filter);
+        p.rate.add(self.now, n);
+        if p.follow {
+            p.to_bottom(height);
+        }
+        if first {
+            // the format decides the side: lay out again
+            self.refit();
+        }
+        self.dirty = true;
+    }
+
+    /// Keep every pane's cursor in view after a layout change.
+    fn refit(&mut self) {
+        for i in 0..self.panes.len() {
+            let h = self.pane_height(i);
+            let p = &mut self.panes[i];
+            if p.follow { p.to_bottom(h) } else { p.scroll_into_view(h) }
+        }
+    }
+
+    /// Continue checking lines against the filter for up to `budget`; returns whether lines remain.
+    pub fn work(&mut self, budget: Duration) -> bool {
+        let Some(f) = self.filter.filter.clone() else { return false };
+        let start = Instant::now();
+        let mut pending = false;
+        for i in 0..self.panes.len() {
+            while !self.panes[i].filter_done() {
+                if start.elapsed() >= budget {
+                    return true;
+                }
+                self.panes[i].scan_filter(&f, 20_000);
+                self.dirty = true;
+                let h = self.pane_height(i);
+                let p = &mut self.panes[i];
+                if p.follow { p.to_bottom(h) } else { p.scroll_into_view(h) }
+            }
+            pending |= !self.panes[i].filter_done();
+        }
+        pending
+    }
+
+    /// Check every line against the filter now (tests, benchmarks).
+    pub fn settle(&mut self) {
+        while self.work(Duration::from_secs(3600)) {}
+    }
+
+    /// Whether filtering still has lines to check.
+    pub fn has_work(&self) -> bool {
+        self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done())
+    }
+
+    fn key(&mut self, k: KeyEvent) {
+        self.dirty = true;
+        match self.mode {
+            Mode::Filter | Mode::Search => return self.input_key(k),
+            Mode::Normal => {}
+        }
+        let Some(action) = self.keymap.action(k) else { return };
+        if self.overlay == Overlay::Help && !matches!(action, Action::Quit) {
+            self.overlay = Overlay::None; // any key closes help
+            return;
+        }
+        self.act(action);
+    }
+
+    /// Do what an action says.
+    pub fn act(&mut self, action: Action) {
+        self.dirty = true;
+        let h = self.pane_height(self.focus);
+        let cur = self.panes.get(self.focus).map_or(0, |p| p.cursor);
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Down => self.move_to(cur.saturating_add(1)),
+            Action::Up => self.move_to(cur.saturating_sub(1)),
+            Action::PageDown => self.move_to(cur.saturating_add(h)),
+            Action::PageUp => self.move_to(cur.saturating_sub(h)),
+            Action::Top => self.move_to(0),
+            Action::Bottom | Action::Follow => {
+                if let Some(p) = self.panes.get_mut(self.focus) {
+                    p.to_bottom(h);
+                }
+                self.selection_moved();
+            }
+            Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
+            Action::Right => self.hscroll += 8,
+            Action::NextPane => self.cycle_focus(1),
+            Action::PrevPane => self.cycle_focus(self.panes.len().saturating_sub(1)),
+            Action::Detail => self.toggle(Overlay::Detail),
+            Action::Trace => self.toggle(Overlay::Trace),
+            Action::Help => self.toggle(Overlay::Help),
+            Action::Back => {
+                if self.overlay != Overlay::None {
+                    self.overlay = Overlay::None;
+                } else if self.search.is_some() {
+                    self.search = None;
+                } else if self.zoom {
+                    self.zoom = false;
+                    self.refit();
+                }
+            }
+            Action::NextRecord => self.step(true),
+            Action::PrevRecord => self.step(false),
+            Action::Search => self.start_input(Mode::Search, ""),
+            Action::Filter => {
+                let text = self.filter.text.clone();
+                self.start_input(Mode::Filter, &text);
+            }
+            Action::ClearFilter => {
+                self.apply_filter("");
+                self.notice = Some("filter cleared".into());
+            }
+            Action::Zoom => {
+                self.zoom = !self.zoom;
+                self.refit();
+            }
+            Action::TimeLock => {
+                self.time_lock = !self.time_lock;
+                self.notice = Some(format!("time lock {}", if self.time_lock { "on" } else { "off" }));
+                self.selection_moved();
+            }
+            Action::Wrap => self.wrap = !self.wrap,
+            Action::RawView => self.raw = !self.raw,
+        }
+    }
+
+    fn toggle(&mut self, o: Overlay) {
+        self.overlay = if self.overlay == o { Overlay::None } else { o };
+        self.refit();
+    }
+
+    fn cycle_focus(&mut self, by: usize) {
+        if self.panes.is_empty() {
+            return;
+        }
+        // in screen order, so Tab goes left to right, top to bottom
+        let order: Vec<usize> =
+            self.pane_rects(Rect::new(0, 0, self.size.0, self.size.1)).iter().map(|(i, _)| *i).collect();
+        let at = order.iter().position(|&i| i == self.focus).unwrap_or(0);
+        self.focus = order[(at + by) % order.len()];
+        if self.zoom {
+            self.refit();
+        }
+    }
+
+    /// Move the focused pane's cursor to `row`, then follow the selection in the other panes.
+    fn move_to(&mut self, row: usize) {
+        let h = self.pane_height(self.focus);
+        let Some(p) = self.panes.get_mut(self.focus) else { return };
+        p.set_cursor(row, h);
+        self.selection_moved();
+    }
+
+    /// The selection changed: find its request in every pane (or the same moment, when time-locked).
+    pub fn selection_moved(&mut self) {
+        let Some(pane) = self.panes.get(self.focus) else { return };
+        let Some(line) = pane.selected_line() else { return };
+        let mut keys = pane.lines.keys(line);
+        let time = pane.lines.meta(line).time_ms;
+        self.selected_id = pane.parser.as_ref().and_then(|parser| {
+            let r = parser.parse(pane.lines.line(line))?;
+            r.request_id.or(r.trace_id).map(|s| s.into_owned())
+        });
+        if !keys.is_empty() {
+            let first = keys.clone();
+            for p in &self.panes {
+                p.lines.linked_keys(&first, &mut keys);
+            }
+        }
+        self.selected_keys = keys;
+        for i in 0..self.panes.len() {
+            if i == self.focus {
+                continue;
+            }
+            let h = self.pane_height(i);
+            let p = &self.panes[i];
+            let hits = p.lines.lines_with(&self.selected_keys);
+            // the record nearest in time: a retried request logs several
+            let target = hits
+                .iter()
+                .copied()
+                .filter(|&l| p.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(l as u32)).is_ok()))
+                .min_by_key(|&l| (p.lines.meta(l).time_ms - time).abs())
+                .or_else(|| (self.time_lock && !p.lines.is_empty()).then(|| p.lines.line_at_time(time)));
+            if let Some(l) = target {
+                let p = &mut self.panes[i];
+                let row = p.line_row(l);
+                p.set_cursor(row, h);
+                p.follow = false;
+            }
+        }
+    }
+
+    /// Every record of the selected request, across panes, in time order: (pane, line).
+    pub fn request_records(&self) -> Vec<(usize, usize)> {
+        let mut all: Vec<(i64, usize, usize)> = Vec::new();
+        for (i, p) in self.panes.iter().enumerate() {
+            for l in p.lines.lines_with(&self.selected_keys) {
+                all.push((p.lines.meta(l).time_ms, i, l));
+            }
+        }
+        all.sort();
+        all.into_iter().map(|(_, p, l)| (p, l)).collect()
+    }
+
+    /// `n`/`N`: the next search match when searching, else the next record of the selected request.
+    fn step(&mut self, forward: bool) {
+        if let Some(re) = self.search.clone() {
+            return self.search_step(&re, forward);
+        }
+        let records = self.request_records();
+        if records.is_empty() {
+            self.notice = Some("no request selected (its line has no request id)".into());
+            return;
+        }
+        let here = (self.focus, self.panes[self.focus].selected_line().unwrap_or(0));
+        let at = records.iter().position(|r| *r == here);
+        let next = match (at, forward) {
+            (Some(i), true) => (i + 1) % records.len(),
+            (Some(i), false) => (i + records.len() - 1) % records.len(),
+            (None, _) => 0,
+        };
+        let (pane, line) = records[next];
+        self.focus = pane;
+        let h = self.pane_height(pane);
+        let p = &mut self.panes[pane];
+        let row = p.line_row(line);
+        p.set_cursor(row, h);
+        p.follow = false;
+        self.notice = Some(format!("record {} of {} of this request", next + 1, records.len()));
+        // the keys stay: stepping moves along one request
+    }
+
+    fn search_step(&mut self, re: &regex::Regex, forward: bool) {
+        let h = self.pane_height(self.focus);
+        let Some(p) = self.panes.get_mut(self.focus) else { return };
+        let rows = p.rows();
+        if rows == 0 {
+            return;
+        }
+        let found = (1..=rows)
+            .map(|d| if forward { (p.cursor + d) % rows } else { (p.cursor + rows - d % rows) % rows })
+            .find(|&row| {
+                let text = String::from_utf8_lossy(p.lines.line(p.row_line(row)));
+                re.is_match(&text)
+            });
+        match found {
+            Some(row) => {
+                p.set_cursor(row, h);
+                self.notice = None;
+                self.selection_moved();
+            }
+            None => self.notice = Some(format!("no match for /{}/", re.as_str())),
+        }
+    }
+
+    fn start_input(&mut self, mode: Mode, text: &str) {
+        self.mode = mode;
+        self.input = TextArea::new(vec![text.to_string()]);
+        self.input.move_cursor(ratatui_textarea::CursorMove::End);
+        if mode == Mode::Filter {
+            self.filter.before = self.filter.text.clone();
+        }
+        self.refit();
+    }
+
+    fn input_key(&mut self, k: KeyEvent) {
+        match k.code {
+            KeyCode::Esc => {
+                if self.mode == Mode::Filter {
+                    let before = self.filter.before.clone();
+                    self.apply_filter(&before);
+                }
+                self.mode = Mode::Normal;
+                self.refit();
+            }
+            KeyCode::Enter => {
+                let typed = self.input.lines().join("");
+                match self.mode {
+                    Mode::Filter if self.filter.error.is_some() => return, // keep editing
+                    Mode::Search => match regex::Regex::new(&typed) {
+                        Ok(re) if !typed.is_empty() => {
+                            self.search = Some(re.clone());
+                            self.search_step(&re, true);
+                        }
+                        Ok(_) => self.search = None,
+                        Err(e) => {
+                            self.notice = Some(format!("bad regex: {e}"));
+                            return;
+                        }
+                    },
+                    _ => {}
+                }
+                self.mode = Mode::Normal;
+                self.refit();
+            }
+            _ => {
+                self.input.input(k);
+                if self.mode == Mode::Filter {
+                    // filter as you type: the count shows before Enter
+                    let typed = self.input.lines().join("");
+                    self.apply_filter(&typed);
+                }
+            }
+        }
+    }
+
+    /// Put a filter expression in force ("" for none); an invalid one leaves the last valid filter on.
+    pub fn apply_filter(&mut self, text: &str) {
+        let text = text.trim();
+        let parsed = if text.is_empty() { Ok(None) } else { Filter::parse(text).map(Some) };
+        match parsed {
+            Err(e) => {
+                self.filter.error = Some(format!("{e:#}"));
+                return;
+            }
+            Ok(f) => {
+                self.filter.error = None;
+                if self.filter.text == text && self.filter.filter.is_some() == f.is_some() {
+                    return;
+                }
+                self.filter.text = text.to_string();
+                self.filter.filter = f;
+            }
+        }
+        let on = self.filter.filter.is_some();
+        for i in 0..self.panes.len() {
+            let p = &mut self.panes[i];
+            let keep = p.selected_line();
+            p.matches = on.then(Matches::default);
+            if let Some(l) = keep {
+                p.cursor = l; // a line number until the scan below finds its row
+            }
+        }
+        // a first slice now, so the count shows at once; the rest on the next ticks
+        self.work(FILTER_BUDGET);
+        for i in 0..self.panes.len() {
+            let h = self.pane_height(i);
+            let p = &mut self.panes[i];
+            if p.follow {
+                p.to_bottom(h);
+            } else {
+                let row = p.line_row(p.cursor);
+                p.cursor = row;
+                p.scroll_into_view(h);
+            }
+        }
+    }
+
+    /// (matching, checked, total) lines over all panes, for the filter's live count.
+    pub fn filter_count(&self) -> (u64, u64, u64) {
+        let mut c = (0, 0, 0);
+        for p in &self.panes {
+            c.2 += p.lines.len() as u64;
+            match &p.matches {
+                Some(m) => {
+                    c.0 += m.lines.len() as u64;
+                    c.1 += m.scanned as u64;
+                }
+                None => {
+                    c.0 += p.lines.len() as u64;
+                    c.1 += p.lines.len() as u64;
+                }
+            }
+        }
+        c
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        let areas = self.areas();
+        let Some(&(i, r)) = areas.panes.iter().find(|(_, r)| r.contains((m.column, m.row).into())) else { return };
+        let h = r.height.saturating_sub(2).max(1) as usize;
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = i;
+                if m.row > r.y && m.row < r.y + r.height - 1 {
+                    let row = self.panes[i].top + (m.row - r.y - 1) as usize;
+                    if row < self.panes[i].rows() {
+                        self.move_to(row);
+                    }
+                }
+                self.dirty = true;
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let p = &mut self.panes[i];
+                let row = if m.kind == MouseEventKind::ScrollDown { p.cursor + 3 } else { p.cursor.saturating_sub(3) };
+                p.set_cursor(row, h);
+                self.dirty = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A rectangle `pw`% × `ph`% of `area`, centred.
+pub fn centered(area: Rect, pw: u16, ph: u16) -> Rect {
+    let w = area.width * pw / 100;
+    let h = area.height * ph / 100;
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}

@@ -1,0 +1,536 @@
+//! Drawing: reads the [`App`], never changes it. Log text is untrusted: every line goes through
+//! [`display_text`], so no control character or escape sequence reaches the terminal.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthChar;
+
+use super::app::{App, Mode, Overlay};
+use super::pane::Pane;
+use crate::output::{Part, record_parts};
+use crate::record::Role;
+use crate::report::text::thousands;
+
+/// Draw the whole console.
+pub fn draw(app: &App, f: &mut Frame<'_>) {
+    let areas = app.areas();
+    let t = &app.theme;
+    f.render_widget(Block::default().style(t.base), f.area());
+    draw_strip(app, f, areas.strip);
+    for &(i, r) in &areas.panes {
+        draw_pane(app, f, i, r);
+    }
+    if let Some(r) = areas.detail {
+        draw_detail(app, f, r);
+    }
+    if let Some(r) = areas.input {
+        draw_input(app, f, r);
+    }
+    draw_status(app, f, areas.status);
+    match app.overlay {
+        Overlay::Trace => draw_trace(app, f, areas.overlay),
+        Overlay::Help => draw_help(app, f, areas.overlay),
+        Overlay::None | Overlay::Detail => {}
+    }
+}
+
+/// Log bytes as safe display text: tabs expanded to the next multiple of 8 columns, control characters and
+/// ESC shown escaped (`\x1b`), invalid UTF-8 as U+FFFD.
+pub fn display_text(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(s.len());
+    let mut col = 0;
+    for c in s.chars() {
+        match c {
+            '\t' => {
+                let n = 8 - col % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                col += n;
+            }
+            c if c.is_control() => {
+                let e = match c {
+                    '\r' => "\\r".to_string(),
+                    '\n' => "\\n".to_string(),
+                    c => format!("\\x{:02x}", c as u32),
+                };
+                col += e.len();
+                out.push_str(&e);
+            }
+            c => {
+                col += c.width().unwrap_or(0);
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Drop the first `cols` display columns of a line's spans (horizontal scroll); a wide character cut in half
+/// becomes a space.
+fn skip_columns(spans: Vec<Span<'static>>, cols: usize) -> Vec<Span<'static>> {
+    let mut left = cols;
+    let mut out = Vec::with_capacity(spans.len());
+    for s in spans {
+        if left == 0 {
+            out.push(s);
+            continue;
+        }
+        let mut text = String::new();
+        for c in s.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if left == 0 {
+                text.push(c);
+            } else if w > left {
+                text.extend(std::iter::repeat_n(' ', w - left));
+                left = 0;
+            } else {
+                left -= w;
+            }
+        }
+        if !text.is_empty() {
+            out.push(Span::styled(text, s.style));
+        }
+    }
+    out
+}
+
+fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    // the gateways speak for the clients; without one, every pane counts
+    let gw: Vec<&Pane> = app.panes.iter().filter(|p| p.side() == Role::Gateway).collect();
+    let counted: Vec<&Pane> = if gw.is_empty() { app.panes.iter().collect() } else { gw };
+    let mut class = [0u64; 6];
+    let mut top = Vec::new();
+    for p in &counted {
+        for (c, n) in class.iter_mut().zip(p.counts.class) {
+            *c += n;
+        }
+        p.counts.last_minute(&mut top);
+    }
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut spans = vec![Span::styled(" ", t.bar)];
+    for (k, code) in [(2usize, 200u16), (3, 300), (4, 400), (5, 500)] {
+        spans.push(Span::styled(format!("{k}xx "), t.status(code)));
+        spans.push(Span::styled(format!("{}  ", thousands(class[k])), t.bar));
+    }
+    let errors: Vec<&(u16, u64)> = top.iter().filter(|(c, _)| *c >= 400).take(5).collect();
+    if !errors.is_empty() {
+        spans.push(Span::styled("│ last min ", t.bar));
+        for (c, n) in errors {
+            spans.push(Span::styled(c.to_string(), t.status(*c)));
+            spans.push(Span::styled(format!("×{} ", thousands(*n)), t.bar));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
+}
+
+fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>) {
+    let t = &app.theme;
+    let p = &app.panes[i];
+    let format = p.parser.as_ref().map_or("…".to_string(), |x| x.format.name().to_string());
+    let rate = p.rate.clone().per_second(app.now);
+    let rate = if rate >= 10.0 { format!("{rate:.0}/s") } else { format!("{rate:.1}/s") };
+    let role = match p.side() {
+        Role::Gateway => "gw",
+        Role::Upstream => "up",
+    };
+    let mut name = p.name.clone();
+    let room = (width as usize).saturating_sub(format.len() + rate.len() + 28).max(8);
+    if name.chars().count() > room {
+        let tail: String = name.chars().rev().take(room - 1).collect::<Vec<_>>().into_iter().rev().collect();
+        name = format!("…{tail}");
+    }
+    let left = Line::from(vec![
+        Span::styled(format!(" {role} "), t.dim),
+        Span::styled(name, t.title),
+        Span::styled(format!(" · {format} · {rate} "), t.dim),
+    ]);
+    let state = if p.follow {
+        Span::styled(" ● live ", t.dim)
+    } else if p.unseen > 0 {
+        Span::styled(format!(" PAUSED +{} ", thousands(p.unseen)), t.paused)
+    } else {
+        Span::styled(" PAUSED ", t.paused)
+    };
+    let mut right = vec![state];
+    if let Some(m) = &p.matches {
+        right.insert(
+            0,
+            Span::styled(
+                format!(" {} of {} ", thousands(m.lines.len() as u64), thousands(p.lines.len() as u64)),
+                t.dim,
+            ),
+        );
+    }
+    (left, Line::from(right).alignment(Alignment::Right))
+}
+
+/// The spans of one line as the pane shows it: the parsed summary, or the raw text.
+fn line_spans(app: &App, p: &Pane, line: usize, correlated: bool) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let raw = p.lines.line(line);
+    let rec = if app.raw { None } else { p.parser.as_ref().and_then(|x| x.parse(raw)) };
+    let mut spans = Vec::new();
+    match rec {
+        Some(r) => {
+            for (k, (part, text)) in record_parts(&r).into_iter().enumerate() {
+                if k > 0 {
+                    spans.push(Span::raw(" "));
+                }
+                let style = match part {
+                    Part::Time | Part::Upstream => t.dim,
+                    Part::Status(s) => t.status(s),
+                    Part::Level(l) if l >= crate::record::Level::Error => t.level_error,
+                    Part::Level(crate::record::Level::Warn) => t.level_warn,
+                    Part::Level(_) => t.dim,
+                    Part::Flags => t.level_warn,
+                    Part::Id | Part::Trace if correlated => t.id,
+                    Part::Id | Part::Trace => t.dim,
+                    Part::Method | Part::Path | Part::Latency | Part::Message => Style::default(),
+                };
+                spans.push(Span::styled(text, style));
+            }
+        }
+        None if p.lines.meta(line).parsed() || app.raw => spans.push(Span::raw(display_text(raw))),
+        None => spans.push(Span::styled(display_text(raw), t.dim)),
+    }
+    if let Some(re) = &app.search {
+        spans = highlight(spans, re, t.search);
+    }
+    spans
+}
+
+/// Restyle the parts of `spans` that `re` matches (matches are found in the joined text).
+fn highlight(spans: Vec<Span<'static>>, re: &regex::Regex, style: Style) -> Vec<Span<'static>> {
+    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+    let hits: Vec<(usize, usize)> =
+        re.find_iter(&text).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect();
+    if hits.is_empty() {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for s in spans {
+        let (start, end) = (pos, pos + s.content.len());
+        pos = end;
+        let mut cut = start;
+        for &(a, b) in hits.iter().filter(|(a, b)| *a < end && *b > start) {
+            let (a, b) = (a.max(start), b.min(end));
+            if a > cut {
+                out.push(Span::styled(s.content[cut - start..a - start].to_string(), s.style));
+            }
+            out.push(Span::styled(s.content[a - start..b - start].to_string(), s.style.patch(style)));
+            cut = b;
+        }
+        if cut < end {
+            out.push(Span::styled(s.content[cut - start..].to_string(), s.style));
+        }
+    }
+    out
+}
+
+fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
+    if r.height < 2 {
+        return;
+    }
+    let t = &app.theme;
+    let p = &app.panes[i];
+    let focused = i == app.focus;
+    let (left, right) = pane_title(app, i, r.width);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title(left)
+        .title(right);
+    if let Some(note) = &p.note {
+        block = block.title_bottom(Line::from(Span::styled(format!(" {} ", display_text(note.as_bytes())), t.dim)));
+    }
+    let body = block.inner(r);
+    f.render_widget(block, r);
+    let height = body.height as usize;
+    let rows = p.rows();
+    if rows == 0 {
+        let msg = match (&p.matches, p.lines.is_empty()) {
+            (_, true) => "waiting for lines…",
+            (Some(m), false) if m.scanned < p.lines.len() => "filtering…",
+            _ => "no line matches the filter",
+        };
+        f.render_widget(Paragraph::new(Span::styled(msg, t.dim)), body);
+        return;
+    }
+    let mut lines: Vec<Line<'static>> = Vec::with_capacity(height);
+    let mut used = 0;
+    // wrapped lines take several rows: start at the cursor if it would not show
+    let mut row = p.top.min(rows - 1);
+    if app.wrap && p.cursor >= row + height / 2 {
+        row = p.cursor.saturating_sub(height / 2);
+    }
+    while row < rows && used < height {
+        let line = p.row_line(row);
+        let correlated =
+            !app.selected_keys.is_empty() && p.lines.keys(line).iter().any(|k| app.selected_keys.contains(k));
+        let mut spans = line_spans(app, p, line, correlated);
+        if !app.wrap && app.hscroll > 0 {
+            spans = skip_columns(spans, app.hscroll);
+        }
+        let mut style = Style::default();
+        if correlated {
+            style = style.patch(t.correlated);
+        }
+        if row == p.cursor {
+            style = style.patch(if focused { t.selection } else { t.selection.remove_modifier(Modifier::BOLD) });
+        }
+        let text_width: usize = spans.iter().map(|s| s.width()).sum();
+        used += if app.wrap { text_width.div_ceil(body.width.max(1) as usize).max(1) } else { 1 };
+        lines.push(Line::from(spans).style(style));
+        row += 1;
+    }
+    let mut para = Paragraph::new(lines).style(t.base);
+    if app.wrap {
+        para = para.wrap(Wrap { trim: false });
+    }
+    f.render_widget(para, body);
+}
+
+fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let raw = pane.lines.line(line);
+    let mut out = Vec::new();
+    match pane.parser.as_ref().and_then(|x| x.parse(raw)) {
+        Some(r) => {
+            for (k, v) in crate::output::record_json(&r) {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    v => v.to_string(),
+                };
+                out.push(Line::from(vec![
+                    Span::styled(format!("{k:>16} "), t.dim),
+                    Span::raw(display_text(v.as_bytes())),
+                ]));
+            }
+        }
+        None => out.push(Line::from(Span::styled("(the line does not parse as this source's format)", t.dim))),
+    }
+    out.push(Line::from(vec![Span::styled(format!("{:>16} ", "raw"), t.dim), Span::raw(display_text(raw))]));
+    out
+}
+
+/// One record of a request, for the detail and trace lists.
+fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
+    let t = &app.theme;
+    let p = &app.panes[pi];
+    let role = match p.side() {
+        Role::Gateway => "gateway ",
+        Role::Upstream => "upstream",
+    };
+    let mut spans = vec![Span::styled(format!("{role} {}:{}  ", p.name, line + 1), t.dim)];
+    spans.extend(line_spans(app, p, line, true));
+    Line::from(spans)
+}
+
+fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let p = &app.panes[app.focus];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Span::styled(format!(" detail · {} · Esc closes ", p.name), t.title));
+    let mut lines = Vec::new();
+    if let Some(l) = p.selected_line() {
+        lines.push(Line::from(Span::styled(format!("{}:{}", p.source, l + 1), t.title)));
+        lines.extend(kv_lines(app, p, l));
+        let records = app.request_records();
+        lines.push(Line::raw(""));
+        match (app.selected_id.as_deref(), records.len()) {
+            (None, _) => {
+                lines.push(Line::from(Span::styled("no request id on this line: nothing to correlate", t.dim)))
+            }
+            (Some(id), n) => {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{n} record(s) of request "), t.title),
+                    Span::styled(display_text(id.as_bytes()), t.id),
+                    Span::styled("  (t: trace view, n/N: step through them)", t.dim),
+                ]));
+                lines.extend(records.iter().take(50).map(|&(pi, l)| hop_line(app, pi, l)));
+            }
+        }
+    }
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block).style(t.base).wrap(Wrap { trim: false }), r);
+}
+
+fn overlay_block(app: &App, title: String) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border_focus)
+        .title(Span::styled(title, app.theme.title))
+        .style(app.theme.overlay)
+}
+
+fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let records = app.request_records();
+    let id = app.selected_id.clone().unwrap_or_default();
+    let block = overlay_block(app, format!(" trace · {} · Esc closes ", display_text(id.as_bytes())));
+    let mut lines = Vec::new();
+    if records.is_empty() {
+        lines.push(Line::from(Span::styled("the selected line has no request id: select one that has", t.dim)));
+    } else {
+        lines.push(Line::from(Span::styled(
+            format!("{} record(s) in time order, from {} source(s)", records.len(), {
+                let mut s: Vec<usize> = records.iter().map(|r| r.0).collect();
+                s.dedup();
+                s.sort();
+                s.dedup();
+                s.len()
+            }),
+            t.title,
+        )));
+        let mut timings = Vec::new();
+        let mut statuses = Vec::new();
+        for &(pi, l) in &records {
+            lines.push(hop_line(app, pi, l));
+            let p = &app.panes[pi];
+            if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(l))) {
+                timings.push(crate::trace::HopTiming {
+                    role: p.side(),
+                    duration_us: rec.duration_us,
+                    upstream_us: rec.upstream_us,
+                });
+                let mut hop = format!("{} {}", p.name, rec.status.map_or("-".into(), |s| s.to_string()));
+                if !rec.upstream_status.is_empty() {
+                    let up: Vec<String> = rec.upstream_status.as_slice().iter().map(u16::to_string).collect();
+                    hop.push_str(&format!(" (upstream {})", up.join(", ")));
+                }
+                statuses.push(hop);
+            }
+        }
+        lines.push(Line::raw(""));
+        let b = crate::trace::breakdown(&timings);
+        lines.push(Line::from(Span::styled(crate::trace::breakdown_text(&b), t.title)));
+        lines.push(Line::from(vec![Span::styled("statuses: ", t.dim), Span::raw(statuses.join("  →  "))]));
+    }
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
+}
+
+/// The filter syntax, for the help overlay.
+const FILTER_HELP: [&str; 5] = [
+    "status>=500   status=429   status=5xx   latency>1s   path~^/v1/orders   method=POST",
+    "upstream=10.0.0.7:8080   id=<request id>   level=error   message~timeout   flags~UF",
+    "combine with and / or / not and parentheses: status>=500 and not path~^/healthz",
+    "the count of matching lines shows as you type; Enter keeps the filter, Esc restores the last",
+    "/ searches the raw lines with a regex: n / N jump between matches, Esc ends the search",
+];
+
+fn draw_help(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let block = overlay_block(app, " keys · any key closes ".into());
+    let rows = app.keymap.help_rows();
+    let key_w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
+    let mut lines: Vec<Line<'static>> = rows
+        .into_iter()
+        .map(|(k, d)| Line::from(vec![Span::styled(format!(" {k:>key_w$}  "), t.bar_key), Span::raw(d)]))
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(" filter (f)", t.title)));
+    lines.extend(FILTER_HELP.iter().map(|s| Line::raw(format!("   {s}"))));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(" mouse: click selects a line, the wheel scrolls", t.dim)));
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
+}
+
+fn draw_input(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let (label, tail) = match app.mode {
+        Mode::Filter => {
+            let (m, checked, total) = app.filter_count();
+            let state = match &app.filter.error {
+                Some(e) => format!(" {e}"),
+                None if checked < total => format!(" {} match · {} lines · checking…", thousands(m), thousands(total)),
+                None => format!(" {} match · {} lines", thousands(m), thousands(total)),
+            };
+            ("filter> ", state)
+        }
+        Mode::Search => ("search /", String::from(" Enter finds, Esc cancels")),
+        Mode::Normal => return,
+    };
+    let tail_w = (tail.chars().count() as u16).min(r.width / 2);
+    let label_w = label.len() as u16;
+    let input_w = r.width.saturating_sub(label_w + tail_w);
+    f.render_widget(Paragraph::new(Span::styled(label, t.bar_key)), Rect { width: label_w, ..r });
+    let mut input = app.input.clone();
+    input.set_style(t.base);
+    input.set_cursor_line_style(Style::default());
+    f.render_widget(&input, Rect { x: r.x + label_w, width: input_w, ..r });
+    let tail_style = if app.filter.error.is_some() && app.mode == Mode::Filter { t.alert } else { t.dim };
+    f.render_widget(
+        Paragraph::new(Span::styled(tail, tail_style)),
+        Rect { x: r.x + label_w + input_w, width: tail_w, ..r },
+    );
+}
+
+fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    if let Some(p) = app.panes.get(app.focus) {
+        spans.push(if p.follow { Span::styled(" FOLLOW ", t.bar_key) } else { Span::styled(" PAUSED ", t.paused) });
+    }
+    let (m, checked, total) = app.filter_count();
+    if !app.filter.text.is_empty() {
+        let scanning = if checked < total { " checking…" } else { "" };
+        spans.push(Span::styled(
+            format!(" filter: {} · {} of {} lines{scanning} ", app.filter.text, thousands(m), thousands(total)),
+            t.bar,
+        ));
+    } else {
+        spans.push(Span::styled(format!(" {} lines ", thousands(total)), t.bar));
+    }
+    if let Some(id) = &app.selected_id {
+        let short: String = id.chars().take(if r.width < 100 { 12 } else { 40 }).collect();
+        spans.push(Span::styled(format!(" id {} ", display_text(short.as_bytes())), t.id));
+    }
+    if app.time_lock {
+        spans.push(Span::styled(" time-locked ", t.bar_key));
+    }
+    if let Some(re) = &app.search {
+        spans.push(Span::styled(format!(" /{} ", re.as_str()), t.search));
+    }
+    if let Some(n) = &app.notice {
+        spans.push(Span::styled(format!(" {n} "), t.alert));
+    }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let hints = if r.width < 100 {
+        " ? help  q quit ".to_string()
+    } else {
+        " ? help  / search  f filter  Enter detail  t trace  n/N request  z zoom  q quit ".to_string()
+    };
+    let pad = (r.width as usize).saturating_sub(used + hints.chars().count());
+    spans.push(Span::styled(" ".repeat(pad), t.bar));
+    spans.push(Span::styled(hints, t.dim.patch(t.bar)));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_text_escapes_and_expands_tabs() {
+        assert_eq!(display_text(b"a\tb"), "a       b");
+        assert_eq!(display_text(b"ab\x1b[31mred\x07"), "ab\\x1b[31mred\\x07");
+        assert_eq!(display_text("日本\tx".as_bytes()), "日本    x", "wide characters count two columns");
+        assert_eq!(display_text(b"\xff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn horizontal_scroll_counts_columns() {
+        let spans = vec![Span::raw("ab"), Span::raw("日本c")];
+        let out: String = skip_columns(spans, 3).iter().map(|s| s.content.to_string()).collect();
+        assert_eq!(out, " 本c", "half a wide character becomes a space");
+    }
+}

@@ -1,0 +1,308 @@
+//! One source shown as a pane: its lines, cursor, follow state, filter matches and live counts.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::filter::Filter;
+use crate::format::Parser;
+use crate::record::Role;
+use crate::store::LineStore;
+
+/// Lines of a pane that match the filter, found incrementally (a large pane takes several frames).
+#[derive(Clone, Debug, Default)]
+pub struct Matches {
+    /// Matching line numbers, in order.
+    pub lines: Vec<u32>,
+    /// Lines checked so far (all lines below this index).
+    pub scanned: usize,
+}
+
+/// Lines received per second, over the last few seconds of arrivals.
+#[derive(Clone, Debug, Default)]
+pub struct RateMeter {
+    arrivals: VecDeque<(Instant, u32)>,
+}
+
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+
+impl RateMeter {
+    /// Count `n` lines arriving at `now`.
+    pub fn add(&mut self, now: Instant, n: u32) {
+        match self.arrivals.back_mut() {
+            Some((t, c)) if now.duration_since(*t) < Duration::from_millis(100) => *c += n,
+            _ => self.arrivals.push_back((now, n)),
+        }
+        self.expire(now);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while self.arrivals.front().is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW) {
+            self.arrivals.pop_front();
+        }
+    }
+
+    /// Lines per second at `now`.
+    pub fn per_second(&mut self, now: Instant) -> f64 {
+        self.expire(now);
+        self.arrivals.iter().map(|(_, n)| *n as f64).sum::<f64>() / RATE_WINDOW.as_secs_f64()
+    }
+}
+
+/// Status counts of a pane: totals per class, and per second of log time for the last minute.
+#[derive(Clone, Debug, Default)]
+pub struct StatusCounts {
+    /// Lines with a status, per class: index 1..=5 for 1xx..5xx, 0 for anything else.
+    pub class: [u64; 6],
+    /// (second, [(status, count)]) for recent seconds of log time, oldest first.
+    recent: VecDeque<(i64, Vec<(u16, u32)>)>,
+}
+
+impl StatusCounts {
+    /// Count one status logged at `time_ms`.
+    pub fn add(&mut self, status: u16, time_ms: i64) {
+        if status == 0 {
+            return;
+        }
+        let class = (status / 100) as usize;
+        self.class[if (1..=5).contains(&class) { class } else { 0 }] += 1;
+        let sec = time_ms.div_euclid(1000);
+        let newest = self.recent.back().map_or(i64::MIN, |(s, _)| *s);
+        if sec < newest.saturating_sub(60) {
+            return; // too old to matter for "the last minute"
+        }
+        let slot = match self.recent.iter().rposition(|(s, _)| *s == sec) {
+            Some(i) => i,
+            None => {
+                let at = self.recent.partition_point(|(s, _)| *s < sec);
+                self.recent.insert(at, (sec, Vec::new()));
+                at
+            }
+        };
+        let codes = &mut self.recent[slot].1;
+        match codes.iter_mut().find(|(c, _)| *c == status) {
+            Some((_, n)) => *n += 1,
+            None => codes.push((status, 1)),
+        }
+        let newest = self.recent.back().map_or(sec, |(s, _)| *s);
+        while self.recent.front().is_some_and(|(s, _)| *s <= newest - 60) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Counts per status over the last minute of log time (up to the newest record), most frequent first.
+    pub fn last_minute(&self, into: &mut Vec<(u16, u64)>) {
+        for (_, codes) in &self.recent {
+            for &(c, n) in codes {
+                match into.iter_mut().find(|(k, _)| *k == c) {
+                    Some((_, m)) => *m += n as u64,
+                    None => into.push((c, n as u64)),
+                }
+            }
+        }
+        into.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    }
+}
+
+/// One source in the console.
+pub struct Pane {
+    /// Display name (the file name, command or host).
+    pub name: String,
+    /// The source as given.
+    pub source: String,
+    /// Gateway or upstream: decides the side.
+    pub role: Option<Role>,
+    /// Chosen from the first lines received.
+    pub parser: Option<Parser>,
+    /// Every line received.
+    pub lines: LineStore,
+    /// The selected row (an index into the filtered rows when a filter is on).
+    pub cursor: usize,
+    /// The first row shown.
+    pub top: usize,
+    /// Whether new lines move the view to the bottom.
+    pub follow: bool,
+    /// Lines that arrived while paused.
+    pub unseen: u64,
+    /// Lines per second.
+    pub rate: RateMeter,
+    /// Rows matching the filter, when one is on.
+    pub matches: Option<Matches>,
+    /// The last thing that happened to the source (rotation, an error, a command's exit).
+    pub note: Option<String>,
+    /// Live status counts.
+    pub counts: StatusCounts,
+}
+
+impl Pane {
+    /// An empty pane for a source.
+    pub fn new(name: String, source: String, role: Option<Role>) -> Self {
+        Pane {
+            name,
+            source,
+            role,
+            parser: None,
+            lines: LineStore::new(),
+            cursor: 0,
+            top: 0,
+            follow: true,
+            unseen: 0,
+            rate: RateMeter::default(),
+            matches: None,
+            note: None,
+            counts: StatusCounts::default(),
+        }
+    }
+
+    /// The side the pane belongs on: its own role, else its format's.
+    pub fn side(&self) -> Role {
+        self.role.or(self.parser.as_ref().map(|p| p.format.role())).unwrap_or(Role::Upstream)
+    }
+
+    /// Rows shown: matching lines when filtered, else every line.
+    pub fn rows(&self) -> usize {
+        self.matches.as_ref().map_or(self.lines.len(), |m| m.lines.len())
+    }
+
+    /// The line shown at `row`.
+    pub fn row_line(&self, row: usize) -> usize {
+        match &self.matches {
+            Some(m) => m.lines[row] as usize,
+            None => row,
+        }
+    }
+
+    /// The row showing `line`, or the nearest row after it (the last row if none).
+    pub fn line_row(&self, line: usize) -> usize {
+        match &self.matches {
+            Some(m) => m.lines.partition_point(|&l| (l as usize) < line).min(m.lines.len().saturating_sub(1)),
+            None => line.min(self.lines.len().saturating_sub(1)),
+        }
+    }
+
+    /// The selected line, if the pane has rows.
+    pub fn selected_line(&self) -> Option<usize> {
+        (self.rows() > 0).then(|| self.row_line(self.cursor.min(self.rows() - 1)))
+    }
+
+    /// Move the cursor to `row` (clamped); keeps it in a view `height` rows tall. Following resumes at the bottom.
+    pub fn set_cursor(&mut self, row: usize, height: usize) {
+        let rows = self.rows();
+        self.cursor = row.min(rows.saturating_sub(1));
+        self.follow = rows == 0 || self.cursor + 1 >= rows;
+        if self.follow {
+            self.unseen = 0;
+        }
+        self.scroll_into_view(height);
+    }
+
+    /// Adjust the first row so the cursor shows.
+    pub fn scroll_into_view(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.cursor < self.top {
+            self.top = self.cursor;
+        } else if self.cursor >= self.top + height {
+            self.top = self.cursor + 1 - height;
+        }
+        let max_top = self.rows().saturating_sub(height);
+        self.top = self.top.min(max_top.max(self.top.min(self.cursor)));
+    }
+
+    /// Put the cursor on the last row and follow.
+    pub fn to_bottom(&mut self, height: usize) {
+        self.cursor = self.rows().saturating_sub(1);
+        self.top = self.rows().saturating_sub(height.max(1));
+        self.follow = true;
+        self.unseen = 0;
+    }
+
+    /// Parse and keep a batch of lines; returns how many.
+    pub fn ingest(&mut self, data: &[u8], opts: &crate::report::ScanOptions, filter: Option<&Filter>) -> u32 {
+        if self.parser.is_none() {
+            self.parser = Some(crate::report::source::choose_parser(data, opts));
+        }
+        let parser = self.parser.as_ref().expect("chosen above");
+        let mut n = 0;
+        crate::scan::for_each_line(data, |_, line| {
+            let line = crate::format::strip_cr(line);
+            let rec = parser.parse(line);
+            self.lines.push(line, rec.as_ref());
+            let m = self.lines.meta(self.lines.len() - 1);
+            self.counts.add(m.status, m.time_ms);
+            n += 1;
+        });
+        if let (Some(f), Some(m)) = (filter, self.matches.as_mut())
+            && m.scanned + n as usize == self.lines.len()
+        {
+            // caught up before these lines: check them now, so a live filtered view stays live
+            scan_matches(&self.lines, parser, f, m, usize::MAX);
+        }
+        if !self.follow {
+            self.unseen += n as u64;
+        }
+        n
+    }
+
+    /// Check up to `budget` more lines against the filter; returns how many were checked.
+    pub fn scan_filter(&mut self, filter: &Filter, budget: usize) -> usize {
+        match (self.matches.as_mut(), self.parser.as_ref()) {
+            (Some(m), Some(p)) => scan_matches(&self.lines, p, filter, m, budget),
+            (Some(m), None) => {
+                m.scanned = self.lines.len();
+                0
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether the filter has checked every line.
+    pub fn filter_done(&self) -> bool {
+        self.matches.as_ref().is_none_or(|m| m.scanned >= self.lines.len())
+    }
+}
+
+fn scan_matches(lines: &LineStore, parser: &Parser, filter: &Filter, m: &mut Matches, budget: usize) -> usize {
+    let end = lines.len().min(m.scanned.saturating_add(budget));
+    let start = m.scanned;
+    for i in start..end {
+        let keep = match parser.parse(lines.line(i)) {
+            Some(r) => filter.matches(&r),
+            None => filter.is_all(),
+        };
+        if keep {
+            m.lines.push(i as u32);
+        }
+    }
+    m.scanned = end;
+    end - start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_minute_counts_follow_log_time() {
+        let mut c = StatusCounts::default();
+        for s in 0..120i64 {
+            c.add(if s % 2 == 0 { 200 } else { 502 }, s * 1000);
+        }
+        c.add(404, 10_000); // too old: counted in totals only
+        let mut top = Vec::new();
+        c.last_minute(&mut top);
+        assert_eq!(top, vec![(200, 30), (502, 30)], "seconds 60..=119");
+        assert_eq!(c.class[2], 60);
+        assert_eq!(c.class[4], 1);
+        assert_eq!(c.class[5], 60);
+    }
+
+    #[test]
+    fn rate_counts_the_last_five_seconds() {
+        let mut r = RateMeter::default();
+        let t0 = Instant::now();
+        r.add(t0, 100);
+        r.add(t0 + Duration::from_secs(1), 400);
+        assert_eq!(r.per_second(t0 + Duration::from_secs(2)), 100.0);
+        assert_eq!(r.per_second(t0 + Duration::from_millis(5500)), 80.0);
+        assert_eq!(r.per_second(t0 + Duration::from_secs(10)), 0.0);
+    }
+}

@@ -1,0 +1,190 @@
+//! The console's loop: one `tokio::select!` over terminal events, source batches, signals and a frame timer.
+//! It redraws only when something changed, at most every [`FRAME`], so a burst of lines costs a few frames.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::app::{App, Msg};
+use super::keymap::Keymap;
+use super::theme::{ColorDepth, Theme};
+use crate::cli::ConsoleArgs;
+use crate::source::SourceMsg;
+use crate::source::command::CommandOptions;
+use crate::source::file::{FollowOptions, StartAt};
+use crate::tail::{SourceKind, named_sources, spawn_sources};
+
+/// Shortest time between two frames (~60 fps at most).
+const FRAME: Duration = Duration::from_millis(16);
+/// Batches in flight from all sources together.
+const CHANNEL: usize = 64;
+
+/// Everything the console needs besides its sources.
+pub struct Setup {
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: Theme,
+    /// Reading options.
+    pub opts: crate::report::ScanOptions,
+    /// How files are followed.
+    pub follow: FollowOptions,
+    /// How commands are run.
+    pub commands: CommandOptions,
+}
+
+/// The short name a pane shows for a source: a file's name, a command as typed.
+pub fn short_name(source: &str) -> String {
+    match source.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() && !source.starts_with("ssh://") => name.to_string(),
+        _ => source.to_string(),
+    }
+}
+
+/// Theme and keymap from the config file and `--theme`.
+pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
+    let opts = crate::commands::scan_options(&args.input)?;
+    let config = crate::config::Config::load(args.input.config.as_deref())?;
+    let keymap = Keymap::with_overrides(&config.keys).context("in the [keys] table of the config file")?;
+    let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "dark".into());
+    let config_dir = crate::config::config_dir();
+    let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
+    let follow = FollowOptions {
+        start: if args.from_start { StartAt::Beginning } else { StartAt::LastLines(args.tail) },
+        poll_interval: Duration::from_millis(args.poll_ms.max(10)),
+        ..FollowOptions::default()
+    };
+    let commands = CommandOptions { restart: args.restart, ..CommandOptions::default() };
+    Ok(Setup { keymap, theme, opts, follow, commands })
+}
+
+/// `gatewatch [SOURCE...]`: open the console.
+pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
+    let setup = match setup(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
+        }
+    };
+    let lines = if args.from_start { None } else { Some(args.tail) };
+    let sources = match named_sources(&args.input, &args.sources, &args.cmd, lines) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatewatch: {e:#}");
+            return Ok(crate::commands::EXIT_USAGE);
+        }
+    };
+    if sources.is_empty() {
+        eprintln!("gatewatch: no source to show. Try `gatewatch access.log app.log`, `gatewatch demo`, or --help");
+        return Ok(crate::commands::EXIT_USAGE);
+    }
+    if sources.iter().any(|(_, k, _)| *k == SourceKind::Stdin) {
+        eprintln!("gatewatch: the console reads keys from the terminal; pipe into `gatewatch tail -` instead");
+        return Ok(crate::commands::EXIT_USAGE);
+    }
+    open(sources, setup)
+}
+
+/// Open the console on these sources (name, kind, role) until the user quits or a signal ends it.
+pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, setup: Setup) -> anyhow::Result<i32> {
+    anyhow::ensure!(
+        std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
+        "the console needs a terminal (for scripts: `gatewatch report`, `gatewatch tail`)"
+    );
+    let panes = sources.iter().map(|(name, _, role)| (short_name(name), name.clone(), *role)).collect();
+    let kinds = sources.into_iter().map(|(_, k, _)| k).collect();
+    let app = App::new(panes, setup.opts, setup.keymap, setup.theme);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async move {
+        let (tx, rx) = mpsc::channel::<SourceMsg>(CHANNEL);
+        spawn_sources(kinds, &setup.follow, &setup.commands, tx);
+        drive(app, rx).await
+    })
+}
+
+/// Restores the terminal when dropped: on quit, on error, and (through the panic hook) on a panic.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> anyhow::Result<(Self, ratatui::DefaultTerminal)> {
+        let terminal = ratatui::try_init().context("cannot set up the terminal")?;
+        // ratatui's hook restores the screen; the mouse must be released too
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+            hook(info);
+        }));
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+        Ok((TerminalGuard, terminal))
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+async fn drive(mut app: App, mut rx: mpsc::Receiver<SourceMsg>) -> anyhow::Result<i32> {
+    let (_guard, mut terminal) = TerminalGuard::enter()?;
+    let size = terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let mut events = EventStream::new();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_frame = Instant::now() - FRAME;
+    let mut sources_open = true;
+    while !app.quit {
+        if app.dirty && last_frame.elapsed() >= FRAME {
+            terminal.draw(|f| super::draw::draw(&app, f))?;
+            app.dirty = false;
+            last_frame = Instant::now();
+        }
+        let next_frame = tokio::time::Instant::from_std(last_frame + FRAME);
+        let busy = app.dirty || app.has_work();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => app.update(Msg::Key(k)),
+                Some(Ok(Event::Mouse(m))) => app.update(Msg::Mouse(m)),
+                Some(Ok(Event::Resize(w, h))) => app.update(Msg::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
+                None => break,
+            },
+            msg = rx.recv(), if sources_open => match msg {
+                Some(m) => {
+                    app.update(Msg::Source(m));
+                    // take what else is waiting: a burst becomes one frame
+                    for _ in 0..CHANNEL {
+                        match rx.try_recv() {
+                            Ok(m) => app.update(Msg::Source(m)),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => sources_open = false,
+            },
+            _ = tokio::time::sleep_until(next_frame), if busy => {
+                app.update(Msg::Tick(Instant::now()));
+            }
+            _ = tick.tick() => app.update(Msg::Tick(Instant::now())),
+            _ = term.recv() => break,
+            _ = hup.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    Ok(crate::commands::EXIT_OK)
+}
