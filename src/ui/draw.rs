@@ -168,6 +168,9 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
     (left, Line::from(right).alignment(Alignment::Right))
 }
 
+/// Characters of `id=…` shown in a pane's summary lines.
+const ID_SHOWN: usize = 15;
+
 /// The spans of one line as the pane shows it: the parsed summary, or the raw text.
 fn line_spans(app: &App, p: &Pane, line: usize, correlated: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
@@ -176,9 +179,13 @@ fn line_spans(app: &App, p: &Pane, line: usize, correlated: bool) -> Vec<Span<'s
     let mut spans = Vec::new();
     match rec {
         Some(r) => {
-            for (k, (part, text)) in record_parts(&r).into_iter().enumerate() {
+            for (k, (part, mut text)) in record_parts(&r).into_iter().enumerate() {
                 if k > 0 {
                     spans.push(Span::raw(" "));
+                }
+                if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {
+                    // enough to tell ids apart by eye; the status bar and the detail show it whole
+                    text = text.chars().take(ID_SHOWN).chain(['…']).collect();
                 }
                 let style = match part {
                     Part::Time | Part::Upstream => t.dim,
