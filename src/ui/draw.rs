@@ -283,6 +283,13 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         if !app.wrap && app.hscroll > 0 {
             spans = skip_columns(spans, app.hscroll);
         }
+        // a gutter mark, so the cursor and the request's records show without colour too
+        let mark = match (row == p.cursor, correlated) {
+            (true, _) => "▶",
+            (false, true) => "•",
+            _ => " ",
+        };
+        spans.insert(0, Span::styled(mark, if correlated { t.id } else { t.dim }));
         let mut style = Style::default();
         if correlated {
             style = style.patch(t.correlated);
@@ -314,14 +321,14 @@ fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
                     v => v.to_string(),
                 };
                 out.push(Line::from(vec![
-                    Span::styled(format!("{k:>16} "), t.dim),
+                    Span::styled(format!("{k:>20} "), t.dim),
                     Span::raw(display_text(v.as_bytes())),
                 ]));
             }
         }
         None => out.push(Line::from(Span::styled("(the line does not parse as this source's format)", t.dim))),
     }
-    out.push(Line::from(vec![Span::styled(format!("{:>16} ", "raw"), t.dim), Span::raw(display_text(raw))]));
+    out.push(Line::from(vec![Span::styled(format!("{:>20} ", "raw"), t.dim), Span::raw(display_text(raw))]));
     out
 }
 

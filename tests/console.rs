@@ -1,0 +1,341 @@
+//! The console without a terminal: keys go through `App::update`, screens are drawn on ratatui's `TestBackend`.
+//! Input is the generator's gateway and upstream logs (they share request ids), fed as the sources would.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use gatewatch::generate::{GenConfig, Generator, upstream_logged};
+use gatewatch::record::Role;
+use gatewatch::report::ScanOptions;
+use gatewatch::source::{Batch, SourceMsg};
+use gatewatch::ui::app::{App, Mode, Msg, Overlay};
+use gatewatch::ui::keymap::Keymap;
+use gatewatch::ui::theme::{ColorDepth, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// Gateway (nginx) and upstream (JSON) lines for `n` requests, with an incident in the middle third.
+fn logs(n: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut g = Generator::new(GenConfig { requests: n, incident: true, seed: 11, ..GenConfig::default() });
+    let gw_writer = gatewatch::format::writers::gateway("nginx").unwrap();
+    let up_writer = gatewatch::format::writers::upstream("json").unwrap();
+    let (mut gw, mut up) = (Vec::new(), Vec::new());
+    while let Some(r) = g.next_request() {
+        gw_writer(&r, &mut gw);
+        gw.push(b'\n');
+        if upstream_logged(&r) {
+            up_writer(&r, &mut up);
+            up.push(b'\n');
+        }
+    }
+    (gw, up)
+}
+
+fn batch(source: usize, data: &[u8]) -> Msg {
+    Msg::Source(SourceMsg::Lines(Batch { source, label: None, first_line: 1, data: data.to_vec() }))
+}
+
+fn app_with(width: u16, height: u16, requests: u64) -> App {
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app = App::new(
+        vec![
+            ("gateway-access.log".into(), "/var/log/nginx/gateway-access.log".into(), Some(Role::Gateway)),
+            ("orders-api.log".into(), "/var/log/orders/orders-api.log".into(), Some(Role::Upstream)),
+        ],
+        ScanOptions::default(),
+        Keymap::default(),
+        theme,
+    );
+    app.now = Instant::now();
+    app.update(Msg::Resize(width, height));
+    let (gw, up) = logs(requests);
+    app.update(batch(0, &gw));
+    app.update(batch(1, &up));
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn selected(app: &App, pane: usize) -> usize {
+    app.panes[pane].selected_line().expect("a selected line")
+}
+
+fn request_id(app: &App, pane: usize, line: usize) -> Option<String> {
+    let p = &app.panes[pane];
+    let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
+    r.request_id.map(|s| s.into_owned())
+}
+
+/// The screen as text, one line per row, trailing spaces dropped.
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| gatewatch::ui::draw::draw(app, f)).unwrap();
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut row = String::new();
+        for x in 0..w {
+            row.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Snapshot settings: ids, clock times and rates are masked, so a snapshot says what the screen shows.
+fn masked() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(r"[0-9a-f]{8,32}…?", "[id]");
+    s.add_filter(r"\d\d:\d\d:\d\d\.\d{3}", "[time]");
+    s.add_filter(r"· \d+(\.\d)?/s", "· [n]/s");
+    s.add_filter(r"/tmp/[^ ]+", "[tmp]");
+    s
+}
+
+#[test]
+fn moving_the_cursor_selects_the_request_in_every_pane() {
+    let mut app = app_with(200, 50, 400);
+    assert!(app.panes[0].follow && app.panes[1].follow, "both panes start at their bottom, following");
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let gw_line = selected(&app, 0);
+    assert_eq!(gw_line, 10);
+    let id = request_id(&app, 0, gw_line).expect("generated lines carry ids");
+    assert_eq!(app.selected_id.as_deref(), Some(id.as_str()));
+    let up_line = selected(&app, 1);
+    assert_eq!(request_id(&app, 1, up_line).as_deref(), Some(id.as_str()), "the upstream pane moved to the request");
+    assert!(!app.panes[1].follow, "and stopped following there");
+    let shown = screen(&app);
+    let prefix = &id[..12];
+    let in_left = shown.lines().filter(|l| l.chars().take(100).collect::<String>().contains(prefix)).count();
+    let in_right = shown.lines().filter(|l| l.chars().skip(100).collect::<String>().contains(prefix)).count();
+    assert!(in_left >= 1 && in_right >= 1, "the id shows on both sides:\n{shown}");
+}
+
+#[test]
+fn n_and_shift_n_step_through_the_records_of_one_request_across_panes() {
+    let mut app = app_with(200, 50, 300);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, "jjj");
+    let records = app.request_records();
+    assert_eq!(records.len(), 2, "one gateway and one upstream record: {records:?}");
+    assert_eq!(records[0].0, 0);
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!((app.focus, selected(&app, 1)), records[1], "n goes to the upstream record");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!((app.focus, selected(&app, 0)), records[0], "and wraps around");
+    key(&mut app, KeyCode::Char('N'));
+    assert_eq!(app.focus, 1);
+}
+
+#[test]
+fn the_filter_counts_as_you_type_and_esc_restores_it() {
+    let mut app = app_with(200, 50, 600);
+    let total: usize = app.panes.iter().map(|p| p.lines.len()).sum();
+    let errors: usize =
+        app.panes.iter().map(|p| (0..p.lines.len()).filter(|&i| p.lines.meta(i).status >= 500).count()).sum();
+    assert!(errors > 10, "the incident has 5xx: {errors}");
+    key(&mut app, KeyCode::Char('f'));
+    assert_eq!(app.mode, Mode::Filter);
+    keys(&mut app, "status>=5");
+    app.settle();
+    assert_eq!(app.filter_count().0, total as u64, "`status>=5` matches every line with a status");
+    keys(&mut app, "00");
+    app.settle();
+    assert_eq!(app.filter_count(), (errors as u64, total as u64, total as u64), "counted before Enter");
+    masked().bind(|| insta::assert_snapshot!("filter_bar", screen(&app)));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    for p in &app.panes {
+        assert!((0..p.rows()).all(|r| p.lines.meta(p.row_line(r)).status >= 500));
+    }
+    // an invalid expression keeps the last valid filter and says why
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, " and latency>");
+    assert!(app.filter.error.is_some());
+    assert_eq!(app.filter.text, "status>=500");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter.text, "status>=500", "Esc keeps the filter in force before editing");
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.filter_count().0, total as u64, "x clears it");
+}
+
+#[test]
+fn new_lines_follow_at_the_bottom_and_wait_while_paused() {
+    let mut app = app_with(200, 50, 200);
+    let (more_gw, _) = logs(20);
+    let before = app.panes[0].lines.len();
+    app.update(batch(0, &more_gw));
+    assert_eq!(selected(&app, 0), before + 19, "following: the cursor is on the newest line");
+    key(&mut app, KeyCode::Char('k'));
+    assert!(!app.panes[0].follow);
+    let held = selected(&app, 0);
+    app.update(batch(0, &more_gw));
+    assert_eq!(selected(&app, 0), held, "paused: new lines do not move the view");
+    assert_eq!(app.panes[0].unseen, 20);
+    assert!(screen(&app).contains("PAUSED +20"));
+    key(&mut app, KeyCode::Char('F'));
+    assert!(app.panes[0].follow);
+    assert_eq!(selected(&app, 0), app.panes[0].lines.len() - 1);
+}
+
+#[test]
+fn time_lock_moves_a_pane_without_the_request_to_the_same_moment() {
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app = App::new(
+        vec![
+            ("a.log".into(), "a.log".into(), Some(Role::Gateway)),
+            ("b.log".into(), "b.log".into(), Some(Role::Gateway)),
+        ],
+        ScanOptions::default(),
+        Keymap::default(),
+        theme,
+    );
+    app.update(Msg::Resize(200, 50));
+    // two gateways with different requests over the same minutes
+    let mut g1 = Generator::new(GenConfig { requests: 300, seed: 1, ..GenConfig::default() });
+    let mut g2 = Generator::new(GenConfig { requests: 300, seed: 2, rate: 100.0, ..GenConfig::default() });
+    let w = gatewatch::format::writers::gateway("nginx").unwrap();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    while let (Some(x), Some(y)) = (g1.next_request(), g2.next_request()) {
+        w(&x, &mut a);
+        a.push(b'\n');
+        w(&y, &mut b);
+        b.push(b'\n');
+    }
+    app.update(batch(0, &a));
+    app.update(batch(1, &b));
+    key(&mut app, KeyCode::Char('L'));
+    assert!(app.time_lock);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, &"j".repeat(200));
+    let t0 = app.panes[0].lines.meta(selected(&app, 0)).time_ms;
+    let t1 = app.panes[1].lines.meta(selected(&app, 1)).time_ms;
+    assert!((t0 - t1).abs() <= 1000, "pane b shows the same second: {t0} vs {t1}");
+    assert!(selected(&app, 1) < 299, "b (twice the rate) is mid-file, not at its end");
+}
+
+#[test]
+fn search_jumps_to_matches_and_highlights_them() {
+    let mut app = app_with(200, 50, 300);
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, r"/v1/account");
+    key(&mut app, KeyCode::Enter);
+    let first = selected(&app, 0);
+    assert!(String::from_utf8_lossy(app.panes[0].lines.line(first)).contains("/v1/account"));
+    key(&mut app, KeyCode::Char('n'));
+    let second = selected(&app, 0);
+    assert!(second > first && String::from_utf8_lossy(app.panes[0].lines.line(second)).contains("/v1/account"));
+    for l in first + 1..second {
+        assert!(!String::from_utf8_lossy(app.panes[0].lines.line(l)).contains("/v1/account"), "n skips no match");
+    }
+    key(&mut app, KeyCode::Esc);
+    assert!(app.search.is_none(), "Esc ends the search; n steps through the request again");
+}
+
+#[test]
+fn a_click_selects_the_line_under_the_mouse_and_the_wheel_scrolls() {
+    let mut app = app_with(200, 50, 300);
+    let areas = app.areas();
+    let (_, right) = areas.panes.iter().copied().find(|(i, _)| *i == 1).unwrap();
+    let click = |row, kind| Msg::Mouse(MouseEvent { kind, column: right.x + 5, row, modifiers: KeyModifiers::NONE });
+    app.update(click(right.y + 3, MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(app.focus, 1);
+    assert_eq!(app.panes[1].cursor, app.panes[1].top + 2);
+    let at = app.panes[1].cursor;
+    app.update(click(right.y + 3, MouseEventKind::ScrollUp));
+    assert_eq!(app.panes[1].cursor, at - 3);
+}
+
+#[test]
+fn zoom_fills_the_screen_and_80_columns_stack_the_panes() {
+    let mut app = app_with(200, 50, 100);
+    assert_eq!(app.areas().panes.len(), 2);
+    let rects: Vec<_> = app.areas().panes.iter().map(|(_, r)| *r).collect();
+    assert_eq!(rects[0].y, rects[1].y, "side by side at 200 columns");
+    key(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.areas().panes.len(), 1);
+    assert_eq!(app.areas().panes[0].1.width, 200);
+    key(&mut app, KeyCode::Esc);
+    app.update(Msg::Resize(80, 24));
+    let rects: Vec<_> = app.areas().panes.iter().map(|(_, r)| *r).collect();
+    assert_eq!(rects[0].x, rects[1].x, "stacked at 80 columns");
+    assert!(rects[0].y < rects[1].y);
+}
+
+#[test]
+fn log_content_cannot_reach_the_terminal() {
+    let mut app = app_with(120, 20, 0);
+    let evil = b"\x1b]0;pwned\x07\x1b[2J plain text\twith a tab and \xff bytes\n";
+    app.update(batch(1, evil));
+    let shown = screen(&app);
+    assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown:?}");
+    assert!(shown.contains("\\x1b]0;pwned\\x07\\x1b[2J plain text"), "{shown}");
+}
+
+#[test]
+fn snapshot_two_panes_with_a_correlated_request() {
+    let mut app = app_with(200, 50, 120);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, &"j".repeat(30));
+    assert!(app.selected_id.is_some());
+    masked().bind(|| insta::assert_snapshot!("two_panes_correlated", screen(&app)));
+}
+
+#[test]
+fn snapshot_trace_view() {
+    let mut app = app_with(200, 50, 120);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, &"j".repeat(45));
+    key(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.overlay, Overlay::Trace);
+    let shown = screen(&app);
+    assert!(shown.contains("latency: gateway"), "{shown}");
+    masked().bind(|| insta::assert_snapshot!("trace_view", shown));
+}
+
+#[test]
+fn snapshot_detail_pane() {
+    let mut app = app_with(200, 50, 120);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, &"j".repeat(45));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, Overlay::Detail);
+    masked().bind(|| insta::assert_snapshot!("detail", screen(&app)));
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let mut app = app_with(120, 40, 50);
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.overlay, Overlay::Help);
+    let shown = screen(&app);
+    for (_, what) in app.keymap.help_rows() {
+        assert!(shown.contains(what), "help lists `{what}`:\n{shown}");
+    }
+    masked().bind(|| insta::assert_snapshot!("help", shown));
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.overlay, Overlay::None, "any key closes help");
+}
+
+#[test]
+fn snapshot_80x24() {
+    let mut app = app_with(80, 24, 120);
+    keys(&mut app, "kkk");
+    let shown = screen(&app);
+    assert!(shown.lines().all(|l| l.chars().count() <= 80));
+    masked().bind(|| insta::assert_snapshot!("small_80x24", shown));
+}
