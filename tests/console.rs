@@ -221,8 +221,8 @@ fn time_lock_moves_a_pane_without_the_request_to_the_same_moment() {
     assert!(app.time_lock);
     key(&mut app, KeyCode::Char('g'));
     keys(&mut app, &"j".repeat(200));
-    let t0 = app.panes[0].lines.meta(selected(&app, 0)).time_ms;
-    let t1 = app.panes[1].lines.meta(selected(&app, 1)).time_ms;
+    let t0 = app.panes[0].lines.meta(selected(&app, 0)).time_ms();
+    let t1 = app.panes[1].lines.meta(selected(&app, 1)).time_ms();
     assert!((t0 - t1).abs() <= 1000, "pane b shows the same second: {t0} vs {t1}");
     assert!(selected(&app, 1) < 299, "b (twice the rate) is mid-file, not at its end");
 }

@@ -7,21 +7,25 @@
 use crate::record::{Level, Record};
 
 /// Raw text is kept in chunks of this size; a chunk never moves once written, so growth copies nothing.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 /// Columns are kept in blocks of this many lines, so growing never copies more than one block.
-const BLOCK: usize = 1 << 15;
+const BLOCK: usize = 1 << 13;
 
 /// What is known of one line without re-parsing it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineMeta {
-    /// Where the line starts: chunk index << 32 | offset in the chunk.
-    start: u64,
-    /// Log time, ms since the epoch; a line without a time carries the time of the line before it.
-    pub time_ms: i64,
-    /// [`crate::ids::key`] of the request id (or the trace id when there is no request id); 0 when none.
+    /// [`crate::ids::key`] of the request id (or of the trace id when there is no request id); 0 when none.
     pub id: u64,
-    /// Total latency, µs (saturated); `u32::MAX` when not logged.
-    pub latency_us: u32,
+    /// [`crate::ids::key`] of the trace id when the line logs a request id too; 0 otherwise.
+    pub trace: u64,
+    /// Where the line starts: chunk index << CHUNK_BITS | offset in the chunk.
+    start: u32,
+    /// Log time, whole seconds since the epoch; a line without a time carries the time of the line before it.
+    time_s: u32,
+    /// Milliseconds within the second.
+    time_frac_ms: u16,
+    /// Latency on a log scale (see [`encode_latency`]); 0 when not logged.
+    latency: u16,
     /// Status; 0 when none.
     pub status: u16,
     /// Severity (application logs): 0 none, then trace..fatal as 1..6.
@@ -30,10 +34,93 @@ pub struct LineMeta {
     pub flags: u8,
 }
 
+/// The columns a line always has, stored together (16 bytes); ids live in columns of their own, so finding a
+/// request reads 8 bytes per line, not all of them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cols {
+    start: u32,
+    time_s: u32,
+    time_frac_ms: u16,
+    latency: u16,
+    status: u16,
+    level: u8,
+    flags: u8,
+}
+
+/// A column in blocks of [`BLOCK`] values, so growing never copies more than one block.
+#[derive(Default)]
+struct Blocks<T>(Vec<Vec<T>>);
+
+impl<T: Copy> Blocks<T> {
+    fn push(&mut self, v: T) {
+        if self.0.last().is_none_or(|b| b.len() == BLOCK) {
+            self.0.push(Vec::new());
+        }
+        self.0.last_mut().expect("a block").push(v);
+    }
+
+    fn get(&self, i: usize) -> T {
+        self.0[i / BLOCK][i % BLOCK]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.iter().map(|b| b.capacity() * size_of::<T>()).sum::<usize>() + self.0.capacity() * size_of::<Vec<T>>()
+    }
+}
+
+impl Blocks<u64> {
+    /// Indices of the values equal to one of `keys` (none of them 0).
+    fn positions(&self, keys: &[u64], out: &mut Vec<usize>) {
+        // branch-free tests over 8 values at a time (the compiler vectorises them), then a look at the rare hits
+        fn scan(block: &[u64], base: usize, hit: impl Fn(u64) -> bool, out: &mut Vec<usize>) {
+            for (c, chunk) in block.chunks(8).enumerate() {
+                if chunk.iter().fold(false, |any, &v| any | hit(v)) {
+                    let at = base + c * 8;
+                    out.extend(chunk.iter().enumerate().filter(|(_, v)| hit(**v)).map(|(j, _)| at + j));
+                }
+            }
+        }
+        for (b, block) in self.0.iter().enumerate() {
+            match *keys {
+                [] => {}
+                [a] => scan(block, b * BLOCK, |v| v == a, out),
+                [a, c] => scan(block, b * BLOCK, |v| (v == a) | (v == c), out),
+                _ => scan(block, b * BLOCK, |v| keys.contains(&v), out),
+            }
+        }
+    }
+}
+
+/// Latencies are kept as `ln(1 + µs) × LATENCY_SCALE`: within 0.05% from 1 µs to hours, in 16 bits.
+const LATENCY_SCALE: f64 = 2000.0;
+
+fn encode_latency(us: u64) -> u16 {
+    ((us as f64).ln_1p() * LATENCY_SCALE).round().clamp(1.0, u16::MAX as f64) as u16
+}
+
 impl LineMeta {
     /// Whether the line parsed with its source's format.
     pub fn parsed(&self) -> bool {
         self.flags & 1 != 0
+    }
+
+    /// Log time in ms since the epoch (carried over from the line before when the line has none).
+    pub fn time_ms(&self) -> i64 {
+        self.time_s as i64 * 1000 + self.time_frac_ms as i64
+    }
+
+    /// Total latency in µs (within 0.05%), if logged.
+    pub fn latency_us(&self) -> Option<u64> {
+        (self.latency != 0).then(|| ((self.latency as f64 / LATENCY_SCALE).exp_m1()).round() as u64)
+    }
+
+    /// Whether the line answers to any of `keys` (its request id or its trace id).
+    pub fn answers(&self, keys: &[u64]) -> bool {
+        (self.id != 0 && keys.contains(&self.id)) || (self.trace != 0 && keys.contains(&self.trace))
     }
 
     /// The severity, if the line has one.
@@ -58,13 +145,21 @@ fn level_code(l: Level) -> u8 {
 #[derive(Default)]
 pub struct LineStore {
     chunks: Vec<Vec<u8>>,
-    meta: Vec<Vec<LineMeta>>,
+    cols: Blocks<Cols>,
+    ids: Blocks<u64>,
+    /// Only once a line logs both a request id and a trace id; then for every line.
+    traces: Blocks<u64>,
     len: usize,
-    /// Lines carrying both a request id and a different trace id: (line, trace key). Rare outside meshes.
-    trace_links: Vec<(u32, u64)>,
-    last_time_ms: i64,
+    last_time: (u32, u16),
     text_bytes: u64,
 }
+
+/// Bits of a line's start that are its offset within a chunk.
+const CHUNK_BITS: u32 = CHUNK.trailing_zeros();
+
+/// Whether a store can take no more text (a pane holds up to 4 GiB of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Full;
 
 impl LineStore {
     /// An empty store.
@@ -87,124 +182,132 @@ impl LineStore {
         self.text_bytes
     }
 
-    /// Heap bytes held beyond the raw text: columns, links and unused chunk space.
+    /// Heap bytes held beyond the raw text: columns and unused chunk space.
     pub fn overhead_bytes(&self) -> u64 {
-        let chunks: usize = self.chunks.iter().map(Vec::capacity).sum();
-        let meta: usize = self.meta.iter().map(|b| b.capacity() * size_of::<LineMeta>()).sum();
-        let vecs = (self.chunks.capacity() + self.meta.capacity()) * size_of::<Vec<u8>>();
-        let links = self.trace_links.capacity() * size_of::<(u32, u64)>();
-        (chunks + meta + vecs + links) as u64 - self.text_bytes
+        let chunks: usize = self.chunks.iter().map(Vec::capacity).sum::<usize>() + self.chunks.capacity() * 24;
+        let cols = self.cols.heap_bytes() + self.ids.heap_bytes() + self.traces.heap_bytes();
+        (chunks + cols) as u64 - self.text_bytes
     }
 
     /// Append a line (without its newline) and what its parse found.
-    pub fn push(&mut self, line: &[u8], rec: Option<&Record<'_>>) {
-        let fits = self.chunks.last().is_some_and(|c| c.capacity() - c.len() >= line.len());
+    pub fn push(&mut self, line: &[u8], rec: Option<&Record<'_>>) -> Result<(), Full> {
+        // a line longer than a chunk gets a chunk of its own, and nothing follows it there
+        let fits = self.chunks.last().is_some_and(|c| c.len() + line.len() <= CHUNK);
         if !fits {
+            if self.chunks.len() >= 1 << (32 - CHUNK_BITS) {
+                return Err(Full);
+            }
             self.chunks.push(Vec::with_capacity(CHUNK.max(line.len())));
         }
         let ci = self.chunks.len() - 1;
         let chunk = &mut self.chunks[ci];
-        let start = ((ci as u64) << 32) | chunk.len() as u64;
+        let start = ((ci as u32) << CHUNK_BITS) | chunk.len() as u32;
         chunk.extend_from_slice(line);
         self.text_bytes += line.len() as u64;
 
-        let mut m = LineMeta { start, time_ms: self.last_time_ms, ..LineMeta::default() };
-        m.latency_us = u32::MAX;
+        let (time_s, time_frac_ms) = self.last_time;
+        let mut c = Cols { start, time_s, time_frac_ms, ..Cols::default() };
+        let (mut id, mut trace) = (0, 0);
         if let Some(r) = rec {
-            m.flags |= 1;
+            c.flags |= 1;
             if let Some(t) = r.time {
-                m.time_ms = t.unix_us.div_euclid(1000);
-                m.flags |= 2;
-                self.last_time_ms = m.time_ms;
+                let ms = t.unix_us.div_euclid(1000);
+                c.time_s = ms.div_euclid(1000).clamp(0, u32::MAX as i64) as u32;
+                c.time_frac_ms = ms.rem_euclid(1000) as u16;
+                c.flags |= 2;
+                self.last_time = (c.time_s, c.time_frac_ms);
             }
             let req = r.request_id.as_deref().map(crate::ids::key);
-            let trace = r.trace_id.as_deref().map(crate::ids::key);
-            m.id = req.or(trace).unwrap_or(0);
-            if let (Some(_), Some(t)) = (req, trace)
-                && Some(t) != req
-            {
-                self.trace_links.push((self.len as u32, t));
+            let tr = r.trace_id.as_deref().map(crate::ids::key);
+            id = req.or(tr).unwrap_or(0);
+            if req.is_some() && tr.is_some() && tr != req {
+                trace = tr.unwrap_or(0);
             }
-            m.status = r.status.unwrap_or(0);
-            m.latency_us = r.duration_us.map_or(u32::MAX, |d| d.min(u32::MAX as u64 - 1) as u32);
-            m.level = r.level.map_or(0, level_code);
+            c.status = r.status.unwrap_or(0);
+            c.latency = r.duration_us.map_or(0, encode_latency);
+            c.level = r.level.map_or(0, level_code);
         }
-        if self.meta.last().is_none_or(|b| b.len() == BLOCK) {
-            self.meta.push(Vec::new());
+        if trace != 0 && self.traces.is_empty() {
+            for _ in 0..self.len {
+                self.traces.push(0);
+            }
         }
-        self.meta.last_mut().expect("a block").push(m);
+        if trace != 0 || !self.traces.is_empty() {
+            self.traces.push(trace);
+        }
+        self.cols.push(c);
+        self.ids.push(id);
         self.len += 1;
+        Ok(())
     }
 
-    /// The columns of line `i`.
-    pub fn meta(&self, i: usize) -> &LineMeta {
-        &self.meta[i / BLOCK][i % BLOCK]
+    /// What is known of line `i`.
+    pub fn meta(&self, i: usize) -> LineMeta {
+        let c = self.cols.get(i);
+        LineMeta {
+            id: self.ids.get(i),
+            trace: if self.traces.is_empty() { 0 } else { self.traces.get(i) },
+            start: c.start,
+            time_s: c.time_s,
+            time_frac_ms: c.time_frac_ms,
+            latency: c.latency,
+            status: c.status,
+            level: c.level,
+            flags: c.flags,
+        }
     }
 
     /// The raw text of line `i`.
     pub fn line(&self, i: usize) -> &[u8] {
-        let m = self.meta(i);
-        let (ci, off) = ((m.start >> 32) as usize, m.start as u32 as usize);
+        let split = |start: u32| ((start >> CHUNK_BITS) as usize, (start & ((1 << CHUNK_BITS) - 1)) as usize);
+        let (ci, off) = split(self.cols.get(i).start);
         let end = match i + 1 < self.len {
-            true if self.meta(i + 1).start >> 32 == ci as u64 => self.meta(i + 1).start as u32 as usize,
+            true if split(self.cols.get(i + 1).start).0 == ci => split(self.cols.get(i + 1).start).1,
             _ => self.chunks[ci].len(),
         };
         &self.chunks[ci][off..end]
     }
 
-    /// Every column, in line order.
-    pub fn metas(&self) -> impl Iterator<Item = &LineMeta> + '_ {
-        self.meta.iter().flatten()
-    }
-
     /// The id keys line `i` answers to: its request id, and its trace id when it logs both.
     pub fn keys(&self, i: usize) -> Vec<u64> {
-        let mut keys = Vec::with_capacity(2);
-        let id = self.meta(i).id;
-        if id != 0 {
-            keys.push(id);
-        }
-        let at = self.trace_links.partition_point(|(l, _)| (*l as usize) < i);
-        if let Some((l, t)) = self.trace_links.get(at)
-            && *l as usize == i
-        {
-            keys.push(*t);
-        }
-        keys
-    }
-
-    /// Keys related to `keys` through lines that log both a request id and a trace id.
-    pub fn linked_keys(&self, keys: &[u64], out: &mut Vec<u64>) {
-        for &(l, t) in &self.trace_links {
-            let id = self.meta(l as usize).id;
-            if keys.contains(&t) && !out.contains(&id) {
-                out.push(id);
-            }
-            if keys.contains(&id) && !out.contains(&t) {
-                out.push(t);
-            }
-        }
+        let m = self.meta(i);
+        [m.id, m.trace].into_iter().filter(|&k| k != 0).collect()
     }
 
     /// Lines answering to any of `keys`, in order.
     pub fn lines_with(&self, keys: &[u64]) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
+        let mut out = Vec::new();
+        let keys: Vec<u64> = keys.iter().copied().filter(|&k| k != 0).collect();
         if keys.is_empty() {
             return out;
         }
-        for (i, m) in self.metas().enumerate() {
-            if m.id != 0 && keys.contains(&m.id) {
-                out.push(i);
+        self.ids.positions(&keys, &mut out);
+        if !self.traces.is_empty() {
+            let by_id = out.len();
+            self.traces.positions(&keys, &mut out);
+            if out.len() > by_id {
+                out.sort_unstable();
+                out.dedup();
             }
         }
-        for &(l, t) in &self.trace_links {
-            if keys.contains(&t) {
-                out.push(l as usize);
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
         out
+    }
+
+    /// Add to `keys` the other id of every line answering to them that logs both a request id and a trace id,
+    /// so a trace id finds the request's lines and the other way round; returns whether `keys` grew.
+    pub fn link_keys(&self, keys: &mut Vec<u64>) -> bool {
+        if self.traces.is_empty() || keys.is_empty() {
+            return false;
+        }
+        let before = keys.len();
+        for i in self.lines_with(keys) {
+            for k in self.keys(i) {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys.len() > before
     }
 
     /// The first line at or after `time_ms` (the last line if none): logs are in time order, near enough.
@@ -212,7 +315,7 @@ impl LineStore {
         let (mut lo, mut hi) = (0, self.len);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if self.meta(mid).time_ms < time_ms { lo = mid + 1 } else { hi = mid }
+            if self.meta(mid).time_ms() < time_ms { lo = mid + 1 } else { hi = mid }
         }
         lo.min(self.len.saturating_sub(1))
     }
@@ -238,13 +341,13 @@ mod tests {
     fn lines_come_back_whole_across_chunks() {
         let mut s = LineStore::new();
         let long = vec![b'x'; CHUNK - 10];
-        s.push(b"first", None);
-        s.push(&long, None);
-        s.push(b"third line", None);
+        s.push(b"first", None).unwrap();
+        s.push(&long, None).unwrap();
+        s.push(b"third line", None).unwrap();
         let huge = vec![b'y'; CHUNK + 5];
-        s.push(&huge, None);
-        s.push(b"", None);
-        s.push(b"last", None);
+        s.push(&huge, None).unwrap();
+        s.push(b"", None).unwrap();
+        s.push(b"last", None).unwrap();
         assert_eq!(s.len(), 6);
         assert_eq!(s.line(0), b"first");
         assert_eq!(s.line(1), &long[..]);
@@ -258,13 +361,13 @@ mod tests {
     #[test]
     fn columns_hold_what_the_parse_found() {
         let mut s = LineStore::new();
-        s.push(b"a", Some(&rec(Some("ABC-1"), None, 502, 5_000)));
-        s.push(b"b", None);
-        s.push(b"c", Some(&rec(None, Some("4bf92f3577b34da6a3ce929d0e0e4736"), 200, 7_000)));
-        assert_eq!((s.meta(0).status, s.meta(0).latency_us, s.meta(0).parsed()), (502, 1500, true));
+        s.push(b"a", Some(&rec(Some("ABC-1"), None, 502, 5_000))).unwrap();
+        s.push(b"b", None).unwrap();
+        s.push(b"c", Some(&rec(None, Some("4bf92f3577b34da6a3ce929d0e0e4736"), 200, 7_000))).unwrap();
+        assert_eq!((s.meta(0).status, s.meta(0).latency_us(), s.meta(0).parsed()), (502, Some(1500), true));
         assert_eq!(s.meta(0).id, crate::ids::key("ABC-1"));
         assert!(!s.meta(1).parsed());
-        assert_eq!(s.meta(1).time_ms, 5_000, "an unparsed line keeps the time before it");
+        assert_eq!(s.meta(1).time_ms(), 5_000, "an unparsed line keeps the time before it");
         assert_eq!(s.meta(2).id, crate::ids::key("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(s.lines_with(&[crate::ids::key("ABC-1")]), vec![0]);
         assert_eq!(s.line_at_time(6_000), 2);
@@ -276,15 +379,34 @@ mod tests {
     fn a_line_with_both_ids_links_them() {
         let mut s = LineStore::new();
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-        s.push(b"a", Some(&rec(Some("req-1"), Some(trace), 200, 1)));
-        s.push(b"b", Some(&rec(Some("req-2"), None, 200, 2)));
+        s.push(b"a", Some(&rec(None, Some(trace), 200, 1))).unwrap();
+        s.push(b"b", Some(&rec(Some("req-1"), Some(trace), 200, 2))).unwrap();
+        s.push(b"c", Some(&rec(Some("req-1"), None, 200, 3))).unwrap();
+        s.push(b"d", Some(&rec(Some("req-2"), None, 200, 4))).unwrap();
         let (req, tr) = (crate::ids::key("req-1"), crate::ids::key(trace));
-        assert_eq!(s.keys(0), vec![req, tr]);
-        assert_eq!(s.keys(1), vec![crate::ids::key("req-2")]);
-        assert_eq!(s.lines_with(&[tr]), vec![0], "found by its trace id too");
-        let mut more = vec![tr];
-        s.linked_keys(&[tr], &mut more);
-        assert_eq!(more, vec![tr, req]);
+        assert_eq!(s.keys(1), vec![req, tr]);
+        assert_eq!(s.keys(0), vec![tr]);
+        let mut keys = vec![req];
+        assert!(s.link_keys(&mut keys));
+        assert_eq!(keys, vec![req, tr]);
+        assert!(!s.link_keys(&mut keys), "nothing more to add");
+        assert_eq!(s.lines_with(&keys), vec![0, 1, 2], "the trace-only line too");
+        assert_eq!(s.lines_with(&[crate::ids::key("req-2")]), vec![3]);
+    }
+
+    #[test]
+    fn latency_and_time_survive_their_compact_form() {
+        let mut s = LineStore::new();
+        for (i, us) in [1u64, 999, 1_000, 123_456, 30_000_000, 7_200_000_000].into_iter().enumerate() {
+            let mut r = rec(None, None, 200, 1_714_564_800_123 + i as i64);
+            r.duration_us = Some(us);
+            s.push(b"x", Some(&r)).unwrap();
+            let got = s.meta(i).latency_us().unwrap();
+            assert!((got as f64 - us as f64).abs() <= us as f64 * 0.0005 + 0.5, "{us} µs came back as {got}");
+            assert_eq!(s.meta(i).time_ms(), 1_714_564_800_123 + i as i64);
+        }
+        s.push(b"y", Some(&Record::default())).unwrap();
+        assert_eq!(s.meta(6).latency_us(), None);
     }
 
     #[test]
@@ -292,9 +414,8 @@ mod tests {
         let mut s = LineStore::new();
         let line = [b'z'; 200];
         for i in 0..200_000 {
-            s.push(&line, Some(&rec(Some("id"), None, 200, i)));
+            s.push(&line, Some(&rec(Some("id"), None, 200, i))).unwrap();
         }
-        assert_eq!(size_of::<LineMeta>(), 32);
         let per_line = s.overhead_bytes() as f64 / s.len() as f64;
         assert!(per_line < 40.0, "{per_line} bytes per line beyond the text");
     }

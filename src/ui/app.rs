@@ -127,6 +127,8 @@ pub struct App {
     pub quit: bool,
     /// The last tick's time.
     pub now: Instant,
+    /// Lines as drawn, parsed once: frames mostly show the lines the frame before showed.
+    pub(crate) drawn: std::cell::RefCell<super::draw::LineCache>,
     opts: ScanOptions,
 }
 
@@ -158,6 +160,7 @@ impl App {
             dirty: true,
             quit: false,
             now: Instant::now(),
+            drawn: Default::default(),
             opts,
         }
     }
@@ -240,7 +243,7 @@ impl App {
                 self.now = now;
                 self.work(FILTER_BUDGET);
                 // rates change with time alone
-                self.dirty |= self.panes.iter().any(|p| p.rate.clone().per_second(now) > 0.0);
+                self.dirty |= self.panes.iter().any(|p| p.rate.per_second(now) > 0.0);
             }
         }
     }
@@ -408,15 +411,19 @@ impl App {
         let Some(pane) = self.panes.get(self.focus) else { return };
         let Some(line) = pane.selected_line() else { return };
         let mut keys = pane.lines.keys(line);
-        let time = pane.lines.meta(line).time_ms;
+        let time = pane.lines.meta(line).time_ms();
         self.selected_id = pane.parser.as_ref().and_then(|parser| {
             let r = parser.parse(pane.lines.line(line))?;
             r.request_id.or(r.trace_id).map(|s| s.into_owned())
         });
-        if !keys.is_empty() {
-            let first = keys.clone();
+        // a request id leads to its trace id where a line logs both, and the other way round
+        for _ in 0..3 {
+            let mut grew = false;
             for p in &self.panes {
-                p.lines.linked_keys(&first, &mut keys);
+                grew |= p.lines.link_keys(&mut keys);
+            }
+            if !grew {
+                break;
             }
         }
         self.selected_keys = keys;
@@ -432,7 +439,7 @@ impl App {
                 .iter()
                 .copied()
                 .filter(|&l| p.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(l as u32)).is_ok()))
-                .min_by_key(|&l| (p.lines.meta(l).time_ms - time).abs())
+                .min_by_key(|&l| (p.lines.meta(l).time_ms() - time).abs())
                 .or_else(|| (self.time_lock && !p.lines.is_empty()).then(|| p.lines.line_at_time(time)));
             if let Some(l) = target {
                 let p = &mut self.panes[i];
@@ -448,7 +455,7 @@ impl App {
         let mut all: Vec<(i64, usize, usize)> = Vec::new();
         for (i, p) in self.panes.iter().enumerate() {
             for l in p.lines.lines_with(&self.selected_keys) {
-                all.push((p.lines.meta(l).time_ms, i, l));
+                all.push((p.lines.meta(l).time_ms(), i, l));
             }
         }
         all.sort();

@@ -131,7 +131,7 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
     let t = &app.theme;
     let p = &app.panes[i];
     let format = p.parser.as_ref().map_or("…".to_string(), |x| x.format.name().to_string());
-    let rate = p.rate.clone().per_second(app.now);
+    let rate = p.rate.per_second(app.now);
     let rate = if rate >= 10.0 { format!("{rate:.0}/s") } else { format!("{rate:.1}/s") };
     let role = match p.side() {
         Role::Gateway => "gw",
@@ -171,21 +171,52 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
 /// Characters of `id=…` shown in a pane's summary lines.
 const ID_SHOWN: usize = 15;
 
+/// Parsed summaries of lines recently drawn, by (pane, line): a line is parsed once for many frames.
+#[derive(Default)]
+pub struct LineCache {
+    parts: rustc_hash::FxHashMap<(usize, usize), Parts>,
+}
+
+/// A line's summary, shared between the cache and the frame drawing it.
+type Parts = std::rc::Rc<[(Part, String)]>;
+
+impl LineCache {
+    const MAX: usize = 4096;
+
+    fn parts(&mut self, p: &Pane, pane: usize, line: usize) -> Option<Parts> {
+        if let Some(parts) = self.parts.get(&(pane, line)) {
+            return Some(parts.clone());
+        }
+        let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
+        let mut parts = record_parts(&r);
+        for (part, text) in &mut parts {
+            if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {
+                // enough to tell ids apart by eye; the status bar and the detail show it whole
+                *text = text.chars().take(ID_SHOWN).chain(['…']).collect();
+            }
+        }
+        if self.parts.len() >= Self::MAX {
+            self.parts.clear(); // simpler than LRU, and the next frame refills what it shows
+        }
+        let parts: Parts = parts.into();
+        self.parts.insert((pane, line), parts.clone());
+        Some(parts)
+    }
+}
+
 /// The spans of one line as the pane shows it: the parsed summary, or the raw text.
-fn line_spans(app: &App, p: &Pane, line: usize, correlated: bool) -> Vec<Span<'static>> {
+fn line_spans(app: &App, pi: usize, line: usize, correlated: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
+    let p = &app.panes[pi];
     let raw = p.lines.line(line);
-    let rec = if app.raw { None } else { p.parser.as_ref().and_then(|x| x.parse(raw)) };
+    let parts = if app.raw { None } else { app.drawn.borrow_mut().parts(p, pi, line) };
     let mut spans = Vec::new();
-    match rec {
-        Some(r) => {
-            for (k, (part, mut text)) in record_parts(&r).into_iter().enumerate() {
+    match parts {
+        Some(parts) => {
+            for (k, (part, text)) in parts.iter().enumerate() {
+                let (part, text) = (*part, text.clone());
                 if k > 0 {
                     spans.push(Span::raw(" "));
-                }
-                if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {
-                    // enough to tell ids apart by eye; the status bar and the detail show it whole
-                    text = text.chars().take(ID_SHOWN).chain(['…']).collect();
                 }
                 let style = match part {
                     Part::Time | Part::Upstream => t.dim,
@@ -277,9 +308,8 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     }
     while row < rows && used < height {
         let line = p.row_line(row);
-        let correlated =
-            !app.selected_keys.is_empty() && p.lines.keys(line).iter().any(|k| app.selected_keys.contains(k));
-        let mut spans = line_spans(app, p, line, correlated);
+        let correlated = !app.selected_keys.is_empty() && p.lines.meta(line).answers(&app.selected_keys);
+        let mut spans = line_spans(app, i, line, correlated);
         if !app.wrap && app.hscroll > 0 {
             spans = skip_columns(spans, app.hscroll);
         }
@@ -341,7 +371,7 @@ fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
         Role::Upstream => "upstream",
     };
     let mut spans = vec![Span::styled(format!("{role} {}:{}  ", p.name, line + 1), t.dim)];
-    spans.extend(line_spans(app, p, line, true));
+    spans.extend(line_spans(app, pi, line, true));
     Line::from(spans)
 }
 

@@ -42,9 +42,9 @@ impl RateMeter {
     }
 
     /// Lines per second at `now`.
-    pub fn per_second(&mut self, now: Instant) -> f64 {
-        self.expire(now);
-        self.arrivals.iter().map(|(_, n)| *n as f64).sum::<f64>() / RATE_WINDOW.as_secs_f64()
+    pub fn per_second(&self, now: Instant) -> f64 {
+        let recent = self.arrivals.iter().filter(|(t, _)| now.saturating_duration_since(*t) <= RATE_WINDOW);
+        recent.map(|(_, n)| *n as f64).sum::<f64>() / RATE_WINDOW.as_secs_f64()
     }
 }
 
@@ -131,6 +131,8 @@ pub struct Pane {
     pub note: Option<String>,
     /// Live status counts.
     pub counts: StatusCounts,
+    /// The pane holds all the text it can (4 GiB); later lines are dropped.
+    pub full: bool,
 }
 
 impl Pane {
@@ -150,6 +152,7 @@ impl Pane {
             matches: None,
             note: None,
             counts: StatusCounts::default(),
+            full: false,
         }
     }
 
@@ -225,9 +228,12 @@ impl Pane {
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::strip_cr(line);
             let rec = parser.parse(line);
-            self.lines.push(line, rec.as_ref());
+            if self.lines.push(line, rec.as_ref()).is_err() {
+                self.full = true;
+                return;
+            }
             let m = self.lines.meta(self.lines.len() - 1);
-            self.counts.add(m.status, m.time_ms);
+            self.counts.add(m.status, m.time_ms());
             n += 1;
         });
         if let (Some(f), Some(m)) = (filter, self.matches.as_mut())
