@@ -339,3 +339,37 @@ fn snapshot_80x24() {
     assert!(shown.lines().all(|l| l.chars().count() <= 80));
     masked().bind(|| insta::assert_snapshot!("small_80x24", shown));
 }
+
+#[test]
+fn two_gateways_and_three_services_share_the_screen_and_tab_visits_each() {
+    let theme = Theme::load("high-contrast", None, ColorDepth::None).unwrap();
+    let names = [
+        ("edge-a", Role::Gateway),
+        ("orders", Role::Upstream),
+        ("edge-b", Role::Gateway),
+        ("users", Role::Upstream),
+        ("billing", Role::Upstream),
+    ];
+    let sources = names.iter().map(|(n, r)| (format!("{n}.log"), format!("{n}.log"), Some(*r))).collect();
+    let mut app = App::new(sources, ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(250, 70));
+    let (gw, up) = logs(200);
+    for (i, (_, role)) in names.iter().enumerate() {
+        app.update(batch(i, if *role == Role::Gateway { &gw } else { &up }));
+    }
+    let areas = app.areas();
+    assert_eq!(areas.panes.len(), 5);
+    let left: Vec<usize> = areas.panes.iter().filter(|(_, r)| r.x == 0).map(|(i, _)| *i).collect();
+    assert_eq!(left, vec![0, 2], "gateways on the left, in order");
+    assert!(areas.panes.iter().all(|(_, r)| r.height >= 20), "250x70: every pane gets room: {areas:?}");
+    let mut seen = vec![app.focus];
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Tab);
+        seen.push(app.focus);
+    }
+    assert_eq!(seen, vec![0, 2, 1, 3, 4, 0], "Tab goes down the left column, then the right");
+    let shown = screen(&app);
+    for n in ["edge-a.log", "edge-b.log", "orders.log", "users.log", "billing.log"] {
+        assert!(shown.contains(n), "{n} has a titled pane");
+    }
+}

@@ -518,6 +518,32 @@ fn draw_input(app: &App, f: &mut Frame<'_>, r: Rect) {
     );
 }
 
+/// The status bar's key hints, from the keymap (keys are configurable).
+fn key_hints(app: &App, short: bool) -> String {
+    use super::keymap::Action;
+    let wanted: &[(Action, &str)] = if short {
+        &[(Action::Help, "help"), (Action::Quit, "quit")]
+    } else {
+        &[
+            (Action::Help, "help"),
+            (Action::Search, "search"),
+            (Action::Filter, "filter"),
+            (Action::Detail, "detail"),
+            (Action::Trace, "trace"),
+            (Action::NextRecord, "next of request"),
+            (Action::Zoom, "zoom"),
+            (Action::Quit, "quit"),
+        ]
+    };
+    let mut out = String::from(" ");
+    for (a, what) in wanted {
+        if let Some(k) = app.keymap.keys_for(*a).first() {
+            out.push_str(&format!("{k} {what}  "));
+        }
+    }
+    out
+}
+
 fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
@@ -548,11 +574,7 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
         spans.push(Span::styled(format!(" {n} "), t.alert));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let hints = if r.width < 100 {
-        " ? help  q quit ".to_string()
-    } else {
-        " ? help  / search  f filter  Enter detail  t trace  n/N request  z zoom  q quit ".to_string()
-    };
+    let hints = key_hints(app, r.width < 100);
     let pad = (r.width as usize).saturating_sub(used + hints.chars().count());
     spans.push(Span::styled(" ".repeat(pad), t.bar));
     spans.push(Span::styled(hints, t.dim.patch(t.bar)));
