@@ -235,7 +235,11 @@ impl App {
             Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, &b.data),
             Msg::Source(SourceMsg::Event(id, e)) => {
                 if let Some(p) = self.panes.get_mut(id) {
-                    p.note = Some(e.to_string());
+                    // opening a file is the normal case, not news
+                    p.note = match e {
+                        crate::source::SourceEvent::Opened { .. } => None,
+                        e => Some(e.to_string()),
+                    };
                     self.dirty = true;
                 }
             }
