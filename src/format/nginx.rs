@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memrchr};
 
+use super::marks::{self, Find, Marks, Memchr};
 use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_list, trim};
 use super::time::parse_clf;
 use crate::ids;
@@ -53,9 +54,9 @@ fn find_short(line: &[u8], mut i: usize, c: u8) -> Option<usize> {
 
 /// Index of the closing quote of a field whose contents start at `from`, when it is followed by a space or
 /// the end of the line (the line has no backslashes, so no quote is escaped).
-#[inline]
-fn close_quote(line: &[u8], from: usize) -> Option<usize> {
-    let q = from + memchr(b'"', line.get(from..)?)?;
+#[inline(always)]
+fn close_quote(line: &[u8], f: &impl Find, from: usize) -> Option<usize> {
+    let q = f.quote(from)?;
     (q + 1 == line.len() || line[q + 1] == b' ').then_some(q)
 }
 
@@ -68,17 +69,17 @@ fn bytes_field(b: &[u8]) -> Option<&[u8]> {
 /// The common shape of `combined` + `key=value` extras, in one forward pass with no escapes to decode.
 /// `None` for anything else (escapes, positional extras, unquoted lists, odd spacing): the caller then uses
 /// the full parser, so both paths give the same fields (`summary_tests`).
-fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
-    if memchr(b'\\', line).is_some() {
-        return None;
-    }
-    let sp = find_short(line, 0, b' ')?;
+///
+/// `f` finds spaces and quotes; the caller has checked that the line holds no backslash and only ASCII.
+#[inline(always)]
+fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
+    let sp = f.space(0)?;
     if !valid_client(&line[..sp]) {
         return None;
     }
     // ident and user: plain tokens
-    let sp2 = find_short(line, sp + 1, b' ')?;
-    let sp3 = find_short(line, sp2 + 1, b' ')?;
+    let sp2 = f.space(sp + 1)?;
+    let sp3 = f.space(sp2 + 1)?;
     if sp2 == sp + 1 || sp3 == sp2 + 1 || matches!(line[sp + 1], b'[' | b'"') || matches!(line[sp2 + 1], b'[' | b'"') {
         return None;
     }
@@ -94,11 +95,11 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     if line.get(close + 1) != Some(&b' ') || line.get(close + 2) != Some(&b'"') {
         return None;
     }
-    let rq_end = close_quote(line, close + 3)?;
+    let rq_end = close_quote(line, f, close + 3)?;
     let request = &line[close + 3..rq_end];
-    let st_end = find_short(line, rq_end + 2, b' ')?;
+    let st_end = f.space(rq_end + 2)?;
     let status = line.get(rq_end + 2..st_end).and_then(parse_status)?;
-    let b_end = find_short(line, st_end + 1, b' ')?;
+    let b_end = f.space(st_end + 1)?;
     let bytes = &line[st_end + 1..b_end];
     if bytes != b"-" {
         parse_u64(bytes)?;
@@ -106,11 +107,11 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     if line.get(b_end + 1) != Some(&b'"') {
         return None;
     }
-    let ref_end = close_quote(line, b_end + 2)?;
+    let ref_end = close_quote(line, f, b_end + 2)?;
     if line.get(ref_end + 2) != Some(&b'"') {
         return None;
     }
-    let ua_end = close_quote(line, ref_end + 3)?;
+    let ua_end = close_quote(line, f, ref_end + 3)?;
     let mut s = Summary {
         time: Some(time),
         status: Some(status),
@@ -132,10 +133,10 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
             return None;
         }
         let (val, next) = if line.get(e + 1) == Some(&b'"') {
-            let q = close_quote(line, e + 2)?;
+            let q = close_quote(line, f, e + 2)?;
             (&line[e + 2..q], q + 1)
         } else {
-            let end = memchr(b' ', &line[e + 1..]).map_or(line.len(), |j| e + 1 + j);
+            let end = f.space(e + 1).unwrap_or(line.len());
             let v = &line[e + 1..end];
             if v.last() == Some(&b',') || line[end..].starts_with(b" : ") {
                 return None; // an unquoted list: the full parser rejoins it
@@ -168,10 +169,13 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
 /// What summaries read of an nginx line, straight from its bytes (no record, no UTF-8 work); `None` when the
 /// line is not the common shape or not ASCII (then the record path decides, lossily).
 pub fn summarize(line: &[u8]) -> Option<Summary<'_>> {
-    if !line.is_ascii() {
-        return None;
+    match Marks::of(line) {
+        Some(marks) => scan_fast(line, &marks),
+        None if line.len() > marks::MAX_LEN && line.is_ascii() && memchr(b'\\', line).is_none() => {
+            scan_fast(line, &Memchr(line))
+        }
+        None => None,
     }
-    scan_fast(line)
 }
 
 /// ingress-nginx `upstreaminfo`:
@@ -1047,6 +1051,9 @@ mod summary_tests {
     /// that parse.
     fn assert_same(line: &[u8]) {
         let ctx = String::from_utf8_lossy(line);
+        if let Some(m) = Marks::of(line) {
+            assert_eq!(scan_fast(line, &m), scan_fast(line, &Memchr(line)), "the finders disagree: {ctx}");
+        }
         match (parse(line), summarize(line)) {
             (Some(full), Some(sum)) => assert_eq!(sum, Summary::of(&full), "{ctx}"),
             (None, Some(_)) => panic!("a summary for a line that does not parse: {ctx}"),
@@ -1086,6 +1093,27 @@ mod summary_tests {
             fast += summarize(&line).is_some() as u32;
         }
         assert_eq!(fast, 3000, "generated lines take the fast path");
+    }
+
+    /// Lines longer than the structural masks cover take the memchr scanner, with the same results.
+    #[test]
+    fn summary_matches_full_on_long_lines() {
+        let mut fast = 0;
+        for l in fixture_lines() {
+            for pad in [marks::MAX_LEN - l.len().min(marks::MAX_LEN), 300, 600, 5000] {
+                for extra in [&b" note=\""[..], b" \"", b" ua=\"", b" rid="] {
+                    let mut long = l.clone();
+                    long.extend_from_slice(extra);
+                    long.extend(std::iter::repeat_n(b'x', pad));
+                    if extra.ends_with(b"\"") {
+                        long.push(b'"');
+                    }
+                    assert_same(&long);
+                    fast += (long.len() > marks::MAX_LEN && summarize(&long).is_some()) as u32;
+                }
+            }
+        }
+        assert!(fast >= 20, "long lines take the fast path: {fast}");
     }
 
     /// Every single-byte change to every fixture line, with the bytes the fast path steers by.
