@@ -239,7 +239,27 @@ enum KvField {
     Route,
 }
 
+#[inline]
 fn kv_field(key: &[u8]) -> Option<KvField> {
+    // the documented short keys first, without a copy: ORing 0x20 lowercases exactly the ASCII letters among
+    // the bytes that can land on a letter, and no other 2- or 3-byte name is known
+    match *key {
+        [a, b] => match [a | 0x20, b | 0x20] {
+            [b'r', b't'] => Some(KvField::Duration),
+            [b'u', b's'] => Some(KvField::UpstreamStatus),
+            [b'u', b'a'] => Some(KvField::UpstreamAddr),
+            _ => None,
+        },
+        [a, b, c] => match [a | 0x20, b | 0x20, c | 0x20] {
+            [b'r', b'i', b'd'] => Some(KvField::RequestId),
+            [b'u', b'r', b't'] => Some(KvField::UpstreamTime),
+            _ => None,
+        },
+        _ => kv_field_long(key),
+    }
+}
+
+fn kv_field_long(key: &[u8]) -> Option<KvField> {
     let mut buf = [0u8; 24];
     let lower = if key.iter().any(u8::is_ascii_uppercase) {
         let lower = buf.get_mut(..key.len())?;
@@ -341,12 +361,32 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     Some(Combined { rec, rest, bytes_dash })
 }
 
+/// `TABLE[c]` says whether byte `c` is ASCII alphanumeric or one of `extra`.
+const fn byte_table(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static CLIENT_BYTE: [bool; 256] = byte_table(b".:-_%");
+static KEY_BYTE: [bool; 256] = byte_table(b"_-.");
+
 /// A client address: IPv4, IPv6 (bare, as nginx logs it, with an optional `%zone`), a host name or `unix:`.
+#[inline]
 fn valid_client(b: &[u8]) -> bool {
     !b.is_empty()
         && b.len() <= 255
         && (b[0].is_ascii_alphanumeric() || b[0] == b':')
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-' | b'_' | b'%'))
+        && b.iter().fold(true, |ok, &c| ok & CLIENT_BYTE[c as usize])
 }
 
 /// `[name]` → `name`.
@@ -451,8 +491,9 @@ pub(crate) struct Extra<'a> {
     pub quoted: bool,
 }
 
+#[inline(always)]
 fn is_key_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+    KEY_BYTE[c as usize]
 }
 
 /// The next extra at or after `pos` (leading spaces skipped); advances `pos`. A quoted value missing its closing
@@ -549,12 +590,14 @@ pub(crate) fn split_request(b: &[u8]) -> RequestParts<'_> {
 }
 
 /// The slice of `$request` holding the path (see [`split_request`]), untrimmed.
+#[inline]
 fn request_path_bytes(b: &[u8]) -> Option<&[u8]> {
     let b = trim(b);
-    match memchr(b' ', b) {
+    // short loops, not memchr: a method is at most 20 bytes and the protocol ends the request
+    match b.iter().take(21).position(|&c| c == b' ') {
         Some(sp) if is_method(&b[..sp]) => {
             let rest = trim(&b[sp + 1..]);
-            match memrchr(b' ', rest) {
+            match rest.iter().rposition(|&c| c == b' ') {
                 Some(j) if rest[j + 1..].starts_with(b"HTTP/") => Some(&rest[..j]),
                 _ => Some(rest),
             }
