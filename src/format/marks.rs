@@ -6,7 +6,7 @@
 //! `trailing_zeros`. The same pass tells whether the line holds a backslash or a non-ASCII byte, which the fast
 //! path refuses.
 
-use memchr::memchr;
+use memchr::{memchr, memrchr};
 
 /// Longest line the masks cover; longer lines are scanned with `memchr` (see [`Memchr`]).
 pub(crate) const MAX_LEN: usize = 512;
@@ -18,6 +18,8 @@ pub(crate) trait Find {
     fn space(&self, from: usize) -> Option<usize>;
     /// The first `'"'` at or after `from`.
     fn quote(&self, from: usize) -> Option<usize>;
+    /// The last `' '` in `from..to`.
+    fn space_before(&self, from: usize, to: usize) -> Option<usize>;
 }
 
 /// Bit `i` of word `i / 64` is set when byte `i` of the line is a space (a quote).
@@ -75,6 +77,27 @@ fn next(mask: &[u64; WORDS], from: usize) -> Option<usize> {
     }
 }
 
+/// The last set bit in `from..to`.
+#[inline(always)]
+fn prev(mask: &[u64; WORDS], from: usize, to: usize) -> Option<usize> {
+    if to <= from {
+        return None;
+    }
+    let mut w = (to - 1) / 64;
+    let mut bits = *mask.get(w)? & (u64::MAX >> (63 - (to - 1) % 64));
+    loop {
+        if bits != 0 {
+            let p = w * 64 + 63 - bits.leading_zeros() as usize;
+            return (p >= from).then_some(p);
+        }
+        if w * 64 <= from {
+            return None;
+        }
+        w -= 1;
+        bits = mask[w];
+    }
+}
+
 impl Find for Marks {
     #[inline(always)]
     fn space(&self, from: usize) -> Option<usize> {
@@ -84,6 +107,11 @@ impl Find for Marks {
     #[inline(always)]
     fn quote(&self, from: usize) -> Option<usize> {
         next(&self.quotes, from)
+    }
+
+    #[inline(always)]
+    fn space_before(&self, from: usize, to: usize) -> Option<usize> {
+        prev(&self.spaces, from, to)
     }
 }
 
@@ -97,6 +125,10 @@ impl Find for Memchr<'_> {
 
     fn quote(&self, from: usize) -> Option<usize> {
         Some(from + memchr(b'"', self.0.get(from..)?)?)
+    }
+
+    fn space_before(&self, from: usize, to: usize) -> Option<usize> {
+        Some(from + memrchr(b' ', self.0.get(from..to)?)?)
     }
 }
 
@@ -186,6 +218,19 @@ mod tests {
         }
         assert_eq!(f.space(len + 1), None);
         assert_eq!(f.quote(len + 100), None);
+        // backwards, from every start, as the request's protocol is found
+        for from in (0..=len).step_by(13).chain([len.saturating_sub(1), len]) {
+            let mut back = Vec::new();
+            let mut to = len;
+            while let Some(p) = f.space_before(from, to) {
+                back.push(p);
+                to = p;
+            }
+            back.reverse();
+            let want: Vec<usize> = s.iter().copied().filter(|&p| p >= from).collect();
+            assert_eq!(back, want, "from {from}");
+        }
+        assert_eq!(f.space_before(len, len + 1), None);
         (s, q)
     }
 

@@ -96,7 +96,6 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
         return None;
     }
     let rq_end = close_quote(line, f, close + 3)?;
-    let request = &line[close + 3..rq_end];
     let st_end = f.space(rq_end + 2)?;
     let status = line.get(rq_end + 2..st_end).and_then(parse_status)?;
     let b_end = f.space(st_end + 1)?;
@@ -115,23 +114,36 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
     let mut s = Summary {
         time: Some(time),
         status: Some(status),
-        path: request_path_bytes(request).and_then(bytes_field),
+        path: request_path_marked(line, f, close + 3, rq_end).and_then(bytes_field),
         ..Summary::default()
     };
-    // extras: ` key=value` or ` key="value"`
+    // extras: ` key=value` or ` key="value"`, most likely the documented ones in their order
     let mut i = ua_end + 1;
+    let mut expect = 0;
     while i < line.len() {
-        if line[i] != b' ' || line.get(i + 1).is_none_or(|&c| c == b' ') {
-            return None;
-        }
-        let k = i + 1;
-        let mut e = k;
-        while e < line.len() && is_key_byte(line[e]) {
-            e += 1;
-        }
-        if e == k || line.get(e) != Some(&b'=') {
-            return None;
-        }
+        let (e, field) = match (DOCUMENTED.get(expect), line.get(i..i + 8)) {
+            (Some(&(pattern, mask, len, field)), Some(w))
+                if u64::from_le_bytes(w.try_into().ok()?) & mask == pattern =>
+            {
+                expect += 1;
+                (i + len - 1, Some(field))
+            }
+            _ => {
+                expect = DOCUMENTED.len();
+                if line[i] != b' ' || line.get(i + 1).is_none_or(|&c| c == b' ') {
+                    return None;
+                }
+                let k = i + 1;
+                let mut e = k;
+                while e < line.len() && is_key_byte(line[e]) {
+                    e += 1;
+                }
+                if e == k || line.get(e) != Some(&b'=') {
+                    return None;
+                }
+                (e, kv_field(&line[k..e]))
+            }
+        };
         let (val, next) = if line.get(e + 1) == Some(&b'"') {
             let q = close_quote(line, f, e + 2)?;
             (&line[e + 2..q], q + 1)
@@ -143,7 +155,7 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
             }
             (v, end)
         };
-        match kv_field(&line[k..e]) {
+        match field {
             Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
             Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
             Some(KvField::UpstreamTime) => s.upstream_us = sum_list(val, secs_to_us).or(s.upstream_us),
@@ -164,6 +176,51 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
         i = next;
     }
     Some(s)
+}
+
+/// The documented extras ` rid=… rt=… urt="…" us="…" ua="…"` in their order, each as its leading space, key
+/// and `=` packed little-endian into a word with the mask that selects them, their length, and their field.
+const DOCUMENTED: [(u64, u64, usize, KvField); 5] = {
+    const fn packed(key: &[u8], field: KvField) -> (u64, u64, usize, KvField) {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < key.len() {
+            w |= (key[i] as u64) << (8 * i);
+            i += 1;
+        }
+        (w, u64::MAX >> (64 - 8 * key.len()), key.len(), field)
+    }
+    [
+        packed(b" rid=", KvField::RequestId),
+        packed(b" rt=", KvField::Duration),
+        packed(b" urt=", KvField::UpstreamTime),
+        packed(b" us=", KvField::UpstreamStatus),
+        packed(b" ua=", KvField::UpstreamAddr),
+    ]
+};
+
+/// [`request_path_bytes`] of the request in `line[start..end]`, its spaces found by `f`.
+#[inline(always)]
+fn request_path_marked<'a>(line: &'a [u8], f: &impl Find, start: usize, end: usize) -> Option<&'a [u8]> {
+    let request = &line[start..end];
+    let (Some(first), Some(last)) = (request.first(), request.last()) else { return None };
+    if first.is_ascii_whitespace() || last.is_ascii_whitespace() {
+        return request_path_bytes(request); // trimming to do: the general way
+    }
+    match f.space(start) {
+        Some(sp) if sp < end && is_method(&line[start..sp]) => {
+            let rest = sp + 1; // < end: the last byte is not a space
+            if line[rest].is_ascii_whitespace() {
+                return request_path_bytes(request);
+            }
+            match f.space_before(rest, end) {
+                Some(j) if line[j + 1..end].starts_with(b"HTTP/") => Some(&line[rest..j]),
+                _ => Some(&line[rest..end]),
+            }
+        }
+        _ if *first == b'/' => Some(request),
+        _ => None,
+    }
 }
 
 /// What summaries read of an nginx line, straight from its bytes (no record, no UTF-8 work); `None` when the
