@@ -52,10 +52,17 @@ impl Marks {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut tail = [0u8; 64]; // NUL is none of the marked bytes
-            tail[..rest.len()].copy_from_slice(rest);
-            let c = classify(&tail);
             let i = line.len() / 64;
+            let c = if line.len() >= 64 {
+                // the last 64 bytes, overlapping the chunk before; shift out the bits already seen
+                let c = classify(line[line.len() - 64..].try_into().expect("64 bytes"));
+                let seen = 64 - rest.len();
+                Class { spaces: c.spaces >> seen, quotes: c.quotes >> seen, bad: c.bad }
+            } else {
+                let mut tail = [0u8; 64]; // NUL is none of the marked bytes
+                tail[..rest.len()].copy_from_slice(rest);
+                classify(&tail)
+            };
             (m.spaces[i], m.quotes[i]) = (c.spaces, c.quotes);
             bad |= c.bad;
         }
