@@ -147,6 +147,10 @@ impl StatusList {
 
     /// Parse a list such as `502, 200`, `504 : 200` or `-`; non-numeric entries are skipped.
     pub fn parse(s: &[u8]) -> Self {
+        if s.len() == 3 {
+            // one status, the common case (a 3-byte list with a separator holds no 3-digit status)
+            return crate::format::num::parse_status(s).map_or(Self::new(), Self::one);
+        }
         let mut l = Self::new();
         for part in s.split(|&b| b == b',' || b == b':') {
             if let Some(c) = crate::format::num::parse_status(crate::format::num::trim(part)) {

@@ -4,12 +4,13 @@
 /// object id or hash (8+ hex digits with a digit among them), or a long opaque token (20+ base64/ULID/slug
 /// characters with 2+ digits). Route words (`v1`, `orders`) are rejected after a byte or two.
 fn is_id_segment(seg: &[u8]) -> bool {
-    let Some(first_other) = seg.iter().position(|c| !c.is_ascii_digit()) else {
-        return !seg.is_empty();
-    };
     if seg.len() < 8 {
-        return false;
+        // only digits can make a short id; no early exit, the loop is a handful of bytes
+        return !seg.is_empty() && seg.iter().fold(true, |ok, c| ok & c.is_ascii_digit());
     }
+    let Some(first_other) = seg.iter().position(|c| !c.is_ascii_digit()) else {
+        return true;
+    };
     if first_other > 0 || seg.iter().any(u8::is_ascii_digit) {
         let digits = seg.iter().filter(|c| c.is_ascii_digit()).count();
         if seg.iter().all(u8::is_ascii_hexdigit) {
@@ -27,21 +28,64 @@ fn is_id_segment(seg: &[u8]) -> bool {
 
 /// Walk the normalised route of a request target segment by segment (`{id}` for id-like ones): the query and
 /// fragment are dropped, absolute-form targets keep only their path, empty segments (`//`) vanish.
+#[inline]
 fn segments<'a>(target: &'a [u8], mut f: impl FnMut(&'a [u8])) {
     let mut path = target;
     if let Some(rest) = path.strip_prefix(b"http://").or_else(|| path.strip_prefix(b"https://")) {
         path = memchr::memchr(b'/', rest).map_or(b"/", |i| &rest[i..]);
     }
-    let end = memchr::memchr2(b'?', b'#', path).unwrap_or(path.len());
-    let path = &path[..end];
+    let mut emit = |seg: &'a [u8]| f(if is_id_segment(seg) { b"{id}" } else { seg });
+    // eight bytes at a time: bit masks of the slashes and of the `?`/`#` that ends the path
     let mut start = 0;
-    for slash in memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len())) {
-        if slash > start {
-            let seg = &path[start..slash];
-            f(if is_id_segment(seg) { b"{id}" } else { seg });
+    let mut base = 0;
+    while base < path.len() {
+        let w = word_at(path, base);
+        let (mut slashes, ends) = (eq_bytes(w, b'/'), eq_bytes(w, b'?') | eq_bytes(w, b'#'));
+        let end = if ends != 0 { base + ends.trailing_zeros() as usize / 8 } else { usize::MAX };
+        while slashes != 0 {
+            let slash = base + slashes.trailing_zeros() as usize / 8;
+            if slash > end {
+                break;
+            }
+            if slash > start {
+                emit(&path[start..slash]);
+            }
+            start = slash + 1;
+            slashes &= slashes - 1;
         }
-        start = slash + 1;
+        if end != usize::MAX {
+            if end > start {
+                emit(&path[start..end]);
+            }
+            return;
+        }
+        base += 8;
     }
+    if path.len() > start {
+        emit(&path[start..]);
+    }
+}
+
+/// Bytes `at..at + 8` of `b` as a little-endian word, zero-filled past the end.
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    if let Some(w) = b.get(at..at + 8) {
+        return u64::from_le_bytes(w.try_into().expect("8 bytes"));
+    }
+    if b.len() >= 8 {
+        // the last eight bytes, shifted down past the ones already seen
+        let w = u64::from_le_bytes(b[b.len() - 8..].try_into().expect("8 bytes"));
+        return w >> (8 * (at + 8 - b.len()));
+    }
+    b[at..].iter().rev().fold(0, |w, &c| w << 8 | c as u64)
+}
+
+/// The high bit of each byte of `w` that equals `c` (exact: no carries cross bytes).
+#[inline(always)]
+fn eq_bytes(w: u64, c: u8) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (0x0101_0101_0101_0101 * c as u64);
+    !(((x & LO7) + LO7) | x) & !LO7
 }
 
 /// Normalise a request target into a route: strip the query and fragment, replace id-like segments
@@ -76,7 +120,84 @@ pub fn route_key(target: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Segments and the id test as they were before their fast paths.
+    fn reference(target: &[u8]) -> Vec<Vec<u8>> {
+        fn is_id(seg: &[u8]) -> bool {
+            let Some(first_other) = seg.iter().position(|c| !c.is_ascii_digit()) else {
+                return !seg.is_empty();
+            };
+            if seg.len() < 8 {
+                return false;
+            }
+            if first_other > 0 || seg.iter().any(u8::is_ascii_digit) {
+                let digits = seg.iter().filter(|c| c.is_ascii_digit()).count();
+                if seg.iter().all(u8::is_ascii_hexdigit) {
+                    return true;
+                }
+                if seg.len() >= 20
+                    && digits >= 2
+                    && seg.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.' | b'~'))
+                {
+                    return true;
+                }
+            }
+            crate::ids::is_uuid(seg)
+        }
+        let mut path = target;
+        if let Some(rest) = path.strip_prefix(b"http://").or_else(|| path.strip_prefix(b"https://")) {
+            path = memchr::memchr(b'/', rest).map_or(b"/", |i| &rest[i..]);
+        }
+        let end = memchr::memchr2(b'?', b'#', path).unwrap_or(path.len());
+        let path = &path[..end];
+        let mut out = Vec::new();
+        let mut start = 0;
+        for slash in memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len())) {
+            if slash > start {
+                let seg = &path[start..slash];
+                out.push(if is_id(seg) { b"{id}".to_vec() } else { seg.to_vec() });
+            }
+            start = slash + 1;
+        }
+        out
+    }
+
+    fn walked(target: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        segments(target, |s| out.push(s.to_vec()));
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn segments_as_before(t in prop::collection::vec(prop::sample::select(&b"//??#a1f9-Z_x.:"[..]), 0..40), prefix in prop::sample::select(&["", "/", "http://h", "https://h/"][..])) {
+            let mut target = prefix.as_bytes().to_vec();
+            target.extend_from_slice(&t);
+            prop_assert_eq!(walked(&target), reference(&target));
+        }
+    }
+
+    #[test]
+    fn segments_edges() {
+        for t in [
+            &b""[..],
+            b"/",
+            b"/1234567",
+            b"/12345678",
+            b"/abcdefgh/1?x/2",
+            b"/abcdefg/#/2",
+            b"/v1/orders/26074",
+            b"/v1/users/3fa85f64-5717-4562-b3fc-2c963f66afa6/profile",
+            b"/v1/search?q=item280&page=2",
+            b"1234567/",
+            b"////////////////x",
+        ] {
+            assert_eq!(walked(t), reference(t), "{}", String::from_utf8_lossy(t));
+        }
+    }
 
     #[test]
     fn ids_become_placeholders() {

@@ -3,6 +3,7 @@
 pub mod detect;
 pub mod envelope;
 pub mod jsonval;
+pub(crate) mod marks;
 pub mod num;
 pub mod textscan;
 pub mod time;

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr, memrchr};
 
+use super::marks::{self, Find, Marks, Memchr};
 use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_list, trim};
 use super::time::parse_clf;
 use crate::ids;
@@ -53,9 +54,9 @@ fn find_short(line: &[u8], mut i: usize, c: u8) -> Option<usize> {
 
 /// Index of the closing quote of a field whose contents start at `from`, when it is followed by a space or
 /// the end of the line (the line has no backslashes, so no quote is escaped).
-#[inline]
-fn close_quote(line: &[u8], from: usize) -> Option<usize> {
-    let q = from + memchr(b'"', line.get(from..)?)?;
+#[inline(always)]
+fn close_quote(line: &[u8], f: &impl Find, from: usize) -> Option<usize> {
+    let q = f.quote(from)?;
     (q + 1 == line.len() || line[q + 1] == b' ').then_some(q)
 }
 
@@ -68,17 +69,17 @@ fn bytes_field(b: &[u8]) -> Option<&[u8]> {
 /// The common shape of `combined` + `key=value` extras, in one forward pass with no escapes to decode.
 /// `None` for anything else (escapes, positional extras, unquoted lists, odd spacing): the caller then uses
 /// the full parser, so both paths give the same fields (`summary_tests`).
-fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
-    if memchr(b'\\', line).is_some() {
-        return None;
-    }
-    let sp = find_short(line, 0, b' ')?;
+///
+/// `f` finds spaces and quotes; the caller has checked that the line holds no backslash and only ASCII.
+#[inline(always)]
+fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
+    let sp = f.space(0)?;
     if !valid_client(&line[..sp]) {
         return None;
     }
     // ident and user: plain tokens
-    let sp2 = find_short(line, sp + 1, b' ')?;
-    let sp3 = find_short(line, sp2 + 1, b' ')?;
+    let sp2 = f.space(sp + 1)?;
+    let sp3 = f.space(sp2 + 1)?;
     if sp2 == sp + 1 || sp3 == sp2 + 1 || matches!(line[sp + 1], b'[' | b'"') || matches!(line[sp2 + 1], b'[' | b'"') {
         return None;
     }
@@ -94,11 +95,10 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     if line.get(close + 1) != Some(&b' ') || line.get(close + 2) != Some(&b'"') {
         return None;
     }
-    let rq_end = close_quote(line, close + 3)?;
-    let request = &line[close + 3..rq_end];
-    let st_end = find_short(line, rq_end + 2, b' ')?;
+    let rq_end = close_quote(line, f, close + 3)?;
+    let st_end = f.space(rq_end + 2)?;
     let status = line.get(rq_end + 2..st_end).and_then(parse_status)?;
-    let b_end = find_short(line, st_end + 1, b' ')?;
+    let b_end = f.space(st_end + 1)?;
     let bytes = &line[st_end + 1..b_end];
     if bytes != b"-" {
         parse_u64(bytes)?;
@@ -106,43 +106,56 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     if line.get(b_end + 1) != Some(&b'"') {
         return None;
     }
-    let ref_end = close_quote(line, b_end + 2)?;
+    let ref_end = close_quote(line, f, b_end + 2)?;
     if line.get(ref_end + 2) != Some(&b'"') {
         return None;
     }
-    let ua_end = close_quote(line, ref_end + 3)?;
+    let ua_end = close_quote(line, f, ref_end + 3)?;
     let mut s = Summary {
         time: Some(time),
         status: Some(status),
-        path: request_path_bytes(request).and_then(bytes_field),
+        path: request_path_marked(line, f, close + 3, rq_end).and_then(bytes_field),
         ..Summary::default()
     };
-    // extras: ` key=value` or ` key="value"`
+    // extras: ` key=value` or ` key="value"`, most likely the documented ones in their order
     let mut i = ua_end + 1;
+    let mut expect = 0;
     while i < line.len() {
-        if line[i] != b' ' || line.get(i + 1).is_none_or(|&c| c == b' ') {
-            return None;
-        }
-        let k = i + 1;
-        let mut e = k;
-        while e < line.len() && is_key_byte(line[e]) {
-            e += 1;
-        }
-        if e == k || line.get(e) != Some(&b'=') {
-            return None;
-        }
+        let (e, field) = match (DOCUMENTED.get(expect), line.get(i..i + 8)) {
+            (Some(&(pattern, mask, len, field)), Some(w))
+                if u64::from_le_bytes(w.try_into().ok()?) & mask == pattern =>
+            {
+                expect += 1;
+                (i + len - 1, Some(field))
+            }
+            _ => {
+                expect = DOCUMENTED.len();
+                if line[i] != b' ' || line.get(i + 1).is_none_or(|&c| c == b' ') {
+                    return None;
+                }
+                let k = i + 1;
+                let mut e = k;
+                while e < line.len() && is_key_byte(line[e]) {
+                    e += 1;
+                }
+                if e == k || line.get(e) != Some(&b'=') {
+                    return None;
+                }
+                (e, kv_field(&line[k..e]))
+            }
+        };
         let (val, next) = if line.get(e + 1) == Some(&b'"') {
-            let q = close_quote(line, e + 2)?;
+            let q = close_quote(line, f, e + 2)?;
             (&line[e + 2..q], q + 1)
         } else {
-            let end = memchr(b' ', &line[e + 1..]).map_or(line.len(), |j| e + 1 + j);
+            let end = f.space(e + 1).unwrap_or(line.len());
             let v = &line[e + 1..end];
             if v.last() == Some(&b',') || line[end..].starts_with(b" : ") {
                 return None; // an unquoted list: the full parser rejoins it
             }
             (v, end)
         };
-        match kv_field(&line[k..e]) {
+        match field {
             Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
             Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
             Some(KvField::UpstreamTime) => s.upstream_us = sum_list(val, secs_to_us).or(s.upstream_us),
@@ -165,13 +178,61 @@ fn scan_fast(line: &[u8]) -> Option<Summary<'_>> {
     Some(s)
 }
 
+/// The documented extras ` rid=… rt=… urt="…" us="…" ua="…"` in their order, each as its leading space, key
+/// and `=` packed little-endian into a word with the mask that selects them, their length, and their field.
+const DOCUMENTED: [(u64, u64, usize, KvField); 5] = {
+    const fn packed(key: &[u8], field: KvField) -> (u64, u64, usize, KvField) {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < key.len() {
+            w |= (key[i] as u64) << (8 * i);
+            i += 1;
+        }
+        (w, u64::MAX >> (64 - 8 * key.len()), key.len(), field)
+    }
+    [
+        packed(b" rid=", KvField::RequestId),
+        packed(b" rt=", KvField::Duration),
+        packed(b" urt=", KvField::UpstreamTime),
+        packed(b" us=", KvField::UpstreamStatus),
+        packed(b" ua=", KvField::UpstreamAddr),
+    ]
+};
+
+/// [`request_path_bytes`] of the request in `line[start..end]`, its spaces found by `f`.
+#[inline(always)]
+fn request_path_marked<'a>(line: &'a [u8], f: &impl Find, start: usize, end: usize) -> Option<&'a [u8]> {
+    let request = &line[start..end];
+    let (Some(first), Some(last)) = (request.first(), request.last()) else { return None };
+    if first.is_ascii_whitespace() || last.is_ascii_whitespace() {
+        return request_path_bytes(request); // trimming to do: the general way
+    }
+    match f.space(start) {
+        Some(sp) if sp < end && is_method(&line[start..sp]) => {
+            let rest = sp + 1; // < end: the last byte is not a space
+            if line[rest].is_ascii_whitespace() {
+                return request_path_bytes(request);
+            }
+            match f.space_before(rest, end) {
+                Some(j) if line[j + 1..end].starts_with(b"HTTP/") => Some(&line[rest..j]),
+                _ => Some(&line[rest..end]),
+            }
+        }
+        _ if *first == b'/' => Some(request),
+        _ => None,
+    }
+}
+
 /// What summaries read of an nginx line, straight from its bytes (no record, no UTF-8 work); `None` when the
 /// line is not the common shape or not ASCII (then the record path decides, lossily).
 pub fn summarize(line: &[u8]) -> Option<Summary<'_>> {
-    if !line.is_ascii() {
-        return None;
+    match Marks::of(line) {
+        Some(marks) => scan_fast(line, &marks),
+        None if line.len() > marks::MAX_LEN && line.is_ascii() && memchr(b'\\', line).is_none() => {
+            scan_fast(line, &Memchr(line))
+        }
+        None => None,
     }
-    scan_fast(line)
 }
 
 /// ingress-nginx `upstreaminfo`:
@@ -235,7 +296,27 @@ enum KvField {
     Route,
 }
 
+#[inline]
 fn kv_field(key: &[u8]) -> Option<KvField> {
+    // the documented short keys first, without a copy: ORing 0x20 lowercases exactly the ASCII letters among
+    // the bytes that can land on a letter, and no other 2- or 3-byte name is known
+    match *key {
+        [a, b] => match [a | 0x20, b | 0x20] {
+            [b'r', b't'] => Some(KvField::Duration),
+            [b'u', b's'] => Some(KvField::UpstreamStatus),
+            [b'u', b'a'] => Some(KvField::UpstreamAddr),
+            _ => None,
+        },
+        [a, b, c] => match [a | 0x20, b | 0x20, c | 0x20] {
+            [b'r', b'i', b'd'] => Some(KvField::RequestId),
+            [b'u', b'r', b't'] => Some(KvField::UpstreamTime),
+            _ => None,
+        },
+        _ => kv_field_long(key),
+    }
+}
+
+fn kv_field_long(key: &[u8]) -> Option<KvField> {
     let mut buf = [0u8; 24];
     let lower = if key.iter().any(u8::is_ascii_uppercase) {
         let lower = buf.get_mut(..key.len())?;
@@ -337,12 +418,32 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     Some(Combined { rec, rest, bytes_dash })
 }
 
+/// `TABLE[c]` says whether byte `c` is ASCII alphanumeric or one of `extra`.
+const fn byte_table(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static CLIENT_BYTE: [bool; 256] = byte_table(b".:-_%");
+static KEY_BYTE: [bool; 256] = byte_table(b"_-.");
+
 /// A client address: IPv4, IPv6 (bare, as nginx logs it, with an optional `%zone`), a host name or `unix:`.
+#[inline]
 fn valid_client(b: &[u8]) -> bool {
     !b.is_empty()
         && b.len() <= 255
         && (b[0].is_ascii_alphanumeric() || b[0] == b':')
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-' | b'_' | b'%'))
+        && b.iter().fold(true, |ok, &c| ok & CLIENT_BYTE[c as usize])
 }
 
 /// `[name]` → `name`.
@@ -447,8 +548,9 @@ pub(crate) struct Extra<'a> {
     pub quoted: bool,
 }
 
+#[inline(always)]
 fn is_key_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+    KEY_BYTE[c as usize]
 }
 
 /// The next extra at or after `pos` (leading spaces skipped); advances `pos`. A quoted value missing its closing
@@ -545,12 +647,14 @@ pub(crate) fn split_request(b: &[u8]) -> RequestParts<'_> {
 }
 
 /// The slice of `$request` holding the path (see [`split_request`]), untrimmed.
+#[inline]
 fn request_path_bytes(b: &[u8]) -> Option<&[u8]> {
     let b = trim(b);
-    match memchr(b' ', b) {
+    // short loops, not memchr: a method is at most 20 bytes and the protocol ends the request
+    match b.iter().take(21).position(|&c| c == b' ') {
         Some(sp) if is_method(&b[..sp]) => {
             let rest = trim(&b[sp + 1..]);
-            match memrchr(b' ', rest) {
+            match rest.iter().rposition(|&c| c == b' ') {
                 Some(j) if rest[j + 1..].starts_with(b"HTTP/") => Some(&rest[..j]),
                 _ => Some(rest),
             }
@@ -1047,6 +1151,9 @@ mod summary_tests {
     /// that parse.
     fn assert_same(line: &[u8]) {
         let ctx = String::from_utf8_lossy(line);
+        if let Some(m) = Marks::of(line) {
+            assert_eq!(scan_fast(line, &m), scan_fast(line, &Memchr(line)), "the finders disagree: {ctx}");
+        }
         match (parse(line), summarize(line)) {
             (Some(full), Some(sum)) => assert_eq!(sum, Summary::of(&full), "{ctx}"),
             (None, Some(_)) => panic!("a summary for a line that does not parse: {ctx}"),
@@ -1086,6 +1193,27 @@ mod summary_tests {
             fast += summarize(&line).is_some() as u32;
         }
         assert_eq!(fast, 3000, "generated lines take the fast path");
+    }
+
+    /// Lines longer than the structural masks cover take the memchr scanner, with the same results.
+    #[test]
+    fn summary_matches_full_on_long_lines() {
+        let mut fast = 0;
+        for l in fixture_lines() {
+            for pad in [marks::MAX_LEN - l.len().min(marks::MAX_LEN), 300, 600, 5000] {
+                for extra in [&b" note=\""[..], b" \"", b" ua=\"", b" rid="] {
+                    let mut long = l.clone();
+                    long.extend_from_slice(extra);
+                    long.extend(std::iter::repeat_n(b'x', pad));
+                    if extra.ends_with(b"\"") {
+                        long.push(b'"');
+                    }
+                    assert_same(&long);
+                    fast += (long.len() > marks::MAX_LEN && summarize(&long).is_some()) as u32;
+                }
+            }
+        }
+        assert!(fast >= 20, "long lines take the fast path: {fast}");
     }
 
     /// Every single-byte change to every fixture line, with the bytes the fast path steers by.

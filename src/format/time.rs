@@ -152,20 +152,21 @@ pub fn parse_clf(b: &[u8]) -> Option<LogTime> {
 pub fn parse_clf_cached(b: &[u8]) -> Option<LogTime> {
     use std::cell::Cell;
     thread_local! {
-        static LAST: Cell<([u8; 32], usize, Option<LogTime>)> = const { Cell::new(([0; 32], usize::MAX, None)) };
+        /// The last text parsed, as its first and last 16 bytes (together they cover 16..=32 bytes) and length.
+        static LAST: Cell<(u128, u128, usize, Option<LogTime>)> = const { Cell::new((0, 0, usize::MAX, None)) };
     }
-    if b.len() > 32 {
+    if !(16..=32).contains(&b.len()) {
         return parse_clf(b);
     }
-    let (text, len, time) = LAST.get();
-    if len == b.len() && &text[..len] == b {
+    let head = u128::from_le_bytes(b[..16].try_into().expect("16 bytes"));
+    let tail = u128::from_le_bytes(b[b.len() - 16..].try_into().expect("16 bytes"));
+    let (h, t, len, time) = LAST.get();
+    if len == b.len() && h == head && t == tail {
         return time;
     }
-    let t = parse_clf(b);
-    let mut text = [0u8; 32];
-    text[..b.len()].copy_from_slice(b);
-    LAST.set((text, b.len(), t));
-    t
+    let time = parse_clf(b);
+    LAST.set((head, tail, b.len(), time));
+    time
 }
 
 /// ISO 8601 / RFC 3339: `2024-05-01T12:00:00Z`, `2024-05-01 12:00:00.123+02:00`, `…+0200`.
@@ -265,6 +266,23 @@ mod tests {
             ["10/Oct/2000:13:55:36 -0700", "10/Oct/2000:13:55:36 -0700", "10/Oct/2000:13:55:37 +0200", "bad", "bad"]
         {
             assert_eq!(parse_clf_cached(s.as_bytes()), parse_clf(s.as_bytes()), "{s}");
+        }
+    }
+
+    proptest! {
+        /// The cache keys on the whole text: texts that differ in any byte, or only in length, never share it.
+        #[test]
+        fn cached_clf_agrees_on_near_misses(cut in 14usize..34, pos in 0usize..34, byte in any::<u8>()) {
+            let base = b"10/Oct/2000:13:55:36.123456 -0700";
+            for (a, b) in [(&base[..cut.min(base.len())], pos), (&base[..], pos)] {
+                let mut changed = a.to_vec();
+                if b < changed.len() {
+                    changed[b] = byte;
+                }
+                for t in [a, &changed[..], a, &changed[..], &changed[..]] {
+                    prop_assert_eq!(parse_clf_cached(t), parse_clf(t));
+                }
+            }
         }
     }
 

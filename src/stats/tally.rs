@@ -228,16 +228,7 @@ impl Tally {
         }
         if let Some(addrs) = rec.upstream_addr {
             let codes = rec.upstream_status.as_slice();
-            if memchr::memchr2(b',', b' ', addrs).is_none() {
-                self.count_attempt(addrs, codes.first().copied());
-            } else {
-                // nginx separates attempts with ", " and internal redirects with " : "
-                let text = String::from_utf8_lossy(addrs);
-                let attempts = text.split(',').flat_map(|a| a.split(" : ")).map(str::trim);
-                for (i, addr) in attempts.enumerate() {
-                    self.count_attempt(addr.as_bytes(), codes.get(i).copied());
-                }
-            }
+            for_each_attempt(addrs, |i, addr| self.count_attempt(addr, codes.get(i).copied()));
         }
     }
 
@@ -333,6 +324,75 @@ impl Tally {
     }
 }
 
+/// Call `f` with the index and address of each attempt in an upstream address list: nginx separates attempts
+/// with `, ` and internal redirects with ` : `.
+#[inline]
+fn for_each_attempt(addrs: &[u8], mut f: impl FnMut(usize, &[u8])) {
+    if !addrs.iter().any(|&c| c == b',' || c == b' ') {
+        f(0, addrs);
+    } else if addrs.iter().all(|&c| c.is_ascii() && c != 0x0b) {
+        // as below, on bytes with no string built: on ASCII without \x0B, `str::trim` trims what `trim_ascii` does
+        let mut i = 0;
+        for part in addrs.split(|&c| c == b',') {
+            let mut rest = part;
+            loop {
+                let (addr, more) = match rest.windows(3).position(|w| w == b" : ") {
+                    Some(p) => (&rest[..p], Some(&rest[p + 3..])),
+                    None => (rest, None),
+                };
+                f(i, addr.trim_ascii());
+                i += 1;
+                match more {
+                    Some(m) => rest = m,
+                    None => break,
+                }
+            }
+        }
+    } else {
+        let text = String::from_utf8_lossy(addrs);
+        let attempts = text.split(',').flat_map(|a| a.split(" : ")).map(str::trim);
+        for (i, addr) in attempts.enumerate() {
+            f(i, addr.as_bytes());
+        }
+    }
+}
+
 fn add_minute(map: &mut BTreeMap<i64, MinuteStat>, m: i64, s: MinuteStat) {
     map.entry(m).or_default().absorb(&s);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn attempts(addrs: &[u8]) -> Vec<(usize, Vec<u8>)> {
+        let mut v = Vec::new();
+        for_each_attempt(addrs, |i, a| v.push((i, a.to_vec())));
+        v
+    }
+
+    /// How attempts were split before the byte fast path.
+    fn reference(addrs: &[u8]) -> Vec<(usize, Vec<u8>)> {
+        if memchr::memchr2(b',', b' ', addrs).is_none() {
+            return vec![(0, addrs.to_vec())];
+        }
+        let text = String::from_utf8_lossy(addrs);
+        text.split(',').flat_map(|a| a.split(" : ")).map(str::trim).map(|a| a.as_bytes().to_vec()).enumerate().collect()
+    }
+
+    #[test]
+    fn attempts_split() {
+        assert_eq!(attempts(b"10.0.0.1:80"), reference(b"10.0.0.1:80"));
+        assert_eq!(attempts(b"a:1, b:2 : c:3"), vec![(0, b"a:1".to_vec()), (1, b"b:2".to_vec()), (2, b"c:3".to_vec())]);
+        assert_eq!(attempts(b"a, \x0bb"), reference(b"a, \x0bb"));
+    }
+
+    proptest! {
+        #[test]
+        fn attempts_split_as_before(addrs in prop::collection::vec(prop::sample::select(&b",, : :a1.\t\x0b\r\xc2\xa0\xff"[..]), 0..24)) {
+            prop_assert_eq!(attempts(&addrs), reference(&addrs));
+        }
+    }
 }
