@@ -332,7 +332,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         lines.push(Line::from(spans).style(style));
         row += 1;
     }
-    let mut para = Paragraph::new(lines).style(t.base);
+    let mut para = Paragraph::new(lines); // the background is painted once for the whole screen
     if app.wrap {
         para = para.wrap(Wrap { trim: false });
     }
