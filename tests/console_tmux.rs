@@ -546,3 +546,36 @@ fn quit_restores_the_terminal() {
     assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse reporting off");
     assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown");
 }
+
+/// A signal (the SSH session dropping sends SIGHUP; `kill` sends SIGTERM) ends the console and restores the tty.
+fn signal_restores_the_terminal(name: &str, signal: &str) {
+    let logs = Logs::generate();
+    let pid_file = logs.dir.path().join("console.pid");
+    let cmd = format!(
+        "{} < /dev/tty & echo $! > {}; wait $!; echo \"CONSOLE-EXITED rc=$?\"; if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 60",
+        logs.console_cmd(),
+        pid_file.display()
+    );
+    let t = Tmux::start(name, 100, 30, logs.dir.path(), &cmd);
+    t.wait("the console", |s| s.text().matches("● live").count() == 2);
+    assert_eq!(t.format("#{alternate_on} #{mouse_any_flag}"), "1 1");
+    let pid = std::fs::read_to_string(&pid_file).expect("the shell wrote the console's pid");
+    let killed = std::process::Command::new("kill").args([&format!("-{signal}"), pid.trim()]).status().unwrap();
+    assert!(killed.success());
+    t.expect("the shell after the console", |s| {
+        check!(s.lines.iter().any(|l| l == "CONSOLE-EXITED rc=0"), "no line `CONSOLE-EXITED rc=0`");
+        check!(s.lines.iter().any(|l| l == "TTY-COOKED"), "no line `TTY-COOKED`");
+        Ok(())
+    });
+    assert_eq!(t.format("#{alternate_on} #{mouse_any_flag} #{cursor_flag}"), "0 0 1", "screen, mouse and cursor back");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores_the_terminal("sigterm", "TERM");
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores_the_terminal("sighup", "HUP");
+}
