@@ -25,18 +25,9 @@ pub struct ConsoleArgs {
     /// Start with the last N lines of each file, then follow.
     #[arg(long, value_name = "N", default_value_t = 100_000, conflicts_with = "from_start")]
     pub tail: usize,
-    /// Read each file from its start, then follow.
-    #[arg(long)]
-    pub from_start: bool,
-    /// Run a command and show its output in a pane (repeatable), e.g. `--cmd 'kubectl logs -f deploy/orders'`.
-    #[arg(long, value_name = "COMMAND")]
-    pub cmd: Vec<String>,
-    /// Run commands (and ssh://) again when they exit, with a backoff.
-    #[arg(long)]
-    pub restart: bool,
-    /// Polling interval for filesystems without change events, in ms.
-    #[arg(long, value_name = "MS", default_value_t = 250)]
-    pub poll_ms: u64,
+    /// How sources are followed.
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,
@@ -90,6 +81,29 @@ pub struct InputArgs {
     pub threads: usize,
 }
 
+/// How live sources are followed (`tail` and the console).
+#[derive(Debug, Args, Clone)]
+pub struct LiveArgs {
+    /// Read each file from its start, then follow.
+    #[arg(long)]
+    pub from_start: bool,
+    /// Run a command and follow its output (repeatable), e.g. `--cmd 'kubectl logs -f -l app=gateway'`.
+    #[arg(long, value_name = "COMMAND")]
+    pub cmd: Vec<String>,
+    /// Run commands (and ssh://) again when they exit, with a backoff.
+    #[arg(long)]
+    pub restart: bool,
+    /// Polling interval for filesystems without change events, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub poll_ms: u64,
+}
+
+impl Default for LiveArgs {
+    fn default() -> Self {
+        LiveArgs { from_start: false, cmd: Vec::new(), restart: false, poll_ms: 250 }
+    }
+}
+
 /// `gatewatch report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -137,18 +151,9 @@ pub struct TailArgs {
     /// Start with the last N lines of each file, then follow.
     #[arg(long, value_name = "N", default_value_t = 10_000, conflicts_with = "from_start")]
     pub tail: usize,
-    /// Read each file from its start, then follow.
-    #[arg(long)]
-    pub from_start: bool,
-    /// Run a command and follow its output (repeatable), e.g. `--cmd 'kubectl logs -f -l app=gateway'`.
-    #[arg(long, value_name = "COMMAND")]
-    pub cmd: Vec<String>,
-    /// Run commands (and ssh://) again when they exit, with a backoff.
-    #[arg(long)]
-    pub restart: bool,
-    /// Polling interval for filesystems without change events, in ms.
-    #[arg(long, value_name = "MS", default_value_t = 250)]
-    pub poll_ms: u64,
+    /// How sources are followed.
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,

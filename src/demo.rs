@@ -65,21 +65,27 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     live(args)
 }
 
+/// Where the demo writes its logs: `--dir` (created if needed), else a temporary directory that lives as long as
+/// the returned guard.
+fn demo_dir(dir: Option<&std::path::Path>) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
+    Ok(match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            (None, d.to_path_buf())
+        }
+        None => {
+            let temp = tempfile::Builder::new().prefix("gatewatch-demo-").tempdir()?;
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    })
+}
+
 /// The live demo: a writer appends to a gateway log and an upstream log in real time (a minute of history
 /// first, then an incident twenty seconds in) while the console follows both.
 fn live(args: DemoArgs) -> anyhow::Result<i32> {
     anyhow::ensure!(args.rate > 0.0 && args.rate.is_finite(), "--rate must be a positive number");
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new().prefix("gatewatch-demo-").tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (_temp, dir) = demo_dir(args.dir.as_deref())?;
     let gw = dir.join("gateway-access.log");
     let up = dir.join("orders-api.log");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -91,10 +97,7 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
     let console = crate::cli::ConsoleArgs {
         theme: args.theme.clone(),
         tail: 100_000,
-        from_start: false,
-        cmd: Vec::new(),
-        restart: false,
-        poll_ms: 250,
+        live: crate::cli::LiveArgs::default(),
         input: crate::cli::InputArgs::default(),
         sources: Vec::new(),
     };
@@ -173,17 +176,7 @@ pub fn write_live(
 
 /// Print the report on ten simulated minutes.
 fn report(args: DemoArgs) -> anyhow::Result<i32> {
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new().prefix("gatewatch-demo-").tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (_temp, dir) = demo_dir(args.dir.as_deref())?;
     let (gw, up) = write_demo_logs(&dir, args.seed)?;
     if !args.json {
         println!("Simulated incident: 10 minutes of gateway traffic. Partway through, upstream");

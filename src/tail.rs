@@ -49,6 +49,16 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     })
 }
 
+/// How to follow files and run commands, from the command line (`tail` = lines of each file to start with).
+pub fn follow_options(live: &crate::cli::LiveArgs, tail: usize) -> (FollowOptions, CommandOptions) {
+    let follow = FollowOptions {
+        start: if live.from_start { StartAt::Beginning } else { StartAt::LastLines(tail) },
+        poll_interval: std::time::Duration::from_millis(live.poll_ms.max(10)),
+        ..FollowOptions::default()
+    };
+    (follow, CommandOptions { restart: live.restart, ..CommandOptions::default() })
+}
+
 /// Every source named on the command line: `--gateway` and `--upstream` files (with that role), the other
 /// sources, then `--cmd` commands; `lines` is how many lines of each file to start with (`None`: all).
 pub fn named_sources(
@@ -215,8 +225,8 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
             return Ok(crate::commands::EXIT_USAGE);
         }
     };
-    let lines = if args.from_start { None } else { Some(args.tail) };
-    let sources = match named_sources(&args.input, &args.sources, &args.cmd, lines) {
+    let lines = if args.live.from_start { None } else { Some(args.tail) };
+    let sources = match named_sources(&args.input, &args.sources, &args.live.cmd, lines) {
         Ok(s) => s.into_iter().map(|(name, kind, _)| (name, kind)).collect::<Vec<_>>(),
         Err(e) => {
             eprintln!("gatewatch: {e:#}");
@@ -227,18 +237,10 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         eprintln!("gatewatch: nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)");
         return Ok(crate::commands::EXIT_USAGE);
     }
-    let follow = FollowOptions {
-        start: match lines {
-            Some(n) => StartAt::LastLines(n),
-            None => StartAt::Beginning,
-        },
-        poll_interval: std::time::Duration::from_millis(args.poll_ms.max(10)),
-        ..FollowOptions::default()
-    };
-    let command_opts = CommandOptions { restart: args.restart, ..CommandOptions::default() };
+    let (follow, command_opts) = follow_options(&args.live, args.tail);
     let color = crate::output::color_wanted();
     let printer = Printer {
-        catch_up: CatchUp::new(&sources, args.from_start, 64 << 20),
+        catch_up: CatchUp::new(&sources, args.live.from_start, 64 << 20),
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),
         show_source: sources.len() > 1 || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_))),

@@ -16,7 +16,7 @@ use super::theme::{ColorDepth, Theme};
 use crate::cli::ConsoleArgs;
 use crate::source::SourceMsg;
 use crate::source::command::CommandOptions;
-use crate::source::file::{FollowOptions, StartAt};
+use crate::source::file::FollowOptions;
 use crate::tail::{SourceKind, named_sources, spawn_sources};
 
 /// Shortest time between two frames (~60 fps at most).
@@ -54,12 +54,7 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "dark".into());
     let config_dir = crate::config::config_dir();
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
-    let follow = FollowOptions {
-        start: if args.from_start { StartAt::Beginning } else { StartAt::LastLines(args.tail) },
-        poll_interval: Duration::from_millis(args.poll_ms.max(10)),
-        ..FollowOptions::default()
-    };
-    let commands = CommandOptions { restart: args.restart, ..CommandOptions::default() };
+    let (follow, commands) = crate::tail::follow_options(&args.live, args.tail);
     Ok(Setup { keymap, theme, opts, follow, commands })
 }
 
@@ -72,8 +67,8 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
             return Ok(crate::commands::EXIT_USAGE);
         }
     };
-    let lines = if args.from_start { None } else { Some(args.tail) };
-    let sources = match named_sources(&args.input, &args.sources, &args.cmd, lines) {
+    let lines = if args.live.from_start { None } else { Some(args.tail) };
+    let sources = match named_sources(&args.input, &args.sources, &args.live.cmd, lines) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gatewatch: {e:#}");
