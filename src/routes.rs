@@ -30,11 +30,16 @@ fn is_id_segment(seg: &[u8]) -> bool {
 /// fragment are dropped, absolute-form targets keep only their path, empty segments (`//`) vanish.
 #[inline]
 fn segments<'a>(target: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+    segments_raw(target, |seg| f(if is_id_segment(seg) { b"{id}" } else { seg }));
+}
+
+/// The segments [`segments`] walks, before id-like ones are replaced.
+#[inline(always)]
+fn segments_raw<'a>(target: &'a [u8], mut emit: impl FnMut(&'a [u8])) {
     let mut path = target;
     if let Some(rest) = path.strip_prefix(b"http://").or_else(|| path.strip_prefix(b"https://")) {
         path = memchr::memchr(b'/', rest).map_or(b"/", |i| &rest[i..]);
     }
-    let mut emit = |seg: &'a [u8]| f(if is_id_segment(seg) { b"{id}" } else { seg });
     // eight bytes at a time: bit masks of the slashes and of the `?`/`#` that ends the path
     let mut start = 0;
     let mut base = 0;
@@ -77,7 +82,24 @@ fn word_at(b: &[u8], at: usize) -> u64 {
         let w = u64::from_le_bytes(b[b.len() - 8..].try_into().expect("8 bytes"));
         return w >> (8 * (at + 8 - b.len()));
     }
-    b[at..].iter().rev().fold(0, |w, &c| w << 8 | c as u64)
+    short_word(&b[at..])
+}
+
+/// Up to seven bytes as a little-endian word, zero-filled, from two overlapping loads.
+#[inline(always)]
+fn short_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    let load = |at: usize, k: usize| b[at..at + k].iter().rev().fold(0u64, |w, &c| w << 8 | c as u64);
+    match n {
+        0 => 0,
+        1 => b[0] as u64,
+        2..=3 => load(0, 2) | load(n - 2, 2) << (8 * (n - 2)),
+        _ => {
+            let lo = u32::from_le_bytes(b[..4].try_into().expect("4 bytes")) as u64;
+            let hi = u32::from_le_bytes(b[n - 4..n].try_into().expect("4 bytes")) as u64;
+            lo | hi << (8 * (n - 4))
+        }
+    }
 }
 
 /// The high bit of each byte of `w` that equals `c` (exact: no carries cross bytes).
@@ -108,14 +130,48 @@ pub fn normalize(target: &str) -> String {
 }
 
 /// A 64-bit key of the normalised route, computed without building it: equal routes, equal keys.
+///
+/// Each normalised segment is mixed in as its length and then its bytes as little-endian words. Segments shorter
+/// than eight bytes (most route words and numeric ids) get a one-word SWAR digit test instead of
+/// [`is_id_segment`]'s byte loop.
 pub fn route_key(target: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
-    segments(target, |seg| {
-        h.write(seg);
-        h.write_u8(b'/');
+    let mut h = 0x243f_6a88_85a3_08d3u64;
+    segments_raw(target, |seg| {
+        let n = seg.len();
+        let id = if n < 8 { all_digits(word_at(seg, 0), n) } else { is_id_segment(seg) };
+        if id {
+            // exactly what a literal `{id}` segment mixes in
+            h = mix(mix(h, 4), ID_WORD);
+            return;
+        }
+        h = mix(h, n as u64);
+        let mut at = 0;
+        while at < n {
+            h = mix(h, word_at(seg, at));
+            at += 8;
+        }
     });
-    h.finish()
+    h
+}
+
+/// `{id}` as a little-endian word, zero-filled.
+const ID_WORD: u64 = u32::from_le_bytes(*b"{id}") as u64;
+
+#[inline(always)]
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(26) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// True when the first `n` (1..=8) bytes of `w` are ASCII digits.
+#[inline(always)]
+fn all_digits(w: u64, n: usize) -> bool {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // a digit XOR '0' is 0..=9, and 9 + 0x76 still leaves the high bit clear; a byte that carries out of its
+    // lane has its own high bit set already, so carries only ever flag bytes that fail anyway
+    let t = w ^ 0x3030_3030_3030_3030;
+    let bad = (t.wrapping_add(0x7676_7676_7676_7676) | t) & HI;
+    let mask = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+    n > 0 && bad & mask == 0
 }
 
 #[cfg(test)]
@@ -171,7 +227,29 @@ mod tests {
         out
     }
 
+    fn target() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(prop::sample::select(&b"//??#a1f9-Z_x.:{}id"[..]), 0..40),
+            prop::sample::select(&["", "/", "http://h", "https://h/"][..]),
+        )
+            .prop_map(|(t, prefix)| [prefix.as_bytes(), &t].concat())
+    }
+
     proptest! {
+        #[test]
+        fn route_keys_equal_iff_routes_equal(a in target(), b in target()) {
+            prop_assert_eq!(route_key(&a) == route_key(&b), normalize_bytes(&a) == normalize_bytes(&b));
+            // the same route spelt differently
+            let spelt = [normalize_bytes(&a).as_bytes(), b"/"].concat();
+            prop_assert_eq!(route_key(&a), route_key(&spelt));
+        }
+
+        #[test]
+        fn digit_test_and_words_as_bytewise(seg in prop::collection::vec(prop::sample::select(&b"0189/:a\x00\x80\xb9\xff"[..]), 0..8)) {
+            prop_assert_eq!(word_at(&seg, 0), seg.iter().rev().fold(0, |w, &c| w << 8 | c as u64));
+            prop_assert_eq!(all_digits(word_at(&seg, 0), seg.len()), !seg.is_empty() && seg.iter().all(u8::is_ascii_digit));
+        }
+
         #[test]
         fn segments_as_before(t in prop::collection::vec(prop::sample::select(&b"//??#a1f9-Z_x.:"[..]), 0..40), prefix in prop::sample::select(&["", "/", "http://h", "https://h/"][..])) {
             let mut target = prefix.as_bytes().to_vec();
@@ -215,6 +293,9 @@ mod tests {
         assert_eq!(route_key(b"//v1//orders/"), route_key(b"/v1/orders"));
         assert_ne!(route_key(b"/v1/orders/1"), route_key(b"/v1/orders"));
         assert_ne!(route_key(b"/v1/ab"), route_key(b"/v1a/b"));
+        assert_eq!(route_key(b"/v1/{id}/x"), route_key(b"/v1/12345678901234567890/x"));
+        assert_eq!(route_key(b"/obj/507f1f77bcf86cd799439011"), route_key(b"/obj/1"));
+        assert_ne!(route_key(b"/a/b"), route_key(b"/a/b\0"));
     }
 
     #[test]
