@@ -170,6 +170,11 @@ fn the_filter_counts_as_you_type_and_esc_restores_it() {
     assert_eq!(app.filter.text, "status>=500", "Esc keeps the filter in force before editing");
     key(&mut app, KeyCode::Char('x'));
     assert_eq!(app.filter_count().0, total as u64, "x clears it");
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "q");
+    assert!(!app.quit, "q is text in the filter bar");
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(app.quit, "Ctrl-c quits from it");
 }
 
 #[test]

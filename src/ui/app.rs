@@ -528,6 +528,12 @@ impl App {
     }
 
     fn input_key(&mut self, k: KeyEvent) {
+        // a quit key with Ctrl (Ctrl-c) quits from the input line too; plain letters are text
+        if k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) && self.keymap.action(k) == Some(Action::Quit)
+        {
+            self.quit = true;
+            return;
+        }
         match k.code {
             KeyCode::Esc => {
                 if self.mode == Mode::Filter {
