@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod diagnose;
 pub mod filter;
 pub mod format;
 pub mod generate;

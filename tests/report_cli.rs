@@ -246,3 +246,49 @@ fn demo_prints_the_incident() {
     let first = v["error_rate_per_minute"][0]["error_rate"].as_f64().unwrap();
     assert!(peak > first * 3.0 && peak > 0.05, "the incident stands out: first {first}, peak {peak}");
 }
+
+#[test]
+fn diagnosis_names_each_incident_family_with_its_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, up) = generate(dir.path(), "nginx", "json", 6000, 9);
+    let (v, code) = report_json(&[&gw, &up]);
+    assert_eq!(code, 0);
+    let diagnosis = v["diagnosis"].as_array().expect("a diagnosis list");
+    let by_status = |s: u64| {
+        diagnosis.iter().find(|d| d["status"] == s).unwrap_or_else(|| panic!("a diagnosis for {s}: {diagnosis:?}"))
+    };
+    for d in diagnosis {
+        for key in ["status", "count", "origin", "cause", "evidence", "first_check", "fix"] {
+            assert!(!d[key].is_null(), "{key} in {d}");
+        }
+        assert!(d["origin"] == "gateway" || d["origin"] == "upstream");
+        let status = d["status"].as_u64().unwrap();
+        assert_eq!(d["count"], v["status"][status.to_string()], "count = the report's own count of {status}");
+    }
+    let evidence = |d: &Value| {
+        d["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    // the generator's incident: 10.0.0.7 refuses connections, the orders service times out at 30 s,
+    // tokens expire, a batch client is rate limited, the service throws
+    let d = by_status(502);
+    assert_eq!(d["origin"], "gateway");
+    assert!(evidence(d).contains(gatewatch::generate::FAILING_UPSTREAM), "{}", evidence(d));
+    let d = by_status(504);
+    assert_eq!(d["origin"], "gateway");
+    assert!(evidence(d).contains("timeout is about 30.0 s"), "{}", evidence(d));
+    let d = by_status(401);
+    assert_eq!(d["origin"], "gateway");
+    assert!(d["cause"].as_str().unwrap().contains("credentials"));
+    assert!(evidence(by_status(429)).contains("batch-reports"), "{}", evidence(by_status(429)));
+    let d = by_status(500);
+    assert_eq!(d["origin"], "upstream");
+    assert!(evidence(d).contains("service errors:"), "{}", evidence(d));
+    let counts: Vec<u64> = diagnosis.iter().map(|d| d["count"].as_u64().unwrap()).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most frequent first: {counts:?}");
+}

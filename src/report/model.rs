@@ -182,6 +182,8 @@ pub struct Report {
     pub correlation: Correlation,
     /// Requests and errors per minute over the covered span (gaps filled with zeros).
     pub error_rate_per_minute: Vec<MinuteRow>,
+    /// The playbook for every error status present: cause, evidence, first check, fix.
+    pub diagnosis: Vec<crate::diagnose::Diagnosis>,
 }
 
 fn code_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
@@ -375,6 +377,10 @@ impl Report {
             }
         }
         let correlation = correlate(gw_keys, up_keys);
+        let mut evidence = crate::diagnose::EvidenceSet::default();
+        for s in &mut sources {
+            evidence.merge(std::mem::take(&mut s.tally.evidence));
+        }
 
         Report {
             sources: summaries,
@@ -390,6 +396,7 @@ impl Report {
             latency_ms,
             correlation,
             error_rate_per_minute: minute_rows(&c.minutes),
+            diagnosis: crate::diagnose::diagnose(&evidence),
         }
     }
 }

@@ -86,6 +86,16 @@ impl BlockSink for TallySink<'_> {
             }
             if let Some(summary) = self.parser.fast_summary(line) {
                 self.tally.add(&summary);
+                match summary.status {
+                    // a few error families need more than the summary has: their whole record, then
+                    Some(s) if crate::diagnose::EvidenceSet::wants_record(s) => {
+                        if let Some(rec) = self.parser.parse(line) {
+                            self.tally.evidence.add(&rec, self.tally.role);
+                        }
+                    }
+                    Some(400..) => self.tally.evidence.add_summary(&summary, self.tally.role),
+                    _ => {}
+                }
                 return;
             }
             match self.parser.parse(line) {

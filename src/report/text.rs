@@ -299,6 +299,25 @@ pub fn render(r: &Report, color: bool) -> String {
             );
         }
     }
+    if !r.diagnosis.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("DIAGNOSIS"));
+        for d in &r.diagnosis {
+            let class = (d.status / 100) as u64;
+            let _ = writeln!(
+                o,
+                "  {} ×{} from the {}: {}",
+                st.status(class, &d.status.to_string()),
+                thousands(d.count),
+                d.origin,
+                d.cause
+            );
+            for e in &d.evidence {
+                let _ = writeln!(o, "      · {e}");
+            }
+            let _ = writeln!(o, "      check: {}", d.first_check);
+            let _ = writeln!(o, "      fix:   {}", d.fix);
+        }
+    }
     o
 }
 

@@ -126,6 +126,8 @@ pub struct Tally {
     pub levels: [u64; 6],
     /// Request/trace id keys for correlation.
     pub keys: IdKeys,
+    /// What the error records say, for the diagnosis.
+    pub evidence: crate::diagnose::EvidenceSet,
     cur_minute: Option<(i64, MinuteStat)>,
 }
 
@@ -151,6 +153,7 @@ impl Tally {
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),
+            evidence: Default::default(),
             cur_minute: None,
         }
     }
@@ -167,6 +170,7 @@ impl Tally {
     /// Count one parsed record.
     pub fn add_record(&mut self, rec: &Record<'_>) {
         self.add(&Summary::of(rec));
+        self.evidence.add(rec, self.role);
     }
 
     /// Count one parsed line, from what summaries read of it.
@@ -316,6 +320,7 @@ impl Tally {
             *a += b;
         }
         self.keys.merge(other.keys);
+        self.evidence.merge(other.evidence);
     }
 
     /// Requests counted (records with a status).

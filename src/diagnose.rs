@@ -1,0 +1,588 @@
+//! The error playbook: for each error status in the logs, the likely cause with the evidence that points to it,
+//! the first thing to check and the usual fix. Evidence is gathered from the error records themselves while
+//! scanning (only lines with a status of 400 or more are looked at twice).
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::record::{Record, Role};
+use crate::stats::latency::LatencyHistogram;
+
+/// Distinct values kept per field and status; past this, new values are not counted (the first ones seen are
+/// what a burst is made of).
+const DISTINCT: usize = 512;
+
+/// Counts of values of one field, bounded; values are keyed by a hash, so counting a value seen before
+/// allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct TopValues(FxHashMap<u64, (String, u64)>);
+
+fn hash(b: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(b)
+}
+
+impl TopValues {
+    fn add(&mut self, v: &str) {
+        self.add_keyed(hash(v.as_bytes()), || v.to_string());
+    }
+
+    fn add_keyed(&mut self, key: u64, value: impl FnOnce() -> String) {
+        if let Some((_, n)) = self.0.get_mut(&key) {
+            *n += 1;
+        } else if self.0.len() < DISTINCT {
+            self.0.insert(key, (value(), 1));
+        }
+    }
+
+    fn merge(&mut self, other: TopValues) {
+        for (k, (v, n)) in other.0 {
+            let room = self.0.len() < DISTINCT;
+            match self.0.get_mut(&k) {
+                Some((_, m)) => *m += n,
+                None if room => drop(self.0.insert(k, (v, n))),
+                None => {}
+            }
+        }
+    }
+
+    /// The most frequent values, most frequent first (ties by value).
+    pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self.0.values().map(|(k, n)| (k.as_str(), *n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.truncate(n);
+        v
+    }
+
+    fn distinct(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// What the records of one error status say.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// Gateway records with this status.
+    pub gateway: u64,
+    /// … of which the gateway answered itself (no upstream attempt logged).
+    pub gateway_made: u64,
+    /// … of which an upstream attempt logged this same status.
+    pub upstream_said: u64,
+    /// … of which the upstream attempts took under 1 ms in all (refused or reset at once).
+    pub upstream_instant: u64,
+    /// … of which more than one upstream was tried.
+    pub retried: u64,
+    /// … of which a retry succeeded (a 2xx/3xx among the attempts).
+    pub retry_saved: u64,
+    /// Time spent on upstreams, for those that logged it.
+    pub upstream_time: LatencyHistogram,
+    /// Upstream service records with this status.
+    pub service: u64,
+    /// Proxy flags (Envoy response flags, HAProxy termination states).
+    pub flags: TopValues,
+    /// Clients.
+    pub clients: TopValues,
+    /// Consumers (API keys, users) as logged.
+    pub consumers: TopValues,
+    /// Routes (normalised paths) of gateway records.
+    pub routes: TopValues,
+    /// Methods of gateway records.
+    pub methods: TopValues,
+    /// Routes of service records.
+    pub service_routes: TopValues,
+    /// Methods of service records.
+    pub service_methods: TopValues,
+    /// Upstream addresses tried.
+    pub upstreams: TopValues,
+    /// Messages of service records (and gateway error texts).
+    pub messages: TopValues,
+    /// First and last time seen, µs.
+    pub span: Option<(i64, i64)>,
+}
+
+/// Evidence per error status.
+#[derive(Clone, Debug, Default)]
+pub struct EvidenceSet(pub FxHashMap<u16, Evidence>);
+
+impl EvidenceSet {
+    /// Whether a record with this status needs [`EvidenceSet::add`] (its method, client, consumer, flags or
+    /// message say something) rather than the cheaper [`EvidenceSet::add_summary`].
+    pub fn wants_record(status: u16) -> bool {
+        matches!(status, 403 | 405 | 429)
+    }
+
+    /// Take in one record from a source of this role (records below 400 are ignored).
+    pub fn add(&mut self, rec: &Record<'_>, role: Role) {
+        let Some(status) = rec.status.filter(|s| *s >= 400) else { return };
+        self.add_summary(&crate::stats::summary::Summary::of(rec), role);
+        let e = self.0.get_mut(&status).expect("added above");
+        if let Some(f) = &rec.flags {
+            e.flags.add(f);
+        }
+        if let Some(c) = &rec.client {
+            e.clients.add(c);
+        }
+        if let Some(c) = &rec.consumer {
+            e.consumers.add(c);
+        }
+        if let Some(m) = &rec.method {
+            match role {
+                Role::Gateway => e.methods.add(m),
+                Role::Upstream => e.service_methods.add(m),
+            }
+        }
+        if let Some(m) = &rec.message {
+            let m: String = m.chars().take(160).collect();
+            e.messages.add(&m);
+        }
+    }
+
+    /// Take in what a summary of a record says (records below 400 are ignored).
+    pub fn add_summary(&mut self, rec: &crate::stats::summary::Summary<'_>, role: Role) {
+        let Some(status) = rec.status.filter(|s| *s >= 400) else { return };
+        let e = self.0.entry(status).or_default();
+        if let Some(t) = rec.time {
+            let (a, b) = e.span.unwrap_or((t.unix_us, t.unix_us));
+            e.span = Some((a.min(t.unix_us), b.max(t.unix_us)));
+        }
+        match role {
+            Role::Gateway => {
+                e.gateway += 1;
+                let attempts = rec.upstream_status.as_slice();
+                if attempts.is_empty() {
+                    e.gateway_made += 1;
+                } else {
+                    if attempts.last() == Some(&status) {
+                        e.upstream_said += 1;
+                    }
+                    if attempts.len() > 1 {
+                        e.retried += 1;
+                        if attempts.iter().any(|s| (200..400).contains(s)) {
+                            e.retry_saved += 1;
+                        }
+                    }
+                    if let Some(us) = rec.upstream_us {
+                        e.upstream_time.record(us);
+                        if us < 1000 {
+                            e.upstream_instant += 1;
+                        }
+                    }
+                }
+                if let Some(a) = rec.upstream_addr {
+                    // the last attempt's address: the one that gave the final answer
+                    let last = a.rsplit(|&c| c == b',' || c == b' ').find(|s| !s.is_empty() && *s != b":").unwrap_or(a);
+                    let last = last.trim_ascii();
+                    e.upstreams.add_keyed(hash(last), || String::from_utf8_lossy(last).into_owned());
+                }
+            }
+            Role::Upstream => e.service += 1,
+        }
+        // routes are counted where the requests are: the gateway's records, else the service's
+        let routes = match role {
+            Role::Gateway => &mut e.routes,
+            Role::Upstream => &mut e.service_routes,
+        };
+        if let Some(p) = rec.path {
+            routes.add_keyed(crate::routes::route_key(p), || crate::routes::normalize_bytes(p));
+        }
+    }
+
+    /// Fold in another set (from another block or source).
+    pub fn merge(&mut self, other: EvidenceSet) {
+        for (status, o) in other.0 {
+            let e = self.0.entry(status).or_default();
+            e.gateway += o.gateway;
+            e.gateway_made += o.gateway_made;
+            e.upstream_said += o.upstream_said;
+            e.upstream_instant += o.upstream_instant;
+            e.retried += o.retried;
+            e.retry_saved += o.retry_saved;
+            e.upstream_time.merge(&o.upstream_time);
+            e.service += o.service;
+            e.flags.merge(o.flags);
+            e.clients.merge(o.clients);
+            e.consumers.merge(o.consumers);
+            e.routes.merge(o.routes);
+            e.methods.merge(o.methods);
+            e.service_routes.merge(o.service_routes);
+            e.service_methods.merge(o.service_methods);
+            e.upstreams.merge(o.upstreams);
+            e.messages.merge(o.messages);
+            e.span = match (e.span, o.span) {
+                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                (x, y) => x.or(y),
+            };
+        }
+    }
+}
+
+/// The playbook's answer for one error status.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// The status.
+    pub status: u16,
+    /// Records with it (gateway records when there is a gateway log, else service records).
+    pub count: u64,
+    /// Who produced it: `gateway` (the gateway answered itself, or on the upstream's behalf after a failed
+    /// connection or a timeout) or `upstream` (the service answered it).
+    pub origin: &'static str,
+    /// The likely cause.
+    pub cause: String,
+    /// What in the logs points there.
+    pub evidence: Vec<String>,
+    /// The first thing to check.
+    pub first_check: String,
+    /// The usual fix.
+    pub fix: String,
+}
+
+fn pct(n: u64, of: u64) -> String {
+    if of == 0 { "0%".into() } else { format!("{:.0}%", n as f64 * 100.0 / of as f64) }
+}
+
+fn list(top: &[(&str, u64)]) -> String {
+    top.iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", ")
+}
+
+fn ms(us: u64) -> String {
+    if us >= 1_000_000 { format!("{:.1} s", us as f64 / 1e6) } else { format!("{:.1} ms", us as f64 / 1e3) }
+}
+
+/// The playbook over the evidence: one entry per error status present, most frequent first.
+pub fn diagnose(ev: &EvidenceSet) -> Vec<Diagnosis> {
+    let mut out: Vec<Diagnosis> = ev.0.iter().map(|(&status, e)| diagnose_one(status, e)).collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.status.cmp(&b.status)));
+    out
+}
+
+fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
+    let count = if e.gateway > 0 { e.gateway } else { e.service };
+    // the gateway's own answers: no upstream attempt; a connection refused or reset at once (502, 503); a timeout
+    // (504: the gateway logs its own timeout as the upstream's status)
+    let gateway_side = e.gateway_made
+        + match status {
+            502 | 503 => e.upstream_instant,
+            504 | 499 => e.upstream_said, // nginx logs its own timeout, and a client's hang-up, as the upstream's
+            _ => 0,
+        };
+    let (routes, methods) =
+        if e.gateway > 0 { (&e.routes, &e.methods) } else { (&e.service_routes, &e.service_methods) };
+    let origin = if e.gateway > 0 && gateway_side * 2 >= e.gateway { "gateway" } else { "upstream" };
+    let mut evidence = Vec::new();
+    if e.gateway > 0 {
+        evidence.push(format!(
+            "{} gateway records: {} with no upstream attempt, {} with the last upstream attempt logged as {status}",
+            e.gateway,
+            pct(e.gateway_made, e.gateway),
+            pct(e.upstream_said, e.gateway)
+        ));
+    }
+    if e.service > 0 {
+        evidence.push(format!("{} service record(s) logged {status}", e.service));
+    }
+    let top_routes = routes.top(3);
+    if !top_routes.is_empty() {
+        evidence.push(format!("routes: {}", list(&top_routes)));
+    }
+    let (cause, first_check, fix): (String, String, String) = match status {
+        401 if origin == "gateway" => (
+            "the gateway rejected the credentials (missing, expired or not yet valid token, wrong audience or issuer)"
+                .into(),
+            "decode a failing request's token: exp/nbf against the clock, aud/iss against the gateway's config; \
+             a burst across all clients at once points at a key rotation"
+                .into(),
+            "refresh or re-issue tokens; if keys rotated, publish the new JWKS and let the gateway reload it".into(),
+        ),
+        401 => (
+            "the service rejected the credentials the gateway passed on".into(),
+            "compare the service's auth config (audience, issuer, keys) with the gateway's".into(),
+            "align the service's token validation with the gateway's, or stop forwarding the header it rejects".into(),
+        ),
+        403 => (
+            format!(
+                "{} denied an authenticated request (permissions, IP allow-list, WAF rule)",
+                if origin == "gateway" { "the gateway" } else { "the service" }
+            ),
+            "check the consumer's scopes/ACL and any IP or WAF rule on the route".into(),
+            "grant the permission or fix the rule; 403s from one consumer only are usually a missing grant".into(),
+        ),
+        404 if origin == "gateway" => (
+            "no route matched at the gateway".into(),
+            format!(
+                "compare the requested paths with the configured route prefixes{}",
+                match top_routes.first() {
+                    Some((r, _)) => format!(" (most missed: {r})"),
+                    None => String::new(),
+                }
+            ),
+            "add or fix the route (prefix, host, method); a deploy that renamed a path needs a redirect".into(),
+        ),
+        404 => (
+            "the service has no such resource (the route matched, the object does not exist)".into(),
+            "check the ids in the failing paths: deleted objects, or a client using stale ids".into(),
+            "usually a client bug; a sudden burst after a deploy points at a changed service route".into(),
+        ),
+        405 => (
+            "method not allowed on the route".into(),
+            format!("methods used: {}", list(&methods.top(3))),
+            "allow the method on the route, or fix the client".into(),
+        ),
+        413 => (
+            "request body larger than the limit".into(),
+            "compare the gateway's body limit (nginx client_max_body_size) with the failing requests' sizes".into(),
+            "raise the limit for that route, or have the client upload in parts".into(),
+        ),
+        415 | 422 | 400 => (
+            "the request was malformed or failed validation (payload, content type, parameters)".into(),
+            "look at the failing requests' content type and body on the route with most errors".into(),
+            "fix the client, or relax a validation that a deploy tightened".into(),
+        ),
+        429 => {
+            let who = if e.consumers.distinct() > 0 { e.consumers.top(3) } else { e.clients.top(3) };
+            let rate = match e.span {
+                Some((a, b)) if b > a => format!(" over {}", ms((b - a) as u64)),
+                _ => String::new(),
+            };
+            evidence.push(format!("limited: {}{rate}", list(&who)));
+            (
+                "rate limit reached".into(),
+                "is it one client or consumer (a batch job, a retry loop) or everyone (the limit is too low)?".into(),
+                "slow the client down (honour Retry-After, back off), or raise its quota".into(),
+            )
+        }
+        499 => (
+            "the client closed the connection before the answer (its own timeout)".into(),
+            "compare the clients' timeout with this route's latency".into(),
+            "make the route faster, or raise the client's timeout".into(),
+        ),
+        500 => {
+            let msgs = e.messages.top(3);
+            if !msgs.is_empty() {
+                evidence.push(format!("service errors: {}", list(&msgs)));
+            }
+            (
+                "the service failed while handling the request".into(),
+                "read the service's error for a failing request id (trace view) and its recent deploys".into(),
+                "fix the service bug, or roll back the deploy that started it".into(),
+            )
+        }
+        502 => {
+            if e.gateway > 0 {
+                evidence.push(format!(
+                    "{} of them with the upstream attempt taking under 1 ms (refused or reset at once); upstreams: {}",
+                    pct(e.upstream_instant, e.gateway),
+                    list(&e.upstreams.top(3))
+                ));
+            }
+            push_flags(&mut evidence, e);
+            (
+                "the upstream refused or reset the connection (down, restarting, or out of connections)".into(),
+                format!(
+                    "is {} up and listening? Check its health and recent restarts",
+                    e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
+                ),
+                "take the failing instance out of the pool (or fix its health check); enable retries on another \
+                 upstream for idempotent requests"
+                    .into(),
+            )
+        }
+        503 => {
+            push_flags(&mut evidence, e);
+            (
+                if e.gateway_made * 2 >= e.gateway.max(1) {
+                    "no healthy upstream: the gateway had nowhere to send the request (or a circuit breaker is open)"
+                        .into()
+                } else {
+                    "the service is overloaded or in maintenance".into()
+                },
+                "check the upstream pool's health: how many instances are up".into(),
+                "restore capacity (scale up, fix the health check); shed load meanwhile".into(),
+            )
+        }
+        504 => {
+            let p50 = e.upstream_time.quantile(0.5).unwrap_or(0);
+            if p50 > 0 {
+                evidence.push(format!(
+                    "upstream time median {} (max {}): the gateway's upstream timeout is about {}",
+                    ms(p50),
+                    ms(e.upstream_time.max()),
+                    ms(p50)
+                ));
+            }
+            push_flags(&mut evidence, e);
+            (
+                "the upstream did not answer within the gateway's timeout".into(),
+                format!(
+                    "is {} slow or stuck (database, a downstream call)? Compare its latency with the timeout",
+                    e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
+                ),
+                "fix the slow dependency; raise the timeout only if the work is legitimately that long".into(),
+            )
+        }
+        s if s >= 500 => (
+            "a server error".into(),
+            "read the service's log for a failing request id".into(),
+            "fix the failing component".into(),
+        ),
+        _ => (
+            "a client error".into(),
+            "look at the failing requests on the route with most errors".into(),
+            "usually a client-side fix".into(),
+        ),
+    };
+    if e.retried > 0 {
+        evidence.push(format!(
+            "{} retried on another upstream, {} of those still failed",
+            e.retried,
+            e.retried - e.retry_saved
+        ));
+    }
+    if let Some(m) = methods.top(1).first()
+        && m.0 == "OPTIONS"
+    {
+        evidence.push(format!("{} of them are OPTIONS preflights: a CORS rule is refusing the origin", m.1));
+    }
+    Diagnosis { status, count, origin, cause, evidence, first_check, fix }
+}
+
+fn push_flags(evidence: &mut Vec<String>, e: &Evidence) {
+    let flags = e.flags.top(3);
+    if !flags.is_empty() {
+        evidence.push(format!("proxy flags: {}", list(&flags)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{LogTime, StatusList};
+
+    /// A gateway record: status, upstream attempts (status, µs, address), flags, method, path, consumer.
+    fn gw(status: u16, attempts: &[(u16, u64, &'static str)]) -> Record<'static> {
+        let mut up = StatusList::new();
+        for (s, _, _) in attempts {
+            up.push(*s);
+        }
+        Record {
+            time: Some(LogTime { unix_us: 1_714_564_800_000_000, offset_s: 0 }),
+            method: Some("GET".into()),
+            path: Some("/v1/orders/123".into()),
+            status: Some(status),
+            upstream_status: up,
+            upstream_us: (!attempts.is_empty()).then(|| attempts.iter().map(|a| a.1).sum()),
+            upstream_addr: (!attempts.is_empty())
+                .then(|| attempts.iter().map(|a| a.2).collect::<Vec<_>>().join(", ").into()),
+            client: Some("203.0.113.9".into()),
+            ..Record::default()
+        }
+    }
+
+    fn one(set: &EvidenceSet, status: u16) -> Diagnosis {
+        diagnose(set).into_iter().find(|d| d.status == status).expect("a diagnosis for the status")
+    }
+
+    fn has(d: &Diagnosis, text: &str) -> bool {
+        d.evidence.iter().any(|e| e.contains(text))
+    }
+
+    #[test]
+    fn who_answered_decides_the_origin_of_401_403_404() {
+        let mut set = EvidenceSet::default();
+        for _ in 0..5 {
+            set.add(&gw(401, &[]), Role::Gateway);
+            set.add(&gw(404, &[]), Role::Gateway);
+            set.add(&gw(403, &[(403, 12_000, "10.0.0.5:8080")]), Role::Gateway);
+        }
+        let d401 = one(&set, 401);
+        assert_eq!((d401.origin, d401.count), ("gateway", 5));
+        assert!(d401.cause.contains("credentials") && d401.first_check.contains("exp/nbf"));
+        let d404 = one(&set, 404);
+        assert_eq!(d404.origin, "gateway");
+        assert!(d404.cause.contains("no route matched") && d404.first_check.contains("/v1/orders/{id}"));
+        assert_eq!(one(&set, 403).origin, "upstream");
+        let mut up = EvidenceSet::default();
+        up.add(&gw(404, &[(404, 9_000, "10.0.0.5:8080")]), Role::Gateway);
+        let d = one(&up, 404);
+        assert_eq!(d.origin, "upstream");
+        assert!(d.cause.contains("no such resource"));
+    }
+
+    #[test]
+    fn refused_connections_timeouts_and_no_healthy_upstream() {
+        let mut set = EvidenceSet::default();
+        for _ in 0..10 {
+            let mut r = gw(502, &[(502, 300, "10.0.0.7:8080")]);
+            r.flags = Some("UF".into());
+            set.add(&r, Role::Gateway);
+            set.add(&gw(504, &[(504, 30_000_000, "10.0.0.8:8080")]), Role::Gateway);
+            let mut r = gw(503, &[]);
+            r.flags = Some("UH".into());
+            set.add(&r, Role::Gateway);
+        }
+        let d = one(&set, 502);
+        assert_eq!(d.origin, "gateway");
+        assert!(d.cause.contains("refused"));
+        assert!(has(&d, "100% of them with the upstream attempt taking under 1 ms") && has(&d, "10.0.0.7:8080 (10)"));
+        assert!(has(&d, "proxy flags: UF (10)") && d.first_check.contains("10.0.0.7:8080"));
+        let d = one(&set, 504);
+        assert_eq!(d.origin, "gateway");
+        assert!(has(&d, "timeout is about 30.0 s"), "{:?}", d.evidence);
+        let d = one(&set, 503);
+        assert!(d.cause.contains("no healthy upstream") && has(&d, "UH (10)"));
+    }
+
+    #[test]
+    fn rate_limits_name_who_and_errors_quote_the_service() {
+        let mut set = EvidenceSet::default();
+        for i in 0..12 {
+            let mut r = gw(429, &[]);
+            r.consumer = Some(if i < 10 { "batch-reports" } else { "mobile-app" }.into());
+            set.add(&r, Role::Gateway);
+        }
+        let d = one(&set, 429);
+        assert!(has(&d, "limited: batch-reports (10), mobile-app (2)"), "{:?}", d.evidence);
+        let mut r = gw(500, &[]);
+        r.message = Some("database connection pool exhausted".into());
+        set.add(&r, Role::Upstream);
+        let d = one(&set, 500);
+        assert_eq!(d.origin, "upstream", "only the service logged it");
+        assert!(has(&d, "service errors: database connection pool exhausted (1)"));
+    }
+
+    #[test]
+    fn retries_and_cors_preflights_show_in_the_evidence() {
+        let mut set = EvidenceSet::default();
+        set.add(&gw(502, &[(502, 200, "10.0.0.7:8080"), (502, 300, "10.0.0.8:8080")]), Role::Gateway);
+        let d = one(&set, 502);
+        assert!(has(&d, "1 retried on another upstream, 1 of those still failed"));
+        assert!(has(&d, "10.0.0.8:8080 (1)"), "the last attempt's address: {:?}", d.evidence);
+        let mut r = gw(403, &[]);
+        r.method = Some("OPTIONS".into());
+        set.add(&r, Role::Gateway);
+        assert!(has(&one(&set, 403), "OPTIONS preflights"));
+        let mut r = gw(413, &[]);
+        r.method = Some("POST".into());
+        set.add(&r, Role::Gateway);
+        assert!(one(&set, 413).first_check.contains("client_max_body_size"));
+        set.add(&gw(405, &[]), Role::Gateway);
+        assert!(one(&set, 405).first_check.contains("GET (1)"));
+        set.add(&gw(200, &[]), Role::Gateway);
+        assert!(diagnose(&set).iter().all(|d| d.status >= 400), "no diagnosis for successes");
+    }
+
+    #[test]
+    fn sets_merge_as_one() {
+        let (mut a, mut b, mut all) = (EvidenceSet::default(), EvidenceSet::default(), EvidenceSet::default());
+        for i in 0..20u64 {
+            let r = gw(502, &[(502, 100 + i, "10.0.0.7:8080")]);
+            if i % 2 == 0 {
+                a.add(&r, Role::Gateway)
+            } else {
+                b.add(&r, Role::Gateway)
+            }
+            all.add(&r, Role::Gateway);
+        }
+        a.merge(b);
+        assert_eq!(diagnose(&a), diagnose(&all));
+    }
+}
