@@ -15,10 +15,19 @@ pub fn escape_control(bytes: &[u8]) -> String {
             c if c.is_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
+            c if is_format_char(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out
+}
+
+/// Invisible formatting characters that can reorder or hide text on screen (bidi overrides and isolates,
+/// zero-width spaces and joiners, the BOM): escaped like control characters.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -26,5 +35,6 @@ mod tests {
     #[test]
     fn escapes_ansi_and_controls() {
         assert_eq!(super::escape_control(b"a\x1b[31mred\x07\tb\xff"), "a\\x1b[31mred\\x07\\tb\u{fffd}");
+        assert_eq!(super::escape_control("x\u{202e}gnp.exe".as_bytes()), "x\\u{202e}gnp.exe", "bidi override");
     }
 }

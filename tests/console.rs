@@ -289,6 +289,12 @@ fn log_content_cannot_reach_the_terminal() {
     let shown = screen(&app);
     assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown:?}");
     assert!(shown.contains("\\x1b]0;pwned\\x07\\x1b[2J plain text"), "{shown}");
+    // parsed fields too: a JSON service line whose message carries ESC and a bidi override
+    let json = "{\"time\":\"2024-05-01T12:00:00Z\",\"level\":\"error\",\"status\":500,\"msg\":\"boom \\u001b[31mred \\u202egnp.exe\"}\n";
+    let mut app = app_with(160, 20, 0);
+    app.update(batch(1, json.as_bytes()));
+    let shown = screen(&app);
+    assert!(shown.contains("boom \\x1b[31mred \\u{202e}gnp.exe"), "{shown}");
 }
 
 #[test]
@@ -377,4 +383,72 @@ fn two_gateways_and_three_services_share_the_screen_and_tab_visits_each() {
     for n in ["edge-a.log", "edge-b.log", "orders.log", "users.log", "billing.log"] {
         assert!(shown.contains(n), "{n} has a titled pane");
     }
+}
+
+#[test]
+fn a_filter_keeps_the_selected_line_even_through_a_prefix_that_matches_nothing() {
+    let mut app = app_with(200, 50, 3000);
+    key(&mut app, KeyCode::Char('g'));
+    // a GET line far down the pane
+    let target = (2000..app.panes[0].lines.len())
+        .find(|&l| String::from_utf8_lossy(app.panes[0].lines.line(l)).contains("\"GET "))
+        .unwrap();
+    let h = app.pane_height(0);
+    app.panes[0].set_cursor(target, h);
+    app.selection_moved();
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "method=G");
+    app.settle();
+    assert_eq!(app.panes[0].rows(), 0, "`method=G` matches no line");
+    keys(&mut app, "ET");
+    app.settle();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(selected(&app, 0), target, "the selection came back once the filter matched it");
+    assert!(app.panes[0].rows() < app.panes[0].lines.len(), "and the filter is on");
+}
+
+#[test]
+fn under_a_filter_n_steps_only_through_the_records_it_shows() {
+    let mut app = app_with(200, 50, 300);
+    key(&mut app, KeyCode::Char('g'));
+    keys(&mut app, "jjj");
+    assert_eq!(app.request_records().len(), 2);
+    // the gateway's nginx lines carry `ua=`, the service's JSON lines do not: the filter hides the service's record
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "upstream~10");
+    app.settle();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.panes[1].rows(), 0, "the upstream pane shows nothing under this filter");
+    let records = app.request_records();
+    assert_eq!(records.len(), 1, "only the gateway's record is shown: {records:?}");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.focus, 0, "n does not jump into a pane that hides the request");
+}
+
+#[test]
+fn following_with_wrap_fills_the_pane_to_its_newest_line() {
+    let mut app = app_with(100, 30, 300);
+    key(&mut app, KeyCode::Char('z'));
+    key(&mut app, KeyCode::Char('w'));
+    let shown = screen(&app);
+    let body: Vec<&str> = shown.lines().skip(2).take(26).collect();
+    let blank = body.iter().filter(|l| l.trim_matches(|c| c == '│' || c == ' ').is_empty()).count();
+    assert!(blank <= 1, "{blank} blank rows:\n{shown}");
+    let last = app.panes[0].lines.len() - 1;
+    let id = request_id(&app, 0, last).unwrap();
+    assert!(shown.contains(&id[..12]), "the newest line shows:\n{shown}");
+}
+
+#[test]
+fn following_the_newest_line_selects_no_request_and_huge_terminals_fit() {
+    let mut app = app_with(200, 50, 100);
+    key(&mut app, KeyCode::Char('k'));
+    assert!(app.selected_id.is_some());
+    key(&mut app, KeyCode::Char('G'));
+    let (more, _) = logs(5);
+    app.update(batch(0, &more));
+    assert!(app.selected_id.is_none() && app.selected_keys.is_empty(), "no stale request while following");
+    app.update(Msg::Resize(800, 60));
+    key(&mut app, KeyCode::Char('?'));
+    let _ = screen(&app);
 }

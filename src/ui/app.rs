@@ -261,6 +261,11 @@ impl App {
         p.rate.add(self.now, n);
         if p.follow {
             p.to_bottom(height);
+            if source == self.focus {
+                // following the newest line: no request is being looked at
+                self.selected_keys.clear();
+                self.selected_id = None;
+            }
         }
         if first {
             // the format decides the side: lay out again
@@ -273,8 +278,7 @@ impl App {
     fn refit(&mut self) {
         for i in 0..self.panes.len() {
             let h = self.pane_height(i);
-            let p = &mut self.panes[i];
-            if p.follow { p.to_bottom(h) } else { p.scroll_into_view(h) }
+            self.panes[i].refit(h);
         }
     }
 
@@ -291,8 +295,7 @@ impl App {
                 self.panes[i].scan_filter(&f, 20_000);
                 self.dirty = true;
                 let h = self.pane_height(i);
-                let p = &mut self.panes[i];
-                if p.follow { p.to_bottom(h) } else { p.scroll_into_view(h) }
+                self.panes[i].refit(h);
             }
             pending |= !self.panes[i].filter_done();
         }
@@ -315,11 +318,12 @@ impl App {
             Mode::Filter | Mode::Search => return self.input_key(k),
             Mode::Normal => {}
         }
-        let Some(action) = self.keymap.action(k) else { return };
-        if self.overlay == Overlay::Help && !matches!(action, Action::Quit) {
+        let action = self.keymap.action(k);
+        if self.overlay == Overlay::Help && action != Some(Action::Quit) {
             self.overlay = Overlay::None; // any key closes help
             return;
         }
+        let Some(action) = action else { return };
         self.act(action);
     }
 
@@ -459,7 +463,10 @@ impl App {
         let mut all: Vec<(i64, usize, usize)> = Vec::new();
         for (i, p) in self.panes.iter().enumerate() {
             for l in p.lines.lines_with(&self.selected_keys) {
-                all.push((p.lines.meta(l).time_ms(), i, l));
+                // under a filter, only the records it shows
+                if p.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(l as u32)).is_ok()) {
+                    all.push((p.lines.meta(l).time_ms(), i, l));
+                }
             }
         }
         all.sort();
@@ -473,7 +480,10 @@ impl App {
         }
         let records = self.request_records();
         if records.is_empty() {
-            self.notice = Some("no request selected (its line has no request id)".into());
+            self.notice = Some(match self.selected_keys.is_empty() {
+                true => "no request selected (its line has no request id)".into(),
+                false => "the filter hides this request's records".into(),
+            });
             return;
         }
         let here = (self.focus, self.panes[self.focus].selected_line().unwrap_or(0));
@@ -593,26 +603,18 @@ impl App {
             }
         }
         let on = self.filter.filter.is_some();
-        for i in 0..self.panes.len() {
-            let p = &mut self.panes[i];
-            let keep = p.selected_line();
-            p.matches = on.then(Matches::default);
-            if let Some(l) = keep {
-                p.cursor = l; // a line number until the scan below finds its row
+        for p in &mut self.panes {
+            // the selection survives filter edits, even through a prefix that matches nothing
+            if p.anchor.is_none() && !p.follow {
+                p.anchor = p.selected_line();
             }
+            p.matches = on.then(Matches::default);
         }
         // a first slice now, so the count shows at once; the rest on the next ticks
         self.work(FILTER_BUDGET);
         for i in 0..self.panes.len() {
             let h = self.pane_height(i);
-            let p = &mut self.panes[i];
-            if p.follow {
-                p.to_bottom(h);
-            } else {
-                let row = p.line_row(p.cursor);
-                p.cursor = row;
-                p.scroll_into_view(h);
-            }
+            self.panes[i].refit(h);
         }
     }
 
@@ -654,6 +656,9 @@ impl App {
                 let p = &mut self.panes[i];
                 let row = if m.kind == MouseEventKind::ScrollDown { p.cursor + 3 } else { p.cursor.saturating_sub(3) };
                 p.set_cursor(row, h);
+                if i == self.focus {
+                    self.selection_moved();
+                }
                 self.dirty = true;
             }
             _ => {}
@@ -663,7 +668,7 @@ impl App {
 
 /// A rectangle `pw`% × `ph`% of `area`, centred.
 pub fn centered(area: Rect, pw: u16, ph: u16) -> Rect {
-    let w = area.width * pw / 100;
-    let h = area.height * ph / 100;
+    let w = (area.width as u32 * pw.min(100) as u32 / 100) as u16;
+    let h = (area.height as u32 * ph.min(100) as u32 / 100) as u16;
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }

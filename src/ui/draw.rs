@@ -50,11 +50,12 @@ pub fn display_text(bytes: &[u8]) -> String {
                 out.extend(std::iter::repeat_n(' ', n));
                 col += n;
             }
-            c if c.is_control() => {
+            c if c.is_control() || crate::text::is_format_char(c) => {
                 let e = match c {
                     '\r' => "\\r".to_string(),
                     '\n' => "\\n".to_string(),
-                    c => format!("\\x{:02x}", c as u32),
+                    c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+                    c => format!("\\u{{{:x}}}", c as u32),
                 };
                 col += e.len();
                 out.push_str(&e);
@@ -137,7 +138,7 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
         Role::Gateway => "gw",
         Role::Upstream => "up",
     };
-    let mut name = p.name.clone();
+    let mut name = display_text(p.name.as_bytes());
     let room = (width as usize).saturating_sub(format.len() + rate.len() + 28).max(8);
     if name.chars().count() > room {
         let tail: String = name.chars().rev().take(room - 1).collect::<Vec<_>>().into_iter().rev().collect();
@@ -301,10 +302,25 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     }
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(height);
     let mut used = 0;
-    // wrapped lines take several rows: start at the cursor if it would not show
     let mut row = p.top.min(rows - 1);
-    if app.wrap && p.cursor >= row + height / 2 {
-        row = p.cursor.saturating_sub(height / 2);
+    if app.wrap {
+        // wrapped lines take several rows: when the cursor's line would not show from `top` (or the pane follows
+        // its bottom), start as far back from the cursor as fills the pane
+        let width = body.width.max(1) as usize;
+        let rows_of = |r: usize| -> usize {
+            let w: usize = line_spans(app, i, p.row_line(r), false).iter().map(|s| s.width()).sum::<usize>() + 1;
+            w.div_ceil(width).max(1)
+        };
+        let cursor = p.cursor.min(rows - 1);
+        let shows = (row..=cursor).try_fold(0, |used, r| Some(used + rows_of(r)).filter(|&u| u <= height)).is_some();
+        if p.follow || !shows || cursor < row {
+            let (mut start, mut used) = (cursor, rows_of(cursor));
+            while start > 0 && used + rows_of(start - 1) <= height {
+                start -= 1;
+                used += rows_of(start);
+            }
+            row = start;
+        }
     }
     while row < rows && used < height {
         let line = p.row_line(row);
@@ -370,7 +386,7 @@ fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
         Role::Gateway => "gateway ",
         Role::Upstream => "upstream",
     };
-    let mut spans = vec![Span::styled(format!("{role} {}:{}  ", p.name, line + 1), t.dim)];
+    let mut spans = vec![Span::styled(format!("{role} {}:{}  ", display_text(p.name.as_bytes()), line + 1), t.dim)];
     spans.extend(line_spans(app, pi, line, true));
     Line::from(spans)
 }
@@ -381,10 +397,10 @@ fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border_focus)
-        .title(Span::styled(format!(" detail · {} · Esc closes ", p.name), t.title));
+        .title(Span::styled(format!(" detail · {} · Esc closes ", display_text(p.name.as_bytes())), t.title));
     let mut lines = Vec::new();
     if let Some(l) = p.selected_line() {
-        lines.push(Line::from(Span::styled(format!("{}:{}", p.source, l + 1), t.title)));
+        lines.push(Line::from(Span::styled(format!("{}:{}", display_text(p.source.as_bytes()), l + 1), t.title)));
         lines.extend(kv_lines(app, p, l));
         let records = app.request_records();
         lines.push(Line::raw(""));
@@ -444,7 +460,8 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
                     duration_us: rec.duration_us,
                     upstream_us: rec.upstream_us,
                 });
-                let mut hop = format!("{} {}", p.name, rec.status.map_or("-".into(), |s| s.to_string()));
+                let mut hop =
+                    format!("{} {}", display_text(p.name.as_bytes()), rec.status.map_or("-".into(), |s| s.to_string()));
                 if !rec.upstream_status.is_empty() {
                     let up: Vec<String> = rec.upstream_status.as_slice().iter().map(u16::to_string).collect();
                     hop.push_str(&format!(" (upstream {})", up.join(", ")));
@@ -554,7 +571,12 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if !app.filter.text.is_empty() {
         let scanning = if checked < total { " checking…" } else { "" };
         spans.push(Span::styled(
-            format!(" filter: {} · {} of {} lines{scanning} ", app.filter.text, thousands(m), thousands(total)),
+            format!(
+                " filter: {} · {} of {} lines{scanning} ",
+                display_text(app.filter.text.as_bytes()),
+                thousands(m),
+                thousands(total)
+            ),
             t.bar,
         ));
     } else {
@@ -568,10 +590,10 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
         spans.push(Span::styled(" time-locked ", t.bar_key));
     }
     if let Some(re) = &app.search {
-        spans.push(Span::styled(format!(" /{} ", re.as_str()), t.search));
+        spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
     }
     if let Some(n) = &app.notice {
-        spans.push(Span::styled(format!(" {n} "), t.alert));
+        spans.push(Span::styled(format!(" {} ", display_text(n.as_bytes())), t.alert));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let hints = key_hints(app, r.width < 100);

@@ -117,7 +117,7 @@ impl Action {
             Action::PrevPane => "focus the previous pane",
             Action::Detail => "show the selected record in detail",
             Action::Back => "close the overlay, or leave detail / search",
-            Action::Follow => "follow new lines (pause / resume)",
+            Action::Follow => "follow new lines again (at the bottom)",
             Action::NextRecord => "next record of the selected request (or search match)",
             Action::PrevRecord => "previous record of the selected request (or search match)",
             Action::Search => "search with a regex",

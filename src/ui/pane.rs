@@ -133,6 +133,8 @@ pub struct Pane {
     pub counts: StatusCounts,
     /// The pane holds all the text it can (4 GiB); later lines are dropped.
     pub full: bool,
+    /// The line to keep selected while a new filter is checked (its row is known only once the scan reaches it).
+    pub anchor: Option<usize>,
 }
 
 impl Pane {
@@ -153,6 +155,7 @@ impl Pane {
             note: None,
             counts: StatusCounts::default(),
             full: false,
+            anchor: None,
         }
     }
 
@@ -189,12 +192,29 @@ impl Pane {
 
     /// Move the cursor to `row` (clamped); keeps it in a view `height` rows tall. Following resumes at the bottom.
     pub fn set_cursor(&mut self, row: usize, height: usize) {
+        self.anchor = None;
         let rows = self.rows();
         self.cursor = row.min(rows.saturating_sub(1));
         self.follow = rows == 0 || self.cursor + 1 >= rows;
         if self.follow {
             self.unseen = 0;
         }
+        self.scroll_into_view(height);
+    }
+
+    /// Keep the view where it was after the rows changed: at the bottom when following, else on the anchored
+    /// line (the nearest row to it while the filter is still being checked).
+    pub fn refit(&mut self, height: usize) {
+        if self.follow {
+            let anchor = self.anchor;
+            self.to_bottom(height);
+            self.anchor = anchor;
+            return;
+        }
+        if let Some(l) = self.anchor {
+            self.cursor = self.line_row(l);
+        }
+        self.cursor = self.cursor.min(self.rows().saturating_sub(1));
         self.scroll_into_view(height);
     }
 
@@ -212,6 +232,7 @@ impl Pane {
 
     /// Put the cursor on the last row and follow.
     pub fn to_bottom(&mut self, height: usize) {
+        self.anchor = None;
         self.cursor = self.rows().saturating_sub(1);
         self.top = self.rows().saturating_sub(height.max(1));
         self.follow = true;
@@ -220,6 +241,9 @@ impl Pane {
 
     /// Parse and keep a batch of lines; returns how many.
     pub fn ingest(&mut self, data: &[u8], opts: &crate::report::ScanOptions, filter: Option<&Filter>) -> u32 {
+        if data.is_empty() {
+            return 0;
+        }
         if self.parser.is_none() {
             self.parser = Some(crate::report::source::choose_parser(data, opts));
         }
