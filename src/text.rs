@@ -8,20 +8,29 @@ pub fn escape_control(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if is_format_char(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
+        if !push_escaped(&mut out, c) {
+            out.push(c);
         }
     }
     out
+}
+
+/// Append `c` escaped if it must not reach a terminal as it is (a control character, ESC, an invisible
+/// formatting character); returns whether it did. Everything else is left to the caller.
+pub fn push_escaped(out: &mut String, c: char) -> bool {
+    match c {
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        c if c.is_control() => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if is_format_char(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Invisible formatting characters that can reorder or hide text on screen (bidi overrides and isolates,

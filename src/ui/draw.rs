@@ -50,19 +50,14 @@ pub fn display_text(bytes: &[u8]) -> String {
                 out.extend(std::iter::repeat_n(' ', n));
                 col += n;
             }
-            c if c.is_control() || crate::text::is_format_char(c) => {
-                let e = match c {
-                    '\r' => "\\r".to_string(),
-                    '\n' => "\\n".to_string(),
-                    c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
-                    c => format!("\\u{{{:x}}}", c as u32),
-                };
-                col += e.len();
-                out.push_str(&e);
-            }
             c => {
-                col += c.width().unwrap_or(0);
-                out.push(c);
+                let before = out.len();
+                if crate::text::push_escaped(&mut out, c) {
+                    col += out.len() - before; // escapes are ASCII: one column a byte
+                } else {
+                    col += c.width().unwrap_or(0);
+                    out.push(c);
+                }
             }
         }
     }
