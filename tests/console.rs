@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use gatewatch::generate::{GenConfig, Generator, upstream_logged};
+use gatewatch::generate::{GenConfig, Generator};
 use gatewatch::record::Role;
 use gatewatch::report::ScanOptions;
 use gatewatch::source::{Batch, SourceMsg};
@@ -16,18 +16,11 @@ use ratatui::backend::TestBackend;
 
 /// Gateway (nginx) and upstream (JSON) lines for `n` requests, with an incident in the middle third.
 fn logs(n: u64) -> (Vec<u8>, Vec<u8>) {
-    let mut g = Generator::new(GenConfig { requests: n, incident: true, seed: 11, ..GenConfig::default() });
+    let cfg = GenConfig { requests: n, incident: true, seed: 11, ..GenConfig::default() };
     let gw_writer = gatewatch::format::writers::gateway("nginx").unwrap();
     let up_writer = gatewatch::format::writers::upstream("json").unwrap();
     let (mut gw, mut up) = (Vec::new(), Vec::new());
-    while let Some(r) = g.next_request() {
-        gw_writer(&r, &mut gw);
-        gw.push(b'\n');
-        if upstream_logged(&r) {
-            up_writer(&r, &mut up);
-            up.push(b'\n');
-        }
-    }
+    gatewatch::generate::generate(cfg, gw_writer, &mut gw, Some((up_writer, &mut up))).unwrap();
     (gw, up)
 }
 
