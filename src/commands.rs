@@ -19,6 +19,38 @@ pub const EXIT_SOURCE_ERROR: i32 = 1;
 /// Exit code: bad arguments or config.
 pub const EXIT_USAGE: i32 = 2;
 
+/// A mistake in how gatewatch was called (arguments, config): shown like any error, exit code [`EXIT_USAGE`].
+#[derive(Debug)]
+pub struct Usage(anyhow::Error);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Mark an error as a usage error.
+pub fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(Usage(e.into()))
+}
+
+/// A usage error with this message.
+pub fn usage_msg(msg: &str) -> anyhow::Error {
+    usage(anyhow::anyhow!("{msg}"))
+}
+
+/// The exit code for an error a command returned; prints it unless it is a closed pipe (`gatewatch … | head`,
+/// which is how a pipeline ends, not a failure).
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+        return EXIT_OK;
+    }
+    eprintln!("gatewatch: {e:#}");
+    if e.downcast_ref::<Usage>().is_some() { EXIT_USAGE } else { EXIT_SOURCE_ERROR }
+}
+
 /// Turn flags and the config file into scan options.
 pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
     let config = Config::load(input.config.as_deref())?;
@@ -102,17 +134,10 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
         print_formats();
         return Ok(EXIT_OK);
     }
-    let opts = match scan_options(&args.input) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(EXIT_USAGE);
-        }
-    };
+    let opts = scan_options(&args.input).map_err(usage)?;
     let sources = sources(&args.input, &args.files);
     if sources.is_empty() {
-        eprintln!("gatewatch: no log files given (try `gatewatch report access.log`, or `-` for standard input)");
-        return Ok(EXIT_USAGE);
+        return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
     let (report, failed) = build_report(&opts, &sources);
     print_report(&report, args.json)?;

@@ -14,15 +14,7 @@ fn main() {
     };
     let code = match result {
         Ok(code) => code,
-        Err(e) => {
-            // a closed pipe (`gatewatch report … | head`) is not an error worth a message
-            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
-                0
-            } else {
-                eprintln!("gatewatch: {e:#}");
-                1
-            }
-        }
+        Err(e) => commands::exit_code(&e),
     };
     std::process::exit(code);
 }

@@ -211,31 +211,18 @@ impl Printer {
 
 /// Run `gatewatch tail`.
 pub fn run(args: TailArgs) -> anyhow::Result<i32> {
-    let opts = match crate::commands::scan_options(&args.input) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
-    let filter = match Filter::parse(args.filter.as_deref().unwrap_or("")) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("gatewatch: invalid --filter: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
+    use crate::commands::{usage, usage_msg};
+    let opts = crate::commands::scan_options(&args.input).map_err(usage)?;
+    let filter =
+        Filter::parse(args.filter.as_deref().unwrap_or("")).map_err(|e| usage(e.context("invalid --filter")))?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
-    let sources = match named_sources(&args.input, &args.sources, &args.live.cmd, lines) {
-        Ok(s) => s.into_iter().map(|(name, kind, _)| (name, kind)).collect::<Vec<_>>(),
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
+    let sources: Vec<(String, SourceKind)> = named_sources(&args.input, &args.sources, &args.live.cmd, lines)
+        .map_err(usage)?
+        .into_iter()
+        .map(|(name, kind, _)| (name, kind))
+        .collect();
     if sources.is_empty() {
-        eprintln!("gatewatch: nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)");
-        return Ok(crate::commands::EXIT_USAGE);
+        return Err(usage_msg("nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)"));
     }
     let (follow, command_opts) = follow_options(&args.live, args.tail);
     let color = crate::output::color_wanted();

@@ -213,17 +213,10 @@ pub fn breakdown_text(b: &Breakdown) -> String {
 
 /// Run `gatewatch trace`.
 pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
-    let opts = match crate::commands::scan_options(&args.input) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
+    let opts = crate::commands::scan_options(&args.input).map_err(crate::commands::usage)?;
     let sources = crate::commands::sources(&args.input, &args.files);
     if sources.is_empty() {
-        eprintln!("gatewatch: no log files given (try `gatewatch trace <id> access.log app.log`)");
-        return Ok(crate::commands::EXIT_USAGE);
+        return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
     let (trace, errors) = find(&args.id, &sources, &opts);
     for e in &errors {

@@ -60,28 +60,15 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
 
 /// `gatewatch [SOURCE...]`: open the console.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
-    let setup = match setup(&args) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
+    use crate::commands::{usage, usage_msg};
+    let setup = setup(&args).map_err(usage)?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
-    let sources = match named_sources(&args.input, &args.sources, &args.live.cmd, lines) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gatewatch: {e:#}");
-            return Ok(crate::commands::EXIT_USAGE);
-        }
-    };
+    let sources = named_sources(&args.input, &args.sources, &args.live.cmd, lines).map_err(usage)?;
     if sources.is_empty() {
-        eprintln!("gatewatch: no source to show. Try `gatewatch access.log app.log`, `gatewatch demo`, or --help");
-        return Ok(crate::commands::EXIT_USAGE);
+        return Err(usage_msg("no source to show. Try `gatewatch access.log app.log`, `gatewatch demo`, or --help"));
     }
     if sources.iter().any(|(_, k, _)| *k == SourceKind::Stdin) {
-        eprintln!("gatewatch: the console reads keys from the terminal; pipe into `gatewatch tail -` instead");
-        return Ok(crate::commands::EXIT_USAGE);
+        return Err(usage_msg("the console reads keys from the terminal; pipe into `gatewatch tail -` instead"));
     }
     open(sources, setup)
 }
