@@ -446,7 +446,7 @@ impl App {
             let target = hits
                 .iter()
                 .copied()
-                .filter(|&l| p.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(l as u32)).is_ok()))
+                .filter(|&l| p.shows(l))
                 .min_by_key(|&l| (p.lines.meta(l).time_ms() - time).abs())
                 .or_else(|| (self.time_lock && !p.lines.is_empty()).then(|| p.lines.line_at_time(time)));
             if let Some(l) = target {
@@ -464,7 +464,7 @@ impl App {
         for (i, p) in self.panes.iter().enumerate() {
             for l in p.lines.lines_with(&self.selected_keys) {
                 // under a filter, only the records it shows
-                if p.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(l as u32)).is_ok()) {
+                if p.shows(l) {
                     all.push((p.lines.meta(l).time_ms(), i, l));
                 }
             }

@@ -435,13 +435,11 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
         lines.push(Line::from(Span::styled("the selected line has no request id: select one that has", t.dim)));
     } else {
         lines.push(Line::from(Span::styled(
-            format!("{} record(s) in time order, from {} source(s)", records.len(), {
-                let mut s: Vec<usize> = records.iter().map(|r| r.0).collect();
-                s.dedup();
-                s.sort();
-                s.dedup();
-                s.len()
-            }),
+            format!(
+                "{} record(s) in time order, from {} source(s)",
+                records.len(),
+                records.iter().map(|r| r.0).collect::<std::collections::BTreeSet<_>>().len()
+            ),
             t.title,
         )));
         let mut timings = Vec::new();

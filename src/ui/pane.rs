@@ -185,6 +185,11 @@ impl Pane {
         }
     }
 
+    /// Whether `line` is one of the rows shown (every line is, without a filter).
+    pub fn shows(&self, line: usize) -> bool {
+        self.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(line as u32)).is_ok())
+    }
+
     /// The selected line, if the pane has rows.
     pub fn selected_line(&self) -> Option<usize> {
         (self.rows() > 0).then(|| self.row_line(self.cursor.min(self.rows() - 1)))
