@@ -396,9 +396,8 @@ fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
     let mut lines = Vec::new();
     if let Some(l) = p.selected_line() {
         lines.push(Line::from(Span::styled(format!("{}:{}", display_text(p.source.as_bytes()), l + 1), t.title)));
-        lines.extend(kv_lines(app, p, l));
+        // the request's records first: in a short pane they matter more than the last fields
         let records = app.request_records();
-        lines.push(Line::raw(""));
         match (app.selected_id.as_deref(), records.len()) {
             (None, _) => {
                 lines.push(Line::from(Span::styled("no request id on this line: nothing to correlate", t.dim)))
@@ -409,9 +408,17 @@ fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
                     Span::styled(display_text(id.as_bytes()), t.id),
                     Span::styled("  (t: trace view, n/N: step through them)", t.dim),
                 ]));
-                lines.extend(records.iter().take(50).map(|&(pi, l)| hop_line(app, pi, l)));
+                lines.extend(records.iter().take(10).map(|&(pi, l)| hop_line(app, pi, l)));
+                if records.len() > 10 {
+                    lines.push(Line::from(Span::styled(
+                        format!("… {} more in the trace view (t)", records.len() - 10),
+                        t.dim,
+                    )));
+                }
             }
         }
+        lines.push(Line::raw(""));
+        lines.extend(kv_lines(app, p, l));
     }
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(block).style(t.base).wrap(Wrap { trim: false }), r);
