@@ -271,11 +271,14 @@ async fn follow_all(
 ) -> anyhow::Result<i32> {
     let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
     spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, tx);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // listeners made once, before the first line: a signal that arrives while a batch is being printed waits for
+    // the next turn of the loop instead of going to a listener that does not exist yet
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut term, mut int) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
     loop {
         let msg = tokio::select! {
             m = rx.recv() => m,
-            _ = tokio::signal::ctrl_c() => None,
+            _ = int.recv() => None,
             _ = term.recv() => None,
         };
         let Some(msg) = msg else { break };
