@@ -77,6 +77,7 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
         extra_formats: extra,
         parse: Arc::new(ParseOptions { id_fields, id_regex }),
         threads: input.threads,
+        alert_rules: crate::alerts::Rules::from_config(&config.alert)?,
     })
 }
 
@@ -112,7 +113,7 @@ pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (
             }
         }
     }
-    (Report::build(scanned), failed)
+    (Report::build(scanned, &opts.alert_rules), failed)
 }
 
 /// Print a report to stdout: pretty JSON, or text (coloured on a terminal).

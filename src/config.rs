@@ -24,6 +24,10 @@ pub struct Config {
     /// e.g. `quit = ["q", "ctrl-c"]`.
     #[serde(default)]
     pub keys: BTreeMap<String, Vec<String>>,
+    /// `[[alert]]` tables: error-rate rules (`rule = "5xx > 5% over 1m"`); when there are none, the defaults
+    /// apply.
+    #[serde(default)]
+    pub alert: Vec<crate::alerts::RuleConfig>,
 }
 
 /// Where the config file lives when `--config` is not given.

@@ -85,7 +85,8 @@ enum Expr {
 pub const FIELDS: &str =
     "status, id, level, latency, path, method, upstream, client, host, flags, message, route, consumer";
 
-fn parse_duration_us(v: &str) -> Option<u64> {
+/// A duration such as `2s`, `800ms`, `150us`, `1m`; a bare number is milliseconds.
+pub fn parse_duration_us(v: &str) -> Option<u64> {
     let v = v.trim();
     let (num, scale) = if let Some(n) = v.strip_suffix("ms") {
         (n, 1_000.0)

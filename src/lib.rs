@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: sources → parse ([`format`]) → statistics ([`stats`]) → [`report`].
 
+pub mod alerts;
 pub mod cli;
 pub mod commands;
 pub mod config;

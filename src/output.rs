@@ -158,7 +158,18 @@ fn status_color(status: u16) -> &'static str {
     }
 }
 
-fn latency(us: u64) -> String {
+/// A span of whole seconds for people: `45s`, `3m29s`, `2h05m`.
+pub fn span_text(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// A duration for people: `4.2ms`, `310ms`, `2.40s`, `31s`.
+pub fn duration_text(us: u64) -> String {
     if us >= 10_000_000 {
         format!("{:.0}s", us as f64 / 1e6)
     } else if us >= 1_000_000 {
@@ -217,7 +228,7 @@ pub fn record_parts(r: &Record<'_>) -> Vec<(Part, String)> {
         parts.push((Part::Path, esc(p)));
     }
     if let Some(d) = r.duration_us {
-        parts.push((Part::Latency, latency(d)));
+        parts.push((Part::Latency, duration_text(d)));
     }
     if !r.upstream_status.is_empty() || r.upstream_addr.is_some() {
         let codes: Vec<String> = r.upstream_status.as_slice().iter().map(u16::to_string).collect();

@@ -292,3 +292,61 @@ fn diagnosis_names_each_incident_family_with_its_evidence() {
     let counts: Vec<u64> = diagnosis.iter().map(|d| d["count"].as_u64().unwrap()).collect();
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most frequent first: {counts:?}");
 }
+
+/// An nginx line at `sec` seconds after 2024-05-01T12:00:00Z.
+fn nginx_at(sec: u32, status: u16, rt: &str, i: u32) -> String {
+    let (h, m, s) = (12 + sec / 3600, sec / 60 % 60, sec % 60);
+    format!(
+        "10.0.0.{} - - [01/May/2024:{h:02}:{m:02}:{s:02} +0000] \"GET /v1/items/{i} HTTP/1.1\" {status} 12 \"-\" \"t\" rt={rt} rid=r{i:08x}\n",
+        i % 250
+    )
+}
+
+#[test]
+fn alerts_list_the_rules_that_held_with_start_and_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut text = String::new();
+    let mut i = 0;
+    // ten minutes at 10 requests/s; from 12:03:00 to 12:04:59 two in ten are 502s; from 12:07:00 one request a
+    // second takes 3 s
+    for sec in 0..600u32 {
+        for k in 0..10 {
+            i += 1;
+            let bad = (180..300).contains(&sec) && k < 2;
+            let slow = sec >= 420 && k == 0;
+            text.push_str(&nginx_at(sec, if bad { 502 } else { 200 }, if slow { "3.000" } else { "0.020" }, i));
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let (v, code) = report_json(&[log.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let alerts = v["alerts"].as_array().unwrap();
+    let find = |rule: &str| alerts.iter().filter(|a| a["rule"] == rule).cloned().collect::<Vec<_>>();
+    // 5% of the 600 requests of a minute is 30: the 16th second of the burst puts 32 in the window; the window
+    // falls back to 30 45 s after the burst
+    let e = find("5xx > 5% over 1m");
+    assert_eq!(e.len(), 1, "{alerts:?}");
+    assert_eq!(e[0]["start"], "2024-05-01T12:03:16Z");
+    assert_eq!(e[0]["end"], "2024-05-01T12:05:45Z");
+    assert_eq!(e[0]["peak_text"], "20.0%");
+    // one request in ten took 3 s: p99 of a minute is over 2 s once more than 6 of its 600 requests were slow
+    let e = find("p99 > 2s over 1m");
+    assert_eq!(e.len(), 1, "{alerts:?}");
+    assert_eq!(e[0]["start"], "2024-05-01T12:07:07Z");
+    assert_eq!(e[0]["end"], Value::Null, "still slow at the end of the file");
+    assert!(find("429 > 20 over 1m").is_empty());
+
+    // the config's rules replace the defaults
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[[alert]]\nrule = '502 > 100 over 5m'\nname = '502 storm'\n").unwrap();
+    let (v, _) = report_json(&["--config", cfg.to_str().unwrap(), log.to_str().unwrap()]);
+    let names: Vec<&str> = v["alerts"].as_array().unwrap().iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    assert_eq!(names, ["502 storm"]);
+    assert_eq!(v["alerts"][0]["start"], "2024-05-01T12:03:51Z");
+    // a bad rule is a usage error naming the rule
+    std::fs::write(&cfg, "[[alert]]\nrule = '5xx above 5%'\n").unwrap();
+    let out = gatewatch().args(["report", "--config", cfg.to_str().unwrap(), log.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5xx above 5%"));
+}

@@ -9,6 +9,7 @@ use crate::record::{LogTime, Role};
 use crate::stats::keys::{Correlation, IdKeys, correlate};
 use crate::stats::latency::LatencyHistogram;
 use crate::stats::tally::{AddrStat, MinuteStat, RouteStat, Tally};
+use crate::stats::timeline::Series;
 
 /// How many routes and upstream addresses the report lists.
 pub const TOP: usize = 10;
@@ -153,6 +154,23 @@ pub struct MinuteRow {
     pub error_rate: f64,
 }
 
+/// A stretch of time during which an alert rule held.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertRow {
+    /// The rule (its text, or its name from the config).
+    pub rule: String,
+    /// When it started to hold: the end of the first window over the limit, RFC 3339 UTC.
+    pub start: String,
+    /// When it stopped holding; `null` when it still held at the end of the data.
+    pub end: Option<String>,
+    /// How long it held, seconds (up to the end of the data when it had not cleared).
+    pub seconds: i64,
+    /// The worst value: a ratio (0..1), a count, or milliseconds for latency rules.
+    pub peak: f64,
+    /// The worst value for people: `23.4%`, `61`, `2.40s`.
+    pub peak_text: String,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -184,6 +202,8 @@ pub struct Report {
     pub error_rate_per_minute: Vec<MinuteRow>,
     /// The playbook for every error status present: cause, evidence, first check, fix.
     pub diagnosis: Vec<crate::diagnose::Diagnosis>,
+    /// Every time an alert rule held over the covered span, in order of start.
+    pub alerts: Vec<AlertRow>,
 }
 
 fn code_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
@@ -287,6 +307,37 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
     c
 }
 
+fn alert_rows<'a>(timelines: impl Iterator<Item = &'a Series>, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {
+    let mut all: Option<Series> = None;
+    for t in timelines {
+        match &mut all {
+            Some(a) => a.merge(t),
+            None => all = Some(t.clone()),
+        }
+    }
+    let Some((series, (from, to))) = all.as_ref().and_then(|a| Some((a, a.span()?))) else {
+        return Vec::new();
+    };
+    let at = |s: i64| jiff::Timestamp::from_second(s).map_or_else(|_| "-".to_string(), |t| t.to_string());
+    let mut rows: Vec<AlertRow> = rules
+        .iter()
+        .flat_map(|r| crate::alerts::episodes(series, r, from, to, false).into_iter().map(move |e| (r, e)))
+        .map(|(r, e)| AlertRow {
+            rule: e.rule,
+            start: at(e.start),
+            end: e.end.map(at),
+            seconds: e.end.unwrap_or(to) - e.start,
+            peak: match r.measure {
+                crate::alerts::Measure::Latency { .. } => e.peak / 1000.0,
+                _ => e.peak,
+            },
+            peak_text: e.peak_text,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.start.cmp(&b.start).then(a.rule.cmp(&b.rule)));
+    rows
+}
+
 fn minute_rows(minutes: &BTreeMap<i64, MinuteStat>) -> Vec<MinuteRow> {
     let (Some(&lo), Some(&hi)) = (minutes.keys().next(), minutes.keys().next_back()) else {
         return Vec::new();
@@ -312,7 +363,7 @@ fn minute_rows(minutes: &BTreeMap<i64, MinuteStat>) -> Vec<MinuteRow> {
 
 impl Report {
     /// Build the report from scanned sources (their id keys are consumed for correlation).
-    pub fn build(mut sources: Vec<ScannedSource>) -> Report {
+    pub fn build(mut sources: Vec<ScannedSource>, rules: &[crate::alerts::Rule]) -> Report {
         let summaries: Vec<SourceSummary> = sources.iter().map(summarize).collect();
         let any_gateway = sources.iter().any(|s| s.role == Role::Gateway);
         let in_scope = |s: &&ScannedSource| !any_gateway || s.role == Role::Gateway;
@@ -382,6 +433,8 @@ impl Report {
             evidence.merge(std::mem::take(&mut s.tally.evidence));
         }
 
+        let alerts = alert_rows(sources.iter().filter(in_scope).map(|s| &s.tally.timeline), rules);
+
         Report {
             sources: summaries,
             scope: if any_gateway { "gateway" } else { "all" },
@@ -397,6 +450,7 @@ impl Report {
             correlation,
             error_rate_per_minute: minute_rows(&c.minutes),
             diagnosis: crate::diagnose::diagnose(&evidence),
+            alerts,
         }
     }
 }

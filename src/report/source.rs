@@ -23,6 +23,8 @@ pub struct ScanOptions {
     pub parse: Arc<ParseOptions>,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// The alert rules: their latency limits are counted exactly while scanning.
+    pub alert_rules: crate::alerts::Rules,
 }
 
 impl ScanOptions {
@@ -195,11 +197,12 @@ impl Progress {
 pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
     let OpenedSource { input, prefix, parser, role } = open_source(path, role, opts)?;
     let mut progress = Progress::new(path);
+    let thresholds = opts.alert_rules.thresholds();
     let sink = scan::scan_with_progress(
         input,
         prefix,
         opts.threads(),
-        || TallySink { parser: &parser, tally: Tally::new(role), block_lines: Vec::new() },
+        || TallySink { parser: &parser, tally: Tally::new(role, &thresholds), block_lines: Vec::new() },
         |bytes| progress.update(bytes),
     )
     .with_context(|| format!("cannot read {path}"))?;

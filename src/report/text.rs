@@ -299,6 +299,22 @@ pub fn render(r: &Report, color: bool) -> String {
             );
         }
     }
+    if !r.alerts.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("ALERTS (rules that held)"));
+        let w = r.alerts.iter().map(|a| a.rule.chars().count()).max().unwrap_or(0);
+        for a in &r.alerts {
+            let end = a.end.as_deref().unwrap_or("still at the end");
+            let _ = writeln!(
+                o,
+                "  {:<w$}  {} → {:<20}  {:>9}  peak {}",
+                a.rule,
+                a.start,
+                end,
+                crate::output::span_text(a.seconds),
+                a.peak_text
+            );
+        }
+    }
     if !r.diagnosis.is_empty() {
         let _ = writeln!(o, "\n{}", st.head("DIAGNOSIS"));
         for d in &r.diagnosis {

@@ -4,3 +4,4 @@ pub mod keys;
 pub mod latency;
 pub mod summary;
 pub mod tally;
+pub mod timeline;

@@ -7,7 +7,11 @@ use rustc_hash::FxHashMap;
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
 use super::summary::Summary;
+use super::timeline::{Keep, Point, Series};
 use crate::record::{LogTime, Record, Role};
+
+/// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day 30 s.
+const TIMELINE_BUCKETS: usize = 4096;
 
 /// Requests and errors of one route (normalised path).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -128,12 +132,15 @@ pub struct Tally {
     pub keys: IdKeys,
     /// What the error records say, for the diagnosis.
     pub evidence: crate::diagnose::EvidenceSet,
+    /// Statuses and latency over log time, for the alert rules.
+    pub timeline: Series,
     cur_minute: Option<(i64, MinuteStat)>,
 }
 
 impl Tally {
-    /// An empty tally for a source of `role`.
-    pub fn new(role: Role) -> Self {
+    /// An empty tally for a source of `role`, counting how many latencies exceed each of `thresholds_us` (the
+    /// alert rules' limits) over time.
+    pub fn new(role: Role, thresholds_us: &[u64]) -> Self {
         Tally {
             role,
             lines: 0,
@@ -154,6 +161,7 @@ impl Tally {
             levels: [0; 6],
             keys: IdKeys::default(),
             evidence: Default::default(),
+            timeline: Series::new(Keep::All, TIMELINE_BUCKETS, thresholds_us),
             cur_minute: None,
         }
     }
@@ -194,6 +202,11 @@ impl Tally {
             if self.role == Role::Upstream {
                 self.keys.add(rid, tid);
             }
+            if let (Some(t), Some(l)) = (rec.time, rec.level)
+                && l >= crate::record::Level::Error
+            {
+                self.timeline.add(Point { unix_us: t.unix_us, error_level: true, ..Point::default() });
+            }
             return;
         };
         self.keys.add(rid, tid);
@@ -215,6 +228,13 @@ impl Tally {
         }
         if let Some(t) = rec.time {
             self.count_minute(t.unix_us.div_euclid(60_000_000), e4, e5);
+            let error_level = rec.level.is_some_and(|l| l >= crate::record::Level::Error);
+            self.timeline.add(Point {
+                unix_us: t.unix_us,
+                status: Some(status),
+                latency_us: rec.duration_us,
+                error_level,
+            });
         }
         if let Some(path) = rec.path {
             // the route string is built once per route, not once per line
@@ -321,6 +341,7 @@ impl Tally {
         }
         self.keys.merge(other.keys);
         self.evidence.merge(other.evidence);
+        self.timeline.merge(&other.timeline);
     }
 
     /// Requests counted (records with a status).
