@@ -232,7 +232,7 @@ impl App {
                 self.refit();
                 self.dirty = true;
             }
-            Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, &b.data),
+            Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, b.label.as_ref(), &b.data),
             Msg::Source(SourceMsg::Event(id, e)) => {
                 if let Some(p) = self.panes.get_mut(id) {
                     // opening a file is the normal case, not news
@@ -252,12 +252,12 @@ impl App {
         }
     }
 
-    fn lines(&mut self, source: usize, data: &[u8]) {
+    fn lines(&mut self, source: usize, label: Option<&std::sync::Arc<str>>, data: &[u8]) {
         let Some(height) = (source < self.panes.len()).then(|| self.pane_height(source)) else { return };
         let filter = self.filter.filter.as_ref();
         let p = &mut self.panes[source];
         let first = p.lines.is_empty();
-        let n = p.ingest(data, &self.opts, filter);
+        let n = p.ingest(data, label, &self.opts, filter);
         p.rate.add(self.now, n);
         if p.follow {
             p.to_bottom(height);
