@@ -34,6 +34,8 @@ pub enum SourceKind {
     Stdin,
     /// A command's output.
     Command(CommandSpec),
+    /// Several commands feeding one source, each labelling its lines (one `ssh` per host of a multi-host URL).
+    Commands(Vec<CommandSpec>),
 }
 
 /// Classify a source argument: `-`, `ssh://…`, a glob, or a file.
@@ -41,7 +43,11 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     Ok(if arg == "-" {
         SourceKind::Stdin
     } else if SshUrl::is_ssh(arg) {
-        SourceKind::Command(SshUrl::parse(arg)?.command(lines))
+        let mut commands = SshUrl::parse(arg)?.commands(lines);
+        match commands.len() {
+            1 => SourceKind::Command(commands.remove(0)),
+            _ => SourceKind::Commands(commands),
+        }
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
     } else {
@@ -230,7 +236,8 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         catch_up: CatchUp::new(&sources, args.live.from_start, 64 << 20),
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),
-        show_source: sources.len() > 1 || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_))),
+        show_source: sources.len() > 1
+            || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_) | SourceKind::Commands(_))),
         opts,
         filter,
         json: args.json,
@@ -259,6 +266,12 @@ pub fn spawn_sources(
             SourceKind::Glob(g) => drop(tokio::spawn(follow_glob(id, g, follow.clone(), tx))),
             SourceKind::Stdin => drop(tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx))),
             SourceKind::Command(c) => drop(tokio::spawn(follow_command(id, c, command_opts.clone(), tx))),
+            SourceKind::Commands(cs) => {
+                // every command of the source sends as the source, each with its own label
+                for c in cs {
+                    tokio::spawn(follow_command(id, c, command_opts.clone(), tx.clone()));
+                }
+            }
         }
     }
 }

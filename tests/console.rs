@@ -558,3 +558,33 @@ fn a_glob_pane_over_two_files_shows_each_lines_file() {
     let shown = screen(&app);
     assert!(shown.contains(&format!("file {}", dir.path().join("a.log").display())), "{shown}");
 }
+
+#[test]
+fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
+    use gatewatch::tail::{SourceKind, named_sources};
+    let args = ["ssh://ops@gw1,gw2/var/log/nginx/access.log".to_string(), "ssh://gw3/var/log/app.log".to_string()];
+    let sources = named_sources(&Default::default(), &args, &[], Some(10)).unwrap();
+    assert_eq!(sources.len(), 2, "one source per URL");
+    let SourceKind::Commands(cmds) = &sources[0].1 else { panic!("{:?}", sources[0].1) };
+    let labels: Vec<&str> = cmds.iter().map(|c| c.label.as_deref().unwrap()).collect();
+    assert_eq!(labels, ["gw1", "gw2"]);
+    assert!(matches!(&sources[1].1, SourceKind::Command(c) if c.label.as_deref() == Some("gw3")));
+
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let panes = vec![(args[0].clone(), args[0].clone(), None)];
+    let mut app = App::new(panes, ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(120, 30));
+    for (k, host) in ["gw1", "gw2", "gw1"].into_iter().enumerate() {
+        let data: String = (0..3).map(|i| nginx_line(k as u32 * 10 + i, &format!("/{host}/{k}"), i) + "\n").collect();
+        let b = Batch { source: 0, label: Some(host.into()), first_line: 1, data: data.into_bytes() };
+        app.update(Msg::Source(SourceMsg::Lines(b)));
+    }
+    let shown = screen(&app);
+    for host in ["gw1", "gw2"] {
+        let rows = rows_with(&shown, &format!(" /{host}/"));
+        assert!(!rows.is_empty() && rows.iter().all(|r| r.contains(&format!("{host} 12:00:"))), "{shown}");
+    }
+    assert_eq!(rows_with(&shown, "gw1 12:00:").len(), 6, "{shown}");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("host gw1"), "the detail names the host");
+}
