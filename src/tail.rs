@@ -253,27 +253,43 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
 }
 
 /// Start following each source (on the current tokio runtime); source `i` sends with id `i`.
+///
+/// With `rerun`, a command that ends waits to be run again instead of ending its source: the result holds, for
+/// each command source, what to notify to run its ended commands again (see [`CommandOptions::rerun`]).
 pub fn spawn_sources(
     sources: Vec<SourceKind>,
     follow: &FollowOptions,
     command_opts: &CommandOptions,
+    rerun: bool,
     tx: mpsc::Sender<SourceMsg>,
-) {
+) -> Vec<Option<Arc<tokio::sync::Notify>>> {
+    let mut reruns = Vec::with_capacity(sources.len());
     for (id, kind) in sources.into_iter().enumerate() {
-        let tx = tx.clone();
-        match kind {
-            SourceKind::File(p) => drop(tokio::spawn(follow_file(id, p, follow.clone(), tx))),
-            SourceKind::Glob(g) => drop(tokio::spawn(follow_glob(id, g, follow.clone(), tx))),
-            SourceKind::Stdin => drop(tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx))),
-            SourceKind::Command(c) => drop(tokio::spawn(follow_command(id, c, command_opts.clone(), tx))),
-            SourceKind::Commands(cs) => {
-                // every command of the source sends as the source, each with its own label
-                for c in cs {
-                    tokio::spawn(follow_command(id, c, command_opts.clone(), tx.clone()));
-                }
+        let commands = match kind {
+            SourceKind::File(p) => {
+                tokio::spawn(follow_file(id, p, follow.clone(), tx.clone()));
+                Vec::new()
             }
+            SourceKind::Glob(g) => {
+                tokio::spawn(follow_glob(id, g, follow.clone(), tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Stdin => {
+                tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Command(c) => vec![c],
+            SourceKind::Commands(cs) => cs,
+        };
+        let notify = (rerun && !commands.is_empty()).then(|| Arc::new(tokio::sync::Notify::new()));
+        let opts = CommandOptions { rerun: notify.clone(), ..command_opts.clone() };
+        for c in commands {
+            // every command of the source sends as the source, each with its own label
+            tokio::spawn(follow_command(id, c, opts.clone(), tx.clone()));
         }
+        reruns.push(notify);
     }
+    reruns
 }
 
 async fn follow_all(
@@ -283,7 +299,7 @@ async fn follow_all(
     mut printer: Printer,
 ) -> anyhow::Result<i32> {
     let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
-    spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, tx);
+    spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, false, tx);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let msg = tokio::select! {

@@ -503,7 +503,7 @@ fn a_glob_pane_over_two_files_shows_each_lines_file() {
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let follow = FollowOptions { start: StartAt::Beginning, ..FollowOptions::default() };
     rt.block_on(async {
-        spawn_sources(vec![SourceKind::Glob(pattern.clone())], &follow, &CommandOptions::default(), tx)
+        spawn_sources(vec![SourceKind::Glob(pattern.clone())], &follow, &CommandOptions::default(), false, tx)
     });
     let msgs = receive(&rt, &mut rx, |lines, _| lines == 24);
 
@@ -587,4 +587,59 @@ fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
     assert_eq!(rows_with(&shown, "gw1 12:00:").len(), 6, "{shown}");
     key(&mut app, KeyCode::Enter);
     assert!(screen(&app).contains("host gw1"), "the detail names the host");
+}
+
+#[test]
+fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
+    use gatewatch::source::SourceEvent;
+    use gatewatch::source::command::{CommandOptions, CommandSpec};
+    use gatewatch::source::file::FollowOptions;
+    use gatewatch::tail::{SourceKind, spawn_sources};
+    let dir = tempfile::tempdir().unwrap();
+    // each run prints one line naming the run
+    let script = format!(
+        "n=$(cat {0}/runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > {0}/runs; echo \"run $n\"; exit 3",
+        dir.path().display()
+    );
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let kind = SourceKind::Command(CommandSpec::shell(&script));
+    let reruns = rt
+        .block_on(async { spawn_sources(vec![kind], &FollowOptions::default(), &CommandOptions::default(), true, tx) });
+    let exited = |_: usize, m: &SourceMsg| matches!(m, SourceMsg::Event(_, SourceEvent::Exited { .. }));
+
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app =
+        App::new(vec![("run".into(), script.clone(), None)], ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(120, 20));
+    for m in receive(&rt, &mut rx, exited) {
+        app.update(Msg::Source(m));
+    }
+    let shown = screen(&app);
+    let bottom = shown.lines().rev().find(|l| l.starts_with('└')).unwrap();
+    assert!(bottom.contains(" exited 3  R  runs it again ┘"), "{shown}");
+    assert!(shown.lines().last().unwrap().contains("R restart"), "the status bar offers it:\n{shown}");
+    assert_eq!(app.panes[0].lines.len(), 1);
+
+    keys(&mut app, "R");
+    let asked = app.take_restarts();
+    assert_eq!(asked, [0], "the loop is asked to run pane 0's command again");
+    assert!(app.take_restarts().is_empty(), "once");
+    // what the loop does with it
+    reruns[0].as_ref().expect("a command source can run again").notify_waiters();
+    for m in receive(&rt, &mut rx, exited) {
+        app.update(Msg::Source(m));
+    }
+    let text: Vec<String> =
+        (0..app.panes[0].lines.len()).map(|i| String::from_utf8_lossy(app.panes[0].lines.line(i)).into()).collect();
+    assert_eq!(text, ["run 1", "run 2"], "the second run's line follows the first");
+
+    // a command that restarts by itself (--restart) has nothing to offer
+    app.update(Msg::Source(SourceMsg::Event(0, SourceEvent::Started { command: script.clone() })));
+    let restarting = SourceEvent::Exited { command: script, code: Some(3), restart_in: Some(Default::default()) };
+    app.update(Msg::Source(SourceMsg::Event(0, restarting)));
+    assert!(!screen(&app).contains("runs it again"));
+    keys(&mut app, "R");
+    assert!(app.take_restarts().is_empty());
+    assert!(app.notice.as_deref().is_some_and(|n| n.contains("nothing to restart")));
 }

@@ -316,8 +316,27 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         .border_style(if focused { t.border_focus } else { t.border })
         .title(left)
         .title(right);
+    // a command that ended waits for the restart key: that offer goes first, the note gets the room left
+    let mut offer = Vec::new();
+    if !p.stopped.is_empty() {
+        let what = match p.stopped.as_slice() {
+            [(_, how)] => how.clone(),
+            many => format!("{} ended", many.len()),
+        };
+        offer.push(Span::styled(format!(" {what} "), t.paused));
+        if let Some(k) = app.keymap.keys_for(super::keymap::Action::Restart).first() {
+            offer.push(Span::styled(format!(" {k} "), t.bar_key));
+            offer.push(Span::styled(" runs it again ", t.dim));
+        }
+    }
+    let offer_width: usize = offer.iter().map(|s| s.width()).sum();
     if let Some(note) = &p.note {
-        block = block.title_bottom(Line::from(Span::styled(format!(" {} ", display_text(note.as_bytes())), t.dim)));
+        let room = (r.width as usize).saturating_sub(offer_width + 5);
+        let (note, _) = cut(&display_text(note.as_bytes()), room);
+        block = block.title_bottom(Line::from(Span::styled(format!(" {note} "), t.dim)));
+    }
+    if !offer.is_empty() {
+        block = block.title_bottom(Line::from(offer).alignment(Alignment::Right));
     }
     let body = block.inner(r);
     let label_w = label_width(p, body.width);
@@ -602,7 +621,21 @@ fn draw_input(app: &App, f: &mut Frame<'_>, r: Rect) {
 /// The status bar's key hints, from the keymap (keys are configurable).
 fn key_hints(app: &App, short: bool) -> String {
     use super::keymap::Action;
-    let wanted: &[(Action, &str)] = if short {
+    let stopped = app.panes.get(app.focus).is_some_and(|p| !p.stopped.is_empty());
+    let wanted: &[(Action, &str)] = if stopped && short {
+        &[(Action::Restart, "restart"), (Action::Help, "help"), (Action::Quit, "quit")]
+    } else if stopped {
+        &[
+            (Action::Restart, "restart"),
+            (Action::Help, "help"),
+            (Action::Search, "search"),
+            (Action::Filter, "filter"),
+            (Action::Detail, "detail"),
+            (Action::Trace, "trace"),
+            (Action::Zoom, "zoom"),
+            (Action::Quit, "quit"),
+        ]
+    } else if short {
         &[(Action::Help, "help"), (Action::Quit, "quit")]
     } else {
         &[

@@ -139,6 +139,9 @@ pub struct Pane {
     /// How each of the store's labels is shown: the host, or the file path without the directories all the
     /// pane's files share.
     pub label_names: Vec<String>,
+    /// Commands of this source that ended (or could not start) and wait to be run again on request: (command,
+    /// how it ended, e.g. `exited 3`).
+    pub stopped: Vec<(String, String)>,
 }
 
 impl Pane {
@@ -161,6 +164,7 @@ impl Pane {
             full: false,
             anchor: None,
             label_names: Vec::new(),
+            stopped: Vec::new(),
         }
     }
 
