@@ -34,6 +34,8 @@ pub enum SourceKind {
     Stdin,
     /// A command's output.
     Command(CommandSpec),
+    /// Several commands feeding one source, each labelling its lines (one `ssh` per host of a multi-host URL).
+    Commands(Vec<CommandSpec>),
 }
 
 /// Classify a source argument: `-`, `ssh://…`, a glob, or a file.
@@ -41,7 +43,11 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     Ok(if arg == "-" {
         SourceKind::Stdin
     } else if SshUrl::is_ssh(arg) {
-        SourceKind::Command(SshUrl::parse(arg)?.command(lines))
+        let mut commands = SshUrl::parse(arg)?.commands(lines);
+        match commands.len() {
+            1 => SourceKind::Command(commands.remove(0)),
+            _ => SourceKind::Commands(commands),
+        }
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
     } else {
@@ -230,7 +236,8 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         catch_up: CatchUp::new(&sources, args.live.from_start, 64 << 20),
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),
-        show_source: sources.len() > 1 || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_))),
+        show_source: sources.len() > 1
+            || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_) | SourceKind::Commands(_))),
         opts,
         filter,
         json: args.json,
@@ -246,21 +253,43 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
 }
 
 /// Start following each source (on the current tokio runtime); source `i` sends with id `i`.
+///
+/// With `rerun`, a command that ends waits to be run again instead of ending its source: the result holds, for
+/// each command source, what to notify to run its ended commands again (see [`CommandOptions::rerun`]).
 pub fn spawn_sources(
     sources: Vec<SourceKind>,
     follow: &FollowOptions,
     command_opts: &CommandOptions,
+    rerun: bool,
     tx: mpsc::Sender<SourceMsg>,
-) {
+) -> Vec<Option<Arc<tokio::sync::Notify>>> {
+    let mut reruns = Vec::with_capacity(sources.len());
     for (id, kind) in sources.into_iter().enumerate() {
-        let tx = tx.clone();
-        match kind {
-            SourceKind::File(p) => drop(tokio::spawn(follow_file(id, p, follow.clone(), tx))),
-            SourceKind::Glob(g) => drop(tokio::spawn(follow_glob(id, g, follow.clone(), tx))),
-            SourceKind::Stdin => drop(tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx))),
-            SourceKind::Command(c) => drop(tokio::spawn(follow_command(id, c, command_opts.clone(), tx))),
+        let commands = match kind {
+            SourceKind::File(p) => {
+                tokio::spawn(follow_file(id, p, follow.clone(), tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Glob(g) => {
+                tokio::spawn(follow_glob(id, g, follow.clone(), tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Stdin => {
+                tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Command(c) => vec![c],
+            SourceKind::Commands(cs) => cs,
+        };
+        let notify = (rerun && !commands.is_empty()).then(|| Arc::new(tokio::sync::Notify::new()));
+        let opts = CommandOptions { rerun: notify.clone(), ..command_opts.clone() };
+        for c in commands {
+            // every command of the source sends as the source, each with its own label
+            tokio::spawn(follow_command(id, c, opts.clone(), tx.clone()));
         }
+        reruns.push(notify);
     }
+    reruns
 }
 
 async fn follow_all(
@@ -270,7 +299,7 @@ async fn follow_all(
     mut printer: Printer,
 ) -> anyhow::Result<i32> {
     let (tx, mut rx) = mpsc::channel::<SourceMsg>(CHANNEL);
-    spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, tx);
+    spawn_sources(sources.into_iter().map(|(_, k)| k).collect(), &follow, &command_opts, false, tx);
     // listeners made once, before the first line: a signal that arrives while a batch is being printed waits for
     // the next turn of the loop instead of going to a listener that does not exist yet
     use tokio::signal::unix::{SignalKind, signal};

@@ -445,3 +445,201 @@ fn following_the_newest_line_selects_no_request_and_huge_terminals_fit() {
     key(&mut app, KeyCode::Char('?'));
     let _ = screen(&app);
 }
+
+/// An nginx line with request id `id`, path `path`, logged at second `s` of 12:00.
+fn nginx_line(id: u32, path: &str, s: u32) -> String {
+    format!(
+        r#"10.0.0.1 - - [01/May/2024:12:00:{s:02} +0000] "GET {path} HTTP/1.1" 200 12 "-" "curl/8" rid={id:032x} rt=0.010 urt="0.009" us="200" ua="10.0.0.7:8080""#
+    )
+}
+
+/// Runs real sources on `rt` and returns what they send, up to and including the message that satisfies `done`
+/// (given the lines received so far and the message).
+fn receive(
+    rt: &tokio::runtime::Runtime,
+    rx: &mut tokio::sync::mpsc::Receiver<SourceMsg>,
+    done: impl Fn(usize, &SourceMsg) -> bool,
+) -> Vec<SourceMsg> {
+    rt.block_on(async {
+        let mut got = Vec::new();
+        let mut lines = 0;
+        loop {
+            let wait = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv());
+            let m = wait.await.expect("the source sends in time").expect("the source is open");
+            if let SourceMsg::Lines(b) = &m {
+                lines += b.data.iter().filter(|&&c| c == b'\n').count();
+            }
+            let stop = done(lines, &m);
+            got.push(m);
+            if stop {
+                return got;
+            }
+        }
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// The pane rows (between the borders) of a one-pane screen that show `needle`.
+fn rows_with<'a>(shown: &'a str, needle: &str) -> Vec<&'a str> {
+    shown.lines().filter(|l| l.starts_with('│') && l.contains(needle)).collect()
+}
+
+#[test]
+fn a_glob_pane_over_two_files_shows_each_lines_file() {
+    use gatewatch::source::command::CommandOptions;
+    use gatewatch::source::file::{FollowOptions, StartAt};
+    use gatewatch::tail::{SourceKind, spawn_sources};
+    let dir = tempfile::tempdir().unwrap();
+    // the request with id 5 went through both gateways (a retry): a.log's line 5 and b.log's line 7
+    let a: Vec<String> = (0..12).map(|i| nginx_line(i, &format!("/a/{i}"), i)).collect();
+    let b: Vec<String> = (0..12).map(|i| nginx_line(if i == 7 { 5 } else { 100 + i }, &format!("/b/{i}"), i)).collect();
+    std::fs::write(dir.path().join("a.log"), a.join("\n") + "\n").unwrap();
+    std::fs::write(dir.path().join("b.log"), b.join("\n") + "\n").unwrap();
+    let pattern = format!("{}/*.log", dir.path().display());
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let follow = FollowOptions { start: StartAt::Beginning, ..FollowOptions::default() };
+    rt.block_on(async {
+        spawn_sources(vec![SourceKind::Glob(pattern.clone())], &follow, &CommandOptions::default(), false, tx)
+    });
+    let msgs = receive(&rt, &mut rx, |lines, _| lines == 24);
+
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app = App::new(vec![("*.log".into(), pattern, None)], ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(200, 50));
+    for m in msgs {
+        app.update(Msg::Source(m));
+    }
+    let p = &app.panes[0];
+    assert_eq!(p.lines.len(), 24);
+    for i in 0..24 {
+        let text = String::from_utf8_lossy(p.lines.line(i)).into_owned();
+        let want = if text.contains("GET /a/") { "a.log" } else { "b.log" };
+        assert_eq!(p.label_name(i), Some(want), "line {i}: {text}");
+        assert_eq!(p.lines.label(i), Some(dir.path().join(want).to_str().unwrap()));
+    }
+    let shown = screen(&app);
+    let (in_a, in_b) = (rows_with(&shown, " /a/"), rows_with(&shown, " /b/"));
+    assert_eq!((in_a.len(), in_b.len()), (12, 12), "{shown}");
+    assert!(in_a.iter().all(|r| r.contains("a.log 12:00:") && !r.contains("b.log")), "{shown}");
+    assert!(in_b.iter().all(|r| r.contains("b.log 12:00:") && !r.contains("a.log")), "{shown}");
+
+    // a filter keeps each line's label
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "path~^/b/");
+    key(&mut app, KeyCode::Enter);
+    app.settle();
+    assert_eq!(app.panes[0].rows(), 12);
+    let shown = screen(&app);
+    assert_eq!(rows_with(&shown, "b.log 12:00:").len(), 12, "{shown}");
+    assert!(rows_with(&shown, "a.log").is_empty(), "{shown}");
+    key(&mut app, KeyCode::Char('x'));
+
+    // the request seen by both files: the trace lists each record with its file, as two sources
+    let line = (0..24).find(|&i| app.panes[0].lines.line(i) == nginx_line(5, "/a/5", 5).as_bytes()).unwrap();
+    let h = app.pane_height(0);
+    let row = app.panes[0].line_row(line);
+    app.panes[0].set_cursor(row, h);
+    app.selection_moved();
+    assert_eq!(app.request_records().len(), 2);
+    key(&mut app, KeyCode::Char('t'));
+    let shown = screen(&app);
+    assert!(shown.contains("2 record(s) in time order, from 2 source(s)"), "{shown}");
+    assert_eq!(shown.lines().filter(|l| l.contains("*.log:") && l.contains(" · a.log  ")).count(), 1, "{shown}");
+    assert_eq!(shown.lines().filter(|l| l.contains("*.log:") && l.contains(" · b.log  ")).count(), 1, "{shown}");
+    assert!(shown.contains("statuses: a.log 200 (upstream 200)  →  b.log 200 (upstream 200)"), "{shown}");
+    key(&mut app, KeyCode::Esc);
+
+    // the detail names the whole file
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(shown.contains(&format!("file {}", dir.path().join("a.log").display())), "{shown}");
+}
+
+#[test]
+fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
+    use gatewatch::tail::{SourceKind, named_sources};
+    let args = ["ssh://ops@gw1,gw2/var/log/nginx/access.log".to_string(), "ssh://gw3/var/log/app.log".to_string()];
+    let sources = named_sources(&Default::default(), &args, &[], Some(10)).unwrap();
+    assert_eq!(sources.len(), 2, "one source per URL");
+    let SourceKind::Commands(cmds) = &sources[0].1 else { panic!("{:?}", sources[0].1) };
+    let labels: Vec<&str> = cmds.iter().map(|c| c.label.as_deref().unwrap()).collect();
+    assert_eq!(labels, ["gw1", "gw2"]);
+    assert!(matches!(&sources[1].1, SourceKind::Command(c) if c.label.as_deref() == Some("gw3")));
+
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let panes = vec![(args[0].clone(), args[0].clone(), None)];
+    let mut app = App::new(panes, ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(120, 30));
+    for (k, host) in ["gw1", "gw2", "gw1"].into_iter().enumerate() {
+        let data: String = (0..3).map(|i| nginx_line(k as u32 * 10 + i, &format!("/{host}/{k}"), i) + "\n").collect();
+        let b = Batch { source: 0, label: Some(host.into()), first_line: 1, data: data.into_bytes() };
+        app.update(Msg::Source(SourceMsg::Lines(b)));
+    }
+    let shown = screen(&app);
+    for host in ["gw1", "gw2"] {
+        let rows = rows_with(&shown, &format!(" /{host}/"));
+        assert!(!rows.is_empty() && rows.iter().all(|r| r.contains(&format!("{host} 12:00:"))), "{shown}");
+    }
+    assert_eq!(rows_with(&shown, "gw1 12:00:").len(), 6, "{shown}");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("host gw1"), "the detail names the host");
+}
+
+#[test]
+fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
+    use gatewatch::source::SourceEvent;
+    use gatewatch::source::command::{CommandOptions, CommandSpec};
+    use gatewatch::source::file::FollowOptions;
+    use gatewatch::tail::{SourceKind, spawn_sources};
+    let dir = tempfile::tempdir().unwrap();
+    // each run prints one line naming the run
+    let script = format!(
+        "n=$(cat {0}/runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > {0}/runs; echo \"run $n\"; exit 3",
+        dir.path().display()
+    );
+    let rt = runtime();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let kind = SourceKind::Command(CommandSpec::shell(&script));
+    let reruns = rt
+        .block_on(async { spawn_sources(vec![kind], &FollowOptions::default(), &CommandOptions::default(), true, tx) });
+    let exited = |_: usize, m: &SourceMsg| matches!(m, SourceMsg::Event(_, SourceEvent::Exited { .. }));
+
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app =
+        App::new(vec![("run".into(), script.clone(), None)], ScanOptions::default(), Keymap::default(), theme);
+    app.update(Msg::Resize(120, 20));
+    for m in receive(&rt, &mut rx, exited) {
+        app.update(Msg::Source(m));
+    }
+    let shown = screen(&app);
+    let bottom = shown.lines().rev().find(|l| l.starts_with('└')).unwrap();
+    assert!(bottom.contains(" exited 3  R  runs it again ┘"), "{shown}");
+    assert!(shown.lines().last().unwrap().contains("R restart"), "the status bar offers it:\n{shown}");
+    assert_eq!(app.panes[0].lines.len(), 1);
+
+    keys(&mut app, "R");
+    let asked = app.take_restarts();
+    assert_eq!(asked, [0], "the loop is asked to run pane 0's command again");
+    assert!(app.take_restarts().is_empty(), "once");
+    // what the loop does with it
+    reruns[0].as_ref().expect("a command source can run again").notify_waiters();
+    for m in receive(&rt, &mut rx, exited) {
+        app.update(Msg::Source(m));
+    }
+    let text: Vec<String> =
+        (0..app.panes[0].lines.len()).map(|i| String::from_utf8_lossy(app.panes[0].lines.line(i)).into()).collect();
+    assert_eq!(text, ["run 1", "run 2"], "the second run's line follows the first");
+
+    // a command that restarts by itself (--restart) has nothing to offer
+    app.update(Msg::Source(SourceMsg::Event(0, SourceEvent::Started { command: script.clone() })));
+    let restarting = SourceEvent::Exited { command: script, code: Some(3), restart_in: Some(Default::default()) };
+    app.update(Msg::Source(SourceMsg::Event(0, restarting)));
+    assert!(!screen(&app).contains("runs it again"));
+    keys(&mut app, "R");
+    assert!(app.take_restarts().is_empty());
+    assert!(app.notice.as_deref().is_some_and(|n| n.contains("nothing to restart")));
+}

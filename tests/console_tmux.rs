@@ -579,3 +579,32 @@ fn sigterm_restores_the_terminal() {
 fn sighup_restores_the_terminal() {
     signal_restores_the_terminal("sighup", "HUP");
 }
+
+/// A `--cmd` source that exits: its pane's bottom border says so and offers the restart key, the status bar too;
+/// the key runs the command again, and the new run's lines follow the first run's in the same pane.
+#[test]
+fn an_exited_command_runs_again_on_the_restart_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // each run counts itself in `runs` (in the session's directory) and prints two lines naming the run
+    let script = r#"n=$(cat runs 2>/dev/null || echo 0); n=$((n+1)); echo $n > runs; echo "cmd-run-$n first"; echo "cmd-run-$n second"; exit 3"#;
+    let t = Tmux::start("restart", 120, 30, dir.path(), &format!("{} --cmd {}", quote(bin()), quote(script)));
+    let bottom = |s: &Screen| s.lines.iter().rev().find(|l| l.starts_with('└')).cloned().unwrap_or_default();
+    t.expect("the first run, ended", |s| {
+        check!(s.has("cmd-run-1 first") && s.has("cmd-run-1 second"), "the first run's lines are not shown");
+        let b = bottom(s);
+        check!(b.contains("exited 3") && b.contains(" R  runs it again"), "the border does not offer the key: {b}");
+        check!(s.status_bar().contains("R restart"), "the status bar does not offer the key");
+        Ok(())
+    });
+    assert!(!t.screen().has("cmd-run-2"), "not run again before the key");
+    t.keys(&["R"]);
+    t.expect("the second run", |s| {
+        check!(s.has("cmd-run-2 first") && s.has("cmd-run-2 second"), "the second run's lines are not shown");
+        check!(s.has("cmd-run-1 first"), "the first run's lines are gone");
+        check!(s.status_bar().contains(" 4 lines "), "not 4 lines in all: {}", s.status_bar());
+        check!(bottom(s).contains("exited 3"), "the second exit is not on the border");
+        Ok(())
+    });
+    assert_eq!(std::fs::read_to_string(dir.path().join("runs")).unwrap().trim(), "2", "run exactly twice");
+    assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
+}

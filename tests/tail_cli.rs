@@ -175,16 +175,70 @@ fn ssh_sources_run_the_system_ssh_with_tail_and_label_hosts() {
         let want: Vec<String> = (15..20).map(|i| format!("{i:032x}")).collect();
         assert_eq!(ids, want, "{host}: the last 5 lines, in order");
     }
-    let mut args: Vec<String> = std::fs::read_dir(dir.path())
+    let args = ssh_args(dir.path());
+    let quoted = format!("tail -n 5 -F '{}'", log.display());
+    assert!(args.iter().any(|a| a == &format!("-p\n2222\n-o\nBatchMode=yes\nops@gw1\n--\n{quoted}\n")), "{args:?}");
+    assert!(args.iter().any(|a| a == &format!("-o\nBatchMode=yes\ngw2\n--\n{quoted}\n")), "{args:?}");
+}
+
+/// The ssh arguments the stand-in recorded, one string per run (arguments one per line), sorted.
+fn ssh_args(dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with("ssh-args"))
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
     args.sort();
-    let quoted = format!("tail -n 5 -F '{}'", log.display());
-    assert!(args.iter().any(|a| a == &format!("-p\n2222\n-o\nBatchMode=yes\nops@gw1\n--\n{quoted}\n")), "{args:?}");
-    assert!(args.iter().any(|a| a == &format!("-o\nBatchMode=yes\ngw2\n--\n{quoted}\n")), "{args:?}");
+    args
+}
+
+#[test]
+fn several_hosts_in_one_ssh_url_are_one_source_with_lines_labelled_by_host() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_ssh(dir.path());
+    let log = dir.path().join("access.log");
+    let lines: Vec<String> = (0..30).map(|i| nginx_line(i, 200)).collect();
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let path = std::env::var("PATH").unwrap();
+    let mut child = Command::new(bin())
+        .args(["tail", "--json", "--tail", "8"])
+        .arg(format!("ssh://ops@gw1,gw2:2222{}", log.display()))
+        .env("PATH", format!("{}:{path}", dir.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let mut recs = collect(&rx, 16);
+    // anything more would be a line twice
+    while let Ok(l) = rx.recv_timeout(Duration::from_millis(500)) {
+        recs.push(serde_json::from_str(&l).unwrap());
+    }
+    stop(child);
+    let want: Vec<String> = (22..30).map(|i| format!("{i:032x}")).collect();
+    for host in ["gw1", "gw2"] {
+        let mine: Vec<&Value> = recs.iter().filter(|r| r["source"] == host).collect();
+        let ids: Vec<&str> = mine.iter().map(|r| r["request_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, want, "{host}: the last 8 lines, each once, in order");
+        let numbers: Vec<u64> = mine.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, (1..=8).collect::<Vec<u64>>(), "{host}: numbered on their own");
+    }
+    assert_eq!(recs.len(), 16, "every line is labelled with its host: {recs:?}");
+    let quoted = format!("tail -n 8 -F '{}'", log.display());
+    let args = ssh_args(dir.path());
+    assert_eq!(
+        args,
+        [
+            format!("-p\n2222\n-o\nBatchMode=yes\nops@gw1\n--\n{quoted}\n"),
+            format!("-p\n2222\n-o\nBatchMode=yes\nops@gw2\n--\n{quoted}\n"),
+        ],
+        "one ssh per host, with the shared user and port"
+    );
+    // an empty host in the list is a usage error, before anything runs
+    let bad = Command::new(bin()).args(["tail", "ssh://gw1,,gw2/var/log/x.log"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid host"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
 #[test]

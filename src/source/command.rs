@@ -1,6 +1,6 @@
 //! Commands as sources: `--cmd 'kubectl logs -f -l app=gateway --prefix'`. The command string is the user's and
 //! runs through `sh -c`; log content never reaches a shell. Its standard output is the log; its standard error and
-//! exit status become events, and it can be restarted with a backoff.
+//! exit status become events, and it can be restarted with a backoff, or run again when the user asks.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+use tokio::sync::Notify;
 use tokio::sync::mpsc::Sender;
 
 use super::{SourceEvent, SourceId, SourceMsg, stream};
@@ -46,11 +47,37 @@ pub struct CommandOptions {
     pub restart_delay: Duration,
     /// Largest batch sent at once.
     pub max_batch_bytes: usize,
+    /// When the command has ended (and `restart` is off) or cannot start, wait for this to be notified and run
+    /// it again, instead of ending the source (the console's restart key).
+    pub rerun: Option<Arc<Notify>>,
 }
 
 impl Default for CommandOptions {
     fn default() -> Self {
-        CommandOptions { restart: false, restart_delay: Duration::from_secs(1), max_batch_bytes: 256 << 10 }
+        CommandOptions {
+            restart: false,
+            restart_delay: Duration::from_secs(1),
+            max_batch_bytes: 256 << 10,
+            rerun: None,
+        }
+    }
+}
+
+/// Send `event`, then wait until `rerun` asks for another run; false when the source should end instead.
+async fn wait_for_rerun(rerun: Option<&Notify>, event: SourceMsg, tx: &Sender<SourceMsg>) -> bool {
+    let Some(rerun) = rerun else {
+        let _ = tx.send(event).await;
+        return false;
+    };
+    // listening before the event goes out: a request made as soon as it is seen is not missed
+    let mut asked = std::pin::pin!(rerun.notified());
+    asked.as_mut().enable();
+    if tx.send(event).await.is_err() {
+        return false;
+    }
+    tokio::select! {
+        _ = asked => true,
+        _ = tx.closed() => false,
     }
 }
 
@@ -75,8 +102,10 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
             Ok(c) => c,
             Err(e) => {
                 let failed = SourceEvent::Failed { command: spec.display.clone(), error: e.to_string() };
-                let _ = tx.send(event(failed)).await;
-                return;
+                if !wait_for_rerun(opts.rerun.as_deref(), event(failed), &tx).await {
+                    return;
+                }
+                continue;
             }
         };
         if tx.send(event(SourceEvent::Started { command: spec.display.clone() })).await.is_err() {
@@ -121,7 +150,14 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
         let restart_in = opts.restart.then_some(delay);
         let exited =
             SourceEvent::Exited { command: spec.display.clone(), code: status.and_then(|s| s.code()), restart_in };
-        if tx.send(event(exited)).await.is_err() || !opts.restart {
+        if !opts.restart {
+            if !wait_for_rerun(opts.rerun.as_deref(), event(exited), &tx).await {
+                return;
+            }
+            delay = opts.restart_delay;
+            continue;
+        }
+        if tx.send(event(exited)).await.is_err() {
             return;
         }
         tokio::select! {
@@ -129,5 +165,55 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
             _ = tx.closed() => return,
         }
         delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn next_event(rx: &mut tokio::sync::mpsc::Receiver<SourceMsg>) -> (Vec<u8>, SourceEvent) {
+        let mut lines = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("a message in time") {
+                Some(SourceMsg::Lines(b)) => lines.extend(b.data),
+                Some(SourceMsg::Event(_, e @ (SourceEvent::Exited { .. } | SourceEvent::Failed { .. }))) => {
+                    return (lines, e);
+                }
+                Some(SourceMsg::Event(..)) => {}
+                None => panic!("the source ended"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ended_command_runs_again_when_asked() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let rerun = Arc::new(Notify::new());
+        let opts = CommandOptions { rerun: Some(rerun.clone()), ..CommandOptions::default() };
+        let task = tokio::spawn(follow_command(0, CommandSpec::shell("echo run; exit 4"), opts, tx));
+        let (lines, exited) = next_event(&mut rx).await;
+        assert_eq!(lines, b"run\n");
+        assert!(matches!(exited, SourceEvent::Exited { code: Some(4), restart_in: None, .. }), "{exited:?}");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_err(),
+            "nothing runs again until asked"
+        );
+        rerun.notify_waiters();
+        let (lines, _) = next_event(&mut rx).await;
+        assert_eq!(lines, b"run\n", "the second run's output");
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(10), task).await.expect("the source ends with its receiver").unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_rerun_an_ended_command_ends_the_source() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        follow_command(0, CommandSpec::shell("exit 0"), CommandOptions::default(), tx).await;
+        let mut exited = false;
+        while let Some(m) = rx.recv().await {
+            exited |= matches!(m, SourceMsg::Event(_, SourceEvent::Exited { .. }));
+        }
+        assert!(exited);
     }
 }

@@ -3,6 +3,11 @@
 //! The raw line stays the source of truth: a view re-parses the few lines it draws. The columns hold what must be
 //! read for every line at once: the time (time lock, trace order), the request id key (correlation), the status
 //! (counts, colours) and the latency.
+//!
+//! A source with several inputs (a glob's files, an SSH source's hosts) labels its lines per batch, so labels are
+//! kept as runs — (first line, label) — over a small table of distinct labels: nothing per line.
+
+use std::sync::Arc;
 
 use crate::record::{Level, Record};
 
@@ -152,7 +157,14 @@ pub struct LineStore {
     len: usize,
     last_time: (u32, u16),
     text_bytes: u64,
+    /// Distinct labels, in order of arrival.
+    labels: Vec<Arc<str>>,
+    /// (first line, index into `labels` or [`NO_LABEL`]) each time the label changes; empty while no line has one.
+    label_runs: Vec<(u32, u32)>,
 }
+
+/// A run of lines without a label.
+const NO_LABEL: u32 = u32::MAX;
 
 /// Bits of a line's start that are its offset within a chunk.
 const CHUNK_BITS: u32 = CHUNK.trailing_zeros();
@@ -186,7 +198,57 @@ impl LineStore {
     pub fn overhead_bytes(&self) -> u64 {
         let chunks: usize = self.chunks.iter().map(Vec::capacity).sum::<usize>() + self.chunks.capacity() * 24;
         let cols = self.cols.heap_bytes() + self.ids.heap_bytes() + self.traces.heap_bytes();
-        (chunks + cols) as u64 - self.text_bytes
+        let labels = self.label_runs.capacity() * size_of::<(u32, u32)>()
+            + self.labels.iter().map(|l| l.len() + 16).sum::<usize>()
+            + self.labels.capacity() * size_of::<Arc<str>>();
+        (chunks + cols + labels) as u64 - self.text_bytes
+    }
+
+    /// Lines pushed from now on come from `label` (a glob's file, an SSH source's host; `None`: no label).
+    pub fn set_label(&mut self, label: Option<&Arc<str>>) {
+        let id = match label {
+            None => NO_LABEL,
+            Some(l) => match self.labels.iter().position(|k| Arc::ptr_eq(k, l) || **k == **l) {
+                Some(i) => i as u32,
+                None => {
+                    self.labels.push(l.clone());
+                    (self.labels.len() - 1) as u32
+                }
+            },
+        };
+        let current = self.label_runs.last().map_or(NO_LABEL, |r| r.1);
+        if id == current {
+            return;
+        }
+        let first = self.len as u32;
+        match self.label_runs.last_mut() {
+            // the last run got no line: it is replaced, not followed
+            Some(r) if r.0 == first => {
+                r.1 = id;
+                let before = self.label_runs.len().checked_sub(2).map_or(NO_LABEL, |i| self.label_runs[i].1);
+                if before == id {
+                    self.label_runs.pop();
+                }
+            }
+            _ => self.label_runs.push((first, id)),
+        }
+    }
+
+    /// The distinct labels of the lines, in order of arrival.
+    pub fn labels(&self) -> &[Arc<str>] {
+        &self.labels
+    }
+
+    /// The label of line `i`, as an index into [`LineStore::labels`].
+    pub fn label_index(&self, i: usize) -> Option<usize> {
+        let run = self.label_runs.partition_point(|r| r.0 as usize <= i);
+        let id = self.label_runs.get(run.checked_sub(1)?)?.1;
+        (id != NO_LABEL).then_some(id as usize)
+    }
+
+    /// The label of line `i` (the file or host it came from), if its source labels lines.
+    pub fn label(&self, i: usize) -> Option<&str> {
+        self.label_index(i).map(|l| &*self.labels[l])
     }
 
     /// Append a line (without its newline) and what its parse found.
@@ -407,6 +469,60 @@ mod tests {
         }
         s.push(b"y", Some(&Record::default())).unwrap();
         assert_eq!(s.meta(6).latency_us(), None);
+    }
+
+    #[test]
+    fn labels_are_kept_per_run_not_per_line() {
+        let mut s = LineStore::new();
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("/var/log/a.log"), Arc::from("/var/log/b.log"));
+        s.push(b"unlabelled", None).unwrap();
+        for round in 0..1_000 {
+            let label = if round % 2 == 0 { &a } else { &b };
+            // two batches from the same file: one run
+            for _ in 0..2 {
+                s.set_label(Some(label));
+                for _ in 0..50 {
+                    s.push(b"x", None).unwrap();
+                }
+            }
+        }
+        s.set_label(Some(&a));
+        s.set_label(None); // no line came from `a` this time: its run is replaced
+        s.push(b"none again", None).unwrap();
+        assert_eq!(s.labels().len(), 2, "each label is kept once");
+        assert_eq!(s.label(0), None);
+        assert_eq!(s.label(1), Some("/var/log/a.log"));
+        assert_eq!(s.label(100), Some("/var/log/a.log"));
+        assert_eq!(s.label(101), Some("/var/log/b.log"));
+        assert_eq!(s.label(100_000), Some("/var/log/b.log"));
+        assert_eq!(s.label(100_001), None);
+        assert_eq!(s.label_runs.len(), 1_001, "one run per change of label");
+        // a label set twice, or set and taken back before any line, adds nothing
+        let mut t = LineStore::new();
+        t.set_label(Some(&a));
+        t.set_label(Some(&b));
+        t.set_label(None);
+        t.push(b"y", None).unwrap();
+        assert!(t.label_runs.is_empty() && t.label(0).is_none());
+    }
+
+    #[test]
+    fn labels_cost_nothing_per_line() {
+        let measure = |labelled: bool| {
+            let mut s = LineStore::new();
+            let hosts: Vec<Arc<str>> = ["gw1", "gw2", "gw3"].map(Arc::from).to_vec();
+            for batch in 0..2_000 {
+                if labelled {
+                    s.set_label(Some(&hosts[batch % 3]));
+                }
+                for i in 0..100 {
+                    s.push(&[b'z'; 200], Some(&rec(Some("id"), None, 200, i))).unwrap();
+                }
+            }
+            s.overhead_bytes() as f64 / s.len() as f64
+        };
+        let (plain, labelled) = (measure(false), measure(true));
+        assert!(labelled - plain < 0.2, "{plain} → {labelled} bytes per line beyond the text");
     }
 
     #[test]

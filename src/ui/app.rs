@@ -129,6 +129,8 @@ pub struct App {
     pub now: Instant,
     /// Lines as drawn, parsed once: frames mostly show the lines the frame before showed.
     pub(crate) drawn: std::cell::RefCell<super::draw::LineCache>,
+    /// Panes whose stopped commands were asked to run again; the loop takes them ([`App::take_restarts`]).
+    restarts: Vec<usize>,
     opts: ScanOptions,
 }
 
@@ -161,6 +163,7 @@ impl App {
             quit: false,
             now: Instant::now(),
             drawn: Default::default(),
+            restarts: Vec::new(),
             opts,
         }
     }
@@ -232,12 +235,27 @@ impl App {
                 self.refit();
                 self.dirty = true;
             }
-            Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, &b.data),
+            Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, b.label.as_ref(), &b.data),
             Msg::Source(SourceMsg::Event(id, e)) => {
+                use crate::source::SourceEvent;
                 if let Some(p) = self.panes.get_mut(id) {
+                    let ended = match &e {
+                        SourceEvent::Exited { command, code, restart_in: None } => {
+                            Some((command, code.map_or("killed by a signal".to_string(), |c| format!("exited {c}"))))
+                        }
+                        SourceEvent::Failed { command, .. } => Some((command, "could not start".to_string())),
+                        _ => None,
+                    };
+                    if let SourceEvent::Started { command } = &e {
+                        p.stopped.retain(|(c, _)| c != command);
+                    }
+                    if let Some((command, how)) = ended {
+                        p.stopped.retain(|(c, _)| c != command);
+                        p.stopped.push((command.clone(), how));
+                    }
                     // opening a file is the normal case, not news
                     p.note = match e {
-                        crate::source::SourceEvent::Opened { .. } => None,
+                        SourceEvent::Opened { .. } => None,
                         e => Some(e.to_string()),
                     };
                     self.dirty = true;
@@ -252,12 +270,12 @@ impl App {
         }
     }
 
-    fn lines(&mut self, source: usize, data: &[u8]) {
+    fn lines(&mut self, source: usize, label: Option<&std::sync::Arc<str>>, data: &[u8]) {
         let Some(height) = (source < self.panes.len()).then(|| self.pane_height(source)) else { return };
         let filter = self.filter.filter.as_ref();
         let p = &mut self.panes[source];
         let first = p.lines.is_empty();
-        let n = p.ingest(data, &self.opts, filter);
+        let n = p.ingest(data, label, &self.opts, filter);
         p.rate.add(self.now, n);
         if p.follow {
             p.to_bottom(height);
@@ -384,7 +402,29 @@ impl App {
             }
             Action::Wrap => self.wrap = !self.wrap,
             Action::RawView => self.raw = !self.raw,
+            Action::Restart => self.restart(),
         }
+    }
+
+    /// Run the focused pane's stopped commands again (the loop does it: see [`App::take_restarts`]).
+    fn restart(&mut self) {
+        let Some(p) = self.panes.get_mut(self.focus) else { return };
+        if p.stopped.is_empty() {
+            self.notice = Some("nothing to restart: this pane's source is not a command that has exited".into());
+            return;
+        }
+        p.note = Some(match p.stopped.as_slice() {
+            [(one, _)] => format!("`{one}` restarting"),
+            many => format!("restarting {} commands", many.len()),
+        });
+        if !self.restarts.contains(&self.focus) {
+            self.restarts.push(self.focus);
+        }
+    }
+
+    /// The panes whose stopped commands should run again, asked for since the last call.
+    pub fn take_restarts(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.restarts)
     }
 
     fn toggle(&mut self, o: Overlay) {

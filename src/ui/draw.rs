@@ -6,7 +6,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Mode, Overlay};
 use super::pane::Pane;
@@ -266,6 +266,43 @@ fn highlight(spans: Vec<Span<'static>>, re: &regex::Regex, style: Style) -> Vec<
     out
 }
 
+/// Columns of the label column (the file or host of each line) in a pane `body_width` wide; 0 when lines show
+/// no label.
+fn label_width(p: &Pane, body_width: u16) -> usize {
+    if !p.shows_labels() {
+        return 0;
+    }
+    let widest = p.label_names.iter().map(|n| n.width()).max().unwrap_or(0);
+    widest.min(20).min(body_width as usize / 4).max(3)
+}
+
+/// `text` within `width` columns, ending in `…` when cut; and the columns it takes.
+fn cut(text: &str, width: usize) -> (String, usize) {
+    let cutting = text.width() > width;
+    let mut shown = String::with_capacity(text.len().min(width * 4));
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width || (cutting && used + w == width) {
+            if width > 0 {
+                shown.push('…');
+                used += 1;
+            }
+            break;
+        }
+        shown.push(c);
+        used += w;
+    }
+    (shown, used)
+}
+
+/// Line `line`'s label, cut or padded to `width` columns, and a space.
+fn label_span(app: &App, p: &Pane, line: usize, width: usize) -> Span<'static> {
+    let (mut shown, used) = cut(p.label_name(line).unwrap_or(""), width);
+    shown.extend(std::iter::repeat_n(' ', width.saturating_sub(used) + 1));
+    Span::styled(shown, app.theme.dim)
+}
+
 fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     if r.height < 2 {
         return;
@@ -279,10 +316,30 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         .border_style(if focused { t.border_focus } else { t.border })
         .title(left)
         .title(right);
+    // a command that ended waits for the restart key: that offer goes first, the note gets the room left
+    let mut offer = Vec::new();
+    if !p.stopped.is_empty() {
+        let what = match p.stopped.as_slice() {
+            [(_, how)] => how.clone(),
+            many => format!("{} ended", many.len()),
+        };
+        offer.push(Span::styled(format!(" {what} "), t.paused));
+        if let Some(k) = app.keymap.keys_for(super::keymap::Action::Restart).first() {
+            offer.push(Span::styled(format!(" {k} "), t.bar_key));
+            offer.push(Span::styled(" runs it again ", t.dim));
+        }
+    }
+    let offer_width: usize = offer.iter().map(|s| s.width()).sum();
     if let Some(note) = &p.note {
-        block = block.title_bottom(Line::from(Span::styled(format!(" {} ", display_text(note.as_bytes())), t.dim)));
+        let room = (r.width as usize).saturating_sub(offer_width + 5);
+        let (note, _) = cut(&display_text(note.as_bytes()), room);
+        block = block.title_bottom(Line::from(Span::styled(format!(" {note} "), t.dim)));
+    }
+    if !offer.is_empty() {
+        block = block.title_bottom(Line::from(offer).alignment(Alignment::Right));
     }
     let body = block.inner(r);
+    let label_w = label_width(p, body.width);
     f.render_widget(block, r);
     let height = body.height as usize;
     let rows = p.rows();
@@ -303,7 +360,8 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         // its bottom), start as far back from the cursor as fills the pane
         let width = body.width.max(1) as usize;
         let rows_of = |r: usize| -> usize {
-            let w: usize = line_spans(app, i, p.row_line(r), false).iter().map(|s| s.width()).sum::<usize>() + 1;
+            let spans = line_spans(app, i, p.row_line(r), false);
+            let w: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 1 + label_w + (label_w > 0) as usize;
             w.div_ceil(width).max(1)
         };
         let cursor = p.cursor.min(rows - 1);
@@ -330,6 +388,9 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
             (false, true) => "•",
             _ => " ",
         };
+        if label_w > 0 {
+            spans.insert(0, label_span(app, p, line, label_w));
+        }
         spans.insert(0, Span::styled(mark, if correlated { t.id } else { t.dim }));
         let mut style = Style::default();
         if correlated {
@@ -381,9 +442,18 @@ fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
         Role::Gateway => "gateway ",
         Role::Upstream => "upstream",
     };
-    let mut spans = vec![Span::styled(format!("{role} {}:{}  ", display_text(p.name.as_bytes()), line + 1), t.dim)];
+    let mut from = format!("{role} {}:{}", display_text(p.name.as_bytes()), line + 1);
+    if let Some(label) = p.label_name(line).filter(|_| p.shows_labels()) {
+        from.push_str(&format!(" · {label}"));
+    }
+    let mut spans = vec![Span::styled(format!("{from}  "), t.dim)];
     spans.extend(line_spans(app, pi, line, true));
     Line::from(spans)
+}
+
+/// What a line's label is: a host for SSH sources, else a file.
+fn label_kind(p: &Pane) -> &'static str {
+    if p.source.starts_with("ssh://") { "host" } else { "file" }
 }
 
 fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
@@ -395,7 +465,12 @@ fn draw_detail(app: &App, f: &mut Frame<'_>, r: Rect) {
         .title(Span::styled(format!(" detail · {} · Esc closes ", display_text(p.name.as_bytes())), t.title));
     let mut lines = Vec::new();
     if let Some(l) = p.selected_line() {
-        lines.push(Line::from(Span::styled(format!("{}:{}", display_text(p.source.as_bytes()), l + 1), t.title)));
+        let mut header = vec![Span::styled(format!("{}:{}", display_text(p.source.as_bytes()), l + 1), t.title)];
+        if let Some(label) = p.lines.label(l) {
+            header.push(Span::styled(format!("  {} ", label_kind(p)), t.dim));
+            header.push(Span::styled(display_text(label.as_bytes()), t.title));
+        }
+        lines.push(Line::from(header));
         // the request's records first: in a short pane they matter more than the last fields
         let records = app.request_records();
         match (app.selected_id.as_deref(), records.len()) {
@@ -445,7 +520,12 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
             format!(
                 "{} record(s) in time order, from {} source(s)",
                 records.len(),
-                records.iter().map(|r| r.0).collect::<std::collections::BTreeSet<_>>().len()
+                // two hosts or two files feeding one pane are two sources
+                records
+                    .iter()
+                    .map(|&(pi, l)| (pi, app.panes[pi].lines.label_index(l)))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
             ),
             t.title,
         )));
@@ -460,8 +540,11 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
                     duration_us: rec.duration_us,
                     upstream_us: rec.upstream_us,
                 });
-                let mut hop =
-                    format!("{} {}", display_text(p.name.as_bytes()), rec.status.map_or("-".into(), |s| s.to_string()));
+                let name = match p.label_name(l).filter(|_| p.shows_labels()) {
+                    Some(label) => label.to_string(),
+                    None => display_text(p.name.as_bytes()),
+                };
+                let mut hop = format!("{name} {}", rec.status.map_or("-".into(), |s| s.to_string()));
                 if !rec.upstream_status.is_empty() {
                     let up: Vec<String> = rec.upstream_status.as_slice().iter().map(u16::to_string).collect();
                     hop.push_str(&format!(" (upstream {})", up.join(", ")));
@@ -538,7 +621,21 @@ fn draw_input(app: &App, f: &mut Frame<'_>, r: Rect) {
 /// The status bar's key hints, from the keymap (keys are configurable).
 fn key_hints(app: &App, short: bool) -> String {
     use super::keymap::Action;
-    let wanted: &[(Action, &str)] = if short {
+    let stopped = app.panes.get(app.focus).is_some_and(|p| !p.stopped.is_empty());
+    let wanted: &[(Action, &str)] = if stopped && short {
+        &[(Action::Restart, "restart"), (Action::Help, "help"), (Action::Quit, "quit")]
+    } else if stopped {
+        &[
+            (Action::Restart, "restart"),
+            (Action::Help, "help"),
+            (Action::Search, "search"),
+            (Action::Filter, "filter"),
+            (Action::Detail, "detail"),
+            (Action::Trace, "trace"),
+            (Action::Zoom, "zoom"),
+            (Action::Quit, "quit"),
+        ]
+    } else if short {
         &[(Action::Help, "help"), (Action::Quit, "quit")]
     } else {
         &[
@@ -613,6 +710,15 @@ mod tests {
         assert_eq!(display_text(b"ab\x1b[31mred\x07"), "ab\\x1b[31mred\\x07");
         assert_eq!(display_text("日本\tx".as_bytes()), "日本    x", "wide characters count two columns");
         assert_eq!(display_text(b"\xff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn cut_keeps_within_the_width() {
+        assert_eq!(cut("edge-a.log", 20), ("edge-a.log".to_string(), 10));
+        assert_eq!(cut("edge-a.log", 10), ("edge-a.log".to_string(), 10));
+        assert_eq!(cut("edge-a.log", 6), ("edge-…".to_string(), 6));
+        assert_eq!(cut("日本語", 4), ("日…".to_string(), 3), "a wide character does not fit in half");
+        assert_eq!(cut("abc", 0), (String::new(), 0));
     }
 
     #[test]

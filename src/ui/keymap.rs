@@ -37,6 +37,7 @@ pub enum Action {
     TimeLock,
     Wrap,
     RawView,
+    Restart,
     Help,
 }
 
@@ -67,6 +68,7 @@ impl Action {
         Action::TimeLock,
         Action::Wrap,
         Action::RawView,
+        Action::Restart,
         Action::Help,
     ];
 
@@ -97,6 +99,7 @@ impl Action {
             Action::TimeLock => "time_lock",
             Action::Wrap => "wrap",
             Action::RawView => "raw_view",
+            Action::Restart => "restart",
             Action::Help => "help",
         }
     }
@@ -128,6 +131,7 @@ impl Action {
             Action::TimeLock => "lock the panes to the selected line's time",
             Action::Wrap => "wrap long lines",
             Action::RawView => "show raw lines as logged",
+            Action::Restart => "run the focused pane's command again, once it has exited",
             Action::Help => "show this help",
         }
     }
@@ -167,6 +171,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::TimeLock, &["L"]),
     (Action::Wrap, &["w"]),
     (Action::RawView, &["r"]),
+    (Action::Restart, &["R"]),
     (Action::Help, &["?"]),
 ];
 
@@ -401,6 +406,8 @@ mod tests {
         assert_eq!(km.action(press(KeyCode::Char('x'), none)), Some(Action::ClearFilter));
         assert_eq!(km.action(press(KeyCode::Char('L'), KeyModifiers::SHIFT)), Some(Action::TimeLock));
         assert_eq!(km.action(press(KeyCode::Char('l'), none)), Some(Action::Right));
+        assert_eq!(km.action(press(KeyCode::Char('R'), KeyModifiers::SHIFT)), Some(Action::Restart));
+        assert_eq!(km.action(press(KeyCode::Char('r'), none)), Some(Action::RawView));
         let release = KeyEvent::new_with_kind(KeyCode::Char('j'), none, KeyEventKind::Release);
         assert_eq!(km.action(release), None);
         let repeat = KeyEvent::new_with_kind(KeyCode::Char('j'), none, KeyEventKind::Repeat);
@@ -412,7 +419,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 25);
+        assert_eq!(Action::ALL.len(), 26);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

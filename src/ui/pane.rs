@@ -1,6 +1,7 @@
 //! One source shown as a pane: its lines, cursor, follow state, filter matches and live counts.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::filter::Filter;
@@ -135,6 +136,12 @@ pub struct Pane {
     pub full: bool,
     /// The line to keep selected while a new filter is checked (its row is known only once the scan reaches it).
     pub anchor: Option<usize>,
+    /// How each of the store's labels is shown: the host, or the file path without the directories all the
+    /// pane's files share.
+    pub label_names: Vec<String>,
+    /// Commands of this source that ended (or could not start) and wait to be run again on request: (command,
+    /// how it ended, e.g. `exited 3`).
+    pub stopped: Vec<(String, String)>,
 }
 
 impl Pane {
@@ -156,7 +163,19 @@ impl Pane {
             counts: StatusCounts::default(),
             full: false,
             anchor: None,
+            label_names: Vec::new(),
+            stopped: Vec::new(),
         }
+    }
+
+    /// Whether lines show their label: only when they come from more than one file or host.
+    pub fn shows_labels(&self) -> bool {
+        self.lines.labels().len() > 1
+    }
+
+    /// How line `i`'s label is shown (see [`Pane::label_names`]).
+    pub fn label_name(&self, i: usize) -> Option<&str> {
+        self.lines.label_index(i).and_then(|l| self.label_names.get(l)).map(String::as_str)
     }
 
     /// The side the pane belongs on: its own role, else its format's.
@@ -244,10 +263,20 @@ impl Pane {
         self.unseen = 0;
     }
 
-    /// Parse and keep a batch of lines; returns how many.
-    pub fn ingest(&mut self, data: &[u8], opts: &crate::report::ScanOptions, filter: Option<&Filter>) -> u32 {
+    /// Parse and keep a batch of lines from `label` (a glob's file, an SSH source's host); returns how many.
+    pub fn ingest(
+        &mut self,
+        data: &[u8],
+        label: Option<&Arc<str>>,
+        opts: &crate::report::ScanOptions,
+        filter: Option<&Filter>,
+    ) -> u32 {
         if data.is_empty() {
             return 0;
+        }
+        self.lines.set_label(label);
+        if self.lines.labels().len() != self.label_names.len() {
+            self.label_names = short_labels(self.lines.labels());
         }
         if self.parser.is_none() {
             self.parser = Some(crate::report::source::choose_parser(data, opts));
@@ -295,6 +324,20 @@ impl Pane {
     }
 }
 
+/// Labels as shown: paths lose the directories they all share (`/var/log/gw1/access.log` and
+/// `/var/log/gw2/access.log` show as `gw1/access.log` and `gw2/access.log`); hosts stay as they are.
+fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
+    let dir = |l: &str| l.rfind('/').map_or(0, |i| i + 1);
+    let mut common = labels.first().map_or(0, |l| dir(l));
+    for l in labels {
+        let first = &labels[0];
+        let same = first.bytes().zip(l.bytes()).take(common).take_while(|(a, b)| a == b).count();
+        // back to the end of a directory both share
+        common = first.as_bytes()[..same].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1).min(dir(l));
+    }
+    labels.iter().map(|l| crate::ui::draw::display_text(&l.as_bytes()[common..])).collect()
+}
+
 fn scan_matches(lines: &LineStore, parser: &Parser, filter: &Filter, m: &mut Matches, budget: usize) -> usize {
     let end = lines.len().min(m.scanned.saturating_add(budget));
     let start = m.scanned;
@@ -328,6 +371,22 @@ mod tests {
         assert_eq!(c.class[2], 60);
         assert_eq!(c.class[4], 1);
         assert_eq!(c.class[5], 60);
+    }
+
+    #[test]
+    fn labels_show_without_the_directories_they_share() {
+        let names = |ls: &[&str]| short_labels(&ls.iter().map(|&l| Arc::from(l)).collect::<Vec<_>>());
+        assert_eq!(names(&["/var/log/a.log", "/var/log/b.log"]), ["a.log", "b.log"]);
+        assert_eq!(
+            names(&["/var/log/gw1/access.log", "/var/log/gw2/access.log"]),
+            ["gw1/access.log", "gw2/access.log"]
+        );
+        assert_eq!(names(&["/var/log/app.log", "/var/log/app.log.1"]), ["app.log", "app.log.1"]);
+        assert_eq!(names(&["/x/ab/1.log", "/x/ac/2.log"]), ["ab/1.log", "ac/2.log"], "only whole directories go");
+        assert_eq!(names(&["gw1", "gw2.example.com"]), ["gw1", "gw2.example.com"]);
+        assert_eq!(names(&["logs/a.log", "b.log"]), ["logs/a.log", "b.log"]);
+        assert_eq!(names(&["/var/log/a.log"]), ["a.log"]);
+        assert_eq!(names(&["/é/a\x1b.log", "/è/b.log"]), ["é/a\\x1b.log", "è/b.log"], "escaped, cut at a '/'");
     }
 
     #[test]

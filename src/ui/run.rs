@@ -2,6 +2,7 @@
 //! It redraws only when something changed, at most every [`FRAME`], so a burst of lines costs a few frames.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -89,8 +90,9 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         .context("cannot start the runtime")?;
     runtime.block_on(async move {
         let (tx, rx) = mpsc::channel::<SourceMsg>(CHANNEL);
-        spawn_sources(kinds, &setup.follow, &setup.commands, tx);
-        drive(app, rx).await
+        // an ended command waits for the restart key instead of ending its source
+        let reruns = spawn_sources(kinds, &setup.follow, &setup.commands, true, tx);
+        drive(app, rx, reruns).await
     })
 }
 
@@ -118,7 +120,11 @@ impl Drop for TerminalGuard {
     }
 }
 
-async fn drive(mut app: App, mut rx: mpsc::Receiver<SourceMsg>) -> anyhow::Result<i32> {
+async fn drive(
+    mut app: App,
+    mut rx: mpsc::Receiver<SourceMsg>,
+    reruns: Vec<Option<Arc<tokio::sync::Notify>>>,
+) -> anyhow::Result<i32> {
     let (_guard, mut terminal) = TerminalGuard::enter()?;
     let size = terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
@@ -130,6 +136,12 @@ async fn drive(mut app: App, mut rx: mpsc::Receiver<SourceMsg>) -> anyhow::Resul
     let mut last_frame = Instant::now() - FRAME;
     let mut sources_open = true;
     while !app.quit {
+        for pane in app.take_restarts() {
+            if let Some(Some(rerun)) = reruns.get(pane) {
+                // wakes the source's commands that ended; those still running are not waiting for it
+                rerun.notify_waiters();
+            }
+        }
         if app.dirty && last_frame.elapsed() >= FRAME {
             terminal.draw(|f| super::draw::draw(&app, f))?;
             app.dirty = false;
