@@ -1,8 +1,6 @@
 //! The console without a terminal: keys go through `App::update`, screens are drawn on ratatui's `TestBackend`.
 //! Input is the generator's gateway and upstream logs (they share request ids), fed as the sources would.
 
-use std::time::Instant;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use gatewatch::generate::{GenConfig, Generator};
 use gatewatch::record::Role;
@@ -11,89 +9,9 @@ use gatewatch::source::{Batch, SourceMsg};
 use gatewatch::ui::app::{App, Mode, Msg, Overlay};
 use gatewatch::ui::keymap::Keymap;
 use gatewatch::ui::theme::{ColorDepth, Theme};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-/// Gateway (nginx) and upstream (JSON) lines for `n` requests, with an incident in the middle third.
-fn logs(n: u64) -> (Vec<u8>, Vec<u8>) {
-    let cfg = GenConfig { requests: n, incident: true, seed: 11, ..GenConfig::default() };
-    let gw_writer = gatewatch::format::writers::gateway("nginx").unwrap();
-    let up_writer = gatewatch::format::writers::upstream("json").unwrap();
-    let (mut gw, mut up) = (Vec::new(), Vec::new());
-    gatewatch::generate::generate(cfg, gw_writer, &mut gw, Some((up_writer, &mut up))).unwrap();
-    (gw, up)
-}
-
-fn batch(source: usize, data: &[u8]) -> Msg {
-    Msg::Source(SourceMsg::Lines(Batch { source, label: None, first_line: 1, data: data.to_vec() }))
-}
-
-fn app_with(width: u16, height: u16, requests: u64) -> App {
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app = App::new(
-        vec![
-            ("gateway-access.log".into(), "/var/log/nginx/gateway-access.log".into(), Some(Role::Gateway)),
-            ("orders-api.log".into(), "/var/log/orders/orders-api.log".into(), Some(Role::Upstream)),
-        ],
-        ScanOptions::default(),
-        Keymap::default(),
-        theme,
-    );
-    app.now = Instant::now();
-    app.update(Msg::Resize(width, height));
-    let (gw, up) = logs(requests);
-    app.update(batch(0, &gw));
-    app.update(batch(1, &up));
-    app
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn keys(app: &mut App, s: &str) {
-    for c in s.chars() {
-        key(app, KeyCode::Char(c));
-    }
-}
-
-fn selected(app: &App, pane: usize) -> usize {
-    app.panes[pane].selected_line().expect("a selected line")
-}
-
-fn request_id(app: &App, pane: usize, line: usize) -> Option<String> {
-    let p = &app.panes[pane];
-    let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
-    r.request_id.map(|s| s.into_owned())
-}
-
-/// The screen as text, one line per row, trailing spaces dropped.
-fn screen(app: &App) -> String {
-    let (w, h) = app.size;
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| gatewatch::ui::draw::draw(app, f)).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut row = String::new();
-        for x in 0..w {
-            row.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(row.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Snapshot settings: ids, clock times and rates are masked, so a snapshot says what the screen shows.
-fn masked() -> insta::Settings {
-    let mut s = insta::Settings::clone_current();
-    s.add_filter(r"[0-9a-f]{8,32}…?", "[id]");
-    s.add_filter(r"\d\d:\d\d:\d\d\.\d{3}", "[time]");
-    s.add_filter(r"· \d+(\.\d)?/s", "· [n]/s");
-    s.add_filter(r"/tmp/[^ ]+", "[tmp]");
-    s
-}
+mod common;
+use common::*;
 
 #[test]
 fn moving_the_cursor_selects_the_request_in_every_pane() {

@@ -353,7 +353,7 @@ impl Tally {
 /// Call `f` with the index and address of each attempt in an upstream address list: nginx separates attempts
 /// with `, ` and internal redirects with ` : `.
 #[inline]
-fn for_each_attempt(addrs: &[u8], mut f: impl FnMut(usize, &[u8])) {
+pub(crate) fn for_each_attempt(addrs: &[u8], mut f: impl FnMut(usize, &[u8])) {
     if !addrs.iter().any(|&c| c == b',' || c == b' ') {
         f(0, addrs);
     } else if addrs.iter().all(|&c| c.is_ascii() && c != 0x0b) {

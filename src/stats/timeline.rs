@@ -87,6 +87,25 @@ impl Bucket {
         }
     }
 
+    /// Count one record; `thresholds` are the latency limits counted in [`Bucket::above`].
+    #[inline]
+    pub fn count(&mut self, p: &Point, thresholds: &[u64]) {
+        if let Some(s) = p.status {
+            self.classes[class_of(s)] += 1;
+            self.add_code(s, 1);
+            if let Some(us) = p.latency_us {
+                self.timed += 1;
+                self.max_us = self.max_us.max(us);
+                let l = self.latency.get_or_insert_with(|| Box::new([0; LAT_BINS]));
+                l[lat_bin(us)] += 1;
+                for (a, &t) in self.above.iter_mut().zip(thresholds) {
+                    *a += (us > t) as u32;
+                }
+            }
+        }
+        self.error_lines += p.error_level as u32;
+    }
+
     /// Add another bucket's counts.
     pub fn absorb(&mut self, o: &Bucket) {
         for (a, b) in self.classes.iter_mut().zip(o.classes) {
@@ -218,6 +237,12 @@ impl Series {
         }
     }
 
+    /// An empty series whose buckets are `res` seconds wide from the start (a `Recent` series then covers
+    /// `cap × res` seconds).
+    pub fn with_resolution(keep: Keep, res: i64, cap: usize, thresholds_us: &[u64]) -> Self {
+        Series { res: res.max(1), ..Series::new(keep, cap, thresholds_us) }
+    }
+
     /// Seconds per bucket.
     pub fn resolution(&self) -> i64 {
         self.res
@@ -252,24 +277,10 @@ impl Series {
         }
         let sec = p.unix_us.div_euclid(1_000_000);
         let (thresholds, n) = (self.thresholds, self.n_thresholds);
-        let Some(b) = self.slot(sec) else {
-            self.dropped += 1;
-            return;
-        };
-        if let Some(s) = p.status {
-            b.classes[class_of(s)] += 1;
-            b.add_code(s, 1);
-            if let Some(us) = p.latency_us {
-                b.timed += 1;
-                b.max_us = b.max_us.max(us);
-                let l = b.latency.get_or_insert_with(|| Box::new([0; LAT_BINS]));
-                l[lat_bin(us)] += 1;
-                for (a, &t) in b.above.iter_mut().zip(&thresholds[..n]) {
-                    *a += (us > t) as u32;
-                }
-            }
+        match self.slot(sec) {
+            Some(b) => b.count(&p, &thresholds[..n]),
+            None => self.dropped += 1,
         }
-        b.error_lines += p.error_level as u32;
     }
 
     /// Add another series' buckets (e.g. a parallel worker's) into this one.

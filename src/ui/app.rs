@@ -52,6 +52,8 @@ pub enum Overlay {
     Trace,
     /// The key table.
     Help,
+    /// The diagnosis playbook for the selected record, code or route.
+    Diagnosis,
 }
 
 /// Where everything goes on screen, computed from the terminal size and the state.
@@ -69,6 +71,8 @@ pub struct Areas {
     pub status: Rect,
     /// Where overlays (trace, help) go.
     pub overlay: Rect,
+    /// The charts pane, when open.
+    pub charts: Option<Rect>,
 }
 
 /// The filter bar's state.
@@ -131,7 +135,15 @@ pub struct App {
     pub(crate) drawn: std::cell::RefCell<super::draw::LineCache>,
     /// Panes whose stopped commands were asked to run again; the loop takes them ([`App::take_restarts`]).
     restarts: Vec<usize>,
-    opts: ScanOptions,
+    /// The charts pane, when open.
+    pub charts: Option<super::charts::ChartView>,
+    /// Per pane: routes and upstream addresses, indexed while the charts ask for them.
+    pub keys_index: Vec<super::charts::PaneKeys>,
+    /// Alert rules holding now.
+    pub alerts: Vec<super::charts::Firing>,
+    /// The diagnosis shown in its overlay.
+    pub diagnosis: Option<super::diagnosis::DiagnosisView>,
+    pub(crate) opts: ScanOptions,
 }
 
 /// Lines checked against a new filter per tick, at most: the rest waits for the next frames.
@@ -140,8 +152,17 @@ const FILTER_BUDGET: Duration = Duration::from_millis(8);
 impl App {
     /// A console for these sources: (display name, source as given, role if known).
     pub fn new(sources: Vec<(String, String, Option<Role>)>, opts: ScanOptions, keymap: Keymap, theme: Theme) -> Self {
+        let thresholds = opts.alert_rules.thresholds();
+        let panes: Vec<Pane> = sources
+            .into_iter()
+            .map(|(name, src, role)| Pane {
+                stats: super::pane::PaneStats::new(&thresholds),
+                ..Pane::new(name, src, role)
+            })
+            .collect();
         App {
-            panes: sources.into_iter().map(|(name, src, role)| Pane::new(name, src, role)).collect(),
+            keys_index: panes.iter().map(|_| Default::default()).collect(),
+            panes,
             focus: 0,
             keymap,
             theme,
@@ -164,6 +185,9 @@ impl App {
             now: Instant::now(),
             drawn: Default::default(),
             restarts: Vec::new(),
+            charts: None,
+            alerts: Vec::new(),
+            diagnosis: None,
             opts,
         }
     }
@@ -179,6 +203,14 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(full);
+        let (middle, charts) = match &self.charts {
+            Some(_) if middle.height >= 16 => {
+                let [p, c] = Layout::vertical([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(middle);
+                (p, Some(c))
+            }
+            Some(_) => (Rect { height: 0, ..middle }, Some(middle)),
+            None => (middle, None),
+        };
         let (pane_area, detail) = if self.overlay == Overlay::Detail && middle.height >= 10 {
             let [p, d] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
             (p, Some(d))
@@ -192,8 +224,8 @@ impl App {
         } else {
             self.pane_rects(pane_area)
         };
-        let overlay = centered(middle, 90, 90);
-        Areas { strip, panes, detail, input: input.then_some(input_row), status, overlay }
+        let overlay = centered(Rect { height: middle.height + charts.map_or(0, |c| c.height), ..middle }, 90, 90);
+        Areas { strip, panes, detail, input: input.then_some(input_row), status, overlay, charts }
     }
 
     /// Gateways on the left and upstreams on the right when there is room; stacked otherwise.
@@ -263,6 +295,7 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
+                self.check_alerts();
                 self.work(FILTER_BUDGET);
                 // rates change with time alone
                 self.dirty |= self.panes.iter().any(|p| p.rate.per_second(now) > 0.0);
@@ -293,17 +326,19 @@ impl App {
     }
 
     /// Keep every pane's cursor in view after a layout change.
-    fn refit(&mut self) {
+    pub(crate) fn refit(&mut self) {
         for i in 0..self.panes.len() {
             let h = self.pane_height(i);
             self.panes[i].refit(h);
         }
     }
 
-    /// Continue checking lines against the filter for up to `budget`; returns whether lines remain.
+    /// Continue checking lines against the filter (and indexing routes for the charts) for up to `budget`;
+    /// returns whether lines remain.
     pub fn work(&mut self, budget: Duration) -> bool {
-        let Some(f) = self.filter.filter.clone() else { return false };
         let start = Instant::now();
+        let indexing = self.index_keys(budget);
+        let Some(f) = self.filter.filter.clone() else { return indexing };
         let mut pending = false;
         for i in 0..self.panes.len() {
             while !self.panes[i].filter_done() {
@@ -317,7 +352,7 @@ impl App {
             }
             pending |= !self.panes[i].filter_done();
         }
-        pending
+        pending || indexing
     }
 
     /// Check every line against the filter now (tests, benchmarks).
@@ -325,9 +360,9 @@ impl App {
         while self.work(Duration::from_secs(3600)) {}
     }
 
-    /// Whether filtering still has lines to check.
+    /// Whether filtering (or indexing for the charts) still has lines to check.
     pub fn has_work(&self) -> bool {
-        self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done())
+        (self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done())) || self.indexing_pending()
     }
 
     fn key(&mut self, k: KeyEvent) {
@@ -342,6 +377,9 @@ impl App {
             return;
         }
         let Some(action) = action else { return };
+        if self.chart_key(action) {
+            return;
+        }
         self.act(action);
     }
 
@@ -403,6 +441,13 @@ impl App {
             Action::Wrap => self.wrap = !self.wrap,
             Action::RawView => self.raw = !self.raw,
             Action::Restart => self.restart(),
+            Action::Charts => self.toggle_charts(),
+            Action::NextWindow | Action::PrevWindow | Action::Breakdown | Action::Scope => {
+                // chart keys with the charts closed open them first
+                self.toggle_charts();
+                self.chart_key(action);
+            }
+            Action::Diagnose => self.diagnose_selected(),
         }
     }
 

@@ -26,6 +26,9 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     if let Some(r) = areas.detail {
         draw_detail(app, f, r);
     }
+    if let Some(r) = areas.charts {
+        super::chart_draw::draw_charts(app, f, r);
+    }
     if let Some(r) = areas.input {
         draw_input(app, f, r);
     }
@@ -33,6 +36,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     match app.overlay {
         Overlay::Trace => draw_trace(app, f, areas.overlay),
         Overlay::Help => draw_help(app, f, areas.overlay),
+        Overlay::Diagnosis => super::chart_draw::draw_diagnosis(app, f, areas.overlay),
         Overlay::None | Overlay::Detail => {}
     }
 }
@@ -99,25 +103,36 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let gw: Vec<&Pane> = app.panes.iter().filter(|p| p.side() == Role::Gateway).collect();
     let counted: Vec<&Pane> = if gw.is_empty() { app.panes.iter().collect() } else { gw };
     let mut class = [0u64; 6];
-    let mut top = Vec::new();
+    let mut last_minute = crate::stats::timeline::Bucket::default();
+    let now = super::charts::log_now(app);
     for p in &counted {
-        for (c, n) in class.iter_mut().zip(p.counts.class) {
+        for (c, n) in class.iter_mut().zip(p.stats.class) {
             *c += n;
         }
-        p.counts.last_minute(&mut top);
+        if let Some(now) = now {
+            last_minute.absorb(&p.stats.recent.total(now - 60, now));
+        }
     }
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top = last_minute.top_codes();
     let mut spans = vec![Span::styled(" ", t.bar)];
     for (k, code) in [(2usize, 200u16), (3, 300), (4, 400), (5, 500)] {
         spans.push(Span::styled(format!("{k}xx "), t.status(code)));
         spans.push(Span::styled(format!("{}  ", thousands(class[k])), t.bar));
     }
-    let errors: Vec<&(u16, u64)> = top.iter().filter(|(c, _)| *c >= 400).take(5).collect();
+    let errors: Vec<&(u16, u32)> = top.iter().filter(|(c, _)| *c >= 400).take(5).collect();
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    if r.width as usize >= used + 40
+        && let Some((spark, style)) = super::chart_draw::strip_spark(app, 30)
+    {
+        spans.push(Span::styled("│ errors/s 1m ", t.bar));
+        spans.push(Span::styled(spark, style.patch(t.bar).fg(style.fg.unwrap_or_default())));
+        spans.push(Span::styled(" ", t.bar));
+    }
     if !errors.is_empty() {
         spans.push(Span::styled("│ last min ", t.bar));
         for (c, n) in errors {
             spans.push(Span::styled(c.to_string(), t.status(*c)));
-            spans.push(Span::styled(format!("×{} ", thousands(*n)), t.bar));
+            spans.push(Span::styled(format!("×{} ", thousands(*n as u64)), t.bar));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
@@ -688,6 +703,14 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     }
     if let Some(re) = &app.search {
         spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
+    }
+    for a in &app.alerts {
+        let since =
+            jiff::Timestamp::from_second(a.since).map_or_else(|_| "-".into(), |ts| ts.strftime("%H:%M:%S").to_string());
+        spans.push(Span::styled(
+            format!(" ▲ {} since {since} ({}) ", display_text(a.rule.as_bytes()), a.value),
+            t.alert,
+        ));
     }
     if let Some(n) = &app.notice {
         spans.push(Span::styled(format!(" {} ", display_text(n.as_bytes())), t.alert));

@@ -38,6 +38,12 @@ pub enum Action {
     Wrap,
     RawView,
     Restart,
+    Charts,
+    NextWindow,
+    PrevWindow,
+    Breakdown,
+    Scope,
+    Diagnose,
     Help,
 }
 
@@ -69,6 +75,12 @@ impl Action {
         Action::Wrap,
         Action::RawView,
         Action::Restart,
+        Action::Charts,
+        Action::NextWindow,
+        Action::PrevWindow,
+        Action::Breakdown,
+        Action::Scope,
+        Action::Diagnose,
         Action::Help,
     ];
 
@@ -100,6 +112,12 @@ impl Action {
             Action::Wrap => "wrap",
             Action::RawView => "raw_view",
             Action::Restart => "restart",
+            Action::Charts => "charts",
+            Action::NextWindow => "next_window",
+            Action::PrevWindow => "prev_window",
+            Action::Breakdown => "breakdown",
+            Action::Scope => "scope",
+            Action::Diagnose => "diagnose",
             Action::Help => "help",
         }
     }
@@ -132,6 +150,12 @@ impl Action {
             Action::Wrap => "wrap long lines",
             Action::RawView => "show raw lines as logged",
             Action::Restart => "run the focused pane's command again, once it has exited",
+            Action::Charts => "open the charts (again: focus them, then close them)",
+            Action::NextWindow => "charts: a longer window (1m 5m 15m 1h all)",
+            Action::PrevWindow => "charts: a shorter window",
+            Action::Breakdown => "charts: list by codes, routes, upstreams or sources",
+            Action::Scope => "charts: count all gateways, or one pane after another",
+            Action::Diagnose => "diagnose the selected record, or the code / route selected in the charts",
             Action::Help => "show this help",
         }
     }
@@ -172,6 +196,12 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Wrap, &["w"]),
     (Action::RawView, &["r"]),
     (Action::Restart, &["R"]),
+    (Action::Charts, &["c"]),
+    (Action::NextWindow, &["]"]),
+    (Action::PrevWindow, &["["]),
+    (Action::Breakdown, &["b"]),
+    (Action::Scope, &["s"]),
+    (Action::Diagnose, &["d"]),
     (Action::Help, &["?"]),
 ];
 
@@ -397,7 +427,7 @@ mod tests {
             km.action(press(KeyCode::Char('C'), KeyModifiers::CONTROL | KeyModifiers::SHIFT)),
             Some(Action::Quit)
         );
-        assert_eq!(km.action(press(KeyCode::Char('c'), none)), None);
+        assert_eq!(km.action(press(KeyCode::Char('c'), none)), Some(Action::Charts), "plain c is not ctrl-c");
         assert_eq!(km.action(press(KeyCode::Char('?'), KeyModifiers::SHIFT)), Some(Action::Help));
         assert_eq!(km.action(press(KeyCode::Char(' '), none)), Some(Action::PageDown));
         assert_eq!(km.action(press(KeyCode::BackTab, KeyModifiers::SHIFT)), Some(Action::PrevPane));
@@ -419,7 +449,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 26);
+        assert_eq!(Action::ALL.len(), 32);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

@@ -1,6 +1,9 @@
 //! The console: panes side by side, correlation, navigation (see `app.rs` for the state, `draw.rs` for drawing).
 
 pub mod app;
+pub mod chart_draw;
+pub mod charts;
+pub mod diagnosis;
 pub mod draw;
 pub mod keymap;
 pub mod pane;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::filter::Filter;
 use crate::format::Parser;
 use crate::record::Role;
+use crate::stats::timeline::{Keep, Point, Series};
 use crate::store::LineStore;
 
 /// Lines of a pane that match the filter, found incrementally (a large pane takes several frames).
@@ -49,58 +50,68 @@ impl RateMeter {
     }
 }
 
-/// Status counts of a pane: totals per class, and per second of log time for the last minute.
-#[derive(Clone, Debug, Default)]
-pub struct StatusCounts {
+/// A pane's statuses and latency over log time: totals per class, one-second buckets for the last hour, and
+/// coarser buckets since the first line (see [`Series`]).
+#[derive(Clone, Debug)]
+pub struct PaneStats {
     /// Lines with a status, per class: index 1..=5 for 1xx..5xx, 0 for anything else.
     pub class: [u64; 6],
-    /// (second, [(status, count)]) for recent seconds of log time, oldest first.
-    recent: VecDeque<(i64, Vec<(u16, u32)>)>,
+    /// One-second buckets of the newest hour of log time.
+    pub recent: Series,
+    /// Everything since the first line.
+    pub all: Series,
+    /// The newest second of log time seen, when it arrived, and whether it was close to the wall clock then (a
+    /// live log, whose time goes on while it is quiet) or not (history).
+    newest: Option<(i64, Instant, bool)>,
 }
 
-impl StatusCounts {
-    /// Count one status logged at `time_ms`.
-    pub fn add(&mut self, status: u16, time_ms: i64) {
-        if status == 0 {
-            return;
-        }
-        let class = (status / 100) as usize;
-        self.class[if (1..=5).contains(&class) { class } else { 0 }] += 1;
-        let sec = time_ms.div_euclid(1000);
-        let newest = self.recent.back().map_or(i64::MIN, |(s, _)| *s);
-        if sec < newest.saturating_sub(60) {
-            return; // too old to matter for "the last minute"
-        }
-        let slot = match self.recent.iter().rposition(|(s, _)| *s == sec) {
-            Some(i) => i,
-            None => {
-                let at = self.recent.partition_point(|(s, _)| *s < sec);
-                self.recent.insert(at, (sec, Vec::new()));
-                at
-            }
-        };
-        let codes = &mut self.recent[slot].1;
-        match codes.iter_mut().find(|(c, _)| *c == status) {
-            Some((_, n)) => *n += 1,
-            None => codes.push((status, 1)),
-        }
-        let newest = self.recent.back().map_or(sec, |(s, _)| *s);
-        while self.recent.front().is_some_and(|(s, _)| *s <= newest - 60) {
-            self.recent.pop_front();
+/// Buckets of the whole-session series: bounded, whatever the session's length.
+const ALL_BUCKETS: usize = 4096;
+/// A log whose newest line is this close to the wall clock is live.
+const LIVE_SKEW_S: i64 = 300;
+
+impl Default for PaneStats {
+    fn default() -> Self {
+        PaneStats::new(&crate::alerts::Rules::default().thresholds())
+    }
+}
+
+impl PaneStats {
+    /// Empty stats counting latencies above each of `thresholds_us` exactly (the alert rules' limits).
+    pub fn new(thresholds_us: &[u64]) -> Self {
+        PaneStats {
+            class: [0; 6],
+            recent: Series::new(Keep::Recent, 3600, thresholds_us),
+            all: Series::new(Keep::All, ALL_BUCKETS, thresholds_us),
+            newest: None,
         }
     }
 
-    /// Counts per status over the last minute of log time (up to the newest record), most frequent first.
-    pub fn last_minute(&self, into: &mut Vec<(u16, u64)>) {
-        for (_, codes) in &self.recent {
-            for &(c, n) in codes {
-                match into.iter_mut().find(|(k, _)| *k == c) {
-                    Some((_, m)) => *m += n as u64,
-                    None => into.push((c, n as u64)),
-                }
-            }
+    /// Count one record that arrived at `arrived`.
+    #[inline]
+    pub fn add(&mut self, p: Point, arrived: Instant) {
+        if let Some(s) = p.status {
+            self.class[crate::stats::timeline::class_of(s)] += 1;
         }
-        into.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if p.status.is_none() && !p.error_level {
+            return;
+        }
+        self.recent.add(p);
+        self.all.add(p);
+        let sec = p.unix_us.div_euclid(1_000_000);
+        if self.newest.is_none_or(|(n, ..)| sec > n) {
+            let wall =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            self.newest = Some((sec, arrived, (wall - sec).abs() <= LIVE_SKEW_S));
+        }
+    }
+
+    /// "Now" in the log's time, as of `now`: the newest line's second, plus the time since it arrived when the log
+    /// is live (so a quiet live log's charts keep moving and its alerts can clear); `None` before any line.
+    pub fn log_now(&self, now: Instant) -> Option<i64> {
+        let (sec, at, live) = self.newest?;
+        let since = if live { now.saturating_duration_since(at).as_secs() as i64 } else { 0 };
+        Some(sec + 1 + since)
     }
 }
 
@@ -130,8 +141,8 @@ pub struct Pane {
     pub matches: Option<Matches>,
     /// The last thing that happened to the source (rotation, an error, a command's exit).
     pub note: Option<String>,
-    /// Live status counts.
-    pub counts: StatusCounts,
+    /// Statuses and latency over log time.
+    pub stats: PaneStats,
     /// The pane holds all the text it can (4 GiB); later lines are dropped.
     pub full: bool,
     /// The line to keep selected while a new filter is checked (its row is known only once the scan reaches it).
@@ -160,7 +171,7 @@ impl Pane {
             rate: RateMeter::default(),
             matches: None,
             note: None,
-            counts: StatusCounts::default(),
+            stats: PaneStats::default(),
             full: false,
             anchor: None,
             label_names: Vec::new(),
@@ -283,6 +294,7 @@ impl Pane {
         }
         let parser = self.parser.as_ref().expect("chosen above");
         let mut n = 0;
+        let arrived = Instant::now();
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::strip_cr(line);
             let rec = parser.parse(line);
@@ -290,8 +302,15 @@ impl Pane {
                 self.full = true;
                 return;
             }
-            let m = self.lines.meta(self.lines.len() - 1);
-            self.counts.add(m.status, m.time_ms());
+            if let Some(r) = &rec
+                && let Some(t) = r.time
+            {
+                let error_level = r.level.is_some_and(|l| l >= crate::record::Level::Error);
+                let p = Point { unix_us: t.unix_us, status: r.status, latency_us: r.duration_us, error_level };
+                self.stats.add(p, arrived);
+            } else if let Some(s) = rec.as_ref().and_then(|r| r.status) {
+                self.stats.class[crate::stats::timeline::class_of(s)] += 1;
+            }
             n += 1;
         });
         if let (Some(f), Some(m)) = (filter, self.matches.as_mut())
@@ -359,18 +378,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn last_minute_counts_follow_log_time() {
-        let mut c = StatusCounts::default();
+    fn stats_follow_log_time_and_history_does_not_tick() {
+        let mut st = PaneStats::default();
+        let t0 = Instant::now();
         for s in 0..120i64 {
-            c.add(if s % 2 == 0 { 200 } else { 502 }, s * 1000);
+            let status = Some(if s % 2 == 0 { 200 } else { 502 });
+            st.add(Point { unix_us: (1_000 + s) * 1_000_000, status, ..Point::default() }, t0);
         }
-        c.add(404, 10_000); // too old: counted in totals only
-        let mut top = Vec::new();
-        c.last_minute(&mut top);
-        assert_eq!(top, vec![(200, 30), (502, 30)], "seconds 60..=119");
-        assert_eq!(c.class[2], 60);
-        assert_eq!(c.class[4], 1);
-        assert_eq!(c.class[5], 60);
+        st.add(Point { unix_us: 1_010_000_000, status: Some(404), ..Point::default() }, t0); // late: its own second
+        assert_eq!((st.class[2], st.class[4], st.class[5]), (60, 1, 60));
+        assert_eq!(st.recent.total(1_010, 1_011).top_codes(), vec![(200, 1), (404, 1)]);
+        // a log from long ago is history: its "now" stays just after its newest line
+        assert_eq!(st.log_now(t0 + Duration::from_secs(30)), Some(1_120));
     }
 
     #[test]

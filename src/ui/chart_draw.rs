@@ -1,0 +1,421 @@
+//! Drawing the charts pane (status codes over time stacked by class, latency percentiles, the breakdown list),
+//! the strip's sparkline and the diagnosis overlay. Reads the [`App`], never changes it.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph, Wrap};
+
+use super::app::App;
+use super::charts::{Breakdown, ChartData, Window};
+use super::draw::display_text;
+use crate::report::text::thousands;
+use crate::stats::timeline::Bucket;
+
+/// Width of the y-axis labels (and the axis line) left of both plots.
+const GUTTER: u16 = 7;
+const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The list's width beside the plots in a charts pane `width` wide.
+fn list_width(width: u16) -> u16 {
+    (width * 2 / 5).clamp(30, 50)
+}
+
+/// Columns of the histogram in a charts pane `width` wide (borders, gutter and list taken off).
+pub fn plot_width(width: u16) -> u16 {
+    width.saturating_sub(2 + GUTTER + list_width(width) + 1).max(1)
+}
+
+/// `values` as a sparkline of block characters, scaled to their maximum.
+pub fn sparkline(values: &[u64]) -> String {
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| if max == 0 || v == 0 { ' ' } else { EIGHTHS[((v * 8).div_ceil(max)).clamp(1, 8) as usize] })
+        .collect()
+}
+
+fn clock(sec: i64) -> String {
+    let s = sec.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn rate_text(per_s: f64) -> String {
+    if per_s >= 1000.0 {
+        format!("{:.1}k/s", per_s / 1000.0)
+    } else if per_s >= 10.0 {
+        format!("{per_s:.0}/s")
+    } else {
+        format!("{per_s:.1}/s")
+    }
+}
+
+fn pct(n: u64, of: u64) -> String {
+    if of == 0 { "-".into() } else { format!("{:.1}%", n as f64 * 100.0 / of as f64) }
+}
+
+/// One line about a bucket: requests, error shares, top error codes, latency percentiles.
+pub fn bucket_summary(b: &Bucket, seconds: i64) -> String {
+    let req = b.requests();
+    let mut s = format!("{} req ({})", thousands(req), rate_text(req as f64 / seconds.max(1) as f64));
+    if req > 0 {
+        s += &format!(" · 4xx {} · 5xx {}", pct(b.classes[4] as u64, req), pct(b.classes[5] as u64, req));
+    }
+    let errs: Vec<String> = b
+        .top_codes()
+        .into_iter()
+        .filter(|(c, _)| *c >= 400)
+        .take(3)
+        .map(|(c, n)| format!("{c}×{}", thousands(n as u64)))
+        .collect();
+    if !errs.is_empty() {
+        s += &format!(" · {}", errs.join(" "));
+    }
+    if let (Some(p50), Some(p95), Some(p99)) = (b.quantile_us(0.5), b.quantile_us(0.95), b.quantile_us(0.99)) {
+        let d = crate::output::duration_text;
+        s += &format!(" · p50 {} p95 {} p99 {}", d(p50), d(p95), d(p99));
+    }
+    s
+}
+
+/// Draw the charts pane.
+pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let Some(view) = &app.charts else { return };
+    let plot_w = plot_width(r.width);
+    let data = app.chart_data(plot_w as usize).unwrap_or_default();
+    let windows: Vec<Span> = Window::ALL
+        .iter()
+        .flat_map(|w| {
+            let style = if *w == view.window { t.bar_key } else { t.dim };
+            [Span::styled(format!(" {} ", w.label()), style)]
+        })
+        .collect();
+    let mut title = vec![Span::styled(
+        format!(" charts · {} · ", display_text(super::charts::scope_name(app, view.scope).as_bytes())),
+        t.title,
+    )];
+    title.extend(windows);
+    title.push(Span::styled(format!(" · {}s a column ", data.width_s), t.dim));
+    let hints = app.keymap.keys_for(super::keymap::Action::NextWindow).first().cloned().unwrap_or_default();
+    let bottom = format!(
+        " {hints}/{} window · {} list · {} scope · ←→ moment · ↑↓ row · Enter filter · {} diagnose · Esc back ",
+        app.keymap.keys_for(super::keymap::Action::PrevWindow).first().cloned().unwrap_or_default(),
+        app.keymap.keys_for(super::keymap::Action::Breakdown).first().cloned().unwrap_or_default(),
+        app.keymap.keys_for(super::keymap::Action::Scope).first().cloned().unwrap_or_default(),
+        app.keymap.keys_for(super::keymap::Action::Diagnose).first().cloned().unwrap_or_default(),
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if view.focused { t.border_focus } else { t.border })
+        .title(Line::from(title))
+        .title_bottom(Line::from(Span::styled(bottom, t.dim)));
+    let inner = block.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(block.style(t.base), r);
+    if inner.height < 4 || inner.width < 20 {
+        return;
+    }
+    let list_w = list_width(r.width).min(inner.width / 2);
+    let left = Rect { width: inner.width - list_w - 1, ..inner };
+    let list = Rect { x: inner.x + inner.width - list_w, width: list_w, ..inner };
+
+    // the line above the plots: the selected moment, else the whole window, then the alerts that held
+    let (head, secs) = match view.cursor.and_then(|c| data.columns.get(c)) {
+        Some((start, b)) => {
+            (format!("{}–{}  {}", clock(*start), clock(start + data.width_s), bucket_summary(b, data.width_s)), 0)
+        }
+        None => {
+            let span = data.width_s * data.columns.len() as i64;
+            (format!("window {}  {}", view.window.label(), bucket_summary(&data.total, span)), span)
+        }
+    };
+    let _ = secs;
+    f.render_widget(
+        Paragraph::new(Line::from(Span::styled(display_text(head.as_bytes()), t.base))),
+        Rect { height: 1, ..left },
+    );
+    let rest = Rect { y: left.y + 1, height: left.height - 1, ..left };
+    let episodes = app.alert_history();
+    let alert_rows = if rest.height >= 12 { episodes.len().min(2) as u16 } else { 0 };
+    let hist_h = ((rest.height - alert_rows) * 55 / 100).max(2);
+    let hist = Rect { height: hist_h, ..rest };
+    let axis = Rect { y: hist.y + hist_h, height: 1, ..rest };
+    let lat = Rect { y: axis.y + 1, height: rest.height.saturating_sub(hist_h + 1 + alert_rows), ..rest };
+    draw_histogram(app, f, hist, &data, view.cursor);
+    draw_time_axis(app, f, axis, &data, view.cursor);
+    if lat.height >= 2 {
+        draw_latency(app, f, lat, &data);
+    }
+    for (k, e) in episodes.iter().rev().take(alert_rows as usize).enumerate() {
+        let end = e.end.map_or("now".to_string(), clock);
+        let text = format!("▲ {}  {} → {}  peak {}", e.rule, clock(e.start), end, e.peak_text);
+        let y = lat.y + lat.height + k as u16;
+        let style = if e.end.is_none() { t.alert } else { t.dim };
+        f.render_widget(Paragraph::new(Span::styled(text, style)), Rect { y, height: 1, ..left });
+    }
+    draw_list(app, f, list, &data, view.breakdown, view.row, view.focused);
+}
+
+/// Status codes over time: one column per bucket group, stacked 2xx, 3xx, 4xx, 5xx from the bottom.
+fn draw_histogram(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
+    let t = &app.theme;
+    let max = data.columns.iter().map(|(_, b)| b.requests()).max().unwrap_or(0);
+    let per_s = max as f64 / data.width_s.max(1) as f64;
+    let buf = f.buffer_mut();
+    let label = |y: u16, s: &str, buf: &mut ratatui::buffer::Buffer| {
+        buf.set_stringn(r.x, y, format!("{s:>6}│"), GUTTER as usize, t.dim);
+    };
+    for y in r.y..r.y + r.height {
+        label(y, "", buf);
+    }
+    label(r.y, &rate_text(per_s), buf);
+    label(r.y + r.height - 1, "0", buf);
+    if max == 0 {
+        return;
+    }
+    let styles = [t.status_other, t.status_other, t.status_2xx, t.status_3xx, t.status_4xx, t.status_5xx];
+    let order = [2usize, 3, 1, 0, 4, 5]; // successes at the bottom, errors on top where the eye goes
+    let eighths_total = r.height as u64 * 8;
+    let (plot_w, n) = ((r.width - GUTTER) as usize, data.columns.len());
+    // each column of data gets an equal share of the plot's width (a window rarely divides it exactly)
+    for px in 0..plot_w {
+        let x = px * n / plot_w.max(1);
+        let (_, b) = &data.columns[x];
+        let px = r.x + GUTTER + px as u16;
+        // cumulative heights in eighths of a cell, each class at least one eighth when present
+        let mut tops = Vec::new();
+        let mut acc = 0u64;
+        for &c in &order {
+            let n = b.classes[c] as u64;
+            if n == 0 {
+                continue;
+            }
+            acc += (n * eighths_total / max).max(1);
+            tops.push((acc.min(eighths_total), c));
+        }
+        for row in 0..r.height {
+            let (lo, hi) = (row as u64 * 8, row as u64 * 8 + 8);
+            let y = r.y + r.height - 1 - row;
+            // the class covering the cell's middle, or the last one when the stack ends inside the cell
+            let Some(&(top, class)) =
+                tops.iter().find(|(top, _)| *top > lo + 4).or_else(|| tops.last().filter(|(top, _)| *top > lo))
+            else {
+                break;
+            };
+            let ch =
+                if top >= hi || tops.iter().any(|(t2, _)| *t2 >= hi) { '█' } else { EIGHTHS[(top - lo) as usize] };
+            let mut style = styles[class];
+            if cursor == Some(x) {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            buf.set_string(px, y, ch.to_string(), style);
+        }
+        if cursor == Some(x) && b.requests() == 0 {
+            buf.set_string(px, r.y + r.height - 1, "▏", t.selection);
+        }
+    }
+}
+
+fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
+    let t = &app.theme;
+    let n = data.columns.len();
+    if n == 0 {
+        return;
+    }
+    let width = (r.width - GUTTER) as usize;
+    let at = |c: usize| c * width / n;
+    let mut line = vec![' '; width];
+    let put = |at: usize, s: &str, line: &mut Vec<char>| {
+        let at = at.min(width.saturating_sub(s.len()));
+        for (i, c) in s.chars().enumerate() {
+            if at + i < line.len() {
+                line[at + i] = c;
+            }
+        }
+    };
+    put(0, &clock(data.columns[0].0), &mut line);
+    if width > 40 {
+        put(at(n / 2).saturating_sub(4), &clock(data.columns[n / 2].0), &mut line);
+    }
+    put(width.saturating_sub(8), &clock(data.end), &mut line);
+    if let Some(c) = cursor.filter(|c| *c < n) {
+        put(at(c) + (at(c + 1) - at(c)) / 2, "▲", &mut line);
+    }
+    let text: String = line.into_iter().collect();
+    f.buffer_mut().set_stringn(r.x, r.y, format!("{:>6} ", ""), GUTTER as usize, t.dim);
+    f.buffer_mut().set_stringn(r.x + GUTTER, r.y, text, width, t.dim);
+}
+
+/// p50, p95 and p99 per column, on a log scale of milliseconds.
+fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData) {
+    let t = &app.theme;
+    let series: Vec<(f64, Vec<(f64, f64)>)> = [0.5, 0.95, 0.99]
+        .iter()
+        .map(|&q| {
+            let pts = data
+                .columns
+                .iter()
+                .enumerate()
+                .filter_map(|(x, (_, b))| b.quantile_us(q).map(|us| (x as f64, (us.max(1) as f64 / 1000.0).log10())))
+                .collect();
+            (q, pts)
+        })
+        .collect();
+    let all = series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y));
+    let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let legend = Line::from(vec![
+        Span::styled("latency ", t.dim),
+        Span::styled("p50 ", t.status_2xx),
+        Span::styled("p95 ", t.status_4xx),
+        Span::styled("p99", t.status_5xx),
+    ]);
+    if lo > hi {
+        f.render_widget(Paragraph::new(legend), Rect { x: r.x + GUTTER, height: 1, ..r });
+        return;
+    }
+    let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
+    let ms = |l: f64| crate::output::duration_text((10f64.powf(l) * 1000.0).round() as u64);
+    let styles = [t.status_2xx, t.status_4xx, t.status_5xx];
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .zip(styles)
+        .map(|((_, pts), st)| {
+            Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(st).data(pts)
+        })
+        .collect();
+    let chart =
+        Chart::new(datasets)
+            .x_axis(Axis::default().bounds([0.0, (data.columns.len().max(2) - 1) as f64]))
+            .y_axis(Axis::default().bounds([lo, hi]).labels(vec![
+                Span::styled(format!("{:>6}", ms(lo)), t.dim),
+                Span::styled(format!("{:>6}", ms(hi)), t.dim),
+            ]))
+            .style(t.base);
+    f.render_widget(chart, r);
+    f.render_widget(
+        Paragraph::new(legend),
+        Rect { x: r.x + GUTTER + 1, height: 1, width: r.width.saturating_sub(GUTTER + 1), ..r },
+    );
+}
+
+fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakdown, row: usize, focused: bool) {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    let head = match data.indexing {
+        Some((done, all)) => format!("{} · indexing {}%", by.label(), done * 100 / all.max(1)),
+        None => format!("{} · {} in window", by.label(), thousands(data.total.requests())),
+    };
+    lines.push(Line::from(Span::styled(head, t.title)));
+    // sparklines only where they leave the labels room
+    let spark_w = if r.width >= 44 { super::charts::SPARK } else { 0 };
+    let num_w = 14;
+    let label_w = (r.width as usize).saturating_sub(2 + num_w + 1 + spark_w).max(6);
+    let visible = r.height.saturating_sub(1) as usize;
+    let first = row.saturating_sub(visible.saturating_sub(1));
+    if data.rows.is_empty() {
+        lines.push(Line::from(Span::styled(
+            if data.indexing.is_some() { "…" } else { "nothing in this window" },
+            t.dim,
+        )));
+    }
+    for (i, rw) in data.rows.iter().enumerate().skip(first).take(visible) {
+        let selected = i == row && focused;
+        let mark = if i == row { "▶ " } else { "  " };
+        let label: String = display_text(rw.label.as_bytes());
+        let label = if label.chars().count() > label_w {
+            let cut: String = label.chars().take(label_w - 1).collect();
+            cut + "…"
+        } else {
+            format!("{label:<label_w$}")
+        };
+        let nums = match by {
+            Breakdown::Codes => format!("{:>7} {:>6}", thousands(rw.requests), pct(rw.requests, data.total.requests())),
+            _ => format!("{:>7} {:>6}", thousands(rw.requests), pct(rw.errors, rw.requests)),
+        };
+        let label_style = match (by, rw.top_error) {
+            (Breakdown::Codes, _) => t.status(rw.label.parse().unwrap_or(0)),
+            (_, Some(c)) => t.status(c),
+            _ => t.base,
+        };
+        let mut spans = vec![
+            Span::styled(mark, t.base),
+            Span::styled(label, label_style),
+            Span::styled(format!(" {nums} "), t.base),
+        ];
+        if spark_w > 0 {
+            spans.push(Span::styled(
+                sparkline(&rw.spark),
+                if by == Breakdown::Codes { label_style } else { t.status_5xx },
+            ));
+        }
+        if selected {
+            spans = spans
+                .into_iter()
+                .map(|s| {
+                    let st = s.style.patch(t.selection);
+                    s.style(st)
+                })
+                .collect();
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines).style(t.base), r);
+}
+
+/// The diagnosis overlay.
+pub fn draw_diagnosis(app: &App, f: &mut Frame<'_>, r: Rect) {
+    let t = &app.theme;
+    let Some(d) = &app.diagnosis else { return };
+    let mut lines: Vec<Line> = Vec::new();
+    for l in &d.record {
+        lines.push(Line::from(Span::styled(display_text(l.as_bytes()), t.id)));
+    }
+    if !d.record.is_empty() {
+        lines.push(Line::default());
+    }
+    for e in &d.entries {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", e.status), t.status(e.status).add_modifier(Modifier::BOLD)),
+            Span::styled(format!("×{} from the {}: ", thousands(e.count), e.origin), t.dim),
+            Span::styled(display_text(e.cause.as_bytes()), t.title),
+        ]));
+        for ev in &e.evidence {
+            lines.push(Line::from(Span::styled(format!("  · {}", display_text(ev.as_bytes())), t.base)));
+        }
+        lines.push(Line::from(vec![
+            Span::styled("  check: ", t.bar_key),
+            Span::styled(display_text(e.first_check.as_bytes()), t.base),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("  fix:   ", t.bar_key),
+            Span::styled(display_text(e.fix.as_bytes()), t.base),
+        ]));
+        lines.push(Line::default());
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border_focus)
+        .title(Span::styled(format!(" diagnosis · {} ", display_text(d.title.as_bytes())), t.title))
+        .style(t.overlay);
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).style(t.overlay), r);
+}
+
+/// Errors per second over the last minute of the gateways' (else all panes') log time, for the strip.
+pub fn strip_spark(app: &App, width: usize) -> Option<(String, Style)> {
+    let now = super::charts::log_now(app)?;
+    let panes = super::charts::scope_panes(app, super::charts::Scope::Gateways);
+    let mut per = vec![0u64; width];
+    let span = 60i64;
+    for &i in &panes {
+        let (_, cols) = app.panes[i].stats.recent.columns(now, span, width);
+        for (a, (_, b)) in per.iter_mut().zip(cols) {
+            *a += (b.classes[4] + b.classes[5]) as u64;
+        }
+    }
+    let style = if per.iter().any(|&n| n > 0) { app.theme.status_5xx } else { app.theme.dim };
+    Some((sparkline(&per), style))
+}

@@ -1,0 +1,659 @@
+//! The charts pane's state and what it shows: status codes over time stacked by class, latency percentiles, and
+//! a breakdown (codes, routes, upstream addresses, sources) over a window of log time; plus the alert rules
+//! checked against the same buckets.
+
+use rustc_hash::FxHashMap;
+
+use super::app::App;
+use super::pane::Pane;
+use crate::alerts::{Episode, Rule};
+use crate::record::Role;
+use crate::stats::timeline::{Bucket, Keep, Point, Series};
+
+/// How much log time the charts cover, ending now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    M1,
+    M5,
+    M15,
+    H1,
+    All,
+}
+
+impl Window {
+    /// Every window, in order.
+    pub const ALL: [Window; 5] = [Window::M1, Window::M5, Window::M15, Window::H1, Window::All];
+
+    /// Its span in seconds; `None` for everything.
+    pub fn span(self) -> Option<i64> {
+        match self {
+            Window::M1 => Some(60),
+            Window::M5 => Some(300),
+            Window::M15 => Some(900),
+            Window::H1 => Some(3600),
+            Window::All => None,
+        }
+    }
+
+    /// How it is shown: `1m`, `5m`, `15m`, `1h`, `all`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::M1 => "1m",
+            Window::M5 => "5m",
+            Window::M15 => "15m",
+            Window::H1 => "1h",
+            Window::All => "all",
+        }
+    }
+
+    fn step(self, by: isize) -> Window {
+        let i = Window::ALL.iter().position(|w| *w == self).unwrap_or(0) as isize;
+        Window::ALL[(i + by).clamp(0, Window::ALL.len() as isize - 1) as usize]
+    }
+}
+
+/// What the list beside the charts breaks the window down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breakdown {
+    Codes,
+    Routes,
+    Upstreams,
+    Sources,
+}
+
+impl Breakdown {
+    const ALL: [Breakdown; 4] = [Breakdown::Codes, Breakdown::Routes, Breakdown::Upstreams, Breakdown::Sources];
+
+    /// Its heading.
+    pub fn label(self) -> &'static str {
+        match self {
+            Breakdown::Codes => "codes",
+            Breakdown::Routes => "routes",
+            Breakdown::Upstreams => "upstreams",
+            Breakdown::Sources => "sources",
+        }
+    }
+}
+
+/// Which panes the charts count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every gateway pane (every pane when there is no gateway): what the clients saw.
+    Gateways,
+    /// One pane.
+    Pane(usize),
+}
+
+/// The charts pane's state.
+#[derive(Clone, Debug)]
+pub struct ChartView {
+    /// The window of log time shown.
+    pub window: Window,
+    /// What the list breaks it down by.
+    pub breakdown: Breakdown,
+    /// Which panes are counted.
+    pub scope: Scope,
+    /// The selected column of the histogram (a moment to jump the panes to), if any.
+    pub cursor: Option<usize>,
+    /// The selected row of the list.
+    pub row: usize,
+    /// Keys go to the charts (not to the log panes).
+    pub focused: bool,
+    /// The filter in force before a selection in the charts replaced it; Esc puts it back.
+    pub filter_before: Option<String>,
+}
+
+impl Default for ChartView {
+    fn default() -> Self {
+        ChartView {
+            window: Window::M5,
+            breakdown: Breakdown::Codes,
+            scope: Scope::Gateways,
+            cursor: None,
+            row: 0,
+            focused: true,
+            filter_before: None,
+        }
+    }
+}
+
+/// One row of the breakdown list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The code, route, address or source.
+    pub label: String,
+    /// Requests in the window (for codes: records with that code).
+    pub requests: u64,
+    /// Error responses (4xx and 5xx) among them.
+    pub errors: u64,
+    /// The most frequent error code among them.
+    pub top_error: Option<u16>,
+    /// Per column of the window: records (codes) or errors (the others), for a sparkline.
+    pub spark: Vec<u64>,
+    /// The filter that shows these records in the log panes.
+    pub filter: Option<String>,
+    /// For a source row: the pane.
+    pub pane: Option<usize>,
+}
+
+/// Everything the charts pane draws, computed from the panes' buckets.
+#[derive(Clone, Debug, Default)]
+pub struct ChartData {
+    /// The window's end (exclusive), log-time seconds.
+    pub end: i64,
+    /// Seconds per column.
+    pub width_s: i64,
+    /// Columns, oldest first, with their start second.
+    pub columns: Vec<(i64, Bucket)>,
+    /// The whole window.
+    pub total: Bucket,
+    /// The breakdown list.
+    pub rows: Vec<Row>,
+    /// Routes or upstream addresses still being indexed: (lines done, lines in all).
+    pub indexing: Option<(usize, usize)>,
+}
+
+/// Columns of the sparklines in the breakdown list.
+pub const SPARK: usize = 12;
+
+/// Per route and per upstream address of one pane, indexed lazily (only while the charts show them).
+#[derive(Debug, Default)]
+pub struct PaneKeys {
+    /// Lines indexed so far.
+    pub folded: usize,
+    /// Per route key.
+    pub routes: FxHashMap<u64, KeySeries>,
+    /// Per upstream address.
+    pub addrs: FxHashMap<u64, KeySeries>,
+}
+
+/// The counts of one route or address over time.
+#[derive(Clone, Debug)]
+pub struct KeySeries {
+    /// The route or address as shown.
+    pub name: String,
+    /// Ten-second buckets of the newest hour.
+    pub recent: Series,
+    /// Since the first line.
+    pub total: Bucket,
+}
+
+/// At most this many routes (and addresses) per pane are tracked: the rest are counted under `other`.
+const MAX_KEYS: usize = 500;
+
+impl KeySeries {
+    fn new(name: String) -> Self {
+        KeySeries { name, recent: Series::with_resolution(Keep::Recent, 10, 360, &[]), total: Bucket::default() }
+    }
+
+    fn add(&mut self, p: Point) {
+        self.recent.add(p);
+        self.total.count(&p, &[]);
+    }
+}
+
+fn key_of(map: &mut FxHashMap<u64, KeySeries>, key: u64, name: impl FnOnce() -> String) -> &mut KeySeries {
+    let k = if map.len() >= MAX_KEYS && !map.contains_key(&key) { 0 } else { key };
+    map.entry(k).or_insert_with(|| KeySeries::new(if k == 0 { "(other)".to_string() } else { name() }))
+}
+
+impl PaneKeys {
+    /// Index up to `budget` more lines of `pane`; returns how many.
+    pub fn fold(&mut self, pane: &Pane, budget: usize) -> usize {
+        let Some(parser) = pane.parser.as_ref() else { return 0 };
+        let end = pane.lines.len().min(self.folded + budget);
+        for i in self.folded..end {
+            let m = pane.lines.meta(i);
+            if m.status == 0 || !m.parsed() {
+                continue;
+            }
+            let line = pane.lines.line(i);
+            let rec;
+            let s = match parser.fast_summary(line) {
+                Some(s) => s,
+                None => {
+                    rec = parser.parse(line);
+                    match &rec {
+                        Some(r) => crate::stats::summary::Summary::of(r),
+                        None => continue,
+                    }
+                }
+            };
+            let p = Point {
+                unix_us: m.time_ms() * 1000,
+                status: Some(m.status),
+                latency_us: m.latency_us(),
+                ..Point::default()
+            };
+            if let Some(path) = s.path {
+                key_of(&mut self.routes, crate::routes::route_key(path), || crate::routes::normalize_bytes(path))
+                    .add(p);
+            }
+            if let Some(addrs) = s.upstream_addr {
+                let codes = s.upstream_status.as_slice();
+                crate::stats::tally::for_each_attempt(addrs, |k, addr| {
+                    if addr.is_empty() || addr == b"-" {
+                        return;
+                    }
+                    let key = rustc_hash::FxBuildHasher.hash_one(addr) | 1;
+                    let status = codes.get(k).copied().unwrap_or(502);
+                    let p = Point { status: Some(status), ..p };
+                    key_of(&mut self.addrs, key, || crate::text::escape_control(addr)).add(p);
+                });
+            }
+        }
+        let n = end - self.folded;
+        self.folded = end;
+        n
+    }
+}
+
+use std::hash::BuildHasher as _;
+
+impl ChartView {
+    /// Show a longer (`by` > 0) or shorter window.
+    pub fn step_window(&mut self, by: isize) {
+        self.window = self.window.step(by);
+        self.cursor = None;
+    }
+
+    /// Break the window down by the next thing.
+    pub fn next_breakdown(&mut self) {
+        let i = Breakdown::ALL.iter().position(|b| *b == self.breakdown).unwrap_or(0);
+        self.breakdown = Breakdown::ALL[(i + 1) % Breakdown::ALL.len()];
+        self.row = 0;
+    }
+
+    /// Count the next scope: all gateways, then each pane.
+    pub fn next_scope(&mut self, panes: usize) {
+        self.scope = match self.scope {
+            Scope::Gateways if panes > 0 => Scope::Pane(0),
+            Scope::Pane(i) if i + 1 < panes => Scope::Pane(i + 1),
+            _ => Scope::Gateways,
+        };
+        self.row = 0;
+    }
+}
+
+/// The panes a scope counts.
+pub fn scope_panes(app: &App, scope: Scope) -> Vec<usize> {
+    match scope {
+        Scope::Pane(i) if i < app.panes.len() => vec![i],
+        _ => {
+            let gw: Vec<usize> = (0..app.panes.len()).filter(|&i| app.panes[i].side() == Role::Gateway).collect();
+            if gw.is_empty() { (0..app.panes.len()).collect() } else { gw }
+        }
+    }
+}
+
+/// How a scope is named in titles.
+pub fn scope_name(app: &App, scope: Scope) -> String {
+    match scope {
+        Scope::Pane(i) if i < app.panes.len() => app.panes[i].name.clone(),
+        _ if app.panes.iter().any(|p| p.side() == Role::Gateway) => "gateways".to_string(),
+        _ => "all sources".to_string(),
+    }
+}
+
+/// "Now" in log time: the latest of the panes' (see [`super::pane::PaneStats::log_now`]).
+pub fn log_now(app: &App) -> Option<i64> {
+    app.panes.iter().filter_map(|p| p.stats.log_now(app.now)).max()
+}
+
+/// The window `[start, end)` for the panes, and the series that covers it (`recent` for up to an hour).
+fn window_of(app: &App, panes: &[usize], window: Window, end: i64) -> (i64, bool) {
+    match window.span() {
+        Some(s) => (end - s, true),
+        None => {
+            let first = panes.iter().filter_map(|&i| app.panes[i].stats.all.span()).map(|(f, _)| f).min();
+            (first.unwrap_or(end - 60).min(end - 60), false)
+        }
+    }
+}
+
+/// Sum the scope's buckets into at most `columns` columns over the window.
+pub fn chart_data(app: &App, view: &ChartView, columns: usize, keys: &[PaneKeys]) -> ChartData {
+    let panes = scope_panes(app, view.scope);
+    let Some(end) = log_now(app) else { return ChartData::default() };
+    let (start, recent) = window_of(app, &panes, view.window, end);
+    let span = end - start;
+    let series = |i: usize| if recent { &app.panes[i].stats.recent } else { &app.panes[i].stats.all };
+    let res = panes.iter().map(|&i| series(i).resolution()).max().unwrap_or(1);
+    let columns = columns.max(1) as i64;
+    let width = (span + columns - 1) / columns;
+    let width = ((width.max(1) + res - 1) / res) * res;
+    let n = ((span + width - 1) / width).max(1);
+    let start = end - n * width;
+    let mut cols: Vec<(i64, Bucket)> = (0..n).map(|k| (start + k * width, Bucket::default())).collect();
+    for &i in &panes {
+        for (s, b) in series(i).buckets() {
+            if s >= start && s < end {
+                cols[((s - start) / width) as usize].1.absorb(b);
+            }
+        }
+    }
+    let mut total = Bucket::default();
+    for (_, b) in &cols {
+        total.absorb(b);
+    }
+    let mut data = ChartData { end, width_s: width, columns: cols, total, rows: Vec::new(), indexing: None };
+    data.rows = rows(app, view, &panes, &data, start, keys);
+    data
+}
+
+fn errors_of(b: &Bucket) -> u64 {
+    (b.classes[4] + b.classes[5]) as u64
+}
+
+fn top_error(b: &Bucket) -> Option<u16> {
+    b.top_codes().into_iter().find(|(c, _)| *c >= 400).map(|(c, _)| c)
+}
+
+/// Squeeze the window's columns into `SPARK` values.
+fn spark_of(cols: &[(i64, Bucket)], f: impl Fn(&Bucket) -> u64) -> Vec<u64> {
+    let per = cols.len().div_ceil(SPARK).max(1);
+    cols.chunks(per).map(|c| c.iter().map(|(_, b)| f(b)).sum()).collect()
+}
+
+fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i64, keys: &[PaneKeys]) -> Vec<Row> {
+    let end = data.end;
+    match view.breakdown {
+        Breakdown::Codes => data
+            .total
+            .top_codes()
+            .into_iter()
+            .map(|(code, n)| Row {
+                label: code.to_string(),
+                requests: n as u64,
+                errors: if code >= 400 { n as u64 } else { 0 },
+                top_error: (code >= 400).then_some(code),
+                spark: spark_of(&data.columns, |b| b.count_codes(code, code)),
+                filter: Some(format!("status={code}")),
+                pane: None,
+            })
+            .collect(),
+        Breakdown::Sources => (0..app.panes.len())
+            .map(|i| {
+                let st = &app.panes[i].stats;
+                let series = if view.window == Window::All { &st.all } else { &st.recent };
+                let (w, cols) = series.columns(end, end - start, SPARK * 4);
+                let _ = w;
+                let mut t = Bucket::default();
+                cols.iter().for_each(|(_, b)| t.absorb(b));
+                Row {
+                    label: app.panes[i].name.clone(),
+                    requests: t.requests(),
+                    errors: errors_of(&t),
+                    top_error: top_error(&t),
+                    spark: spark_of(&cols, errors_of),
+                    filter: None,
+                    pane: Some(i),
+                }
+            })
+            .collect(),
+        Breakdown::Routes | Breakdown::Upstreams => {
+            let routes = view.breakdown == Breakdown::Routes;
+            let mut merged: FxHashMap<&str, (Bucket, Vec<u64>)> = FxHashMap::default();
+            for &i in panes {
+                let Some(k) = keys.get(i) else { continue };
+                for ks in if routes { k.routes.values() } else { k.addrs.values() } {
+                    let (t, cols) = if view.window == Window::All {
+                        (ks.total.clone(), ks.recent.columns(end, 3600, SPARK * 2).1)
+                    } else {
+                        let cols = ks.recent.columns(end, end - start, SPARK * 2).1;
+                        let mut t = Bucket::default();
+                        cols.iter().for_each(|(_, b)| t.absorb(b));
+                        (t, cols)
+                    };
+                    if t.requests() == 0 {
+                        continue;
+                    }
+                    let e = merged.entry(ks.name.as_str()).or_insert_with(|| (Bucket::default(), vec![0; SPARK]));
+                    e.0.absorb(&t);
+                    for (a, b) in e.1.iter_mut().zip(spark_of(&cols, errors_of)) {
+                        *a += b;
+                    }
+                }
+            }
+            let mut rows: Vec<Row> = merged
+                .into_iter()
+                .map(|(name, (t, spark))| Row {
+                    label: name.to_string(),
+                    requests: t.requests(),
+                    errors: errors_of(&t),
+                    top_error: top_error(&t),
+                    spark,
+                    filter: (name != "(other)").then(|| {
+                        let field = if routes { "route" } else { "upstream" };
+                        format!("{field}={}", quote(name))
+                    }),
+                    pane: None,
+                })
+                .collect();
+            rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.requests.cmp(&a.requests)).then(a.label.cmp(&b.label)));
+            rows
+        }
+    }
+}
+
+/// A filter value, quoted when it holds spaces or parentheses.
+fn quote(v: &str) -> String {
+    if v.contains([' ', '(', ')', '"']) { format!("\"{}\"", v.replace('"', "")) } else { v.to_string() }
+}
+
+/// A rule firing now: its name, when it started (log-time seconds), and its value now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Firing {
+    /// The rule's name.
+    pub rule: String,
+    /// When it started to hold.
+    pub since: i64,
+    /// Its value now, for people.
+    pub value: String,
+}
+
+/// The scope's series summed: one pane's as it is, several merged.
+fn merged<'a>(app: &'a App, panes: &[usize], recent: bool) -> Option<std::borrow::Cow<'a, Series>> {
+    let pick = |i: usize| if recent { &app.panes[i].stats.recent } else { &app.panes[i].stats.all };
+    match panes {
+        [] => None,
+        [one] => Some(std::borrow::Cow::Borrowed(pick(*one))),
+        many => {
+            let mut s = pick(many[0]).clone();
+            for &i in &many[1..] {
+                s.merge(pick(i));
+            }
+            Some(std::borrow::Cow::Owned(s))
+        }
+    }
+}
+
+/// The rules that hold now over what the gateways (else all panes) saw.
+pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
+    let panes = scope_panes(app, Scope::Gateways);
+    let (Some(now), Some(series)) = (log_now(app), merged(app, &panes, true)) else { return Vec::new() };
+    crate::alerts::firing(&series, rules, now)
+        .into_iter()
+        .map(|(i, e, v)| Firing { rule: e.rule, since: e.start, value: rules[i].show_value(v) })
+        .collect()
+}
+
+/// Every episode of every rule since the first line (for the charts pane's list).
+pub fn history(app: &App, rules: &[Rule]) -> Vec<Episode> {
+    let panes = scope_panes(app, Scope::Gateways);
+    let (Some(now), Some(series)) = (log_now(app), merged(app, &panes, false)) else { return Vec::new() };
+    let mut out: Vec<Episode> =
+        rules.iter().flat_map(|r| crate::alerts::episodes(&series, r, i64::MIN, now, true)).collect();
+    out.sort_by_key(|e| e.start);
+    out
+}
+
+/// Lines indexed per pane per turn of [`App::index_keys`] before the budget is checked again.
+const INDEX_STEP: usize = 5_000;
+
+impl App {
+    /// `c`: open the charts; when open, focus them; when focused, close them.
+    pub fn toggle_charts(&mut self) {
+        match &mut self.charts {
+            None => self.charts = Some(ChartView::default()),
+            Some(v) if !v.focused => v.focused = true,
+            Some(_) => self.charts = None,
+        }
+        self.refit();
+    }
+
+    /// The charts as they are now, with `columns` columns (the list's rows do not depend on it).
+    pub fn chart_data(&self, columns: usize) -> Option<ChartData> {
+        let view = self.charts.as_ref()?;
+        let mut data = chart_data(self, view, columns, &self.keys_index);
+        if matches!(view.breakdown, Breakdown::Routes | Breakdown::Upstreams) {
+            let panes = scope_panes(self, view.scope);
+            let done: usize = panes.iter().map(|&i| self.keys_index[i].folded.min(self.panes[i].lines.len())).sum();
+            let all: usize = panes.iter().map(|&i| self.panes[i].lines.len()).sum();
+            data.indexing = (done < all).then_some((done, all));
+        }
+        Some(data)
+    }
+
+    /// A key while the charts are open: true when the charts took it.
+    pub(crate) fn chart_key(&mut self, action: Action) -> bool {
+        let panes = self.panes.len();
+        let Some(view) = self.charts.as_mut() else { return false };
+        match action {
+            Action::NextWindow => view.step_window(1),
+            Action::PrevWindow => view.step_window(-1),
+            Action::Breakdown => view.next_breakdown(),
+            Action::Scope => view.next_scope(panes),
+            _ if !view.focused => return false,
+            Action::Up => view.row = view.row.saturating_sub(1),
+            Action::Down => view.row = view.row.saturating_add(1),
+            Action::PageUp => view.row = view.row.saturating_sub(10),
+            Action::PageDown => view.row = view.row.saturating_add(10),
+            Action::Top => view.row = 0,
+            Action::Bottom => view.row = usize::MAX,
+            Action::Left => view.cursor = Some(view.cursor.map_or(usize::MAX, |c| c.saturating_sub(1))),
+            Action::Right => view.cursor = view.cursor.map(|c| c.saturating_add(1)),
+            Action::NextPane | Action::PrevPane => view.focused = false,
+            Action::Detail => self.chart_select(),
+            Action::Back => {
+                if let Some(before) = view.filter_before.take() {
+                    self.apply_filter(&before);
+                    self.notice =
+                        Some(if before.is_empty() { "filter cleared".into() } else { format!("filter {before}") });
+                } else if view.cursor.is_some() {
+                    view.cursor = None;
+                } else {
+                    view.focused = false;
+                }
+            }
+            _ => return false,
+        }
+        self.clamp_chart();
+        self.dirty = true;
+        true
+    }
+
+    /// Keep the row and the column cursor within what the charts show.
+    fn clamp_chart(&mut self) {
+        let (rows, cols) = self.chart_data(self.chart_columns()).map_or((0, 0), |d| (d.rows.len(), d.columns.len()));
+        if let Some(v) = self.charts.as_mut() {
+            v.row = v.row.min(rows.saturating_sub(1));
+            v.cursor = v.cursor.map(|c| c.min(cols.saturating_sub(1)));
+        }
+    }
+
+    /// Columns of the histogram as laid out now.
+    pub fn chart_columns(&self) -> usize {
+        self.areas().charts.map_or(60, |r| super::chart_draw::plot_width(r.width) as usize)
+    }
+
+    /// Enter in the charts: filter the log panes to the selected code, route or address (a source: focus its
+    /// pane), and move them to the selected column's moment.
+    fn chart_select(&mut self) {
+        let cols = self.chart_columns();
+        let Some(data) = self.chart_data(cols) else { return };
+        let Some(view) = self.charts.as_ref() else { return };
+        let (row, cursor) = (data.rows.get(view.row).cloned(), view.cursor);
+        if let Some(r) = &row {
+            if let Some(f) = &r.filter {
+                let before = self.filter.text.clone();
+                if let Some(v) = self.charts.as_mut() {
+                    v.filter_before.get_or_insert(before);
+                }
+                self.apply_filter(f);
+                self.notice = Some(format!("filter {f} (Esc in the charts puts back the one before)"));
+            }
+            if let Some(p) = r.pane {
+                self.focus = p;
+                if let Some(v) = self.charts.as_mut() {
+                    v.scope = Scope::Pane(p);
+                }
+            }
+        }
+        if let Some((start, _)) = cursor.and_then(|c| data.columns.get(c)) {
+            self.jump_to_time(start * 1000);
+        }
+    }
+
+    /// Move every pane's cursor to the first line at or after `ms` (log time), pausing them.
+    pub fn jump_to_time(&mut self, ms: i64) {
+        for i in 0..self.panes.len() {
+            let h = self.pane_height(i);
+            let p = &mut self.panes[i];
+            if p.lines.is_empty() {
+                continue;
+            }
+            let mut line = p.lines.line_at_time(ms).min(p.lines.len() - 1);
+            // under a filter, the first shown line from there
+            while line + 1 < p.lines.len() && !p.shows(line) {
+                line += 1;
+            }
+            let row = p.line_row(line);
+            p.set_cursor(row, h);
+            p.follow = false;
+        }
+        self.dirty = true;
+    }
+
+    /// Whether routes or addresses wait to be indexed for the charts.
+    pub fn indexing_pending(&self) -> bool {
+        let Some(v) = &self.charts else { return false };
+        matches!(v.breakdown, Breakdown::Routes | Breakdown::Upstreams)
+            && scope_panes(self, v.scope).iter().any(|&i| self.keys_index[i].folded < self.panes[i].lines.len())
+    }
+
+    /// Index routes and addresses for up to `budget` while the charts list them; returns whether lines remain.
+    pub(crate) fn index_keys(&mut self, budget: std::time::Duration) -> bool {
+        if !self.indexing_pending() {
+            return false;
+        }
+        let start = std::time::Instant::now();
+        let scope = self.charts.as_ref().map_or(Scope::Gateways, |v| v.scope);
+        for i in scope_panes(self, scope) {
+            while self.keys_index[i].folded < self.panes[i].lines.len() {
+                if start.elapsed() >= budget {
+                    return true;
+                }
+                self.keys_index[i].fold(&self.panes[i], INDEX_STEP);
+                self.dirty = true;
+            }
+        }
+        self.indexing_pending()
+    }
+
+    /// Check the alert rules against what the gateways saw; the status bar shows the ones holding.
+    pub fn check_alerts(&mut self) {
+        let now = firing(self, &self.opts.alert_rules);
+        if now != self.alerts {
+            self.alerts = now;
+            self.dirty = true;
+        }
+    }
+
+    /// Every episode of the alert rules since the first line.
+    pub fn alert_history(&self) -> Vec<Episode> {
+        history(self, &self.opts.alert_rules)
+    }
+}
+
+use super::keymap::Action;

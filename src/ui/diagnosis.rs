@@ -1,0 +1,199 @@
+//! The diagnosis overlay: the playbook of [`crate::diagnose`] for the selected record, or for the code, route or
+//! address selected in the charts, with its evidence gathered from the panes' own records.
+
+use super::app::{App, Overlay};
+use super::charts::Breakdown;
+use crate::diagnose::{Diagnosis, EvidenceSet, diagnose};
+
+/// Error records read per diagnosis, at most (the newest): enough to see a pattern, quick on a big pane.
+const MAX_RECORDS: usize = 50_000;
+
+/// What the overlay shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnosisView {
+    /// What was diagnosed: `502 at the selected record`, `route /v1/orders/{id} over the last 5m`.
+    pub title: String,
+    /// One entry per error status found, most frequent first.
+    pub entries: Vec<Diagnosis>,
+    /// About the selected record itself: its hops and what its upstream said.
+    pub record: Vec<String>,
+}
+
+/// Which error records to read.
+struct Wanted<'a> {
+    status: Option<u16>,
+    route: Option<&'a str>,
+    upstream: Option<&'a str>,
+    from_ms: i64,
+    panes: Vec<usize>,
+}
+
+fn gather(app: &App, w: &Wanted<'_>) -> EvidenceSet {
+    let mut ev = EvidenceSet::default();
+    let mut read = 0;
+    for &i in &w.panes {
+        let p = &app.panes[i];
+        let Some(parser) = p.parser.as_ref() else { continue };
+        let role = p.side();
+        for line in (0..p.lines.len()).rev() {
+            if read >= MAX_RECORDS {
+                break;
+            }
+            let m = p.lines.meta(line);
+            if m.status < 400 || w.status.is_some_and(|s| s != m.status) {
+                continue;
+            }
+            if m.time_ms() < w.from_ms {
+                continue;
+            }
+            let Some(rec) = parser.parse(p.lines.line(line)) else { continue };
+            if let Some(route) = w.route
+                && rec.path.as_deref().is_none_or(|path| crate::routes::normalize_bytes(path.as_bytes()) != route)
+            {
+                continue;
+            }
+            if let Some(addr) = w.upstream
+                && rec.upstream_addr.as_deref().is_none_or(|a| !a.split([',', ' ']).any(|x| x == addr))
+            {
+                continue;
+            }
+            ev.add(&rec, role);
+            read += 1;
+        }
+    }
+    ev
+}
+
+impl App {
+    /// `d`: diagnose the code, route or address selected in the focused charts, else the selected record.
+    pub fn diagnose_selected(&mut self) {
+        if self.overlay == Overlay::Diagnosis {
+            self.overlay = Overlay::None;
+            return;
+        }
+        let view = match self.charts.as_ref().filter(|v| v.focused) {
+            Some(v) => self.diagnose_chart_row(v.breakdown, v.window.span(), v.window.label()),
+            None => self.diagnose_record(),
+        };
+        match view {
+            Ok(v) => {
+                self.diagnosis = Some(v);
+                self.overlay = Overlay::Diagnosis;
+            }
+            Err(why) => self.notice = Some(why),
+        }
+    }
+
+    fn diagnose_chart_row(
+        &self,
+        breakdown: Breakdown,
+        span: Option<i64>,
+        window: &str,
+    ) -> Result<DiagnosisView, String> {
+        let data = self.chart_data(self.chart_columns()).ok_or("no charts")?;
+        let row = self.charts.as_ref().and_then(|v| data.rows.get(v.row)).ok_or("nothing selected in the charts")?;
+        let from_ms = span.map_or(i64::MIN, |s| (data.end - s) * 1000);
+        let over = if span.is_some() { format!("over the last {window}") } else { "since the first line".into() };
+        // every pane: the services' records carry the messages that explain the gateway's errors
+        let panes = match (breakdown, row.pane) {
+            (Breakdown::Sources, Some(p)) => vec![p],
+            _ => (0..self.panes.len()).collect(),
+        };
+        let mut w = Wanted { status: None, route: None, upstream: None, from_ms, panes };
+        let title = match breakdown {
+            Breakdown::Codes => {
+                let code: u16 = row.label.parse().map_err(|_| "not a status code")?;
+                if code < 400 {
+                    return Err(format!("{code} is not an error: nothing to diagnose"));
+                }
+                w.status = Some(code);
+                format!("{code} {over}")
+            }
+            Breakdown::Routes => {
+                w.route = Some(&row.label);
+                format!("route {} {over}", row.label)
+            }
+            Breakdown::Upstreams => {
+                w.upstream = Some(&row.label);
+                format!("upstream {} {over}", row.label)
+            }
+            Breakdown::Sources => format!("{} {over}", row.label),
+        };
+        let entries = diagnose(&gather(self, &w));
+        if entries.is_empty() {
+            return Err(format!("no errors for {title}"));
+        }
+        Ok(DiagnosisView { title, entries, record: Vec::new() })
+    }
+
+    fn diagnose_record(&self) -> Result<DiagnosisView, String> {
+        let p = self.panes.get(self.focus).ok_or("no pane")?;
+        let line = p.selected_line().ok_or("no line selected")?;
+        let m = p.lines.meta(line);
+        if m.status == 0 {
+            return Err("the selected line has no status: select a request's line to diagnose it".into());
+        }
+        if m.status < 400 {
+            return Err(format!("the selected record is a {}: not an error", m.status));
+        }
+        // the family this record belongs to, from every pane's records of the same status
+        let w = Wanted {
+            status: Some(m.status),
+            route: None,
+            upstream: None,
+            from_ms: i64::MIN,
+            panes: (0..self.panes.len()).collect(),
+        };
+        let entries: Vec<Diagnosis> =
+            diagnose(&gather(self, &w)).into_iter().filter(|d| d.status == m.status).collect();
+        let mut record = Vec::new();
+        if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(line))) {
+            let mut hops = Vec::new();
+            if !rec.upstream_status.as_slice().is_empty() {
+                let list: Vec<String> = rec.upstream_status.as_slice().iter().map(u16::to_string).collect();
+                hops.push(format!("upstream answered {}", list.join(", ")));
+            } else if p.side() == crate::record::Role::Gateway {
+                hops.push("no upstream status: the gateway answered itself".into());
+            }
+            if let Some(a) = &rec.upstream_addr {
+                hops.push(format!("upstream {a}"));
+            }
+            if let Some(u) = rec.upstream_us {
+                hops.push(format!("upstream time {}", crate::output::duration_text(u)));
+            }
+            if let Some(d) = rec.duration_us {
+                hops.push(format!("total {}", crate::output::duration_text(d)));
+            }
+            if let Some(f) = &rec.flags {
+                hops.push(format!("flags {f}"));
+            }
+            if !hops.is_empty() {
+                record.push(format!("This record: {}", hops.join(" · ")));
+            }
+        }
+        // what the other sources logged for the same request
+        for (pi, l) in self.request_records() {
+            if pi == self.focus {
+                continue;
+            }
+            let q = &self.panes[pi];
+            let Some(r) = q.parser.as_ref().and_then(|x| x.parse(q.lines.line(l))) else { continue };
+            let mut parts = vec![q.name.clone()];
+            if let Some(s) = r.status {
+                parts.push(s.to_string());
+            }
+            if let Some(lv) = r.level {
+                parts.push(format!("{lv:?}").to_lowercase());
+            }
+            if let Some(msg) = &r.message {
+                parts.push(crate::text::escape_control(msg.as_bytes()));
+            }
+            record.push(format!("Same request: {}", parts.join(" · ")));
+        }
+        let title = format!("{} at {} line {}", m.status, p.name, line + 1);
+        if entries.is_empty() {
+            return Err(format!("no evidence for {}", m.status));
+        }
+        Ok(DiagnosisView { title, entries, record })
+    }
+}

@@ -1,0 +1,292 @@
+//! The charts pane, alerts and diagnosis in the console, without a terminal: counts are checked against the
+//! generator's own records (ground truth), not against the console's other figures.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crossterm::event::KeyCode;
+use gatewatch::generate::{GenConfig, Generator};
+use gatewatch::record::Role;
+use gatewatch::report::ScanOptions;
+use gatewatch::ui::app::{App, Msg, Overlay};
+use gatewatch::ui::charts::{Breakdown, Window};
+use gatewatch::ui::keymap::Keymap;
+use gatewatch::ui::theme::{ColorDepth, Theme};
+
+mod common;
+use common::*;
+
+const REQUESTS: u64 = 3000;
+
+fn cfg() -> GenConfig {
+    GenConfig { requests: REQUESTS, incident: true, seed: 11, ..GenConfig::default() }
+}
+
+/// Per second of log time: requests per class (index 1..=5), from the generator.
+fn truth() -> BTreeMap<i64, [u64; 6]> {
+    let mut g = Generator::new(cfg());
+    let mut per: BTreeMap<i64, [u64; 6]> = BTreeMap::new();
+    while let Some(r) = g.next_request() {
+        per.entry(r.time.unix_us.div_euclid(1_000_000)).or_default()[(r.status / 100) as usize] += 1;
+    }
+    per
+}
+
+fn chart_totals(app: &App) -> [u64; 6] {
+    let d = app.chart_data(app.chart_columns()).unwrap();
+    let mut t = [0u64; 6];
+    for (_, b) in &d.columns {
+        for (a, n) in t.iter_mut().zip(b.classes) {
+            *a += n as u64;
+        }
+    }
+    t
+}
+
+#[test]
+fn buckets_hold_each_record_in_its_own_second() {
+    let app = app_with(200, 50, REQUESTS);
+    let truth = truth();
+    let got: BTreeMap<i64, [u64; 6]> = app.panes[0]
+        .stats
+        .all
+        .buckets()
+        .filter(|(_, b)| b.requests() > 0)
+        .map(|(s, b)| (s, b.classes.map(|n| n as u64)))
+        .collect();
+    assert_eq!(app.panes[0].stats.all.resolution(), 1, "a short log keeps one-second buckets");
+    assert_eq!(got, truth);
+}
+
+#[test]
+fn late_and_out_of_order_lines_land_in_their_second() {
+    let mut app = app_with(120, 40, 0);
+    let line = |sec: u32, status: u16| {
+        format!("10.0.0.1 - - [01/May/2024:12:00:{sec:02} +0000] \"GET /x HTTP/1.1\" {status} 1 \"-\" \"t\" rt=0.010\n")
+    };
+    app.update(batch(0, (line(30, 200) + &line(31, 200)).as_bytes()));
+    app.update(batch(0, (line(10, 502) + &line(31, 504) + &line(29, 429)).as_bytes()));
+    let at = |s: u32| {
+        let sec = 1_714_564_800 + s as i64;
+        app.panes[0].stats.recent.total(sec, sec + 1).top_codes()
+    };
+    assert_eq!(at(10), vec![(502, 1)]);
+    assert_eq!(at(29), vec![(429, 1)]);
+    assert_eq!(at(30), vec![(200, 1)]);
+    assert_eq!(at(31), vec![(200, 1), (504, 1)]);
+}
+
+#[test]
+fn windows_switch_with_keys_and_count_what_falls_in_them() {
+    let mut app = app_with(200, 50, REQUESTS);
+    let truth = truth();
+    let last = *truth.keys().next_back().unwrap();
+    key(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.charts.as_ref().unwrap().window, Window::M5);
+    let in_last = |secs: i64| -> [u64; 6] {
+        let mut t = [0; 6];
+        for (_, c) in truth.range(last + 1 - secs..) {
+            for (a, n) in t.iter_mut().zip(c) {
+                *a += n;
+            }
+        }
+        t
+    };
+    assert_eq!(chart_totals(&app), in_last(300));
+    keys(&mut app, "[");
+    assert_eq!(app.charts.as_ref().unwrap().window, Window::M1);
+    assert_eq!(chart_totals(&app), in_last(60));
+    keys(&mut app, "[");
+    assert_eq!(app.charts.as_ref().unwrap().window, Window::M1, "1m is the shortest");
+    keys(&mut app, "]]]");
+    assert_eq!(app.charts.as_ref().unwrap().window, Window::H1);
+    keys(&mut app, "]");
+    assert_eq!(app.charts.as_ref().unwrap().window, Window::All);
+    let all: [u64; 6] = in_last(i64::MAX / 2);
+    assert_eq!(chart_totals(&app), all);
+    assert_eq!(all.iter().sum::<u64>(), REQUESTS);
+    // the screen says which window is shown, and the whole window's figures
+    let shown = screen(&app);
+    assert!(shown.contains("window all  3,000 req"), "{shown}");
+}
+
+#[test]
+fn selecting_a_code_filters_the_panes_and_esc_puts_the_filter_back() {
+    let mut app = app_with(200, 50, REQUESTS);
+    // a filter already in force
+    app.apply_filter("latency>1ms");
+    app.settle();
+    key(&mut app, KeyCode::Char('c'));
+    let rows = app.chart_data(100).unwrap().rows;
+    let at = rows.iter().position(|r| r.label == "502").expect("the incident's 502s are listed");
+    for _ in 0..at {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    app.settle();
+    assert_eq!(app.filter.text, "status=502");
+    let p = &app.panes[0];
+    let shown: Vec<u16> = (0..p.rows()).map(|r| p.lines.meta(p.row_line(r)).status).collect();
+    assert_eq!(shown.len() as u64, rows[at].requests, "the pane shows exactly the chart's 502s");
+    assert!(shown.iter().all(|&s| s == 502));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter.text, "latency>1ms", "Esc in the charts restores the filter before");
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.charts.as_ref().unwrap().focused, "a second Esc gives the keys back to the panes");
+}
+
+#[test]
+fn a_column_and_enter_move_the_panes_to_that_moment() {
+    let mut app = app_with(200, 50, REQUESTS);
+    keys(&mut app, "c]]]"); // all
+    let data = app.chart_data(app.chart_columns()).unwrap();
+    // the busiest column, reached from the newest one
+    let busiest = (0..data.columns.len()).max_by_key(|&c| data.columns[c].1.requests()).unwrap();
+    key(&mut app, KeyCode::Left); // the newest column
+    for _ in busiest..data.columns.len() - 1 {
+        key(&mut app, KeyCode::Left);
+    }
+    assert_eq!(app.charts.as_ref().unwrap().cursor, Some(busiest));
+    let c = app.charts.as_ref().unwrap().cursor.unwrap();
+    let start = data.columns[c].0;
+    // the codes list's first row (200) keeps the panes' filter simple to check
+    key(&mut app, KeyCode::Enter);
+    app.settle();
+    let p = &app.panes[0];
+    let line = p.selected_line().unwrap();
+    let t = p.lines.meta(line).time_ms() / 1000;
+    assert!(t >= start && t < start + data.width_s, "moved to {t}, column {start}+{}", data.width_s);
+    assert!(!p.follow);
+}
+
+#[test]
+fn routes_and_upstreams_are_indexed_and_filter_like_codes() {
+    let mut app = app_with(200, 50, REQUESTS);
+    keys(&mut app, "c]]]b"); // all, routes
+    assert!(app.has_work(), "routes wait to be indexed");
+    app.settle();
+    let rows = app.chart_data(100).unwrap().rows;
+    let mut g = Generator::new(cfg());
+    let mut truth: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    while let Some(r) = g.next_request() {
+        let e = truth.entry(gatewatch::routes::normalize_bytes(r.path.as_bytes())).or_default();
+        e.0 += 1;
+        e.1 += (r.status >= 400) as u64;
+    }
+    for row in &rows {
+        assert_eq!(truth.get(&row.label), Some(&(row.requests, row.errors)), "{}", row.label);
+    }
+    assert_eq!(rows.len(), truth.len());
+    assert!(rows.windows(2).all(|w| w[0].errors >= w[1].errors), "most errors first");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.filter.text, format!("route={}", rows[0].label));
+    keys(&mut app, "b");
+    assert_eq!(app.charts.as_ref().unwrap().breakdown, Breakdown::Upstreams);
+    app.settle();
+    let ups = app.chart_data(100).unwrap().rows;
+    assert!(ups.iter().any(|r| r.label.starts_with("10.0.0.")), "{ups:?}");
+}
+
+fn nginx_at(sec: u32, status: u16, i: u32) -> String {
+    let (m, s) = (sec / 60, sec % 60);
+    format!(
+        "10.0.0.1 - - [01/May/2024:12:{m:02}:{s:02} +0000] \"GET /v1/items/{i} HTTP/1.1\" {status} 12 \"-\" \"t\" rt=0.020 rid=r{i:08x}\n"
+    )
+}
+
+#[test]
+fn an_alert_shows_in_the_status_bar_while_it_holds_and_clears() {
+    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
+    let mut app = App::new(
+        vec![("gw".into(), "gw.log".into(), Some(Role::Gateway))],
+        ScanOptions::default(),
+        Keymap::default(),
+        theme,
+    );
+    app.update(Msg::Resize(200, 50));
+    let mut i = 0;
+    let mut feed = |app: &mut App, secs: std::ops::Range<u32>, bad: bool| {
+        let mut text = String::new();
+        for sec in secs {
+            for k in 0..10 {
+                i += 1;
+                text.push_str(&nginx_at(sec, if bad && k < 2 { 502 } else { 200 }, i));
+            }
+        }
+        app.update(batch(0, text.as_bytes()));
+        app.update(Msg::Tick(Instant::now()));
+    };
+    feed(&mut app, 0..180, false);
+    assert!(app.alerts.is_empty());
+    feed(&mut app, 180..240, true);
+    assert_eq!(app.alerts.len(), 1, "{:?}", app.alerts);
+    assert_eq!(app.alerts[0].rule, "5xx > 5% over 1m");
+    let shown = screen(&app);
+    let bar = shown.lines().last().unwrap();
+    assert!(bar.contains("▲ 5xx > 5% over 1m since 12:03:16 (20.0%)"), "{bar}");
+    // the rate falls back: the window empties of 502s and the alert clears
+    feed(&mut app, 240..400, false);
+    assert!(app.alerts.is_empty(), "{:?}", app.alerts);
+    assert!(!screen(&app).lines().last().unwrap().contains('▲'));
+    // the charts list the episode with its start and end
+    key(&mut app, KeyCode::Char('c'));
+    let eps = app.alert_history();
+    assert_eq!(eps.len(), 1);
+    assert_eq!((eps[0].start % 86_400, eps[0].end.map(|e| e % 86_400)), (12 * 3600 + 196, Some(12 * 3600 + 285)));
+}
+
+#[test]
+fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
+    let mut app = app_with(200, 50, REQUESTS);
+    // a 502 record at the gateway
+    let p = &app.panes[0];
+    let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == 502).expect("the incident has 502s");
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..line {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.overlay, Overlay::Diagnosis);
+    let d = app.diagnosis.clone().unwrap();
+    assert_eq!(d.entries[0].status, 502);
+    assert!(d.record.iter().any(|l| l.starts_with("This record:")), "{:?}", d.record);
+    let shown = screen(&app);
+    assert!(shown.contains("diagnosis · 502"), "{shown}");
+    assert!(shown.contains("check:") && shown.contains("fix:"), "{shown}");
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.overlay, Overlay::None);
+    // 504 selected in the charts: the timeout, with the value the evidence suggests
+    keys(&mut app, "c]]]");
+    let rows = app.chart_data(100).unwrap().rows;
+    let at = rows.iter().position(|r| r.label == "504").expect("504s listed");
+    for _ in 0..at {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('d'));
+    let d = app.diagnosis.clone().unwrap();
+    assert_eq!(d.entries.len(), 1);
+    assert_eq!(d.entries[0].status, 504);
+    assert_eq!(d.entries[0].count, rows[at].requests);
+    assert!(d.entries[0].cause.contains("timeout") || d.entries[0].cause.contains("timed out"), "{:?}", d.entries[0]);
+    // a 2xx code is not diagnosed
+    key(&mut app, KeyCode::Char('d'));
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.notice.as_deref().unwrap_or("").contains("not an error"), "{:?}", app.notice);
+}
+
+#[test]
+fn snapshot_charts_pane() {
+    let mut app = app_with(120, 40, REQUESTS);
+    keys(&mut app, "c]]]");
+    key(&mut app, KeyCode::Left);
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Left);
+    }
+    masked().bind(|| insta::assert_snapshot!("charts_all", screen(&app)));
+    let mut small = app_with(80, 24, REQUESTS);
+    keys(&mut small, "c]]]b");
+    small.settle();
+    masked().bind(|| insta::assert_snapshot!("charts_routes_80x24", screen(&small)));
+}
