@@ -164,6 +164,13 @@ pub fn ms_to_us(b: &[u8]) -> Option<u64> {
     parse_scaled(b, 1_000)
 }
 
+/// [`sum_list`] of seconds ([`secs_to_us`] each), with the one-entry, three-decimal case first: that is most
+/// `$upstream_response_time` values, and it cannot hold a separator, so the result is the same.
+#[inline]
+pub fn sum_secs_to_us(b: &[u8]) -> Option<u64> {
+    secs_with_ms(b).or_else(|| sum_list(b, secs_to_us))
+}
+
 /// Sum a list of durations such as nginx's `0.001, 0.020` or `0.010 : 0.005`; `-` entries count as nothing.
 /// Returns `None` when no entry parsed.
 pub fn sum_list(b: &[u8], each: impl Fn(&[u8]) -> Option<u64>) -> Option<u64> {
@@ -275,6 +282,7 @@ mod tests {
         #[test]
         fn seconds_match_reference(b in prop_oneof![seconds_text(), number_text()]) {
             prop_assert_eq!(secs_to_us(&b), reference::parse_scaled(&b, 1_000_000));
+            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, |p| reference::parse_scaled(p, 1_000_000)));
         }
 
         #[test]
@@ -282,6 +290,7 @@ mod tests {
             prop_assert_eq!(parse_scaled(&b, scale), reference::parse_scaled(&b, scale));
             prop_assert_eq!(parse_status(&b), reference::parse_status(&b));
             prop_assert_eq!(sum_list(&b, secs_to_us), reference::sum_list(&b, secs_to_us));
+            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, |p| reference::parse_scaled(p, 1_000_000)));
             prop_assert_eq!(crate::record::StatusList::parse(&b), {
                 let mut l = crate::record::StatusList::new();
                 for part in b.split(|&c| c == b',' || c == b':') {
