@@ -61,7 +61,16 @@ fn close_quote(line: &[u8], f: &impl Find, from: usize) -> Option<usize> {
 }
 
 /// Trimmed, or `None` for a placeholder (as [`num::text`] decides, without the UTF-8 step).
+#[inline]
 fn bytes_field(b: &[u8]) -> Option<&[u8]> {
+    // most values (ids, addresses, paths) need neither: no placeholder is longer than four bytes
+    if let (Some(first), Some(last)) = (b.first(), b.last())
+        && b.len() > 4
+        && !first.is_ascii_whitespace()
+        && !last.is_ascii_whitespace()
+    {
+        return Some(b);
+    }
     let b = trim(b);
     (!is_placeholder(b)).then_some(b)
 }
@@ -1158,6 +1167,16 @@ mod summary_tests {
             (Some(full), Some(sum)) => assert_eq!(sum, Summary::of(&full), "{ctx}"),
             (None, Some(_)) => panic!("a summary for a line that does not parse: {ctx}"),
             (_, None) => {}
+        }
+    }
+
+    proptest! {
+        /// The shortcut for long untrimmed values gives what trimming and the placeholder test give.
+        #[test]
+        fn bytes_field_as_trim_and_placeholder(b in prop::collection::vec(prop::sample::select(&b" \t-\"nulNoeia1"[..]), 0..8)) {
+            let b = &b[..];
+            let want = Some(trim(b)).filter(|t| !is_placeholder(t));
+            prop_assert_eq!(bytes_field(b), want);
         }
     }
 
