@@ -23,8 +23,12 @@ pub fn traceparent_trace_id(s: &str) -> Option<&str> {
 /// True for a UUID: `8-4-4-4-12` hex digits.
 pub fn is_uuid(b: &[u8]) -> bool {
     b.len() == 36
-        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
-        && b.iter().enumerate().all(|(i, c)| [8, 13, 18, 23].contains(&i) || c.is_ascii_hexdigit())
+        && b[8] == b'-'
+        && b[13] == b'-'
+        && b[18] == b'-'
+        && b[23] == b'-'
+        // the groups, each tested without an early exit (see `all_hex`)
+        && all_hex(&b[..8]) & all_hex(&b[9..13]) & all_hex(&b[14..18]) & all_hex(&b[19..23]) & all_hex(&b[24..])
 }
 
 fn is_word(c: u8) -> bool {
@@ -130,6 +134,22 @@ mod tests {
         assert_eq!(&t[find_id_in_text(t).unwrap()], b"0af7651916cd43dd8448eb211c80319c");
         assert!(find_id_in_text(b"no ids here deadbeef").is_none());
         assert!(find_id_in_text(b"x0af7651916cd43dd8448eb211c80319c").is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn uuid_test_as_bytewise(b in proptest::collection::vec(proptest::sample::select(&b"09afAFgG-x\xff"[..]), 36), dashes: bool) {
+            let mut b = b;
+            if dashes {
+                for i in [8, 13, 18, 23] {
+                    b[i] = b'-';
+                }
+            }
+            let dash = |i| [8, 13, 18, 23].contains(&i);
+            let want = b.iter().enumerate().all(|(i, &c)| if dash(i) { c == b'-' } else { c.is_ascii_hexdigit() });
+            proptest::prop_assert_eq!(is_uuid(&b), want);
+            proptest::prop_assert!(!is_uuid(&b[1..]));
+        }
     }
 
     #[test]

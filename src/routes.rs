@@ -4,6 +4,10 @@
 /// object id or hash (8+ hex digits with a digit among them), or a long opaque token (20+ base64/ULID/slug
 /// characters with 2+ digits). Route words (`v1`, `orders`) are rejected after a byte or two.
 fn is_id_segment(seg: &[u8]) -> bool {
+    // a UUID passes the tests below too, but only after several walks over its 36 bytes
+    if crate::ids::is_uuid(seg) {
+        return true;
+    }
     if seg.len() < 8 {
         // only digits can make a short id; no early exit, the loop is a handful of bytes
         return !seg.is_empty() && seg.iter().fold(true, |ok, c| ok & c.is_ascii_digit());
@@ -23,7 +27,7 @@ fn is_id_segment(seg: &[u8]) -> bool {
             return true;
         }
     }
-    crate::ids::is_uuid(seg)
+    false
 }
 
 /// Walk the normalised route of a request target segment by segment (`{id}` for id-like ones): the query and
@@ -138,8 +142,13 @@ pub fn route_key(target: &[u8]) -> u64 {
     let mut h = 0x243f_6a88_85a3_08d3u64;
     segments_raw(target, |seg| {
         let n = seg.len();
-        let id = if n < 8 { all_digits(word_at(seg, 0), n) } else { is_id_segment(seg) };
-        if id {
+        if n < 8 {
+            // one word holds the whole segment: load it once for the digit test and the mixing
+            let w = word_at(seg, 0);
+            h = if all_digits(w, n) { mix(mix(h, 4), ID_WORD) } else { mix(mix(h, n as u64), w) };
+            return;
+        }
+        if is_id_segment(seg) {
             // exactly what a literal `{id}` segment mixes in
             h = mix(mix(h, 4), ID_WORD);
             return;

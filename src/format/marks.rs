@@ -33,12 +33,25 @@ impl Marks {
     /// outside ASCII.
     #[inline]
     pub(crate) fn of(line: &[u8]) -> Option<Marks> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { Self::of_avx2(line) };
+        }
         Self::build(line, classify)
+    }
+
+    /// [`Marks::of`] with AVX2, where the CPU has it (checked at run time: x86_64's baseline is SSE2 only).
+    /// Classifying 32 bytes per compare halves the instructions of the pass over the line.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn of_avx2(line: &[u8]) -> Option<Marks> {
+        Self::build(line, |b| classify_avx2(b))
     }
 
     /// [`Marks::of`] with a given 64-byte classifier (tests run the portable one on every target).
     #[inline(always)]
-    fn build(line: &[u8], classify: fn(&[u8; 64]) -> Class) -> Option<Marks> {
+    fn build(line: &[u8], classify: impl Fn(&[u8; 64]) -> Class) -> Option<Marks> {
         if line.len() > MAX_LEN {
             return None;
         }
@@ -169,6 +182,35 @@ fn classify(b: &[u8; 64]) -> Class {
     Class { spaces, quotes, bad: bad != 0 }
 }
 
+/// [`classify`] with AVX2: two 32-byte halves.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn classify_avx2(b: &[u8; 64]) -> Class {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+    // SAFETY: the caller has AVX2 (this function's target feature), and each unaligned load reads 32 bytes
+    // inside `b`.
+    let (lo, hi) = unsafe {
+        (_mm256_loadu_si256(b.as_ptr().cast::<__m256i>()), _mm256_loadu_si256(b.as_ptr().add(32).cast::<__m256i>()))
+    };
+    let (sp, qu, bs) = (_mm256_set1_epi8(b' ' as i8), _mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
+    let bits = |v: u64, w: u64| v | w << 32;
+    let spaces = bits(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, sp)) as u32 as u64,
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, sp)) as u32 as u64,
+    );
+    let quotes = bits(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, qu)) as u32 as u64,
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, qu)) as u32 as u64,
+    );
+    // the sign bit of a byte is set when it is not ASCII and, after the OR, when it is a backslash
+    let bad =
+        _mm256_or_si256(_mm256_or_si256(lo, _mm256_cmpeq_epi8(lo, bs)), _mm256_or_si256(hi, _mm256_cmpeq_epi8(hi, bs)));
+    Class { spaces, quotes, bad: _mm256_movemask_epi8(bad) != 0 }
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn classify(b: &[u8; 64]) -> Class {
@@ -244,7 +286,8 @@ mod tests {
     fn check_line(line: &[u8]) {
         let plain = line.len() <= MAX_LEN && line.is_ascii() && !line.contains(&b'\\');
         let reference = walk(&Memchr(line), line.len());
-        for m in [Marks::of(line), Marks::build(line, classify_swar)] {
+        // `of` is the AVX2 pass where the CPU has it; `classify` is then the SSE2 one
+        for m in [Marks::of(line), Marks::build(line, classify), Marks::build(line, classify_swar)] {
             assert_eq!(m.is_some(), plain, "{line:?}");
             if let Some(m) = m {
                 assert_eq!(walk(&m, line.len()), reference, "{line:?}");
@@ -262,6 +305,11 @@ mod tests {
         fn classifiers_match_naive(b in prop::collection::vec(byte(), 64)) {
             let b: [u8; 64] = b.try_into().unwrap();
             prop_assert_eq!(classify(&b), naive(&b));
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                prop_assert_eq!(unsafe { classify_avx2(&b) }, naive(&b));
+            }
             prop_assert_eq!(classify_swar(&b), naive(&b));
         }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use memchr::{memchr, memrchr};
 
 use super::marks::{self, Find, Marks, Memchr};
-use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_list, trim};
+use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_secs_to_us, trim};
 use super::time::parse_clf;
 use crate::ids;
 use crate::record::{LogTime, Record, StatusList};
@@ -61,7 +61,16 @@ fn close_quote(line: &[u8], f: &impl Find, from: usize) -> Option<usize> {
 }
 
 /// Trimmed, or `None` for a placeholder (as [`num::text`] decides, without the UTF-8 step).
+#[inline]
 fn bytes_field(b: &[u8]) -> Option<&[u8]> {
+    // most values (ids, addresses, paths) need neither: no placeholder is longer than four bytes
+    if let (Some(first), Some(last)) = (b.first(), b.last())
+        && b.len() > 4
+        && !first.is_ascii_whitespace()
+        && !last.is_ascii_whitespace()
+    {
+        return Some(b);
+    }
     let b = trim(b);
     (!is_placeholder(b)).then_some(b)
 }
@@ -158,7 +167,7 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
         match field {
             Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
             Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
-            Some(KvField::UpstreamTime) => s.upstream_us = sum_list(val, secs_to_us).or(s.upstream_us),
+            Some(KvField::UpstreamTime) => s.upstream_us = sum_secs_to_us(val).or(s.upstream_us),
             Some(KvField::UpstreamStatus) => {
                 let l = StatusList::parse(val);
                 if !l.is_empty() {
@@ -258,7 +267,7 @@ pub fn parse_ingress(line: &[u8]) -> Option<Record<'_>> {
     let (urt, p) = list_after_space(line, p)?;
     let (us, p) = list_after_space(line, p)?;
     rec.upstream_addr = num::text(addr);
-    rec.upstream_us = sum_list(urt, secs_to_us);
+    rec.upstream_us = sum_secs_to_us(urt);
     rec.upstream_status = StatusList::parse(us);
     if let Some((id, _)) = token_after_space(line, p) {
         rec.request_id = num::text(id);
@@ -350,7 +359,7 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
     match kind {
         KvField::RequestId => set(&mut rec.request_id, field(val)),
         KvField::Duration => rec.duration_us = secs_to_us(val).or(rec.duration_us),
-        KvField::UpstreamTime => rec.upstream_us = sum_list(val, secs_to_us).or(rec.upstream_us),
+        KvField::UpstreamTime => rec.upstream_us = sum_secs_to_us(val).or(rec.upstream_us),
         KvField::UpstreamStatus => {
             let l = StatusList::parse(val);
             if !l.is_empty() {
@@ -1158,6 +1167,16 @@ mod summary_tests {
             (Some(full), Some(sum)) => assert_eq!(sum, Summary::of(&full), "{ctx}"),
             (None, Some(_)) => panic!("a summary for a line that does not parse: {ctx}"),
             (_, None) => {}
+        }
+    }
+
+    proptest! {
+        /// The shortcut for long untrimmed values gives what trimming and the placeholder test give.
+        #[test]
+        fn bytes_field_as_trim_and_placeholder(b in prop::collection::vec(prop::sample::select(&b" \t-\"nulNoeia1"[..]), 0..8)) {
+            let b = &b[..];
+            let want = Some(trim(b)).filter(|t| !is_placeholder(t));
+            prop_assert_eq!(bytes_field(b), want);
         }
     }
 

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use memchr::memmem::Finder;
 
 use super::nginx::{field, is_escaped, split_request};
-use super::num::{self, parse_status, parse_u64, secs_to_us, sum_list, trim};
+use super::num::{self, parse_status, parse_u64, secs_to_us, sum_secs_to_us, trim};
 use super::time::{parse_clf, parse_epoch, parse_iso};
 use crate::record::{Record, StatusList};
 
@@ -363,7 +363,7 @@ impl NginxFormat {
             }
             Var::RequestLength => rec.bytes_received = parse_u64(v),
             Var::RequestTime => rec.duration_us = secs_to_us(v),
-            Var::UpstreamTime => rec.upstream_us = sum_list(v, secs_to_us),
+            Var::UpstreamTime => rec.upstream_us = sum_secs_to_us(v),
             Var::UpstreamStatus => rec.upstream_status = StatusList::parse(v),
             Var::UpstreamAddr => rec.upstream_addr = num::text(v),
             Var::RequestId => {
