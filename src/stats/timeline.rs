@@ -276,11 +276,17 @@ impl Series {
             return;
         }
         let sec = p.unix_us.div_euclid(1_000_000);
-        let (thresholds, n) = (self.thresholds, self.n_thresholds);
-        match self.slot(sec) {
-            Some(b) => b.count(&p, &thresholds[..n]),
-            None => self.dropped += 1,
-        }
+        // most records land in a bucket that exists (the newest)
+        let i = if self.res == 1 { sec } else { sec.div_euclid(self.res) }.wrapping_sub(self.base);
+        let i = if (i as u64) < self.buckets.len() as u64 {
+            i as usize
+        } else {
+            match self.grow(sec) {
+                Some(i) => i,
+                None => return self.dropped += 1,
+            }
+        };
+        self.buckets[i].count(&p, &self.thresholds[..self.n_thresholds]);
     }
 
     /// Add another series' buckets (e.g. a parallel worker's) into this one.
@@ -289,17 +295,19 @@ impl Series {
             if b.is_empty() {
                 continue;
             }
-            match self.slot(start) {
-                Some(mine) => mine.absorb(b),
+            match self.grow(start) {
+                Some(i) => self.buckets[i].absorb(b),
                 None => self.dropped += b.requests(),
             }
         }
         self.dropped += other.dropped;
     }
 
-    /// The bucket for second `sec`, growing, sliding or coarsening the series as needed; `None` when it is not
-    /// kept.
-    fn slot(&mut self, sec: i64) -> Option<&mut Bucket> {
+    /// The index of the bucket for second `sec`, growing, sliding or coarsening the series as needed; `None` when
+    /// it is not kept.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, sec: i64) -> Option<usize> {
         let anchor = *self.anchor.get_or_insert(sec);
         if sec.abs_diff(anchor) > MAX_REACH_S as u64 {
             return None;
@@ -307,7 +315,7 @@ impl Series {
         if self.buckets.is_empty() {
             self.base = sec.div_euclid(self.res);
             self.buckets.push_back(Bucket::default());
-            return self.buckets.back_mut();
+            return Some(0);
         }
         let end = self.base + self.buckets.len() as i64;
         let mut idx = if self.res == 1 { sec } else { sec.div_euclid(self.res) };
@@ -340,7 +348,8 @@ impl Series {
                 self.buckets.push_back(Bucket::default());
             }
         }
-        self.buckets.get_mut((idx - self.base) as usize)
+        let i = (idx - self.base) as usize;
+        (i < self.buckets.len()).then_some(i)
     }
 
     /// Widen the buckets so that `[first, end)` fits in `cap` of them.
