@@ -17,8 +17,10 @@ use gatewatch::generate::{GenConfig, Generator, upstream_logged};
 use gatewatch::record::Role;
 use gatewatch::report::ScanOptions;
 use gatewatch::source::{Batch, SourceMsg};
+use gatewatch::stats::timeline::Point;
 use gatewatch::ui::app::{App, Msg};
 use gatewatch::ui::keymap::Keymap;
+use gatewatch::ui::pane::PaneStats;
 use gatewatch::ui::theme::{ColorDepth, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -146,6 +148,45 @@ fn main() {
     app.settle();
     let filter_time = t.elapsed();
     let filtered: Vec<Duration> = (0..RUNS).map(|_| frame(&app)).collect();
+    // the charts pane open (window 5m, then all): bucket sums, histogram, percentiles, codes
+    app.update(key('c'));
+    let charts: Vec<Duration> = (0..RUNS).map(|_| frame(&app)).collect();
+    app.update(key(']'));
+    app.update(key(']'));
+    app.update(key(']'));
+    let charts_all: Vec<Duration> = (0..RUNS).map(|_| frame(&app)).collect();
+
+    // the stats update alone: every record's point counted again into fresh buckets, against the whole
+    // ingestion above (parse, store, stats) of the same records
+    let points: Vec<Point> = app
+        .panes
+        .iter()
+        .flat_map(|p| {
+            (0..p.lines.len()).map(|i| {
+                let m = p.lines.meta(i);
+                Point {
+                    unix_us: m.time_ms() * 1000,
+                    status: (m.status != 0).then_some(m.status),
+                    latency_us: m.latency_us(),
+                    error_level: m.level >= 5,
+                }
+            })
+        })
+        .collect();
+    let thresholds = gatewatch::alerts::Rules::default().thresholds();
+    let stats_runs: Vec<Duration> = (0..5)
+        .map(|_| {
+            let mut st = PaneStats::new(&thresholds);
+            let now = Instant::now();
+            let t = Instant::now();
+            for p in &points {
+                st.add(*p, now);
+            }
+            std::hint::black_box(&st);
+            t.elapsed()
+        })
+        .collect();
+    let stats_time = median(stats_runs);
 
     // baseline: the same number of plain lines, pre-formatted, in four bordered blocks
     let plain: Vec<Line<'static>> = (0..48)
@@ -179,6 +220,8 @@ fn main() {
         ("frame, following the bottom", follow),
         ("frame, request selected (highlights)", selected),
         ("frame, filter status>=500 on", filtered),
+        ("frame, charts open (window 5m)", charts),
+        ("frame, charts open (window all)", charts_all),
         ("key press + its frame (k/j, correlate)", keys),
     ] {
         let (m, p) = (median(v.clone()), p99(v));
@@ -188,6 +231,14 @@ fn main() {
         "filter status>=500 over all lines: {:.0} ms ({:.0} lines/ms)",
         ms(filter_time),
         lines as f64 / ms(filter_time)
+    );
+    println!(
+        "stats update (log-time buckets, {} records): {:.0} ns a record = {:.2}% of ingesting it ({:.0} ns a line: \
+         parse, store, stats)",
+        points.len(),
+        stats_time.as_secs_f64() * 1e9 / points.len() as f64,
+        stats_time.as_secs_f64() * 100.0 / load_time.as_secs_f64(),
+        load_time.as_secs_f64() * 1e9 / lines as f64,
     );
     println!(
         "memory: raw text {:.1} MB ({} bytes/line); beyond it: {:.1} bytes/line by the store's accounting, \

@@ -49,12 +49,11 @@ fn buckets_hold_each_record_in_its_own_second() {
     let truth = truth();
     let got: BTreeMap<i64, [u64; 6]> = app.panes[0]
         .stats
-        .all
-        .buckets()
+        .all_buckets()
         .filter(|(_, b)| b.requests() > 0)
         .map(|(s, b)| (s, b.classes.map(|n| n as u64)))
         .collect();
-    assert_eq!(app.panes[0].stats.all.resolution(), 1, "a short log keeps one-second buckets");
+    assert_eq!(app.panes[0].stats.all_resolution(), 1, "a short log keeps one-second buckets");
     assert_eq!(got, truth);
 }
 

@@ -172,7 +172,8 @@ impl Bucket {
         v
     }
 
-    fn is_empty(&self) -> bool {
+    /// Nothing counted.
+    pub fn is_empty(&self) -> bool {
         self.classes == [0; CLASSES] && self.error_lines == 0
     }
 }
@@ -215,6 +216,10 @@ pub struct Series {
     anchor: Option<i64>,
     /// Records not kept: older than a `Recent` series reaches, or timestamps too far off to be real.
     pub dropped: u64,
+    /// Buckets a `Recent` series slid past, kept for [`Series::take_evicted`] when asked for.
+    evicted: Option<Vec<(i64, Bucket)>>,
+    /// The last bucket counted into: its span (µs) and index.
+    hot: (i64, i64, usize),
 }
 
 impl Series {
@@ -234,6 +239,24 @@ impl Series {
             n_thresholds,
             anchor: None,
             dropped: 0,
+            evicted: None,
+            hot: (0, 0, 0),
+        }
+    }
+
+    /// Keep the buckets a `Recent` series slides past, for [`Series::take_evicted`] (so another series can hold
+    /// the older history without counting every record twice).
+    pub fn keeping_evicted(mut self) -> Self {
+        self.evicted = Some(Vec::new());
+        self
+    }
+
+    /// The buckets slid past since the last call, with their start second.
+    #[inline]
+    pub fn take_evicted(&mut self) -> Option<Vec<(i64, Bucket)>> {
+        match &mut self.evicted {
+            Some(v) if !v.is_empty() => Some(std::mem::take(v)),
+            _ => None,
         }
     }
 
@@ -269,38 +292,56 @@ impl Series {
         usize::try_from(i).ok().and_then(|i| self.buckets.get(i))
     }
 
-    /// Count one record.
+    /// Count one record; false when it is not kept (see [`Series::dropped`]).
     #[inline]
-    pub fn add(&mut self, p: Point) {
+    pub fn add(&mut self, p: Point) -> bool {
         if p.status.is_none() && !p.error_level {
-            return;
+            return true;
         }
-        let sec = p.unix_us.div_euclid(1_000_000);
-        // most records land in a bucket that exists (the newest)
-        let i = if self.res == 1 { sec } else { sec.div_euclid(self.res) }.wrapping_sub(self.base);
-        let i = if (i as u64) < self.buckets.len() as u64 {
-            i as usize
+        // most records land in the bucket the record before landed in
+        let (from, to, hot) = self.hot;
+        let i = if p.unix_us >= from && p.unix_us < to {
+            hot
         } else {
-            match self.grow(sec) {
+            match self.locate(p.unix_us) {
                 Some(i) => i,
-                None => return self.dropped += 1,
+                None => {
+                    self.dropped += 1;
+                    return false;
+                }
             }
         };
         self.buckets[i].count(&p, &self.thresholds[..self.n_thresholds]);
+        true
+    }
+
+    /// The index of the bucket for a time (µs), made if needed; it becomes the hot bucket.
+    fn locate(&mut self, unix_us: i64) -> Option<usize> {
+        let sec = unix_us.div_euclid(1_000_000);
+        let i = if self.res == 1 { sec } else { sec.div_euclid(self.res) }.wrapping_sub(self.base);
+        let i = if (i as u64) < self.buckets.len() as u64 { i as usize } else { self.grow(sec)? };
+        let start_us = (self.base + i as i64) * self.res * 1_000_000;
+        self.hot = (start_us, start_us + self.res * 1_000_000, i);
+        Some(i)
     }
 
     /// Add another series' buckets (e.g. a parallel worker's) into this one.
     pub fn merge(&mut self, other: &Series) {
         for (start, b) in other.buckets() {
-            if b.is_empty() {
-                continue;
-            }
-            match self.grow(start) {
-                Some(i) => self.buckets[i].absorb(b),
-                None => self.dropped += b.requests(),
-            }
+            self.absorb_at(start, b);
         }
         self.dropped += other.dropped;
+    }
+
+    /// Add a bucket that starts at second `start`.
+    pub fn absorb_at(&mut self, start: i64, b: &Bucket) {
+        if b.is_empty() {
+            return;
+        }
+        match self.grow(start) {
+            Some(i) => self.buckets[i].absorb(b),
+            None => self.dropped += b.requests(),
+        }
     }
 
     /// The index of the bucket for second `sec`, growing, sliding or coarsening the series as needed; `None` when
@@ -308,6 +349,7 @@ impl Series {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, sec: i64) -> Option<usize> {
+        self.hot = (0, 0, 0); // the buckets may move
         let anchor = *self.anchor.get_or_insert(sec);
         if sec.abs_diff(anchor) > MAX_REACH_S as u64 {
             return None;
@@ -340,7 +382,14 @@ impl Series {
                 // Recent: slide, forgetting the oldest seconds
                 let new_base = idx - self.cap as i64 + 1;
                 let gone = ((new_base - self.base) as usize).min(self.buckets.len());
-                self.buckets.drain(..gone);
+                let (base, res) = (self.base, self.res);
+                let drained = self.buckets.drain(..gone).enumerate();
+                match &mut self.evicted {
+                    Some(keep) => {
+                        keep.extend(drained.filter(|(_, b)| !b.is_empty()).map(|(k, b)| ((base + k as i64) * res, b)))
+                    }
+                    None => drop(drained),
+                }
                 self.base = new_base;
             }
             let end = self.base + self.buckets.len() as i64;
@@ -380,14 +429,7 @@ impl Series {
         let n = ceil_div(span, width).max(1);
         // align column edges to the buckets so none is split between two columns
         let end = ceil_div(end, self.res) * self.res;
-        let start = end - n * width;
-        let mut out: Vec<(i64, Bucket)> = (0..n).map(|i| (start + i * width, Bucket::default())).collect();
-        for (s, b) in self.buckets() {
-            if s >= start && s < end {
-                out[((s - start) / width) as usize].1.absorb(b);
-            }
-        }
-        (width, out)
+        (width, sum_columns(self.buckets(), end - n * width, width, n as usize))
     }
 
     /// Every bucket of `[from, end)` summed into one.
@@ -400,6 +442,23 @@ impl Series {
         }
         t
     }
+}
+
+/// `buckets` summed into `n` columns of `width` seconds from second `start` (by each bucket's start).
+pub fn sum_columns<'a>(
+    buckets: impl Iterator<Item = (i64, &'a Bucket)>,
+    start: i64,
+    width: i64,
+    n: usize,
+) -> Vec<(i64, Bucket)> {
+    let end = start + n as i64 * width;
+    let mut out: Vec<(i64, Bucket)> = (0..n as i64).map(|i| (start + i * width, Bucket::default())).collect();
+    for (s, b) in buckets {
+        if s >= start && s < end {
+            out[((s - start) / width) as usize].1.absorb(b);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -514,7 +573,7 @@ mod tests {
             let (mut a, mut b, mut all) = (Series::new(Keep::All, 50, &[]), Series::new(Keep::All, 50, &[]), Series::new(Keep::All, 50, &[]));
             for (i, &sec) in secs.iter().enumerate() {
                 let p = at(sec, 200 + (i % 4) as u16 * 100, 3);
-                if i % 2 == 0 { a.add(p) } else { b.add(p) }
+                if i % 2 == 0 { a.add(p); } else { b.add(p); }
                 all.add(p);
             }
             a.merge(&b);

@@ -141,6 +141,8 @@ pub struct App {
     pub keys_index: Vec<super::charts::PaneKeys>,
     /// Alert rules holding now.
     pub alerts: Vec<super::charts::Firing>,
+    /// Every episode of the rules since the first line, as of the last tick.
+    pub(crate) alert_history: Option<Vec<crate::alerts::Episode>>,
     /// The diagnosis shown in its overlay.
     pub diagnosis: Option<super::diagnosis::DiagnosisView>,
     pub(crate) opts: ScanOptions,
@@ -187,6 +189,7 @@ impl App {
             restarts: Vec::new(),
             charts: None,
             alerts: Vec::new(),
+            alert_history: None,
             diagnosis: None,
             opts,
         }

@@ -8,7 +8,7 @@ use super::app::App;
 use super::pane::Pane;
 use crate::alerts::{Episode, Rule};
 use crate::record::Role;
-use crate::stats::timeline::{Bucket, Keep, Point, Series};
+use crate::stats::timeline::{Bucket, Keep, Point, Series, sum_columns};
 
 /// How much log time the charts cover, ending now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,7 +305,7 @@ fn window_of(app: &App, panes: &[usize], window: Window, end: i64) -> (i64, bool
     match window.span() {
         Some(s) => (end - s, true),
         None => {
-            let first = panes.iter().filter_map(|&i| app.panes[i].stats.all.span()).map(|(f, _)| f).min();
+            let first = panes.iter().filter_map(|&i| app.panes[i].stats.first_second()).min();
             (first.unwrap_or(end - 60).min(end - 60), false)
         }
     }
@@ -317,21 +317,14 @@ pub fn chart_data(app: &App, view: &ChartView, columns: usize, keys: &[PaneKeys]
     let Some(end) = log_now(app) else { return ChartData::default() };
     let (start, recent) = window_of(app, &panes, view.window, end);
     let span = end - start;
-    let series = |i: usize| if recent { &app.panes[i].stats.recent } else { &app.panes[i].stats.all };
-    let res = panes.iter().map(|&i| series(i).resolution()).max().unwrap_or(1);
+    let res = if recent { 1 } else { panes.iter().map(|&i| app.panes[i].stats.all_resolution()).max().unwrap_or(1) };
     let columns = columns.max(1) as i64;
     let width = (span + columns - 1) / columns;
     let width = ((width.max(1) + res - 1) / res) * res;
     let n = ((span + width - 1) / width).max(1);
     let start = end - n * width;
-    let mut cols: Vec<(i64, Bucket)> = (0..n).map(|k| (start + k * width, Bucket::default())).collect();
-    for &i in &panes {
-        for (s, b) in series(i).buckets() {
-            if s >= start && s < end {
-                cols[((s - start) / width) as usize].1.absorb(b);
-            }
-        }
-    }
+    let cols =
+        sum_columns(panes.iter().flat_map(|&i| buckets_of(&app.panes[i].stats, recent)), start, width, n as usize);
     let mut total = Bucket::default();
     for (_, b) in &cols {
         total.absorb(b);
@@ -339,6 +332,11 @@ pub fn chart_data(app: &App, view: &ChartView, columns: usize, keys: &[PaneKeys]
     let mut data = ChartData { end, width_s: width, columns: cols, total, rows: Vec::new(), indexing: None };
     data.rows = rows(app, view, &panes, &data, start, keys);
     data
+}
+
+/// A pane's buckets: the newest hour's, or all of them.
+fn buckets_of(st: &super::pane::PaneStats, recent: bool) -> Box<dyn Iterator<Item = (i64, &Bucket)> + '_> {
+    if recent { Box::new(st.recent.buckets()) } else { Box::new(st.all_buckets()) }
 }
 
 fn errors_of(b: &Bucket) -> u64 {
@@ -374,10 +372,9 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
             .collect(),
         Breakdown::Sources => (0..app.panes.len())
             .map(|i| {
-                let st = &app.panes[i].stats;
-                let series = if view.window == Window::All { &st.all } else { &st.recent };
-                let (w, cols) = series.columns(end, end - start, SPARK * 4);
-                let _ = w;
+                let recent = view.window != Window::All;
+                let width = ((end - start) / (SPARK as i64 * 4)).max(1);
+                let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), start, width, SPARK * 4);
                 let mut t = Bucket::default();
                 cols.iter().for_each(|(_, b)| t.absorb(b));
                 Row {
@@ -452,16 +449,15 @@ pub struct Firing {
     pub value: String,
 }
 
-/// The scope's series summed: one pane's as it is, several merged.
-fn merged<'a>(app: &'a App, panes: &[usize], recent: bool) -> Option<std::borrow::Cow<'a, Series>> {
-    let pick = |i: usize| if recent { &app.panes[i].stats.recent } else { &app.panes[i].stats.all };
+/// The scope's newest hour summed: one pane's as it is, several merged.
+fn merged_recent<'a>(app: &'a App, panes: &[usize]) -> Option<std::borrow::Cow<'a, Series>> {
     match panes {
         [] => None,
-        [one] => Some(std::borrow::Cow::Borrowed(pick(*one))),
+        [one] => Some(std::borrow::Cow::Borrowed(&app.panes[*one].stats.recent)),
         many => {
-            let mut s = pick(many[0]).clone();
+            let mut s = app.panes[many[0]].stats.recent.clone();
             for &i in &many[1..] {
-                s.merge(pick(i));
+                s.merge(&app.panes[i].stats.recent);
             }
             Some(std::borrow::Cow::Owned(s))
         }
@@ -471,7 +467,7 @@ fn merged<'a>(app: &'a App, panes: &[usize], recent: bool) -> Option<std::borrow
 /// The rules that hold now over what the gateways (else all panes) saw.
 pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
     let panes = scope_panes(app, Scope::Gateways);
-    let (Some(now), Some(series)) = (log_now(app), merged(app, &panes, true)) else { return Vec::new() };
+    let (Some(now), Some(series)) = (log_now(app), merged_recent(app, &panes)) else { return Vec::new() };
     crate::alerts::firing(&series, rules, now)
         .into_iter()
         .map(|(i, e, v)| Firing { rule: e.rule, since: e.start, value: rules[i].show_value(v) })
@@ -481,7 +477,10 @@ pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
 /// Every episode of every rule since the first line (for the charts pane's list).
 pub fn history(app: &App, rules: &[Rule]) -> Vec<Episode> {
     let panes = scope_panes(app, Scope::Gateways);
-    let (Some(now), Some(series)) = (log_now(app), merged(app, &panes, false)) else { return Vec::new() };
+    let Some(now) = log_now(app) else { return Vec::new() };
+    let mut all = panes.iter().map(|&i| app.panes[i].stats.all_series());
+    let Some(mut series) = all.next() else { return Vec::new() };
+    all.for_each(|s| series.merge(&s));
     let mut out: Vec<Episode> =
         rules.iter().flat_map(|r| crate::alerts::episodes(&series, r, i64::MIN, now, true)).collect();
     out.sort_by_key(|e| e.start);
@@ -648,11 +647,18 @@ impl App {
             self.alerts = now;
             self.dirty = true;
         }
+        // the whole session's episodes, for the charts pane: once a tick, not once a frame
+        if self.charts.is_some() {
+            self.alert_history = Some(history(self, &self.opts.alert_rules));
+        }
     }
 
-    /// Every episode of the alert rules since the first line.
-    pub fn alert_history(&self) -> Vec<Episode> {
-        history(self, &self.opts.alert_rules)
+    /// Every episode of the alert rules since the first line, as of the last tick (or now, if none yet).
+    pub fn alert_history(&self) -> std::borrow::Cow<'_, [Episode]> {
+        match &self.alert_history {
+            Some(h) => std::borrow::Cow::Borrowed(h),
+            None => std::borrow::Cow::Owned(history(self, &self.opts.alert_rules)),
+        }
     }
 }
 

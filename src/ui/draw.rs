@@ -106,7 +106,7 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let mut last_minute = crate::stats::timeline::Bucket::default();
     let now = super::charts::log_now(app);
     for p in &counted {
-        for (c, n) in class.iter_mut().zip(p.stats.class) {
+        for (c, n) in class.iter_mut().zip(p.stats.class_totals()) {
             *c += n;
         }
         if let Some(now) = now {

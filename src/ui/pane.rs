@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::filter::Filter;
 use crate::format::Parser;
 use crate::record::Role;
-use crate::stats::timeline::{Keep, Point, Series};
+use crate::stats::timeline::{Bucket, Keep, Point, Series};
 use crate::store::LineStore;
 
 /// Lines of a pane that match the filter, found incrementally (a large pane takes several frames).
@@ -50,16 +50,17 @@ impl RateMeter {
     }
 }
 
-/// A pane's statuses and latency over log time: totals per class, one-second buckets for the last hour, and
-/// coarser buckets since the first line (see [`Series`]).
+/// A pane's statuses and latency over log time: totals per class, one-second buckets for the newest hour, and
+/// coarser buckets before it (see [`Series`]). Each record is counted once: in `recent`, or in `older` when it
+/// is older than `recent` reaches; the seconds `recent` slides past move to `older` whole.
 #[derive(Clone, Debug)]
 pub struct PaneStats {
-    /// Lines with a status, per class: index 1..=5 for 1xx..5xx, 0 for anything else.
-    pub class: [u64; 6],
+    /// Lines with a status but no time of their own (so in no bucket), per class.
+    pub untimed: [u64; 6],
     /// One-second buckets of the newest hour of log time.
     pub recent: Series,
-    /// Everything since the first line.
-    pub all: Series,
+    /// Everything before `recent`.
+    pub older: Series,
     /// The newest second of log time seen, when it arrived, and whether it was close to the wall clock then (a
     /// live log, whose time goes on while it is quiet) or not (history).
     newest: Option<(i64, Instant, bool)>,
@@ -80,9 +81,9 @@ impl PaneStats {
     /// Empty stats counting latencies above each of `thresholds_us` exactly (the alert rules' limits).
     pub fn new(thresholds_us: &[u64]) -> Self {
         PaneStats {
-            class: [0; 6],
-            recent: Series::new(Keep::Recent, 3600, thresholds_us),
-            all: Series::new(Keep::All, ALL_BUCKETS, thresholds_us),
+            untimed: [0; 6],
+            recent: Series::new(Keep::Recent, 3600, thresholds_us).keeping_evicted(),
+            older: Series::new(Keep::All, ALL_BUCKETS, thresholds_us),
             newest: None,
         }
     }
@@ -90,20 +91,58 @@ impl PaneStats {
     /// Count one record that arrived at `arrived`.
     #[inline]
     pub fn add(&mut self, p: Point, arrived: Instant) {
-        if let Some(s) = p.status {
-            self.class[crate::stats::timeline::class_of(s)] += 1;
-        }
         if p.status.is_none() && !p.error_level {
             return;
         }
-        self.recent.add(p);
-        self.all.add(p);
+        if !self.recent.add(p) {
+            // older than the newest hour: it belongs with the older history
+            self.recent.dropped -= 1;
+            self.older.add(p);
+        }
+        if let Some(gone) = self.recent.take_evicted() {
+            for (start, b) in &gone {
+                self.older.absorb_at(*start, b);
+            }
+        }
         let sec = p.unix_us.div_euclid(1_000_000);
         if self.newest.is_none_or(|(n, ..)| sec > n) {
             let wall =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
             self.newest = Some((sec, arrived, (wall - sec).abs() <= LIVE_SKEW_S));
         }
+    }
+
+    /// Lines with a status, per class (index 1..=5 for 1xx..5xx, 0 for anything else), since the first line.
+    pub fn class_totals(&self) -> [u64; 6] {
+        let mut t = self.untimed;
+        for (_, b) in self.all_buckets() {
+            for (a, n) in t.iter_mut().zip(b.classes) {
+                *a += n as u64;
+            }
+        }
+        t
+    }
+
+    /// Every bucket since the first line, oldest first (`older`'s, then `recent`'s).
+    pub fn all_buckets(&self) -> impl Iterator<Item = (i64, &Bucket)> {
+        self.older.buckets().chain(self.recent.buckets())
+    }
+
+    /// The widest bucket among them, seconds.
+    pub fn all_resolution(&self) -> i64 {
+        self.older.resolution().max(self.recent.resolution())
+    }
+
+    /// The first second counted.
+    pub fn first_second(&self) -> Option<i64> {
+        self.older.span().or(self.recent.span()).map(|(first, _)| first)
+    }
+
+    /// Everything since the first line as one series (for checking alert rules over the whole session).
+    pub fn all_series(&self) -> Series {
+        let mut s = self.older.clone();
+        s.merge(&self.recent);
+        s
     }
 
     /// "Now" in the log's time, as of `now`: the newest line's second, plus the time since it arrived when the log
@@ -309,7 +348,7 @@ impl Pane {
                 let p = Point { unix_us: t.unix_us, status: r.status, latency_us: r.duration_us, error_level };
                 self.stats.add(p, arrived);
             } else if let Some(s) = rec.as_ref().and_then(|r| r.status) {
-                self.stats.class[crate::stats::timeline::class_of(s)] += 1;
+                self.stats.untimed[crate::stats::timeline::class_of(s)] += 1;
             }
             n += 1;
         });
@@ -386,10 +425,29 @@ mod tests {
             st.add(Point { unix_us: (1_000 + s) * 1_000_000, status, ..Point::default() }, t0);
         }
         st.add(Point { unix_us: 1_010_000_000, status: Some(404), ..Point::default() }, t0); // late: its own second
-        assert_eq!((st.class[2], st.class[4], st.class[5]), (60, 1, 60));
+        let class = st.class_totals();
+        assert_eq!((class[2], class[4], class[5]), (60, 1, 60));
         assert_eq!(st.recent.total(1_010, 1_011).top_codes(), vec![(200, 1), (404, 1)]);
         // a log from long ago is history: its "now" stays just after its newest line
         assert_eq!(st.log_now(t0 + Duration::from_secs(30)), Some(1_120));
+    }
+
+    #[test]
+    fn the_newest_hour_slides_into_the_older_history_and_nothing_counts_twice() {
+        let mut st = PaneStats::default();
+        let t0 = Instant::now();
+        // three hours, one 200 a second and a 500 every tenth; then a late line from the first minute
+        for s in 0..3 * 3600i64 {
+            let status = Some(if s % 10 == 0 { 500 } else { 200 });
+            st.add(Point { unix_us: (1_000_000 + s) * 1_000_000, status, ..Point::default() }, t0);
+        }
+        st.add(Point { unix_us: 1_000_030 * 1_000_000, status: Some(429), ..Point::default() }, t0);
+        assert_eq!(st.recent.span(), Some((1_000_000 + 2 * 3600, 1_000_000 + 3 * 3600)), "the newest hour");
+        let mut all = Bucket::default();
+        st.all_buckets().for_each(|(_, b)| all.absorb(b));
+        assert_eq!((all.requests(), all.classes[5], all.count_codes(429, 429)), (3 * 3600 + 1, 3 * 360, 1));
+        assert_eq!(st.first_second(), Some(1_000_000));
+        assert_eq!(st.all_series().total(i64::MIN, i64::MAX).requests(), 3 * 3600 + 1);
     }
 
     #[test]
