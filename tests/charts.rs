@@ -262,13 +262,17 @@ fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
         key(&mut app, KeyCode::Down);
     }
     key(&mut app, KeyCode::Char('d'));
+    assert_eq!(app.overlay, Overlay::Diagnosis);
     let d = app.diagnosis.clone().unwrap();
     assert_eq!(d.entries.len(), 1);
     assert_eq!(d.entries[0].status, 504);
     assert_eq!(d.entries[0].count, rows[at].requests);
     assert!(d.entries[0].cause.contains("timeout") || d.entries[0].cause.contains("timed out"), "{:?}", d.entries[0]);
+    // Esc closes the overlay, and the charts keep the keys
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.charts.as_ref().unwrap().focused);
     // a 2xx code is not diagnosed
-    key(&mut app, KeyCode::Char('d'));
     key(&mut app, KeyCode::Char('g'));
     key(&mut app, KeyCode::Char('d'));
     assert_eq!(app.overlay, Overlay::None);

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph, Wrap};
 
 use super::app::App;
-use super::charts::{Breakdown, ChartData, Window};
+use super::charts::{Breakdown, ChartData, Window, log_clock};
 use super::draw::display_text;
 use crate::report::text::thousands;
 use crate::stats::timeline::Bucket;
@@ -35,11 +35,6 @@ pub fn sparkline(values: &[u64]) -> String {
         .iter()
         .map(|&v| if max == 0 || v == 0 { ' ' } else { EIGHTHS[((v * 8).div_ceil(max)).clamp(1, 8) as usize] })
         .collect()
-}
-
-fn clock(sec: i64) -> String {
-    let s = sec.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 fn rate_text(per_s: f64) -> String {
@@ -124,9 +119,15 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
 
     // the line above the plots: the selected moment, else the whole window, then the alerts that held
     let (head, secs) = match view.cursor.and_then(|c| data.columns.get(c)) {
-        Some((start, b)) => {
-            (format!("{}–{}  {}", clock(*start), clock(start + data.width_s), bucket_summary(b, data.width_s)), 0)
-        }
+        Some((start, b)) => (
+            format!(
+                "{}–{}  {}",
+                log_clock(app, *start),
+                log_clock(app, start + data.width_s),
+                bucket_summary(b, data.width_s)
+            ),
+            0,
+        ),
         None => {
             let span = data.width_s * data.columns.len() as i64;
             (format!("window {}  {}", view.window.label(), bucket_summary(&data.total, span)), span)
@@ -150,8 +151,8 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
         draw_latency(app, f, lat, &data);
     }
     for (k, e) in episodes.iter().rev().take(alert_rows as usize).enumerate() {
-        let end = e.end.map_or("now".to_string(), clock);
-        let text = format!("▲ {}  {} → {}  peak {}", e.rule, clock(e.start), end, e.peak_text);
+        let end = e.end.map_or("now".to_string(), |s| log_clock(app, s));
+        let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_clock(app, e.start), end, e.peak_text);
         let y = lat.y + lat.height + k as u16;
         let style = if e.end.is_none() { t.alert } else { t.dim };
         f.render_widget(Paragraph::new(Span::styled(text, style)), Rect { y, height: 1, ..left });
@@ -236,11 +237,11 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
             }
         }
     };
-    put(0, &clock(data.columns[0].0), &mut line);
+    put(0, &log_clock(app, data.columns[0].0), &mut line);
     if width > 40 {
-        put(at(n / 2).saturating_sub(4), &clock(data.columns[n / 2].0), &mut line);
+        put(at(n / 2).saturating_sub(4), &log_clock(app, data.columns[n / 2].0), &mut line);
     }
-    put(width.saturating_sub(8), &clock(data.end), &mut line);
+    put(width.saturating_sub(8), &log_clock(app, data.end), &mut line);
     if let Some(c) = cursor.filter(|c| *c < n) {
         put(at(c) + (at(c + 1) - at(c)) / 2, "▲", &mut line);
     }

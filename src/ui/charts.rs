@@ -295,6 +295,13 @@ pub fn scope_name(app: &App, scope: Scope) -> String {
     }
 }
 
+/// A log-time second as a clock time (`14:02:16`) in the zone the scope's newest line was written in.
+pub fn log_clock(app: &App, sec: i64) -> String {
+    let off = scope_panes(app, Scope::Gateways).first().map_or(0, |&i| app.panes[i].stats.offset_s) as i64;
+    let s = (sec + off).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// "Now" in log time: the latest of the panes' (see [`super::pane::PaneStats::log_now`]).
 pub fn log_now(app: &App) -> Option<i64> {
     app.panes.iter().filter_map(|p| p.stats.log_now(app.now)).max()
@@ -516,6 +523,9 @@ impl App {
 
     /// A key while the charts are open: true when the charts took it.
     pub(crate) fn chart_key(&mut self, action: Action) -> bool {
+        if self.overlay != super::app::Overlay::None && action == Action::Back {
+            return false; // Esc closes the overlay (diagnosis, trace) first
+        }
         let panes = self.panes.len();
         let Some(view) = self.charts.as_mut() else { return false };
         match action {

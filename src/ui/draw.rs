@@ -705,8 +705,7 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
         spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
     }
     for a in &app.alerts {
-        let since =
-            jiff::Timestamp::from_second(a.since).map_or_else(|_| "-".into(), |ts| ts.strftime("%H:%M:%S").to_string());
+        let since = super::charts::log_clock(app, a.since);
         spans.push(Span::styled(
             format!(" ▲ {} since {since} ({}) ", display_text(a.rule.as_bytes()), a.value),
             t.alert,

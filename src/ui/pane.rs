@@ -57,6 +57,8 @@ impl RateMeter {
 pub struct PaneStats {
     /// Lines with a status but no time of their own (so in no bucket), per class.
     pub untimed: [u64; 6],
+    /// The UTC offset of the newest line's time, seconds (times are shown in the log's zone).
+    pub offset_s: i32,
     /// One-second buckets of the newest hour of log time.
     pub recent: Series,
     /// Everything before `recent`.
@@ -82,6 +84,7 @@ impl PaneStats {
     pub fn new(thresholds_us: &[u64]) -> Self {
         PaneStats {
             untimed: [0; 6],
+            offset_s: 0,
             recent: Series::new(Keep::Recent, 3600, thresholds_us).keeping_evicted(),
             older: Series::new(Keep::All, ALL_BUCKETS, thresholds_us),
             newest: None,
@@ -347,6 +350,7 @@ impl Pane {
                 let error_level = r.level.is_some_and(|l| l >= crate::record::Level::Error);
                 let p = Point { unix_us: t.unix_us, status: r.status, latency_us: r.duration_us, error_level };
                 self.stats.add(p, arrived);
+                self.stats.offset_s = t.offset_s;
             } else if let Some(s) = rec.as_ref().and_then(|r| r.status) {
                 self.stats.untimed[crate::stats::timeline::class_of(s)] += 1;
             }
