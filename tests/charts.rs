@@ -7,11 +7,8 @@ use std::time::Instant;
 use crossterm::event::KeyCode;
 use gatewatch::generate::{GenConfig, Generator};
 use gatewatch::record::Role;
-use gatewatch::report::ScanOptions;
 use gatewatch::ui::app::{App, Msg, Overlay};
 use gatewatch::ui::charts::{Breakdown, Window};
-use gatewatch::ui::keymap::Keymap;
-use gatewatch::ui::theme::{ColorDepth, Theme};
 
 mod common;
 use common::*;
@@ -195,14 +192,7 @@ fn nginx_at(sec: u32, status: u16, i: u32) -> String {
 
 #[test]
 fn an_alert_shows_in_the_status_bar_while_it_holds_and_clears() {
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app = App::new(
-        vec![("gw".into(), "gw.log".into(), Some(Role::Gateway))],
-        ScanOptions::default(),
-        Keymap::default(),
-        theme,
-    );
-    app.update(Msg::Resize(200, 50));
+    let mut app = console(vec![("gw".into(), "gw.log".into(), Some(Role::Gateway))], 200, 50);
     let mut i = 0;
     let mut feed = |app: &mut App, secs: std::ops::Range<u32>, bad: bool| {
         let mut text = String::new();

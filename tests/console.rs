@@ -4,10 +4,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use gatewatch::generate::{GenConfig, Generator};
 use gatewatch::record::Role;
-use gatewatch::report::ScanOptions;
 use gatewatch::source::{Batch, SourceMsg};
-use gatewatch::ui::app::{App, Mode, Msg, Overlay};
-use gatewatch::ui::keymap::Keymap;
+use gatewatch::ui::app::{Mode, Msg, Overlay};
 use gatewatch::ui::theme::{ColorDepth, Theme};
 
 mod common;
@@ -109,17 +107,14 @@ fn new_lines_follow_at_the_bottom_and_wait_while_paused() {
 
 #[test]
 fn time_lock_moves_a_pane_without_the_request_to_the_same_moment() {
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app = App::new(
+    let mut app = console(
         vec![
             ("a.log".into(), "a.log".into(), Some(Role::Gateway)),
             ("b.log".into(), "b.log".into(), Some(Role::Gateway)),
         ],
-        ScanOptions::default(),
-        Keymap::default(),
-        theme,
+        200,
+        50,
     );
-    app.update(Msg::Resize(200, 50));
     // two gateways with different requests over the same minutes
     let mut g1 = Generator::new(GenConfig { requests: 300, seed: 1, ..GenConfig::default() });
     let mut g2 = Generator::new(GenConfig { requests: 300, seed: 2, rate: 100.0, ..GenConfig::default() });
@@ -273,8 +268,8 @@ fn two_gateways_and_three_services_share_the_screen_and_tab_visits_each() {
         ("billing", Role::Upstream),
     ];
     let sources = names.iter().map(|(n, r)| (format!("{n}.log"), format!("{n}.log"), Some(*r))).collect();
-    let mut app = App::new(sources, ScanOptions::default(), Keymap::default(), theme);
-    app.update(Msg::Resize(250, 70));
+    let mut app = console(sources, 250, 70);
+    app.theme = theme;
     let (gw, up) = logs(200);
     for (i, (_, role)) in names.iter().enumerate() {
         app.update(batch(i, if *role == Role::Gateway { &gw } else { &up }));
@@ -425,9 +420,7 @@ fn a_glob_pane_over_two_files_shows_each_lines_file() {
     });
     let msgs = receive(&rt, &mut rx, |lines, _| lines == 24);
 
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app = App::new(vec![("*.log".into(), pattern, None)], ScanOptions::default(), Keymap::default(), theme);
-    app.update(Msg::Resize(200, 50));
+    let mut app = console(vec![("*.log".into(), pattern, None)], 200, 50);
     for m in msgs {
         app.update(Msg::Source(m));
     }
@@ -488,10 +481,7 @@ fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
     assert_eq!(labels, ["gw1", "gw2"]);
     assert!(matches!(&sources[1].1, SourceKind::Command(c) if c.label.as_deref() == Some("gw3")));
 
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let panes = vec![(args[0].clone(), args[0].clone(), None)];
-    let mut app = App::new(panes, ScanOptions::default(), Keymap::default(), theme);
-    app.update(Msg::Resize(120, 30));
+    let mut app = console(vec![(args[0].clone(), args[0].clone(), None)], 120, 30);
     for (k, host) in ["gw1", "gw2", "gw1"].into_iter().enumerate() {
         let data: String = (0..3).map(|i| nginx_line(k as u32 * 10 + i, &format!("/{host}/{k}"), i) + "\n").collect();
         let b = Batch { source: 0, label: Some(host.into()), first_line: 1, data: data.into_bytes() };
@@ -526,10 +516,7 @@ fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
         .block_on(async { spawn_sources(vec![kind], &FollowOptions::default(), &CommandOptions::default(), true, tx) });
     let exited = |_: usize, m: &SourceMsg| matches!(m, SourceMsg::Event(_, SourceEvent::Exited { .. }));
 
-    let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app =
-        App::new(vec![("run".into(), script.clone(), None)], ScanOptions::default(), Keymap::default(), theme);
-    app.update(Msg::Resize(120, 20));
+    let mut app = console(vec![("run".into(), script.clone(), None)], 120, 20);
     for m in receive(&rt, &mut rx, exited) {
         app.update(Msg::Source(m));
     }

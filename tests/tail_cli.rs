@@ -2,7 +2,7 @@
 //! really rotate while it runs.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -149,23 +149,37 @@ fn fake_ssh(dir: &Path) {
     Command::new("chmod").arg("+x").arg(&script).status().unwrap();
 }
 
-#[test]
-fn ssh_sources_run_the_system_ssh_with_tail_and_label_hosts() {
-    let dir = tempfile::tempdir().unwrap();
-    fake_ssh(dir.path());
-    let log = dir.path().join("access log.txt");
-    let lines: Vec<String> = (0..20).map(|i| nginx_line(i, 200)).collect();
+/// A log of `n` nginx lines named `file` in `dir`, and `tail --json --tail K` on the `ssh://` sources `urls` makes
+/// of its path, with the stand-in ssh first on PATH.
+fn tail_over_fake_ssh(
+    dir: &Path,
+    file: &str,
+    n: u32,
+    tail: &str,
+    urls: impl Fn(&Path) -> Vec<String>,
+) -> (PathBuf, Child) {
+    fake_ssh(dir);
+    let log = dir.join(file);
+    let lines: Vec<String> = (0..n).map(|i| nginx_line(i, 200)).collect();
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let path = std::env::var("PATH").unwrap();
-    let mut child = Command::new(bin())
-        .args(["tail", "--json", "--tail", "5"])
-        .arg(format!("ssh://ops@gw1:2222{}", log.display()))
-        .arg(format!("ssh://gw2{}", log.display()))
-        .env("PATH", format!("{}:{path}", dir.path().display()))
+    let child = Command::new(bin())
+        .args(["tail", "--json", "--tail", tail])
+        .args(urls(&log))
+        .env("PATH", format!("{}:{path}", dir.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (log, child)
+}
+
+#[test]
+fn ssh_sources_run_the_system_ssh_with_tail_and_label_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, mut child) = tail_over_fake_ssh(dir.path(), "access log.txt", 20, "5", |log| {
+        vec![format!("ssh://ops@gw1:2222{}", log.display()), format!("ssh://gw2{}", log.display())]
+    });
     let rx = lines_of(&mut child);
     let recs = collect(&rx, 10);
     stop(child);
@@ -196,19 +210,9 @@ fn ssh_args(dir: &Path) -> Vec<String> {
 #[test]
 fn several_hosts_in_one_ssh_url_are_one_source_with_lines_labelled_by_host() {
     let dir = tempfile::tempdir().unwrap();
-    fake_ssh(dir.path());
-    let log = dir.path().join("access.log");
-    let lines: Vec<String> = (0..30).map(|i| nginx_line(i, 200)).collect();
-    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
-    let path = std::env::var("PATH").unwrap();
-    let mut child = Command::new(bin())
-        .args(["tail", "--json", "--tail", "8"])
-        .arg(format!("ssh://ops@gw1,gw2:2222{}", log.display()))
-        .env("PATH", format!("{}:{path}", dir.path().display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (log, mut child) = tail_over_fake_ssh(dir.path(), "access.log", 30, "8", |log| {
+        vec![format!("ssh://ops@gw1,gw2:2222{}", log.display())]
+    });
     let rx = lines_of(&mut child);
     let mut recs = collect(&rx, 16);
     // anything more would be a line twice

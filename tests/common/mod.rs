@@ -28,19 +28,25 @@ pub fn batch(source: usize, data: &[u8]) -> Msg {
     Msg::Source(SourceMsg::Lines(Batch { source, label: None, first_line: 1, data: data.to_vec() }))
 }
 
-pub fn app_with(width: u16, height: u16, requests: u64) -> App {
+/// A console over `sources` (display name, source as given, role), default options and keys, monochrome, sized.
+pub fn console(sources: Vec<(String, String, Option<Role>)>, width: u16, height: u16) -> App {
     let theme = Theme::load("dark", None, ColorDepth::None).unwrap();
-    let mut app = App::new(
+    let mut app = App::new(sources, ScanOptions::default(), Keymap::default(), theme);
+    app.now = Instant::now();
+    app.update(Msg::Resize(width, height));
+    app
+}
+
+/// A gateway pane and an upstream pane holding `requests` generated requests.
+pub fn app_with(width: u16, height: u16, requests: u64) -> App {
+    let mut app = console(
         vec![
             ("gateway-access.log".into(), "/var/log/nginx/gateway-access.log".into(), Some(Role::Gateway)),
             ("orders-api.log".into(), "/var/log/orders/orders-api.log".into(), Some(Role::Upstream)),
         ],
-        ScanOptions::default(),
-        Keymap::default(),
-        theme,
+        width,
+        height,
     );
-    app.now = Instant::now();
-    app.update(Msg::Resize(width, height));
     let (gw, up) = logs(requests);
     app.update(batch(0, &gw));
     app.update(batch(1, &up));
