@@ -4,8 +4,6 @@
 //! the time buckets of a [`Series`]: at the end of every bucket, over the window that ends there. A run of windows
 //! where the rule holds is an [`Episode`]: when it started, when it cleared (if it has), and its worst value.
 
-use std::fmt::Write as _;
-
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +97,8 @@ fn parse_window(s: &str) -> Option<i64> {
         "h" => 3600,
         _ => return None,
     };
-    Some(n * unit).filter(|&w| w <= 86_400)
+    // the console keeps one-second buckets for an hour: longer windows could not be checked there
+    n.checked_mul(unit).filter(|&w| w <= 3600)
 }
 
 impl Rule {
@@ -114,8 +113,9 @@ impl Rule {
         if op != ">" || !over.eq_ignore_ascii_case("over") {
             bail!("alert rule {text:?}: expected METRIC > VALUE over WINDOW, e.g. `5xx > 5% over 1m`");
         }
-        let window_s = parse_window(window)
-            .with_context(|| format!("alert rule {text:?}: window {window:?} is not like 30s, 1m, 15m or 1h"))?;
+        let window_s = parse_window(window).with_context(|| {
+            format!("alert rule {text:?}: window {window:?} is not like 30s, 1m, 15m or 1h (1h at most)")
+        })?;
         let measure = if let Some(q) = metric.strip_prefix(['p', 'P']) {
             let q: f64 = q
                 .parse()
@@ -184,8 +184,10 @@ impl Rule {
             .collect()
     }
 
-    /// The rule's value over a window's sum (`window`), and whether it fires. `thresholds` are the series'.
-    pub fn check(&self, window: &Bucket, thresholds: &[u64]) -> Check {
+    /// The rule's value over a window's sum (`window`, covering `span_s` seconds: the rule's window, or more when
+    /// the buckets are wider), and whether it fires. `thresholds` are the series'. Counts are scaled to the rule's
+    /// window.
+    pub fn check(&self, window: &Bucket, thresholds: &[u64], span_s: i64) -> Check {
         let requests = window.requests();
         match self.measure {
             Measure::Ratio(st, limit) => {
@@ -194,8 +196,8 @@ impl Rule {
                 Check { value: ratio, fires: requests >= self.min_requests && ratio > limit }
             }
             Measure::Count(st, limit) => {
-                let n = st.count(window);
-                Check { value: n as f64, fires: n > limit }
+                let n = st.count(window) as f64 * self.window_s as f64 / span_s.max(self.window_s) as f64;
+                Check { value: n, fires: n > limit as f64 }
             }
             Measure::Latency { q, above_us } => {
                 let value = window.quantile_us(q).unwrap_or(0) as f64;
@@ -203,7 +205,7 @@ impl Rule {
                 let fires = match thresholds.iter().position(|&t| t == above_us) {
                     Some(k) => {
                         let n = window.timed as u64;
-                        let rank = ((q * n as f64).ceil() as u64).max(1);
+                        let rank = crate::stats::timeline::rank(q, n);
                         n > 0 && n - (window.above[k] as u64) < rank
                     }
                     None => value > above_us as f64,
@@ -287,25 +289,54 @@ pub const CLEAR_AFTER_S: i64 = 30;
 pub fn episodes(series: &Series, rule: &Rule, from: i64, to: i64, live: bool) -> Vec<Episode> {
     let res = series.resolution();
     let per_window = (rule.window_s + res - 1) / res; // buckets per window, at least 1
-    let Some((first, _)) = series.span() else { return Vec::new() };
+    let Some((first, data_end)) = series.span() else { return Vec::new() };
     let empty = Bucket::default();
     let clear_after = CLEAR_AFTER_S.min(rule.window_s);
+    // the buckets with records: where a run of empty windows ends
+    let busy: Vec<i64> = series.buckets().filter(|(_, b)| !b.is_empty()).map(|(s, _)| s).collect();
+    let mut next_busy = 0;
     let mut out: Vec<Episode> = Vec::new();
     let mut quiet_since: Option<i64> = None;
     let mut sum = Bucket::default();
     let mut window: std::collections::VecDeque<&Bucket> = Default::default();
-    // every bucket from the first up to `to`, the ones after the data empty: time goes on without records
-    let mut start = first.max(from.div_euclid(res) * res);
-    while start < to {
+    let mut busy_in_window = 0usize;
+    // from the window before `from` (so the first check sees a whole window), bucket by bucket, on past the data
+    // only as long as that can still change something: time goes on without records
+    let from = from.max(first);
+    let mut start = first.max(from.div_euclid(res) * res - per_window * res);
+    let stop = to.min(data_end + (per_window + 1) * res + clear_after);
+    while start < stop {
+        let open = out.last().is_some_and(|e| e.end.is_none());
+        if busy_in_window == 0 && !open {
+            // nothing in the window and nothing to close: skip to the next bucket with records
+            while next_busy < busy.len() && busy[next_busy] < start {
+                next_busy += 1;
+            }
+            match busy.get(next_busy) {
+                Some(&b) if b > start => {
+                    start = b;
+                    window.clear();
+                    sum = Bucket::default();
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
         let b = series.bucket_at(start).unwrap_or(&empty);
         window.push_back(b);
+        busy_in_window += !b.is_empty() as usize;
         sum.absorb(b);
         if window.len() as i64 > per_window {
-            sum.subtract(window.pop_front().expect("not empty"));
+            let old = window.pop_front().expect("not empty");
+            busy_in_window -= !old.is_empty() as usize;
+            sum.subtract(old);
         }
         start += res;
         let at = start;
-        let c = rule.check(&sum, series.thresholds());
+        if at <= from {
+            continue;
+        }
+        let c = rule.check(&sum, series.thresholds(), per_window * res);
         match out.last_mut() {
             Some(e) if e.end.is_none() => {
                 if c.fires {
@@ -346,21 +377,11 @@ pub fn firing(series: &Series, rules: &[Rule], now: i64) -> Vec<(usize, Episode,
         let from = now - 3600.max(r.window_s * 2);
         if let Some(e) = episodes(series, r, from, now, true).pop().filter(|e| e.end.is_none()) {
             let window = series.total(now - r.window_s, now);
-            let v = r.check(&window, series.thresholds()).value;
+            let v = r.check(&window, series.thresholds(), r.window_s).value;
             out.push((i, e, v));
         }
     }
     out
-}
-
-/// One line per episode, for the text report.
-pub fn episodes_text(eps: &[Episode], time: impl Fn(i64) -> String) -> String {
-    let mut s = String::new();
-    for e in eps {
-        let end = e.end.map_or("still firing".to_string(), &time);
-        let _ = writeln!(s, "{:<28} {} → {}  peak {}", e.rule, time(e.start), end, e.peak_text);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -401,6 +422,8 @@ mod tests {
             "5xx < 5% over 1m",
             "6xx > 5% over 1m",
             "5xx > 5% over 3d",
+            "5xx > 5% over 2h",
+            "5xx > 5% over 99999999999999999h",
             "p100 > 2s over 1m",
             "p99 > fast over 1m",
             "429 > lots over 1m",
@@ -477,6 +500,27 @@ mod tests {
         assert_eq!(open.last().unwrap().end, None);
         let closed = episodes(&s, &rules[1], 0, eps[0].end.unwrap() + CLEAR_AFTER_S, true);
         assert_eq!(closed.last().unwrap().end, eps[0].end);
+    }
+
+    #[test]
+    fn coarse_buckets_scale_counts_to_the_window_and_gaps_are_skipped() {
+        let rules = Rule::from_config(&[]).unwrap();
+        // three hours in 64 buckets: 200-second buckets
+        let mut s = Series::new(Keep::All, 64, &Rule::thresholds(&rules));
+        for sec in (0..3 * 3600).step_by(5) {
+            add(&mut s, 1_700_000_000 + sec, 429, 1, 1); // 12 a minute: under 20 whatever the bucket width
+        }
+        assert_eq!(s.resolution(), 600);
+        assert!(episodes(&s, &rules[1], i64::MIN, i64::MAX, false).is_empty());
+        // a year-long gap between two bursts is crossed without walking it
+        let mut s = series(&rules);
+        for t in [1_700_000_000, 1_700_000_000 + 300 * 86_400] {
+            add(&mut s, t, 502, 1, 50);
+            add(&mut s, t, 200, 1, 50);
+        }
+        let eps = episodes(&s, &rules[0], i64::MIN, i64::MAX, false);
+        assert_eq!(eps.len(), 2, "{eps:?}");
+        assert!(eps.iter().all(|e| e.end == Some(e.start + s.resolution())), "{eps:?}");
     }
 
     #[test]

@@ -7,10 +7,10 @@ use rustc_hash::FxHashMap;
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
 use super::summary::Summary;
-use super::timeline::{Keep, Point, Series};
+use super::timeline::{Keep, Point, Series, plausible};
 use crate::record::{LogTime, Record, Role};
 
-/// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day 30 s.
+/// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day one-minute ones.
 const TIMELINE_BUCKETS: usize = 4096;
 
 /// Requests and errors of one route (normalised path).
@@ -204,6 +204,7 @@ impl Tally {
             }
             if let (Some(t), Some(l)) = (rec.time, rec.level)
                 && l >= crate::record::Level::Error
+                && plausible(t.unix_us.div_euclid(1_000_000))
             {
                 self.timeline.add(Point { unix_us: t.unix_us, error_level: true, ..Point::default() });
             }
@@ -229,12 +230,15 @@ impl Tally {
         if let Some(t) = rec.time {
             self.count_minute(t.unix_us.div_euclid(60_000_000), e4, e5);
             let error_level = rec.level.is_some_and(|l| l >= crate::record::Level::Error);
-            self.timeline.add(Point {
-                unix_us: t.unix_us,
-                status: Some(status),
-                latency_us: rec.duration_us,
-                error_level,
-            });
+            // a garbage time (1970, 2099) would stretch the buckets over decades
+            if plausible(t.unix_us.div_euclid(1_000_000)) {
+                self.timeline.add(Point {
+                    unix_us: t.unix_us,
+                    status: Some(status),
+                    latency_us: rec.duration_us,
+                    error_level,
+                });
+            }
         }
         if let Some(path) = rec.path {
             // the route string is built once per route, not once per line

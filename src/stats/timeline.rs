@@ -18,6 +18,25 @@ const LAT_BINS: usize = 1 + 36 * 4;
 const RESOLUTIONS: [i64; 12] = [1, 2, 10, 20, 60, 120, 600, 1200, 3600, 7200, 21_600, 86_400];
 /// How far from the first record a timestamp may be before it is taken for garbage (a year and a bit).
 const MAX_REACH_S: i64 = 400 * 86_400;
+/// Timestamps before 2000 are taken for garbage (an epoch-0 date, a parse of something else).
+const EARLIEST_S: i64 = 946_684_800;
+/// Timestamps more than a day ahead of the wall clock are taken for garbage.
+const AHEAD_S: i64 = 86_400;
+
+/// Whether a log time could be real: from 2000 on and not more than a day ahead of the clock.
+pub fn plausible(sec: i64) -> bool {
+    static LATEST: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let latest = *LATEST.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(i64::MAX / 2, |d| d.as_secs() as i64)
+    });
+    sec >= EARLIEST_S && sec <= latest + AHEAD_S
+}
+
+/// `q`'s nearest rank among `n` values (1-based), robust to `q × n` landing a hair above a whole number in
+/// floating point (`0.999 × 1000`).
+pub fn rank(q: f64, n: u64) -> u64 {
+    ((q.clamp(0.0, 1.0) * n as f64 - 1e-9).ceil() as u64).clamp(1, n.max(1))
+}
 
 /// The class index of a status.
 #[inline]
@@ -154,7 +173,7 @@ impl Bucket {
     /// The latency at quantile `q` (0..=1), in µs, within about 12% (and never above the longest); `None` without timed records.
     pub fn quantile_us(&self, q: f64) -> Option<u64> {
         let l = self.latency.as_ref().filter(|_| self.timed > 0)?;
-        let rank = ((q.clamp(0.0, 1.0) * self.timed as f64).ceil() as u64).max(1);
+        let rank = rank(q, self.timed as u64);
         let mut seen = 0u64;
         for (i, &n) in l.iter().enumerate() {
             seen += n as u64;

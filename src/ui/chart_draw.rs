@@ -118,7 +118,8 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     let list = Rect { x: inner.x + inner.width - list_w, width: list_w, ..inner };
 
     // the line above the plots: the selected moment, else the whole window, then the alerts that held
-    let (head, secs) = match view.cursor.and_then(|c| data.columns.get(c)) {
+    let cursor = view.cursor.and_then(|c| data.column_of(c));
+    let (head, secs) = match cursor.map(|c| &data.columns[c]) {
         Some((start, b)) => (
             format!(
                 "{}–{}  {}",
@@ -145,8 +146,8 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     let hist = Rect { height: hist_h, ..rest };
     let axis = Rect { y: hist.y + hist_h, height: 1, ..rest };
     let lat = Rect { y: axis.y + 1, height: rest.height.saturating_sub(hist_h + 1 + alert_rows), ..rest };
-    draw_histogram(app, f, hist, &data, view.cursor);
-    draw_time_axis(app, f, axis, &data, view.cursor);
+    draw_histogram(app, f, hist, &data, cursor);
+    draw_time_axis(app, f, axis, &data, cursor);
     if lat.height >= 2 {
         draw_latency(app, f, lat, &data);
     }
@@ -200,14 +201,21 @@ fn draw_histogram(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
         for row in 0..r.height {
             let (lo, hi) = (row as u64 * 8, row as u64 * 8 + 8);
             let y = r.y + r.height - 1 - row;
-            // the class covering the cell's middle, or the last one when the stack ends inside the cell
-            let Some(&(top, class)) =
-                tops.iter().find(|(top, _)| *top > lo + 4).or_else(|| tops.last().filter(|(top, _)| *top > lo))
-            else {
+            // a cell shows the topmost class reaching into it: errors are stacked last, so a sliver of 5xx is
+            // never painted over by the 2xx under it
+            let stack_top = tops.last().map_or(0, |(t, _)| *t);
+            if stack_top <= lo {
                 break;
-            };
-            let ch =
-                if top >= hi || tops.iter().any(|(t2, _)| *t2 >= hi) { '█' } else { EIGHTHS[(top - lo) as usize] };
+            }
+            let mut below = 0;
+            let mut class = tops[0].1;
+            for &(top, c) in &tops {
+                if top > lo && below < hi {
+                    class = c;
+                }
+                below = top;
+            }
+            let ch = if stack_top >= hi { '█' } else { EIGHTHS[(stack_top - lo) as usize] };
             let mut style = styles[class];
             if cursor == Some(x) {
                 style = style.add_modifier(Modifier::REVERSED);
@@ -312,7 +320,7 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
     lines.push(Line::from(Span::styled(head, t.title)));
     // sparklines only where they leave the labels room
     let spark_w = if r.width >= 44 { super::charts::SPARK } else { 0 };
-    let num_w = 14;
+    let num_w = 16; // two numbers of 7 and 6 columns, and a space either side
     let label_w = (r.width as usize).saturating_sub(2 + num_w + 1 + spark_w).max(6);
     let visible = r.height.saturating_sub(1) as usize;
     let first = row.saturating_sub(visible.saturating_sub(1));

@@ -93,14 +93,15 @@ pub struct ChartView {
     pub breakdown: Breakdown,
     /// Which panes are counted.
     pub scope: Scope,
-    /// The selected column of the histogram (a moment to jump the panes to), if any.
-    pub cursor: Option<usize>,
+    /// The selected moment: the start second of a histogram column (it stays on that moment while a live log
+    /// moves the window on).
+    pub cursor: Option<i64>,
     /// The selected row of the list.
     pub row: usize,
     /// Keys go to the charts (not to the log panes).
     pub focused: bool,
-    /// The filter in force before a selection in the charts replaced it; Esc puts it back.
-    pub filter_before: Option<String>,
+    /// (the filter before, the filter the charts set): Esc restores the first while the second is in force.
+    pub filter_before: Option<(String, String)>,
 }
 
 impl Default for ChartView {
@@ -153,6 +154,13 @@ pub struct ChartData {
     pub indexing: Option<(usize, usize)>,
 }
 
+impl ChartData {
+    /// The column holding second `sec`, if the window shows it.
+    pub fn column_of(&self, sec: i64) -> Option<usize> {
+        self.columns.iter().position(|(s, _)| *s <= sec && sec < s + self.width_s)
+    }
+}
+
 /// Columns of the sparklines in the breakdown list.
 pub const SPARK: usize = 12;
 
@@ -178,12 +186,15 @@ pub struct KeySeries {
     pub total: Bucket,
 }
 
+/// Seconds per bucket of a route's or address's newest hour.
+const KEY_RES: i64 = 10;
+
 /// At most this many routes (and addresses) per pane are tracked: the rest are counted under `other`.
 const MAX_KEYS: usize = 500;
 
 impl KeySeries {
     fn new(name: String) -> Self {
-        KeySeries { name, recent: Series::with_resolution(Keep::Recent, 10, 360, &[]), total: Bucket::default() }
+        KeySeries { name, recent: Series::with_resolution(Keep::Recent, KEY_RES, 360, &[]), total: Bucket::default() }
     }
 
     fn add(&mut self, p: Point) {
@@ -204,7 +215,7 @@ impl PaneKeys {
         let end = pane.lines.len().min(self.folded + budget);
         for i in self.folded..end {
             let m = pane.lines.meta(i);
-            if m.status == 0 || !m.parsed() {
+            if m.status == 0 || !m.parsed() || !crate::stats::timeline::plausible(m.time_ms().div_euclid(1000)) {
                 continue;
             }
             let line = pane.lines.line(i);
@@ -380,8 +391,10 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
         Breakdown::Sources => (0..app.panes.len())
             .map(|i| {
                 let recent = view.window != Window::All;
-                let width = ((end - start) / (SPARK as i64 * 4)).max(1);
-                let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), start, width, SPARK * 4);
+                // whole columns that end at the window's end and cover all of it
+                let width = ((end - start + SPARK as i64 * 4 - 1) / (SPARK as i64 * 4)).max(1);
+                let from = end - width * SPARK as i64 * 4;
+                let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), from, width, SPARK * 4);
                 let mut t = Bucket::default();
                 cols.iter().for_each(|(_, b)| t.absorb(b));
                 Row {
@@ -398,24 +411,24 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
         Breakdown::Routes | Breakdown::Upstreams => {
             let routes = view.breakdown == Breakdown::Routes;
             let mut merged: FxHashMap<&str, (Bucket, Vec<u64>)> = FxHashMap::default();
+            // SPARK whole columns of the 10-second buckets, ending at the window's end (the last hour for `all`)
+            let spark_span = if view.window == Window::All { 3600 } else { end - start };
+            let res = KEY_RES;
+            let width = ((spark_span + SPARK as i64 - 1) / SPARK as i64 + res - 1) / res * res;
+            let spark_end = (end + res - 1) / res * res;
+            let spark_from = spark_end - width * SPARK as i64;
             for &i in panes {
                 let Some(k) = keys.get(i) else { continue };
                 for ks in if routes { k.routes.values() } else { k.addrs.values() } {
-                    let (t, cols) = if view.window == Window::All {
-                        (ks.total.clone(), ks.recent.columns(end, 3600, SPARK * 2).1)
-                    } else {
-                        let cols = ks.recent.columns(end, end - start, SPARK * 2).1;
-                        let mut t = Bucket::default();
-                        cols.iter().for_each(|(_, b)| t.absorb(b));
-                        (t, cols)
-                    };
+                    let cols = sum_columns(ks.recent.buckets(), spark_from, width, SPARK);
+                    let t = if view.window == Window::All { ks.total.clone() } else { ks.recent.total(start, end) };
                     if t.requests() == 0 {
                         continue;
                     }
                     let e = merged.entry(ks.name.as_str()).or_insert_with(|| (Bucket::default(), vec![0; SPARK]));
                     e.0.absorb(&t);
-                    for (a, b) in e.1.iter_mut().zip(spark_of(&cols, errors_of)) {
-                        *a += b;
+                    for (a, (_, b)) in e.1.iter_mut().zip(&cols) {
+                        *a += errors_of(b);
                     }
                 }
             }
@@ -475,9 +488,18 @@ fn merged_recent<'a>(app: &'a App, panes: &[usize]) -> Option<std::borrow::Cow<'
 pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
     let panes = scope_panes(app, Scope::Gateways);
     let (Some(now), Some(series)) = (log_now(app), merged_recent(app, &panes)) else { return Vec::new() };
+    let first = series.span().map_or(now, |(f, _)| f);
     crate::alerts::firing(&series, rules, now)
         .into_iter()
-        .map(|(i, e, v)| Firing { rule: e.rule, since: e.start, value: rules[i].show_value(v) })
+        .map(|(i, e, v)| {
+            // an episode as old as the newest hour may have begun before it: ask the whole history
+            let since = if e.start <= first + rules[i].window_s + 1 {
+                history(app, &rules[i..=i]).pop().filter(|h| h.end.is_none()).map_or(e.start, |h| h.start)
+            } else {
+                e.start
+            };
+            Firing { rule: e.rule, since, value: rules[i].show_value(v) }
+        })
         .collect()
 }
 
@@ -527,7 +549,15 @@ impl App {
             return false; // Esc closes the overlay (diagnosis, trace) first
         }
         let panes = self.panes.len();
+        let cols = match action {
+            Action::Left | Action::Right => self.chart_data(self.chart_columns()).map(|d| (d.width_s, d.columns)),
+            _ => None,
+        };
         let Some(view) = self.charts.as_mut() else { return false };
+        let (width, first, last) = match &cols {
+            Some((w, c)) if !c.is_empty() => (*w, c[0].0, c[c.len() - 1].0),
+            _ => (1, i64::MIN, i64::MIN),
+        };
         match action {
             Action::NextWindow => view.step_window(1),
             Action::PrevWindow => view.step_window(-1),
@@ -540,12 +570,14 @@ impl App {
             Action::PageDown => view.row = view.row.saturating_add(10),
             Action::Top => view.row = 0,
             Action::Bottom => view.row = usize::MAX,
-            Action::Left => view.cursor = Some(view.cursor.map_or(usize::MAX, |c| c.saturating_sub(1))),
-            Action::Right => view.cursor = view.cursor.map(|c| c.saturating_add(1)),
+            Action::Left => view.cursor = Some(view.cursor.map_or(last, |c| (c - width).clamp(first, last))),
+            Action::Right => view.cursor = view.cursor.map(|c| c + width).filter(|&c| c <= last),
             Action::NextPane | Action::PrevPane => view.focused = false,
             Action::Detail => self.chart_select(),
             Action::Back => {
-                if let Some(before) = view.filter_before.take() {
+                // a filter typed since in the filter bar is the user's: it stays
+                let current = &self.filter.text;
+                if let Some((before, _)) = view.filter_before.take().filter(|(_, set)| set == current) {
                     self.apply_filter(&before);
                     self.notice =
                         Some(if before.is_empty() { "filter cleared".into() } else { format!("filter {before}") });
@@ -564,10 +596,9 @@ impl App {
 
     /// Keep the row and the column cursor within what the charts show.
     fn clamp_chart(&mut self) {
-        let (rows, cols) = self.chart_data(self.chart_columns()).map_or((0, 0), |d| (d.rows.len(), d.columns.len()));
+        let rows = self.chart_data(self.chart_columns()).map_or(0, |d| d.rows.len());
         if let Some(v) = self.charts.as_mut() {
             v.row = v.row.min(rows.saturating_sub(1));
-            v.cursor = v.cursor.map(|c| c.min(cols.saturating_sub(1)));
         }
     }
 
@@ -587,7 +618,9 @@ impl App {
             if let Some(f) = &r.filter {
                 let before = self.filter.text.clone();
                 if let Some(v) = self.charts.as_mut() {
-                    v.filter_before.get_or_insert(before);
+                    // a second selection keeps the filter from before the first
+                    let first = v.filter_before.take().filter(|(_, set)| *set == before).map_or(before, |(b, _)| b);
+                    v.filter_before = Some((first, f.clone()));
                 }
                 self.apply_filter(f);
                 self.notice = Some(format!("filter {f} (Esc in the charts puts back the one before)"));
@@ -599,7 +632,7 @@ impl App {
                 }
             }
         }
-        if let Some((start, _)) = cursor.and_then(|c| data.columns.get(c)) {
+        if let Some((start, _)) = cursor.and_then(|c| data.column_of(c)).map(|i| &data.columns[i]) {
             self.jump_to_time(start * 1000);
         }
     }

@@ -5,7 +5,7 @@ use super::app::{App, Overlay};
 use super::charts::Breakdown;
 use crate::diagnose::{Diagnosis, EvidenceSet, diagnose};
 
-/// Error records read per diagnosis, at most (the newest): enough to see a pattern, quick on a big pane.
+/// Error records read per pane and diagnosis, at most (the newest): enough to see a pattern, quick on a big pane.
 const MAX_RECORDS: usize = 50_000;
 
 /// What the overlay shows.
@@ -30,8 +30,9 @@ struct Wanted<'a> {
 
 fn gather(app: &App, w: &Wanted<'_>) -> EvidenceSet {
     let mut ev = EvidenceSet::default();
-    let mut read = 0;
     for &i in &w.panes {
+        // each pane its own budget: a busy gateway must not leave the services' messages unread
+        let mut read = 0;
         let p = &app.panes[i];
         let Some(parser) = p.parser.as_ref() else { continue };
         let role = p.side();

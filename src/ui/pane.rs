@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::filter::Filter;
 use crate::format::Parser;
 use crate::record::Role;
-use crate::stats::timeline::{Bucket, Keep, Point, Series};
+use crate::stats::timeline::{Bucket, Keep, Point, Series, plausible};
 use crate::store::LineStore;
 
 /// Lines of a pane that match the filter, found incrementally (a large pane takes several frames).
@@ -94,13 +94,15 @@ impl PaneStats {
     /// Count one record that arrived at `arrived`.
     #[inline]
     pub fn add(&mut self, p: Point, arrived: Instant) {
-        if p.status.is_none() && !p.error_level {
+        if p.status.is_none() && !p.error_level || !plausible(p.unix_us.div_euclid(1_000_000)) {
             return;
         }
         if !self.recent.add(p) {
-            // older than the newest hour: it belongs with the older history
+            // older than the newest hour: it belongs with the older history (unless it is garbage)
             self.recent.dropped -= 1;
-            self.older.add(p);
+            if !self.older.add(p) {
+                return;
+            }
         }
         if let Some(gone) = self.recent.take_evicted() {
             for (start, b) in &gone {
@@ -420,20 +422,23 @@ fn scan_matches(lines: &LineStore, parser: &Parser, filter: &Filter, m: &mut Mat
 mod tests {
     use super::*;
 
+    /// 2023-11-14, a plausible log time.
+    const T0: i64 = 1_700_000_000;
+
     #[test]
     fn stats_follow_log_time_and_history_does_not_tick() {
         let mut st = PaneStats::default();
         let t0 = Instant::now();
         for s in 0..120i64 {
             let status = Some(if s % 2 == 0 { 200 } else { 502 });
-            st.add(Point { unix_us: (1_000 + s) * 1_000_000, status, ..Point::default() }, t0);
+            st.add(Point { unix_us: (T0 + s) * 1_000_000, status, ..Point::default() }, t0);
         }
-        st.add(Point { unix_us: 1_010_000_000, status: Some(404), ..Point::default() }, t0); // late: its own second
+        st.add(Point { unix_us: (T0 + 10) * 1_000_000, status: Some(404), ..Point::default() }, t0); // late: its own second
         let class = st.class_totals();
         assert_eq!((class[2], class[4], class[5]), (60, 1, 60));
-        assert_eq!(st.recent.total(1_010, 1_011).top_codes(), vec![(200, 1), (404, 1)]);
+        assert_eq!(st.recent.total(T0 + 10, T0 + 11).top_codes(), vec![(200, 1), (404, 1)]);
         // a log from long ago is history: its "now" stays just after its newest line
-        assert_eq!(st.log_now(t0 + Duration::from_secs(30)), Some(1_120));
+        assert_eq!(st.log_now(t0 + Duration::from_secs(30)), Some(T0 + 120));
     }
 
     #[test]
@@ -443,14 +448,18 @@ mod tests {
         // three hours, one 200 a second and a 500 every tenth; then a late line from the first minute
         for s in 0..3 * 3600i64 {
             let status = Some(if s % 10 == 0 { 500 } else { 200 });
-            st.add(Point { unix_us: (1_000_000 + s) * 1_000_000, status, ..Point::default() }, t0);
+            st.add(Point { unix_us: (T0 + s) * 1_000_000, status, ..Point::default() }, t0);
         }
-        st.add(Point { unix_us: 1_000_030 * 1_000_000, status: Some(429), ..Point::default() }, t0);
-        assert_eq!(st.recent.span(), Some((1_000_000 + 2 * 3600, 1_000_000 + 3 * 3600)), "the newest hour");
+        st.add(Point { unix_us: (T0 + 30) * 1_000_000, status: Some(429), ..Point::default() }, t0);
+        // garbage times count nowhere and do not move "now"
+        st.add(Point { unix_us: 0, status: Some(500), ..Point::default() }, t0);
+        st.add(Point { unix_us: 4_102_444_800 * 1_000_000, status: Some(500), ..Point::default() }, t0);
+        assert_eq!(st.log_now(t0), Some(T0 + 3 * 3600));
+        assert_eq!(st.recent.span(), Some((T0 + 2 * 3600, T0 + 3 * 3600)), "the newest hour");
         let mut all = Bucket::default();
         st.all_buckets().for_each(|(_, b)| all.absorb(b));
         assert_eq!((all.requests(), all.classes[5], all.count_codes(429, 429)), (3 * 3600 + 1, 3 * 360, 1));
-        assert_eq!(st.first_second(), Some(1_000_000));
+        assert_eq!(st.first_second(), Some(T0));
         assert_eq!(st.all_series().total(i64::MIN, i64::MAX).requests(), 3 * 3600 + 1);
     }
 
