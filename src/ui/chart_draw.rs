@@ -320,8 +320,10 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
     lines.push(Line::from(Span::styled(head, t.title)));
     // sparklines only where they leave the labels room
     let spark_w = if r.width >= 44 { super::charts::SPARK } else { 0 };
-    let num_w = 16; // two numbers of 7 and 6 columns, and a space either side
-    let label_w = (r.width as usize).saturating_sub(2 + num_w + 1 + spark_w).max(6);
+    // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15), then a space and the
+    // sparkline
+    let tail_w = 15 + if spark_w > 0 { 1 + spark_w } else { 0 };
+    let label_w = (r.width as usize).saturating_sub(2 + tail_w).max(6);
     let visible = r.height.saturating_sub(1) as usize;
     let first = row.saturating_sub(visible.saturating_sub(1));
     if data.rows.is_empty() {
@@ -352,9 +354,10 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
         let mut spans = vec![
             Span::styled(mark, t.base),
             Span::styled(label, label_style),
-            Span::styled(format!(" {nums} "), t.base),
+            Span::styled(format!(" {nums}"), t.base),
         ];
         if spark_w > 0 {
+            spans.push(Span::styled(" ", t.base));
             spans.push(Span::styled(
                 sparkline(&rw.spark),
                 if by == Breakdown::Codes { label_style } else { t.status_5xx },
