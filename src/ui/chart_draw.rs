@@ -288,11 +288,15 @@ fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData) {
     let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
     let ms = |l: f64| crate::output::duration_text((10f64.powf(l) * 1000.0).round() as u64);
     let styles = [t.status_2xx, t.status_4xx, t.status_5xx];
+    // one line per run of columns with requests: a stretch without any stays a gap, not a straight line over it
     let datasets: Vec<Dataset> = series
         .iter()
         .zip(styles)
-        .map(|((_, pts), st)| {
-            Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(st).data(pts)
+        .flat_map(|((_, pts), st)| {
+            pts.chunk_by(|a, b| b.0 - a.0 <= 1.0).map(move |run| {
+                let kind = if run.len() == 1 { GraphType::Scatter } else { GraphType::Line };
+                Dataset::default().marker(Marker::Braille).graph_type(kind).style(st).data(run)
+            })
         })
         .collect();
     let chart =
