@@ -245,7 +245,9 @@ fn snapshot_help_overlay() {
     }
     masked().bind(|| insta::assert_snapshot!("help", shown));
     key(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.overlay, Overlay::None, "any key closes help");
+    assert_eq!(app.overlay, Overlay::Help, "j scrolls the help");
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.overlay, Overlay::None, "any other key closes help");
 }
 
 #[test]
@@ -547,4 +549,35 @@ fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
     keys(&mut app, "R");
     assert!(app.take_restarts().is_empty());
     assert!(app.notice.as_deref().is_some_and(|n| n.contains("nothing to restart")));
+}
+
+#[test]
+fn help_scrolls_on_a_small_terminal_and_any_other_key_closes_it() {
+    let mut app = app_with(80, 24, 50);
+    keys(&mut app, "?");
+    assert_eq!(app.overlay, Overlay::Help);
+    assert!(!screen(&app).contains("mouse: click"), "80x24 cannot show the whole help at once");
+    for _ in 0..20 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    assert_eq!(app.overlay, Overlay::Help, "scrolling keeps the help open");
+    let shown = screen(&app);
+    let rows: Vec<&str> = shown.lines().collect();
+    assert!(shown.contains("mouse: click selects a line"), "scrolled to its end:\n{shown}");
+    // scrolled no further than its end: the mouse line is the overlay's last row, not higher up
+    let mouse = rows.iter().position(|l| l.contains("mouse: click")).unwrap();
+    assert!(rows[mouse + 1].contains('└'), "{shown}");
+    // the end is where scrolling stops: two pages up from it leave the start still out of view
+    key(&mut app, KeyCode::PageUp);
+    key(&mut app, KeyCode::PageUp);
+    assert!(!screen(&app).contains("q / Ctrl-c  quit"));
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Up);
+    }
+    key(&mut app, KeyCode::PageUp);
+    key(&mut app, KeyCode::PageUp);
+    assert!(screen(&app).contains("q / Ctrl-c  quit"), "and back up to its start");
+    keys(&mut app, "x");
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(app.filter.text.is_empty(), "the closing key does nothing else");
 }

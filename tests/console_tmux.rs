@@ -479,7 +479,7 @@ fn narrow_terminal_help_and_quit() {
         framed_80(s)?;
         check!(s.lines[0].contains("2xx") && s.lines[0].contains("5xx"), "no status strip on row 0");
         check!(s.status_bar().starts_with(" FOLLOW "), "the status bar does not say FOLLOW");
-        check!(s.status_bar().ends_with("? help  q quit"), "no short key hints at the end of the status bar");
+        check!(s.status_bar().ends_with("? help  c charts  q quit"), "no short key hints at the end of the status bar");
         let row_of = |title: &str| s.lines.iter().position(|l| l.starts_with(&format!("┌ {title}")));
         let (gw, up) = (row_of("gw GW.log"), row_of("up UP.log"));
         check!(gw == Some(1), "the gateway pane is not on top (title row {gw:?})");
@@ -490,7 +490,8 @@ fn narrow_terminal_help_and_quit() {
     t.keys(&["?"]);
     t.expect("the help overlay", |s| {
         framed_80(s)?;
-        check!(s.has("keys · any key closes"), "no help title");
+        check!(s.has("keys · ↑↓ PgUp PgDn scroll · any other key closes"), "no help title");
+        check!(!s.has("mouse: click"), "80x24 shows the whole help at once?");
         for (keys, what) in
             [("q / Ctrl-c", "quit"), ("j / ↓", "move down"), ("k / ↑", "move up"), ("g / Home", "go to the first line")]
         {
@@ -502,9 +503,17 @@ fn narrow_terminal_help_and_quit() {
         Ok(())
     });
 
-    t.keys(&["j"]);
-    t.expect("the help closed by any key", |s| {
-        check!(!s.has("keys · any key closes"), "the help is still there");
+    // it scrolls to its end, which is where it stops
+    t.keys(&["PPage", "NPage", "NPage", "NPage", "NPage", "NPage"]);
+    t.expect("the help scrolled to its end", |s| {
+        framed_80(s)?;
+        check!(s.has("mouse: click selects a line"), "the help's last line is not shown");
+        check!(s.has("diagnose the selected record"), "the chart keys are not listed");
+        Ok(())
+    });
+    t.keys(&["x"]);
+    t.expect("the help closed by any other key", |s| {
+        check!(!s.has("any other key closes"), "the help is still there");
         framed_80(s)?;
         check!(s.has("┌ gw GW.log"), "the gateway pane is not back");
         Ok(())

@@ -143,6 +143,10 @@ pub struct App {
     pub alerts: Vec<super::charts::Firing>,
     /// Every episode of the rules since the first line, as of the last tick.
     pub(crate) alert_history: Option<Vec<crate::alerts::Episode>>,
+    /// Lines the help overlay is scrolled down by.
+    pub help_scroll: u16,
+    /// The furthest the help can scroll at the size it was last drawn.
+    pub(crate) help_max: std::cell::Cell<u16>,
     /// The diagnosis shown in its overlay.
     pub diagnosis: Option<super::diagnosis::DiagnosisView>,
     pub(crate) opts: ScanOptions,
@@ -190,6 +194,8 @@ impl App {
             charts: None,
             alerts: Vec::new(),
             alert_history: None,
+            help_scroll: 0,
+            help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
             opts,
         }
@@ -376,7 +382,17 @@ impl App {
         }
         let action = self.keymap.action(k);
         if self.overlay == Overlay::Help && action != Some(Action::Quit) {
-            self.overlay = Overlay::None; // any key closes help
+            // the help scrolls (it is longer than a small terminal); any other key closes it
+            self.help_scroll = match action {
+                Some(Action::Down) => self.help_scroll.saturating_add(1).min(self.help_max.get()),
+                Some(Action::Up) => self.help_scroll.saturating_sub(1),
+                Some(Action::PageDown) => self.help_scroll.saturating_add(10).min(self.help_max.get()),
+                Some(Action::PageUp) => self.help_scroll.saturating_sub(10),
+                _ => {
+                    self.overlay = Overlay::None;
+                    0
+                }
+            };
             return;
         }
         let Some(action) = action else { return };

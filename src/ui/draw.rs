@@ -587,7 +587,7 @@ const FILTER_HELP: [&str; 5] = [
 
 fn draw_help(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
-    let block = overlay_block(app, " keys · any key closes ".into());
+    let block = overlay_block(app, " keys · ↑↓ PgUp PgDn scroll · any other key closes ".into());
     let rows = app.keymap.help_rows();
     let key_w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
     let mut lines: Vec<Line<'static>> = rows
@@ -600,7 +600,19 @@ fn draw_help(app: &App, f: &mut Frame<'_>, r: Rect) {
     lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(" mouse: click selects a line, the wheel scrolls", t.dim)));
     f.render_widget(Clear, r);
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
+    // never past the end: the last line stays at the bottom (the rows the wrapped text takes, found by drawing it
+    // once off screen)
+    let probe_area = Rect::new(0, 0, r.width.saturating_sub(2).max(1), 500);
+    let mut probe = ratatui::buffer::Buffer::empty(probe_area);
+    ratatui::widgets::Widget::render(Paragraph::new(lines.clone()).wrap(Wrap { trim: false }), probe_area, &mut probe);
+    let rows = (0..probe_area.height)
+        .rev()
+        .find(|&y| (0..probe_area.width).any(|x| probe[(x, y)].symbol() != " "))
+        .map_or(0, |y| y + 1);
+    let max = rows.saturating_sub(r.height.saturating_sub(2));
+    app.help_max.set(max);
+    let para = Paragraph::new(lines).block(block).wrap(Wrap { trim: false });
+    f.render_widget(para.scroll((app.help_scroll.min(max), 0)), r);
 }
 
 fn draw_input(app: &App, f: &mut Frame<'_>, r: Rect) {
@@ -651,7 +663,7 @@ fn key_hints(app: &App, short: bool) -> String {
             (Action::Quit, "quit"),
         ]
     } else if short {
-        &[(Action::Help, "help"), (Action::Quit, "quit")]
+        &[(Action::Help, "help"), (Action::Charts, "charts"), (Action::Quit, "quit")]
     } else {
         &[
             (Action::Help, "help"),
@@ -660,7 +672,8 @@ fn key_hints(app: &App, short: bool) -> String {
             (Action::Detail, "detail"),
             (Action::Trace, "trace"),
             (Action::NextRecord, "next of request"),
-            (Action::Zoom, "zoom"),
+            (Action::Charts, "charts"),
+            (Action::Diagnose, "diagnose"),
             (Action::Quit, "quit"),
         ]
     };
