@@ -119,22 +119,18 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
 
     // the line above the plots: the selected moment, else the whole window, then the alerts that held
     let cursor = view.cursor.and_then(|c| data.column_of(c));
-    let (head, secs) = match cursor.map(|c| &data.columns[c]) {
-        Some((start, b)) => (
-            format!(
-                "{}–{}  {}",
-                log_clock(app, *start),
-                log_clock(app, start + data.width_s),
-                bucket_summary(b, data.width_s)
-            ),
-            0,
+    let head = match cursor.map(|c| &data.columns[c]) {
+        Some((start, b)) => format!(
+            "{}–{}  {}",
+            log_clock(app, *start),
+            log_clock(app, start + data.width_s),
+            bucket_summary(b, data.width_s)
         ),
         None => {
             let span = data.width_s * data.columns.len() as i64;
-            (format!("window {}  {}", view.window.label(), bucket_summary(&data.total, span)), span)
+            format!("window {}  {}", view.window.label(), bucket_summary(&data.total, span))
         }
     };
-    let _ = secs;
     f.render_widget(
         Paragraph::new(Line::from(Span::styled(display_text(head.as_bytes()), t.base))),
         Rect { height: 1, ..left },

@@ -2,9 +2,12 @@
 //! a breakdown (codes, routes, upstream addresses, sources) over a window of log time; plus the alert rules
 //! checked against the same buckets.
 
+use std::hash::BuildHasher as _;
+
 use rustc_hash::FxHashMap;
 
 use super::app::App;
+use super::keymap::Action;
 use super::pane::Pane;
 use crate::alerts::{Episode, Rule};
 use crate::record::Role;
@@ -258,8 +261,6 @@ impl PaneKeys {
         n
     }
 }
-
-use std::hash::BuildHasher as _;
 
 impl ChartView {
     /// Show a longer (`by` > 0) or shorter window.
@@ -704,5 +705,3 @@ impl App {
         }
     }
 }
-
-use super::keymap::Action;
