@@ -350,3 +350,24 @@ fn alerts_list_the_rules_that_held_with_start_and_end() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("5xx above 5%"));
 }
+
+#[test]
+fn upstream_addresses_without_statuses_are_not_all_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = |i: u32, status: u16| {
+        format!(
+            "10.0.0.1 - - [01/May/2024:12:00:{:02} +0000] \"GET /x HTTP/1.1\" {status} 1 \"-\" \"t\" rt=0.010 ua=\"10.0.0.{}:80\"\n",
+            i % 60,
+            1 + i % 2
+        )
+    };
+    // 10.0.0.1 answers 200; 10.0.0.2 answers 503; no $upstream_status in the format
+    let text: String = (0..40).map(|i| line(i, if i % 2 == 0 { 503 } else { 200 })).collect();
+    std::fs::write(&log, text).unwrap();
+    let (v, _) = report_json(&[log.to_str().unwrap()]);
+    let ups = v["upstreams"].as_array().unwrap();
+    let failures = |addr: &str| ups.iter().find(|u| u["address"] == addr).map(|u| u["failures"].as_u64().unwrap());
+    assert_eq!(failures("10.0.0.1:80"), Some(20), "{ups:?}");
+    assert_eq!(failures("10.0.0.2:80"), Some(0), "{ups:?}");
+}

@@ -256,7 +256,10 @@ impl Tally {
         }
         if let Some(addrs) = rec.upstream_addr {
             let codes = rec.upstream_status.as_slice();
-            for_each_attempt(addrs, |i, addr| self.count_attempt(addr, codes.get(i).copied()));
+            // a log that records upstream addresses but not their statuses: the response's own status stands for
+            // the attempt (otherwise every attempt would look failed)
+            let own = codes.is_empty().then_some(status);
+            for_each_attempt(addrs, |i, addr| self.count_attempt(addr, codes.get(i).copied().or(own)));
         }
     }
 

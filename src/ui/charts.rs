@@ -250,7 +250,10 @@ impl PaneKeys {
                         return;
                     }
                     let key = rustc_hash::FxBuildHasher.hash_one(addr) | 1;
-                    let status = codes.get(k).copied().unwrap_or(502);
+                    // as the report counts: no status for the attempt is a failure, unless the log records
+                    // no upstream statuses at all (then the response's own status stands for it)
+                    let own = codes.is_empty().then_some(m.status);
+                    let status = codes.get(k).copied().or(own).unwrap_or(502);
                     let p = Point { status: Some(status), ..p };
                     key_of(&mut self.addrs, key, || crate::text::escape_control(addr)).add(p);
                 });
