@@ -32,9 +32,8 @@ pub enum SourceKind {
     Glob(String),
     /// Standard input.
     Stdin,
-    /// A command's output.
-    Command(CommandSpec),
-    /// Several commands feeding one source, each labelling its lines (one `ssh` per host of a multi-host URL).
+    /// The output of one command, or of several feeding one source, each labelling its lines (one `ssh` per host
+    /// of a multi-host URL).
     Commands(Vec<CommandSpec>),
 }
 
@@ -43,11 +42,7 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
     Ok(if arg == "-" {
         SourceKind::Stdin
     } else if SshUrl::is_ssh(arg) {
-        let mut commands = SshUrl::parse(arg)?.commands(lines);
-        match commands.len() {
-            1 => SourceKind::Command(commands.remove(0)),
-            _ => SourceKind::Commands(commands),
-        }
+        SourceKind::Commands(SshUrl::parse(arg)?.commands(lines))
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
     } else {
@@ -82,7 +77,7 @@ pub fn named_sources(
         out.push((arg.clone(), classify(arg, lines)?, role));
     }
     for cmd in cmds {
-        out.push((cmd.clone(), SourceKind::Command(CommandSpec::shell(cmd)), None));
+        out.push((cmd.clone(), SourceKind::Commands(vec![CommandSpec::shell(cmd)]), None));
     }
     Ok(out)
 }
@@ -237,7 +232,11 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         names: sources.iter().map(|(n, _)| n.clone()).collect(),
         streams: HashMap::new(),
         show_source: sources.len() > 1
-            || sources.iter().any(|(_, k)| matches!(k, SourceKind::Glob(_) | SourceKind::Commands(_))),
+            || sources.iter().any(|(_, k)| match k {
+                SourceKind::Glob(_) => true,
+                SourceKind::Commands(cs) => cs.len() > 1,
+                _ => false,
+            }),
         opts,
         filter,
         json: args.json,
@@ -278,7 +277,6 @@ pub fn spawn_sources(
                 tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx.clone()));
                 Vec::new()
             }
-            SourceKind::Command(c) => vec![c],
             SourceKind::Commands(cs) => cs,
         };
         let notify = (rerun && !commands.is_empty()).then(|| Arc::new(tokio::sync::Notify::new()));

@@ -481,7 +481,9 @@ fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
     let SourceKind::Commands(cmds) = &sources[0].1 else { panic!("{:?}", sources[0].1) };
     let labels: Vec<&str> = cmds.iter().map(|c| c.label.as_deref().unwrap()).collect();
     assert_eq!(labels, ["gw1", "gw2"]);
-    assert!(matches!(&sources[1].1, SourceKind::Command(c) if c.label.as_deref() == Some("gw3")));
+    assert!(
+        matches!(&sources[1].1, SourceKind::Commands(cs) if matches!(cs.as_slice(), [c] if c.label.as_deref() == Some("gw3")))
+    );
 
     let mut app = console(vec![(args[0].clone(), args[0].clone(), None)], 120, 30);
     for (k, host) in ["gw1", "gw2", "gw1"].into_iter().enumerate() {
@@ -513,7 +515,7 @@ fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
     );
     let rt = runtime();
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let kind = SourceKind::Command(CommandSpec::shell(&script));
+    let kind = SourceKind::Commands(vec![CommandSpec::shell(&script)]);
     let reruns = rt
         .block_on(async { spawn_sources(vec![kind], &FollowOptions::default(), &CommandOptions::default(), true, tx) });
     let exited = |_: usize, m: &SourceMsg| matches!(m, SourceMsg::Event(_, SourceEvent::Exited { .. }));
