@@ -255,25 +255,14 @@ impl Tally {
             }
         }
         if let Some(addrs) = rec.upstream_addr {
-            let codes = rec.upstream_status.as_slice();
-            // a log that records upstream addresses but not their statuses: the response's own status stands for
-            // the attempt (otherwise every attempt would look failed)
-            let own = codes.is_empty().then_some(status);
-            for_each_attempt(addrs, |i, addr| self.count_attempt(addr, codes.get(i).copied().or(own)));
+            for_each_upstream(addrs, rec.upstream_status.as_slice(), status, |key, addr, got| {
+                self.count_attempt(key, addr, got)
+            });
         }
     }
 
-    /// Count one attempt sent to `addr`; it failed when it got a 5xx or no status at all.
-    fn count_attempt(&mut self, addr: &[u8], status: Option<u16>) {
-        if addr.is_empty() || addr == b"-" {
-            return;
-        }
-        let key = {
-            use std::hash::Hasher;
-            let mut h = rustc_hash::FxHasher::default();
-            h.write(addr);
-            h.finish()
-        };
+    /// Count one attempt sent to `addr` (keyed `key`); it failed when it got a 5xx or no status at all.
+    fn count_attempt(&mut self, key: u64, addr: &[u8], status: Option<u16>) {
         let a = self
             .addrs
             .entry(key)
@@ -357,10 +346,31 @@ impl Tally {
     }
 }
 
+/// Call `f` for each upstream attempt of a response that ended with `status`: a key for its address, the address,
+/// and the status the attempt got (`None`: no answer). Empty and `-` addresses are skipped. A log that records
+/// upstream addresses but not their statuses (`codes` empty) lends each attempt the response's own status;
+/// otherwise every attempt would look failed.
+#[inline]
+pub(crate) fn for_each_upstream(addrs: &[u8], codes: &[u16], status: u16, mut f: impl FnMut(u64, &[u8], Option<u16>)) {
+    let own = codes.is_empty().then_some(status);
+    for_each_attempt(addrs, |i, addr| {
+        if addr.is_empty() || addr == b"-" {
+            return;
+        }
+        let key = {
+            use std::hash::Hasher;
+            let mut h = rustc_hash::FxHasher::default();
+            h.write(addr);
+            h.finish()
+        };
+        f(key, addr, codes.get(i).copied().or(own));
+    });
+}
+
 /// Call `f` with the index and address of each attempt in an upstream address list: nginx separates attempts
 /// with `, ` and internal redirects with ` : `.
 #[inline]
-pub(crate) fn for_each_attempt(addrs: &[u8], mut f: impl FnMut(usize, &[u8])) {
+fn for_each_attempt(addrs: &[u8], mut f: impl FnMut(usize, &[u8])) {
     if !has_comma_or_space(addrs) {
         f(0, addrs);
     } else if addrs.iter().all(|&c| c.is_ascii() && c != 0x0b) {

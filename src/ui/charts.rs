@@ -2,8 +2,6 @@
 //! a breakdown (codes, routes, upstream addresses, sources) over a window of log time; plus the alert rules
 //! checked against the same buckets.
 
-use std::hash::BuildHasher as _;
-
 use rustc_hash::FxHashMap;
 
 use super::app::App;
@@ -244,19 +242,16 @@ impl PaneKeys {
                     .add(p);
             }
             if let Some(addrs) = s.upstream_addr {
-                let codes = s.upstream_status.as_slice();
-                crate::stats::tally::for_each_attempt(addrs, |k, addr| {
-                    if addr.is_empty() || addr == b"-" {
-                        return;
-                    }
-                    let key = rustc_hash::FxBuildHasher.hash_one(addr) | 1;
-                    // as the report counts: no status for the attempt is a failure, unless the log records
-                    // no upstream statuses at all (then the response's own status stands for it)
-                    let own = codes.is_empty().then_some(m.status);
-                    let status = codes.get(k).copied().or(own).unwrap_or(502);
-                    let p = Point { status: Some(status), ..p };
-                    key_of(&mut self.addrs, key, || crate::text::escape_control(addr)).add(p);
-                });
+                crate::stats::tally::for_each_upstream(
+                    addrs,
+                    s.upstream_status.as_slice(),
+                    m.status,
+                    |key, addr, got| {
+                        // an attempt without an answer counts as failed, as in the report (0 is the `(other)` key)
+                        let p = Point { status: Some(got.unwrap_or(502)), ..p };
+                        key_of(&mut self.addrs, key | 1, || crate::text::escape_control(addr)).add(p);
+                    },
+                );
             }
         }
         let n = end - self.folded;
