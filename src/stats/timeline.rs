@@ -197,6 +197,15 @@ impl Bucket {
     }
 }
 
+impl<'a> std::iter::Sum<&'a Bucket> for Bucket {
+    /// Buckets summed into one (see [`Bucket::absorb`]).
+    fn sum<I: Iterator<Item = &'a Bucket>>(buckets: I) -> Bucket {
+        let mut t = Bucket::default();
+        buckets.for_each(|b| t.absorb(b));
+        t
+    }
+}
+
 /// One record, as a series counts it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Point {
@@ -443,8 +452,7 @@ impl Series {
     /// The buckets of `[end - span, end)` summed into at most `columns` columns of equal width (a whole number of
     /// buckets each), oldest first, with each column's start second; the width in seconds is returned too.
     pub fn columns(&self, end: i64, span: i64, columns: usize) -> (i64, Vec<(i64, Bucket)>) {
-        let columns = columns.max(1) as i64;
-        let width = ceil_div(ceil_div(span, columns).max(1), self.res) * self.res;
+        let width = column_width(span, columns, self.res);
         let n = ceil_div(span, width).max(1);
         // align column edges to the buckets so none is split between two columns
         let end = ceil_div(end, self.res) * self.res;
@@ -453,14 +461,15 @@ impl Series {
 
     /// Every bucket of `[from, end)` summed into one.
     pub fn total(&self, from: i64, end: i64) -> Bucket {
-        let mut t = Bucket::default();
-        for (s, b) in self.buckets() {
-            if s + self.res > from && s < end {
-                t.absorb(b);
-            }
-        }
-        t
+        self.buckets().filter(|(s, _)| s + self.res > from && *s < end).map(|(_, b)| b).sum()
     }
+}
+
+/// The width of columns that fit `span` seconds in at most `columns` of them, each a whole number of `res`-second
+/// buckets (so no bucket is split between two columns).
+pub fn column_width(span: i64, columns: usize, res: i64) -> i64 {
+    let res = res.max(1);
+    ceil_div(ceil_div(span, columns.max(1) as i64).max(1), res) * res
 }
 
 /// `buckets` summed into `n` columns of `width` seconds from second `start` (by each bucket's start).

@@ -9,7 +9,7 @@ use super::keymap::Action;
 use super::pane::Pane;
 use crate::alerts::{Episode, Rule};
 use crate::record::Role;
-use crate::stats::timeline::{Bucket, Keep, Point, Series, sum_columns};
+use crate::stats::timeline::{Bucket, Keep, Point, Series, column_width, sum_columns};
 
 /// How much log time the charts cover, ending now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,17 +335,12 @@ pub fn chart_data(app: &App, view: &ChartView, columns: usize, keys: &[PaneKeys]
     let (start, recent) = window_of(app, &panes, view.window, end);
     let span = end - start;
     let res = if recent { 1 } else { panes.iter().map(|&i| app.panes[i].stats.all_resolution()).max().unwrap_or(1) };
-    let columns = columns.max(1) as i64;
-    let width = (span + columns - 1) / columns;
-    let width = ((width.max(1) + res - 1) / res) * res;
+    let width = column_width(span, columns, res);
     let n = ((span + width - 1) / width).max(1);
     let start = end - n * width;
     let cols =
         sum_columns(panes.iter().flat_map(|&i| buckets_of(&app.panes[i].stats, recent)), start, width, n as usize);
-    let mut total = Bucket::default();
-    for (_, b) in &cols {
-        total.absorb(b);
-    }
+    let total = cols.iter().map(|(_, b)| b).sum();
     let mut data = ChartData { end, width_s: width, columns: cols, total, rows: Vec::new(), indexing: None };
     data.rows = rows(app, view, &panes, &data, start, keys);
     data
@@ -391,11 +386,10 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
             .map(|i| {
                 let recent = view.window != Window::All;
                 // whole columns that end at the window's end and cover all of it
-                let width = ((end - start + SPARK as i64 * 4 - 1) / (SPARK as i64 * 4)).max(1);
+                let width = column_width(end - start, SPARK * 4, 1);
                 let from = end - width * SPARK as i64 * 4;
                 let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), from, width, SPARK * 4);
-                let mut t = Bucket::default();
-                cols.iter().for_each(|(_, b)| t.absorb(b));
+                let t: Bucket = cols.iter().map(|(_, b)| b).sum();
                 Row {
                     label: app.panes[i].name.clone(),
                     requests: t.requests(),
@@ -413,7 +407,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
             // SPARK whole columns of the 10-second buckets, ending at the window's end (the last hour for `all`)
             let spark_span = if view.window == Window::All { 3600 } else { end - start };
             let res = KEY_RES;
-            let width = ((spark_span + SPARK as i64 - 1) / SPARK as i64 + res - 1) / res * res;
+            let width = column_width(spark_span, SPARK, res);
             let spark_end = (end + res - 1) / res * res;
             let spark_from = spark_end - width * SPARK as i64;
             for &i in panes {

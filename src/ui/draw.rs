@@ -100,12 +100,11 @@ fn skip_columns(spans: Vec<Span<'static>>, cols: usize) -> Vec<Span<'static>> {
 fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
     // the gateways speak for the clients; without one, every pane counts
-    let gw: Vec<&Pane> = app.panes.iter().filter(|p| p.side() == Role::Gateway).collect();
-    let counted: Vec<&Pane> = if gw.is_empty() { app.panes.iter().collect() } else { gw };
+    let counted = super::charts::scope_panes(app, super::charts::Scope::Gateways);
     let mut class = [0u64; 6];
     let mut last_minute = crate::stats::timeline::Bucket::default();
     let now = super::charts::log_now(app);
-    for p in &counted {
+    for p in counted.iter().map(|&i| &app.panes[i]) {
         for (c, n) in class.iter_mut().zip(p.stats.class_totals()) {
             *c += n;
         }

@@ -456,8 +456,7 @@ mod tests {
         st.add(Point { unix_us: 4_102_444_800 * 1_000_000, status: Some(500), ..Point::default() }, t0);
         assert_eq!(st.log_now(t0), Some(T0 + 3 * 3600));
         assert_eq!(st.recent.span(), Some((T0 + 2 * 3600, T0 + 3 * 3600)), "the newest hour");
-        let mut all = Bucket::default();
-        st.all_buckets().for_each(|(_, b)| all.absorb(b));
+        let all: Bucket = st.all_buckets().map(|(_, b)| b).sum();
         assert_eq!((all.requests(), all.classes[5], all.count_codes(429, 429)), (3 * 3600 + 1, 3 * 360, 1));
         assert_eq!(st.first_second(), Some(T0));
         assert_eq!(st.all_series().total(i64::MIN, i64::MAX).requests(), 3 * 3600 + 1);
