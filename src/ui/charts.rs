@@ -2,6 +2,8 @@
 //! a breakdown (codes, routes, upstream addresses, sources) over a window of log time; plus the alert rules
 //! checked against the same buckets.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 use super::app::App;
@@ -462,25 +464,20 @@ pub struct Firing {
     pub value: String,
 }
 
-/// The scope's newest hour summed: one pane's as it is, several merged.
-fn merged_recent<'a>(app: &'a App, panes: &[usize]) -> Option<std::borrow::Cow<'a, Series>> {
-    match panes {
-        [] => None,
-        [one] => Some(std::borrow::Cow::Borrowed(&app.panes[*one].stats.recent)),
-        many => {
-            let mut s = app.panes[many[0]].stats.recent.clone();
-            for &i in &many[1..] {
-                s.merge(&app.panes[i].stats.recent);
-            }
-            Some(std::borrow::Cow::Owned(s))
-        }
+/// Series summed into one: a single one as it is (borrowed), several merged into a copy of the first.
+fn merged<'a>(mut series: impl Iterator<Item = Cow<'a, Series>>) -> Option<Cow<'a, Series>> {
+    let mut first = series.next()?;
+    for s in series {
+        first.to_mut().merge(&s);
     }
+    Some(first)
 }
 
 /// The rules that hold now over what the gateways (else all panes) saw.
 pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
     let panes = scope_panes(app, Scope::Gateways);
-    let (Some(now), Some(series)) = (log_now(app), merged_recent(app, &panes)) else { return Vec::new() };
+    let recent = merged(panes.iter().map(|&i| Cow::Borrowed(&app.panes[i].stats.recent)));
+    let (Some(now), Some(series)) = (log_now(app), recent) else { return Vec::new() };
     let first = series.span().map_or(now, |(f, _)| f);
     crate::alerts::firing(&series, rules, now)
         .into_iter()
@@ -499,10 +496,8 @@ pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
 /// Every episode of every rule since the first line (for the charts pane's list).
 pub fn history(app: &App, rules: &[Rule]) -> Vec<Episode> {
     let panes = scope_panes(app, Scope::Gateways);
-    let Some(now) = log_now(app) else { return Vec::new() };
-    let mut all = panes.iter().map(|&i| app.panes[i].stats.all_series());
-    let Some(mut series) = all.next() else { return Vec::new() };
-    all.for_each(|s| series.merge(&s));
+    let all = merged(panes.iter().map(|&i| Cow::Owned(app.panes[i].stats.all_series())));
+    let (Some(now), Some(series)) = (log_now(app), all) else { return Vec::new() };
     let mut out: Vec<Episode> =
         rules.iter().flat_map(|r| crate::alerts::episodes(&series, r, i64::MIN, now, true)).collect();
     out.sort_by_key(|e| e.start);
