@@ -205,7 +205,7 @@ impl Rule {
                 let fires = match thresholds.iter().position(|&t| t == above_us) {
                     Some(k) => {
                         let n = window.timed as u64;
-                        let rank = crate::stats::timeline::rank(q, n);
+                        let rank = crate::stats::latency::rank(q, n);
                         n > 0 && n - (window.above[k] as u64) < rank
                     }
                     None => value > above_us as f64,

@@ -7,6 +7,12 @@ const SUB: u64 = 32;
 /// Bucket count covering the whole `u64` range.
 const BUCKETS: usize = (LINEAR + (64 - 6) * SUB) as usize;
 
+/// `q`'s nearest rank among `n` values (1-based), robust to `q × n` landing a hair above a whole number in
+/// floating point (`0.999 × 1000`).
+pub fn rank(q: f64, n: u64) -> u64 {
+    ((q.clamp(0.0, 1.0) * n as f64 - 1e-9).ceil() as u64).clamp(1, n.max(1))
+}
+
 /// A histogram of durations in microseconds.
 #[derive(Clone)]
 pub struct LatencyHistogram {
@@ -82,7 +88,7 @@ impl LatencyHistogram {
         if self.total == 0 {
             return None;
         }
-        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        let rank = rank(q, self.total);
         let mut seen = 0u64;
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c as u64;

@@ -32,12 +32,6 @@ pub fn plausible(sec: i64) -> bool {
     sec >= EARLIEST_S && sec <= latest + AHEAD_S
 }
 
-/// `q`'s nearest rank among `n` values (1-based), robust to `q × n` landing a hair above a whole number in
-/// floating point (`0.999 × 1000`).
-pub fn rank(q: f64, n: u64) -> u64 {
-    ((q.clamp(0.0, 1.0) * n as f64 - 1e-9).ceil() as u64).clamp(1, n.max(1))
-}
-
 /// The class index of a status.
 #[inline]
 pub fn class_of(status: u16) -> usize {
@@ -173,7 +167,7 @@ impl Bucket {
     /// The latency at quantile `q` (0..=1), in µs, within about 12% (and never above the longest); `None` without timed records.
     pub fn quantile_us(&self, q: f64) -> Option<u64> {
         let l = self.latency.as_ref().filter(|_| self.timed > 0)?;
-        let rank = rank(q, self.timed as u64);
+        let rank = super::latency::rank(q, self.timed as u64);
         let mut seen = 0u64;
         for (i, &n) in l.iter().enumerate() {
             seen += n as u64;
