@@ -308,9 +308,15 @@ impl Series {
         self.buckets.iter().enumerate().map(|(i, b)| ((self.base + i as i64) * self.res, b))
     }
 
+    /// The number (time / res) of the bucket holding second `sec`, whether or not the series holds it.
+    #[inline]
+    fn slot(&self, sec: i64) -> i64 {
+        if self.res == 1 { sec } else { sec.div_euclid(self.res) }
+    }
+
     /// The bucket starting at second `start`, if the series holds one there.
     pub fn bucket_at(&self, start: i64) -> Option<&Bucket> {
-        let i = start.div_euclid(self.res) - self.base;
+        let i = self.slot(start) - self.base;
         usize::try_from(i).ok().and_then(|i| self.buckets.get(i))
     }
 
@@ -340,7 +346,7 @@ impl Series {
     /// The index of the bucket for a time (µs), made if needed; it becomes the hot bucket.
     fn locate(&mut self, unix_us: i64) -> Option<usize> {
         let sec = unix_us.div_euclid(1_000_000);
-        let i = if self.res == 1 { sec } else { sec.div_euclid(self.res) }.wrapping_sub(self.base);
+        let i = self.slot(sec).wrapping_sub(self.base);
         let i = if (i as u64) < self.buckets.len() as u64 { i as usize } else { self.grow(sec)? };
         let start_us = (self.base + i as i64) * self.res * 1_000_000;
         self.hot = (start_us, start_us + self.res * 1_000_000, i);
@@ -377,17 +383,17 @@ impl Series {
             return None;
         }
         if self.buckets.is_empty() {
-            self.base = sec.div_euclid(self.res);
+            self.base = self.slot(sec);
             self.buckets.push_back(Bucket::default());
             return Some(0);
         }
         let end = self.base + self.buckets.len() as i64;
-        let mut idx = if self.res == 1 { sec } else { sec.div_euclid(self.res) };
+        let mut idx = self.slot(sec);
         if (idx < self.base || idx >= end) && self.keep == Keep::All {
             let (lo, hi) = (idx.min(self.base), idx.max(end - 1));
             if hi - lo + 1 > self.cap as i64 {
                 self.coarsen(lo * self.res, (hi + 1) * self.res);
-                idx = sec.div_euclid(self.res);
+                idx = self.slot(sec);
             }
         }
         let end = self.base + self.buckets.len() as i64;
