@@ -583,6 +583,15 @@ mod tests {
         assert_eq!(s.total(0, 10).above[0], 2);
     }
 
+    #[test]
+    fn a_single_value_is_its_own_quantile_within_its_bin() {
+        // the case proptest once shrank to: one record of 1 ms, q = 0.01
+        let mut s = Series::new(Keep::Recent, 60, &[]);
+        s.add(at(1, 200, 1));
+        let got = s.total(0, 2).quantile_us(0.01).unwrap();
+        assert!((got as f64 - 1000.0).abs() <= 130.0, "{got}");
+    }
+
     proptest! {
         #[test]
         fn quantiles_within_bin_error(mut ms in proptest::collection::vec(1u64..100_000, 1..300), q in 0.01f64..1.0) {
