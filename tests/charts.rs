@@ -243,6 +243,24 @@ fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
     assert!(shown.contains("check:") && shown.contains("fix:"), "{shown}");
     key(&mut app, KeyCode::Char('d'));
     assert_eq!(app.overlay, Overlay::None);
+    // a 500 the service answered: its own record, with its error message, is part of the story
+    let p = &app.panes[0];
+    let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == 500).expect("the incident has 500s");
+    key(&mut app, KeyCode::Char('g'));
+    for _ in 0..line {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Char('d'));
+    let up = &app.panes[1];
+    let up_line = up.selected_line().unwrap();
+    let message = up.parser.as_ref().unwrap().parse(up.lines.line(up_line)).unwrap().message.unwrap().into_owned();
+    let d = app.diagnosis.clone().unwrap();
+    assert!(
+        d.record.iter().any(|l| l.starts_with("Same request: orders-api.log") && l.contains(&message)),
+        "{message:?} in {:?}",
+        d.record
+    );
+    key(&mut app, KeyCode::Char('d'));
     // 504 selected in the charts: the timeout, with the value the evidence suggests
     keys(&mut app, "c]]]");
     let rows = app.chart_data(100).unwrap().rows;

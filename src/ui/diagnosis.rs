@@ -179,17 +179,8 @@ impl App {
             }
             let q = &self.panes[pi];
             let Some(r) = q.parser.as_ref().and_then(|x| x.parse(q.lines.line(l))) else { continue };
-            let mut parts = vec![q.name.clone()];
-            if let Some(s) = r.status {
-                parts.push(s.to_string());
-            }
-            if let Some(lv) = r.level {
-                parts.push(format!("{lv:?}").to_lowercase());
-            }
-            if let Some(msg) = &r.message {
-                parts.push(crate::text::escape_control(msg.as_bytes()));
-            }
-            record.push(format!("Same request: {}", parts.join(" · ")));
+            // the record's one-line form, as the panes and `tail` show it (its message included)
+            record.push(format!("Same request: {} · {}", q.name, crate::output::record_text(&r, false)));
         }
         let title = format!("{} at {} line {}", m.status, p.name, line + 1);
         if entries.is_empty() {
