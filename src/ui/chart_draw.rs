@@ -37,7 +37,8 @@ pub fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
-fn rate_text(per_s: f64) -> String {
+/// A rate for people: `0.4/s`, `43/s`, `1.2k/s`.
+pub fn rate_text(per_s: f64) -> String {
     if per_s >= 1000.0 {
         format!("{:.1}k/s", per_s / 1000.0)
     } else if per_s >= 10.0 {

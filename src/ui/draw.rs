@@ -142,7 +142,7 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
     let p = &app.panes[i];
     let format = p.parser.as_ref().map_or("…".to_string(), |x| x.format.name().to_string());
     let rate = p.rate.per_second(app.now);
-    let rate = if rate >= 10.0 { format!("{rate:.0}/s") } else { format!("{rate:.1}/s") };
+    let rate = super::chart_draw::rate_text(rate);
     let role = match p.side() {
         Role::Gateway => "gw",
         Role::Upstream => "up",
