@@ -159,13 +159,8 @@ impl App {
     /// A console for these sources: (display name, source as given, role if known).
     pub fn new(sources: Vec<(String, String, Option<Role>)>, opts: ScanOptions, keymap: Keymap, theme: Theme) -> Self {
         let thresholds = opts.alert_rules.thresholds();
-        let panes: Vec<Pane> = sources
-            .into_iter()
-            .map(|(name, src, role)| Pane {
-                stats: super::pane::PaneStats::new(&thresholds),
-                ..Pane::new(name, src, role)
-            })
-            .collect();
+        let panes: Vec<Pane> =
+            sources.into_iter().map(|(name, src, role)| Pane::new(name, src, role, &thresholds)).collect();
         App {
             keys_index: panes.iter().map(|_| Default::default()).collect(),
             panes,

@@ -200,8 +200,8 @@ pub struct Pane {
 }
 
 impl Pane {
-    /// An empty pane for a source.
-    pub fn new(name: String, source: String, role: Option<Role>) -> Self {
+    /// An empty pane for a source, counting latencies above each of `thresholds_us` (the alert rules' limits).
+    pub fn new(name: String, source: String, role: Option<Role>, thresholds_us: &[u64]) -> Self {
         Pane {
             name,
             source,
@@ -215,7 +215,7 @@ impl Pane {
             rate: RateMeter::default(),
             matches: None,
             note: None,
-            stats: PaneStats::default(),
+            stats: PaneStats::new(thresholds_us),
             full: false,
             anchor: None,
             label_names: Vec::new(),
