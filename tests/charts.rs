@@ -223,16 +223,21 @@ fn an_alert_shows_in_the_status_bar_while_it_holds_and_clears() {
     assert_eq!((eps[0].start % 86_400, eps[0].end.map(|e| e % 86_400)), (12 * 3600 + 196, Some(12 * 3600 + 285)));
 }
 
+/// Move the gateway pane's cursor, with keys, to its first record with `status`.
+fn select_first(app: &mut App, status: u16) {
+    let p = &app.panes[0];
+    let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == status).expect("the incident has them");
+    key(app, KeyCode::Char('g'));
+    for _ in 0..line {
+        key(app, KeyCode::Char('j'));
+    }
+}
+
 #[test]
 fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
     let mut app = app_with(200, 50, REQUESTS);
     // a 502 record at the gateway
-    let p = &app.panes[0];
-    let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == 502).expect("the incident has 502s");
-    key(&mut app, KeyCode::Char('g'));
-    for _ in 0..line {
-        key(&mut app, KeyCode::Char('j'));
-    }
+    select_first(&mut app, 502);
     key(&mut app, KeyCode::Char('d'));
     assert_eq!(app.overlay, Overlay::Diagnosis);
     let d = app.diagnosis.clone().unwrap();
@@ -244,12 +249,7 @@ fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
     key(&mut app, KeyCode::Char('d'));
     assert_eq!(app.overlay, Overlay::None);
     // a 500 the service answered: its own record, with its error message, is part of the story
-    let p = &app.panes[0];
-    let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == 500).expect("the incident has 500s");
-    key(&mut app, KeyCode::Char('g'));
-    for _ in 0..line {
-        key(&mut app, KeyCode::Char('j'));
-    }
+    select_first(&mut app, 500);
     key(&mut app, KeyCode::Char('d'));
     let up = &app.panes[1];
     let up_line = up.selected_line().unwrap();
