@@ -223,6 +223,33 @@ fn an_alert_shows_in_the_status_bar_while_it_holds_and_clears() {
     assert_eq!((eps[0].start % 86_400, eps[0].end.map(|e| e % 86_400)), (12 * 3600 + 196, Some(12 * 3600 + 285)));
 }
 
+#[test]
+fn a_window_across_midnight_dates_its_axis() {
+    let mut app = console(vec![("gw".into(), "gw.log".into(), Some(Role::Gateway))], 200, 50);
+    // one request a minute from 22:00 on 1 May to 02:00 on 3 May (+02:00, so 20:00 to 00:00 UTC)
+    let mut text = String::new();
+    for minute in 0..(28 * 60) {
+        let (day, h, m) = (1 + (22 * 60 + minute) / 1440, (22 * 60 + minute) / 60 % 24, minute % 60);
+        text.push_str(&format!(
+            "10.0.0.1 - - [{day:02}/May/2024:{h:02}:{m:02}:00 +0200] \"GET /v1/items/{minute} HTTP/1.1\" 200 12 \"-\" \"t\" rt=0.020 rid=r{minute:08x}\n"
+        ));
+    }
+    app.update(batch(0, text.as_bytes()));
+    app.update(Msg::Tick(Instant::now()));
+    keys(&mut app, "c]]]");
+    assert_eq!(app.charts.as_ref().map(|c| c.window), Some(Window::All));
+    let shown = screen(&app);
+    let axis = shown.lines().find(|l| l.contains("05-02 ")).unwrap_or_else(|| panic!("no dated axis:\n{shown}"));
+    // the first and last labels, in the log's own zone
+    assert!(axis.contains("05-01 21:5") || axis.contains("05-01 22:0"), "{axis}");
+    assert!(axis.contains("05-03 01:5") || axis.contains("05-03 02:0"), "{axis}");
+    // a window within one day keeps the clock labels
+    keys(&mut app, "[[[");
+    let shown = screen(&app);
+    assert!(!shown.contains("05-03 "), "{shown}");
+    assert!(shown.contains("01:59:00") || shown.contains("02:00:00"), "{shown}");
+}
+
 /// Move the gateway pane's cursor, with keys, to its first record with `status`.
 fn select_first(app: &mut App, status: u16) {
     let p = &app.panes[0];

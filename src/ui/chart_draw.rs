@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph, Wrap};
 
 use super::app::App;
-use super::charts::{Breakdown, ChartData, Window, log_clock};
+use super::charts::{Breakdown, ChartData, Window, different_days, log_clock, log_stamp};
 use super::draw::display_text;
 use crate::report::text::thousands;
 use crate::stats::timeline::Bucket;
@@ -121,12 +121,11 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     // the line above the plots: the selected moment, else the whole window, then the alerts that held
     let cursor = view.cursor.and_then(|c| data.column_of(c));
     let head = match cursor.map(|c| &data.columns[c]) {
-        Some((start, b)) => format!(
-            "{}–{}  {}",
-            log_clock(app, *start),
-            log_clock(app, start + data.width_s),
-            bucket_summary(b, data.width_s)
-        ),
+        Some((start, b)) => {
+            let dated = different_days(app, *start, data.end);
+            let end = start + data.width_s;
+            format!("{}–{}  {}", log_stamp(app, *start, dated), log_clock(app, end), bucket_summary(b, data.width_s))
+        }
         None => {
             let span = data.width_s * data.columns.len() as i64;
             format!("window {}  {}", view.window.label(), bucket_summary(&data.total, span))
@@ -149,8 +148,9 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
         draw_latency(app, f, lat, &data);
     }
     for (k, e) in episodes.iter().rev().take(alert_rows as usize).enumerate() {
-        let end = e.end.map_or("now".to_string(), |s| log_clock(app, s));
-        let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_clock(app, e.start), end, e.peak_text);
+        let dated = different_days(app, e.start, data.end);
+        let end = e.end.map_or("now".to_string(), |s| log_stamp(app, s, dated));
+        let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_stamp(app, e.start, dated), end, e.peak_text);
         let y = lat.y + lat.height + k as u16;
         let style = if e.end.is_none() { t.alert } else { t.dim };
         f.render_widget(Paragraph::new(Span::styled(text, style)), Rect { y, height: 1, ..left });
@@ -242,11 +242,15 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
             }
         }
     };
-    put(0, &log_clock(app, data.columns[0].0), &mut line);
+    let dated = different_days(app, data.columns[0].0, data.end);
+    let label = |sec: i64| log_stamp(app, sec, dated);
+    put(0, &label(data.columns[0].0), &mut line);
     if width > 40 {
-        put(at(n / 2).saturating_sub(4), &log_clock(app, data.columns[n / 2].0), &mut line);
+        let mid = label(data.columns[n / 2].0);
+        put(at(n / 2).saturating_sub(mid.len() / 2), &mid, &mut line);
     }
-    put(width.saturating_sub(8), &log_clock(app, data.end), &mut line);
+    let end = label(data.end);
+    put(width.saturating_sub(end.len()), &end, &mut line);
     if let Some(c) = cursor.filter(|c| *c < n) {
         put(at(c) + (at(c + 1) - at(c)) / 2, "▲", &mut line);
     }

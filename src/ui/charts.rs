@@ -309,9 +309,37 @@ pub fn scope_name(app: &App, scope: Scope) -> String {
 
 /// A log-time second as a clock time (`14:02:16`) in the zone the scope's newest line was written in.
 pub fn log_clock(app: &App, sec: i64) -> String {
-    let off = scope_panes(app, Scope::Gateways).first().map_or(0, |&i| app.panes[i].stats.offset_s) as i64;
-    let s = (sec + off).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    log_stamp(app, sec, false)
+}
+
+/// [`log_clock`], or with `dated` the day and minute (`12-03 14:02`), for spans that cross midnight.
+pub fn log_stamp(app: &App, sec: i64, dated: bool) -> String {
+    let s = sec + log_offset(app);
+    if dated {
+        let (month, day) = month_day(s);
+        let m = s.rem_euclid(86_400) / 60;
+        format!("{month:02}-{day:02} {:02}:{:02}", m / 60, m % 60)
+    } else {
+        let s = s.rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    }
+}
+
+/// Whether two log-time seconds fall on different days in the log's zone.
+pub fn different_days(app: &App, a: i64, b: i64) -> bool {
+    let off = log_offset(app);
+    (a + off).div_euclid(86_400) != (b + off).div_euclid(86_400)
+}
+
+fn log_offset(app: &App) -> i64 {
+    scope_panes(app, Scope::Gateways).first().map_or(0, |&i| app.panes[i].stats.offset_s) as i64
+}
+
+/// Month and day of a local second count since the epoch.
+fn month_day(local_s: i64) -> (i8, i8) {
+    let date =
+        jiff::Timestamp::from_second(local_s).map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()).unwrap_or_default();
+    (date.month(), date.day())
 }
 
 /// "Now" in log time: the latest of the panes' (see [`super::pane::PaneStats::log_now`]).

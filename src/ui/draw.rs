@@ -717,7 +717,8 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
         spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
     }
     for a in &app.alerts {
-        let since = super::charts::log_clock(app, a.since);
+        let now = super::charts::log_now(app).unwrap_or(a.since);
+        let since = super::charts::log_stamp(app, a.since, super::charts::different_days(app, a.since, now));
         spans.push(Span::styled(
             format!(" ▲ {} since {since} ({}) ", display_text(a.rule.as_bytes()), a.value),
             t.alert,
