@@ -250,6 +250,40 @@ fn a_window_across_midnight_dates_its_axis() {
     assert!(shown.contains("01:59:00") || shown.contains("02:00:00"), "{shown}");
 }
 
+#[test]
+fn alerts_that_do_not_fit_the_status_bar_are_shortened_then_counted() {
+    let mut app = console(vec![("gw".into(), "gw.log".into(), Some(Role::Gateway))], 200, 50);
+    let mut text = String::new();
+    for sec in 0..240 {
+        for k in 0..10 {
+            let status = match k {
+                _ if sec < 180 => 200,
+                0 | 1 => 502,
+                2..=4 => 429,
+                _ => 200,
+            };
+            text.push_str(&nginx_at(sec, status, sec * 10 + k));
+        }
+    }
+    app.update(batch(0, text.as_bytes()));
+    app.update(Msg::Tick(Instant::now()));
+    let rules: Vec<&str> = app.alerts.iter().map(|a| a.rule.as_str()).collect();
+    assert_eq!(rules, ["5xx > 5% over 1m", "429 > 20 over 1m"]);
+    let bar = |app: &App| screen(app).lines().last().unwrap().to_string();
+    let wide = bar(&app);
+    assert!(wide.contains("▲ 5xx > 5% over 1m since 12:03:16 (20.0%)"), "{wide}");
+    assert!(wide.contains("▲ 429 > 20 over 1m since 12:03:"), "{wide}");
+    assert!(wide.trim_end().ends_with("q quit"), "the key hints still show: {wide}");
+    app.update(Msg::Resize(110, 30));
+    let mid = bar(&app);
+    assert!(mid.contains("▲ 5xx > 5% over 1m (20.0%)") && mid.contains("▲ 429 > 20 over 1m (180)"), "{mid}");
+    assert!(!mid.contains("since"), "{mid}");
+    app.update(Msg::Resize(80, 24));
+    let narrow = bar(&app);
+    assert!(narrow.contains("▲ 2 alerts (c charts)"), "{narrow}");
+    assert!(narrow.trim_end().ends_with("? help  c charts  q quit"), "{narrow}");
+}
+
 /// Move the gateway pane's cursor, with keys, to its first record with `status`.
 fn select_first(app: &mut App, status: u16) {
     let p = &app.panes[0];

@@ -716,23 +716,44 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if let Some(re) = &app.search {
         spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
     }
-    for a in &app.alerts {
-        let now = super::charts::log_now(app).unwrap_or(a.since);
-        let since = super::charts::log_stamp(app, a.since, super::charts::different_days(app, a.since, now));
-        spans.push(Span::styled(
-            format!(" ▲ {} since {since} ({}) ", display_text(a.rule.as_bytes()), a.value),
-            t.alert,
-        ));
-    }
-    if let Some(n) = &app.notice {
-        spans.push(Span::styled(format!(" {} ", display_text(n.as_bytes())), t.alert));
-    }
+    let notice = app.notice.as_ref().map(|n| Span::styled(format!(" {} ", display_text(n.as_bytes())), t.alert));
+    let used: usize = spans.iter().chain(&notice).map(|s| s.width()).sum();
+    let short_hints = key_hints(app, true);
+    let room = (r.width as usize).saturating_sub(used + short_hints.width());
+    spans.extend(alert_spans(app, room).into_iter().map(|a| Span::styled(a, t.alert)));
+    spans.extend(notice);
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let hints = key_hints(app, r.width < 100);
+    let hints = Some(key_hints(app, false))
+        .filter(|h| r.width >= 100 && used + h.trim_end().width() <= r.width as usize)
+        .unwrap_or(short_hints);
     let pad = (r.width as usize).saturating_sub(used + hints.chars().count());
     spans.push(Span::styled(" ".repeat(pad), t.bar));
     spans.push(Span::styled(hints, t.dim.patch(t.bar)));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
+}
+
+/// The alerts that hold, as detailed as `room` columns allow: with their start, without it, or only counted.
+fn alert_spans(app: &App, room: usize) -> Vec<String> {
+    use super::charts::{different_days, log_now, log_stamp};
+    let full: Vec<String> = app
+        .alerts
+        .iter()
+        .map(|a| {
+            let dated = different_days(app, a.since, log_now(app).unwrap_or(a.since));
+            format!(" ▲ {} since {} ({}) ", display_text(a.rule.as_bytes()), log_stamp(app, a.since, dated), a.value)
+        })
+        .collect();
+    let short = || app.alerts.iter().map(|a| format!(" ▲ {} ({}) ", display_text(a.rule.as_bytes()), a.value));
+    let width = |v: &[String]| v.iter().map(|s| s.width()).sum::<usize>();
+    if width(&full) <= room {
+        return full;
+    }
+    let short: Vec<String> = short().collect();
+    if width(&short) <= room || app.alerts.len() == 1 {
+        return short;
+    }
+    let charts = app.keymap.keys_for(super::keymap::Action::Charts).first().cloned().unwrap_or_default();
+    vec![format!(" ▲ {} alerts ({charts} charts) ", app.alerts.len())]
 }
 
 #[cfg(test)]
