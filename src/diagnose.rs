@@ -368,10 +368,12 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         }
         502 => {
             if e.gateway > 0 {
+                let upstreams = e.upstreams.top(3);
+                let named =
+                    if upstreams.is_empty() { String::new() } else { format!("; upstreams: {}", list(&upstreams)) };
                 evidence.push(format!(
-                    "{} of them with the upstream attempt taking under 1 ms (refused or reset at once); upstreams: {}",
+                    "{} of them with the upstream attempt taking under 1 ms (refused or reset at once){named}",
                     pct(e.upstream_instant, e.gateway),
-                    list(&e.upstreams.top(3))
                 ));
             }
             push_flags(&mut evidence, e);
@@ -529,6 +531,14 @@ mod tests {
         assert!(has(&d, "timeout is about 30.0 s"), "{:?}", d.evidence);
         let d = one(&set, 503);
         assert!(d.cause.contains("no healthy upstream") && has(&d, "UH (10)"));
+        // a gateway that logs no upstream address (Kong's 502s): the evidence names none
+        let mut kong = EvidenceSet::default();
+        let mut r = gw(502, &[(502, 300, "")]);
+        r.upstream_addr = None;
+        kong.add(&r, Role::Gateway);
+        let d = one(&kong, 502);
+        assert!(d.evidence.iter().all(|e| !e.contains("upstreams:")), "{:?}", d.evidence);
+        assert!(d.first_check.contains("the upstream"), "{}", d.first_check);
     }
 
     #[test]

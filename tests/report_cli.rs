@@ -216,6 +216,38 @@ fn text_report_is_plain_when_piped() {
         assert!(text.contains(section), "missing {section}:\n{text}");
     }
     assert!(text.contains("gateway") && text.contains("upstream"));
+
+    // each source has its own status line, with the counts the JSON report gives for it
+    let (v, _) = report_json(&[&gw, &up]);
+    let status_lines: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("status ")).collect();
+    assert_eq!(status_lines.len(), 2, "{text}");
+    for (line, source) in status_lines.iter().zip(v["sources"].as_array().unwrap()) {
+        for (class, n) in source["classes"].as_object().unwrap() {
+            let n = n.as_u64().unwrap();
+            let shown = format!("{class} {} (", thousands(n));
+            assert_eq!(line.contains(&shown), n > 0, "{class} {n} in {line:?}");
+        }
+    }
+    assert_ne!(status_lines[0], status_lines[1], "the upstream's own statuses differ from the gateway's");
+
+    // the routes table is aligned: every number ends in the column where its header ends
+    let table: Vec<&str> =
+        text.lines().skip_while(|l| !l.starts_with("TOP ROUTES")).skip(1).take_while(|l| !l.is_empty()).collect();
+    let ends = |l: &str| -> Vec<usize> {
+        let chars: Vec<char> = l.chars().collect();
+        (0..chars.len()).filter(|&i| chars[i] != ' ' && chars.get(i + 1).is_none_or(|c| *c == ' ')).collect()
+    };
+    let head = ends(table[0]);
+    assert!(table.len() > 3, "{text}");
+    for row in &table[1..] {
+        let got = ends(row);
+        // the route column is left-aligned; the five number columns end where their headers do
+        assert_eq!(got[got.len() - 5..], head[head.len() - 5..], "{row:?} under {:?}", table[0]);
+    }
+}
+
+fn thousands(n: u64) -> String {
+    gatewatch::report::text::thousands(n)
 }
 
 #[test]

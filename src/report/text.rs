@@ -110,6 +110,30 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
+/// Routes longer than this are shortened from the left, so the table fits 80 columns.
+const ROUTE_WIDTH: usize = 30;
+
+/// Status classes with their shares, the empty ones left out: `2xx 3,017 (84.0%)  4xx 216 (6.0%)`.
+fn classes_line(st: &Style, classes: &std::collections::BTreeMap<String, u64>, requests: u64) -> String {
+    let shown = classes.iter().filter(|(_, n)| **n > 0);
+    let parts: Vec<String> = shown
+        .map(|(class, n)| {
+            let c = class[..1].parse().unwrap_or(0);
+            format!("{} {} ({})", st.status(c, class), thousands(*n), pct(*n, requests))
+        })
+        .collect();
+    parts.join("  ")
+}
+
+/// The most frequent codes: `200×3,017 404×72 401×61 …`.
+fn top_codes(status: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
+    let mut codes: Vec<(&String, &u64)> = status.iter().collect();
+    codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = codes.iter().take(n).map(|(code, k)| format!("{code}×{}", thousands(**k))).collect();
+    let more = if codes.len() > n { " …" } else { "" };
+    format!("{}{more}", top.join(" "))
+}
+
 /// Render the report. `color` adds ANSI colours.
 pub fn render(r: &Report, color: bool) -> String {
     let st = Style { on: color };
@@ -136,6 +160,14 @@ pub fn render(r: &Report, color: bool) -> String {
             unparsed,
             span(s.first.as_deref(), s.last.as_deref())
         );
+        if s.requests > 0 {
+            let _ = writeln!(o, "      status {}", classes_line(&st, &s.classes, s.requests));
+            let _ = writeln!(o, "      codes  {}", top_codes(&s.status, 7));
+        }
+        if !s.levels.is_empty() {
+            let levels: Vec<String> = s.levels.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
+            let _ = writeln!(o, "      levels {}", levels.join("  "));
+        }
         for u in &s.unparsed_examples {
             let _ = writeln!(o, "      {} {}", st.dim(&format!("unparsed line {}:", u.line)), shorten(&u.text, 50));
         }
@@ -143,12 +175,7 @@ pub fn render(r: &Report, color: bool) -> String {
 
     let scope = if r.scope == "gateway" { "gateway sources" } else { "all sources" };
     let _ = writeln!(o, "\n{} ({scope}, {} requests)", st.head("STATUS"), thousands(r.requests));
-    let mut line = String::from(" ");
-    for (class, n) in &r.classes {
-        let c = class[..1].parse().unwrap_or(0);
-        let _ = write!(line, " {} {} ({})", st.status(c, class), thousands(*n), pct(*n, r.requests));
-    }
-    let _ = writeln!(o, "{line}");
+    let _ = writeln!(o, "  {}", classes_line(&st, &r.classes, r.requests));
     let mut codes: Vec<(&String, &u64)> = r.status.iter().collect();
     codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let _ = writeln!(o, "  {:<6} {:>11} {:>7}  {:>10} {:>10}", "code", "count", "share", "by gateway", "upstream");
@@ -176,10 +203,10 @@ pub fn render(r: &Report, color: bool) -> String {
 
     if !r.routes.is_empty() {
         let _ = writeln!(o, "\n{}", st.head("TOP ROUTES BY ERRORS"));
-        let rw = r.routes.iter().map(|x| x.route.chars().count().min(50)).max().unwrap_or(5).max(5);
+        let rw = r.routes.iter().map(|x| x.route.chars().count()).max().unwrap_or(0).clamp(5, ROUTE_WIDTH);
         let _ = writeln!(
             o,
-            "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {:>6}",
+            "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {:>4}",
             pad("route", rw),
             "requests",
             "errors",
@@ -191,8 +218,8 @@ pub fn render(r: &Report, color: bool) -> String {
             let top = x.top_status.map_or("-".to_string(), |c| c.to_string());
             let _ = writeln!(
                 o,
-                "  {}  {:>9}  {:>8}  {:>7}  {:>7}  {}",
-                pad(&shorten(&x.route, 30), rw),
+                "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {}",
+                pad(&shorten(&x.route, rw), rw),
                 thousands(x.requests),
                 thousands(x.errors),
                 thousands(x.server_errors),
