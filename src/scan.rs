@@ -8,7 +8,8 @@ use std::sync::{Mutex, mpsc};
 
 /// Size of one block read from the input.
 pub const BLOCK: usize = 2 << 20;
-/// A line longer than this is cut (the rest counts as a new line) so one line cannot exhaust memory.
+/// A line longer than this is cut (its first `MAX_LINE` bytes or so are kept, the rest up to its newline skipped)
+/// so one line cannot exhaust memory; it still counts as one line.
 pub const MAX_LINE: usize = 64 << 20;
 
 /// What processes the blocks of one input; one instance per worker thread, merged at the end.
@@ -78,11 +79,27 @@ where
 
 /// [`scan`], calling `progress` with the bytes read so far after every block.
 pub fn scan_with_progress<R, S>(
+    input: R,
+    prefix: Vec<u8>,
+    threads: usize,
+    new_sink: impl Fn() -> S + Sync,
+    progress: impl FnMut(u64),
+) -> io::Result<S>
+where
+    R: Read,
+    S: BlockSink,
+{
+    scan_limited(input, prefix, threads, new_sink, progress, MAX_LINE)
+}
+
+/// [`scan_with_progress`] with lines cut past `max_line` bytes.
+fn scan_limited<R, S>(
     mut input: R,
     prefix: Vec<u8>,
     threads: usize,
     new_sink: impl Fn() -> S + Sync,
     mut progress: impl FnMut(u64),
+    max_line: usize,
 ) -> io::Result<S>
 where
     R: Read,
@@ -109,7 +126,7 @@ where
             })
             .collect();
         drop(free_tx);
-        let read = read_blocks(&mut input, prefix, &work_tx, &free_rx, &mut progress);
+        let read = read_blocks(&mut input, prefix, &work_tx, &free_rx, &mut progress, max_line);
         drop(work_tx);
         let mut sinks = workers.into_iter().map(|w| w.join().expect("scan worker panicked"));
         let mut first = sinks.next().expect("at least one worker");
@@ -134,6 +151,7 @@ fn read_blocks<R: Read>(
     work_tx: &mpsc::SyncSender<Block>,
     free_rx: &mpsc::Receiver<Vec<u8>>,
     progress: &mut dyn FnMut(u64),
+    max_line: usize,
 ) -> io::Result<()> {
     let mut carry = prefix;
     let mut seq = 0u64;
@@ -147,30 +165,58 @@ fn read_blocks<R: Read>(
         buf[..carry.len()].copy_from_slice(&carry);
         let mut filled = carry.len();
         carry.clear();
-        let before = filled;
-        let eof = fill(input, &mut buf, &mut filled)?;
-        total += (filled - before) as u64;
-        progress(total);
-        if eof {
-            if filled > 0 {
-                let _ = work_tx.send(Block { seq, buf, len: filled });
+        // bytes before this have no newline: a long line is searched once, however many reads it takes
+        let mut searched = 0;
+        let len = loop {
+            let before = filled;
+            let eof = fill(input, &mut buf, &mut filled)?;
+            total += (filled - before) as u64;
+            progress(total);
+            if eof {
+                if filled > 0 {
+                    let _ = work_tx.send(Block { seq, buf, len: filled });
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        let len = match memchr::memrchr(b'\n', &buf[..filled]) {
-            Some(nl) => nl + 1,
-            // no newline in the whole buffer: keep growing it, up to the line limit
-            None if filled < MAX_LINE => {
-                carry.extend_from_slice(&buf[..filled]);
-                continue;
+            match memchr::memrchr(b'\n', &buf[searched..filled]) {
+                Some(nl) => break searched + nl + 1,
+                // no newline in the whole buffer: grow it in place, up to the line limit
+                None if filled < max_line => {
+                    searched = filled;
+                    buf.resize(filled + BLOCK / 2, 0);
+                }
+                // a line past the limit: what is read stands for it, the rest of it is skipped
+                None => break filled,
             }
-            None => filled,
         };
+        let cut = len == filled && buf[len - 1] != b'\n';
         carry.extend_from_slice(&buf[len..filled]);
         if work_tx.send(Block { seq, buf, len }).is_err() {
             return Ok(());
         }
         seq += 1;
+        if cut && skip_rest_of_line(input, &mut carry, &mut total)? {
+            progress(total);
+            return Ok(());
+        }
+    }
+}
+
+/// Read past the next newline, keeping what follows it in `carry`; returns true at end of input.
+fn skip_rest_of_line<R: Read>(input: &mut R, carry: &mut Vec<u8>, total: &mut u64) -> io::Result<bool> {
+    let mut scratch = vec![0u8; 64 << 10];
+    loop {
+        let n = match input.read(&mut scratch) {
+            Ok(0) => return Ok(true),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        *total += n as u64;
+        if let Some(nl) = memchr::memchr(b'\n', &scratch[..n]) {
+            carry.extend_from_slice(&scratch[nl + 1..n]);
+            return Ok(false);
+        }
     }
 }
 
@@ -232,6 +278,32 @@ mod tests {
         text.extend_from_slice(b"\nend\n");
         let got = roundtrip(&text, 0, 2);
         assert_eq!(got, vec![b"short".to_vec(), long, b"end".to_vec()]);
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_cut_and_counts_once() {
+        let limit = BLOCK + BLOCK / 2;
+        for tail in ["\nnext\nlast\n", ""] {
+            let mut text = b"first\n".to_vec();
+            text.extend(std::iter::repeat_n(b'x', limit * 4 + 3));
+            text.extend_from_slice(tail.as_bytes());
+            let mut got = scan_limited(&text[..], Vec::new(), 2, Lines::default, |_| {}, limit).unwrap().0;
+            got.sort_by_key(|(at, _)| *at);
+            let mut counts = std::collections::BTreeMap::new();
+            for ((seq, _), _) in &got {
+                *counts.entry(*seq).or_insert(0) += 1;
+            }
+            let numbers = LineNumbers::from_counts(counts.into_iter().collect());
+            let lines: Vec<(u64, usize)> = got.iter().map(|((s, i), l)| (numbers.number(*s, *i), l.len())).collect();
+            assert_eq!(lines.len(), if tail.is_empty() { 2 } else { 4 }, "{lines:?}");
+            assert_eq!(lines[0], (1, 5));
+            assert!((limit..limit + BLOCK).contains(&lines[1].1), "the long line is kept up to the limit: {lines:?}");
+            if !tail.is_empty() {
+                assert_eq!(got[2].1, b"next");
+                assert_eq!(got[3].1, b"last");
+                assert_eq!((lines[2].0, lines[3].0), (3, 4), "line numbers after the long line are right");
+            }
+        }
     }
 
     #[test]
