@@ -205,6 +205,36 @@ fn garbage_is_counted_never_fatal() {
 }
 
 #[test]
+fn logs_of_megabyte_lines_are_detected_from_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // pino records carrying a 900 KB field each
+    let big = "y".repeat(900 << 10);
+    let mut pino = String::new();
+    for i in 0..5 {
+        pino.push_str(&format!(
+            "{{\"level\":50,\"time\":1714564800{i}00,\"reqId\":\"req-{i}\",\"msg\":\"boom\",\"body\":\"{big}\"}}\n"
+        ));
+    }
+    let json = dir.path().join("big.json");
+    std::fs::write(&json, pino).unwrap();
+    // one nginx line whose path is a megabyte long
+    let nginx = dir.path().join("one.log");
+    let path = "/a".repeat(512 << 10);
+    std::fs::write(
+        &nginx,
+        format!("10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET {path} HTTP/1.1\" 503 5 \"-\" \"curl\"\n"),
+    )
+    .unwrap();
+    let (v, code) = report_json(&[json.to_str().unwrap(), nginx.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (j, n) = (&v["sources"][0], &v["sources"][1]);
+    assert_eq!((j["format"].as_str(), j["parsed"].as_u64(), j["lines"].as_u64()), (Some("json"), Some(5), Some(5)));
+    assert_eq!(j["levels"]["error"], 5);
+    assert_eq!((n["format"].as_str(), n["parsed"].as_u64()), (Some("nginx"), Some(1)));
+    assert_eq!(v["status"]["503"], 1);
+}
+
+#[test]
 fn text_report_is_plain_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, up) = generate(dir.path(), "nginx", "json", 2000, 2);

@@ -49,8 +49,10 @@ pub struct OpenedSource {
 /// Open `path` (`-` = standard input) and choose its parser from its first lines.
 pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<OpenedSource> {
     let mut input = open(path)?;
-    let prefix = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
-    let parser = choose_parser(&prefix, opts);
+    let (prefix, whole) = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
+    // detect on whole lines only, unless not even one fitted
+    let sample = if whole > 0 { &prefix[..whole] } else { &prefix[..] };
+    let parser = choose_parser(sample, opts);
     let role = role.unwrap_or_else(|| parser.format.role());
     Ok(OpenedSource { input, prefix, parser, role })
 }
@@ -117,20 +119,39 @@ impl BlockSink for TallySink<'_> {
 
 /// Bytes to read up front for detection: enough for the sample, bounded for files of huge lines.
 const DETECT_BYTES: usize = 256 << 10;
+/// Past [`DETECT_BYTES`], reading goes on until this many whole lines are in, up to [`DETECT_MAX`] bytes, so
+/// that a log of very long lines (megabyte JSON records) is still detected from whole lines.
+const DETECT_MIN_LINES: usize = 4;
+const DETECT_MAX: usize = 16 << 20;
 
-/// Read the first bytes of a source, enough for format detection.
-fn read_prefix(input: &mut dyn Read) -> io::Result<Vec<u8>> {
+/// Read the first bytes of a source, enough for format detection; returns them and the length of the whole lines
+/// among them (all of them at the end of the input).
+fn read_prefix(input: &mut dyn Read) -> io::Result<(Vec<u8>, usize)> {
     let mut prefix = Vec::with_capacity(64 << 10);
-    let mut chunk = [0u8; 16 << 10];
-    while prefix.len() < DETECT_BYTES && memchr::memchr_iter(b'\n', &prefix).count() < SAMPLE_LINES {
+    let mut chunk = vec![0u8; 64 << 10];
+    let (mut lines, mut whole) = (0, 0);
+    loop {
+        let enough = lines >= SAMPLE_LINES || (prefix.len() >= DETECT_BYTES && lines >= DETECT_MIN_LINES);
+        if enough || prefix.len() >= DETECT_MAX {
+            return Ok((prefix, whole));
+        }
         match input.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => prefix.extend_from_slice(&chunk[..n]),
+            Ok(0) => {
+                let len = prefix.len();
+                return Ok((prefix, len));
+            }
+            Ok(n) => {
+                let start = prefix.len();
+                prefix.extend_from_slice(&chunk[..n]);
+                for nl in memchr::memchr_iter(b'\n', &prefix[start..]) {
+                    lines += 1;
+                    whole = start + nl + 1;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(prefix)
 }
 
 /// Open `path` (`-` = standard input) for reading.
