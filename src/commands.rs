@@ -54,22 +54,33 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
 /// Turn flags and the config file into scan options.
 pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
     let config = Config::load(input.config.as_deref())?;
-    let format = match &input.format {
-        Some(name) => Some(Format::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Format::builtin().iter().map(Format::name).collect();
-            anyhow::anyhow!("unknown format {name:?}; known formats: {}", names.join(", "))
-        })?),
-        None => None,
-    };
     let mut extra = Vec::new();
     if let Some(spec) = input.nginx_format.as_ref().or(config.nginx_format.as_ref()) {
         let f = NginxFormat::compile(spec).context("invalid nginx log_format")?;
         extra.push(Format::NginxCustom(Arc::new(f)));
     }
+    let format = match input.format.as_deref() {
+        Some("nginx-custom") => Some(extra.first().cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--format nginx-custom needs the log_format: --nginx-format '…' (or nginx_format in the config)"
+            )
+        })?),
+        Some(name) => Some(Format::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Format::builtin().iter().map(Format::name).collect();
+            anyhow::anyhow!(
+                "unknown format {name:?}; known formats: {}, nginx-custom (with --nginx-format)",
+                names.join(", ")
+            )
+        })?),
+        None => None,
+    };
     let mut id_fields = input.id_field.clone();
     id_fields.extend(config.id_fields);
     let id_regex = match input.id_regex.as_ref().or(config.id_regex.as_ref()) {
-        Some(re) => Some(regex::Regex::new(re).with_context(|| format!("invalid --id-regex {re:?}"))?),
+        Some(re) => Some(
+            regex::Regex::new(re)
+                .map_err(|e| anyhow::anyhow!("invalid --id-regex {re:?}: {}", crate::filter::regex_error(&e)))?,
+        ),
         None => None,
     };
     Ok(ScanOptions {

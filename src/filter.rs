@@ -132,7 +132,9 @@ fn parse_term(tok: &str) -> anyhow::Result<Term> {
         }
         let positive = op == "=" || op == "~";
         let m = if regex_op {
-            TextMatch::Regex(Regex::new(value).with_context(|| format!("{tok:?}: invalid regex"))?)
+            TextMatch::Regex(
+                Regex::new(value).map_err(|e| anyhow::anyhow!("{tok:?}: invalid regex: {}", regex_error(&e)))?,
+            )
         } else {
             TextMatch::Exact(value.to_string())
         };
@@ -369,11 +371,33 @@ impl Term {
     }
 }
 
+/// A regex error in one line (`unclosed group at column 1`): the regex crate draws the pattern and a caret over
+/// several lines, which a status bar or a one-line error cannot show.
+pub fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(what) = lines.last().and_then(|l| l.strip_prefix("error: ")) else {
+        return lines.join(" ");
+    };
+    match lines.iter().find(|l| l.trim_start().starts_with('^')) {
+        Some(caret) => format!("{what} at column {}", caret.find('^').unwrap_or(0).saturating_sub(4) + 1),
+        None => what.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
 
     use super::*;
+
+    #[test]
+    fn regex_errors_fit_one_line() {
+        let err = |re: &str| regex_error(&Regex::new(re).unwrap_err());
+        assert_eq!(err("("), "unclosed group at column 1");
+        assert_eq!(err("ab[z-a]"), "invalid character class range, the start must be <= the end at column 4");
+        assert!(!err("x{99999999}").contains('\n'));
+    }
     use crate::record::StatusList;
 
     fn rec(status: u16, path: &str, id: &str, us: u64) -> Record<'static> {

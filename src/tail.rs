@@ -172,7 +172,7 @@ impl Printer {
         let mut lines = Vec::new();
         crate::scan::for_each_line(&b.data, |i, line| lines.push((b.first_line + i, line)));
         for (n, line) in lines {
-            let line = crate::format::strip_cr(line);
+            let line = crate::format::trim_line(line);
             if line.is_empty() {
                 continue;
             }

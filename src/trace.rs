@@ -73,7 +73,7 @@ impl BlockSink for Matches<'_> {
         let mut n = 0;
         scan::for_each_line(data, |i, line| {
             n += 1;
-            if let Some(rec) = self.parser.parse(crate::format::strip_cr(line))
+            if let Some(rec) = self.parser.parse(crate::format::trim_line(line))
                 && carries(&rec, self.key)
             {
                 self.hits.push((seq, i, line.to_vec()));
@@ -110,7 +110,7 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
             let numbers = scan::LineNumbers::from_counts(m.block_lines);
             m.hits.sort_unstable_by_key(|(seq, i, _)| (*seq, *i));
             for (seq, i, raw) in m.hits {
-                let rec = parser.parse(crate::format::strip_cr(&raw)).expect("matched lines parse");
+                let rec = parser.parse(crate::format::trim_line(&raw)).expect("matched lines parse");
                 hops.push(Hop {
                     source: path.clone(),
                     role,

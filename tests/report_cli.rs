@@ -173,6 +173,60 @@ fn usage_errors_exit_2() {
     gatewatch().args(["report", "--format", "nosuch", "x.log"]).assert().code(2);
     gatewatch().arg("report").assert().code(2);
     gatewatch().args(["report", "--nginx-format", "no variables here", "x.log"]).assert().code(2);
+    // errors are one line, naming what is wrong
+    for (args, says) in [
+        (&["--id-regex", "(", "x.log"][..], "invalid --id-regex \"(\": unclosed group at column 1"),
+        (&["--format", "nginx-custom", "x.log"][..], "--format nginx-custom needs the log_format"),
+    ] {
+        let out = gatewatch().arg("report").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(says) && err.trim_end().lines().count() == 1, "{err}");
+    }
+}
+
+#[test]
+fn byte_order_marks_and_crlf_endings_are_not_part_of_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = dir.path().join("win.log");
+    let line = |i: u32| {
+        format!("10.0.0.1 - - [01/May/2024:12:00:0{i} +0000] \"GET /v1/a/{i} HTTP/1.1\" 404 5 \"-\" \"t\" rid=r{i}\r\n")
+    };
+    // a BOM at the start, and another where a second file was joined on with `cat`
+    let text = format!("\u{feff}{}{}\u{feff}{}", line(1), line(2), line(3));
+    std::fs::write(&nginx, text).unwrap();
+    let json = dir.path().join("win.json");
+    std::fs::write(
+        &json,
+        "\u{feff}{\"time\":\"2024-05-01T12:00:01Z\",\"level\":\"error\",\"msg\":\"x\",\"request_id\":\"r1\"}\r\n",
+    )
+    .unwrap();
+    let (v, code) = report_json(&[nginx.to_str().unwrap(), json.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (n, j) = (&v["sources"][0], &v["sources"][1]);
+    assert_eq!((n["format"].as_str(), n["parsed"].as_u64(), n["unparsed"].as_u64()), (Some("nginx"), Some(3), Some(0)));
+    assert_eq!((j["format"].as_str(), j["parsed"].as_u64()), (Some("json"), Some(1)));
+    assert_eq!(v["status"]["404"], 3);
+    assert_eq!(v["routes"][0]["route"], "/v1/a/{id}");
+    assert_eq!(v["correlation"]["with_upstream"], 1);
+}
+
+#[test]
+fn a_pasted_log_format_can_be_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custom.log");
+    // the first line would be detected as something else; --format nginx-custom applies the log_format to all
+    std::fs::write(
+        &path,
+        "garbage first line\n10.0.0.9 | 01/May/2024:12:00:00 +0000 | GET /v1/a HTTP/1.1 | 502 | 0.001 | r-1\n",
+    )
+    .unwrap();
+    let spec = "$remote_addr | $time_local | $request | $status | $request_time | $request_id";
+    let (v, code) = report_json(&["--format", "nginx-custom", "--nginx-format", spec, path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["sources"][0]["format"], "nginx-custom");
+    assert_eq!((v["sources"][0]["parsed"].as_u64(), v["sources"][0]["unparsed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(v["status"]["502"], 1);
 }
 
 #[test]

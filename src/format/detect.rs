@@ -12,7 +12,7 @@ pub const SAMPLE_LINES: usize = 64;
 pub fn sample_lines(block: &[u8]) -> Vec<&[u8]> {
     block
         .split(|&b| b == b'\n')
-        .map(super::strip_cr)
+        .map(super::trim_line)
         .filter(|l| !l.trim_ascii().is_empty())
         .take(SAMPLE_LINES)
         .collect()

@@ -192,7 +192,7 @@ impl Parser {
 
     /// Parse one line; `None` when it does not fit (the caller counts it as unparsed and keeps it).
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Record<'a>> {
-        let line = strip_cr(line);
+        let line = trim_line(line);
         match &self.envelope {
             None => self.format.parse(line, &self.options),
             Some(env) => {
@@ -207,7 +207,7 @@ impl Parser {
     /// "use [`Parser::parse`]" (it is not a verdict on the line).
     pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::stats::summary::Summary<'a>> {
         match (&self.envelope, &self.format) {
-            (None, Format::Nginx) => nginx::summarize(strip_cr(line)),
+            (None, Format::Nginx) => nginx::summarize(trim_line(line)),
             _ => None,
         }
     }
@@ -221,7 +221,13 @@ impl Parser {
     }
 }
 
-/// Drop a trailing `\r` (CRLF files).
-pub fn strip_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Drop a trailing `\r` (CRLF files) and a leading UTF-8 byte-order mark (files saved by Windows tools, and
+/// every file joined after one with `cat`).
+#[inline]
+pub fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => rest,
+        _ => line,
+    }
 }

@@ -83,7 +83,7 @@ impl BlockSink for TallySink<'_> {
         let mut n = 0;
         scan::for_each_line(data, |i, line| {
             n += 1;
-            let line = crate::format::strip_cr(line);
+            let line = crate::format::trim_line(line);
             if line.is_empty() {
                 self.tally.blank += 1;
                 return;

@@ -663,7 +663,7 @@ impl App {
                         }
                         Ok(_) => self.search = None,
                         Err(e) => {
-                            self.notice = Some(format!("bad regex: {e}"));
+                            self.notice = Some(format!("bad regex: {}", crate::filter::regex_error(&e)));
                             return;
                         }
                     },

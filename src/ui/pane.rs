@@ -340,7 +340,7 @@ impl Pane {
         let mut n = 0;
         let arrived = Instant::now();
         crate::scan::for_each_line(data, |_, line| {
-            let line = crate::format::strip_cr(line);
+            let line = crate::format::trim_line(line);
             let rec = parser.parse(line);
             if self.lines.push(line, rec.as_ref()).is_err() {
                 self.full = true;
