@@ -348,6 +348,37 @@ fn following_with_wrap_fills_the_pane_to_its_newest_line() {
 }
 
 #[test]
+fn with_wrap_a_click_selects_the_line_drawn_under_the_mouse() {
+    let mut app = app_with(60, 30, 300);
+    key(&mut app, KeyCode::Char('z'));
+    key(&mut app, KeyCode::Char('w'));
+    let pane = app.areas().panes[0].1;
+    let starts_a_line = |row: &str| {
+        let body: String = row.chars().skip(2).take(3).collect();
+        body.starts_with("12:") || body.starts_with(' ') && row.chars().nth(3) == Some('1')
+    };
+    let shown = screen(&app);
+    let rows: Vec<&str> = shown.lines().collect();
+    let continued = (pane.y as usize + 1..pane.y as usize + 20).filter(|&y| !starts_a_line(rows[y])).count();
+    assert!(continued > 5, "long lines wrap onto several rows:\n{shown}");
+    for y in [pane.y + 20, pane.y + 12, pane.y + 5] {
+        app.update(Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: pane.x + 10,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }));
+        let shown = screen(&app);
+        let rows: Vec<&str> = shown.lines().collect();
+        let mark = rows.iter().position(|r| r.chars().nth(1) == Some('▶')).expect("the cursor shows");
+        assert!(mark <= y as usize, "the selected line starts at or above the click ({mark} > {y}):\n{shown}");
+        for (k, row) in rows.iter().enumerate().take(y as usize + 1).skip(mark + 1) {
+            assert!(!starts_a_line(row), "row {k} between the mark and the click starts another line:\n{shown}");
+        }
+    }
+}
+
+#[test]
 fn following_the_newest_line_selects_no_request_and_huge_terminals_fit() {
     let mut app = app_with(200, 50, 100);
     key(&mut app, KeyCode::Char('k'));

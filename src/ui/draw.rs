@@ -366,32 +366,10 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         f.render_widget(Paragraph::new(Span::styled(msg, t.dim)), body);
         return;
     }
-    let mut lines: Vec<Line<'static>> = Vec::with_capacity(height);
-    let mut used = 0;
-    let mut row = p.top.min(rows - 1);
-    if app.wrap {
-        // wrapped lines take several rows: when the cursor's line would not show from `top` (or the pane follows
-        // its bottom), start as far back from the cursor as fills the pane
-        let width = body.width.max(1) as usize;
-        let rows_of = |r: usize| -> usize {
-            let spans = line_spans(app, i, p.row_line(r), false);
-            let w: usize = spans.iter().map(|s| s.width()).sum::<usize>() + 1 + label_w + (label_w > 0) as usize;
-            w.div_ceil(width).max(1)
-        };
-        let cursor = p.cursor.min(rows - 1);
-        let shows = (row..=cursor).try_fold(0, |used, r| Some(used + rows_of(r)).filter(|&u| u <= height)).is_some();
-        if p.follow || !shows || cursor < row {
-            let (mut start, mut used) = (cursor, rows_of(cursor));
-            while start > 0 && used + rows_of(start - 1) <= height {
-                start -= 1;
-                used += rows_of(start);
-            }
-            row = start;
-        }
-    }
-    while row < rows && used < height {
+    let width = body.width.max(1) as usize;
+    // a row's spans as drawn: the gutter mark, the label, the line
+    let row_spans = |row: usize, correlated: bool| {
         let line = p.row_line(row);
-        let correlated = !app.selected_keys.is_empty() && p.lines.meta(line).answers(&app.selected_keys);
         let mut spans = line_spans(app, i, line, correlated);
         if !app.wrap && app.hscroll > 0 {
             spans = skip_columns(spans, app.hscroll);
@@ -406,6 +384,30 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
             spans.insert(0, label_span(app, p, line, label_w));
         }
         spans.insert(0, Span::styled(mark, if correlated { t.id } else { t.dim }));
+        spans
+    };
+    let mut row = p.top.min(rows - 1);
+    if app.wrap {
+        // wrapped lines take several rows: when the cursor's line would not show from `top` (or the pane follows
+        // its bottom), start as far back from the cursor as fills the pane
+        let rows_of = |r: usize| wrap_spans(row_spans(r, false), width).len();
+        let cursor = p.cursor.min(rows - 1);
+        let shows = (row..=cursor).try_fold(0, |used, r| Some(used + rows_of(r)).filter(|&u| u <= height)).is_some();
+        if p.follow || !shows || cursor < row {
+            let (mut start, mut used) = (cursor, rows_of(cursor));
+            while start > 0 && used + rows_of(start - 1) <= height {
+                start -= 1;
+                used += rows_of(start);
+            }
+            row = start;
+        }
+    }
+    let mut lines: Vec<Line<'static>> = Vec::with_capacity(height);
+    let mut drawn = p.drawn.borrow_mut();
+    drawn.clear();
+    while row < rows && lines.len() < height {
+        let correlated = !app.selected_keys.is_empty() && p.lines.meta(p.row_line(row)).answers(&app.selected_keys);
+        let spans = row_spans(row, correlated);
         let mut style = Style::default();
         if correlated {
             style = style.patch(t.correlated);
@@ -413,16 +415,42 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         if row == p.cursor {
             style = style.patch(if focused { t.selection } else { t.selection.remove_modifier(Modifier::BOLD) });
         }
-        let text_width: usize = spans.iter().map(|s| s.width()).sum();
-        used += if app.wrap { text_width.div_ceil(body.width.max(1) as usize).max(1) } else { 1 };
-        lines.push(Line::from(spans).style(style));
+        let parts = if app.wrap { wrap_spans(spans, width) } else { vec![spans] };
+        for part in parts.into_iter().take(height - lines.len()) {
+            lines.push(Line::from(part).style(style));
+            drawn.push(row);
+        }
         row += 1;
     }
-    let mut para = Paragraph::new(lines); // the background is painted once for the whole screen
-    if app.wrap {
-        para = para.wrap(Wrap { trim: false });
+    f.render_widget(Paragraph::new(lines), body); // the background is painted once for the whole screen
+}
+
+/// Cut a line's spans into screen rows of `width` columns, character by character (log lines have long words:
+/// wrapping at spaces would waste rows); a wide character that does not fit moves to the next row.
+fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'static>>> {
+    let width = width.max(2);
+    let mut rows = vec![Vec::new()];
+    let mut col = 0;
+    for s in spans {
+        let mut text = String::new();
+        for c in s.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if col + w > width {
+                let done = std::mem::take(&mut text);
+                if !done.is_empty() {
+                    rows.last_mut().expect("a row").push(Span::styled(done, s.style));
+                }
+                rows.push(Vec::new());
+                col = 0;
+            }
+            text.push(c);
+            col += w;
+        }
+        if !text.is_empty() {
+            rows.last_mut().expect("a row").push(Span::styled(text, s.style));
+        }
     }
-    f.render_widget(para, body);
+    rows
 }
 
 fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {

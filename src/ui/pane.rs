@@ -175,6 +175,9 @@ pub struct Pane {
     pub cursor: usize,
     /// The first row shown.
     pub top: usize,
+    /// The row drawn on each screen row of the pane's body in the last frame (a wrapped line takes several):
+    /// what a mouse click lands on.
+    pub drawn: std::cell::RefCell<Vec<usize>>,
     /// Whether new lines move the view to the bottom.
     pub follow: bool,
     /// Lines that arrived while paused.
@@ -210,6 +213,7 @@ impl Pane {
             lines: LineStore::new(),
             cursor: 0,
             top: 0,
+            drawn: Default::default(),
             follow: true,
             unseen: 0,
             rate: RateMeter::default(),
