@@ -1,9 +1,10 @@
 //! Application-log formats (JSON, logfmt, plain text) against real logger output in `tests/fixtures/app/`.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use gatewatch::format::detect::detect;
-use gatewatch::format::{ParseOptions, app_json, logfmt, plain};
+use gatewatch::format::detect::{detect, forced};
+use gatewatch::format::{Format, ParseOptions, app_json, logfmt, plain};
 use gatewatch::record::{Level, Record};
 use gatewatch::synth::SynthRequest;
 use proptest::prelude::*;
@@ -870,6 +871,31 @@ fn detection_through_docker_envelope() {
     let rec = d.parser.parse(refs[0]).unwrap();
     assert_eq!(rec.request_id.as_deref(), Some(HEX_ID));
     assert_eq!(rec.time.unwrap().unix_us, us("2024-05-01T12:00:00.123456Z"));
+}
+
+#[test]
+fn forced_format_unwraps_envelopes() {
+    let opts = Arc::new(ParseOptions::default());
+    let docker: &[u8] = br#"{"log":"{\"level\":30,\"time\":1714564800000,\"msg\":\"request completed\",\"reqId\":\"abc-123\"}\n","stream":"stdout","time":"2024-05-01T12:00:00.123Z"}"#;
+    let message: &[u8] = br#"{"@timestamp":"2024-05-01T12:00:00.123Z","message":"{\"level\":50,\"time\":1714564800000,\"msg\":\"request errored\",\"reqId\":\"abc-124\"}"}"#;
+    for (line, want, level, msg, rid) in [
+        (docker, "docker+json", Level::Info, "request completed", "abc-123"),
+        (message, "message+json", Level::Error, "request errored", "abc-124"),
+    ] {
+        let p = forced(Format::Json, &[line, line], opts.clone());
+        assert_eq!(p.describe(), want);
+        let rec = p.parse(line).unwrap();
+        assert_eq!(rec.level, Some(level), "{want}");
+        assert_eq!(rec.message.as_deref(), Some(msg), "{want}");
+        assert_eq!(rec.request_id.as_deref(), Some(rid), "{want}");
+        assert_eq!(rec.time.unwrap().unix_us, us("2024-05-01T12:00:00Z"), "{want}: the inner time wins");
+    }
+    // ECS lines have a text "message": they are JSON lines, not an envelope around JSON
+    let data = fixture("ecs.log");
+    assert_eq!(forced(Format::Json, &lines(&data), opts.clone()).describe(), "json");
+    // a gateway format named outright still finds its envelope
+    let nginx = br#"{"log":"10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n","time":"2024-05-01T12:00:00Z"}"#;
+    assert_eq!(forced(Format::Nginx, &[nginx], opts).describe(), "docker+nginx");
 }
 
 #[test]
