@@ -229,6 +229,20 @@ fn named_format_reads_inside_a_docker_envelope() {
 }
 
 #[test]
+fn random_bytes_are_unparsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("random.bin");
+    let mut rng = gatewatch::generate::Rng::new(3);
+    std::fs::write(&path, (0..2 << 20).map(|_| rng.next_u64() as u8).collect::<Vec<u8>>()).unwrap();
+    let (v, code) = report_json(&[path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let s = &v["sources"][0];
+    assert_eq!(s["format"], "plain");
+    assert_eq!(s["parsed"], 0, "{s}");
+    assert_eq!(s["unparsed"], s["lines"].as_u64().unwrap() - s["blank"].as_u64().unwrap());
+}
+
+#[test]
 fn text_report_is_plain_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, up) = generate(dir.path(), "nginx", "json", 2000, 2);
