@@ -374,6 +374,57 @@ fn serilog_compact() {
 }
 
 #[test]
+fn serilog_json_formatter() {
+    run(
+        "serilog_json.log",
+        app_json::parse,
+        &[
+            Want {
+                time: Some("2024-05-01T10:00:00.123456Z"),
+                level: Some(Level::Error),
+                msg: Some("Payment 42 failed"),
+                rid: Some("0HMV1234:00000001"),
+                tid: Some(TRACE),
+                ..Default::default()
+            },
+            // no RenderedMessage: the template is rendered with the properties
+            Want {
+                time: Some("2024-05-01T12:00:01.5Z"),
+                level: Some(Level::Info),
+                msg: Some("HTTP GET /v1/orders responded 200 in 12.3456 ms"),
+                rid: Some("0HN1GJ8L4R1V7:00000001"),
+                tid: Some(TRACE),
+                status: Some(200),
+                dur: Some(12_346),
+                method: Some("GET"),
+                path: Some("/v1/orders"),
+                ..Default::default()
+            },
+            Want {
+                time: Some("2024-05-01T12:00:02.25Z"),
+                level: Some(Level::Warn),
+                msg: Some("Retrying inventory after 3 attempts"),
+                rid: Some(UUID),
+                ..Default::default()
+            },
+            // a structured property stays a hole
+            Want {
+                time: Some("2024-05-01T12:00:03Z"),
+                level: Some(Level::Trace),
+                msg: Some("Cache {@Key} probed"),
+                ..Default::default()
+            },
+            Want {
+                time: Some("2024-05-01T12:00:04Z"),
+                level: Some(Level::Fatal),
+                msg: Some("Host terminated unexpectedly"),
+                ..Default::default()
+            },
+        ],
+    );
+}
+
+#[test]
 fn ecs() {
     run(
         "ecs.log",
@@ -661,7 +712,7 @@ fn nginx_error_log() {
 #[test]
 fn formats_reject_each_other() {
     let o = ParseOptions::default();
-    for name in ["pino.log", "zap.log", "ecs.log", "serilog.log", "plain.log", "nginx_error.log"] {
+    for name in ["pino.log", "zap.log", "ecs.log", "serilog.log", "serilog_json.log", "plain.log", "nginx_error.log"] {
         for l in lines(&fixture(name)) {
             assert!(logfmt::parse(l, &o).is_none(), "{name}: logfmt took {}", String::from_utf8_lossy(l));
         }
@@ -840,6 +891,7 @@ fn detection_picks_app_formats() {
         ("structlog.log", "json"),
         ("slog.log", "json"),
         ("serilog.log", "json"),
+        ("serilog_json.log", "json"),
         ("ecs.log", "json"),
         ("nasty.log", "json"),
         ("logfmt_gokit.log", "logfmt"),
