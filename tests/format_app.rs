@@ -584,6 +584,45 @@ fn logfmt_logrus_text() {
 }
 
 #[test]
+fn logfmt_heroku_router() {
+    let (rid, rid2) = ("8601b555-6a83-4c12-8269-97c8533da8e2", "0af76519-16cd-43dd-8448-eb211c80319c");
+    let ok = Want {
+        level: Some(Level::Info),
+        rid: Some(rid),
+        status: Some(200),
+        dur: Some(18_000),
+        method: Some("GET"),
+        path: Some("/v1/orders/42"),
+        ..Default::default()
+    };
+    run(
+        "logfmt_heroku.log",
+        logfmt::parse,
+        &[
+            Want { time: Some("2024-05-01T12:00:00.123456Z"), ..ok },
+            // H12: the router gave up after 30 s of service time
+            Want {
+                time: Some("2024-05-01T12:00:31.5Z"),
+                level: Some(Level::Error),
+                msg: Some("Request timeout"),
+                rid: Some(rid2),
+                status: Some(503),
+                dur: Some(30_000_000),
+                method: Some("POST"),
+                path: Some("/v1/payments"),
+                ..Default::default()
+            },
+            // as a log drain sends it, without the prefix
+            Want { time: None, ..ok },
+        ],
+    );
+    // a service name is not a duration, nor a bare number under `service`
+    let o = ParseOptions::default();
+    assert_eq!(app_json::parse(br#"{"service":"orders","msg":"x"}"#, &o).unwrap().duration_us, None);
+    assert_eq!(app_json::parse(br#"{"service":3,"msg":"x"}"#, &o).unwrap().duration_us, None);
+}
+
+#[test]
 fn plain_text() {
     run(
         "plain.log",
@@ -717,7 +756,7 @@ fn formats_reject_each_other() {
             assert!(logfmt::parse(l, &o).is_none(), "{name}: logfmt took {}", String::from_utf8_lossy(l));
         }
     }
-    for name in ["logfmt_gokit.log", "logfmt_logrus.log", "plain.log", "nginx_error.log"] {
+    for name in ["logfmt_gokit.log", "logfmt_logrus.log", "logfmt_heroku.log", "plain.log", "nginx_error.log"] {
         for l in lines(&fixture(name)) {
             assert!(app_json::parse(l, &o).is_none(), "{name}: json took {}", String::from_utf8_lossy(l));
         }
@@ -896,6 +935,7 @@ fn detection_picks_app_formats() {
         ("nasty.log", "json"),
         ("logfmt_gokit.log", "logfmt"),
         ("logfmt_logrus.log", "logfmt"),
+        ("logfmt_heroku.log", "logfmt"),
         ("plain.log", "plain"),
         ("nginx_error.log", "plain"),
     ] {

@@ -236,14 +236,14 @@ pub mod keys {
 
     /// Time keys: ISO/CLF text or epoch s/ms/µs/ns (numbers or numeric text).
     pub const TIME: &[&str] = &["time", "ts", "timestamp", "@timestamp", "@t", "t", "date", "datetime", "Timestamp"];
-    /// Level keys: text (`INFO`, `warning`, `Information`) or pino/bunyan numbers.
-    pub const LEVEL: &[&str] = &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel", "Level"];
+    /// Level keys: text (`INFO`, `warning`, `Information`) or pino/bunyan numbers; `at` is Heroku's router.
+    pub const LEVEL: &[&str] = &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel", "Level", "at"];
     /// Message keys, best first.
     pub const MESSAGE: &[&str] = &["msg", "message", "event", "@m", "RenderedMessage"];
     /// Serilog message template, rendered with the event's properties when there is no rendered message.
     pub const TEMPLATE: &[&str] = &["@mt", "MessageTemplate"];
-    /// Error text, the message of last resort.
-    pub const ERROR: &[&str] = &["error.message", "err.message", "error", "err", "exception", "Exception"];
+    /// Error text, the message of last resort; `desc` is Heroku's router (`code=H12 desc="Request timeout"`).
+    pub const ERROR: &[&str] = &["error.message", "err.message", "error", "err", "exception", "Exception", "desc"];
     /// Request id keys (after the user's `id_fields`).
     pub const REQUEST_ID: &[&str] = &[
         "request_id",
@@ -321,6 +321,8 @@ pub mod keys {
         ("elapsed", Unit::Auto),
         ("took", Unit::Auto),
         ("response_time", Unit::Auto),
+        // Heroku's router: `connect=1ms service=18ms`, the time the dyno took to answer
+        ("service", Unit::Written),
     ];
 
     /// Unit of a bare duration number.
@@ -332,6 +334,8 @@ pub mod keys {
         S,
         /// No unit in the key: see [`duration_auto_us`].
         Auto,
+        /// Only text with its unit written (`18ms`): the key names other things too (`"service": "orders"`).
+        Written,
     }
 
     /// What a key holds.
@@ -537,7 +541,8 @@ pub mod keys {
     ///
     /// Text with a unit (`850µs`, `12.3ms`, `1.2s`, `1m2s`, Go's `time.Duration` text) is read with that unit.
     /// A bare number (or numeric text) is read in the key's unit; for keys without one ([`Unit::Auto`]:
-    /// `duration`, `latency`, `elapsed`, `took`, `response_time`) see [`duration_auto_us`].
+    /// `duration`, `latency`, `elapsed`, `took`, `response_time`) see [`duration_auto_us`]; under a key whose
+    /// unit must be written ([`Unit::Written`]: `service`) it is not a duration.
     pub fn duration_us(v: &Scalar<'_>, unit: Unit) -> Option<u64> {
         let (int, float) = match v {
             Scalar::Str(s) => {
@@ -566,6 +571,7 @@ pub mod keys {
             Unit::Ms => 1_000.0,
             Unit::S => 1_000_000.0,
             Unit::Auto => return Some(duration_auto_us(int, float)),
+            Unit::Written => return None,
         };
         Some((float * scale).round() as u64)
     }
