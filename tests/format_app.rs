@@ -1,9 +1,10 @@
 //! Application-log formats (JSON, logfmt, plain text) against real logger output in `tests/fixtures/app/`.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use gatewatch::format::detect::detect;
-use gatewatch::format::{ParseOptions, app_json, logfmt, plain};
+use gatewatch::format::detect::{detect, forced};
+use gatewatch::format::{Format, ParseOptions, app_json, logfmt, plain};
 use gatewatch::record::{Level, Record};
 use gatewatch::synth::SynthRequest;
 use proptest::prelude::*;
@@ -373,6 +374,57 @@ fn serilog_compact() {
 }
 
 #[test]
+fn serilog_json_formatter() {
+    run(
+        "serilog_json.log",
+        app_json::parse,
+        &[
+            Want {
+                time: Some("2024-05-01T10:00:00.123456Z"),
+                level: Some(Level::Error),
+                msg: Some("Payment 42 failed"),
+                rid: Some("0HMV1234:00000001"),
+                tid: Some(TRACE),
+                ..Default::default()
+            },
+            // no RenderedMessage: the template is rendered with the properties
+            Want {
+                time: Some("2024-05-01T12:00:01.5Z"),
+                level: Some(Level::Info),
+                msg: Some("HTTP GET /v1/orders responded 200 in 12.3456 ms"),
+                rid: Some("0HN1GJ8L4R1V7:00000001"),
+                tid: Some(TRACE),
+                status: Some(200),
+                dur: Some(12_346),
+                method: Some("GET"),
+                path: Some("/v1/orders"),
+                ..Default::default()
+            },
+            Want {
+                time: Some("2024-05-01T12:00:02.25Z"),
+                level: Some(Level::Warn),
+                msg: Some("Retrying inventory after 3 attempts"),
+                rid: Some(UUID),
+                ..Default::default()
+            },
+            // a structured property stays a hole
+            Want {
+                time: Some("2024-05-01T12:00:03Z"),
+                level: Some(Level::Trace),
+                msg: Some("Cache {@Key} probed"),
+                ..Default::default()
+            },
+            Want {
+                time: Some("2024-05-01T12:00:04Z"),
+                level: Some(Level::Fatal),
+                msg: Some("Host terminated unexpectedly"),
+                ..Default::default()
+            },
+        ],
+    );
+}
+
+#[test]
 fn ecs() {
     run(
         "ecs.log",
@@ -532,6 +584,45 @@ fn logfmt_logrus_text() {
 }
 
 #[test]
+fn logfmt_heroku_router() {
+    let (rid, rid2) = ("8601b555-6a83-4c12-8269-97c8533da8e2", "0af76519-16cd-43dd-8448-eb211c80319c");
+    let ok = Want {
+        level: Some(Level::Info),
+        rid: Some(rid),
+        status: Some(200),
+        dur: Some(18_000),
+        method: Some("GET"),
+        path: Some("/v1/orders/42"),
+        ..Default::default()
+    };
+    run(
+        "logfmt_heroku.log",
+        logfmt::parse,
+        &[
+            Want { time: Some("2024-05-01T12:00:00.123456Z"), ..ok },
+            // H12: the router gave up after 30 s of service time
+            Want {
+                time: Some("2024-05-01T12:00:31.5Z"),
+                level: Some(Level::Error),
+                msg: Some("Request timeout"),
+                rid: Some(rid2),
+                status: Some(503),
+                dur: Some(30_000_000),
+                method: Some("POST"),
+                path: Some("/v1/payments"),
+                ..Default::default()
+            },
+            // as a log drain sends it, without the prefix
+            Want { time: None, ..ok },
+        ],
+    );
+    // a service name is not a duration, nor a bare number under `service`
+    let o = ParseOptions::default();
+    assert_eq!(app_json::parse(br#"{"service":"orders","msg":"x"}"#, &o).unwrap().duration_us, None);
+    assert_eq!(app_json::parse(br#"{"service":3,"msg":"x"}"#, &o).unwrap().duration_us, None);
+}
+
+#[test]
 fn plain_text() {
     run(
         "plain.log",
@@ -660,12 +751,12 @@ fn nginx_error_log() {
 #[test]
 fn formats_reject_each_other() {
     let o = ParseOptions::default();
-    for name in ["pino.log", "zap.log", "ecs.log", "serilog.log", "plain.log", "nginx_error.log"] {
+    for name in ["pino.log", "zap.log", "ecs.log", "serilog.log", "serilog_json.log", "plain.log", "nginx_error.log"] {
         for l in lines(&fixture(name)) {
             assert!(logfmt::parse(l, &o).is_none(), "{name}: logfmt took {}", String::from_utf8_lossy(l));
         }
     }
-    for name in ["logfmt_gokit.log", "logfmt_logrus.log", "plain.log", "nginx_error.log"] {
+    for name in ["logfmt_gokit.log", "logfmt_logrus.log", "logfmt_heroku.log", "plain.log", "nginx_error.log"] {
         for l in lines(&fixture(name)) {
             assert!(app_json::parse(l, &o).is_none(), "{name}: json took {}", String::from_utf8_lossy(l));
         }
@@ -839,10 +930,12 @@ fn detection_picks_app_formats() {
         ("structlog.log", "json"),
         ("slog.log", "json"),
         ("serilog.log", "json"),
+        ("serilog_json.log", "json"),
         ("ecs.log", "json"),
         ("nasty.log", "json"),
         ("logfmt_gokit.log", "logfmt"),
         ("logfmt_logrus.log", "logfmt"),
+        ("logfmt_heroku.log", "logfmt"),
         ("plain.log", "plain"),
         ("nginx_error.log", "plain"),
     ] {
@@ -870,6 +963,31 @@ fn detection_through_docker_envelope() {
     let rec = d.parser.parse(refs[0]).unwrap();
     assert_eq!(rec.request_id.as_deref(), Some(HEX_ID));
     assert_eq!(rec.time.unwrap().unix_us, us("2024-05-01T12:00:00.123456Z"));
+}
+
+#[test]
+fn forced_format_unwraps_envelopes() {
+    let opts = Arc::new(ParseOptions::default());
+    let docker: &[u8] = br#"{"log":"{\"level\":30,\"time\":1714564800000,\"msg\":\"request completed\",\"reqId\":\"abc-123\"}\n","stream":"stdout","time":"2024-05-01T12:00:00.123Z"}"#;
+    let message: &[u8] = br#"{"@timestamp":"2024-05-01T12:00:00.123Z","message":"{\"level\":50,\"time\":1714564800000,\"msg\":\"request errored\",\"reqId\":\"abc-124\"}"}"#;
+    for (line, want, level, msg, rid) in [
+        (docker, "docker+json", Level::Info, "request completed", "abc-123"),
+        (message, "message+json", Level::Error, "request errored", "abc-124"),
+    ] {
+        let p = forced(Format::Json, &[line, line], opts.clone());
+        assert_eq!(p.describe(), want);
+        let rec = p.parse(line).unwrap();
+        assert_eq!(rec.level, Some(level), "{want}");
+        assert_eq!(rec.message.as_deref(), Some(msg), "{want}");
+        assert_eq!(rec.request_id.as_deref(), Some(rid), "{want}");
+        assert_eq!(rec.time.unwrap().unix_us, us("2024-05-01T12:00:00Z"), "{want}: the inner time wins");
+    }
+    // ECS lines have a text "message": they are JSON lines, not an envelope around JSON
+    let data = fixture("ecs.log");
+    assert_eq!(forced(Format::Json, &lines(&data), opts.clone()).describe(), "json");
+    // a gateway format named outright still finds its envelope
+    let nginx = br#"{"log":"10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n","time":"2024-05-01T12:00:00Z"}"#;
+    assert_eq!(forced(Format::Nginx, &[nginx], opts).describe(), "docker+nginx");
 }
 
 #[test]

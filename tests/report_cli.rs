@@ -289,6 +289,44 @@ fn logs_of_megabyte_lines_are_detected_from_whole_lines() {
 }
 
 #[test]
+fn named_format_reads_inside_a_docker_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders-api.log");
+    let line = |level: u32, ms: u64, msg: &str, id: &str| {
+        let inner = format!(r#"{{"level":{level},"time":{ms},"msg":"{msg}","reqId":"{id}"}}"#);
+        serde_json::json!({"log": format!("{inner}\n"), "stream": "stdout", "time": "2024-05-01T12:00:00.123Z"})
+            .to_string()
+    };
+    let lines = [
+        line(30, 1714564800000, "request completed", "abc-123"),
+        line(50, 1714564801000, "request errored", "abc-124"),
+        line(30, 1714564802000, "request completed", "abc-124"),
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (v, code) = report_json(&["--format", "json", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["sources"][0]["format"], "docker+json");
+    assert_eq!(v["sources"][0]["levels"]["error"], 1);
+    assert_eq!(v["sources"][0]["last"], "2024-05-01T12:00:02.000Z");
+    assert_eq!(v["correlation"]["upstream_ids"], 2);
+    assert_eq!(v["correlation"]["upstream_ids_repeated"], 1);
+}
+
+#[test]
+fn random_bytes_are_unparsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("random.bin");
+    let mut rng = gatewatch::generate::Rng::new(3);
+    std::fs::write(&path, (0..2 << 20).map(|_| rng.next_u64() as u8).collect::<Vec<u8>>()).unwrap();
+    let (v, code) = report_json(&[path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let s = &v["sources"][0];
+    assert_eq!(s["format"], "plain");
+    assert_eq!(s["parsed"], 0, "{s}");
+    assert_eq!(s["unparsed"], s["lines"].as_u64().unwrap() - s["blank"].as_u64().unwrap());
+}
+
+#[test]
 fn text_report_is_plain_when_piped() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, up) = generate(dir.path(), "nginx", "json", 2000, 2);

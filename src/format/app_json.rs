@@ -1,12 +1,15 @@
-//! Application JSON lines: pino (+ pino-http), bunyan, zap, logrus, structlog, Go slog, Serilog compact, ECS.
+//! Application JSON lines: pino (+ pino-http), bunyan, zap, logrus, structlog, Go slog, Serilog (compact and
+//! classic `JsonFormatter`), ECS.
 //!
 //! Also home of the key aliases and value rules shared with [`super::logfmt`] and [`super::plain`]
 //! (the [`keys`] module), and of the small text writers they share.
 //!
 //! Every JSON object line is a log line (`Some`, possibly with no field found); anything else is `None`.
 //! The object is walked once; nested objects are named by dotted paths (`req.id`, `http.request.method`),
-//! so a flat `"a.b"` key and a nested `{"a":{"b":…}}` are the same name. For each field the alias listed
-//! first in [`keys`] wins; an alias whose value does not convert (a `"status":"ok"`) does not block a later one.
+//! so a flat `"a.b"` key and a nested `{"a":{"b":…}}` are the same name, except a top-level `Properties` object
+//! (where Serilog's classic `JsonFormatter` puts the event's properties), whose fields are read as top-level ones.
+//! For each field the alias listed first in [`keys`] wins; an alias whose value does not convert (a
+//! `"status":"ok"`) does not block a later one.
 
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -50,10 +53,20 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     Some(rec)
 }
 
+/// The object Serilog's classic `JsonFormatter` nests the event's properties in.
+const SERILOG_PROPERTIES: &str = "Properties";
+
 fn walk(obj: &Map<String, Value>, name: &mut String, depth: usize, opts: &ParseOptions, col: &mut Collector<'static>) {
     for (k, v) in obj {
+        if depth == 0
+            && k == SERILOG_PROPERTIES
+            && let Value::Object(m) = v
+        {
+            walk(m, name, 1, opts, col);
+            continue;
+        }
         let len = name.len();
-        if depth > 0 {
+        if !name.is_empty() {
             name.push('.');
         }
         name.push_str(k);
@@ -81,8 +94,10 @@ fn scalar(v: &Value) -> Option<Scalar<'static>> {
 }
 
 /// Render a Serilog message template (`"HTTP {RequestMethod} {RequestPath} responded {StatusCode}"`) with the
-/// event's properties; holes without a property (or with a structured value) are left as written.
+/// event's properties (top-level, or under `Properties`); holes without a property (or with a structured value)
+/// are left as written.
 fn render_template(mt: &str, obj: &Map<String, Value>) -> String {
+    let props = obj.get(SERILOG_PROPERTIES).and_then(Value::as_object);
     let b = mt.as_bytes();
     let mut out = String::with_capacity(mt.len() + 32);
     let mut i = 0;
@@ -104,7 +119,7 @@ fn render_template(mt: &str, obj: &Map<String, Value>) -> String {
                 let hole = &mt[i + 1..i + 1 + close];
                 let name = hole.trim_start_matches(['@', '$']);
                 let name = name.split([':', ',']).next().unwrap_or(name);
-                match obj.get(name) {
+                match props.and_then(|p| p.get(name)).or_else(|| obj.get(name)) {
                     Some(Value::String(s)) => out.push_str(s),
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
                     _ => out.push_str(&mt[i..i + close + 2]),
@@ -220,15 +235,15 @@ pub mod keys {
     use crate::record::{Level, LogTime, Record};
 
     /// Time keys: ISO/CLF text or epoch s/ms/µs/ns (numbers or numeric text).
-    pub const TIME: &[&str] = &["time", "ts", "timestamp", "@timestamp", "@t", "t", "date", "datetime"];
-    /// Level keys: text (`INFO`, `warning`, `Information`) or pino/bunyan numbers.
-    pub const LEVEL: &[&str] = &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel"];
+    pub const TIME: &[&str] = &["time", "ts", "timestamp", "@timestamp", "@t", "t", "date", "datetime", "Timestamp"];
+    /// Level keys: text (`INFO`, `warning`, `Information`) or pino/bunyan numbers; `at` is Heroku's router.
+    pub const LEVEL: &[&str] = &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel", "Level", "at"];
     /// Message keys, best first.
-    pub const MESSAGE: &[&str] = &["msg", "message", "event", "@m"];
-    /// Serilog message template, rendered with the event's properties when there is no `@m`.
-    pub const TEMPLATE: &[&str] = &["@mt"];
-    /// Error text, the message of last resort.
-    pub const ERROR: &[&str] = &["error.message", "err.message", "error", "err", "exception"];
+    pub const MESSAGE: &[&str] = &["msg", "message", "event", "@m", "RenderedMessage"];
+    /// Serilog message template, rendered with the event's properties when there is no rendered message.
+    pub const TEMPLATE: &[&str] = &["@mt", "MessageTemplate"];
+    /// Error text, the message of last resort; `desc` is Heroku's router (`code=H12 desc="Request timeout"`).
+    pub const ERROR: &[&str] = &["error.message", "err.message", "error", "err", "exception", "Exception", "desc"];
     /// Request id keys (after the user's `id_fields`).
     pub const REQUEST_ID: &[&str] = &[
         "request_id",
@@ -242,6 +257,7 @@ pub mod keys {
         "RequestId",
         "correlation_id",
         "correlationId",
+        "CorrelationId",
         "req.headers.x-request-id",
         "req.id",
         "http.request.id",
@@ -305,6 +321,8 @@ pub mod keys {
         ("elapsed", Unit::Auto),
         ("took", Unit::Auto),
         ("response_time", Unit::Auto),
+        // Heroku's router: `connect=1ms service=18ms`, the time the dyno took to answer
+        ("service", Unit::Written),
     ];
 
     /// Unit of a bare duration number.
@@ -316,6 +334,8 @@ pub mod keys {
         S,
         /// No unit in the key: see [`duration_auto_us`].
         Auto,
+        /// Only text with its unit written (`18ms`): the key names other things too (`"service": "orders"`).
+        Written,
     }
 
     /// What a key holds.
@@ -521,7 +541,8 @@ pub mod keys {
     ///
     /// Text with a unit (`850µs`, `12.3ms`, `1.2s`, `1m2s`, Go's `time.Duration` text) is read with that unit.
     /// A bare number (or numeric text) is read in the key's unit; for keys without one ([`Unit::Auto`]:
-    /// `duration`, `latency`, `elapsed`, `took`, `response_time`) see [`duration_auto_us`].
+    /// `duration`, `latency`, `elapsed`, `took`, `response_time`) see [`duration_auto_us`]; under a key whose
+    /// unit must be written ([`Unit::Written`]: `service`) it is not a duration.
     pub fn duration_us(v: &Scalar<'_>, unit: Unit) -> Option<u64> {
         let (int, float) = match v {
             Scalar::Str(s) => {
@@ -550,6 +571,7 @@ pub mod keys {
             Unit::Ms => 1_000.0,
             Unit::S => 1_000_000.0,
             Unit::Auto => return Some(duration_auto_us(int, float)),
+            Unit::Written => return None,
         };
         Some((float * scale).round() as u64)
     }
@@ -806,6 +828,25 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("0HMVD:00000001"));
         assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(render_template("a {{b}} {Missing} {@X}", &Map::new()), "a {b} {Missing} {@X}");
+    }
+
+    #[test]
+    fn serilog_classic() {
+        let r = p(
+            r#"{"Timestamp":"2024-05-01T12:00:00.1234567+02:00","Level":"Error","MessageTemplate":"Payment {PaymentId} failed","RenderedMessage":"Payment 42 failed","Properties":{"RequestId":"0HMV1234:00000001","PaymentId":42,"TraceId":"4bf92f3577b34da6a3ce929d0e0e4736"}}"#,
+        );
+        assert_eq!(r.time.unwrap().unix_us, us("2024-05-01T10:00:00.123456Z"));
+        assert_eq!(r.level, Some(Level::Error));
+        assert_eq!(r.message.as_deref(), Some("Payment 42 failed"));
+        assert_eq!(r.request_id.as_deref(), Some("0HMV1234:00000001"));
+        assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        // properties win over top-level fields of the same name when rendering; the exception is the last resort
+        let r = p(r#"{"Level":"Debug","MessageTemplate":"at {Level}","Properties":{"Level":"L3"}}"#);
+        assert_eq!((r.level, r.message.as_deref()), (Some(Level::Debug), Some("at L3")));
+        assert_eq!(
+            p(r#"{"Level":"Fatal","Exception":"System.Exception: boom"}"#).message.as_deref(),
+            Some("System.Exception: boom")
+        );
     }
 
     #[test]

@@ -31,6 +31,27 @@ fn score(parser: &Parser, lines: &[&[u8]]) -> (usize, usize) {
     (matched, matched * 8 + richness)
 }
 
+/// The envelopes that wrap at least half of the sample.
+fn wrapping(lines: &[&[u8]]) -> Vec<Envelope> {
+    let wraps = |env: &Envelope| lines.iter().filter(|l| env.unwrap(l).is_some()).count() * 2 >= lines.len().max(1);
+    Envelope::ALL.into_iter().filter(wraps).collect()
+}
+
+/// The parser for a format the user named (`--format NAME`): that format, or that format inside the envelope
+/// that wraps the sample when the unwrapped lines fit it better. A docker `{"log": "…"}` line is a JSON line
+/// too, so the lines that parse are not enough: the fields they yield decide, as in [`detect`].
+pub fn forced(format: Format, lines: &[&[u8]], opts: Arc<ParseOptions>) -> Parser {
+    let bare = Parser::new(format, opts);
+    let mut best = (score(&bare, lines).1, None);
+    for env in wrapping(lines) {
+        let s = score(&Parser { envelope: Some(env), ..bare.clone() }, lines).1;
+        if s > best.0 {
+            best = (s, Some(env));
+        }
+    }
+    Parser { envelope: best.1, ..bare }
+}
+
 /// The result of detection.
 pub struct Detected {
     /// The chosen parser.
@@ -49,11 +70,7 @@ pub fn detect(lines: &[&[u8]], extra: &[Format], opts: Arc<ParseOptions>) -> Det
     for f in &formats {
         candidates.push(Parser::new(f.clone(), opts.clone()));
     }
-    for env in Envelope::ALL {
-        let wrapped = lines.iter().filter(|l| env.unwrap(l).is_some()).count();
-        if wrapped * 2 < lines.len().max(1) {
-            continue;
-        }
+    for env in wrapping(lines) {
         for f in &formats {
             candidates.push(Parser { format: f.clone(), envelope: Some(env), options: opts.clone() });
         }

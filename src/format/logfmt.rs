@@ -1,10 +1,12 @@
 //! logfmt application logs: `time=2024-05-01T12:00:00Z level=info msg="request done" request_id=abc duration=12.3ms`
 //! as Go kit, logrus's text formatter, Heroku's router, structlog's `LogfmtRenderer` and others write them.
 //!
-//! Keys are `[^ ="]+`; values are bare (up to the next space) or double-quoted with `\"`, `\\`, `\n`, `\t`, `\r`
-//! escapes. Keys and value rules are the JSON ones ([`super::app_json::keys`]). A line is logfmt when it has at
-//! least two pairs and at most two stray (non-pair) tokens that take no more room than the pairs, so an nginx
-//! line or free text with a `key=value` or two is not. A leading ISO timestamp among the strays
+//! Keys are `[A-Za-z0-9_.\-/@]+`; values are bare (up to the next space) or double-quoted with `\"`, `\\`, `\n`,
+//! `\t`, `\r` escapes. Key names and value rules are the JSON ones ([`super::app_json::keys`]). A line is logfmt
+//! when it has at least two `key=value` pairs and at most two stray (non-pair) tokens that take no more room than
+//! the pairs, so an nginx line or free text with a `key=value` or two is not; and when it is well formed: no
+//! control characters, every quoted value closed, and a stray after the first pair a bare key (a flag such as
+//! `retry`). Random bytes are not. A leading ISO timestamp among the strays
 //! (`2024-05-01T12:00:00Z heroku[router]: at=info …`) is used when no time key is present.
 //!
 //! Text fields borrow from the line unless they had to be unescaped or held invalid UTF-8.
@@ -143,6 +145,13 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     for tok in tokens(line) {
         match tok {
             Token::Pair { key, value, escaped, span } => {
+                if !is_key(&line[key.clone()]) || !printable(&line[span.clone()]) {
+                    return None;
+                }
+                let quoted = value.start > key.end + 1;
+                if quoted && span.end == value.end {
+                    return None; // unterminated quote: a cut line
+                }
                 pairs += 1;
                 pair_bytes += span.len();
                 if let Ok(k) = std::str::from_utf8(&line[key]) {
@@ -151,7 +160,8 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
             }
             Token::Stray(r) => {
                 strays += 1;
-                if strays > MAX_STRAYS {
+                let well_formed = if pairs == 0 { printable(&line[r.clone()]) } else { is_key(&line[r.clone()]) };
+                if strays > MAX_STRAYS || !well_formed {
                     return None;
                 }
                 stray_bytes += r.len();
@@ -171,6 +181,16 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
         rec.time = leading_time(&line[l]);
     }
     Some(rec)
+}
+
+/// A logfmt key (or bare key): ASCII letters, digits and `_ . - / @`.
+fn is_key(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/' | b'@'))
+}
+
+/// No control characters (tabs aside): logfmt writers escape them, binary data is full of them.
+fn printable(b: &[u8]) -> bool {
+    !b.iter().any(|&c| (c < b' ' && c != b'\t') || c == 0x7f)
 }
 
 /// An ISO time at the start of the stray prefix (one token, or two: `2024-05-01 12:00:00`).
@@ -284,6 +304,38 @@ mod tests {
         assert!(p("only=one").is_none());
         assert!(p(r#"{"a":"b=c","d":"e=f"}"#).is_none());
         assert!(p("").is_none());
+    }
+
+    #[test]
+    fn real_writers_parse() {
+        // Go log/slog TextHandler, with a group and a quoted error
+        let r = p(r#"time=2024-05-01T12:00:00.123+02:00 level=ERROR msg="upstream failed" req.method=POST path=/v1/orders status=502 duration=1.503s request_id=r-42 err="dial tcp: connection refused""#).unwrap();
+        assert_eq!(r.time.unwrap().unix_us, us("2024-05-01T10:00:00.123Z"));
+        assert_eq!((r.level, r.status, r.duration_us), (Some(Level::Error), Some(502), Some(1_503_000)));
+        assert_eq!((r.method.as_deref(), r.request_id.as_deref()), (Some("POST"), Some("r-42")));
+        // a bare key (a flag), an empty quoted value, a tab, escapes
+        let r = p("level=info msg=\"say \\\"hi\\\" \\\\o/\"\tcached note=\"\" id=7").unwrap();
+        assert_eq!(r.message.as_deref(), Some(r#"say "hi" \o/"#));
+        assert_eq!(r.request_id, None);
+    }
+
+    #[test]
+    fn rejects_malformed_and_binary() {
+        assert!(p("level=info msg=\"cut off here").is_none(), "unterminated quote");
+        assert!(p("level=info msg=\x1b[31mred").is_none(), "control character");
+        assert!(p("level=info m\u{e9}sg=caf\u{e9}").is_none(), "non-ASCII key");
+        assert!(p("level=info (key)=v").is_none(), "key with punctuation");
+        assert!(p("level=info msg=x \"quoted stray\"").is_none(), "a stray after the pairs is not a bare key");
+        let mut rng = crate::generate::Rng::new(7);
+        let garbage: Vec<u8> = (0..2 << 20).map(|_| rng.next_u64() as u8).collect();
+        let took: Vec<&[u8]> =
+            garbage.split(|&b| b == b'\n').filter(|l| parse(l, &ParseOptions::default()).is_some()).collect();
+        assert!(
+            took.is_empty(),
+            "{} random lines taken, e.g. {:?}",
+            took.len(),
+            took.first().map(|l| l.escape_ascii().to_string())
+        );
     }
 
     #[test]

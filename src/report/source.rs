@@ -169,18 +169,7 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
 /// Choose the parser for a source from its first bytes (or the forced format).
 pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
     if let Some(f) = &opts.format {
-        let mut p = Parser::new(f.clone(), opts.parse.clone());
-        // a forced format may still be wrapped in an envelope
-        let lines = detect::sample_lines(prefix);
-        let plain = lines.iter().filter(|l| p.parse(l).is_some()).count();
-        for env in crate::format::envelope::Envelope::ALL {
-            let wrapped = Parser { envelope: Some(env), ..p.clone() };
-            if lines.iter().filter(|l| wrapped.parse(l).is_some()).count() > plain {
-                p = wrapped;
-                break;
-            }
-        }
-        return p;
+        return detect::forced(f.clone(), &detect::sample_lines(prefix), opts.parse.clone());
     }
     detect::detect(&detect::sample_lines(prefix), &opts.extra_formats, opts.parse.clone()).parser
 }
