@@ -367,6 +367,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         return;
     }
     let width = body.width.max(1) as usize;
+    let indent = 1 + label_w + (label_w > 0) as usize;
     // a row's spans as drawn: the gutter mark, the label, the line
     let row_spans = |row: usize, correlated: bool| {
         let line = p.row_line(row);
@@ -390,7 +391,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     if app.wrap {
         // wrapped lines take several rows: when the cursor's line would not show from `top` (or the pane follows
         // its bottom), start as far back from the cursor as fills the pane
-        let rows_of = |r: usize| wrap_spans(row_spans(r, false), width).len();
+        let rows_of = |r: usize| wrap_spans(row_spans(r, false), width, indent).len();
         let cursor = p.cursor.min(rows - 1);
         let shows = (row..=cursor).try_fold(0, |used, r| Some(used + rows_of(r)).filter(|&u| u <= height)).is_some();
         if p.follow || !shows || cursor < row {
@@ -415,7 +416,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
         if row == p.cursor {
             style = style.patch(if focused { t.selection } else { t.selection.remove_modifier(Modifier::BOLD) });
         }
-        let parts = if app.wrap { wrap_spans(spans, width) } else { vec![spans] };
+        let parts = if app.wrap { wrap_spans(spans, width, indent) } else { vec![spans] };
         for part in parts.into_iter().take(height - lines.len()) {
             lines.push(Line::from(part).style(style));
             drawn.push(row);
@@ -426,9 +427,11 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
 }
 
 /// Cut a line's spans into screen rows of `width` columns, character by character (log lines have long words:
-/// wrapping at spaces would waste rows); a wide character that does not fit moves to the next row.
-fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'static>>> {
+/// wrapping at spaces would waste rows); a wide character that does not fit moves to the next row. Rows after
+/// the first start `indent` columns in, under the line's text rather than under its gutter.
+fn wrap_spans(spans: Vec<Span<'static>>, width: usize, indent: usize) -> Vec<Vec<Span<'static>>> {
     let width = width.max(2);
+    let indent = if indent + 2 <= width { indent } else { 0 };
     let mut rows = vec![Vec::new()];
     let mut col = 0;
     for s in spans {
@@ -440,8 +443,8 @@ fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'static>>
                 if !done.is_empty() {
                     rows.last_mut().expect("a row").push(Span::styled(done, s.style));
                 }
-                rows.push(Vec::new());
-                col = 0;
+                rows.push(vec![Span::raw(" ".repeat(indent))]);
+                col = indent;
             }
             text.push(c);
             col += w;
