@@ -2,6 +2,7 @@
 //! the first thing to check and the usual fix. Evidence is gathered from the error records themselves while
 //! scanning (only lines with a status of 400 or more are looked at twice).
 
+use crate::report::text::thousands;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -241,7 +242,7 @@ fn pct(n: u64, of: u64) -> String {
 }
 
 fn list(top: &[(&str, u64)]) -> String {
-    top.iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", ")
+    top.iter().map(|(v, n)| format!("{v} ({})", thousands(*n))).collect::<Vec<_>>().join(", ")
 }
 
 fn ms(us: u64) -> String {
@@ -272,13 +273,13 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     if e.gateway > 0 {
         evidence.push(format!(
             "{} gateway records: {} with no upstream attempt, {} with the last upstream attempt logged as {status}",
-            e.gateway,
+            thousands(e.gateway),
             pct(e.gateway_made, e.gateway),
             pct(e.upstream_said, e.gateway)
         ));
     }
     if e.service > 0 {
-        evidence.push(format!("{} service record(s) logged {status}", e.service));
+        evidence.push(format!("{} service record(s) logged {status}", thousands(e.service)));
     }
     let top_routes = routes.top(3);
     if !top_routes.is_empty() {
@@ -442,7 +443,7 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     if let Some(m) = methods.top(1).first()
         && m.0 == "OPTIONS"
     {
-        evidence.push(format!("{} of them are OPTIONS preflights: a CORS rule is refusing the origin", m.1));
+        evidence.push(format!("{} of them are OPTIONS preflights: a CORS rule is refusing the origin", thousands(m.1)));
     }
     Diagnosis { status, count, origin, cause, evidence, first_check, fix }
 }
