@@ -98,11 +98,26 @@ fn new_lines_follow_at_the_bottom_and_wait_while_paused() {
     let held = selected(&app, 0);
     app.update(batch(0, &more_gw));
     assert_eq!(selected(&app, 0), held, "paused: new lines do not move the view");
-    assert_eq!(app.panes[0].unseen, 20);
+    assert_eq!(app.panes[0].unseen(), 20);
     assert!(screen(&app).contains("PAUSED +20"));
     key(&mut app, KeyCode::Char('F'));
     assert!(app.panes[0].follow);
     assert_eq!(selected(&app, 0), app.panes[0].lines.len() - 1);
+
+    // under a filter, only the new lines it shows count as unseen
+    app.apply_filter("status=4xx");
+    app.settle();
+    key(&mut app, KeyCode::Char('k'));
+    assert!(!app.panes[0].follow);
+    let (more, _) = logs(400);
+    let cfg = gatewatch::generate::GenConfig { requests: 400, incident: true, seed: 11, ..Default::default() };
+    let mut g = gatewatch::generate::Generator::new(cfg);
+    let client_errors = std::iter::from_fn(|| g.next_request()).filter(|r| r.status / 100 == 4).count();
+    assert!(client_errors > 0 && client_errors < 400);
+    app.update(batch(0, &more));
+    app.settle();
+    assert_eq!(app.panes[0].unseen(), client_errors);
+    assert!(screen(&app).contains(&format!("PAUSED +{client_errors} ")), "{}", screen(&app));
 }
 
 #[test]

@@ -160,8 +160,8 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
     ]);
     let state = if p.follow {
         Span::styled(" ● live ", t.dim)
-    } else if p.unseen > 0 {
-        Span::styled(format!(" PAUSED +{} ", thousands(p.unseen)), t.paused)
+    } else if p.unseen() > 0 {
+        Span::styled(format!(" PAUSED +{} ", thousands(p.unseen() as u64)), t.paused)
     } else {
         Span::styled(" PAUSED ", t.paused)
     };

@@ -180,8 +180,8 @@ pub struct Pane {
     pub drawn: std::cell::RefCell<Vec<usize>>,
     /// Whether new lines move the view to the bottom.
     pub follow: bool,
-    /// Lines that arrived while paused.
-    pub unseen: u64,
+    /// Lines in the store when the pane last showed its newest line: what came after is unseen.
+    seen_lines: usize,
     /// Lines per second.
     pub rate: RateMeter,
     /// Rows matching the filter, when one is on.
@@ -215,7 +215,7 @@ impl Pane {
             top: 0,
             drawn: Default::default(),
             follow: true,
-            unseen: 0,
+            seen_lines: 0,
             rate: RateMeter::default(),
             matches: None,
             note: None,
@@ -263,6 +263,15 @@ impl Pane {
         }
     }
 
+    /// Rows that arrived since the pane last showed its newest line (only those the filter shows).
+    pub fn unseen(&self) -> usize {
+        let seen = self.seen_lines;
+        match &self.matches {
+            None => self.lines.len().saturating_sub(seen),
+            Some(m) => m.lines.len() - m.lines.partition_point(|&l| (l as usize) < seen),
+        }
+    }
+
     /// Whether `line` is one of the rows shown (every line is, without a filter).
     pub fn shows(&self, line: usize) -> bool {
         self.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(line as u32)).is_ok())
@@ -280,7 +289,7 @@ impl Pane {
         self.cursor = row.min(rows.saturating_sub(1));
         self.follow = rows == 0 || self.cursor + 1 >= rows;
         if self.follow {
-            self.unseen = 0;
+            self.seen_lines = self.lines.len();
         }
         self.scroll_into_view(height);
     }
@@ -319,7 +328,7 @@ impl Pane {
         self.cursor = self.rows().saturating_sub(1);
         self.top = self.rows().saturating_sub(height.max(1));
         self.follow = true;
-        self.unseen = 0;
+        self.seen_lines = self.lines.len();
     }
 
     /// Parse and keep a batch of lines from `label` (a glob's file, an SSH source's host); returns how many.
@@ -368,8 +377,8 @@ impl Pane {
             // caught up before these lines: check them now, so a live filtered view stays live
             scan_matches(&self.lines, parser, f, m, usize::MAX);
         }
-        if !self.follow {
-            self.unseen += n as u64;
+        if self.follow {
+            self.seen_lines = self.lines.len();
         }
         n
     }
