@@ -351,6 +351,10 @@ fn text_report_is_plain_when_piped() {
         }
     }
     assert_ne!(status_lines[0], status_lines[1], "the upstream's own statuses differ from the gateway's");
+    // the service's levels, most severe first
+    let levels = text.lines().find(|l| l.trim_start().starts_with("levels ")).expect("a levels line");
+    let at = |name: &str| levels.find(&format!(" {name} ")).unwrap_or_else(|| panic!("{name} in {levels:?}"));
+    assert!(at("error") < at("warn") && at("warn") < at("info"), "{levels:?}");
 
     // the routes table is aligned: every number ends in the column where its header ends
     let table: Vec<&str> =

@@ -165,7 +165,10 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "      codes  {}", top_codes(&s.status, 7));
         }
         if !s.levels.is_empty() {
-            let levels: Vec<String> = s.levels.iter().map(|(l, n)| format!("{l} {}", thousands(*n))).collect();
+            // most severe first
+            let mut levels: Vec<(&String, &u64)> = s.levels.iter().collect();
+            levels.sort_by_key(|(l, _)| std::cmp::Reverse(crate::record::Level::parse(l)));
+            let levels: Vec<String> = levels.iter().map(|(l, n)| format!("{l} {}", thousands(**n))).collect();
             let _ = writeln!(o, "      levels {}", levels.join("  "));
         }
         for u in &s.unparsed_examples {
