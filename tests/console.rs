@@ -121,6 +121,35 @@ fn new_lines_follow_at_the_bottom_and_wait_while_paused() {
 }
 
 #[test]
+fn panes_moved_to_a_request_follow_again_with_the_focused_pane() {
+    let mut app = app_with(200, 50, 300);
+    keys(&mut app, "kkkk");
+    assert!(app.selected_id.is_some());
+    assert!(!app.panes[1].follow, "the upstream pane shows the request's record");
+    let upstream_at = selected(&app, 1);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(app.panes[0].follow && app.panes[1].follow, "both panes are live again");
+    assert!(app.selected_id.is_none() && app.selected_keys.is_empty());
+    let (gw, up) = logs(30);
+    app.update(batch(0, &gw));
+    app.update(batch(1, &up));
+    assert_eq!(selected(&app, 1), app.panes[1].lines.len() - 1, "the upstream pane shows its newest line");
+    assert!(selected(&app, 1) > upstream_at);
+
+    // a pane the user moved in stays where they left it
+    keys(&mut app, "kkkk");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, 1);
+    key(&mut app, KeyCode::Char('k'));
+    let held = selected(&app, 1);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(app.panes[0].follow && !app.panes[1].follow);
+    app.update(batch(1, &up));
+    assert_eq!(selected(&app, 1), held);
+}
+
+#[test]
 fn time_lock_moves_a_pane_without_the_request_to_the_same_moment() {
     let mut app = console(
         vec![

@@ -410,10 +410,20 @@ impl App {
             Action::PageUp => self.move_to(cur.saturating_sub(h)),
             Action::Top => self.move_to(0),
             Action::Bottom | Action::Follow => {
-                if let Some(p) = self.panes.get_mut(self.focus) {
-                    p.to_bottom(h);
+                if self.focus >= self.panes.len() {
+                    return;
                 }
-                self.selection_moved();
+                // the panes the selection had moved follow again with this one; a pane the user moved in stays
+                for i in 0..self.panes.len() {
+                    if i == self.focus || self.panes[i].led {
+                        let h = self.pane_height(i);
+                        self.panes[i].led = false;
+                        self.panes[i].to_bottom(h);
+                    }
+                }
+                // following the newest line: no request is being looked at
+                self.selected_keys.clear();
+                self.selected_id = None;
             }
             Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
             Action::Right => self.hscroll += 8,
@@ -510,6 +520,7 @@ impl App {
         let h = self.pane_height(self.focus);
         let Some(p) = self.panes.get_mut(self.focus) else { return };
         p.set_cursor(row, h);
+        p.led = false;
         self.selection_moved();
     }
 
@@ -553,6 +564,7 @@ impl App {
                 let row = p.line_row(l);
                 p.set_cursor(row, h);
                 p.follow = false;
+                p.led = true;
             }
         }
     }
@@ -763,6 +775,7 @@ impl App {
                 let p = &mut self.panes[i];
                 let row = if m.kind == MouseEventKind::ScrollDown { p.cursor + 3 } else { p.cursor.saturating_sub(3) };
                 p.set_cursor(row, h);
+                p.led = false;
                 if i == self.focus {
                     self.selection_moved();
                 }

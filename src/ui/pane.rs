@@ -180,6 +180,9 @@ pub struct Pane {
     pub drawn: std::cell::RefCell<Vec<usize>>,
     /// Whether new lines move the view to the bottom.
     pub follow: bool,
+    /// Paused because another pane's selection moved it here (its request's record): it follows again when
+    /// that pane does, unless the user moves in it first.
+    pub led: bool,
     /// Lines in the store when the pane last showed its newest line: what came after is unseen.
     seen_lines: usize,
     /// Lines per second.
@@ -216,6 +219,7 @@ impl Pane {
             drawn: Default::default(),
             follow: true,
             seen_lines: 0,
+            led: false,
             rate: RateMeter::default(),
             matches: None,
             note: None,
