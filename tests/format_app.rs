@@ -374,6 +374,45 @@ fn serilog_compact() {
 }
 
 #[test]
+fn dotnet_json_console_formatter() {
+    run(
+        "dotnet_json.log",
+        app_json::parse,
+        &[
+            // ASP.NET Core's request-finished event: status and time in State, ids in Scopes
+            Want {
+                time: Some("2024-05-01T12:00:00Z"),
+                level: Some(Level::Info),
+                msg: Some(
+                    "Request finished HTTP/1.1 GET http://localhost:5000/v1/orders/42 - 200 - application/json;+charset=utf-8 12.3456ms",
+                ),
+                rid: Some("0HN1GJ8L4R1V7:00000001"),
+                tid: Some(TRACE),
+                status: Some(200),
+                dur: Some(12_346),
+                method: Some("GET"),
+                path: Some("/v1/orders/42"),
+                ..Default::default()
+            },
+            Want {
+                time: Some("2024-05-01T12:00:01.5Z"),
+                level: Some(Level::Error),
+                msg: Some("Order 42 could not be loaded"),
+                rid: Some("0HN1GJ8L4R1V7:00000002"),
+                path: Some("/v1/orders/43"),
+                ..Default::default()
+            },
+            // no timestamp unless the app sets TimestampFormat, no scopes unless IncludeScopes
+            Want {
+                level: Some(Level::Warn),
+                msg: Some("Failed to determine the https port for redirect."),
+                ..Default::default()
+            },
+        ],
+    );
+}
+
+#[test]
 fn serilog_json_formatter() {
     run(
         "serilog_json.log",
@@ -751,7 +790,16 @@ fn nginx_error_log() {
 #[test]
 fn formats_reject_each_other() {
     let o = ParseOptions::default();
-    for name in ["pino.log", "zap.log", "ecs.log", "serilog.log", "serilog_json.log", "plain.log", "nginx_error.log"] {
+    for name in [
+        "pino.log",
+        "zap.log",
+        "ecs.log",
+        "serilog.log",
+        "serilog_json.log",
+        "dotnet_json.log",
+        "plain.log",
+        "nginx_error.log",
+    ] {
         for l in lines(&fixture(name)) {
             assert!(logfmt::parse(l, &o).is_none(), "{name}: logfmt took {}", String::from_utf8_lossy(l));
         }

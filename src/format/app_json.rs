@@ -1,13 +1,14 @@
 //! Application JSON lines: pino (+ pino-http), bunyan, zap, logrus, structlog, Go slog, Serilog (compact and
-//! classic `JsonFormatter`), ECS.
+//! classic `JsonFormatter`), .NET's `Microsoft.Extensions.Logging` JSON console formatter, ECS.
 //!
 //! Also home of the key aliases and value rules shared with [`super::logfmt`] and [`super::plain`]
 //! (the [`keys`] module), and of the small text writers they share.
 //!
 //! Every JSON object line is a log line (`Some`, possibly with no field found); anything else is `None`.
 //! The object is walked once; nested objects are named by dotted paths (`req.id`, `http.request.method`),
-//! so a flat `"a.b"` key and a nested `{"a":{"b":…}}` are the same name, except a top-level `Properties` object
-//! (where Serilog's classic `JsonFormatter` puts the event's properties), whose fields are read as top-level ones.
+//! so a flat `"a.b"` key and a nested `{"a":{"b":…}}` are the same name, except where loggers put the event's
+//! properties (Serilog's classic `Properties`, .NET's `State` object and `Scopes` array of objects, where ASP.NET
+//! Core keeps `RequestId` and `TraceId`), whose fields are read as top-level ones.
 //! For each field the alias listed first in [`keys`] wins; an alias whose value does not convert (a
 //! `"status":"ok"`) does not block a later one.
 
@@ -53,17 +54,29 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     Some(rec)
 }
 
-/// The object Serilog's classic `JsonFormatter` nests the event's properties in.
-const SERILOG_PROPERTIES: &str = "Properties";
+/// Top-level objects whose fields are the event's own: Serilog's classic `Properties`, .NET's `State`.
+const PROPERTIES: &[&str] = &["Properties", "State"];
+/// A top-level array of such objects: .NET's `Scopes` (ASP.NET Core's request and trace ids).
+const SCOPES: &str = "Scopes";
 
 fn walk(obj: &Map<String, Value>, name: &mut String, depth: usize, opts: &ParseOptions, col: &mut Collector<'static>) {
     for (k, v) in obj {
-        if depth == 0
-            && k == SERILOG_PROPERTIES
-            && let Value::Object(m) = v
-        {
-            walk(m, name, 1, opts, col);
-            continue;
+        if depth == 0 {
+            match v {
+                Value::Object(m) if PROPERTIES.contains(&k.as_str()) => {
+                    walk(m, name, 1, opts, col);
+                    continue;
+                }
+                Value::Array(scopes) if k == SCOPES => {
+                    for scope in scopes {
+                        if let Value::Object(m) = scope {
+                            walk(m, name, 1, opts, col);
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
         }
         let len = name.len();
         if !name.is_empty() {
@@ -97,7 +110,7 @@ fn scalar(v: &Value) -> Option<Scalar<'static>> {
 /// event's properties (top-level, or under `Properties`); holes without a property (or with a structured value)
 /// are left as written.
 fn render_template(mt: &str, obj: &Map<String, Value>) -> String {
-    let props = obj.get(SERILOG_PROPERTIES).and_then(Value::as_object);
+    let props = obj.get(PROPERTIES[0]).and_then(Value::as_object);
     let b = mt.as_bytes();
     let mut out = String::with_capacity(mt.len() + 32);
     let mut i = 0;
@@ -237,9 +250,10 @@ pub mod keys {
     /// Time keys: ISO/CLF text or epoch s/ms/µs/ns (numbers or numeric text).
     pub const TIME: &[&str] = &["time", "ts", "timestamp", "@timestamp", "@t", "t", "date", "datetime", "Timestamp"];
     /// Level keys: text (`INFO`, `warning`, `Information`) or pino/bunyan numbers; `at` is Heroku's router.
-    pub const LEVEL: &[&str] = &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel", "Level", "at"];
+    pub const LEVEL: &[&str] =
+        &["level", "lvl", "severity", "@l", "log.level", "levelname", "loglevel", "Level", "LogLevel", "at"];
     /// Message keys, best first.
-    pub const MESSAGE: &[&str] = &["msg", "message", "event", "@m", "RenderedMessage"];
+    pub const MESSAGE: &[&str] = &["msg", "message", "event", "@m", "RenderedMessage", "Message"];
     /// Serilog message template, rendered with the event's properties when there is no rendered message.
     pub const TEMPLATE: &[&str] = &["@mt", "MessageTemplate"];
     /// Error text, the message of last resort; `desc` is Heroku's router (`code=H12 desc="Request timeout"`).
@@ -278,10 +292,11 @@ pub mod keys {
         "http.status_code",
     ];
     /// HTTP method keys.
-    pub const METHOD: &[&str] = &["method", "req.method", "http.request.method", "RequestMethod", "http.method"];
+    pub const METHOD: &[&str] =
+        &["method", "req.method", "http.request.method", "RequestMethod", "http.method", "Method"];
     /// Request path keys.
     pub const PATH: &[&str] =
-        &["path", "url", "uri", "req.url", "url.path", "url.original", "RequestPath", "http.target"];
+        &["path", "url", "uri", "req.url", "url.path", "url.original", "RequestPath", "http.target", "Path"];
     /// Client address keys.
     pub const CLIENT: &[&str] = &[
         "remote_addr",
@@ -311,6 +326,7 @@ pub mod keys {
         ("latency_ms", Unit::Ms),
         ("took_ms", Unit::Ms),
         ("Elapsed", Unit::Ms),
+        ("ElapsedMilliseconds", Unit::Ms),
         ("duration_us", Unit::Us),
         ("duration_ns", Unit::Ns),
         ("event.duration", Unit::Ns),
