@@ -73,7 +73,8 @@ impl Level {
     pub fn parse(s: &str) -> Option<Level> {
         let s = s.trim();
         if let Ok(n) = s.parse::<i64>() {
-            return Some(Self::from_number(n));
+            // pino/bunyan levels run 10–60; bigger numbers are something else (an epoch under `at`)
+            return (0..=100).contains(&n).then(|| Self::from_number(n));
         }
         let lower = s.to_ascii_lowercase();
         Some(match lower.as_str() {

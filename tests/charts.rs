@@ -243,6 +243,14 @@ fn a_window_across_midnight_dates_its_axis() {
     // the first and last labels, in the log's own zone
     assert!(axis.contains("05-01 21:5") || axis.contains("05-01 22:0"), "{axis}");
     assert!(axis.contains("05-03 01:5") || axis.contains("05-03 02:0"), "{axis}");
+    // a picked moment names its day and second, and its marker does not cut into a label
+    key(&mut app, KeyCode::Left);
+    let shown = screen(&app);
+    let moment = regex::Regex::new(r"05-0[123] \d\d:\d\d:\d\d–\d\d:\d\d:\d\d").unwrap();
+    assert!(moment.is_match(&shown), "{shown}");
+    let axis = shown.lines().find(|l| l.contains('▲') && l.contains("05-0")).expect("the axis with its marker");
+    assert!(!regex::Regex::new(r"[0-9:]▲|▲[0-9:]").unwrap().is_match(axis), "{axis}");
+    key(&mut app, KeyCode::Esc);
     // a window within one day keeps the clock labels
     keys(&mut app, "[[[");
     let shown = screen(&app);

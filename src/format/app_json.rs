@@ -493,9 +493,13 @@ pub mod keys {
                 Scalar::Bool(_) => return None,
             }),
             Kind::Level => Got::Level(match v {
-                // slog writes custom levels as offsets: `WARN+2`, `DEBUG-4`
-                Scalar::Str(s) => Level::parse(&s).or_else(|| Level::parse(s.split(['+', '-']).next()?))?,
-                Scalar::Int(n) => Level::from_number(n.min(i64::MAX as u64) as i64),
+                // slog writes custom levels as offsets: `WARN+2`, `DEBUG-4` (a word, not a date's year)
+                Scalar::Str(s) => Level::parse(&s).or_else(|| {
+                    let base = s.split(['+', '-']).next()?;
+                    Level::parse(base).filter(|_| base.bytes().all(|b| b.is_ascii_alphabetic()))
+                })?,
+                // pino/bunyan numbers; an epoch under a level-like key (Heroku's `at`) is not one
+                Scalar::Int(n) if n <= 100 => Level::from_number(n as i64),
                 _ => return None,
             }),
             Kind::Status => Got::Status(match v {
@@ -844,6 +848,20 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("0HMVD:00000001"));
         assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(render_template("a {{b}} {Missing} {@X}", &Map::new()), "a {b} {Missing} {@X}");
+    }
+
+    #[test]
+    fn levels_are_words_or_small_numbers() {
+        assert_eq!(p(r#"{"level":"WARN+2","msg":"x"}"#).level, Some(Level::Warn));
+        assert_eq!(p(r#"{"level":50,"msg":"x"}"#).level, Some(Level::Error));
+        assert_eq!(p(r#"{"level":"60","msg":"x"}"#).level, Some(Level::Fatal));
+        // `at` is Heroku's level, but other logs put a time there: a time is not a level
+        assert_eq!(p(r#"{"at":"error","msg":"x"}"#).level, Some(Level::Error));
+        assert_eq!(p(r#"{"at":"2024-05-01T12:00:00Z","msg":"x"}"#).level, None);
+        assert_eq!(p(r#"{"at":1714564800000,"msg":"x"}"#).level, None);
+        assert_eq!(p(r#"{"at":"1714564800","msg":"x"}"#).level, None);
+        let logfmt = super::super::logfmt::parse(b"at=2024-05-01T12:00:00Z msg=x id=3", &ParseOptions::default());
+        assert_eq!(logfmt.unwrap().level, None);
     }
 
     #[test]

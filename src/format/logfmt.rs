@@ -47,9 +47,9 @@ fn is_space(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
 
-/// End of a quoted string whose opening quote is at `start` (index after the closing quote, or the end),
-/// and whether it held a backslash.
-fn quoted_end(b: &[u8], start: usize) -> (usize, bool) {
+/// End of a quoted string whose opening quote is at `start` (index after the closing quote, or the end of a
+/// line cut inside it), whether it held a backslash, and whether it was closed.
+fn quoted_end(b: &[u8], start: usize) -> (usize, bool, bool) {
     let mut j = start + 1;
     let mut escaped = false;
     while j < b.len() {
@@ -58,11 +58,11 @@ fn quoted_end(b: &[u8], start: usize) -> (usize, bool) {
                 escaped = true;
                 j += 2;
             }
-            b'"' => return (j + 1, escaped),
+            b'"' => return (j + 1, escaped, true),
             _ => j += 1,
         }
     }
-    (b.len(), escaped)
+    (b.len(), escaped, false)
 }
 
 impl Iterator for Tokens<'_> {
@@ -78,7 +78,7 @@ impl Iterator for Tokens<'_> {
             return None;
         }
         if b[start] == b'"' {
-            let (end, _) = quoted_end(b, start);
+            let (end, _, _) = quoted_end(b, start);
             self.i = end;
             return Some(Token::Stray(start..end));
         }
@@ -90,8 +90,8 @@ impl Iterator for Tokens<'_> {
             let key = start..j;
             let v = j + 1;
             if v < b.len() && b[v] == b'"' {
-                let (end, escaped) = quoted_end(b, v);
-                let inner_end = if end > v + 1 && b[end - 1] == b'"' { end - 1 } else { end };
+                let (end, escaped, closed) = quoted_end(b, v);
+                let inner_end = if closed { end - 1 } else { end };
                 self.i = end;
                 return Some(Token::Pair { key, value: v + 1..inner_end.max(v + 1), escaped, span: start..end });
             }
@@ -322,6 +322,8 @@ mod tests {
     #[test]
     fn rejects_malformed_and_binary() {
         assert!(p("level=info msg=\"cut off here").is_none(), "unterminated quote");
+        assert!(p("level=info msg=\"cut off \\\"").is_none(), "unterminated: the last quote is escaped");
+        assert_eq!(p("level=info msg=\"say \\\"hi\\\"\"").unwrap().message.as_deref(), Some("say \"hi\""));
         assert!(p("level=info msg=\x1b[31mred").is_none(), "control character");
         assert!(p("level=info m\u{e9}sg=caf\u{e9}").is_none(), "non-ASCII key");
         assert!(p("level=info (key)=v").is_none(), "key with punctuation");

@@ -122,7 +122,8 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     let cursor = view.cursor.and_then(|c| data.column_of(c));
     let head = match cursor.map(|c| &data.columns[c]) {
         Some((start, b)) => {
-            let dated = different_days(app, *start, data.end);
+            // the window crosses midnight: which day the moment is on matters
+            let dated = different_days(app, data.columns[0].0, data.end);
             let end = start + data.width_s;
             format!("{}–{}  {}", log_stamp(app, *start, dated), log_clock(app, end), bucket_summary(b, data.width_s))
         }
@@ -243,16 +244,29 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
         }
     };
     let dated = different_days(app, data.columns[0].0, data.end);
-    let label = |sec: i64| log_stamp(app, sec, dated);
-    put(0, &label(data.columns[0].0), &mut line);
+    let label = |sec: i64| {
+        let mut s = log_stamp(app, sec, dated);
+        if dated && data.width_s >= 60 {
+            s.truncate(s.len() - 3); // minute columns: the seconds say nothing
+        }
+        s
+    };
+    let marker = cursor.filter(|c| *c < n).map(|c| at(c) + (at(c + 1) - at(c)) / 2);
+    let mut labels = vec![(0, label(data.columns[0].0))];
     if width > 40 {
         let mid = label(data.columns[n / 2].0);
-        put(at(n / 2).saturating_sub(mid.len() / 2), &mid, &mut line);
+        labels.push((at(n / 2).saturating_sub(mid.len() / 2), mid));
     }
     let end = label(data.end);
-    put(width.saturating_sub(end.len()), &end, &mut line);
-    if let Some(c) = cursor.filter(|c| *c < n) {
-        put(at(c) + (at(c + 1) - at(c)) / 2, "▲", &mut line);
+    labels.push((width.saturating_sub(end.len()), end));
+    for (x, text) in labels {
+        // a label under the picked moment's marker gives way to it
+        if marker.is_none_or(|m| m < x || m >= x + text.len()) {
+            put(x, &text, &mut line);
+        }
+    }
+    if let Some(m) = marker {
+        put(m, "▲", &mut line);
     }
     let text: String = line.into_iter().collect();
     f.buffer_mut().set_stringn(r.x, r.y, format!("{:>6} ", ""), GUTTER as usize, t.dim);

@@ -312,16 +312,16 @@ pub fn log_clock(app: &App, sec: i64) -> String {
     log_stamp(app, sec, false)
 }
 
-/// [`log_clock`], or with `dated` the day and minute (`12-03 14:02`), for spans that cross midnight.
+/// [`log_clock`], with the day in front when `dated` (`12-03 14:02:16`), for spans that cross midnight.
 pub fn log_stamp(app: &App, sec: i64, dated: bool) -> String {
     let s = sec + log_offset(app);
+    let d = s.rem_euclid(86_400);
+    let clock = format!("{:02}:{:02}:{:02}", d / 3600, d / 60 % 60, d % 60);
     if dated {
         let (month, day) = month_day(s);
-        let m = s.rem_euclid(86_400) / 60;
-        format!("{month:02}-{day:02} {:02}:{:02}", m / 60, m % 60)
+        format!("{month:02}-{day:02} {clock}")
     } else {
-        let s = s.rem_euclid(86_400);
-        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        clock
     }
 }
 
