@@ -195,15 +195,19 @@ fn read_blocks<R: Read>(
             return Ok(());
         }
         seq += 1;
-        if cut && skip_rest_of_line(input, &mut carry, &mut total)? {
-            progress(total);
+        if cut && skip_rest_of_line(input, &mut carry, &mut total, progress)? {
             return Ok(());
         }
     }
 }
 
 /// Read past the next newline, keeping what follows it in `carry`; returns true at end of input.
-fn skip_rest_of_line<R: Read>(input: &mut R, carry: &mut Vec<u8>, total: &mut u64) -> io::Result<bool> {
+fn skip_rest_of_line<R: Read>(
+    input: &mut R,
+    carry: &mut Vec<u8>,
+    total: &mut u64,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<bool> {
     let mut scratch = vec![0u8; 64 << 10];
     loop {
         let n = match input.read(&mut scratch) {
@@ -213,6 +217,7 @@ fn skip_rest_of_line<R: Read>(input: &mut R, carry: &mut Vec<u8>, total: &mut u6
             Err(e) => return Err(e),
         };
         *total += n as u64;
+        progress(*total);
         if let Some(nl) = memchr::memchr(b'\n', &scratch[..n]) {
             carry.extend_from_slice(&scratch[nl + 1..n]);
             return Ok(false);
