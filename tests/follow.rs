@@ -369,6 +369,29 @@ async fn partial_line_held_then_completed_or_flushed_on_rotation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut w = Writer::open(&path, 1);
+    w.raw("line 000001\n");
+    let h = start(Target::File(path.clone()), opts(StartAt::Beginning), 64, Duration::ZERO);
+    h.wait_lines(1).await;
+    // a 5 MB line, written in pieces while it is followed
+    let piece = "x".repeat(1 << 20);
+    for _ in 0..5 {
+        w.raw(&piece);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    w.raw("\nline 000003\nline 000004\n");
+    let state = h.stop(4).await;
+    let got = state.texts();
+    assert_eq!(got.len(), 4, "the long line is one line");
+    assert_eq!((got[0], got[2], got[3]), ("line 000001", "line 000003", "line 000004"));
+    assert!(got[1].bytes().all(|b| b == b'x') && (1 << 20..5 << 20).contains(&got[1].len()), "{}", got[1].len());
+    // the protocol check in `stop` saw every batch's first line number follow on: line 3 is numbered 3
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permission_denied_then_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secret.log");

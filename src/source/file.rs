@@ -42,7 +42,8 @@ use super::{Batch, SourceEvent, SourceId, SourceMsg};
 /// up on it.
 pub const LINGER: Duration = Duration::from_secs(5);
 
-/// Longest line held while waiting for its `\n`; a longer one is cut (a `\n` is inserted) so memory stays bounded.
+/// Longest line held while waiting for its `\n`; a longer one is cut (a `\n` is inserted, the rest of the line is
+/// skipped) so memory stays bounded.
 const MIN_LINE_CAP: usize = 1 << 20;
 
 /// How many bytes before the read offset are remembered to recognise a file truncated and regrown in between reads.
@@ -387,6 +388,8 @@ struct Handle {
     recent: Vec<u8>,
     /// Since when reads have hit end of file without new data.
     eof_since: Option<Instant>,
+    /// The rest of a line cut at the cap is being skipped, up to its `\n`.
+    skipping: bool,
 }
 
 impl Handle {
@@ -567,7 +570,16 @@ impl Tail {
             let mut recent = vec![0; (offset as usize).min(FINGERPRINT)];
             let at = offset - recent.len() as u64;
             file.read_exact_at(&mut recent, at)?;
-            Ok(Handle { file, fid: file_id(&meta), offset, next_line: 1, partial: Vec::new(), recent, eof_since: None })
+            Ok(Handle {
+                file,
+                fid: file_id(&meta),
+                offset,
+                next_line: 1,
+                partial: Vec::new(),
+                recent,
+                eof_since: None,
+                skipping: false,
+            })
         })();
         match opened {
             Ok(h) => {
@@ -688,6 +700,16 @@ impl Tail {
                 }
             }
         }
+        if h.skipping {
+            // the rest of a line cut at the cap: up to its newline
+            match memchr::memchr(b'\n', &buf) {
+                Some(nl) => {
+                    buf.drain(..=nl);
+                    h.skipping = false;
+                }
+                None => buf.clear(),
+            }
+        }
         // Whole lines up to the batch size; a single longer line is sent alone.
         let within = &buf[..buf.len().min(target)];
         let split = match memchr::memrchr(b'\n', within).or_else(|| memchr::memchr(b'\n', &buf)) {
@@ -695,6 +717,7 @@ impl Tail {
             None if buf.len() >= cap => {
                 // An absurdly long line: cut it rather than hold unbounded data.
                 buf.push(b'\n');
+                h.skipping = true;
                 buf.len()
             }
             None => 0,

@@ -7,7 +7,8 @@ use tokio::sync::mpsc::Sender;
 
 use super::{Batch, SourceEvent, SourceId, SourceMsg};
 
-/// Longest line held while waiting for its `\n`; a longer one is cut so memory stays bounded.
+/// Longest line held while waiting for its `\n`; a longer one is cut there (and the rest of it skipped) so memory
+/// stays bounded.
 const MAX_LINE: usize = 1 << 20;
 
 /// Reads `input` to its end, sending complete lines in batches of at most `max_batch` bytes (a final line without
@@ -22,6 +23,7 @@ pub async fn pump<R: AsyncRead + Unpin>(
 ) -> bool {
     let mut buf: Vec<u8> = Vec::with_capacity(max_batch.min(1 << 16));
     let mut chunk = vec![0u8; 64 << 10];
+    let mut skipping = false;
     loop {
         let n = tokio::select! {
             r = input.read(&mut chunk) => r.unwrap_or(0),
@@ -34,12 +36,24 @@ pub async fn pump<R: AsyncRead + Unpin>(
             }
             return true;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        let mut read = &chunk[..n];
+        if skipping {
+            // the rest of a line cut at the limit: up to its newline
+            match memchr::memchr(b'\n', read) {
+                Some(nl) => {
+                    skipping = false;
+                    read = &read[nl + 1..];
+                }
+                None => continue,
+            }
+        }
+        buf.extend_from_slice(read);
         // send every complete line now: a live stream must not wait for a batch to fill
         let cut = match memchr::memrchr(b'\n', &buf) {
             Some(nl) => nl + 1,
             None if buf.len() >= MAX_LINE => {
                 buf.push(b'\n');
+                skipping = true;
                 buf.len()
             }
             None => continue,
@@ -127,5 +141,32 @@ mod tests {
         assert_eq!(text, b"one\ntwo\nthree without newline\n");
         assert_eq!(got[0].0, 1);
         assert_eq!(next, 4);
+    }
+
+    #[tokio::test]
+    async fn a_line_past_the_limit_is_cut_once_and_the_rest_skipped() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let mut input = b"first\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE * 3 + 5));
+        input.extend_from_slice(b"\nnext\n");
+        let collector = tokio::spawn(async move {
+            let mut all = Vec::new();
+            while let Some(SourceMsg::Lines(b)) = rx.recv().await {
+                all.push((b.first_line, b.data));
+            }
+            all
+        });
+        let mut next = 1;
+        assert!(pump(0, None, &input[..], 1024, &mut next, &tx).await);
+        drop(tx);
+        let got = collector.await.unwrap();
+        let text: Vec<u8> = got.iter().flat_map(|(_, d)| d.clone()).collect();
+        let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 3, "the long line is one line");
+        assert_eq!(lines[0], b"first\n");
+        assert!((MAX_LINE..MAX_LINE + (64 << 10) + 1).contains(&(lines[1].len() - 1)), "{}", lines[1].len());
+        assert_eq!(lines[2], b"next\n");
+        assert_eq!(next, 4, "and the next line's number is right");
+        assert_eq!(got.last().unwrap().0, 3);
     }
 }
