@@ -121,6 +121,24 @@ fn new_lines_follow_at_the_bottom_and_wait_while_paused() {
 }
 
 #[test]
+fn long_paths_are_shortened_so_the_request_id_stays_in_view() {
+    let app = app_with(200, 50, 300);
+    let id = regex::Regex::new(r"id=[0-9a-f]{12}…\s*(│|$)").unwrap();
+    let path = regex::Regex::new(r"/v1/payments/[0-9a-f]{8}… ").unwrap();
+    let shown = screen(&app);
+    let rows: Vec<&str> = shown.lines().filter(|l| l.contains("/v1/payments/")).collect();
+    assert!(!rows.is_empty(), "{shown}");
+    for row in &rows {
+        // each pane's half of the row: the UUID in the path gave way, the id ends it
+        for half in row.split("││").filter(|h| h.contains("/v1/payments/")) {
+            assert!(path.is_match(half) && id.is_match(half), "{half:?}");
+        }
+    }
+    // a row that fits is left whole
+    assert!(shown.contains("/v1/search?q=item"), "{shown}");
+}
+
+#[test]
 fn panes_moved_to_a_request_follow_again_with_the_focused_pane() {
     let mut app = app_with(200, 50, 300);
     keys(&mut app, "kkkk");

@@ -215,7 +215,9 @@ impl LineCache {
 }
 
 /// The spans of one line as the pane shows it: the parsed summary, or the raw text.
-fn line_spans(app: &App, pi: usize, line: usize, correlated: bool) -> Vec<Span<'static>> {
+/// A line as styled spans; with `room`, its parts are shortened to fit that many columns where they can be (see
+/// [`fit_parts`]).
+fn line_spans(app: &App, pi: usize, line: usize, correlated: bool, room: Option<usize>) -> Vec<Span<'static>> {
     let t = &app.theme;
     let p = &app.panes[pi];
     let raw = p.lines.line(line);
@@ -223,6 +225,8 @@ fn line_spans(app: &App, pi: usize, line: usize, correlated: bool) -> Vec<Span<'
     let mut spans = Vec::new();
     match parts {
         Some(parts) => {
+            let fitted = room.and_then(|room| fit_parts(&parts, room));
+            let parts: &[(Part, String)] = fitted.as_deref().unwrap_or(&parts);
             for (k, (part, text)) in parts.iter().enumerate() {
                 let (part, text) = (*part, text.clone());
                 if k > 0 {
@@ -249,6 +253,38 @@ fn line_spans(app: &App, pi: usize, line: usize, correlated: bool) -> Vec<Span<'
         spans = highlight(spans, re, t.search);
     }
     spans
+}
+
+/// Shorten a row's path to fit `room` columns, so that the request id at the row's end comes into view: long
+/// segments (UUIDs, hashes) and a long query keep their first characters, which tell them apart. Only when that
+/// brings the whole id in; otherwise (or without an id) the row is left whole, to be cut at the edge.
+fn fit_parts(parts: &[(Part, String)], room: usize) -> Option<Vec<(Part, String)>> {
+    let width = |parts: &[(Part, String)]| parts.iter().map(|(_, t)| t.width() + 1).sum::<usize>().saturating_sub(1);
+    if width(parts) <= room || !parts.iter().any(|(p, _)| matches!(p, Part::Id | Part::Trace)) {
+        return None;
+    }
+    let parts: Vec<(Part, String)> =
+        parts.iter().map(|(p, t)| (*p, if *p == Part::Path { short_path(t) } else { t.clone() })).collect();
+    (width(&parts) <= room).then_some(parts)
+}
+
+/// What a shortened path segment or query is longer than.
+const MIN_PART: usize = 12;
+
+/// A path with its long segments and query cut: `/v1/payments/b0a1dacf-eb54-…` → `/v1/payments/b0a1dacf…`.
+fn short_path(path: &str) -> String {
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let segments: Vec<String> =
+        path.split('/').map(|seg| if seg.chars().count() > MIN_PART { cut(seg, 9).0 } else { seg.into() }).collect();
+    let mut text = segments.join("/");
+    if let Some(q) = query {
+        text.push('?');
+        text.push_str(&if q.chars().count() > MIN_PART { cut(q, 9).0 } else { q.to_string() });
+    }
+    text
 }
 
 /// Restyle the parts of `spans` that `re` matches (matches are found in the joined text).
@@ -371,7 +407,8 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     // a row's spans as drawn: the gutter mark, the label, the line
     let row_spans = |row: usize, correlated: bool| {
         let line = p.row_line(row);
-        let mut spans = line_spans(app, i, line, correlated);
+        let room = (!app.wrap && app.hscroll == 0).then(|| width.saturating_sub(indent));
+        let mut spans = line_spans(app, i, line, correlated, room);
         if !app.wrap && app.hscroll > 0 {
             spans = skip_columns(spans, app.hscroll);
         }
@@ -492,7 +529,7 @@ fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
         from.push_str(&format!(" · {label}"));
     }
     let mut spans = vec![Span::styled(format!("{from}  "), t.dim)];
-    spans.extend(line_spans(app, pi, line, true));
+    spans.extend(line_spans(app, pi, line, true, None));
     Line::from(spans)
 }
 
