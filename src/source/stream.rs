@@ -122,10 +122,9 @@ mod tests {
         assert_eq!(parts[0], b"aaaa\nbb\n");
     }
 
-    #[tokio::test]
-    async fn pump_sends_every_line_once() {
+    /// Pump `input` through and collect the batches sent: (first line, data), and the next line number after.
+    async fn pump_all(input: &[u8]) -> (Vec<(u64, Vec<u8>)>, u64) {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        let input: &[u8] = b"one\ntwo\nthree without newline";
         let collector = tokio::spawn(async move {
             let mut all = Vec::new();
             while let Some(SourceMsg::Lines(b)) = rx.recv().await {
@@ -136,7 +135,12 @@ mod tests {
         let mut next = 1;
         assert!(pump(0, None, input, 1024, &mut next, &tx).await);
         drop(tx);
-        let got = collector.await.unwrap();
+        (collector.await.unwrap(), next)
+    }
+
+    #[tokio::test]
+    async fn pump_sends_every_line_once() {
+        let (got, next) = pump_all(b"one\ntwo\nthree without newline").await;
         let text: Vec<u8> = got.iter().flat_map(|(_, d)| d.clone()).collect();
         assert_eq!(text, b"one\ntwo\nthree without newline\n");
         assert_eq!(got[0].0, 1);
@@ -145,21 +149,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_line_past_the_limit_is_cut_once_and_the_rest_skipped() {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let mut input = b"first\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', MAX_LINE * 3 + 5));
         input.extend_from_slice(b"\nnext\n");
-        let collector = tokio::spawn(async move {
-            let mut all = Vec::new();
-            while let Some(SourceMsg::Lines(b)) = rx.recv().await {
-                all.push((b.first_line, b.data));
-            }
-            all
-        });
-        let mut next = 1;
-        assert!(pump(0, None, &input[..], 1024, &mut next, &tx).await);
-        drop(tx);
-        let got = collector.await.unwrap();
+        let (got, next) = pump_all(&input).await;
         let text: Vec<u8> = got.iter().flat_map(|(_, d)| d.clone()).collect();
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         assert_eq!(lines.len(), 3, "the long line is one line");
