@@ -212,6 +212,26 @@ fn byte_order_marks_and_crlf_endings_are_not_part_of_lines() {
 }
 
 #[test]
+fn a_log_without_upstream_fields_says_so_under_the_error_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let combined = dir.path().join("combined.log");
+    std::fs::write(
+        &combined,
+        "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /a HTTP/1.1\" 502 5 \"-\" \"t\"\n\
+         10.0.0.1 - - [01/May/2024:12:00:01 +0000] \"GET /b HTTP/1.1\" 200 5 \"-\" \"t\"\n",
+    )
+    .unwrap();
+    let note = "the gateway log has no upstream status or address";
+    let out = gatewatch().args(["report", combined.to_str().unwrap()]).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains(note));
+    // a log that records the upstream says nothing of the kind
+    let dir2 = tempfile::tempdir().unwrap();
+    let (gw, _) = generate(dir2.path(), "nginx", "json", 500, 4);
+    let out = gatewatch().args(["report", &gw]).output().unwrap();
+    assert!(!String::from_utf8(out.stdout).unwrap().contains(note));
+}
+
+#[test]
 fn a_pasted_log_format_can_be_forced() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("custom.log");

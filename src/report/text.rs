@@ -203,6 +203,14 @@ pub fn render(r: &Report, color: bool) -> String {
         thousands(r.errors.gateway_total),
         thousands(r.errors.upstream_total)
     );
+    if r.errors.gateway_total > 0 && r.errors.upstream_total == 0 && r.upstreams.is_empty() {
+        // a `combined` log, say: nothing tells the gateway's own errors from the upstream's
+        let _ = writeln!(
+            o,
+            "  {}",
+            st.dim("(the gateway log has no upstream status or address: every error counts as the gateway's)")
+        );
+    }
 
     if !r.routes.is_empty() {
         let _ = writeln!(o, "\n{}", st.head("TOP ROUTES BY ERRORS"));
