@@ -392,6 +392,29 @@ async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncation_while_skipping_a_cut_line_loses_nothing_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut w = Writer::open(&path, 1);
+    w.raw("line 000001\n");
+    let h = start(Target::File(path.clone()), opts(StartAt::Beginning), 64, Duration::ZERO);
+    h.wait_lines(1).await;
+    w.raw(&"x".repeat(2 << 20)); // no newline yet: cut at the cap, the rest being skipped
+    h.wait_lines(2).await;
+    // copytruncate before the long line ends: the new content starts with whole lines
+    w.file.set_len(0).unwrap();
+    w.raw("line 000003\nline 000004\n");
+    let state = h.stop(4).await;
+    let got = state.texts();
+    assert_eq!(
+        (got.len(), got[0], got[2], got[3]),
+        (4, "line 000001", "line 000003", "line 000004"),
+        "{:?}",
+        &got[2..]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permission_denied_then_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secret.log");

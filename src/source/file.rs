@@ -637,6 +637,7 @@ impl Tail {
         h.next_line = 1;
         h.recent.clear();
         h.eof_since = None;
+        h.skipping = false; // the cut line went with the old content
         out.push(self.event(SourceEvent::Truncated { path: self.path.clone() }));
     }
 
