@@ -8,7 +8,7 @@
 //! The object is walked once; nested objects are named by dotted paths (`req.id`, `http.request.method`),
 //! so a flat `"a.b"` key and a nested `{"a":{"b":…}}` are the same name, except where loggers put the event's
 //! properties (Serilog's classic `Properties`, .NET's `State` object and `Scopes` array of objects, where ASP.NET
-//! Core keeps `RequestId` and `TraceId`), whose fields are read as top-level ones.
+//! Core keeps `RequestId` and `TraceId`), whose fields are read as top-level ones in that logger's shape only.
 //! For each field the alias listed first in [`keys`] wins; an alias whose value does not convert (a
 //! `"status":"ok"`) does not block a later one.
 
@@ -41,7 +41,7 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     };
     let mut col: Collector<'static> = Collector::new();
     let mut name = String::new();
-    walk(&obj, &mut name, 0, opts, &mut col);
+    walk_top(&obj, &mut name, opts, &mut col);
     let template = col.message_kind() == Some(Kind::Template);
     let mut rec = col.finish();
     if template && let Some(mt) = rec.message.take() {
@@ -54,44 +54,80 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     Some(rec)
 }
 
-/// Top-level objects whose fields are the event's own: Serilog's classic `Properties`, .NET's `State`.
-const PROPERTIES: &[&str] = &["Properties", "State"];
-/// A top-level array of such objects: .NET's `Scopes` (ASP.NET Core's request and trace ids).
-const SCOPES: &str = "Scopes";
+/// Where a logger keeps the event's own fields, read as top-level ones. Each only for its logger's shape, so
+/// that another log's `State` or `Properties` object stays nested.
+#[derive(Clone, Copy, Default)]
+struct Nested {
+    /// Serilog's classic `JsonFormatter`: `Properties` (it always writes `MessageTemplate`).
+    properties: bool,
+    /// .NET's JSON console formatter: `State` and the `Scopes` array (it always writes `LogLevel` and `Category`).
+    dotnet: bool,
+}
+
+impl Nested {
+    fn of(obj: &Map<String, Value>) -> Self {
+        Nested {
+            properties: obj.contains_key("MessageTemplate"),
+            dotnet: obj.contains_key("LogLevel") && obj.contains_key("Category"),
+        }
+    }
+}
+
+/// .NET `State` fields named as the request-logging properties they are (`Method` alone says little elsewhere).
+const DOTNET_STATE_NAMES: &[(&str, &str)] = &[("Method", "RequestMethod"), ("Path", "RequestPath")];
 
 fn walk(obj: &Map<String, Value>, name: &mut String, depth: usize, opts: &ParseOptions, col: &mut Collector<'static>) {
+    walk_named(obj, name, depth, opts, col, &[]);
+}
+
+/// The top level: the logger's nested fields first read as top-level ones, then the rest.
+fn walk_top(obj: &Map<String, Value>, name: &mut String, opts: &ParseOptions, col: &mut Collector<'static>) {
+    let nested = Nested::of(obj);
     for (k, v) in obj {
-        if depth == 0 {
-            match v {
-                Value::Object(m) if PROPERTIES.contains(&k.as_str()) => {
-                    walk(m, name, 1, opts, col);
-                    continue;
-                }
-                Value::Array(scopes) if k == SCOPES => {
-                    for scope in scopes {
-                        if let Value::Object(m) = scope {
-                            walk(m, name, 1, opts, col);
-                        }
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        let len = name.len();
-        if !name.is_empty() {
-            name.push('.');
-        }
-        name.push_str(k);
         match v {
-            Value::Object(m) if depth + 1 < MAX_DEPTH => walk(m, name, depth + 1, opts, col),
-            Value::Object(_) | Value::Array(_) | Value::Null => {}
-            _ => {
-                col.offer_key(name, opts, || scalar(v));
+            Value::Object(m) if nested.properties && k == "Properties" => walk(m, name, 1, opts, col),
+            Value::Object(m) if nested.dotnet && k == "State" => walk_named(m, name, 1, opts, col, DOTNET_STATE_NAMES),
+            Value::Array(scopes) if nested.dotnet && k == "Scopes" => {
+                for scope in scopes {
+                    if let Value::Object(m) = scope {
+                        walk(m, name, 1, opts, col);
+                    }
+                }
             }
+            _ => walk_one(k, v, name, 0, opts, col),
         }
-        name.truncate(len);
     }
+}
+
+/// Walk `obj`'s fields, offering each scalar under its dotted name (`names` renames keys of this level).
+fn walk_named(
+    obj: &Map<String, Value>,
+    name: &mut String,
+    depth: usize,
+    opts: &ParseOptions,
+    col: &mut Collector<'static>,
+    names: &[(&str, &str)],
+) {
+    for (k, v) in obj {
+        let k = names.iter().find(|(from, _)| from == k).map_or(k.as_str(), |(_, to)| to);
+        walk_one(k, v, name, depth, opts, col);
+    }
+}
+
+fn walk_one(k: &str, v: &Value, name: &mut String, depth: usize, opts: &ParseOptions, col: &mut Collector<'static>) {
+    let len = name.len();
+    if !name.is_empty() {
+        name.push('.');
+    }
+    name.push_str(k);
+    match v {
+        Value::Object(m) if depth + 1 < MAX_DEPTH => walk(m, name, depth + 1, opts, col),
+        Value::Object(_) | Value::Array(_) | Value::Null => {}
+        _ => {
+            col.offer_key(name, opts, || scalar(v));
+        }
+    }
+    name.truncate(len);
 }
 
 fn scalar(v: &Value) -> Option<Scalar<'static>> {
@@ -110,7 +146,7 @@ fn scalar(v: &Value) -> Option<Scalar<'static>> {
 /// event's properties (top-level, or under `Properties`); holes without a property (or with a structured value)
 /// are left as written.
 fn render_template(mt: &str, obj: &Map<String, Value>) -> String {
-    let props = obj.get(PROPERTIES[0]).and_then(Value::as_object);
+    let props = obj.get("Properties").and_then(Value::as_object);
     let b = mt.as_bytes();
     let mut out = String::with_capacity(mt.len() + 32);
     let mut i = 0;
@@ -292,11 +328,10 @@ pub mod keys {
         "http.status_code",
     ];
     /// HTTP method keys.
-    pub const METHOD: &[&str] =
-        &["method", "req.method", "http.request.method", "RequestMethod", "http.method", "Method"];
+    pub const METHOD: &[&str] = &["method", "req.method", "http.request.method", "RequestMethod", "http.method"];
     /// Request path keys.
     pub const PATH: &[&str] =
-        &["path", "url", "uri", "req.url", "url.path", "url.original", "RequestPath", "http.target", "Path"];
+        &["path", "url", "uri", "req.url", "url.path", "url.original", "RequestPath", "http.target"];
     /// Client address keys.
     pub const CLIENT: &[&str] = &[
         "remote_addr",
@@ -848,6 +883,24 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("0HMVD:00000001"));
         assert_eq!(r.trace_id.as_deref(), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(render_template("a {{b}} {Missing} {@X}", &Map::new()), "a {b} {Missing} {@X}");
+    }
+
+    #[test]
+    fn nested_event_fields_only_in_their_loggers_shape() {
+        // another log's `State` object and capitalised keys are not .NET's
+        let r = p(
+            r#"{"level":"info","msg":"job finished","State":{"level":"error","msg":"inner","status":503,"Path":"/x"}}"#,
+        );
+        assert_eq!((r.level, r.message.as_deref(), r.status), (Some(Level::Info), Some("job finished"), None));
+        let r = p(r#"{"Path":"/etc/app/config.yaml","Method":"Reload","msg":"x"}"#);
+        assert_eq!((r.method.as_deref(), r.path.as_deref()), (None, None));
+        let r = p(r#"{"msg":"x","Properties":{"RequestId":"r-1"}}"#);
+        assert_eq!(r.request_id.as_deref(), None, "Properties without Serilog's MessageTemplate stay nested");
+        // .NET's own shape reads them
+        let r = p(
+            r#"{"LogLevel":"Information","Category":"c","Message":"m","State":{"Method":"GET","Path":"/v1/a","StatusCode":200}}"#,
+        );
+        assert_eq!((r.method.as_deref(), r.path.as_deref(), r.status), (Some("GET"), Some("/v1/a"), Some(200)));
     }
 
     #[test]
