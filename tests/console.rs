@@ -154,6 +154,14 @@ fn panes_moved_to_a_request_follow_again_with_the_focused_pane() {
     assert_eq!(selected(&app, 1), app.panes[1].lines.len() - 1, "the upstream pane shows its newest line");
     assert!(selected(&app, 1) > upstream_at);
 
+    // moving down to the newest line follows too, and so do the panes the selection had moved
+    keys(&mut app, "kkkk");
+    assert!(!app.panes[1].follow);
+    keys(&mut app, "jjjj");
+    app.update(batch(0, &gw));
+    app.update(batch(1, &up));
+    assert!(app.panes[0].follow && app.panes[1].follow, "both panes are live again");
+
     // a pane the user moved in stays where they left it
     keys(&mut app, "kkkk");
     key(&mut app, KeyCode::Tab);

@@ -317,9 +317,7 @@ impl App {
         if p.follow {
             p.to_bottom(height);
             if source == self.focus {
-                // following the newest line: no request is being looked at
-                self.selected_keys.clear();
-                self.selected_id = None;
+                self.follow_all();
             }
         }
         if first {
@@ -410,20 +408,10 @@ impl App {
             Action::PageUp => self.move_to(cur.saturating_sub(h)),
             Action::Top => self.move_to(0),
             Action::Bottom | Action::Follow => {
-                if self.focus >= self.panes.len() {
-                    return;
+                if let Some(p) = self.panes.get_mut(self.focus) {
+                    p.to_bottom(h);
+                    self.follow_all();
                 }
-                // the panes the selection had moved follow again with this one; a pane the user moved in stays
-                for i in 0..self.panes.len() {
-                    if i == self.focus || self.panes[i].led {
-                        let h = self.pane_height(i);
-                        self.panes[i].led = false;
-                        self.panes[i].to_bottom(h);
-                    }
-                }
-                // following the newest line: no request is being looked at
-                self.selected_keys.clear();
-                self.selected_id = None;
             }
             Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
             Action::Right => self.hscroll += 8,
@@ -524,6 +512,20 @@ impl App {
         self.selection_moved();
     }
 
+    /// The focused pane follows its newest line: no request is being looked at, and the panes the selection had
+    /// moved to its records follow again too (a pane the user moved in stays where they left it).
+    fn follow_all(&mut self) {
+        self.selected_keys.clear();
+        self.selected_id = None;
+        for i in 0..self.panes.len() {
+            if self.panes[i].led {
+                let h = self.pane_height(i);
+                self.panes[i].led = false;
+                self.panes[i].to_bottom(h);
+            }
+        }
+    }
+
     /// The selection changed: find its request in every pane (or the same moment, when time-locked).
     pub fn selection_moved(&mut self) {
         let Some(pane) = self.panes.get(self.focus) else { return };
@@ -611,6 +613,7 @@ impl App {
         let row = p.line_row(line);
         p.set_cursor(row, h);
         p.follow = false;
+        p.led = false; // the user went there
         self.notice = Some(format!("record {} of {} of this request", next + 1, records.len()));
         // the keys stay: stepping moves along one request
     }
