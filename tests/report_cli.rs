@@ -224,11 +224,26 @@ fn a_log_without_upstream_fields_says_so_under_the_error_split() {
     let note = "the gateway log has no upstream status or address";
     let out = gatewatch().args(["report", combined.to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().contains(note));
-    // a log that records the upstream says nothing of the kind
-    let dir2 = tempfile::tempdir().unwrap();
-    let (gw, _) = generate(dir2.path(), "nginx", "json", 500, 4);
+    let (v, _) = report_json(&[combined.to_str().unwrap()]);
+    assert_eq!(v["errors"]["upstream_logged"], 0);
+    // a log that records the upstream says nothing of the kind, even when its errors never reached one
+    let logged = dir.path().join("upstream_status.log");
+    std::fs::write(
+        &logged,
+        "10.0.0.1 [01/May/2024:12:00:00 +0000] \"GET /a HTTP/1.1\" 429 -\n\
+         10.0.0.1 [01/May/2024:12:00:01 +0000] \"GET /b HTTP/1.1\" 200 200\n\
+         10.0.0.1 [01/May/2024:12:00:02 +0000] \"GET /c HTTP/1.1\" 502 -\n",
+    )
+    .unwrap();
+    let spec = "$remote_addr [$time_local] \"$request\" $status $upstream_status";
+    let out = gatewatch().args(["report", "--nginx-format", spec, logged.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("errors produced by the gateway itself: 2") && !text.contains(note), "{text}");
+    let (gw, _) = generate(dir.path(), "nginx", "json", 500, 4);
     let out = gatewatch().args(["report", &gw]).output().unwrap();
     assert!(!String::from_utf8(out.stdout).unwrap().contains(note));
+    let (v, _) = report_json(&[&gw]);
+    assert!(v["errors"]["upstream_logged"].as_u64().unwrap() > 400, "{}", v["errors"]);
 }
 
 #[test]

@@ -69,6 +69,9 @@ pub struct ErrorOrigins {
     pub gateway_total: u64,
     /// Sum of `upstream`.
     pub upstream_total: u64,
+    /// Requests that logged anything of an upstream (status, time or address). With none, the log's format
+    /// cannot tell who produced an error, and every error counts as the gateway's.
+    pub upstream_logged: u64,
 }
 
 /// A route (normalised path) with its errors.
@@ -263,6 +266,7 @@ fn summarize(s: &ScannedSource) -> SourceSummary {
 struct Combined {
     status: [u64; 1000],
     gateway_made: [u64; 1000],
+    upstream_logged: u64,
     latency: LatencyHistogram,
     by_class: [LatencyHistogram; 5],
     upstream: LatencyHistogram,
@@ -277,6 +281,7 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
     let mut c = Combined {
         status: [0; 1000],
         gateway_made: [0; 1000],
+        upstream_logged: 0,
         latency: LatencyHistogram::default(),
         by_class: Default::default(),
         upstream: LatencyHistogram::default(),
@@ -289,6 +294,7 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
     for t in tallies {
         c.status.iter_mut().zip(t.status.iter()).for_each(|(a, b)| *a += b);
         c.gateway_made.iter_mut().zip(t.gateway_made.iter()).for_each(|(a, b)| *a += b);
+        c.upstream_logged += t.upstream_logged;
         c.latency.merge(&t.latency);
         c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
         c.upstream.merge(&t.upstream_latency);
@@ -369,7 +375,7 @@ impl Report {
         let in_scope = |s: &&ScannedSource| !any_gateway || s.role == Role::Gateway;
         let c = combine(sources.iter().filter(in_scope).map(|s| &s.tally));
 
-        let mut errors = ErrorOrigins::default();
+        let mut errors = ErrorOrigins { upstream_logged: c.upstream_logged, ..ErrorOrigins::default() };
         for code in 400..1000 {
             let (all, made) = (c.status[code], c.gateway_made[code]);
             if made > 0 {

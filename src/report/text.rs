@@ -203,7 +203,7 @@ pub fn render(r: &Report, color: bool) -> String {
         thousands(r.errors.gateway_total),
         thousands(r.errors.upstream_total)
     );
-    if r.errors.gateway_total > 0 && r.errors.upstream_total == 0 && r.upstreams.is_empty() {
+    if r.errors.gateway_total > 0 && r.errors.upstream_logged == 0 {
         // a `combined` log, say: nothing tells the gateway's own errors from the upstream's
         let _ = writeln!(
             o,

@@ -114,6 +114,9 @@ pub struct Tally {
     pub status: Box<[u64; 1000]>,
     /// Of those, error responses the gateway produced itself (no upstream status, or a different one).
     pub gateway_made: Box<[u64; 1000]>,
+    /// Requests that logged anything of an upstream (status, time or address): none means the log's format
+    /// cannot tell the gateway's own errors from the upstream's.
+    pub upstream_logged: u64,
     /// Durations of all records that logged one.
     pub latency: LatencyHistogram,
     /// Durations by status class (1xx … 5xx).
@@ -152,6 +155,7 @@ impl Tally {
             last: None,
             status: Box::new([0; 1000]),
             gateway_made: Box::new([0; 1000]),
+            upstream_logged: 0,
             latency: LatencyHistogram::default(),
             latency_by_class: Default::default(),
             upstream_latency: LatencyHistogram::default(),
@@ -218,6 +222,8 @@ impl Tally {
         if self.role == Role::Gateway && class >= 4 && rec.upstream_status.last() != Some(status) {
             self.gateway_made[code] += 1;
         }
+        self.upstream_logged +=
+            (!rec.upstream_status.is_empty() || rec.upstream_us.is_some() || rec.upstream_addr.is_some()) as u64;
         if let Some(d) = rec.duration_us {
             self.latency.record(d);
             if (1..=5).contains(&class) {
@@ -314,6 +320,7 @@ impl Tally {
         for (a, b) in self.gateway_made.iter_mut().zip(other.gateway_made.iter()) {
             *a += b;
         }
+        self.upstream_logged += other.upstream_logged;
         self.latency.merge(&other.latency);
         for (a, b) in self.latency_by_class.iter_mut().zip(&other.latency_by_class) {
             a.merge(b);
