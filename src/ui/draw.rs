@@ -407,7 +407,8 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     // a row's spans as drawn: the gutter mark, the label, the line
     let row_spans = |row: usize, correlated: bool| {
         let line = p.row_line(row);
-        let room = (!app.wrap && app.hscroll == 0).then(|| width.saturating_sub(indent));
+        // not while searching: a match may be in the part that would be shortened
+        let room = (!app.wrap && app.hscroll == 0 && app.search.is_none()).then(|| width.saturating_sub(indent));
         let mut spans = line_spans(app, i, line, correlated, room);
         if !app.wrap && app.hscroll > 0 {
             spans = skip_columns(spans, app.hscroll);
