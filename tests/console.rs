@@ -136,6 +136,13 @@ fn long_paths_are_shortened_so_the_request_id_stays_in_view() {
     }
     // a row that fits is left whole
     assert!(shown.contains("/v1/search?q=item"), "{shown}");
+    // while searching, paths stay whole so a match in them shows
+    let mut app = app;
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "payments/[0-9a-f]{8}-");
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(regex::Regex::new(r"/v1/payments/[0-9a-f]{8}-[0-9a-f]{4}-").unwrap().is_match(&shown), "{shown}");
 }
 
 #[test]
