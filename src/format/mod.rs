@@ -190,9 +190,9 @@ impl Parser {
         Parser { format, envelope: None, options }
     }
 
-    /// Parse one line; `None` when it does not fit (the caller counts it as unparsed and keeps it).
+    /// Parse one line, as [`trim_line`] leaves it (every reader trims a line once, where it cuts it out);
+    /// `None` when it does not fit (the caller counts it as unparsed and keeps it).
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Record<'a>> {
-        let line = trim_line(line);
         match &self.envelope {
             None => self.format.parse(line, &self.options),
             Some(env) => {
@@ -203,11 +203,11 @@ impl Parser {
         }
     }
 
-    /// What summaries read of a line, straight from its bytes, for formats with such a fast path; `None` means
-    /// "use [`Parser::parse`]" (it is not a verdict on the line).
+    /// What summaries read of a line (trimmed, as for [`Parser::parse`]), straight from its bytes, for formats with
+    /// such a fast path; `None` means "use [`Parser::parse`]" (it is not a verdict on the line).
     pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::stats::summary::Summary<'a>> {
         match (&self.envelope, &self.format) {
-            (None, Format::Nginx) => nginx::summarize(trim_line(line)),
+            (None, Format::Nginx) => nginx::summarize(line),
             _ => None,
         }
     }
