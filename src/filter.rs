@@ -390,6 +390,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
+    use crate::record::StatusList;
 
     #[test]
     fn regex_errors_fit_one_line() {
@@ -398,7 +399,6 @@ mod tests {
         assert_eq!(err("ab[z-a]"), "invalid character class range, the start must be <= the end at column 4");
         assert!(!err("x{99999999}").contains('\n'));
     }
-    use crate::record::StatusList;
 
     fn rec(status: u16, path: &str, id: &str, us: u64) -> Record<'static> {
         Record {

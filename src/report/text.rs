@@ -125,10 +125,16 @@ fn classes_line(st: &Style, classes: &std::collections::BTreeMap<String, u64>, r
     parts.join("  ")
 }
 
-/// The most frequent codes: `200×3,017 404×72 401×61 …`.
-fn top_codes(status: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
+/// Codes with their counts, most frequent first (ties by code).
+fn by_count(status: &std::collections::BTreeMap<String, u64>) -> Vec<(&String, &u64)> {
     let mut codes: Vec<(&String, &u64)> = status.iter().collect();
     codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    codes
+}
+
+/// The most frequent codes: `200×3,017 404×72 401×61 …`.
+fn top_codes(status: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
+    let codes = by_count(status);
     let top: Vec<String> = codes.iter().take(n).map(|(code, k)| format!("{code}×{}", thousands(**k))).collect();
     let more = if codes.len() > n { " …" } else { "" };
     format!("{}{more}", top.join(" "))
@@ -179,8 +185,7 @@ pub fn render(r: &Report, color: bool) -> String {
     let scope = if r.scope == "gateway" { "gateway sources" } else { "all sources" };
     let _ = writeln!(o, "\n{} ({scope}, {} requests)", st.head("STATUS"), thousands(r.requests));
     let _ = writeln!(o, "  {}", classes_line(&st, &r.classes, r.requests));
-    let mut codes: Vec<(&String, &u64)> = r.status.iter().collect();
-    codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let codes = by_count(&r.status);
     let _ = writeln!(o, "  {:<6} {:>11} {:>7}  {:>10} {:>10}", "code", "count", "share", "by gateway", "upstream");
     for (code, n) in codes {
         let c = code[..1].parse().unwrap_or(0);
