@@ -761,14 +761,12 @@ impl App {
                 if m.row > r.y && m.row < r.y + r.height - 1 {
                     // the row drawn there (wrapped lines take several screen rows)
                     let at = (m.row - r.y - 1) as usize;
-                    let p = &self.panes[i];
-                    let drawn = p.drawn.borrow();
+                    let p = &mut self.panes[i];
+                    let drawn = p.drawn.get_mut();
                     let row = if drawn.is_empty() { Some(p.top + at) } else { drawn.get(at).copied() };
-                    // the view stays as it was drawn (with wrap, it may start above `top`)
-                    let first = drawn.first().copied();
-                    drop(drawn);
-                    if let Some(row) = row.filter(|&row| row < self.panes[i].rows()) {
-                        self.panes[i].top = first.unwrap_or(self.panes[i].top);
+                    if let Some(row) = row.filter(|&row| row < p.rows()) {
+                        // the view stays as it was drawn (with wrap, it may start above `top`)
+                        p.top = p.drawn.get_mut().first().copied().unwrap_or(p.top);
                         self.move_to(row);
                     }
                 }

@@ -381,9 +381,6 @@ impl Pane {
             // caught up before these lines: check them now, so a live filtered view stays live
             scan_matches(&self.lines, parser, f, m, usize::MAX);
         }
-        if self.follow {
-            self.seen_lines = self.lines.len();
-        }
         n
     }
 
