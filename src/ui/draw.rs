@@ -214,9 +214,8 @@ impl LineCache {
     }
 }
 
-/// The spans of one line as the pane shows it: the parsed summary, or the raw text.
-/// A line as styled spans; with `room`, its parts are shortened to fit that many columns where they can be (see
-/// [`fit_parts`]).
+/// The spans of one line as the pane shows it: the parsed summary, or the raw text; with `room`, the summary is
+/// shortened to fit that many columns where it can be (see [`fit_parts`]).
 fn line_spans(app: &App, pi: usize, line: usize, correlated: bool, room: Option<usize>) -> Vec<Span<'static>> {
     let t = &app.theme;
     let p = &app.panes[pi];
@@ -277,12 +276,11 @@ fn short_path(path: &str) -> String {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
     };
-    let segments: Vec<String> =
-        path.split('/').map(|seg| if seg.chars().count() > MIN_PART { cut(seg, 9).0 } else { seg.into() }).collect();
-    let mut text = segments.join("/");
+    let short = |part: &str| if part.chars().count() > MIN_PART { cut(part, 9).0 } else { part.to_string() };
+    let mut text = path.split('/').map(short).collect::<Vec<_>>().join("/");
     if let Some(q) = query {
         text.push('?');
-        text.push_str(&if q.chars().count() > MIN_PART { cut(q, 9).0 } else { q.to_string() });
+        text.push_str(&short(q));
     }
     text
 }
