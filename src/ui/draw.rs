@@ -810,12 +810,12 @@ fn alert_spans(app: &App, room: usize) -> Vec<String> {
             format!(" ▲ {} since {} ({}) ", display_text(a.rule.as_bytes()), log_stamp(app, a.since, dated), a.value)
         })
         .collect();
-    let short = || app.alerts.iter().map(|a| format!(" ▲ {} ({}) ", display_text(a.rule.as_bytes()), a.value));
     let width = |v: &[String]| v.iter().map(|s| s.width()).sum::<usize>();
     if width(&full) <= room {
         return full;
     }
-    let short: Vec<String> = short().collect();
+    let short: Vec<String> =
+        app.alerts.iter().map(|a| format!(" ▲ {} ({}) ", display_text(a.rule.as_bytes()), a.value)).collect();
     if width(&short) <= room || app.alerts.len() == 1 {
         return short;
     }
