@@ -368,14 +368,20 @@ async fn partial_line_held_then_completed_or_flushed_on_rotation() {
     h.finish(&seq(1..=6)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
+/// A file holding `line 000001`, followed from its beginning, once that line has arrived.
+async fn follow_from_line_one() -> (tempfile::TempDir, Writer, Harness) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     let mut w = Writer::open(&path, 1);
     w.raw("line 000001\n");
-    let h = start(Target::File(path.clone()), opts(StartAt::Beginning), 64, Duration::ZERO);
+    let h = start(Target::File(path), opts(StartAt::Beginning), 64, Duration::ZERO);
     h.wait_lines(1).await;
+    (dir, w, h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
+    let (_dir, mut w, h) = follow_from_line_one().await;
     // a 5 MB line, written in pieces while it is followed
     let piece = "x".repeat(1 << 20);
     for _ in 0..5 {
@@ -393,12 +399,7 @@ async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncation_while_skipping_a_cut_line_loses_nothing_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
-    let mut w = Writer::open(&path, 1);
-    w.raw("line 000001\n");
-    let h = start(Target::File(path.clone()), opts(StartAt::Beginning), 64, Duration::ZERO);
-    h.wait_lines(1).await;
+    let (_dir, mut w, h) = follow_from_line_one().await;
     w.raw(&"x".repeat(2 << 20)); // no newline yet: cut at the cap, the rest being skipped
     h.wait_lines(2).await;
     // copytruncate before the long line ends: the new content starts with whole lines

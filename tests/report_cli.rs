@@ -53,6 +53,11 @@ fn generate(dir: &std::path::Path, format: &str, upstream_format: &str, requests
     (gw, up)
 }
 
+/// The text report's standard output.
+fn report_text(args: &[&str]) -> String {
+    String::from_utf8(gatewatch().arg("report").args(args).output().unwrap().stdout).unwrap()
+}
+
 fn report_json(args: &[&str]) -> (Value, i32) {
     let out = gatewatch().arg("report").arg("--json").args(args).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -222,8 +227,7 @@ fn a_log_without_upstream_fields_says_so_under_the_error_split() {
     )
     .unwrap();
     let note = "the gateway log has no upstream status or address";
-    let out = gatewatch().args(["report", combined.to_str().unwrap()]).output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().contains(note));
+    assert!(report_text(&[combined.to_str().unwrap()]).contains(note));
     let (v, _) = report_json(&[combined.to_str().unwrap()]);
     assert_eq!(v["errors"]["upstream_logged"], 0);
     // a log that records the upstream says nothing of the kind, even when its errors never reached one
@@ -236,12 +240,10 @@ fn a_log_without_upstream_fields_says_so_under_the_error_split() {
     )
     .unwrap();
     let spec = "$remote_addr [$time_local] \"$request\" $status $upstream_status";
-    let out = gatewatch().args(["report", "--nginx-format", spec, logged.to_str().unwrap()]).output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = report_text(&["--nginx-format", spec, logged.to_str().unwrap()]);
     assert!(text.contains("errors produced by the gateway itself: 2") && !text.contains(note), "{text}");
     let (gw, _) = generate(dir.path(), "nginx", "json", 500, 4);
-    let out = gatewatch().args(["report", &gw]).output().unwrap();
-    assert!(!String::from_utf8(out.stdout).unwrap().contains(note));
+    assert!(!report_text(&[&gw]).contains(note));
     let (v, _) = report_json(&[&gw]);
     assert!(v["errors"]["upstream_logged"].as_u64().unwrap() > 400, "{}", v["errors"]);
 }
