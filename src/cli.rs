@@ -50,6 +50,8 @@ pub enum Command {
     Tail(TailArgs),
     /// Write realistic gateway and upstream logs (for benchmarks, tests and demos).
     Generate(GenerateArgs),
+    /// Send logged requests again (one id, one line, or a filter) and compare with what the log says happened.
+    Replay(ReplayArgs),
 }
 
 /// How sources are read (shared by every subcommand that reads logs).
@@ -159,6 +161,87 @@ pub struct TailArgs {
     pub input: InputArgs,
     /// Files, quoted globs (`'/var/log/nginx/*.access.log'`), `-` for standard input, or
     /// `ssh://[user@]host[:port]/path`.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+}
+
+/// `gatewatch replay`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pick").required(true).args(["id", "line", "filter", "from_curl"])))]
+pub struct ReplayArgs {
+    /// Where to send: scheme, host, port and an optional path prefix (default: `[replay] base_url`).
+    #[arg(long, value_name = "URL")]
+    pub base: Option<String>,
+    /// Replay the gateway record of this request id (the first, when a retry logged several).
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub id: Option<String>,
+    /// Replay line N of the single SOURCE.
+    #[arg(long, value_name = "N")]
+    pub line: Option<u64>,
+    /// Replay every record the filter matches (the console's syntax), oldest first.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Replay a curl command line instead of a logged record.
+    #[arg(long, value_name = "CMD")]
+    pub from_curl: Option<String>,
+    /// An extra header, `Name: value` (repeatable).
+    #[arg(long, value_name = "HEADER")]
+    pub header: Vec<String>,
+    /// The request body, from a file (`-` = standard input); logs do not carry bodies.
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<String>,
+    /// Send the logged request id instead of a fresh one.
+    #[arg(long)]
+    pub keep_id: bool,
+    /// The Host header to send instead of the logged host.
+    #[arg(long, value_name = "HOST")]
+    pub base_host: Option<String>,
+    /// Timeout of each attempt, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Retries on connection errors, timeouts, 429, 502, 503, 504 (default: 2 for idempotent methods, else 0).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// The longest wait between attempts, in seconds; a longer Retry-After is not waited out.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub max_backoff: f64,
+    /// Follow redirects, to the same host only.
+    #[arg(long)]
+    pub follow_redirects: bool,
+    /// Send methods that are not idempotent (POST, PATCH, …).
+    #[arg(long)]
+    pub allow_unsafe: bool,
+    /// Show what would be sent, and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print each request as a curl command line instead of sending it.
+    #[arg(long)]
+    pub curl: bool,
+    /// Show secret header values (Authorization, cookies, API keys) instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// With --filter: replay at most N records.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max: usize,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Requests started per second at most.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Consecutive failed replays (5xx or no response) that open the circuit breaker (0 = never).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub break_after: u32,
+    /// Seconds the circuit stays open before one probe (0 = it stays open).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub break_cooldown: f64,
+    /// One JSON object per request, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+    /// Reading options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Log files (`-` for standard input).
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 }

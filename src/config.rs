@@ -28,6 +28,27 @@ pub struct Config {
     /// apply.
     #[serde(default)]
     pub alert: Vec<crate::alerts::RuleConfig>,
+    /// The `[replay]` table.
+    #[serde(default)]
+    pub replay: ReplayConfig,
+}
+
+/// `[replay]`: where and how logged requests are sent again.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// The base URL requests are sent to (`--base`, `--replay-base`).
+    pub base_url: Option<String>,
+    /// The header carrying the request id (default `X-Request-ID`).
+    pub id_header: Option<String>,
+    /// Headers added to every replay, as `"Name: value"`.
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// When set, the only hosts replay may send to (`api.example.com`, `*.internal`).
+    pub allow_hosts: Option<Vec<String>>,
+    /// More header names whose values are secrets, beyond Authorization, cookies and X-Api-Key.
+    #[serde(default)]
+    pub redact: Vec<String>,
 }
 
 /// Where the config file lives when `--config` is not given.
@@ -80,6 +101,14 @@ mod tests {
         assert_eq!(c.keys["quit"], ["q", "ctrl-c"]);
         assert_eq!(c.keys["page_down"], ["space"]);
         let empty: Config = toml::from_str("").unwrap();
+        assert!(empty.replay.allow_hosts.is_none() && empty.replay.headers.is_empty());
+        let r: Config = toml::from_str(
+            "[replay]\nbase_url = 'http://127.0.0.1:8080'\nallow_hosts = ['127.0.0.1']\nheaders = ['X-Debug: 1']",
+        )
+        .unwrap();
+        assert_eq!(r.replay.base_url.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(r.replay.allow_hosts.unwrap(), ["127.0.0.1"]);
+        assert!(toml::from_str::<Config>("[replay]\nallow_host = ['x']").is_err(), "typos are errors");
         assert!(empty.theme.is_none() && empty.keys.is_empty());
     }
 }

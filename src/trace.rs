@@ -1,14 +1,10 @@
 //! `gatewatch trace ID FILE...`: every record that carries a request id (or trace id), from every source, in time
 //! order, with the latency breakdown across the hops. Ids are never assumed unique: retries and replays all show.
 
-use anyhow::Context;
 use serde::Serialize;
 
-use crate::format::Parser;
-use crate::record::{Record, Role};
+use crate::record::Role;
 use crate::report::ScanOptions;
-use crate::report::source::{OpenedSource, open_source};
-use crate::scan::{self, BlockSink};
 
 /// One matching line.
 #[derive(Clone, Debug, Serialize)]
@@ -57,37 +53,6 @@ pub struct Trace {
     pub breakdown: Breakdown,
 }
 
-struct Matches<'p> {
-    parser: &'p Parser,
-    key: u64,
-    hits: Vec<(u64, u64, Vec<u8>)>,
-    block_lines: Vec<(u64, u64)>,
-}
-
-fn carries(rec: &Record<'_>, key: u64) -> bool {
-    [&rec.request_id, &rec.trace_id].iter().any(|id| id.as_deref().is_some_and(|id| crate::ids::key(id) == key))
-}
-
-impl BlockSink for Matches<'_> {
-    fn block(&mut self, seq: u64, data: &[u8]) {
-        let mut n = 0;
-        scan::for_each_line(data, |i, line| {
-            n += 1;
-            if let Some(rec) = self.parser.parse(crate::format::trim_line(line))
-                && carries(&rec, self.key)
-            {
-                self.hits.push((seq, i, line.to_vec()));
-            }
-        });
-        self.block_lines.push((seq, n));
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.hits.extend(other.hits);
-        self.block_lines.extend(other.block_lines);
-    }
-}
-
 fn ms(us: u64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
@@ -98,34 +63,23 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
     let mut hops = Vec::new();
     let mut errors = Vec::new();
     for (path, role) in sources {
-        let result = (|| -> anyhow::Result<()> {
-            let OpenedSource { input, prefix, parser, role } = open_source(path, *role, opts)?;
-            let mut m = scan::scan(input, prefix, opts.threads(), || Matches {
-                parser: &parser,
-                key,
-                hits: Vec::new(),
-                block_lines: Vec::new(),
-            })
-            .with_context(|| format!("cannot read {path}"))?;
-            let numbers = scan::LineNumbers::from_counts(m.block_lines);
-            m.hits.sort_unstable_by_key(|(seq, i, _)| (*seq, *i));
-            for (seq, i, raw) in m.hits {
-                let rec = parser.parse(crate::format::trim_line(&raw)).expect("matched lines parse");
-                hops.push(Hop {
-                    source: path.clone(),
-                    role,
-                    line: numbers.number(seq, i),
-                    record: crate::output::record_json(&rec),
-                    raw: crate::text::escape_control(&raw),
-                    time_us: rec.time.map(|t| t.unix_us),
-                    duration_us: rec.duration_us,
-                    upstream_us: rec.upstream_us,
-                });
+        match crate::matching::find(path, *role, opts, usize::MAX, |rec| crate::matching::carries(rec, key)) {
+            Ok(found) => {
+                for m in &found.lines {
+                    let rec = found.record(m);
+                    hops.push(Hop {
+                        source: path.clone(),
+                        role: found.role,
+                        line: m.line,
+                        record: crate::output::record_json(&rec),
+                        raw: crate::text::escape_control(&m.raw),
+                        time_us: rec.time.map(|t| t.unix_us),
+                        duration_us: rec.duration_us,
+                        upstream_us: rec.upstream_us,
+                    });
+                }
             }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            errors.push(e); // already names the file
+            Err(e) => errors.push(e), // already names the file
         }
     }
     // time order; a stable sort keeps each source's own order for equal or missing times

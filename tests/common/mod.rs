@@ -1,6 +1,8 @@
 //! What the console tests share: generated logs fed as the sources would, keys, and the screen as text.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod server;
+
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -1,5 +1,7 @@
 //! The subcommands, headless: each returns the process exit code.
 
+pub mod replay;
+
 use std::io::Write;
 use std::sync::Arc;
 

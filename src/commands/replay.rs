@@ -1,0 +1,391 @@
+//! `gatewatch replay`: send logged requests again and compare what comes back with what the log says happened.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use super::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
+use crate::cli::ReplayArgs;
+use crate::config::Config;
+use crate::filter::Filter;
+use crate::output::paint;
+use crate::replay::batch::{self, BatchOptions, Logged, Summary, Verdict};
+use crate::replay::request::{self, BuildOptions, Request, expects_body, is_idempotent};
+use crate::replay::retry::{BASE_BACKOFF, RetryPolicy};
+use crate::replay::safety::{Redactor, check_target};
+use crate::replay::select::{Pick, pick};
+use crate::replay::send::{Outcome, SendOptions};
+use crate::replay::settings::Settings;
+use crate::replay::show;
+use crate::text::escape_control;
+
+/// One request to replay, with where it came from.
+struct Item {
+    source: Option<String>,
+    line: Option<u64>,
+    logged: Option<Logged>,
+    logged_id: Option<String>,
+    sent_id: Option<String>,
+    request: Request,
+}
+
+fn read_body(path: &str) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if path == "-" {
+        std::io::stdin().read_to_end(&mut buf).context("cannot read the body from standard input")?;
+    } else {
+        buf = std::fs::read(path).with_context(|| format!("cannot read the body file {path}"))?;
+    }
+    Ok(buf)
+}
+
+fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(s).map_err(|_| usage_msg(&format!("{what} takes a number of seconds, not {s}")))
+}
+
+/// The requests the arguments select, rebuilt.
+fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow::Result<Vec<Item>> {
+    let build = |base: &str| BuildOptions {
+        base: base.to_string(),
+        base_host: args.base_host.clone(),
+        id_header: settings.id_header.clone(),
+        keep_id: args.keep_id,
+        headers: settings.headers.clone(),
+        body: body.clone(),
+        follow_redirects: args.follow_redirects,
+    };
+    if let Some(cmd) = &args.from_curl {
+        let mut req = crate::replay::curl::from_curl(cmd).map_err(usage)?;
+        if let Some(base) = &settings.base {
+            req.url = request::retarget(&req.url, base).map_err(usage)?;
+        }
+        let opts = build("");
+        let logged_id = req.header(&opts.id_header).map(str::to_string);
+        let sent_id = match &logged_id {
+            Some(id) if args.keep_id => id.clone(),
+            Some(id) => request::fresh_id_like(id),
+            None => request::fresh_id_like(""),
+        };
+        req.set_header(&opts.id_header, &sent_id);
+        for (n, v) in &opts.headers {
+            req.set_header(n, v);
+        }
+        if let Some(b) = body {
+            req.body = Some(b);
+        }
+        req.follow_redirects |= args.follow_redirects;
+        return Ok(vec![Item {
+            source: None,
+            line: None,
+            logged: None,
+            logged_id,
+            sent_id: Some(sent_id),
+            request: req,
+        }]);
+    }
+    let base = settings
+        .base
+        .as_deref()
+        .ok_or_else(|| usage_msg("no target: give --base URL (or base_url in the config's [replay] table)"))?;
+    let opts = crate::commands::scan_options(&args.input).map_err(usage)?;
+    let sources = crate::commands::sources(&args.input, &args.sources);
+    if sources.is_empty() {
+        return Err(usage_msg(
+            "no log files given (try `gatewatch replay access.log --base http://127.0.0.1:8080 --id …`)",
+        ));
+    }
+    let what = match (&args.id, args.line, &args.filter) {
+        (Some(id), _, _) => Pick::Id(id.clone()),
+        (_, Some(n), _) => Pick::Line(n),
+        (_, _, Some(f)) => Pick::Filter { filter: Filter::parse(f).map_err(usage)?, max: args.max },
+        _ => unreachable!("clap requires one of --id, --line, --filter, --from-curl"),
+    };
+    let picked = pick(&sources, &what, &opts).map_err(usage)?;
+    if picked.is_empty() {
+        return Err(usage_msg(
+            match &what {
+                Pick::Id(id) => format!("no request in the sources carries id {id}"),
+                _ => "no record matches the filter".to_string(),
+            }
+            .as_str(),
+        ));
+    }
+    let opts = build(base);
+    picked
+        .into_iter()
+        .map(|p| {
+            let rebuilt = request::from_record(&p.record, &opts).map_err(usage)?;
+            Ok(Item {
+                source: Some(p.source),
+                line: Some(p.line),
+                logged: Some(Logged::of(&p.record)),
+                logged_id: rebuilt.logged_id,
+                sent_id: rebuilt.sent_id,
+                request: rebuilt.request,
+            })
+        })
+        .collect()
+}
+
+/// Refuse before anything is sent: a target outside the allowlist, an unsafe method without `--allow-unsafe`.
+fn check(items: &[Item], settings: &Settings, allow_unsafe: bool) -> anyhow::Result<()> {
+    for it in items {
+        check_target(&it.request.url, settings.allow_hosts.as_deref()).map_err(usage)?;
+        if !allow_unsafe && !is_idempotent(&it.request.method) {
+            return Err(usage(crate::replay::safety::Refusal::Unsafe(it.request.method.clone())));
+        }
+    }
+    Ok(())
+}
+
+/// `gatewatch replay`.
+pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
+    let config = Config::load(args.input.config.as_deref()).map_err(usage)?;
+    let settings =
+        Settings::new(&config.replay, args.base.as_deref(), &args.header, args.show_secrets).map_err(usage)?;
+    let body = args.body.as_deref().map(read_body).transpose().map_err(usage)?;
+    let timeout = secs(args.timeout, "--timeout")?;
+    let cap = secs(args.max_backoff, "--max-backoff")?;
+    let cooldown = secs(args.break_cooldown, "--break-cooldown")?;
+    let items = plan(&args, &settings, body)?;
+    check(&items, &settings, args.allow_unsafe)?;
+    for it in items.iter().filter(|it| expects_body(&it.request.method) && it.request.body.is_none()).take(1) {
+        eprintln!(
+            "gatewatch: note: logs do not carry bodies; {} is sent without one (give it with --body FILE)",
+            it.request.method
+        );
+    }
+    if let Some((it, wire)) = items.iter().find_map(|it| Some((it, request::rewritten(&it.request.url)?))) {
+        eprintln!(
+            "gatewatch: note: {} goes out as {wire}: the HTTP client encodes what a URL may not hold raw and resolves \
+             ./.. segments",
+            escape_control(it.request.url.as_bytes())
+        );
+    }
+    let redactor = &settings.redactor;
+    let mut out = std::io::stdout().lock();
+    if args.curl {
+        for it in &items {
+            writeln!(out, "{}", crate::replay::curl::to_curl(&it.request, redactor))?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let color = !args.json && crate::output::color_wanted();
+    if args.dry_run {
+        for it in &items {
+            if args.json {
+                writeln!(out, "{}", item_json(it, None, redactor, true))?;
+            } else {
+                write!(out, "{}", item_text(it, None, redactor, color, true))?;
+            }
+        }
+        if !args.json {
+            writeln!(out, "dry run: {} request(s) shown, nothing sent", items.len())?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let jobs: Vec<(Request, SendOptions)> = items
+        .iter()
+        .map(|it| {
+            let retries = args.retries.unwrap_or_else(|| RetryPolicy::default_retries(&it.request.method));
+            (it.request.clone(), SendOptions { timeout, retry: RetryPolicy { retries, base: BASE_BACKOFF, cap } })
+        })
+        .collect();
+    let opts = BatchOptions {
+        concurrency: args.concurrency,
+        rate: args.rate,
+        break_after: args.break_after,
+        cooldown: (!cooldown.is_zero()).then_some(cooldown),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let mut summary = Summary::default();
+    let mut pending: BTreeMap<usize, Option<Outcome>> = BTreeMap::new();
+    let mut next = 0;
+    let end = runtime.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let run = tokio::spawn(batch::run(jobs, opts, tx));
+        // printed in the order selected, each as soon as those before it are done
+        while let Some((i, outcome)) = rx.recv().await {
+            pending.insert(i, outcome);
+            while let Some(outcome) = pending.remove(&next) {
+                let it = &items[next];
+                summary.add(it.logged.as_ref().and_then(|l| l.status), outcome.as_ref());
+                if args.json {
+                    writeln!(out, "{}", item_json(it, Some(outcome.as_ref()), redactor, false))?;
+                } else {
+                    write!(out, "{}", item_text(it, Some(outcome.as_ref()), redactor, color, false))?;
+                }
+                out.flush()?;
+                next += 1;
+            }
+        }
+        run.await.context("the replay task failed")
+    })?;
+    summary.circuit = end.circuit.name();
+    summary.circuit_opened = end.opened;
+    if args.json {
+        writeln!(out, "{}", json!({ "summary": summary }))?;
+    } else {
+        write!(out, "{}", summary_text(&summary, color))?;
+    }
+    out.flush()?;
+    let all_answered = summary.failed == 0 && summary.skipped == 0;
+    Ok(if all_answered && summary.circuit_opened == 0 { EXIT_OK } else { EXIT_SOURCE_ERROR })
+}
+
+fn headers_json(h: &[(String, String)], redactor: &Redactor) -> Value {
+    let mut m = serde_json::Map::new();
+    for (n, v) in h {
+        m.insert(n.clone(), Value::String(redactor.shown(n, v)));
+    }
+    Value::Object(m)
+}
+
+/// One request as JSON: `outcome` is `None` for a dry run, `Some(None)` when skipped.
+fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, dry_run: bool) -> Value {
+    let mut v = json!({
+        "source": it.source,
+        "line": it.line,
+        "method": it.request.method,
+        "url": it.request.url,
+        "request_id": it.logged_id,
+        "sent_request_id": it.sent_id,
+        "request": {
+            "headers": headers_json(&it.request.headers, redactor),
+            "body_bytes": it.request.body.as_ref().map(Vec::len),
+        },
+        "logged": it.logged,
+    });
+    if let Some(wire) = request::rewritten(&it.request.url) {
+        v["sent_url"] = Value::String(wire);
+    }
+    if dry_run {
+        v["dry_run"] = Value::Bool(true);
+        return v;
+    }
+    let outcome = outcome.flatten();
+    let replayed = outcome.map(|o| {
+        let mut r = serde_json::to_value(o).unwrap_or(Value::Null);
+        // response headers can carry secrets too (Set-Cookie)
+        r["headers"] = headers_json(&o.headers, redactor);
+        r
+    });
+    v["replayed"] = replayed.unwrap_or(Value::Null);
+    v["verdict"] = json!(Verdict::of(it.logged.as_ref().and_then(|l| l.status), outcome).name());
+    v
+}
+
+fn status_paint(color: bool, s: u16) -> String {
+    let code = match s / 100 {
+        2 => "32",
+        3 => "36",
+        4 => "33",
+        5 => "1;31",
+        _ => "0",
+    };
+    paint(color, code, &show::status_text(s))
+}
+
+/// One request as text: where it came from, what was sent, logged vs replayed, the response.
+fn item_text(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, color: bool, dry_run: bool) -> String {
+    use std::fmt::Write as _;
+    let e = |s: &str| escape_control(s.as_bytes());
+    let mut o = String::new();
+    let place = match (&it.source, it.line) {
+        (Some(s), Some(l)) => format!("{}:{l}", e(s)),
+        _ => "curl".to_string(),
+    };
+    let _ = writeln!(o, "{}  {} {}", paint(color, "1", &place), e(&it.request.method), e(&it.request.url));
+    let id = |v: &Option<String>| v.as_deref().map_or("-".to_string(), e);
+    let _ = writeln!(o, "  ids       logged {}  sent {}", id(&it.logged_id), id(&it.sent_id));
+    for (n, v) in &it.request.headers {
+        let _ = writeln!(o, "  > {}: {}", e(n), e(&redactor.shown(n, v)));
+    }
+    if let Some(b) = &it.request.body {
+        let _ = writeln!(o, "  > ({} byte body)", b.len());
+    }
+    if dry_run {
+        let _ = writeln!(o, "  not sent (--dry-run)\n");
+        return o;
+    }
+    let outcome = outcome.flatten();
+    let logged = it.logged.clone().unwrap_or_default();
+    let col = |s: String| format!("{s:<24}");
+    let _ = writeln!(o, "  {:<9} {}replayed", "", col("logged".into()));
+    let logged_status = logged.status.map_or(col("-".into()), |s| col(show::status_text(s)));
+    let replayed_status = match outcome {
+        None => "skipped (circuit open)".to_string(),
+        Some(out) => match out.status {
+            Some(s) => status_paint(color, s),
+            None => paint(color, "1;31", &e(out.error.as_deref().unwrap_or("no response"))),
+        },
+    };
+    let _ = writeln!(o, "  {:<9} {logged_status}{replayed_status}", "status");
+    let logged_ms = logged.latency_ms.map_or(col("-".into()), |m| col(show::ms_text(m)));
+    let replayed_ms =
+        outcome.and_then(|out| out.latency_ms.map(|m| (m, out.headers_ms))).map_or("-".to_string(), |(m, h)| {
+            format!("{} (headers {})", show::ms_text(m), h.map_or("-".into(), show::ms_text))
+        });
+    let _ = writeln!(o, "  {:<9} {logged_ms}{replayed_ms}", "latency");
+    if let Some(up) = &logged.upstream_status {
+        let _ = writeln!(o, "  {:<9} {}", "upstream", e(up));
+    }
+    if let Some(out) = outcome {
+        let attempts: Vec<String> = out.attempts.iter().enumerate().map(|(i, a)| show::attempt_text(i, a)).collect();
+        let _ = writeln!(o, "  {:<9} {}", "attempts", e(&attempts.join(" · ")));
+        if let Some(note) = &out.note {
+            let _ = writeln!(o, "  {:<9} {}", "note", e(note));
+        }
+    }
+    let verdict = Verdict::of(logged.status, outcome);
+    let vcolor = match verdict {
+        Verdict::Same => "2",
+        Verdict::Changed => "1;33",
+        Verdict::Failed | Verdict::Skipped => "1;31",
+    };
+    let _ = writeln!(o, "  {:<9} {}", "verdict", paint(color, vcolor, verdict.name()));
+    if let Some(out) = outcome.filter(|out| out.responded()) {
+        for (n, v) in &out.headers {
+            let _ = writeln!(o, "  < {}: {}", e(n), e(&redactor.shown(n, v)));
+        }
+        const SHOWN: usize = 40;
+        let lines = show::body_lines(out);
+        for l in lines.iter().take(SHOWN) {
+            let _ = writeln!(o, "  | {}", e(l));
+        }
+        if lines.len() > SHOWN {
+            let _ = writeln!(o, "  | … {} more lines (--json has the first 64 KiB)", lines.len() - SHOWN);
+        }
+    }
+    o.push('\n');
+    o
+}
+
+fn summary_text(s: &Summary, color: bool) -> String {
+    let mut o = format!(
+        "replayed {}: {} same, {} changed, {} failed, {} skipped; circuit {}{}\n",
+        s.replayed,
+        s.same,
+        s.changed,
+        s.failed,
+        s.skipped,
+        s.circuit,
+        match s.circuit_opened {
+            0 => String::new(),
+            n => paint(color, "1;31", &format!(" (opened {n}×)")),
+        }
+    );
+    let cells: Vec<String> =
+        s.matrix.iter().flat_map(|(from, row)| row.iter().map(move |(to, n)| format!("{from} → {to} ×{n}"))).collect();
+    if !cells.is_empty() {
+        o.push_str(&format!("logged → replayed: {}\n", cells.join(", ")));
+    }
+    o
+}

@@ -1,0 +1,19 @@
+//! Replay: resend a logged request, compare what comes back with what the log says happened.
+//!
+//! [`request`] rebuilds the request from a record, [`curl`] reads and writes curl command lines, [`safety`] keeps
+//! it careful (allowlist, unsafe methods, secrets), [`retry`] and [`breaker`] decide when to send again, [`send`]
+//! sends one request with its retries, and [`batch`] replays many under a rate, a concurrency and a circuit breaker.
+
+pub mod batch;
+pub mod breaker;
+pub mod curl;
+pub mod request;
+pub mod retry;
+pub mod safety;
+pub mod select;
+pub mod send;
+pub mod settings;
+pub mod show;
+
+pub use request::{BuildOptions, Request, is_idempotent};
+pub use safety::Redactor;

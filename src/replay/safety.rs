@@ -1,0 +1,152 @@
+//! What keeps replay careful: which targets may be hit, which methods need asking, which values are secrets.
+
+/// Headers whose values are secrets wherever they appear.
+pub const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"];
+
+/// Hides secret header values in everything shown or written, unless told to show them.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    /// Extra header names to hide (`[replay] redact`), lower case.
+    extra: Vec<String>,
+    /// Show every value as it is (`--show-secrets`).
+    pub show: bool,
+}
+
+/// What a hidden value ends with.
+pub const REDACTED: &str = "…(redacted)";
+
+impl Redactor {
+    /// A redactor hiding the standard secret headers and `extra`.
+    pub fn new(extra: &[String], show: bool) -> Self {
+        Redactor { extra: extra.iter().map(|n| n.trim().to_ascii_lowercase()).collect(), show }
+    }
+
+    /// Whether `name` holds a secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        SECRET_HEADERS.contains(&lower.as_str()) || self.extra.contains(&lower)
+    }
+
+    /// The value as shown: `Bearer …(redacted)` keeps an auth scheme, anything else is hidden whole.
+    pub fn shown(&self, name: &str, value: &str) -> String {
+        if self.show || !self.is_secret(name) {
+            return value.to_string();
+        }
+        match value.split_once(' ') {
+            Some((scheme, _))
+                if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            {
+                format!("{scheme} {REDACTED}")
+            }
+            _ => REDACTED.to_string(),
+        }
+    }
+
+    /// A value read back from an edited request: the hidden form stands for the value it hid (`original`), so
+    /// editing a request never sends the placeholder.
+    pub fn restored(&self, name: &str, shown: &str, original: &[(String, String)]) -> String {
+        if !shown.ends_with(REDACTED) || !self.is_secret(name) {
+            return shown.to_string();
+        }
+        original
+            .iter()
+            .find(|(n, v)| n.eq_ignore_ascii_case(name) && self.shown(n, v) == shown)
+            .map_or_else(|| shown.to_string(), |(_, v)| v.clone())
+    }
+}
+
+/// Why a replay was refused before anything was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not an http or https URL.
+    Scheme(String),
+    /// The URL does not parse.
+    BadUrl(String),
+    /// The host is not in `[replay] allow_hosts`.
+    NotAllowed { host: String, allowed: Vec<String> },
+    /// A method that is not idempotent, without `--allow-unsafe`.
+    Unsafe(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Scheme(u) => write!(f, "refused: {u} is not an http:// or https:// URL"),
+            Refusal::BadUrl(u) => write!(f, "refused: {u:?} is not a URL"),
+            Refusal::NotAllowed { host, allowed } => write!(
+                f,
+                "refused: host {host} is not in [replay] allow_hosts ({}); add it there to replay against it",
+                allowed.join(", ")
+            ),
+            Refusal::Unsafe(m) => write!(
+                f,
+                "refused: {m} is not idempotent, so replaying it may change data; pass --allow-unsafe to send it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Whether `host` is in the allowlist: exact names (any case) or `*.example.com` for its subdomains.
+pub fn host_allowed(host: &str, allow: &[String]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    allow.iter().any(|a| {
+        let a = a.trim().trim_end_matches('.').to_ascii_lowercase();
+        let a = a.trim_start_matches('[').trim_end_matches(']');
+        match a.strip_prefix("*.") {
+            Some(suffix) => {
+                host.len() > suffix.len() + 1
+                    && host.ends_with(suffix)
+                    && host[..host.len() - suffix.len()].ends_with('.')
+            }
+            None => a == host,
+        }
+    })
+}
+
+/// Check a URL against the scheme rule and the allowlist (`None` = no allowlist configured).
+pub fn check_target(url: &str, allow: Option<&[String]>) -> Result<(), Refusal> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| Refusal::BadUrl(url.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Refusal::Scheme(url.to_string()));
+    }
+    let host = parsed.host_str().ok_or_else(|| Refusal::BadUrl(url.to_string()))?;
+    match allow {
+        Some(list) if !host_allowed(host, list) => {
+            Err(Refusal::NotAllowed { host: host.to_string(), allowed: list.to_vec() })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_keep_their_scheme_and_come_back_when_edited() {
+        let r = Redactor::new(&["X-Session".into()], false);
+        assert_eq!(r.shown("Authorization", "Bearer abc.def.ghi"), "Bearer …(redacted)");
+        assert_eq!(r.shown("cookie", "sid=1; x=2"), "…(redacted)");
+        assert_eq!(r.shown("x-session", "s3"), "…(redacted)");
+        assert_eq!(r.shown("Accept", "a b"), "a b");
+        let orig = vec![("Authorization".to_string(), "Bearer abc".to_string())];
+        assert_eq!(r.restored("authorization", "Bearer …(redacted)", &orig), "Bearer abc");
+        assert_eq!(r.restored("authorization", "Bearer new", &orig), "Bearer new");
+        assert_eq!(Redactor::new(&[], true).shown("Authorization", "Bearer x"), "Bearer x");
+    }
+
+    #[test]
+    fn allowlist_names_hosts_and_subdomains() {
+        let allow = vec!["api.example.com".to_string(), "*.internal".to_string(), "127.0.0.1".to_string()];
+        assert!(host_allowed("API.example.com", &allow));
+        assert!(host_allowed("pay.internal", &allow) && !host_allowed("internal", &allow));
+        assert!(!host_allowed("evilinternal", &allow) && !host_allowed("example.com", &allow));
+        assert!(check_target("http://127.0.0.1:9/x", Some(&allow)).is_ok());
+        assert!(matches!(check_target("http://10.1.1.1/x", Some(&allow)), Err(Refusal::NotAllowed { .. })));
+        assert!(matches!(check_target("file:///etc/passwd", None), Err(Refusal::Scheme(_))));
+        assert!(check_target("https://anything.example/x", None).is_ok());
+    }
+}
