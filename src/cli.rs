@@ -28,6 +28,9 @@ pub struct ConsoleArgs {
     /// How sources are followed.
     #[command(flatten)]
     pub live: LiveArgs,
+    /// Where `e` (replay) sends the selected request: scheme, host, port (default: `[replay] base_url`).
+    #[arg(long, value_name = "URL")]
+    pub replay_base: Option<String>,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,

@@ -94,7 +94,17 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
         let (rate, seed) = (args.rate, args.seed);
         std::thread::spawn(move || write_live(&gw, &up, rate, seed, &stop))
     };
+    // the files exist before the target may append to them
+    for p in [&gw, &up] {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let target = crate::demo_target::start(gw.clone(), up.clone())?;
     let console = crate::cli::ConsoleArgs {
+        replay_base: Some(format!("http://{target}")),
         theme: args.theme.clone(),
         tail: 100_000,
         live: crate::cli::LiveArgs::default(),

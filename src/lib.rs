@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod demo_target;
 pub mod diagnose;
 pub mod filter;
 pub mod format;

@@ -504,11 +504,16 @@ fn narrow_terminal_help_and_quit() {
     });
 
     // it scrolls to its end, which is where it stops
-    t.keys(&["PPage", "NPage", "NPage", "NPage", "NPage", "NPage"]);
+    t.keys(&["PPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage", "NPage"]);
     t.expect("the help scrolled to its end", |s| {
         framed_80(s)?;
         check!(s.has("mouse: click selects a line"), "the help's last line is not shown");
-        check!(s.has("diagnose the selected record"), "the chart keys are not listed");
+        check!(s.has("yes, send it"), "the replay prompt's key is not listed");
+        Ok(())
+    });
+    t.keys(&["PPage"]);
+    t.expect("a page up shows the replay pane's keys", |s| {
+        check!(s.has("copy the request as a curl command"), "the replay pane's keys are not listed");
         Ok(())
     });
     t.keys(&["x"]);

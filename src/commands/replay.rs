@@ -212,7 +212,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let run = tokio::spawn(batch::run(jobs, opts, tx));
         // printed in the order selected, each as soon as those before it are done
-        while let Some((i, outcome)) = rx.recv().await {
+        while let Some((i, outcome, _)) = rx.recv().await {
             pending.insert(i, outcome);
             while let Some(outcome) = pending.remove(&next) {
                 let it = &items[next];

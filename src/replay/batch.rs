@@ -127,8 +127,9 @@ impl Summary {
     }
 }
 
-/// One request finished (or skipped): its index in the batch and what came back (`None` = skipped).
-pub type Done = (usize, Option<Outcome>);
+/// One request finished (or skipped): its index in the batch, what came back (`None` = skipped), and the
+/// circuit's state right after.
+pub type Done = (usize, Option<Outcome>, Circuit);
 
 /// How the batch ended.
 #[derive(Clone, Copy, Debug)]
@@ -167,9 +168,12 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
     for (i, (req, send_opts)) in requests.into_iter().enumerate() {
         let Ok(slot) = slots.clone().acquire_owned().await else { break };
         pacer.turn().await;
-        let permit = breaker.lock().expect("breaker lock").permit(Instant::now());
+        let (permit, state) = {
+            let mut b = breaker.lock().expect("breaker lock");
+            (b.permit(Instant::now()), b.state())
+        };
         if permit == Permit::Skip {
-            let _ = done.send((i, None));
+            let _ = done.send((i, None, state));
             continue;
         }
         let key = (req.insecure, req.follow_redirects);
@@ -180,7 +184,7 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
                 Err(e) => {
                     let out =
                         Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() };
-                    let _ = done.send((i, Some(out)));
+                    let _ = done.send((i, Some(out), state));
                     continue;
                 }
             },
@@ -189,8 +193,12 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
         tasks.spawn(async move {
             let out = send(&client, &req, &send_opts).await;
             let ok = out.status.is_some_and(|s| s < 500);
-            breaker.lock().expect("breaker lock").record(ok, permit == Permit::Probe, Instant::now());
-            let _ = done.send((i, Some(out)));
+            let state = {
+                let mut b = breaker.lock().expect("breaker lock");
+                b.record(ok, permit == Permit::Probe, Instant::now());
+                b.state()
+            };
+            let _ = done.send((i, Some(out), state));
             drop(slot); // the next request may start once this one is counted
         });
     }

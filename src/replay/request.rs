@@ -58,6 +58,55 @@ pub fn rewritten(url: &str) -> Option<String> {
     (wire.as_str() != url).then(|| wire.to_string())
 }
 
+/// The request as editable text: `METHOD URL`, the headers (secrets as `redactor` shows them), a blank line, the
+/// body (when it is text).
+pub fn to_text(req: &Request, redactor: &super::safety::Redactor) -> String {
+    let mut out = format!("{} {}\n", req.method, req.url);
+    for (n, v) in &req.headers {
+        out.push_str(&format!("{n}: {}\n", redactor.shown(n, v)));
+    }
+    if let Some(b) = &req.body {
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(b));
+    }
+    out
+}
+
+/// Read an edited request back. A hidden secret stands for the value it hid in `before`; a first line starting
+/// with `curl` imports the whole text as a curl command line.
+pub fn from_text(text: &str, redactor: &super::safety::Redactor, before: &Request) -> anyhow::Result<Request> {
+    let text = text.trim_start_matches(['\n', '\r', ' ']);
+    if text.starts_with("curl ") || text.starts_with("curl\t") {
+        return super::curl::from_curl(text);
+    }
+    let (head, body) = match text.split_once("\n\n") {
+        Some((h, b)) => (h, Some(b)),
+        None => (text.trim_end_matches('\n'), None),
+    };
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or("").trim();
+    let (method, url) = first.split_once(' ').map(|(m, u)| (m.trim(), u.trim())).unwrap_or((first, ""));
+    anyhow::ensure!(
+        !method.is_empty() && method.bytes().all(|b| b.is_ascii_alphabetic()) && !url.is_empty(),
+        "the first line must be `METHOD URL`, e.g. `GET http://127.0.0.1:8080/v1/orders` (or a curl command)"
+    );
+    let mut headers = Vec::new();
+    for (i, l) in lines.enumerate() {
+        let (n, v) =
+            parse_header(l).ok_or_else(|| anyhow::anyhow!("line {} is not a `Name: value` header: {l:?}", i + 2))?;
+        let v = redactor.restored(&n, &v, &before.headers);
+        headers.push((n, v));
+    }
+    Ok(Request {
+        method: method.to_string(),
+        url: url.to_string(),
+        headers,
+        body: body.filter(|b| !b.is_empty()).map(|b| b.as_bytes().to_vec()),
+        insecure: before.insecure,
+        follow_redirects: before.follow_redirects,
+    })
+}
+
 /// Whether a method is idempotent (RFC 9110 §9.2.2): it may be sent again, and replayed without asking.
 pub fn is_idempotent(method: &str) -> bool {
     ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].iter().any(|m| m.eq_ignore_ascii_case(method))
@@ -252,6 +301,31 @@ mod tests {
         assert_eq!(join("http://h:1/api/", "/v1/x").unwrap(), "http://h:1/api/v1/x");
         assert_eq!(join("https://h", "http://other.example/p?q=1").unwrap(), "https://h/p?q=1");
         assert!(join("ftp://h", "/x").is_err() && join("http://", "/x").is_err() && join("h:80", "/x").is_err());
+    }
+
+    #[test]
+    fn the_editor_text_reads_back_with_secrets_restored() {
+        let r = super::super::safety::Redactor::new(&[], false);
+        let req = Request {
+            method: "POST".into(),
+            url: "http://h/x?q=1".into(),
+            headers: vec![("Authorization".into(), "Bearer s3cret".into()), ("X-A".into(), "1".into())],
+            body: Some(b"{\"a\":1}\n\nsecond".to_vec()),
+            ..Default::default()
+        };
+        let text = to_text(&req, &r);
+        assert_eq!(text, "POST http://h/x?q=1\nAuthorization: Bearer …(redacted)\nX-A: 1\n\n{\"a\":1}\n\nsecond");
+        assert_eq!(from_text(&text, &r, &req).unwrap(), req);
+        let edited = text.replace("X-A: 1", "X-A: 2").replace("POST", "PUT");
+        let back = from_text(&edited, &r, &req).unwrap();
+        assert_eq!(
+            (back.method.as_str(), back.header("x-a"), back.header("authorization")),
+            ("PUT", Some("2"), Some("Bearer s3cret"))
+        );
+        let curl = from_text("curl -H 'X: y' http://h/z", &r, &req).unwrap();
+        assert_eq!((curl.url.as_str(), curl.header("x")), ("http://h/z", Some("y")));
+        assert!(from_text("GET\n", &r, &req).is_err());
+        assert!(from_text("GET http://h/\nnot a header\n", &r, &req).unwrap_err().to_string().contains("line 2"));
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum Msg {
     Source(SourceMsg),
     /// Time passed (rates, incremental filtering).
     Tick(Instant),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// A result from an action task (replay).
+    Action(super::replay::ActionMsg),
 }
 
 /// What takes the keyboard.
@@ -73,6 +77,8 @@ pub struct Areas {
     pub overlay: Rect,
     /// The charts pane, when open.
     pub charts: Option<Rect>,
+    /// The replay pane, when open.
+    pub replay: Option<Rect>,
 }
 
 /// The filter bar's state.
@@ -149,6 +155,18 @@ pub struct App {
     pub(crate) help_max: std::cell::Cell<u16>,
     /// The diagnosis shown in its overlay.
     pub diagnosis: Option<super::diagnosis::DiagnosisView>,
+    /// The replay pane, when open.
+    pub replay: Option<super::replay::ReplayView>,
+    /// The replay pane takes the keys (Tab moves between it and the log panes).
+    pub replay_focus: bool,
+    /// The ids replays were sent with: their own lines are marked when they arrive.
+    pub replay_keys: Vec<u64>,
+    /// The requests sent this session, as edited, oldest first.
+    pub replay_history: Vec<String>,
+    pub(crate) replay_settings: crate::replay::settings::Settings,
+    pub(crate) actions: super::replay::ActionChannel,
+    /// Text for the terminal's clipboard, for the loop to send.
+    pub(crate) clipboard: Option<String>,
     pub(crate) opts: ScanOptions,
 }
 
@@ -192,6 +210,13 @@ impl App {
             help_scroll: 0,
             help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
+            replay: None,
+            replay_focus: false,
+            replay_keys: Vec::new(),
+            replay_history: Vec::new(),
+            replay_settings: Default::default(),
+            actions: Default::default(),
+            clipboard: None,
             opts,
         }
     }
@@ -215,7 +240,17 @@ impl App {
             Some(_) => (Rect { height: 0, ..middle }, Some(middle)),
             None => (middle, None),
         };
-        let (pane_area, detail) = if self.overlay == Overlay::Detail && middle.height >= 10 {
+        let (middle, replay) = match &self.replay {
+            Some(_) if middle.height >= 16 => {
+                let [p, r] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
+                (p, Some(r))
+            }
+            Some(_) => (Rect { height: 0, ..middle }, Some(middle)),
+            None => (middle, None),
+        };
+        let (pane_area, detail) = if replay.is_some() {
+            (middle, None)
+        } else if self.overlay == Overlay::Detail && middle.height >= 10 {
             let [p, d] = Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
             (p, Some(d))
         } else if self.overlay == Overlay::Detail {
@@ -228,8 +263,10 @@ impl App {
         } else {
             self.pane_rects(pane_area)
         };
-        let overlay = centered(Rect { height: middle.height + charts.map_or(0, |c| c.height), ..middle }, 90, 90);
-        Areas { strip, panes, detail, input: input.then_some(input_row), status, overlay, charts }
+        let full_middle =
+            Rect { height: middle.height + charts.map_or(0, |c| c.height) + replay.map_or(0, |r| r.height), ..middle };
+        let overlay = centered(full_middle, 90, 90);
+        Areas { strip, panes, detail, input: input.then_some(input_row), status, overlay, charts, replay }
     }
 
     /// Gateways on the left and upstreams on the right when there is room; stacked otherwise.
@@ -297,6 +334,8 @@ impl App {
                     self.dirty = true;
                 }
             }
+            Msg::Paste(text) => self.paste(&text),
+            Msg::Action(m) => self.action_result(m),
             Msg::Tick(now) => {
                 self.now = now;
                 self.check_alerts();
@@ -374,6 +413,9 @@ impl App {
             Mode::Normal => {}
         }
         let action = self.keymap.action(k);
+        if self.replay_focus && self.replay.is_some() && self.overlay != Overlay::Help {
+            return self.replay_key(k);
+        }
         if self.overlay == Overlay::Help && action != Some(Action::Quit) {
             // the help scrolls (it is longer than a small terminal); any other key closes it
             self.help_scroll = match action {
@@ -460,6 +502,31 @@ impl App {
                 self.chart_key(action);
             }
             Action::Diagnose => self.diagnose_selected(),
+            Action::Replay => self.open_replay(),
+            Action::ReplayFiltered => self.open_batch_replay(),
+            // the replay pane's own keys mean nothing in the log panes
+            Action::Send
+            | Action::CopyCurl
+            | Action::EditRequest
+            | Action::HistoryPrev
+            | Action::HistoryNext
+            | Action::Confirm => {}
+        }
+    }
+
+    /// Pasted text goes where typing goes: the filter or search line, or the replay editor.
+    fn paste(&mut self, text: &str) {
+        self.dirty = true;
+        if matches!(self.mode, Mode::Filter | Mode::Search) {
+            // one line: a pasted line end would end the input
+            self.input.insert_str(text.replace(['\r', '\n'], " "));
+            if self.mode == Mode::Filter {
+                let typed = self.input.lines().join("");
+                self.apply_filter(&typed);
+            }
+        } else if let Some(super::replay::ReplayView::Single(s)) = self.replay.as_mut().filter(|_| self.replay_focus) {
+            s.editing = true;
+            s.editor.insert_str(text.replace("\r\n", "\n"));
         }
     }
 
@@ -497,7 +564,19 @@ impl App {
         let order: Vec<usize> =
             self.pane_rects(Rect::new(0, 0, self.size.0, self.size.1)).iter().map(|(i, _)| *i).collect();
         let at = order.iter().position(|&i| i == self.focus).unwrap_or(0);
-        self.focus = order[(at + by) % order.len()];
+        let next = (at + by) % order.len();
+        // the replay pane is a stop after the last pane (and before the first, going back)
+        let wrapped = if by == 1 { next == 0 } else { next == order.len() - 1 };
+        if self.replay.is_some() && wrapped && !self.replay_focus {
+            self.replay_focus = true;
+            return;
+        }
+        if self.replay_focus {
+            self.replay_focus = false;
+            self.focus = if by == 1 { order[0] } else { order[order.len() - 1] };
+        } else {
+            self.focus = order[next];
+        }
         if self.zoom {
             self.refit();
         }

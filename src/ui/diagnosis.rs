@@ -127,7 +127,7 @@ impl App {
         Ok(DiagnosisView { title, entries, record: Vec::new() })
     }
 
-    fn diagnose_record(&self) -> Result<DiagnosisView, String> {
+    pub(crate) fn diagnose_record(&self) -> Result<DiagnosisView, String> {
         let p = self.panes.get(self.focus).ok_or("no pane")?;
         let line = p.selected_line().ok_or("no line selected")?;
         let m = p.lines.meta(line);

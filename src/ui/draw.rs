@@ -29,6 +29,19 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     if let Some(r) = areas.charts {
         super::chart_draw::draw_charts(app, f, r);
     }
+    if let (Some(r), Some(view)) = (areas.replay, app.replay.as_ref()) {
+        let d = super::replay_draw::ReplayDraw {
+            view,
+            focused: app.replay_focus,
+            theme: &app.theme,
+            keymap: &app.keymap,
+            base: app.replay_settings.base.as_deref(),
+            allowlist: app.replay_settings.allow_hosts.is_some(),
+            now: app.now,
+            narrow: r.width < 100,
+        };
+        super::replay_draw::draw_replay(&d, f, r);
+    }
     if let Some(r) = areas.input {
         draw_input(app, f, r);
     }
@@ -357,7 +370,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     }
     let t = &app.theme;
     let p = &app.panes[i];
-    let focused = i == app.focus;
+    let focused = i == app.focus && !app.replay_focus;
     let (left, right) = pane_title(app, i, r.width);
     let mut block = Block::default()
         .borders(Borders::ALL)
@@ -443,7 +456,9 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     let mut drawn = p.drawn.borrow_mut();
     drawn.clear();
     while row < rows && lines.len() < height {
-        let correlated = !app.selected_keys.is_empty() && p.lines.meta(p.row_line(row)).answers(&app.selected_keys);
+        let meta = p.lines.meta(p.row_line(row));
+        let correlated = (!app.selected_keys.is_empty() && meta.answers(&app.selected_keys))
+            || (!app.replay_keys.is_empty() && meta.answers(&app.replay_keys));
         let spans = row_spans(row, correlated);
         let mut style = Style::default();
         if correlated {
@@ -654,12 +669,21 @@ const FILTER_HELP: [&str; 5] = [
 fn draw_help(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
     let block = overlay_block(app, " keys · ↑↓ PgUp PgDn scroll · any other key closes ".into());
-    let rows = app.keymap.help_rows();
-    let key_w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
-    let mut lines: Vec<Line<'static>> = rows
-        .into_iter()
-        .map(|(k, d)| Line::from(vec![Span::styled(format!(" {k:>key_w$}  "), t.bar_key), Span::raw(d)]))
-        .collect();
+    use super::keymap::Context;
+    let key_w = app.keymap.help_rows().iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for context in [Context::Console, Context::Replay, Context::Prompt] {
+        if context != Context::Console {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(Span::styled(format!(" {}", context.title()), t.title)));
+        }
+        lines.extend(
+            app.keymap
+                .help_rows_in(Some(context))
+                .into_iter()
+                .map(|(k, d)| Line::from(vec![Span::styled(format!(" {k:>key_w$}  "), t.bar_key), Span::raw(d)])),
+        );
+    }
     lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(" filter (f)", t.title)));
     lines.extend(FILTER_HELP.iter().map(|s| Line::raw(format!("   {s}"))));

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Something the user can ask the console to do.
@@ -44,7 +44,37 @@ pub enum Action {
     Breakdown,
     Scope,
     Diagnose,
+    Replay,
+    ReplayFiltered,
     Help,
+    Send,
+    CopyCurl,
+    EditRequest,
+    HistoryPrev,
+    HistoryNext,
+    Confirm,
+}
+
+/// Where a key is read: the same key can mean one thing in the log panes and another in the replay pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// The log panes and the console as a whole.
+    Console,
+    /// The replay pane, when it has the focus (its editor takes plain keys while editing).
+    Replay,
+    /// A question waiting for an answer (send this unsafe request?).
+    Prompt,
+}
+
+impl Context {
+    /// A heading for the help overlay.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Console => "console",
+            Context::Replay => "replay pane (e opens it on the selected record)",
+            Context::Prompt => "when replay asks before sending",
+        }
+    }
 }
 
 impl Action {
@@ -81,8 +111,27 @@ impl Action {
         Action::Breakdown,
         Action::Scope,
         Action::Diagnose,
+        Action::Replay,
+        Action::ReplayFiltered,
         Action::Help,
+        Action::Send,
+        Action::CopyCurl,
+        Action::EditRequest,
+        Action::HistoryPrev,
+        Action::HistoryNext,
+        Action::Confirm,
     ];
+
+    /// Where the action's keys are read.
+    pub fn context(self) -> Context {
+        match self {
+            Action::Send | Action::CopyCurl | Action::EditRequest | Action::HistoryPrev | Action::HistoryNext => {
+                Context::Replay
+            }
+            Action::Confirm => Context::Prompt,
+            _ => Context::Console,
+        }
+    }
 
     /// The action's name in the config file's `[keys]` table.
     pub fn name(self) -> &'static str {
@@ -118,7 +167,15 @@ impl Action {
             Action::Breakdown => "breakdown",
             Action::Scope => "scope",
             Action::Diagnose => "diagnose",
+            Action::Replay => "replay",
+            Action::ReplayFiltered => "replay_filtered",
             Action::Help => "help",
+            Action::Send => "send",
+            Action::CopyCurl => "copy_curl",
+            Action::EditRequest => "edit_request",
+            Action::HistoryPrev => "history_prev",
+            Action::HistoryNext => "history_next",
+            Action::Confirm => "confirm",
         }
     }
 
@@ -156,7 +213,15 @@ impl Action {
             Action::Breakdown => "charts: list by codes, routes, upstreams or sources",
             Action::Scope => "charts: count all gateways, or one pane after another",
             Action::Diagnose => "diagnose the selected record, or the code / route selected in the charts",
+            Action::Replay => "replay the selected request: edit it, send it, compare with the log",
+            Action::ReplayFiltered => "replay every request the filter shows (asks first)",
             Action::Help => "show this help",
+            Action::Send => "send the request (asks first for unsafe methods and other hosts)",
+            Action::CopyCurl => "copy the request as a curl command (OSC 52 clipboard) and show it",
+            Action::EditRequest => "edit the request (Esc stops editing)",
+            Action::HistoryPrev => "the previous request sent this session",
+            Action::HistoryNext => "the next request sent this session",
+            Action::Confirm => "yes, send it (any other key cancels)",
         }
     }
 
@@ -202,7 +267,15 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Breakdown, &["b"]),
     (Action::Scope, &["s"]),
     (Action::Diagnose, &["d"]),
+    (Action::Replay, &["e"]),
+    (Action::ReplayFiltered, &["E"]),
     (Action::Help, &["?"]),
+    (Action::Send, &["ctrl-s"]),
+    (Action::CopyCurl, &["y"]),
+    (Action::EditRequest, &["e", "i"]),
+    (Action::HistoryPrev, &["ctrl-p"]),
+    (Action::HistoryNext, &["ctrl-n"]),
+    (Action::Confirm, &["y"]),
 ];
 
 /// Which keys do what.
@@ -210,8 +283,8 @@ const DEFAULTS: &[(Action, &[&str])] = &[
 pub struct Keymap {
     /// Each action's keys, in the order given.
     keys: BTreeMap<Action, Vec<Key>>,
-    /// The reverse: at most one action per key.
-    actions: HashMap<Key, Action>,
+    /// The reverse: at most one action per key in each context.
+    actions: HashMap<(Context, Key), Action>,
 }
 
 impl Default for Keymap {
@@ -247,7 +320,7 @@ impl Keymap {
         let mut actions = HashMap::new();
         for (&action, action_keys) in &keys {
             for &key in action_keys {
-                if let Some(other) = actions.insert(key, action) {
+                if let Some(other) = actions.insert((action.context(), key), action) {
                     bail!(
                         "key `{}` is bound to both {} and {} in [keys]; rebind one of them",
                         key_name(key.0, key.1),
@@ -260,18 +333,29 @@ impl Keymap {
         Ok(Keymap { keys, actions })
     }
 
-    /// What `key` asks for; key releases (reported by some terminals) mean nothing.
+    /// What `key` asks for in the log panes; key releases (reported by some terminals) mean nothing.
     pub fn action(&self, key: KeyEvent) -> Option<Action> {
+        self.action_in(Context::Console, key)
+    }
+
+    /// What `key` asks for in `context`.
+    pub fn action_in(&self, context: Context, key: KeyEvent) -> Option<Action> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        self.actions.get(&normalize(key.code, key.modifiers)).copied()
+        self.actions.get(&(context, normalize(key.code, key.modifiers))).copied()
     }
 
     /// For the help overlay, in [`Action::ALL`] order: `("j / ↓", "move down")`; an unbound action shows `-`.
     pub fn help_rows(&self) -> Vec<(String, &'static str)> {
+        self.help_rows_in(None)
+    }
+
+    /// [`Keymap::help_rows`] for the actions of one context (`None`: all).
+    pub fn help_rows_in(&self, context: Option<Context>) -> Vec<(String, &'static str)> {
         Action::ALL
             .iter()
+            .filter(|a| context.is_none_or(|c| a.context() == c))
             .map(|&a| {
                 let keys = self.keys_for(a);
                 let keys = if keys.is_empty() { "-".to_string() } else { keys.join(" / ") };
@@ -448,8 +532,28 @@ mod tests {
     }
 
     #[test]
+    fn a_key_means_one_thing_per_context() {
+        let km = Keymap::default();
+        let e = press(KeyCode::Char('e'), KeyModifiers::NONE);
+        assert_eq!(km.action_in(Context::Console, e), Some(Action::Replay));
+        assert_eq!(km.action_in(Context::Replay, e), Some(Action::EditRequest));
+        let y = press(KeyCode::Char('y'), KeyModifiers::NONE);
+        assert_eq!((km.action(y), km.action_in(Context::Prompt, y)), (None, Some(Action::Confirm)));
+        let ctrl_s = press(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert_eq!(km.action_in(Context::Replay, ctrl_s), Some(Action::Send));
+        // the same key in two contexts is fine; twice in one is an error
+        let ok = Keymap::with_overrides(&overrides(&[("copy_curl", &["c"])])).unwrap();
+        assert_eq!(
+            ok.action_in(Context::Replay, press(KeyCode::Char('c'), KeyModifiers::NONE)),
+            Some(Action::CopyCurl)
+        );
+        let err = Keymap::with_overrides(&overrides(&[("send", &["y"])])).unwrap_err().to_string();
+        assert!(err.contains("copy_curl") && err.contains("send"), "{err}");
+    }
+
+    #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 32);
+        assert_eq!(Action::ALL.len(), 40);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

@@ -7,5 +7,7 @@ pub mod diagnosis;
 pub mod draw;
 pub mod keymap;
 pub mod pane;
+pub mod replay;
+pub mod replay_draw;
 pub mod run;
 pub mod theme;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, EventStream,
+};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -37,6 +39,8 @@ pub struct Setup {
     pub follow: FollowOptions,
     /// How commands are run.
     pub commands: CommandOptions,
+    /// Where and how `e` replays.
+    pub replay: crate::replay::settings::Settings,
 }
 
 /// The short name a pane shows for a source: a file's name, a command as typed.
@@ -56,7 +60,8 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     let config_dir = crate::config::config_dir();
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
     let (follow, commands) = crate::tail::follow_options(&args.live, args.tail);
-    Ok(Setup { keymap, theme, opts, follow, commands })
+    let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
+    Ok(Setup { keymap, theme, opts, follow, commands, replay })
 }
 
 /// `gatewatch [SOURCE...]`: open the console.
@@ -82,7 +87,8 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     );
     let panes = sources.iter().map(|(name, _, role)| (short_name(name), name.clone(), *role)).collect();
     let kinds = sources.into_iter().map(|(_, k, _)| k).collect();
-    let app = App::new(panes, setup.opts, setup.keymap, setup.theme);
+    let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
+    app.set_replay_settings(setup.replay);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,6 +102,29 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     })
 }
 
+/// How often a spinner moves.
+const SPIN: Duration = Duration::from_millis(100);
+
+/// The next action result, or never when there is no channel.
+async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<super::replay::ActionMsg>>) -> Option<super::replay::ActionMsg> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Put `text` on the clipboard of the terminal the operator sits at: OSC 52 crosses SSH, and tmux passes it on
+/// (with `set-clipboard on`).
+fn copy_to_clipboard(text: &str) -> anyhow::Result<()> {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout().lock();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Restores the terminal when dropped: on quit, on error, and (through the panic hook) on a panic.
 struct TerminalGuard;
 
@@ -105,17 +134,17 @@ impl TerminalGuard {
         // ratatui's hook restores the screen; the mouse must be released too
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+            let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
             hook(info);
         }));
-        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
         Ok((TerminalGuard, terminal))
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
         ratatui::restore();
     }
 }
@@ -135,7 +164,11 @@ async fn drive(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - FRAME;
     let mut sources_open = true;
+    let mut results = app.take_action_results();
     while !app.quit {
+        if let Some(text) = app.take_clipboard() {
+            copy_to_clipboard(&text)?;
+        }
         for pane in app.take_restarts() {
             if let Some(Some(rerun)) = reruns.get(pane) {
                 // wakes the source's commands that ended; those still running are not waiting for it
@@ -149,11 +182,14 @@ async fn drive(
         }
         let next_frame = tokio::time::Instant::from_std(last_frame + FRAME);
         let busy = app.dirty || app.has_work();
+        // a request in flight shows its spinner and elapsed time: a few frames a second, not sixty
+        let animating = app.replay.as_ref().is_some_and(|r| r.in_flight());
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.update(Msg::Key(k)),
                 Some(Ok(Event::Mouse(m))) => app.update(Msg::Mouse(m)),
                 Some(Ok(Event::Resize(w, h))) => app.update(Msg::Resize(w, h)),
+                Some(Ok(Event::Paste(text))) => app.update(Msg::Paste(text)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).context("cannot read the terminal"),
                 None => break,
@@ -173,6 +209,11 @@ async fn drive(
             },
             _ = tokio::time::sleep_until(next_frame), if busy => {
                 app.update(Msg::Tick(Instant::now()));
+            }
+            Some(m) = recv(&mut results) => app.update(Msg::Action(m)),
+            _ = tokio::time::sleep(SPIN), if animating => {
+                app.update(Msg::Tick(Instant::now()));
+                app.dirty = true;
             }
             _ = tick.tick() => app.update(Msg::Tick(Instant::now())),
             _ = term.recv() => break,

@@ -1,0 +1,663 @@
+//! The replay pane: the selected record's request as editable text, sent as a task that reports back, its response
+//! beside what the log says happened; and batch replay of what the filter shows. Nothing here waits on the
+//! network: sending spawns a task, and its result comes back as an [`ActionMsg`].
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::app::App;
+use super::keymap::{Action, Context};
+use crate::record::Role;
+use crate::replay::batch::{self, BatchOptions, Summary};
+use crate::replay::breaker::Circuit;
+use crate::replay::request::{self, BuildOptions, Request, is_idempotent};
+use crate::replay::retry::{BASE_BACKOFF, RetryPolicy};
+use crate::replay::safety::check_target;
+use crate::replay::send::{Outcome, SendOptions, client, send};
+use crate::replay::settings::Settings;
+
+/// Each attempt's timeout in the console.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest wait between attempts in the console.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Batch replay from the console: at most this many requests, this many at once, this many per second.
+const BATCH_MAX: usize = 100;
+const BATCH_CONCURRENCY: usize = 4;
+const BATCH_RATE: f64 = 10.0;
+
+/// What an action task reports back.
+#[derive(Debug)]
+pub enum ActionMsg {
+    /// A single replay finished.
+    Replayed { seq: u64, outcome: Outcome },
+    /// A batch request finished or was skipped.
+    BatchDone { seq: u64, done: batch::Done },
+    /// The batch ended.
+    BatchEnd { seq: u64, end: batch::End },
+}
+
+/// The sending end for action tasks, and the receiving end until the loop takes it.
+pub struct ActionChannel {
+    tx: mpsc::UnboundedSender<ActionMsg>,
+    rx: Option<mpsc::UnboundedReceiver<ActionMsg>>,
+}
+
+impl Default for ActionChannel {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        ActionChannel { tx, rx: Some(rx) }
+    }
+}
+
+/// What the log says happened to the replayed request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoggedSide {
+    /// `gateway-access.log:1234`.
+    pub place: String,
+    /// What it logged.
+    pub logged: batch::Logged,
+    /// The diagnosis of its status family: the likely cause and the first check.
+    pub diagnosis: Vec<String>,
+}
+
+/// Where a single replay stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sending {
+    /// Nothing sent yet, or the last one finished.
+    Idle,
+    /// Waiting for `y`: why it asks, and what it would send.
+    Confirm { reason: String, request: Request },
+    /// In flight since then.
+    InFlight { since: Instant },
+    /// The request in flight was aborted.
+    Cancelled,
+}
+
+/// One request, edited and sent.
+pub struct SingleReplay {
+    /// The request as text.
+    pub editor: TextArea<'static>,
+    /// Keys go to the editor.
+    pub editing: bool,
+    /// What the editor was filled from (hidden secrets stand for its values).
+    pub before: Request,
+    /// The logged record's side, when the request came from one.
+    pub logged: Option<LoggedSide>,
+    /// The request id as logged.
+    pub logged_id: Option<String>,
+    /// The id the last send carried.
+    pub sent_id: Option<String>,
+    /// Where the send stands.
+    pub sending: Sending,
+    /// What the last send got back.
+    pub outcome: Option<Outcome>,
+    /// A line to show: (is it a problem, text).
+    pub message: Option<(bool, String)>,
+    /// The request as a curl command, after `y`.
+    pub curl: Option<String>,
+    /// Lines the response is scrolled by.
+    pub scroll: u16,
+    /// Where `ctrl-p`/`ctrl-n` are in this session's history.
+    history_at: Option<usize>,
+    task: Option<AbortHandle>,
+    seq: u64,
+}
+
+/// One row of a batch.
+#[derive(Clone, Debug)]
+pub struct BatchRow {
+    /// `gateway-access.log:1234`.
+    pub place: String,
+    /// Method and target as logged.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// The logged status.
+    pub logged: Option<u16>,
+    /// `None` while pending; `Some(None)` when skipped.
+    pub result: Option<Option<Outcome>>,
+}
+
+/// Many requests, replayed under a rate, a concurrency and the circuit breaker.
+pub struct BatchReplay {
+    /// The base URL they go to.
+    pub target: String,
+    /// One row per request, oldest first.
+    pub rows: Vec<BatchRow>,
+    /// The counts and the matrix so far.
+    pub summary: Summary,
+    /// The circuit's state.
+    pub circuit: Circuit,
+    /// Requests per second, and at once.
+    pub rate: f64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests that are not idempotent among them.
+    pub unsafe_count: usize,
+    /// Waiting for the confirmation (the requests not yet handed to the task).
+    pub pending: Option<Vec<(Request, SendOptions)>>,
+    /// Running since then.
+    pub started: Option<Instant>,
+    /// All done, or cancelled.
+    pub finished: Option<&'static str>,
+    /// Rows scrolled by.
+    pub scroll: u16,
+    task: Option<AbortHandle>,
+    seq: u64,
+}
+
+/// The replay pane's content.
+pub enum ReplayView {
+    /// One request.
+    Single(Box<SingleReplay>),
+    /// What the filter shows.
+    Batch(Box<BatchReplay>),
+}
+
+impl ReplayView {
+    /// Whether a task is running.
+    pub fn in_flight(&self) -> bool {
+        match self {
+            ReplayView::Single(s) => matches!(s.sending, Sending::InFlight { .. }),
+            ReplayView::Batch(b) => b.started.is_some() && b.finished.is_none(),
+        }
+    }
+
+    fn abort(&mut self) {
+        let task = match self {
+            ReplayView::Single(s) => s.task.take(),
+            ReplayView::Batch(b) => b.task.take(),
+        };
+        if let Some(t) = task {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for ReplayView {
+    fn drop(&mut self) {
+        // closing the pane ends what it started
+        self.abort();
+    }
+}
+
+fn editor_with(text: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(text.lines().map(str::to_string).collect());
+    t.move_cursor(ratatui_textarea::CursorMove::Top);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}
+
+fn send_options(method: &str) -> SendOptions {
+    let retry = RetryPolicy { retries: RetryPolicy::default_retries(method), base: BASE_BACKOFF, cap: MAX_BACKOFF };
+    SendOptions { timeout: TIMEOUT, retry }
+}
+
+impl App {
+    /// Take the receiving end of action results (the loop selects over it).
+    pub fn take_action_results(&mut self) -> Option<mpsc::UnboundedReceiver<ActionMsg>> {
+        self.actions.rx.take()
+    }
+
+    /// Replay settings: the config's `[replay]` table and `--replay-base`.
+    pub fn set_replay_settings(&mut self, s: Settings) {
+        self.replay_settings = s;
+    }
+
+    /// `e`: open the replay pane on the selected record's request.
+    pub fn open_replay(&mut self) {
+        let Some(p) = self.panes.get(self.focus) else { return };
+        let Some(line) = p.selected_line() else {
+            self.notice = Some("no line selected to replay".into());
+            return;
+        };
+        let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(line))) else {
+            self.notice = Some("the selected line is not a record gatewatch can read".into());
+            return;
+        };
+        let place = format!("{}:{}", p.name, line + 1);
+        let s = &self.replay_settings;
+        let base = s.base.clone().unwrap_or_else(|| match rec.host.as_deref() {
+            Some(h) => format!("http://{h}"),
+            None => "http://127.0.0.1".into(),
+        });
+        let opts = BuildOptions {
+            base,
+            base_host: None,
+            id_header: s.id_header.clone(),
+            keep_id: false,
+            headers: s.headers.clone(),
+            body: None,
+            follow_redirects: false,
+        };
+        let rebuilt = match request::from_record(&rec, &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                self.notice = Some(format!("cannot replay this line: {e}; select a request's line"));
+                return;
+            }
+        };
+        let diagnosis = match rec.status.filter(|s| *s >= 400).map(|_| self.diagnose_record()) {
+            Some(Ok(v)) => v.entries.first().map_or(Vec::new(), |d| {
+                vec![format!("{} ({}): {}", d.status, d.origin, d.cause), format!("check: {}", d.first_check)]
+            }),
+            _ => Vec::new(),
+        };
+        let logged = LoggedSide { place, logged: batch::Logged::of(&rec), diagnosis };
+        let mut message = None;
+        if s.base.is_none() {
+            message = Some((true, "no --replay-base (or [replay] base_url): edit the URL, then ctrl-s".to_string()));
+        } else if request::expects_body(&rebuilt.request.method) {
+            message = Some((false, "logs do not carry bodies: add one below a blank line".to_string()));
+        }
+        let text = request::to_text(&rebuilt.request, &s.redactor);
+        self.replay = Some(ReplayView::Single(Box::new(SingleReplay {
+            editor: editor_with(&text),
+            editing: true,
+            before: rebuilt.request,
+            logged: Some(logged),
+            logged_id: rebuilt.logged_id,
+            sent_id: None,
+            sending: Sending::Idle,
+            outcome: None,
+            message,
+            curl: None,
+            scroll: 0,
+            history_at: None,
+            task: None,
+            seq: 0,
+        })));
+        self.replay_focus = true;
+        self.refit();
+    }
+
+    /// Close the replay pane (ending what it runs).
+    pub fn close_replay(&mut self) {
+        self.replay = None;
+        self.replay_focus = false;
+        self.refit();
+    }
+
+    /// A key for the replay pane, when it has the focus.
+    pub(crate) fn replay_key(&mut self, k: KeyEvent) {
+        let Some(view) = self.replay.as_mut() else { return };
+        match view {
+            ReplayView::Single(s) if matches!(s.sending, Sending::Confirm { .. }) => {
+                let Sending::Confirm { request, .. } = std::mem::replace(&mut s.sending, Sending::Idle) else {
+                    return;
+                };
+                if self.keymap.action_in(Context::Prompt, k) == Some(Action::Confirm) {
+                    self.dispatch(request);
+                } else if let Some(ReplayView::Single(s)) = self.replay.as_mut() {
+                    s.message = Some((false, "not sent".into()));
+                }
+            }
+            ReplayView::Single(s) if s.editing => {
+                let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+                match self.keymap.action_in(Context::Replay, k) {
+                    Some(Action::Send) => return self.replay_send(),
+                    Some(a @ (Action::HistoryPrev | Action::HistoryNext)) => return self.replay_history(a),
+                    _ => {}
+                }
+                match self.keymap.action(k) {
+                    Some(Action::Quit) if ctrl => self.quit = true,
+                    Some(Action::NextPane | Action::PrevPane) => self.replay_focus = false,
+                    _ if k.code == KeyCode::Esc => {
+                        s.editing = false;
+                        self.normalize_editor();
+                    }
+                    _ => {
+                        s.editor.input(k);
+                    }
+                }
+            }
+            ReplayView::Batch(b) if b.pending.is_some() => {
+                if self.keymap.action_in(Context::Prompt, k) == Some(Action::Confirm) {
+                    self.start_batch();
+                } else {
+                    self.close_replay();
+                    self.notice = Some("batch replay cancelled: nothing sent".into());
+                }
+            }
+            _ => {
+                let action = self.keymap.action_in(Context::Replay, k).or_else(|| self.keymap.action(k));
+                self.replay_action(action);
+            }
+        }
+    }
+
+    /// A key of the replay pane outside its editor and prompts.
+    fn replay_action(&mut self, action: Option<Action>) {
+        let Some(view) = self.replay.as_mut() else { return };
+        let scroll = match view {
+            ReplayView::Single(s) => &mut s.scroll,
+            ReplayView::Batch(b) => &mut b.scroll,
+        };
+        match action {
+            Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Action::PageDown) => *scroll = scroll.saturating_add(10),
+            Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+            Some(Action::Top) => *scroll = 0,
+            Some(Action::Send) => self.replay_send(),
+            Some(Action::CopyCurl) => self.copy_curl(),
+            Some(Action::EditRequest) => {
+                if let ReplayView::Single(s) = view {
+                    s.editing = true;
+                }
+            }
+            Some(a @ (Action::HistoryPrev | Action::HistoryNext)) => self.replay_history(a),
+            Some(Action::NextPane | Action::PrevPane) => self.replay_focus = false,
+            Some(Action::Back) => {
+                if view.in_flight() {
+                    view.abort();
+                    match view {
+                        ReplayView::Single(s) => {
+                            s.sending = Sending::Cancelled;
+                            s.message = Some((true, "cancelled: the request in flight was aborted".into()));
+                        }
+                        ReplayView::Batch(b) => b.finished = Some("cancelled"),
+                    }
+                } else {
+                    self.close_replay();
+                }
+            }
+            Some(Action::Help) => self.overlay = super::app::Overlay::Help,
+            Some(Action::Quit) => self.quit = true,
+            _ => {}
+        }
+    }
+
+    /// An editor whose text is a curl command becomes the request it sends.
+    fn normalize_editor(&mut self) {
+        let redactor = self.replay_settings.redactor.clone();
+        let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
+        let text = s.editor.lines().join("\n");
+        if text.trim_start().starts_with("curl") {
+            match request::from_text(&text, &redactor, &s.before) {
+                Ok(req) => {
+                    s.editor = editor_with(&request::to_text(&req, &redactor));
+                    s.before = req;
+                    s.message = Some((false, "imported the curl command".into()));
+                }
+                Err(e) => s.message = Some((true, format!("cannot import the curl command: {e:#}"))),
+            }
+        }
+    }
+
+    /// `ctrl-s`: send what the editor holds, asking first when it is not idempotent or goes to another host.
+    fn replay_send(&mut self) {
+        let settings = &self.replay_settings;
+        let (redactor, allow, base_host) =
+            (settings.redactor.clone(), settings.allow_hosts.clone(), settings.base_host());
+        let Some(view) = self.replay.as_mut() else { return };
+        let ReplayView::Single(s) = view else { return };
+        if matches!(s.sending, Sending::InFlight { .. }) {
+            s.message = Some((true, "a request is in flight: Esc cancels it".into()));
+            return;
+        }
+        let text = s.editor.lines().join("\n");
+        let req = match request::from_text(&text, &redactor, &s.before) {
+            Ok(r) => r,
+            Err(e) => {
+                s.message = Some((true, format!("{e:#}")));
+                return;
+            }
+        };
+        if text.trim_start().starts_with("curl") {
+            s.editor = editor_with(&request::to_text(&req, &redactor));
+            s.before = req.clone();
+        }
+        s.editing = false;
+        if let Err(refusal) = check_target(&req.url, allow.as_deref()) {
+            s.message = Some((true, format!("{refusal} (nothing sent)")));
+            return;
+        }
+        let host = req.host();
+        let mut reasons = Vec::new();
+        if !is_idempotent(&req.method) {
+            reasons.push(format!("{} is not idempotent: replaying it may change data", req.method));
+        }
+        if base_host.is_some() && host != base_host {
+            reasons.push(format!(
+                "{} is not the replay target {}",
+                host.unwrap_or_default(),
+                base_host.unwrap_or_default()
+            ));
+        }
+        if reasons.is_empty() {
+            self.dispatch(req);
+        } else {
+            s.sending = Sending::Confirm { reason: reasons.join("; "), request: req };
+        }
+    }
+
+    /// Send `req` as a task; its result comes back as [`ActionMsg::Replayed`].
+    fn dispatch(&mut self, req: Request) {
+        let id_header = self.replay_settings.id_header.clone();
+        let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            s.message = Some((true, "cannot send from here: no runtime".into()));
+            return;
+        };
+        s.seq += 1;
+        let (seq, tx) = (s.seq, self.actions.tx.clone());
+        let opts = send_options(&req.method);
+        let sent = req.clone();
+        let task = runtime.spawn(async move {
+            let outcome = match client(sent.insecure, sent.follow_redirects) {
+                Ok(c) => send(&c, &sent, &opts).await,
+                Err(e) => Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() },
+            };
+            let _ = tx.send(ActionMsg::Replayed { seq, outcome });
+        });
+        s.task = Some(task.abort_handle());
+        s.sending = Sending::InFlight { since: Instant::now() };
+        s.outcome = None;
+        s.message = None;
+        s.scroll = 0;
+        s.sent_id = req.header(&id_header).map(str::to_string);
+        // its own lines, when they arrive in the panes, are marked as the selected request's are
+        if let Some(id) = &s.sent_id {
+            let key = crate::ids::key(id);
+            if !self.replay_keys.contains(&key) {
+                self.replay_keys.push(key);
+            }
+        }
+        let text = s.editor.lines().join("\n");
+        if self.replay_history.last() != Some(&text) {
+            self.replay_history.push(text);
+        }
+        s.history_at = None;
+    }
+
+    /// A result from an action task.
+    pub fn action_result(&mut self, msg: ActionMsg) {
+        self.dirty = true;
+        let Some(view) = self.replay.as_mut() else { return };
+        match (view, msg) {
+            (ReplayView::Single(s), ActionMsg::Replayed { seq, outcome }) if seq == s.seq => {
+                if matches!(s.sending, Sending::InFlight { .. }) {
+                    s.outcome = Some(outcome);
+                    s.sending = Sending::Idle;
+                    s.task = None;
+                }
+            }
+            (ReplayView::Batch(b), ActionMsg::BatchDone { seq, done: (i, outcome, circuit) }) if seq == b.seq => {
+                b.circuit = circuit;
+                if let Some(row) = b.rows.get_mut(i) {
+                    b.summary.add(row.logged, outcome.as_ref());
+                    row.result = Some(outcome);
+                }
+            }
+            (ReplayView::Batch(b), ActionMsg::BatchEnd { seq, end }) if seq == b.seq => {
+                b.circuit = end.circuit;
+                b.summary.circuit = end.circuit.name();
+                b.summary.circuit_opened = end.opened;
+                b.finished = Some("done");
+                b.task = None;
+            }
+            _ => {} // a result from before a cancel or a new send
+        }
+    }
+
+    /// `ctrl-p` / `ctrl-n`: walk the requests sent this session.
+    fn replay_history(&mut self, a: Action) {
+        let n = self.replay_history.len();
+        let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
+        if n == 0 {
+            s.message = Some((false, "no request sent yet this session".into()));
+            return;
+        }
+        let at = match (a, s.history_at) {
+            (Action::HistoryPrev, None) => n - 1,
+            (Action::HistoryPrev, Some(i)) => i.saturating_sub(1),
+            (_, None) => return,
+            (_, Some(i)) => (i + 1).min(n - 1),
+        };
+        s.history_at = Some(at);
+        s.editor = editor_with(&self.replay_history[at]);
+        s.message = Some((false, format!("history {} of {n}", at + 1)));
+    }
+
+    /// `y`: the request as a curl command, copied to the clipboard (OSC 52, so it crosses SSH and tmux) and shown.
+    fn copy_curl(&mut self) {
+        let redactor = self.replay_settings.redactor.clone();
+        let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
+        match request::from_text(&s.editor.lines().join("\n"), &redactor, &s.before) {
+            Ok(req) => {
+                let curl = crate::replay::curl::to_curl(&req, &redactor);
+                self.clipboard = Some(curl.clone());
+                s.curl = Some(curl);
+                s.message = Some((false, "copied as a curl command (secrets redacted)".into()));
+            }
+            Err(e) => s.message = Some((true, format!("{e:#}"))),
+        }
+    }
+
+    /// What the loop should put on the clipboard, asked for since the last call.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take()
+    }
+
+    /// `E`: replay every request the filter shows, after one confirmation.
+    pub fn open_batch_replay(&mut self) {
+        let Some(filter) = self.filter.filter.clone() else {
+            let f = self.keymap.keys_for(Action::Filter).first().cloned().unwrap_or_default();
+            self.notice = Some(format!("batch replay sends what the filter shows: set a filter first ({f})"));
+            return;
+        };
+        let s = &self.replay_settings;
+        let Some(base) = s.base.clone() else {
+            self.notice = Some("batch replay needs a target: --replay-base URL (or [replay] base_url)".into());
+            return;
+        };
+        let gateways = self.panes.iter().any(|p| p.side() == Role::Gateway);
+        let mut picked: Vec<(i64, String, crate::record::Record<'static>)> = Vec::new();
+        for p in self.panes.iter().filter(|p| !gateways || p.side() == Role::Gateway) {
+            let Some(parser) = p.parser.as_ref() else { continue };
+            for line in 0..p.lines.len() {
+                if !p.shows(line) {
+                    continue;
+                }
+                let Some(rec) = parser.parse(p.lines.line(line)).filter(|r| r.method.is_some() && r.path.is_some())
+                else {
+                    continue;
+                };
+                if filter.matches(&rec) {
+                    picked.push((p.lines.meta(line).time_ms(), format!("{}:{}", p.name, line + 1), rec.into_owned()));
+                }
+            }
+        }
+        picked.sort_by_key(|(t, _, _)| *t);
+        picked.truncate(BATCH_MAX);
+        if picked.is_empty() {
+            self.notice = Some("the filter shows no request to replay".into());
+            return;
+        }
+        let opts = BuildOptions {
+            base: base.clone(),
+            base_host: None,
+            id_header: s.id_header.clone(),
+            keep_id: false,
+            headers: s.headers.clone(),
+            body: None,
+            follow_redirects: false,
+        };
+        let mut rows = Vec::new();
+        let mut jobs = Vec::new();
+        for (_, place, rec) in &picked {
+            let Ok(rebuilt) = request::from_record(rec, &opts) else { continue };
+            if let Err(refusal) = check_target(&rebuilt.request.url, s.allow_hosts.as_deref()) {
+                self.notice = Some(format!("{refusal} (nothing sent)"));
+                return;
+            }
+            rows.push(BatchRow {
+                place: place.clone(),
+                method: rebuilt.request.method.clone(),
+                path: rec.path.as_deref().unwrap_or("").to_string(),
+                logged: rec.status,
+                result: None,
+            });
+            jobs.push((rebuilt.request.clone(), send_options(&rebuilt.request.method)));
+        }
+        let unsafe_count = jobs.iter().filter(|(r, _)| !is_idempotent(&r.method)).count();
+        self.replay = Some(ReplayView::Batch(Box::new(BatchReplay {
+            target: base,
+            rows,
+            summary: Summary::default(),
+            circuit: Circuit::Closed,
+            rate: BATCH_RATE,
+            concurrency: BATCH_CONCURRENCY,
+            unsafe_count,
+            pending: Some(jobs),
+            started: None,
+            finished: None,
+            scroll: 0,
+            task: None,
+            seq: 0,
+        })));
+        self.replay_focus = true;
+        self.refit();
+    }
+
+    fn start_batch(&mut self) {
+        let tx = self.actions.tx.clone();
+        let Some(ReplayView::Batch(b)) = self.replay.as_mut() else { return };
+        let Some(jobs) = b.pending.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            b.finished = Some("cannot send from here: no runtime");
+            return;
+        };
+        b.seq += 1;
+        let seq = b.seq;
+        let opts = BatchOptions {
+            concurrency: b.concurrency,
+            rate: Some(b.rate),
+            break_after: 5,
+            cooldown: Some(Duration::from_secs(10)),
+        };
+        for (req, _) in &jobs {
+            if let Some(id) = req.header(&self.replay_settings.id_header) {
+                self.replay_keys.push(crate::ids::key(id));
+            }
+        }
+        let task = runtime.spawn(async move {
+            let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+            let forward = async {
+                while let Some(done) = done_rx.recv().await {
+                    let _ = tx.send(ActionMsg::BatchDone { seq, done });
+                }
+            };
+            // one task: aborting it ends the batch and every request in flight
+            let (end, ()) = tokio::join!(batch::run(jobs, opts, done_tx), forward);
+            let _ = tx.send(ActionMsg::BatchEnd { seq, end });
+        });
+        b.task = Some(task.abort_handle());
+        b.started = Some(Instant::now());
+    }
+}
