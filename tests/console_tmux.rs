@@ -5,6 +5,8 @@
 //! parallel and never touch the user's tmux; the server is killed when the test ends, also when it fails. Waits
 //! poll the screen with a deadline, never fixed sleeps. tmux is required: `.ci/run` installs it.
 
+mod common;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -620,5 +622,75 @@ fn an_exited_command_runs_again_on_the_restart_key() {
         Ok(())
     });
     assert_eq!(std::fs::read_to_string(dir.path().join("runs")).unwrap().trim(), "2", "run exactly twice");
+    assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
+}
+
+/// Replay in a real terminal: the ▶ request is sent with `e` then Ctrl-s, its response shows beside the logged
+/// status; a slow one leaves the console answering keys while it is in flight, and Esc cancels it.
+#[test]
+fn replay_sends_the_selected_request_and_esc_cancels_a_slow_one() {
+    use common::server::{Reply, Server};
+    let server = Server::start(|_, seen| {
+        if seen.target.starts_with("/v1/slow") {
+            Reply::json(200, "{}").after(Duration::from_secs(20))
+        } else {
+            Reply::json(200, r#"{"order":42,"state":"shipped"}"#)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gw.log");
+    let line = |target: &str, rid: &str| {
+        format!(
+            "203.0.113.5 - - [01/May/2024:12:00:00 +0000] \"GET {target} HTTP/1.1\" 504 0 \"-\" \"probe/1\" rid={rid} \
+             rt=1.000 urt=\"1.000\" us=\"504\" ua=\"10.0.0.8:8080\"\n"
+        )
+    };
+    let rid_slow = "5".repeat(32);
+    let rid = "4".repeat(32);
+    std::fs::write(&log, line("/v1/slow/1", &rid_slow) + &line("/v1/orders/42?expand=items", &rid)).unwrap();
+    let cmd = format!("{} --replay-base {} {}", quote(bin()), quote(&server.base()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("replay", 200, 50, dir.path(), &cmd);
+    t.wait("the log", |s| s.has("/v1/orders/42"));
+    t.keys(&["e"]);
+    t.expect("the replay pane on the ▶ request", |s| {
+        check!(s.has(&format!("GET {}/v1/orders/42?expand=items", server.base())), "the request is not in the editor");
+        check!(s.has("504 Gateway Timeout"), "the logged status is not shown");
+        Ok(())
+    });
+    t.keys(&["C-s"]);
+    t.expect("the response beside the logged status", |s| {
+        let row = s.lines.iter().find(|l| l.contains("replayed HTTP/1.1 200 OK"));
+        check!(row.is_some(), "no response status");
+        check!(row.unwrap().contains("logged") || s.has("504 Gateway Timeout"), "the logged side is gone");
+        check!(s.has("changed") && s.has("\"state\": \"shipped\""), "no verdict or body");
+        Ok(())
+    });
+    assert_eq!(server.seen()[0].target, "/v1/orders/42?expand=items");
+
+    // the slow one: in flight, the console still answers keys; Esc cancels it
+    t.keys(&["Escape", "k", "e", "C-s"]);
+    t.expect("the slow request in flight", |s| {
+        check!(s.has("sending…") && s.has("Esc cancels"), "no spinner");
+        Ok(())
+    });
+    t.keys(&["BTab", "j"]);
+    t.expect("the selection moved while the request is in flight", |s| {
+        let selected = s.lines.iter().find(|l| l.contains('▶')).cloned().unwrap_or_default();
+        check!(selected.contains("/v1/orders/42"), "▶ is not on the second line: {selected}");
+        check!(s.has("sending…"), "the request is no longer in flight");
+        Ok(())
+    });
+    t.keys(&["Tab", "Escape"]);
+    t.expect("the request cancelled", |s| {
+        check!(s.has("cancelled: the request in flight was aborted"), "not cancelled");
+        check!(!s.has("sending…"), "still sending");
+        Ok(())
+    });
+    assert!(server.seen().iter().any(|r| r.target == "/v1/slow/1"), "the slow request reached the server");
+    t.keys(&["Escape"]);
+    t.expect("the pane closed", |s| {
+        check!(!s.has("replay →"), "the replay pane is still open");
+        Ok(())
+    });
     assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
 }

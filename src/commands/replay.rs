@@ -134,11 +134,27 @@ fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow
 fn check(items: &[Item], settings: &Settings, allow_unsafe: bool) -> anyhow::Result<()> {
     for it in items {
         check_target(&it.request.url, settings.allow_hosts.as_deref()).map_err(usage)?;
-        if !allow_unsafe && !is_idempotent(&it.request.method) {
-            return Err(usage(crate::replay::safety::Refusal::Unsafe(it.request.method.clone())));
-        }
     }
-    Ok(())
+    let unsafe_items: Vec<&Item> = items.iter().filter(|it| !is_idempotent(&it.request.method)).collect();
+    match unsafe_items.first() {
+        Some(first) if !allow_unsafe => {
+            let refusal = crate::replay::safety::Refusal::Unsafe(first.request.method.clone());
+            if items.len() == 1 {
+                return Err(usage(refusal));
+            }
+            let place = match (&first.source, first.line) {
+                (Some(s), Some(l)) => format!("{s}:{l}"),
+                _ => "the request".into(),
+            };
+            Err(usage_msg(&format!(
+                "{refusal}; {} of the {} selected requests are not idempotent, the first at {place} (nothing sent; \
+                 narrow the filter, e.g. `and method=GET`)",
+                unsafe_items.len(),
+                items.len()
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `gatewatch replay`.

@@ -11,9 +11,15 @@ pub fn status_text(status: u16) -> String {
     }
 }
 
-/// Milliseconds for people: `12.3 ms`, `1002 ms`.
+/// Milliseconds for people: `12.3 ms`, `310 ms`, `30.00 s`.
 pub fn ms_text(ms: f64) -> String {
-    if ms >= 100.0 { format!("{ms:.0} ms") } else { format!("{ms:.1} ms") }
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
 }
 
 /// One attempt: `#2 200 in 12.3 ms, after 140 ms` (or its error).
@@ -57,5 +63,9 @@ mod tests {
         assert_eq!(body_lines(&o), ["plain", "text", "… 90 more bytes not kept"]);
         assert_eq!(status_text(503), "503 Service Unavailable");
         assert_eq!(status_text(599), "599");
+        assert_eq!(
+            (ms_text(2.25), ms_text(310.4), ms_text(30002.0)),
+            ("2.2 ms".into(), "310 ms".into(), "30.00 s".into())
+        );
     }
 }

@@ -161,8 +161,8 @@ pub struct App {
     pub replay_focus: bool,
     /// The ids replays were sent with: their own lines are marked when they arrive.
     pub replay_keys: Vec<u64>,
-    /// The requests sent this session, as edited, oldest first.
-    pub replay_history: Vec<String>,
+    /// The requests sent this session, as edited (and as sent, for the secrets the text hides), oldest first.
+    pub replay_history: Vec<(String, crate::replay::Request)>,
     pub(crate) replay_settings: crate::replay::settings::Settings,
     pub(crate) actions: super::replay::ActionChannel,
     /// Text for the terminal's clipboard, for the loop to send.
@@ -457,8 +457,8 @@ impl App {
             }
             Action::Left => self.hscroll = self.hscroll.saturating_sub(8),
             Action::Right => self.hscroll += 8,
-            Action::NextPane => self.cycle_focus(1),
-            Action::PrevPane => self.cycle_focus(self.panes.len().saturating_sub(1)),
+            Action::NextPane => self.cycle_focus(true),
+            Action::PrevPane => self.cycle_focus(false),
             Action::Detail => self.toggle(Overlay::Detail),
             Action::Trace => self.toggle(Overlay::Trace),
             Action::Help => self.toggle(Overlay::Help),
@@ -556,26 +556,27 @@ impl App {
         self.refit();
     }
 
-    fn cycle_focus(&mut self, by: usize) {
+    /// Tab / Shift-Tab: the next or previous pane in screen order; the replay pane, when open, is the stop after the
+    /// last pane (and before the first).
+    pub(crate) fn cycle_focus(&mut self, forward: bool) {
         if self.panes.is_empty() {
             return;
         }
         // in screen order, so Tab goes left to right, top to bottom
         let order: Vec<usize> =
             self.pane_rects(Rect::new(0, 0, self.size.0, self.size.1)).iter().map(|(i, _)| *i).collect();
-        let at = order.iter().position(|&i| i == self.focus).unwrap_or(0);
-        let next = (at + by) % order.len();
-        // the replay pane is a stop after the last pane (and before the first, going back)
-        let wrapped = if by == 1 { next == 0 } else { next == order.len() - 1 };
-        if self.replay.is_some() && wrapped && !self.replay_focus {
-            self.replay_focus = true;
-            return;
-        }
+        let n = order.len();
         if self.replay_focus {
             self.replay_focus = false;
-            self.focus = if by == 1 { order[0] } else { order[order.len() - 1] };
+            self.focus = if forward { order[0] } else { order[n - 1] };
         } else {
-            self.focus = order[next];
+            let at = order.iter().position(|&i| i == self.focus).unwrap_or(0);
+            let wrapped = if forward { at == n - 1 } else { at == 0 };
+            if self.replay.is_some() && wrapped {
+                self.replay_focus = true;
+                return;
+            }
+            self.focus = order[if forward { (at + 1) % n } else { (at + n - 1) % n }];
         }
         if self.zoom {
             self.refit();

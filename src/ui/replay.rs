@@ -305,7 +305,7 @@ impl App {
                 }
                 match self.keymap.action(k) {
                     Some(Action::Quit) if ctrl => self.quit = true,
-                    Some(Action::NextPane | Action::PrevPane) => self.replay_focus = false,
+                    Some(a @ (Action::NextPane | Action::PrevPane)) => self.cycle_focus(a == Action::NextPane),
                     _ if k.code == KeyCode::Esc => {
                         s.editing = false;
                         self.normalize_editor();
@@ -351,7 +351,7 @@ impl App {
                 }
             }
             Some(a @ (Action::HistoryPrev | Action::HistoryNext)) => self.replay_history(a),
-            Some(Action::NextPane | Action::PrevPane) => self.replay_focus = false,
+            Some(a @ (Action::NextPane | Action::PrevPane)) => self.cycle_focus(a == Action::NextPane),
             Some(Action::Back) => {
                 if view.in_flight() {
                     view.abort();
@@ -422,12 +422,14 @@ impl App {
         if !is_idempotent(&req.method) {
             reasons.push(format!("{} is not idempotent: replaying it may change data", req.method));
         }
-        if base_host.is_some() && host != base_host {
-            reasons.push(format!(
-                "{} is not the replay target {}",
-                host.unwrap_or_default(),
-                base_host.unwrap_or_default()
-            ));
+        match base_host {
+            Some(target) if host.as_ref() != Some(&target) => {
+                reasons.push(format!("{} is not the replay target {target}", host.unwrap_or_default()))
+            }
+            // without a configured target the host came from the log or the editor: say where it goes
+            None => reasons
+                .push(format!("no replay target is set (--replay-base): this goes to {}", host.unwrap_or_default())),
+            _ => {}
         }
         if reasons.is_empty() {
             self.dispatch(req);
@@ -469,8 +471,8 @@ impl App {
             }
         }
         let text = s.editor.lines().join("\n");
-        if self.replay_history.last() != Some(&text) {
-            self.replay_history.push(text);
+        if self.replay_history.last().is_none_or(|(t, _)| *t != text) {
+            self.replay_history.push((text, req));
         }
         s.history_at = None;
     }
@@ -520,7 +522,9 @@ impl App {
             (_, Some(i)) => (i + 1).min(n - 1),
         };
         s.history_at = Some(at);
-        s.editor = editor_with(&self.replay_history[at]);
+        let (text, req) = &self.replay_history[at];
+        s.editor = editor_with(text);
+        s.before = req.clone();
         s.message = Some((false, format!("history {} of {n}", at + 1)));
     }
 
@@ -556,14 +560,16 @@ impl App {
             self.notice = Some("batch replay needs a target: --replay-base URL (or [replay] base_url)".into());
             return;
         };
+        if self.panes.iter().any(|p| !p.filter_done()) {
+            self.notice = Some("the filter is still checking lines: press E again when its count is complete".into());
+            return;
+        }
         let gateways = self.panes.iter().any(|p| p.side() == Role::Gateway);
         let mut picked: Vec<(i64, String, crate::record::Record<'static>)> = Vec::new();
         for p in self.panes.iter().filter(|p| !gateways || p.side() == Role::Gateway) {
             let Some(parser) = p.parser.as_ref() else { continue };
-            for line in 0..p.lines.len() {
-                if !p.shows(line) {
-                    continue;
-                }
+            // the rows the filter shows: only its matches are read
+            for line in (0..p.rows()).map(|row| p.row_line(row)) {
                 let Some(rec) = parser.parse(p.lines.line(line)).filter(|r| r.method.is_some() && r.path.is_some())
                 else {
                     continue;
