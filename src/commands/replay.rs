@@ -49,13 +49,11 @@ fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
 /// The requests the arguments select, rebuilt.
 fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow::Result<Vec<Item>> {
     let build = |base: &str| BuildOptions {
-        base: base.to_string(),
         base_host: args.base_host.clone(),
-        id_header: settings.id_header.clone(),
         keep_id: args.keep_id,
-        headers: settings.headers.clone(),
         body: body.clone(),
         follow_redirects: args.follow_redirects,
+        ..settings.build_options(base.to_string())
     };
     if let Some(cmd) = &args.from_curl {
         let mut req = crate::replay::curl::from_curl(cmd).map_err(usage)?;

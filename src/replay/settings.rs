@@ -49,6 +49,19 @@ impl Settings {
         })
     }
 
+    /// How requests are rebuilt against `base` with these settings: a fresh id, the configured headers, no body.
+    pub fn build_options(&self, base: String) -> super::request::BuildOptions {
+        super::request::BuildOptions {
+            base,
+            base_host: None,
+            id_header: self.id_header.clone(),
+            keep_id: false,
+            headers: self.headers.clone(),
+            body: None,
+            follow_redirects: false,
+        }
+    }
+
     /// The host the base URL names (lower case), for "is this the configured target?".
     pub fn base_host(&self) -> Option<String> {
         reqwest::Url::parse(self.base.as_deref()?).ok()?.host_str().map(|h| h.to_ascii_lowercase())

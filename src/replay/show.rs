@@ -11,25 +11,19 @@ pub fn status_text(status: u16) -> String {
     }
 }
 
-/// Milliseconds for people: `12.3 ms`, `310 ms`, `30.00 s`.
+/// Milliseconds for people, as the rest of gatewatch writes durations: `2.2ms`, `310ms`, `30s`.
 pub fn ms_text(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else if ms >= 100.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
+    crate::output::duration_text((ms * 1000.0).round().max(0.0) as u64)
 }
 
-/// One attempt: `#2 200 in 12.3 ms, after 140 ms` (or its error).
+/// One attempt: `#2 200 in 12.3ms, after waiting 140ms` (or its error).
 pub fn attempt_text(n: usize, a: &Attempt) -> String {
     let what = match (a.status, &a.error) {
         (Some(s), _) => s.to_string(),
         (None, Some(e)) => e.clone(),
         (None, None) => "no response".into(),
     };
-    let after = if a.delay_ms > 0 { format!(", after waiting {} ms", a.delay_ms) } else { String::new() };
+    let after = if a.delay_ms > 0 { format!(", after waiting {}", ms_text(a.delay_ms as f64)) } else { String::new() };
     format!("#{} {what} in {}{after}", n + 1, ms_text(a.ms))
 }
 

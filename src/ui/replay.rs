@@ -14,7 +14,7 @@ use super::keymap::{Action, Context};
 use crate::record::Role;
 use crate::replay::batch::{self, BatchOptions, Summary};
 use crate::replay::breaker::Circuit;
-use crate::replay::request::{self, BuildOptions, Request, is_idempotent};
+use crate::replay::request::{self, Request, is_idempotent};
 use crate::replay::retry::{BASE_BACKOFF, RetryPolicy};
 use crate::replay::safety::check_target;
 use crate::replay::send::{Outcome, SendOptions, client, send};
@@ -225,15 +225,7 @@ impl App {
             Some(h) => format!("http://{h}"),
             None => "http://127.0.0.1".into(),
         });
-        let opts = BuildOptions {
-            base,
-            base_host: None,
-            id_header: s.id_header.clone(),
-            keep_id: false,
-            headers: s.headers.clone(),
-            body: None,
-            follow_redirects: false,
-        };
+        let opts = s.build_options(base);
         let rebuilt = match request::from_record(&rec, &opts) {
             Ok(r) => r,
             Err(e) => {
@@ -585,15 +577,7 @@ impl App {
             self.notice = Some("the filter shows no request to replay".into());
             return;
         }
-        let opts = BuildOptions {
-            base: base.clone(),
-            base_host: None,
-            id_header: s.id_header.clone(),
-            keep_id: false,
-            headers: s.headers.clone(),
-            body: None,
-            follow_redirects: false,
-        };
+        let opts = s.build_options(base.clone());
         let mut rows = Vec::new();
         let mut jobs = Vec::new();
         for (_, place, rec) in &picked {

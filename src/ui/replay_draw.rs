@@ -262,10 +262,13 @@ fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
             b.rate,
             b.concurrency
         );
+        // the question wraps on a narrow terminal: it must be read whole
         if b.unsafe_count > 0 {
             ask.push_str(&format!(" {} of them are not idempotent.", b.unsafe_count));
         }
-        lines.push(Line::from(Span::styled(ask, t.alert)));
+        for part in word_wrap(&ask, inner.width.max(1) as usize) {
+            lines.push(Line::from(Span::styled(part, t.alert)));
+        }
     } else {
         let done = b.rows.iter().filter(|r| r.result.is_some()).count();
         let state = b.finished.unwrap_or("running");
@@ -291,32 +294,65 @@ fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
         }
     }
     lines.push(Line::raw(""));
-    let rows = b.rows.iter().skip(b.scroll as usize).take(inner.height as usize);
-    for row in rows {
+    // the outcome first, so a narrow terminal cuts the path, not the statuses
+    let place_w = b.rows.iter().map(|r| r.place.chars().count()).max().unwrap_or(0);
+    for row in b.rows.iter().skip(b.scroll as usize).take(inner.height as usize) {
         let logged = row.logged.map_or("-".into(), |s| s.to_string());
-        let mut spans = vec![
-            Span::styled(format!("{:<22} ", e(&row.place)), t.dim),
-            Span::raw(format!("{} {} ", e(&row.method), e(&row.path))),
-            Span::styled(logged.clone(), row.logged.map_or(t.dim, |s| t.status(s))),
-            Span::raw(" → "),
-        ];
+        let mut spans = vec![Span::styled(logged, row.logged.map_or(t.dim, |s| t.status(s))), Span::raw(" → ")];
+        let mut after = String::new();
         match &row.result {
-            None => spans.push(Span::styled("…", t.dim)),
+            None => spans.push(Span::styled("…  ", t.dim)),
             Some(None) => spans.push(Span::styled("skipped", t.alert)),
             Some(Some(o)) => {
                 match o.status {
                     Some(st) => spans.push(Span::styled(st.to_string(), t.status(st))),
-                    None => spans.push(Span::styled(e(o.error.as_deref().unwrap_or("failed")), t.alert)),
+                    None => spans.push(Span::styled("failed", t.alert)),
                 }
                 if let Some(ms) = o.latency_ms {
-                    spans.push(Span::styled(format!("  {}", show::ms_text(ms)), t.dim));
+                    after.push_str(&format!("{:>7}", show::ms_text(ms)));
                 }
                 if o.attempts.len() > 1 {
-                    spans.push(Span::styled(format!("  {} attempts", o.attempts.len()), t.dim));
+                    after.push_str(&format!(" ×{}", o.attempts.len()));
+                }
+                if let (None, Some(err)) = (o.status, &o.error) {
+                    after.push_str(&format!(" {}", e(err)));
                 }
             }
         }
+        spans.push(Span::styled(format!("{after:<10} "), t.dim));
+        spans.push(Span::styled(format!("{:<place_w$}  ", e(&row.place)), t.dim));
+        spans.push(Span::raw(format!("{} {}", e(&row.method), e(&row.path))));
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a line is cut).
+fn word_wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn word_wrap_breaks_between_words() {
+        assert_eq!(
+            super::word_wrap("Replay 19 requests to http://h at 10/s?", 16),
+            ["Replay 19", "requests to", "http://h at", "10/s?"]
+        );
+        assert_eq!(super::word_wrap("short", 80), ["short"]);
+    }
 }
