@@ -14,7 +14,6 @@ use crate::filter::Filter;
 use crate::output::paint;
 use crate::replay::batch::{self, BatchOptions, Logged, Summary, Verdict};
 use crate::replay::request::{self, BuildOptions, Request, expects_body, is_idempotent};
-use crate::replay::retry::{BASE_BACKOFF, RetryPolicy};
 use crate::replay::safety::{Redactor, check_target};
 use crate::replay::select::{Pick, pick};
 use crate::replay::send::{Outcome, SendOptions};
@@ -32,6 +31,7 @@ struct Item {
     request: Request,
 }
 
+/// The body from a file, or standard input for `-`.
 fn read_body(path: &str) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if path == "-" {
@@ -42,6 +42,7 @@ fn read_body(path: &str) -> anyhow::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Seconds from a flag, as a duration (a usage error when negative or not a number).
 fn secs(s: f64, what: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s).map_err(|_| usage_msg(&format!("{what} takes a number of seconds, not {s}")))
 }
@@ -58,17 +59,13 @@ fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow
     if let Some(cmd) = &args.from_curl {
         let mut req = crate::replay::curl::from_curl(cmd).map_err(usage)?;
         if let Some(base) = &settings.base {
-            req.url = request::retarget(&req.url, base).map_err(usage)?;
+            req.url = request::join(base, &req.url).map_err(usage)?;
         }
-        let opts = build("");
-        let logged_id = req.header(&opts.id_header).map(str::to_string);
-        let sent_id = match &logged_id {
-            Some(id) if args.keep_id => id.clone(),
-            Some(id) => request::fresh_id_like(id),
-            None => request::fresh_id_like(""),
-        };
-        req.set_header(&opts.id_header, &sent_id);
-        for (n, v) in &opts.headers {
+        if let Some(host) = &args.base_host {
+            req.set_header("Host", host);
+        }
+        let (logged_id, sent_id) = request::assign_id(&mut req, &settings.id_header, args.keep_id);
+        for (n, v) in &settings.headers {
             req.set_header(n, v);
         }
         if let Some(b) = body {
@@ -128,14 +125,15 @@ fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow
         .collect()
 }
 
-/// Refuse before anything is sent: a target outside the allowlist, an unsafe method without `--allow-unsafe`.
-fn check(items: &[Item], settings: &Settings, allow_unsafe: bool) -> anyhow::Result<()> {
+/// Refuse before anything is sent: a target outside the allowlist, and (when it would be sent) a method that is
+/// not idempotent without `--allow-unsafe`.
+fn check(items: &[Item], settings: &Settings, unsafe_refused: bool) -> anyhow::Result<()> {
     for it in items {
         check_target(&it.request.url, settings.allow_hosts.as_deref()).map_err(usage)?;
     }
     let unsafe_items: Vec<&Item> = items.iter().filter(|it| !is_idempotent(&it.request.method)).collect();
     match unsafe_items.first() {
-        Some(first) if !allow_unsafe => {
+        Some(first) if unsafe_refused => {
             let refusal = crate::replay::safety::Refusal::Unsafe(first.request.method.clone());
             if items.len() == 1 {
                 return Err(usage(refusal));
@@ -164,8 +162,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     let timeout = secs(args.timeout, "--timeout")?;
     let cap = secs(args.max_backoff, "--max-backoff")?;
     let cooldown = secs(args.break_cooldown, "--break-cooldown")?;
+    let rate = match args.rate {
+        Some(r) if !(r.is_finite() && (0.001..=1e6).contains(&r)) => {
+            return Err(usage_msg(&format!("--rate takes requests per second from 0.001 to 1000000, not {r}")));
+        }
+        r => r,
+    };
     let items = plan(&args, &settings, body)?;
-    check(&items, &settings, args.allow_unsafe)?;
+    // --curl and --dry-run send nothing: only what is sent needs --allow-unsafe
+    let sends = !(args.curl || args.dry_run);
+    check(&items, &settings, sends && !args.allow_unsafe)?;
     for it in items.iter().filter(|it| expects_body(&it.request.method) && it.request.body.is_none()).take(1) {
         eprintln!(
             "gatewatch: note: logs do not carry bodies; {} is sent without one (give it with --body FILE)",
@@ -203,14 +209,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     }
     let jobs: Vec<(Request, SendOptions)> = items
         .iter()
-        .map(|it| {
-            let retries = args.retries.unwrap_or_else(|| RetryPolicy::default_retries(&it.request.method));
-            (it.request.clone(), SendOptions { timeout, retry: RetryPolicy { retries, base: BASE_BACKOFF, cap } })
-        })
+        .map(|it| (it.request.clone(), SendOptions::for_method(&it.request.method, timeout, args.retries, cap)))
         .collect();
     let opts = BatchOptions {
         concurrency: args.concurrency,
-        rate: args.rate,
+        rate,
         break_after: args.break_after,
         cooldown: (!cooldown.is_zero()).then_some(cooldown),
     };
@@ -254,14 +257,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     Ok(if all_answered && summary.circuit_opened == 0 { EXIT_OK } else { EXIT_SOURCE_ERROR })
 }
 
-fn headers_json(h: &[(String, String)], redactor: &Redactor) -> Value {
-    let mut m = serde_json::Map::new();
-    for (n, v) in h {
-        m.insert(n.clone(), Value::String(redactor.shown(n, v)));
-    }
-    Value::Object(m)
-}
-
 /// One request as JSON: `outcome` is `None` for a dry run, `Some(None)` when skipped.
 fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, dry_run: bool) -> Value {
     let mut v = json!({
@@ -272,7 +267,7 @@ fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, 
         "request_id": it.logged_id,
         "sent_request_id": it.sent_id,
         "request": {
-            "headers": headers_json(&it.request.headers, redactor),
+            "headers": show::headers_json(&it.request.headers, redactor),
             "body_bytes": it.request.body.as_ref().map(Vec::len),
         },
         "logged": it.logged,
@@ -288,7 +283,7 @@ fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, 
     let replayed = outcome.map(|o| {
         let mut r = serde_json::to_value(o).unwrap_or(Value::Null);
         // response headers can carry secrets too (Set-Cookie)
-        r["headers"] = headers_json(&o.headers, redactor);
+        r["headers"] = show::headers_json(&o.headers, redactor);
         r
     });
     v["replayed"] = replayed.unwrap_or(Value::Null);
@@ -296,6 +291,7 @@ fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, 
     v
 }
 
+/// A status with its reason, coloured by class on a terminal.
 fn status_paint(color: bool, s: u16) -> String {
     let code = match s / 100 {
         2 => "32",
@@ -382,6 +378,7 @@ fn item_text(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, 
     o
 }
 
+/// The summary as text: the counts, the circuit, then the logged → replayed matrix.
 fn summary_text(s: &Summary, color: bool) -> String {
     let mut o = format!(
         "replayed {}: {} same, {} changed, {} failed, {} skipped; circuit {}{}\n",

@@ -152,7 +152,8 @@ impl Pacer {
         let now = tokio::time::Instant::now();
         let at = self.next.map_or(now, |n| n.max(now));
         tokio::time::sleep_until(at).await;
-        self.next = Some(at + every);
+        // from when this one really starts: a late wake-up must not let the next one come early
+        self.next = Some(tokio::time::Instant::now().max(at) + every);
     }
 }
 
@@ -163,11 +164,16 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
     let breaker = Arc::new(Mutex::new(Breaker::new(opts.break_after, opts.cooldown)));
     let mut pacer =
         Pacer { every: opts.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)), next: None };
-    let mut clients: HashMap<(bool, bool), reqwest::Client> = HashMap::new();
+    let mut clients: HashMap<(bool, bool, bool), reqwest::Client> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (req, send_opts)) in requests.into_iter().enumerate() {
         let Ok(slot) = slots.clone().acquire_owned().await else { break };
-        pacer.turn().await;
+        // a circuit open for good skips the rest at once; otherwise each request waits its turn
+        let open_for_good =
+            opts.cooldown.is_none() && matches!(breaker.lock().expect("breaker lock").state(), Circuit::Open(_));
+        if !open_for_good {
+            pacer.turn().await;
+        }
         let (permit, state) = {
             let mut b = breaker.lock().expect("breaker lock");
             (b.permit(Instant::now()), b.state())
@@ -176,10 +182,10 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
             let _ = done.send((i, None, state));
             continue;
         }
-        let key = (req.insecure, req.follow_redirects);
+        let key = (req.insecure, req.follow_redirects, super::send::is_loopback(&req.url));
         let client = match clients.get(&key) {
             Some(c) => c.clone(),
-            None => match client(key.0, key.1) {
+            None => match client(key.0, key.1, key.2) {
                 Ok(c) => clients.entry(key).or_insert(c).clone(),
                 Err(e) => {
                     let out =

@@ -125,12 +125,19 @@ fn printf_b_quote(body: &[u8]) -> String {
 
 /// The request a curl command line sends, as pasted from a browser's "Copy as cURL", docs or shell history.
 pub fn from_curl(cmd: &str) -> Result<Request> {
+    from_curl_with(cmd, true)
+}
+
+/// [`from_curl`]; files named by `-d @file` are read only when `read_files` (the console does not wait on them).
+pub fn from_curl_with(cmd: &str, read_files: bool) -> Result<Request> {
     let words = split_words(cmd)?;
     let (first, args) = words.split_first().context("the curl command is empty")?;
     ensure!(first == b"curl" || first.ends_with(b"/curl"), "not a curl command: it must start with `curl`");
-    let mut import = Import::default();
+    let mut import = Import { read_files, ..Import::default() };
     import.read(args)?;
-    import.finish()
+    let mut req = import.finish()?;
+    super::request::credentials_to_header(&mut req);
+    Ok(req)
 }
 
 /// Split a command line into words as bash does (quotes, `$'…'`, backslashes, line continuations, comments).
@@ -394,6 +401,8 @@ struct Import {
     cookies: Vec<String>,
     insecure: bool,
     follow: bool,
+    /// Read `@file` data.
+    read_files: bool,
 }
 
 impl Import {
@@ -453,8 +462,8 @@ impl Import {
         match opt {
             Valued::Method => self.method = Some(text(v, "the method")?),
             Valued::Header => self.headers.extend(header(&text(v, "a header")?)?),
-            Valued::Data(kind) => self.data.push(data(kind, v)?),
-            Valued::DataUrlencode => self.data.push(data_urlencode(v)?),
+            Valued::Data(kind) => self.data.push(data(kind, v, self.read_files)?),
+            Valued::DataUrlencode => self.data.push(data_urlencode(v, self.read_files)?),
             Valued::User => self.auth = Some(basic_auth(&text(v, "the -u user")?)?),
             Valued::Cookie => self.cookies.push(cookies(&text(v, "the cookies")?)?),
             Valued::UserAgent => self.user_agent = Some(text(v, "the user agent")?),
@@ -520,7 +529,9 @@ fn header(arg: &str) -> Result<Option<(String, String)>> {
         Some(name) if !name.contains(':') => parse_header(&format!("{name}:")).map(|(n, _)| Some((n, String::new()))),
         _ => parse_header(arg).map(|(n, v)| (!v.is_empty()).then_some((n, v))),
     };
-    let header = parsed.with_context(|| format!("-H {arg:?} is not a `Name: value` header"))?;
+    // the value is not quoted back: it may be a secret
+    let name = arg.split([':', ' ']).next().unwrap_or("");
+    let header = parsed.with_context(|| format!("-H {name:?}…: not a `Name: value` header"))?;
     if let Some((name, value)) = &header {
         // a line break would smuggle in another header
         ensure!(!value.contains(['\r', '\n']), "header {name} holds a line break");
@@ -530,11 +541,11 @@ fn header(arg: &str) -> Result<Option<(String, String)>> {
 
 /// What a `-d`-like option adds to the body: `@file` is read (not for `--data-raw`); `-d` drops the file's line
 /// ends, as curl does.
-fn data(kind: DataKind, v: &[u8]) -> Result<Vec<u8>> {
+fn data(kind: DataKind, v: &[u8], read_files: bool) -> Result<Vec<u8>> {
     let Some(name) = v.strip_prefix(b"@").filter(|_| kind != DataKind::Raw) else {
         return Ok(v.to_vec());
     };
-    let mut bytes = read_file(name)?;
+    let mut bytes = read_file(name, read_files)?;
     if kind == DataKind::Text {
         bytes.retain(|b| !matches!(b, b'\r' | b'\n'));
     }
@@ -542,10 +553,10 @@ fn data(kind: DataKind, v: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// `--data-urlencode`: `content`, `=content`, `name=content`, `@file` or `name@file`, the content percent-encoded.
-fn data_urlencode(v: &[u8]) -> Result<Vec<u8>> {
+fn data_urlencode(v: &[u8], read_files: bool) -> Result<Vec<u8>> {
     let (name, content) = match v.iter().position(|b| matches!(b, b'=' | b'@')) {
         Some(i) if v[i] == b'=' => (&v[..i], v[i + 1..].to_vec()),
-        Some(i) => (&v[..i], read_file(&v[i + 1..])?),
+        Some(i) => (&v[..i], read_file(&v[i + 1..], read_files)?),
         None => (&v[..0], v.to_vec()),
     };
     let mut out = name.to_vec();
@@ -570,9 +581,13 @@ fn percent_encode(b: &[u8]) -> String {
 }
 
 /// A data file's bytes.
-fn read_file(name: &[u8]) -> Result<Vec<u8>> {
+fn read_file(name: &[u8], allowed: bool) -> Result<Vec<u8>> {
     let name = text(name, "the data file name")?;
     ensure!(name != "-", "reading data from stdin (@-) is not supported here");
+    ensure!(
+        allowed,
+        "@{name}: data files are not read here; paste the data itself, or use `gatewatch replay --from-curl`"
+    );
     std::fs::read(&name).with_context(|| format!("cannot read data file {name}"))
 }
 

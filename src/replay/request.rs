@@ -58,27 +58,60 @@ pub fn rewritten(url: &str) -> Option<String> {
     (wire.as_str() != url).then(|| wire.to_string())
 }
 
+/// Text as the editor shows it: control and invisible formatting characters escaped (`\x1b`, `\u{202e}`), so
+/// nothing from a log or a paste acts on the terminal; line ends kept where `lines` is set (the body).
+pub fn editor_text(bytes: &[u8], lines: bool) -> String {
+    if !lines {
+        return crate::text::escape_control(bytes);
+    }
+    bytes.split(|&b| b == b'\n').map(crate::text::escape_control).collect::<Vec<_>>().join("\n")
+}
+
 /// The request as editable text: `METHOD URL`, the headers (secrets as `redactor` shows them), a blank line, the
-/// body (when it is text).
+/// body. Bytes that must not reach a terminal are shown escaped; [`from_text`] reads them back as they were.
 pub fn to_text(req: &Request, redactor: &super::safety::Redactor) -> String {
-    let mut out = format!("{} {}\n", req.method, req.url);
+    let mut out = format!("{} {}\n", editor_text(req.method.as_bytes(), false), editor_text(req.url.as_bytes(), false));
     for (n, v) in &req.headers {
-        out.push_str(&format!("{n}: {}\n", redactor.shown(n, v)));
+        let shown = redactor.shown(n, v);
+        out.push_str(&format!("{}: {}\n", editor_text(n.as_bytes(), false), editor_text(shown.as_bytes(), false)));
     }
     if let Some(b) = &req.body {
         out.push('\n');
-        out.push_str(&String::from_utf8_lossy(b));
+        out.push_str(&editor_text(b, true));
     }
     out
 }
 
-/// Read an edited request back. A hidden secret stands for the value it hid in `before`; a first line starting
-/// with `curl` imports the whole text as a curl command line.
-pub fn from_text(text: &str, redactor: &super::safety::Redactor, before: &Request) -> anyhow::Result<Request> {
-    let text = text.trim_start_matches(['\n', '\r', ' ']);
-    if text.starts_with("curl ") || text.starts_with("curl\t") {
-        return super::curl::from_curl(text);
+/// The curl command a text starts with: its first line, with the lines it continues onto (`\` at a line end).
+pub fn curl_command(text: &str) -> Option<String> {
+    let text = text.trim_start();
+    if !(text.starts_with("curl ") || text.starts_with("curl\t")) {
+        return None;
     }
+    let mut cmd = String::new();
+    for line in text.lines() {
+        cmd.push_str(line);
+        cmd.push('\n');
+        if !line.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    Some(cmd)
+}
+
+/// Read an edited request back. What the editor shows for a value of `before` — a hidden secret, an escaped
+/// byte — stands for that value. A first line that is a curl command imports it (files named by `@file` are read
+/// only when `read_files`).
+pub fn from_text(
+    text: &str,
+    redactor: &super::safety::Redactor,
+    before: &Request,
+    read_files: bool,
+) -> anyhow::Result<Request> {
+    if let Some(cmd) = curl_command(text) {
+        return super::curl::from_curl_with(&cmd, read_files);
+    }
+    let text = text.trim_start_matches(['\n', '\r', ' ']);
     let (head, body) = match text.split_once("\n\n") {
         Some((h, b)) => (h, Some(b)),
         None => (text.trim_end_matches('\n'), None),
@@ -90,21 +123,105 @@ pub fn from_text(text: &str, redactor: &super::safety::Redactor, before: &Reques
         !method.is_empty() && method.bytes().all(|b| b.is_ascii_alphabetic()) && !url.is_empty(),
         "the first line must be `METHOD URL`, e.g. `GET http://127.0.0.1:8080/v1/orders` (or a curl command)"
     );
+    let url = if url == editor_text(before.url.as_bytes(), false) { before.url.clone() } else { url.to_string() };
     let mut headers = Vec::new();
     for (i, l) in lines.enumerate() {
-        let (n, v) =
-            parse_header(l).ok_or_else(|| anyhow::anyhow!("line {} is not a `Name: value` header: {l:?}", i + 2))?;
-        let v = redactor.restored(&n, &v, &before.headers);
-        headers.push((n, v));
+        // the line is not quoted back: it may hold a secret
+        let (n, v) = parse_header(l).ok_or_else(|| anyhow::anyhow!("line {} is not a `Name: value` header", i + 2))?;
+        let original = before
+            .headers
+            .iter()
+            .find(|(bn, bv)| bn.eq_ignore_ascii_case(&n) && editor_text(redactor.shown(bn, bv).as_bytes(), false) == v);
+        headers.push(match original {
+            Some((_, bv)) => (n, bv.clone()),
+            None => (n, v),
+        });
     }
-    Ok(Request {
+    let body = body.filter(|b| !b.is_empty()).map(|b| match &before.body {
+        Some(old) if editor_text(old, true) == b => old.clone(),
+        _ => b.as_bytes().to_vec(),
+    });
+    let mut req = Request {
         method: method.to_string(),
-        url: url.to_string(),
+        url,
         headers,
-        body: body.filter(|b| !b.is_empty()).map(|b| b.as_bytes().to_vec()),
+        body,
         insecure: before.insecure,
         follow_redirects: before.follow_redirects,
-    })
+    };
+    credentials_to_header(&mut req);
+    Ok(req)
+}
+
+/// A URL's `user:password@` moves into an `Authorization: Basic` header (unless one is given), so the password is
+/// never shown with the URL: redaction hides headers, not URLs.
+pub fn credentials_to_header(req: &mut Request) {
+    let Ok(mut url) = reqwest::Url::parse(&req.url) else { return };
+    if url.username().is_empty() && url.password().is_none() {
+        return;
+    }
+    let decode = |s: &str| {
+        let bytes: Vec<u8> = percent_decode(s.as_bytes());
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let user = format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or("")));
+    if req.header("authorization").is_none() {
+        use base64::Engine;
+        let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user));
+        req.headers.insert(0, ("Authorization".into(), value));
+    }
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    // only the authority changes: the rest of the URL is kept byte for byte
+    if let (Some(at), Some(scheme_end)) = (req.url.find('@'), req.url.find("://")) {
+        let authority_end =
+            req.url[scheme_end + 3..].find(['/', '?', '#']).map_or(req.url.len(), |i| i + scheme_end + 3);
+        if at < authority_end {
+            req.url = format!("{}{}", &req.url[..scheme_end + 3], &req.url[at + 1..]);
+            return;
+        }
+    }
+    req.url = url.to_string();
+}
+
+fn percent_decode(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex =
+            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Put a request id in `req`'s `header`: a fresh one shaped like the one it carries (or the one it carries, with
+/// `keep`). Returns (the id it carried, the id it now carries).
+pub fn assign_id(req: &mut Request, header: &str, keep: bool) -> (Option<String>, String) {
+    let carried = req.header(header).map(str::to_string);
+    let sent = match &carried {
+        Some(id) if keep => id.clone(),
+        Some(id) => fresh_id_like(id),
+        None => fresh_id_like(""),
+    };
+    req.set_header(header, &sent);
+    (carried, sent)
+}
+
+/// The ids a request can be followed by in the logs: its request id header and its W3C trace id.
+pub fn followed_ids(req: &Request, id_header: &str) -> Vec<String> {
+    let mut ids: Vec<String> = req.header(id_header).map(str::to_string).into_iter().collect();
+    ids.extend(req.header("traceparent").and_then(crate::ids::traceparent_trace_id).map(str::to_string));
+    ids
 }
 
 /// Whether a method is idempotent (RFC 9110 §9.2.2): it may be sent again, and replayed without asking.
@@ -198,17 +315,16 @@ pub fn from_record(rec: &Record<'_>, opts: &BuildOptions) -> Result<Rebuilt, Bui
     if let Some(r) = rec.referer.as_deref() {
         request.headers.push(("Referer".into(), r.to_string()));
     }
-    let logged_id = rec.request_id.as_deref().map(str::to_string);
-    let sent_id = match &logged_id {
-        Some(id) if opts.keep_id => Some(id.clone()),
-        Some(id) => Some(fresh_id_like(id)),
-        None if rec.trace_id.is_none() => Some(fresh_id_like("")),
-        None => None,
-    };
     let id_header = if opts.id_header.is_empty() { "X-Request-ID" } else { &opts.id_header };
-    if let Some(id) = &sent_id {
-        request.headers.push((id_header.to_string(), id.clone()));
-    }
+    let logged_id = rec.request_id.as_deref().map(str::to_string);
+    // a fresh id always goes out, so the replay can be told apart and followed, whatever the record logged
+    let sent_id = match &logged_id {
+        Some(id) if opts.keep_id => id.clone(),
+        Some(id) => fresh_id_like(id),
+        None => fresh_id_like(""),
+    };
+    request.headers.push((id_header.to_string(), sent_id.clone()));
+    let sent_id = Some(sent_id);
     if let Some(trace) = rec.trace_id.as_deref().filter(|t| is_hex(t, 32)) {
         // a W3C trace: a fresh trace id (or the logged one) with a new parent span
         let trace = if opts.keep_id { trace.to_ascii_lowercase() } else { hex(16) };
@@ -217,6 +333,7 @@ pub fn from_record(rec: &Record<'_>, opts: &BuildOptions) -> Result<Rebuilt, Bui
     for (n, v) in &opts.headers {
         request.set_header(n, v);
     }
+    credentials_to_header(&mut request);
     Ok(Rebuilt { request, logged_id, sent_id })
 }
 
@@ -237,12 +354,6 @@ pub fn join(base: &str, target: &str) -> Result<String, BuildError> {
     };
     let sep = if target.starts_with('/') || target.is_empty() { "" } else { "/" };
     Ok(format!("{}{sep}{target}", base.trim_end_matches('/')))
-}
-
-/// `url` aimed at `base` instead: its path and query kept, appended to the base (an imported curl command sent
-/// to another environment).
-pub fn retarget(url: &str, base: &str) -> Result<String, BuildError> {
-    join(base, url)
 }
 
 /// Undo the `\xHH` escaping gateways (nginx, Apache) apply to bytes they log; the bytes then go out
@@ -315,17 +426,58 @@ mod tests {
         };
         let text = to_text(&req, &r);
         assert_eq!(text, "POST http://h/x?q=1\nAuthorization: Bearer …(redacted)\nX-A: 1\n\n{\"a\":1}\n\nsecond");
-        assert_eq!(from_text(&text, &r, &req).unwrap(), req);
+        assert_eq!(from_text(&text, &r, &req, false).unwrap(), req);
         let edited = text.replace("X-A: 1", "X-A: 2").replace("POST", "PUT");
-        let back = from_text(&edited, &r, &req).unwrap();
+        let back = from_text(&edited, &r, &req, false).unwrap();
         assert_eq!(
             (back.method.as_str(), back.header("x-a"), back.header("authorization")),
             ("PUT", Some("2"), Some("Bearer s3cret"))
         );
-        let curl = from_text("curl -H 'X: y' http://h/z", &r, &req).unwrap();
+        let curl = from_text("curl -H 'X: y' http://h/z", &r, &req, false).unwrap();
         assert_eq!((curl.url.as_str(), curl.header("x")), ("http://h/z", Some("y")));
-        assert!(from_text("GET\n", &r, &req).is_err());
-        assert!(from_text("GET http://h/\nnot a header\n", &r, &req).unwrap_err().to_string().contains("line 2"));
+        assert!(from_text("GET\n", &r, &req, false).is_err());
+        let err = from_text("GET http://h/\nAuthorization Bearer s3cret\n", &r, &req, false).unwrap_err().to_string();
+        assert!(err.contains("line 2") && !err.contains("s3cret"), "{err}");
+        let err = from_text("curl -d @/etc/hostname http://h/", &r, &req, false).unwrap_err().to_string();
+        assert!(err.contains("not read here"), "the console reads no file: {err}");
+    }
+
+    #[test]
+    fn the_editor_escapes_what_must_not_reach_a_terminal_and_reads_it_back() {
+        let r = super::super::safety::Redactor::new(&[], false);
+        let req = Request {
+            method: "GET".into(),
+            url: "http://h/a\u{202e}b".into(),
+            headers: vec![("User-Agent".into(), "x\u{1b}[31my".into())],
+            body: Some(vec![0xff, b'\n', 0x1b, b'z']),
+            ..Default::default()
+        };
+        let text = to_text(&req, &r);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text:?}");
+        assert!(text.contains("a\\u{202e}b") && text.contains("x\\x1b[31my"), "{text}");
+        assert_eq!(from_text(&text, &r, &req, false).unwrap(), req, "unchanged text means the same bytes");
+    }
+
+    #[test]
+    fn a_curl_command_on_the_first_line_is_imported_without_the_lines_below() {
+        let r = super::super::safety::Redactor::new(&[], false);
+        let text = "curl -H 'X: 1' \\\n  http://h/p?q=1\nUser-Agent: old\nX-Request-ID: abc\n";
+        let req = from_text(text, &r, &Request::default(), false).unwrap();
+        assert_eq!((req.url.as_str(), req.header("x"), req.header("user-agent")), ("http://h/p?q=1", Some("1"), None));
+        assert!(curl_command("curly http://h").is_none());
+    }
+
+    #[test]
+    fn url_credentials_become_a_header() {
+        let mut req = Request { url: "https://al%40ice:hun%3Ater2@h.example:8443/p?q=@x".into(), ..Default::default() };
+        credentials_to_header(&mut req);
+        assert_eq!(req.url, "https://h.example:8443/p?q=@x");
+        use base64::Engine;
+        let expected = base64::engine::general_purpose::STANDARD.encode("al@ice:hun:ter2");
+        assert_eq!(req.header("authorization"), Some(format!("Basic {expected}").as_str()));
+        let mut plain = Request { url: "http://h/p?u=a@b".into(), ..Default::default() };
+        credentials_to_header(&mut plain);
+        assert_eq!((plain.url.as_str(), plain.headers.len()), ("http://h/p?u=a@b", 0));
     }
 
     #[test]

@@ -32,9 +32,11 @@ impl Redactor {
         if self.show || !self.is_secret(name) {
             return value.to_string();
         }
+        // an auth scheme (`Bearer`, `Basic`) says what kind of credential it was; any other value is hidden whole
+        let auth = ["authorization", "proxy-authorization"].iter().any(|a| a.eq_ignore_ascii_case(name));
         match value.split_once(' ') {
             Some((scheme, _))
-                if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+                if auth && !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
             {
                 format!("{scheme} {REDACTED}")
             }
@@ -132,6 +134,7 @@ mod tests {
         assert_eq!(r.shown("cookie", "sid=1; x=2"), "…(redacted)");
         assert_eq!(r.shown("x-session", "s3"), "…(redacted)");
         assert_eq!(r.shown("Accept", "a b"), "a b");
+        assert_eq!(r.shown("X-Api-Key", "k3y more"), "…(redacted)", "only auth headers keep a scheme word");
         let orig = vec![("Authorization".to_string(), "Bearer abc".to_string())];
         assert_eq!(r.restored("authorization", "Bearer …(redacted)", &orig), "Bearer abc");
         assert_eq!(r.restored("authorization", "Bearer new", &orig), "Bearer new");

@@ -31,8 +31,20 @@ pub struct Picked {
     pub record: Record<'static>,
 }
 
-fn is_request(rec: &Record<'_>) -> bool {
+/// Whether a record logs a request that can be sent again: a method and a path.
+pub fn is_request(rec: &Record<'_>) -> bool {
     rec.method.is_some() && rec.path.is_some()
+}
+
+/// The records a batch replays, oldest first, at most `max`: a request logged by the gateway and by its service is
+/// replayed once, through the gateway, so when any is a gateway record only gateway records stay.
+pub fn oldest_first<T>(mut all: Vec<T>, role: impl Fn(&T) -> Role, time_us: impl Fn(&T) -> i64, max: usize) -> Vec<T> {
+    if all.iter().any(|p| role(p) == Role::Gateway) {
+        all.retain(|p| role(p) == Role::Gateway);
+    }
+    all.sort_by_key(|p| time_us(p));
+    all.truncate(max);
+    all
 }
 
 /// Pick records from `sources` (path, role override).
@@ -51,14 +63,8 @@ pub fn pick(sources: &[(String, Option<Role>)], what: &Pick, opts: &ScanOptions)
             Ok(all)
         }
         Pick::Filter { filter, max } => {
-            let mut all = find_all(sources, opts, *max, |r| is_request(r) && filter.matches(r))?;
-            // a request logged by the gateway and by its service is replayed once, through the gateway
-            if all.iter().any(|p| p.role == Role::Gateway) {
-                all.retain(|p| p.role == Role::Gateway);
-            }
-            all.sort_by_key(time_key);
-            all.truncate(*max);
-            Ok(all)
+            let all = find_all(sources, opts, *max, |r| is_request(r) && filter.matches(r))?;
+            Ok(oldest_first(all, |p| p.role, time_key, *max))
         }
     }
 }

@@ -19,6 +19,14 @@ pub struct SendOptions {
     pub retry: RetryPolicy,
 }
 
+impl SendOptions {
+    /// For `method`: `retries` when given, else the method's default (2 when idempotent, else 0).
+    pub fn for_method(method: &str, timeout: Duration, retries: Option<u32>, cap: Duration) -> Self {
+        let retries = retries.unwrap_or_else(|| RetryPolicy::default_retries(method));
+        SendOptions { timeout, retry: RetryPolicy { retries, base: super::retry::BASE_BACKOFF, cap } }
+    }
+}
+
 /// One attempt at sending.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Attempt {
@@ -46,8 +54,9 @@ pub struct Outcome {
     pub attempts: Vec<Attempt>,
     /// Why no response came (the last attempt's error).
     pub error: Option<String>,
-    /// Response headers (names lower case), in order.
-    #[serde(serialize_with = "headers_as_map")]
+    /// Response headers (names lower case), in order; written out through a redactor
+    /// ([`super::show::headers_json`]), as they may carry secrets.
+    #[serde(skip)]
     pub headers: Vec<(String, String)>,
     /// The body's first [`BODY_LIMIT`] bytes, as text (invalid UTF-8 replaced).
     #[serde(serialize_with = "body_text")]
@@ -62,23 +71,6 @@ pub struct Outcome {
     pub version: Option<String>,
 }
 
-fn headers_as_map<S: serde::Serializer>(h: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(h.len()))?;
-    // repeated names (Set-Cookie) keep their last value in the map; the text output lists every one
-    let mut seen: Vec<&str> = Vec::new();
-    for (n, _) in h.iter().rev() {
-        if !seen.contains(&n.as_str()) {
-            seen.push(n);
-        }
-    }
-    for n in seen.iter().rev() {
-        let v: Vec<&str> = h.iter().filter(|(k, _)| k == n).map(|(_, v)| v.as_str()).collect();
-        m.serialize_entry(n, &v.join(", "))?;
-    }
-    m.end()
-}
-
 fn body_text<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(b))
 }
@@ -90,8 +82,17 @@ impl Outcome {
     }
 }
 
-/// A client for replays: redirects followed only when asked, and then only on the same host and port.
-pub fn client(insecure: bool, follow_redirects: bool) -> reqwest::Result<reqwest::Client> {
+/// Whether a URL's host is this machine: such a target is never sent through a proxy from the environment.
+pub fn is_loopback(url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else { return false };
+    let Some(host) = u.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A client for replays: redirects followed only when asked, and then only on the same host and port; proxies
+/// from the environment (`HTTPS_PROXY`, …) are used as curl uses them, except for loopback targets.
+pub fn client(insecure: bool, follow_redirects: bool, loopback: bool) -> reqwest::Result<reqwest::Client> {
     let policy = if follow_redirects {
         reqwest::redirect::Policy::custom(|attempt| {
             let first = attempt.previous().first();
@@ -104,7 +105,8 @@ pub fn client(insecure: bool, follow_redirects: bool) -> reqwest::Result<reqwest
     } else {
         reqwest::redirect::Policy::none()
     };
-    reqwest::Client::builder().redirect(policy).tls_danger_accept_invalid_certs(insecure).build()
+    let builder = reqwest::Client::builder().redirect(policy).tls_danger_accept_invalid_certs(insecure);
+    if loopback { builder.no_proxy() } else { builder }.build()
 }
 
 /// Why an attempt ended without a response, in a few words.
@@ -151,8 +153,12 @@ struct Got {
     retry_after: Option<Duration>,
 }
 
+/// One attempt at `req`, its response recorded in `out`.
 async fn attempt(client: &reqwest::Client, req: &Request, timeout: Duration, out: &mut Outcome) -> Got {
-    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
+        let error = format!("{:?} is not an HTTP method", req.method);
+        return Got { status: None, error: Some(error), retryable: false, retry_after: None };
+    };
     let mut b = client.request(method, &req.url).timeout(timeout);
     for (n, v) in &req.headers {
         // values are bytes on the wire: UTF-8 text goes as it is (obs-text), as curl sends it

@@ -26,7 +26,11 @@ pub fn parse_headers(list: &[String], what: &str) -> anyhow::Result<Vec<(String,
     list.iter()
         .map(|h| match parse_header(h) {
             Some(p) => Ok(p),
-            None => bail!("{what} {h:?} is not a header: write it as 'Name: value'"),
+            // the value is not quoted back: it may be a secret
+            None => bail!(
+                "{what} starting {:?} is not a header: write it as 'Name: value'",
+                h.split([':', ' ']).next().unwrap_or("")
+            ),
         })
         .collect()
 }

