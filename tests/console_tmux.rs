@@ -667,6 +667,24 @@ fn replay_sends_the_selected_request_and_esc_cancels_a_slow_one() {
     });
     assert_eq!(server.seen()[0].target, "/v1/orders/42?expand=items");
 
+    // y: the request as curl, on the clipboard through OSC 52 (tmux takes it as a paste buffer)
+    t.run(&["set-option", "-g", "set-clipboard", "on"]);
+    t.keys(&["y"]);
+    t.expect("the curl command shown", |s| {
+        check!(s.has("curl (copied)"), "no curl command in the pane");
+        Ok(())
+    });
+    let start = Instant::now();
+    let buffer = loop {
+        let out = t.run(&["show-buffer"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.starts_with("curl ") || start.elapsed() > DEADLINE {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(buffer.contains(&format!("'{}/v1/orders/42?expand=items'", server.base())), "clipboard: {buffer:?}");
+
     // the slow one: in flight, the console still answers keys; Esc cancels it
     t.keys(&["Escape", "k", "e", "C-s"]);
     t.expect("the slow request in flight", |s| {
