@@ -55,6 +55,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Send logged requests again (one id, one line, or a filter) and compare with what the log says happened.
     Replay(ReplayArgs),
+    /// Decode and verify the JWTs in a token, a header or a log line: signature, expiry at the request's time,
+    /// issuer and audience.
+    Token(TokenArgs),
 }
 
 /// How sources are read (shared by every subcommand that reads logs).
@@ -247,6 +250,52 @@ pub struct ReplayArgs {
     /// Log files (`-` for standard input).
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
+}
+
+/// `gatewatch token`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("keys").args(["secret", "secret_file", "secret_base64", "key", "jwks", "discover"])))]
+pub struct TokenArgs {
+    /// The token, or text holding tokens (a log line, an `Authorization: Bearer …` header); `-` or nothing reads
+    /// standard input.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The HMAC secret, as text.
+    #[arg(long, value_name = "TEXT")]
+    pub secret: Option<String>,
+    /// The HMAC secret, from a file (a trailing line end is dropped).
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<String>,
+    /// The HMAC secret as base64 or base64url (a JWK's `k`).
+    #[arg(long, value_name = "TEXT")]
+    pub secret_base64: Option<String>,
+    /// A PEM public key or X.509 certificate (RSA, EC P-256/P-384, Ed25519).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// A JWK Set, from a file or an https URL; the key is chosen by `kid`, else by type and algorithm.
+    #[arg(long, value_name = "FILE_OR_URL")]
+    pub jwks: Option<String>,
+    /// Fetch the issuer's JWK Set through OpenID discovery (`{iss}/.well-known/openid-configuration`).
+    #[arg(long)]
+    pub discover: bool,
+    /// The issuer expected (repeatable: any of them).
+    #[arg(long, value_name = "ISSUER")]
+    pub iss: Vec<String>,
+    /// The audience expected (repeatable: any of them).
+    #[arg(long, value_name = "AUDIENCE")]
+    pub aud: Vec<String>,
+    /// Seconds of clock difference forgiven on exp, nbf and iat.
+    #[arg(long, value_name = "SECONDS")]
+    pub leeway: Option<i64>,
+    /// Judge the times at this instant instead of now (RFC 3339, or seconds since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// One JSON object per token.
+    #[arg(long)]
+    pub json: bool,
+    /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `gatewatch demo`.

@@ -31,6 +31,47 @@ pub struct Config {
     /// The `[replay]` table.
     #[serde(default)]
     pub replay: ReplayConfig,
+    /// The `[token]` table.
+    #[serde(default)]
+    pub token: TokenConfig,
+}
+
+/// One value or a list of them (`audience = "api"` or `audience = ["api", "web"]`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// As a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `[token]`: the keys and expectations tokens are checked against, when the command line gives none.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A file holding the HMAC secret.
+    pub secret_file: Option<String>,
+    /// A PEM public key or certificate.
+    pub key: Option<String>,
+    /// A JWK Set file or URL.
+    pub jwks: Option<String>,
+    /// The issuer(s) expected.
+    pub issuer: Option<OneOrMany>,
+    /// The audience(s) expected.
+    pub audience: Option<OneOrMany>,
+    /// Seconds of clock difference forgiven (default 60).
+    pub leeway_s: Option<i64>,
 }
 
 /// `[replay]`: where and how logged requests are sent again.
@@ -109,6 +150,9 @@ mod tests {
         assert_eq!(r.replay.base_url.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(r.replay.allow_hosts.unwrap(), ["127.0.0.1"]);
         assert!(toml::from_str::<Config>("[replay]\nallow_host = ['x']").is_err(), "typos are errors");
+        let t: Config = toml::from_str("[token]\naudience = ['a', 'b']\nissuer = 'https://idp'\nleeway_s = 5").unwrap();
+        assert_eq!(t.token.audience.unwrap().to_vec(), ["a", "b"]);
+        assert_eq!(t.token.issuer.unwrap().to_vec(), ["https://idp"]);
         assert!(empty.theme.is_none() && empty.keys.is_empty());
     }
 }

@@ -26,5 +26,7 @@ pub mod store;
 pub mod synth;
 pub mod tail;
 pub mod text;
+pub mod token;
 pub mod trace;
 pub mod ui;
+pub mod urls;

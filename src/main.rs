@@ -11,6 +11,7 @@ fn main() {
         Some(Command::Tail(a)) => gatewatch::tail::run(a),
         Some(Command::Trace(a)) => gatewatch::trace::run(a),
         Some(Command::Replay(a)) => commands::replay::run(a),
+        Some(Command::Token(a)) => commands::token::run(a),
         None => gatewatch::ui::run::run(cli.console),
     };
     let code = match result {

@@ -1,6 +1,7 @@
 //! The subcommands, headless: each returns the process exit code.
 
 pub mod replay;
+pub mod token;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -182,7 +182,7 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
             let _ = done.send((i, None, state));
             continue;
         }
-        let key = (req.insecure, req.follow_redirects, super::send::is_loopback(&req.url));
+        let key = (req.insecure, req.follow_redirects, crate::urls::is_loopback(&req.url));
         let client = match clients.get(&key) {
             Some(c) => c.clone(),
             None => match client(key.0, key.1, key.2) {

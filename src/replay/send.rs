@@ -82,14 +82,6 @@ impl Outcome {
     }
 }
 
-/// Whether a URL's host is this machine: such a target is never sent through a proxy from the environment.
-pub fn is_loopback(url: &str) -> bool {
-    let Ok(u) = reqwest::Url::parse(url) else { return false };
-    let Some(host) = u.host_str() else { return false };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// A client for replays: redirects followed only when asked, and then only on the same host and port; proxies
 /// from the environment (`HTTPS_PROXY`, …) are used as curl uses them, except for loopback targets.
 pub fn client(insecure: bool, follow_redirects: bool, loopback: bool) -> reqwest::Result<reqwest::Client> {

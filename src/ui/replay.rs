@@ -17,8 +17,9 @@ use crate::replay::breaker::Circuit;
 use crate::replay::request::{self, Request, is_idempotent};
 use crate::replay::safety::check_target;
 use crate::replay::select::{is_request, oldest_first};
-use crate::replay::send::{Outcome, SendOptions, client, is_loopback, send};
+use crate::replay::send::{Outcome, SendOptions, client, send};
 use crate::replay::settings::Settings;
+use crate::urls::is_loopback;
 
 /// Each attempt's timeout in the console.
 const TIMEOUT: Duration = Duration::from_secs(30);
