@@ -510,12 +510,12 @@ fn narrow_terminal_help_and_quit() {
     t.expect("the help scrolled to its end", |s| {
         framed_80(s)?;
         check!(s.has("mouse: click selects a line"), "the help's last line is not shown");
-        check!(s.has("yes, send it"), "the replay prompt's key is not listed");
+        check!(s.has("paste or type a token to inspect"), "the token pane's keys are not listed");
         Ok(())
     });
     t.keys(&["PPage"]);
-    t.expect("a page up shows the replay pane's keys", |s| {
-        check!(s.has("copy the request as a curl command"), "the replay pane's keys are not listed");
+    t.expect("a page up shows the replay prompt's key", |s| {
+        check!(s.has("yes, send it"), "the replay prompt's key is not listed");
         Ok(())
     });
     t.keys(&["x"]);
@@ -711,4 +711,46 @@ fn replay_sends_the_selected_request_and_esc_cancels_a_slow_one() {
         Ok(())
     });
     assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
+}
+
+/// `J` in a real terminal: the token in the ▶ record's line, decoded and judged at the record's time.
+#[test]
+fn j_shows_the_token_verdict_of_the_selected_record() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let dir = tempfile::tempdir().unwrap();
+    // the request at 2025-11-23T13:02:30Z; its token expired 40 s later
+    let claims = serde_json::json!({"sub": "user-42", "exp": 1_763_902_990i64});
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k").unwrap())
+        .unwrap();
+    let log = dir.path().join("gw.log");
+    std::fs::write(
+        &log,
+        format!(
+            "203.0.113.5 - - [23/Nov/2025:13:02:30 +0000] \"GET /v1/orders?access_token={token} HTTP/1.1\" 401 17 \
+             \"-\" \"curl/8\" rid=0123456789abcdef0123456789abcdef rt=0.002 urt=\"-\" us=\"-\" ua=\"-\"\n"
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("config").join("gatewatch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("k.secret"), "k\n").unwrap();
+    std::fs::write(config.join("config.toml"), format!("[token]\nsecret_file = {:?}\n", config.join("k.secret")))
+        .unwrap();
+    let t = Tmux::start("token", 160, 40, dir.path(), &format!("{} {}", quote(bin()), quote(&log.to_string_lossy())));
+    t.wait("the log", |s| s.has("/v1/orders"));
+    t.keys(&["J"]);
+    t.expect("the token's verdict", |s| {
+        check!(s.has("token in query access_token"), "the token is not found");
+        check!(s.has("signature valid (HS256, secret)"), "the signature is not checked with the config's secret");
+        check!(
+            s.has("valid when the request was made at 2025-11-23T13:02:30Z; expired 40 s later"),
+            "no verdict at the request's time"
+        );
+        Ok(())
+    });
+    t.keys(&["Escape"]);
+    t.expect("the pane closed", |s| {
+        check!(!s.has("tokens ·"), "the token pane is still open");
+        Ok(())
+    });
 }

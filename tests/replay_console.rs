@@ -49,7 +49,7 @@ fn single(app: &App) -> &gatewatch::ui::replay::SingleReplay {
 /// Wait for action results until `done` holds (or fail after 10 s).
 async fn until(
     app: &mut App,
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<gatewatch::ui::replay::ActionMsg>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<gatewatch::ui::actions::ActionMsg>,
     done: impl Fn(&App) -> bool,
 ) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -150,7 +150,7 @@ async fn a_slow_target_never_freezes_the_console_and_esc_aborts_the_request() {
     // back to the replay pane (it comes before the first pane); Esc aborts the request, and the server sees the
     // connection close
     key(&mut app, KeyCode::BackTab);
-    assert!(app.replay_focus);
+    assert!(app.tool_focus);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let esc = Instant::now();
     key(&mut app, KeyCode::Esc);

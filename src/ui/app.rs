@@ -31,7 +31,7 @@ pub enum Msg {
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),
     /// A result from an action task (replay).
-    Action(super::replay::ActionMsg),
+    Action(super::actions::ActionMsg),
 }
 
 /// What takes the keyboard.
@@ -157,14 +157,17 @@ pub struct App {
     pub diagnosis: Option<super::diagnosis::DiagnosisView>,
     /// The replay pane, when open.
     pub replay: Option<super::replay::ReplayView>,
-    /// The replay pane takes the keys (Tab moves between it and the log panes).
-    pub replay_focus: bool,
+    /// The tool pane under the log panes (replay or token) takes the keys (Tab moves between it and the log panes).
+    pub tool_focus: bool,
+    /// The token pane, when open.
+    pub token: Option<super::token::TokenView>,
+    pub(crate) token_settings: super::token::TokenSettings,
     /// The ids replays were sent with: their own lines are marked when they arrive.
     pub replay_keys: Vec<u64>,
     /// The requests sent this session, as edited (and as sent, for the secrets the text hides), oldest first.
     pub replay_history: Vec<(String, crate::replay::Request)>,
     pub(crate) replay_settings: crate::replay::settings::Settings,
-    pub(crate) actions: super::replay::ActionChannel,
+    pub(crate) actions: super::actions::ActionChannel,
     /// Counts what replays were started, so a result is matched to the send it answers.
     pub(crate) replay_seq: u64,
     /// Text for the terminal's clipboard, for the loop to send.
@@ -213,8 +216,10 @@ impl App {
             help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
             replay: None,
-            replay_focus: false,
+            tool_focus: false,
             replay_keys: Vec::new(),
+            token: None,
+            token_settings: Default::default(),
             replay_history: Vec::new(),
             replay_settings: Default::default(),
             actions: Default::default(),
@@ -243,13 +248,14 @@ impl App {
             Some(_) => (Rect { height: 0, ..middle }, Some(middle)),
             None => (middle, None),
         };
-        let (middle, replay) = match &self.replay {
-            Some(_) if middle.height >= 16 => {
+        let tool_open = self.replay.is_some() || self.token.is_some();
+        let (middle, replay) = match tool_open {
+            true if middle.height >= 16 => {
                 let [p, r] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
                 (p, Some(r))
             }
-            Some(_) => (Rect { height: 0, ..middle }, Some(middle)),
-            None => (middle, None),
+            true => (Rect { height: 0, ..middle }, Some(middle)),
+            false => (middle, None),
         };
         let (pane_area, detail) = if replay.is_some() {
             (middle, None)
@@ -338,6 +344,7 @@ impl App {
                 }
             }
             Msg::Paste(text) => self.paste(&text),
+            Msg::Action(super::actions::ActionMsg::TokenChecked { seq, result }) => self.token_result(seq, result),
             Msg::Action(m) => self.action_result(m),
             Msg::Tick(now) => {
                 self.now = now;
@@ -416,8 +423,13 @@ impl App {
             Mode::Normal => {}
         }
         let action = self.keymap.action(k);
-        if self.replay_focus && self.replay.is_some() && self.overlay != Overlay::Help {
-            return self.replay_key(k);
+        if self.tool_focus && self.overlay != Overlay::Help {
+            if self.token.is_some() {
+                return self.token_key(k);
+            }
+            if self.replay.is_some() {
+                return self.replay_key(k);
+            }
         }
         if self.overlay == Overlay::Help && action != Some(Action::Quit) {
             // the help scrolls (it is longer than a small terminal); any other key closes it
@@ -506,6 +518,7 @@ impl App {
             }
             Action::Diagnose => self.diagnose_selected(),
             Action::Replay => self.open_replay(),
+            Action::Token => self.open_token(),
             Action::ReplayFiltered => self.open_batch_replay(),
             // the replay pane's own keys mean nothing in the log panes
             Action::Send
@@ -513,7 +526,10 @@ impl App {
             | Action::EditRequest
             | Action::HistoryPrev
             | Action::HistoryNext
-            | Action::Confirm => {}
+            | Action::Confirm
+            | Action::TokenSecret
+            | Action::TokenKey
+            | Action::TokenEdit => {}
         }
     }
 
@@ -527,7 +543,9 @@ impl App {
                 let typed = self.input.lines().join("");
                 self.apply_filter(&typed);
             }
-        } else if self.replay_focus {
+        } else if self.tool_focus && self.token.is_some() {
+            self.paste_into_token(text);
+        } else if self.tool_focus {
             self.paste_into_replay(text);
         }
     }
@@ -568,14 +586,14 @@ impl App {
         let order: Vec<usize> =
             self.pane_rects(Rect::new(0, 0, self.size.0, self.size.1)).iter().map(|(i, _)| *i).collect();
         let n = order.len();
-        if self.replay_focus {
-            self.replay_focus = false;
+        if self.tool_focus {
+            self.tool_focus = false;
             self.focus = if forward { order[0] } else { order[n - 1] };
         } else {
             let at = order.iter().position(|&i| i == self.focus).unwrap_or(0);
             let wrapped = if forward { at == n - 1 } else { at == 0 };
-            if self.replay.is_some() && wrapped {
-                self.replay_focus = true;
+            if (self.replay.is_some() || self.token.is_some()) && wrapped {
+                self.tool_focus = true;
                 return;
             }
             self.focus = order[if forward { (at + 1) % n } else { (at + n - 1) % n }];

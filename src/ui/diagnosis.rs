@@ -182,6 +182,17 @@ impl App {
             // the record's one-line form, as the panes and `tail` show it (its message included)
             record.push(format!("Same request: {} · {}", q.name, crate::output::record_text(&r, false)));
         }
+        if matches!(m.status, 401 | 403) {
+            // a token question: say whether the evidence holds the token, and how to look at it
+            let j = self.keymap.keys_for(super::keymap::Action::Token).first().cloned().unwrap_or_default();
+            let mut texts = vec![p.lines.line(line).to_vec()];
+            texts.extend(self.request_records().into_iter().map(|(pi, l)| self.panes[pi].lines.line(l).to_vec()));
+            let found = texts.iter().flat_map(|t| crate::token::find::find(&String::from_utf8_lossy(t))).next();
+            record.push(match found {
+                Some(f) => format!("Token: this request's lines carry one ({}): {j} checks its signature and expiry at the request's time", f.place),
+                None => format!("Token: none in this request's lines (gateways seldom log them): {j} opens a pane to paste one"),
+            });
+        }
         let title = format!("{} at {} line {}", m.status, p.name, line + 1);
         if entries.is_empty() {
             return Err(format!("no evidence for {}", m.status));

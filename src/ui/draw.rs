@@ -29,10 +29,13 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     if let Some(r) = areas.charts {
         super::chart_draw::draw_charts(app, f, r);
     }
-    if let (Some(r), Some(view)) = (areas.replay, app.replay.as_ref()) {
+    if let (Some(r), Some(view)) = (areas.replay, app.token.as_ref()) {
+        let d = super::token_draw::TokenDraw { view, focused: app.tool_focus, theme: &app.theme, keymap: &app.keymap };
+        super::token_draw::draw_token(&d, f, r);
+    } else if let (Some(r), Some(view)) = (areas.replay, app.replay.as_ref()) {
         let d = super::replay_draw::ReplayDraw {
             view,
-            focused: app.replay_focus,
+            focused: app.tool_focus,
             theme: &app.theme,
             keymap: &app.keymap,
             base: app.replay_settings.base.as_deref(),
@@ -371,7 +374,7 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     }
     let t = &app.theme;
     let p = &app.panes[i];
-    let focused = i == app.focus && !app.replay_focus;
+    let focused = i == app.focus && !app.tool_focus;
     let (left, right) = pane_title(app, i, r.width);
     let mut block = Block::default()
         .borders(Borders::ALL)
@@ -673,7 +676,7 @@ fn draw_help(app: &App, f: &mut Frame<'_>, r: Rect) {
     use super::keymap::Context;
     let key_w = app.keymap.help_rows().iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
     let mut lines: Vec<Line<'static>> = Vec::new();
-    for context in [Context::Console, Context::Replay, Context::Prompt] {
+    for context in [Context::Console, Context::Replay, Context::Prompt, Context::Token] {
         if context != Context::Console {
             lines.push(Line::raw(""));
             lines.push(Line::from(Span::styled(format!(" {}", context.title()), t.title)));

@@ -53,6 +53,10 @@ pub enum Action {
     HistoryPrev,
     HistoryNext,
     Confirm,
+    Token,
+    TokenSecret,
+    TokenKey,
+    TokenEdit,
 }
 
 /// Where a key is read: the same key can mean one thing in the log panes and another in the replay pane.
@@ -64,6 +68,8 @@ pub enum Context {
     Replay,
     /// A question waiting for an answer (send this unsafe request?).
     Prompt,
+    /// The token pane, when it has the focus.
+    Token,
 }
 
 impl Context {
@@ -73,6 +79,7 @@ impl Context {
             Context::Console => "console",
             Context::Replay => "replay pane (e opens it on the selected record)",
             Context::Prompt => "when replay asks before sending",
+            Context::Token => "token pane (J opens it on the selected record)",
         }
     }
 }
@@ -120,6 +127,10 @@ impl Action {
         Action::HistoryPrev,
         Action::HistoryNext,
         Action::Confirm,
+        Action::Token,
+        Action::TokenSecret,
+        Action::TokenKey,
+        Action::TokenEdit,
     ];
 
     /// Where the action's keys are read.
@@ -129,6 +140,7 @@ impl Action {
                 Context::Replay
             }
             Action::Confirm => Context::Prompt,
+            Action::TokenSecret | Action::TokenKey | Action::TokenEdit => Context::Token,
             _ => Context::Console,
         }
     }
@@ -176,6 +188,10 @@ impl Action {
             Action::HistoryPrev => "history_prev",
             Action::HistoryNext => "history_next",
             Action::Confirm => "confirm",
+            Action::Token => "token",
+            Action::TokenSecret => "token_secret",
+            Action::TokenKey => "token_key",
+            Action::TokenEdit => "token_edit",
         }
     }
 
@@ -222,6 +238,10 @@ impl Action {
             Action::HistoryPrev => "the previous request sent this session",
             Action::HistoryNext => "the next request sent this session",
             Action::Confirm => "yes, send it (any other key cancels)",
+            Action::Token => "inspect the JWTs in the selected request's lines (signature, expiry at its time)",
+            Action::TokenSecret => "check with a secret (typed masked)",
+            Action::TokenKey => "check with a key file, a JWK Set file or URL, or `discover`",
+            Action::TokenEdit => "paste or type a token to inspect",
         }
     }
 
@@ -276,6 +296,10 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::HistoryPrev, &["ctrl-p"]),
     (Action::HistoryNext, &["ctrl-n"]),
     (Action::Confirm, &["y"]),
+    (Action::Token, &["J"]),
+    (Action::TokenSecret, &["s"]),
+    (Action::TokenKey, &["o"]),
+    (Action::TokenEdit, &["e"]),
 ];
 
 /// Which keys do what.
@@ -553,7 +577,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 40);
+        assert_eq!(Action::ALL.len(), 44);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

@@ -1,5 +1,6 @@
 //! The console: panes side by side, correlation, navigation (see `app.rs` for the state, `draw.rs` for drawing).
 
+pub mod actions;
 pub mod app;
 pub mod chart_draw;
 pub mod charts;
@@ -11,3 +12,5 @@ pub mod replay;
 pub mod replay_draw;
 pub mod run;
 pub mod theme;
+pub mod token;
+pub mod token_draw;

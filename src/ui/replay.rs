@@ -9,6 +9,7 @@ use ratatui_textarea::TextArea;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use super::actions::ActionMsg;
 use super::app::App;
 use super::keymap::{Action, Context};
 use crate::record::Role;
@@ -31,30 +32,6 @@ const BATCH_MAX: usize = 100;
 const BATCH_CONCURRENCY: usize = 4;
 /// …and this many started per second, gentle on a target that is already in trouble.
 const BATCH_RATE: f64 = 10.0;
-
-/// What an action task reports back.
-#[derive(Debug)]
-pub enum ActionMsg {
-    /// A single replay finished.
-    Replayed { seq: u64, outcome: Outcome },
-    /// A batch request finished or was skipped.
-    BatchDone { seq: u64, done: batch::Done },
-    /// The batch ended.
-    BatchEnd { seq: u64, end: batch::End },
-}
-
-/// The sending end for action tasks, and the receiving end until the loop takes it.
-pub struct ActionChannel {
-    tx: mpsc::UnboundedSender<ActionMsg>,
-    rx: Option<mpsc::UnboundedReceiver<ActionMsg>>,
-}
-
-impl Default for ActionChannel {
-    fn default() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        ActionChannel { tx, rx: Some(rx) }
-    }
-}
 
 /// What the log says happened to the replayed request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -264,6 +241,7 @@ impl App {
         }
         let message = (!notes.is_empty()).then(|| (s.base.is_none(), notes.join("; ")));
         let text = request::to_text(&rebuilt.request, &s.redactor);
+        self.token = None;
         self.replay = Some(ReplayView::Single(Box::new(SingleReplay {
             editor: editor_with(&text),
             editing: true,
@@ -280,14 +258,14 @@ impl App {
             task: None,
             seq: 0,
         })));
-        self.replay_focus = true;
+        self.tool_focus = true;
         self.refit();
     }
 
     /// Close the replay pane (ending what it runs).
     pub fn close_replay(&mut self) {
         self.replay = None;
-        self.replay_focus = false;
+        self.tool_focus = false;
         self.refit();
     }
 
@@ -535,7 +513,7 @@ impl App {
                 b.finished = Some("done");
                 b.task = None;
             }
-            _ => {} // a result from before a cancel or a new send
+            _ => {} // a result from before a cancel or a new send, or the token pane's
         }
     }
 
@@ -634,6 +612,7 @@ impl App {
             jobs.push((rebuilt.request.clone(), send_options(&rebuilt.request.method)));
         }
         let unsafe_count = jobs.iter().filter(|(r, _)| !is_idempotent(&r.method)).count();
+        self.token = None;
         self.replay = Some(ReplayView::Batch(Box::new(BatchReplay {
             target: base,
             rows,
@@ -649,7 +628,7 @@ impl App {
             task: None,
             seq: 0,
         })));
-        self.replay_focus = true;
+        self.tool_focus = true;
         self.refit();
     }
 

@@ -41,6 +41,8 @@ pub struct Setup {
     pub commands: CommandOptions,
     /// Where and how `e` replays.
     pub replay: crate::replay::settings::Settings,
+    /// What `J` checks tokens with.
+    pub token: super::token::TokenSettings,
 }
 
 /// The short name a pane shows for a source: a file's name, a command as typed.
@@ -61,7 +63,9 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
     let (follow, commands) = crate::tail::follow_options(&args.live, args.tail);
     let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
-    Ok(Setup { keymap, theme, opts, follow, commands, replay })
+    let (key, expect) = crate::token::from_config(&config.token)?;
+    let token = super::token::TokenSettings { key, expect, ..Default::default() };
+    Ok(Setup { keymap, theme, opts, follow, commands, replay, token })
 }
 
 /// `gatewatch [SOURCE...]`: open the console.
@@ -89,6 +93,7 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     let kinds = sources.into_iter().map(|(_, k, _)| k).collect();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
     app.set_replay_settings(setup.replay);
+    app.set_token_settings(setup.token);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -106,7 +111,9 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
 const SPIN: Duration = Duration::from_millis(100);
 
 /// The next action result, or never when there is no channel.
-async fn recv(rx: &mut Option<mpsc::UnboundedReceiver<super::replay::ActionMsg>>) -> Option<super::replay::ActionMsg> {
+async fn recv(
+    rx: &mut Option<mpsc::UnboundedReceiver<super::actions::ActionMsg>>,
+) -> Option<super::actions::ActionMsg> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
