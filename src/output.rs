@@ -143,6 +143,80 @@ pub fn clock(t: LogTime) -> String {
     format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// A JSON formatter that also escapes what serde_json leaves raw but a terminal acts on: C1 controls (U+0080 to
+/// U+009F, such as the CSI U+009B) and invisible formatting characters (bidi overrides), as `\u009b`.
+struct TerminalSafe<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for TerminalSafe<F> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(|c: char| ('\u{80}'..='\u{9f}').contains(&c) || crate::text::is_format_char(c)) {
+            self.0.write_string_fragment(w, &rest[..at])?;
+            let c = rest[at..].chars().next().expect("a char at a found index");
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.write_string_fragment(w, rest)
+    }
+
+    // the rest as the wrapped formatter writes it
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Write `value` as JSON (pretty when asked) with every string safe for a terminal: what serde_json escapes, and
+/// C1 controls and bidi overrides as well. Every JSON output goes through here.
+pub fn write_json<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<()> {
+    if pretty {
+        let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe(serde_json::ser::PrettyFormatter::new()));
+        value.serialize(&mut ser)
+    } else {
+        let mut ser = serde_json::Serializer::with_formatter(w, TerminalSafe(serde_json::ser::CompactFormatter));
+        value.serialize(&mut ser)
+    }
+}
+
+/// [`write_json`] into a string.
+pub fn json_string<T: serde::Serialize + ?Sized>(value: &T, pretty: bool) -> String {
+    let mut out = Vec::new();
+    let _ = write_json(&mut out, value, pretty);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Print a message to stderr as `gatewatch: …`, escaped: messages quote paths, log text and server answers.
+pub fn warn(msg: impl std::fmt::Display) {
+    eprintln!("gatewatch: {}", crate::text::escape_lines(&msg.to_string()));
+}
+
 /// `s` in the ANSI style `code` (e.g. `1;31`) when `color`, else as it is.
 pub fn paint(color: bool, code: &str, s: &str) -> String {
     if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
@@ -274,6 +348,17 @@ pub fn record_text(r: &Record<'_>, color: bool) -> String {
         })
         .collect();
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod json_tests {
+    #[test]
+    fn json_escapes_c1_and_bidi_too() {
+        let s = super::json_string(&serde_json::json!({"k\u{202e}": "a\u{1b}\u{9b}b\u{202e}é"}), false);
+        assert_eq!(s, r#"{"k\u202e":"a\u001b\u009bb\u202eé"}"#);
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["k\u{202e}"], "a\u{1b}\u{9b}b\u{202e}é", "still the same JSON");
+    }
 }
 
 #[cfg(test)]

@@ -193,7 +193,7 @@ impl Printer {
                     raw: rec.is_none().then(|| String::from_utf8_lossy(line)),
                     record: rec.as_ref().map(crate::output::RecordJson::of),
                 };
-                serde_json::to_writer(&mut self.out, &line_json)?;
+                crate::output::write_json(&mut self.out, &line_json, false)?;
                 self.out.write_all(b"\n")?;
             } else {
                 if self.show_source {
@@ -314,7 +314,7 @@ async fn follow_all(
             SourceMsg::Event(_, e) => {
                 // events name their file or command themselves
                 let _ = printer.out.flush();
-                eprintln!("gatewatch: {e}");
+                crate::output::warn(&e);
                 Ok(())
             }
         };

@@ -15,6 +15,11 @@ pub fn escape_control(bytes: &[u8]) -> String {
     out
 }
 
+/// Text for a terminal that may span lines (a message quoting input): each line escaped, the line ends kept.
+pub fn escape_lines(s: &str) -> String {
+    s.split('\n').map(|l| escape_control(l.as_bytes())).collect::<Vec<_>>().join("\n")
+}
+
 /// Append `c` escaped if it must not reach a terminal as it is (a control character, ESC, an invisible
 /// formatting character); returns whether it did. Everything else is left to the caller.
 pub fn push_escaped(out: &mut String, c: char) -> bool {
@@ -45,5 +50,7 @@ mod tests {
     fn escapes_ansi_and_controls() {
         assert_eq!(super::escape_control(b"a\x1b[31mred\x07\tb\xff"), "a\\x1b[31mred\\x07\\tb\u{fffd}");
         assert_eq!(super::escape_control("x\u{202e}gnp.exe".as_bytes()), "x\\u{202e}gnp.exe", "bidi override");
+        assert_eq!(super::escape_control("a\u{9b}31m\0".as_bytes()), "a\\x9b31m\\x00", "C1 CSI and NUL");
+        assert_eq!(super::escape_lines("one\u{1b}\ntwo"), "one\\x1b\ntwo");
     }
 }

@@ -122,12 +122,13 @@ pub fn breakdown(hops: &[HopTiming]) -> Breakdown {
 /// The trace as text: one line per hop, then the breakdown.
 pub fn render(t: &Trace, color: bool) -> String {
     use std::fmt::Write;
+    let e = |s: &str| crate::text::escape_control(s.as_bytes());
     let mut o = String::new();
     if t.hops.is_empty() {
-        let _ = writeln!(o, "no record carries id {}", t.id);
+        let _ = writeln!(o, "no record carries id {}", e(&t.id));
         return o;
     }
-    let _ = writeln!(o, "{} record(s) carry id {}", t.hops.len(), t.id);
+    let _ = writeln!(o, "{} record(s) carry id {}", t.hops.len(), e(&t.id));
     for h in &t.hops {
         let name =
             std::path::Path::new(&h.source).file_name().map_or(h.source.clone(), |n| n.to_string_lossy().into_owned());
@@ -145,6 +146,9 @@ pub fn render(t: &Trace, color: bool) -> String {
         let flags = h.record.get("flags").and_then(|v| v.as_str()).unwrap_or("");
         let head = format!("{:<8} {name}:{}", h.role.name(), h.line);
         let head = if color { format!("\x1b[2m{head}\x1b[0m") } else { head };
+        // the hop's fields are log text: escaped, as everything printed is
+        let (time, what, flags) = (e(time), e(&what), e(flags));
+        let head = head.replace(&name, &e(&name));
         let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags}");
         let _ = writeln!(o, "{}", line.trim_end());
     }
@@ -174,10 +178,10 @@ pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     }
     let (trace, errors) = find(&args.id, &sources, &opts);
     for e in &errors {
-        eprintln!("gatewatch: {e:#}");
+        crate::output::warn(format_args!("{e:#}"));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&trace)?);
+        println!("{}", crate::output::json_string(&trace, true));
     } else {
         print!("{}", render(&trace, crate::output::color_wanted()));
     }

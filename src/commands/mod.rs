@@ -50,7 +50,7 @@ pub fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
         return EXIT_OK;
     }
-    eprintln!("gatewatch: {e:#}");
+    crate::output::warn(format_args!("{e:#}"));
     if e.downcast_ref::<Usage>().is_some() { EXIT_USAGE } else { EXIT_SOURCE_ERROR }
 }
 
@@ -123,7 +123,7 @@ pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (
             Ok(s) => scanned.push(s),
             Err(e) => {
                 failed = true;
-                eprintln!("gatewatch: {e:#}");
+                crate::output::warn(format_args!("{e:#}"));
             }
         }
     }
@@ -134,7 +134,7 @@ pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (
 pub fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, report)?;
+        crate::output::write_json(&mut out, report, true)?;
         writeln!(out)?;
     } else {
         out.write_all(crate::report::text::render(report, crate::output::color_wanted()).as_bytes())?;
@@ -186,11 +186,11 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
     let upstream = up_file.as_mut().map(|f| (up, f as &mut dyn Write));
     let (g, u) = crate::generate::generate(cfg, gw, &mut gw_out, upstream)?;
     if args.gateway_out != "-" {
-        eprintln!(
+        crate::output::warn(format_args!(
             "wrote {g} gateway lines to {}{}",
             args.gateway_out,
             args.upstream_out.as_ref().map_or(String::new(), |p| format!(" and {u} upstream lines to {p}"))
-        );
+        ));
     }
     Ok(EXIT_OK)
 }

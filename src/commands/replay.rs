@@ -11,7 +11,7 @@ use super::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
 use crate::cli::ReplayArgs;
 use crate::config::Config;
 use crate::filter::Filter;
-use crate::output::paint;
+use crate::output::{json_string, paint};
 use crate::replay::batch::{self, BatchOptions, Logged, Summary, Verdict};
 use crate::replay::request::{self, BuildOptions, Request, expects_body, is_idempotent};
 use crate::replay::safety::{Redactor, check_target};
@@ -173,17 +173,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     let sends = !(args.curl || args.dry_run);
     check(&items, &settings, sends && !args.allow_unsafe)?;
     for it in items.iter().filter(|it| expects_body(&it.request.method) && it.request.body.is_none()).take(1) {
-        eprintln!(
-            "gatewatch: note: logs do not carry bodies; {} is sent without one (give it with --body FILE)",
+        crate::output::warn(format_args!(
+            "note: logs do not carry bodies; {} is sent without one (give it with --body FILE)",
             it.request.method
-        );
+        ));
     }
     if let Some((it, wire)) = items.iter().find_map(|it| Some((it, request::rewritten(&it.request.url)?))) {
-        eprintln!(
-            "gatewatch: note: {} goes out as {wire}: the HTTP client encodes what a URL may not hold raw and resolves \
-             ./.. segments",
-            escape_control(it.request.url.as_bytes())
-        );
+        crate::output::warn(format_args!(
+            "note: {} goes out as {wire}: the HTTP client encodes what a URL may not hold raw and resolves ./.. segments",
+            it.request.url
+        ));
     }
     let redactor = &settings.redactor;
     let mut out = std::io::stdout().lock();
@@ -197,7 +196,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     if args.dry_run {
         for it in &items {
             if args.json {
-                writeln!(out, "{}", item_json(it, None, redactor, true))?;
+                writeln!(out, "{}", json_string(&item_json(it, None, redactor, true), false))?;
             } else {
                 write!(out, "{}", item_text(it, None, redactor, color, true))?;
             }
@@ -235,7 +234,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
                 let it = &items[next];
                 summary.add(it.logged.as_ref().and_then(|l| l.status), outcome.as_ref());
                 if args.json {
-                    writeln!(out, "{}", item_json(it, Some(outcome.as_ref()), redactor, false))?;
+                    writeln!(out, "{}", json_string(&item_json(it, Some(outcome.as_ref()), redactor, false), false))?;
                 } else {
                     write!(out, "{}", item_text(it, Some(outcome.as_ref()), redactor, color, false))?;
                 }
@@ -248,7 +247,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     summary.circuit = end.circuit.name();
     summary.circuit_opened = end.opened;
     if args.json {
-        writeln!(out, "{}", json!({ "summary": summary }))?;
+        writeln!(out, "{}", json_string(&json!({ "summary": summary }), false))?;
     } else {
         write!(out, "{}", summary_text(&summary, color))?;
     }

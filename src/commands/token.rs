@@ -129,13 +129,13 @@ pub fn run(args: TokenArgs) -> anyhow::Result<i32> {
         )) {
             Ok(i) => i,
             Err(e) => {
-                eprintln!("gatewatch: {e}");
+                crate::output::warn(&e);
                 return Ok(EXIT_SOURCE_ERROR);
             }
         };
         failed |= !inspection.valid;
         if args.json {
-            writeln!(out, "{}", serde_json::to_string(&inspection)?)?;
+            writeln!(out, "{}", crate::output::json_string(&inspection, false))?;
             continue;
         }
         if count > 1 {

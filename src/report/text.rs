@@ -62,7 +62,14 @@ fn pad(s: &str, w: usize) -> String {
     if n >= w { s.to_string() } else { format!("{s}{}", " ".repeat(w - n)) }
 }
 
+/// Log text made safe for a terminal: every string from a log goes through here before it is printed.
+fn e(s: &str) -> String {
+    crate::text::escape_control(s.as_bytes())
+}
+
+/// Log text, escaped, cut to its last `w` characters.
 fn shorten(s: &str, w: usize) -> String {
+    let s = &e(s);
     let n = s.chars().count();
     if n <= w {
         return s.to_string();
@@ -174,7 +181,7 @@ pub fn render(r: &Report, color: bool) -> String {
             // most severe first
             let mut levels: Vec<(&String, &u64)> = s.levels.iter().collect();
             levels.sort_by_key(|(l, _)| std::cmp::Reverse(crate::record::Level::parse(l)));
-            let levels: Vec<String> = levels.iter().map(|(l, n)| format!("{l} {}", thousands(**n))).collect();
+            let levels: Vec<String> = levels.iter().map(|(l, n)| format!("{} {}", e(l), thousands(**n))).collect();
             let _ = writeln!(o, "      levels {}", levels.join("  "));
         }
         for u in &s.unparsed_examples {
@@ -350,7 +357,7 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(
                 o,
                 "  {:<w$}  {} → {:<20}  {:>9}  peak {}",
-                a.rule,
+                e(&a.rule),
                 a.start,
                 end,
                 crate::output::span_text(a.seconds),
@@ -368,13 +375,13 @@ pub fn render(r: &Report, color: bool) -> String {
                 st.status(class, &d.status.to_string()),
                 thousands(d.count),
                 d.origin,
-                d.cause
+                e(&d.cause)
             );
-            for e in &d.evidence {
-                let _ = writeln!(o, "      · {e}");
+            for line in &d.evidence {
+                let _ = writeln!(o, "      · {}", e(line));
             }
-            let _ = writeln!(o, "      check: {}", d.first_check);
-            let _ = writeln!(o, "      fix:   {}", d.fix);
+            let _ = writeln!(o, "      check: {}", e(&d.first_check));
+            let _ = writeln!(o, "      fix:   {}", e(&d.fix));
         }
     }
     o

@@ -175,7 +175,7 @@ impl Tally {
         self.unparsed += 1;
         if self.unparsed_examples.len() < UNPARSED_EXAMPLES {
             let start = &line[..line.len().min(120)];
-            self.unparsed_examples.push(UnparsedLine { at, start: crate::text::escape_control(start) });
+            self.unparsed_examples.push(UnparsedLine { at, start: String::from_utf8_lossy(start).into_owned() });
         }
     }
 
