@@ -567,3 +567,48 @@ fn upstream_addresses_without_statuses_are_not_all_failures() {
     assert_eq!(failures("10.0.0.1:80"), Some(20), "{ups:?}");
     assert_eq!(failures("10.0.0.2:80"), Some(0), "{ups:?}");
 }
+
+#[test]
+fn a_report_on_nothing_readable_prints_only_the_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in [dir.path().join("missing.log"), dir.path().to_path_buf()] {
+        for json in [false, true] {
+            let mut cmd = Command::cargo_bin("gatewatch").unwrap();
+            cmd.arg("report").arg(&path);
+            if json {
+                cmd.arg("--json");
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            assert!(out.stdout.is_empty(), "{path:?}: {}", String::from_utf8_lossy(&out.stdout));
+            assert!(String::from_utf8_lossy(&out.stderr).contains(&*path.to_string_lossy()));
+        }
+    }
+}
+
+#[test]
+fn one_bad_number_never_changes_a_short_files_format_and_absurd_durations_are_unparsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let good = |i: u32, d: &str| {
+        format!(
+            "{{\"time\":\"2024-05-01T12:00:0{i}Z\",\"level\":\"info\",\"msg\":\"ok\",\"method\":\"GET\",\"path\":\"/a\",\
+             \"status\":200,\"duration_ms\":{d}}}\n"
+        )
+    };
+    // a just-started service: two lines, one with a 10,000-digit status and an absurd duration
+    let bad = format!(
+        "{{\"time\":\"2024-05-01T12:00:01Z\",\"level\":\"error\",\"msg\":\"x\",\"status\":{},\"duration_ms\":1.8e308}}\n",
+        "9".repeat(10_000)
+    );
+    std::fs::write(&path, good(0, "12") + &bad).unwrap();
+    let (v, code) = report_json(&[path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let s = &v["sources"][0];
+    assert_eq!((s["format"].as_str(), s["parsed"].as_u64()), (Some("json"), Some(2)), "{s}");
+    // the absurd duration is no duration: the latency is the good line's alone
+    assert_eq!(v["latency_ms"]["max"], 12.0);
+    std::fs::write(&path, good(0, "1.8e308") + &good(1, "-5") + &good(2, "90000000000")).unwrap();
+    let (v, _) = report_json(&[path.to_str().unwrap()]);
+    assert_eq!(v["latency_ms"]["count"], 0, "negative, infinite and beyond a day: {}", v["latency_ms"]);
+}

@@ -155,7 +155,10 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
     let (report, failed) = build_report(&opts, &sources);
-    print_report(&report, args.json)?;
+    // nothing readable: the errors alone, not an empty report that looks like a quiet log
+    if !report.sources.is_empty() {
+        print_report(&report, args.json)?;
+    }
     Ok(if failed { EXIT_SOURCE_ERROR } else { EXIT_OK })
 }
 

@@ -606,7 +606,7 @@ pub mod keys {
                     return None;
                 }
                 if s.ends_with(|c: char| c.is_ascii_alphabetic() || c == 'µ') {
-                    return go_duration_us(s);
+                    return go_duration_us(s).and_then(crate::format::num::plausible_us);
                 }
                 match s.parse::<u64>() {
                     Ok(n) => (Some(n), n as f64),
@@ -625,10 +625,10 @@ pub mod keys {
             Unit::Us => 1.0,
             Unit::Ms => 1_000.0,
             Unit::S => 1_000_000.0,
-            Unit::Auto => return Some(duration_auto_us(int, float)),
+            Unit::Auto => return crate::format::num::plausible_us(duration_auto_us(int, float)),
             Unit::Written => return None,
         };
-        Some((float * scale).round() as u64)
+        crate::format::num::plausible_us((float * scale).round() as u64)
     }
 
     /// The rule for a bare number under a key with no unit:

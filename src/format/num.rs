@@ -132,10 +132,20 @@ fn div_pow10(n: u64, k: usize) -> u64 {
     }
 }
 
+/// The longest duration a request can plausibly take: longer is not a duration but a broken or hostile field
+/// (`1.8e308`), left unparsed rather than clamped into every percentile.
+pub const MAX_DURATION_US: u64 = 86_400_000_000;
+
+/// A duration in microseconds, when it is one a request can take.
+#[inline]
+pub fn plausible_us(us: u64) -> Option<u64> {
+    (us <= MAX_DURATION_US).then_some(us)
+}
+
 /// Seconds (`0.123`) to microseconds.
 #[inline]
 pub fn secs_to_us(b: &[u8]) -> Option<u64> {
-    secs_with_ms(b).or_else(|| parse_scaled(b, 1_000_000))
+    secs_with_ms(b).or_else(|| parse_scaled(b, 1_000_000)).and_then(plausible_us)
 }
 
 /// Seconds with exactly three decimals, as nginx logs `$request_time` and `$upstream_response_time` (`0.018`):
@@ -161,14 +171,14 @@ fn secs_with_ms(b: &[u8]) -> Option<u64> {
 
 /// Milliseconds (`123` or `12.5`) to microseconds.
 pub fn ms_to_us(b: &[u8]) -> Option<u64> {
-    parse_scaled(b, 1_000)
+    parse_scaled(b, 1_000).and_then(plausible_us)
 }
 
 /// [`sum_list`] of seconds ([`secs_to_us`] each), with the one-entry, three-decimal case first: that is most
 /// `$upstream_response_time` values, and it cannot hold a separator, so the result is the same.
 #[inline]
 pub fn sum_secs_to_us(b: &[u8]) -> Option<u64> {
-    secs_with_ms(b).or_else(|| sum_list(b, secs_to_us))
+    secs_with_ms(b).or_else(|| sum_list(b, secs_to_us)).and_then(plausible_us)
 }
 
 /// Sum a list of durations such as nginx's `0.001, 0.020` or `0.010 : 0.005`; `-` entries count as nothing.
@@ -265,6 +275,11 @@ mod tests {
         prop::collection::vec(byte, 0..24)
     }
 
+    /// Seconds as the reference reads them, then held to what a request can take.
+    fn reference_secs(b: &[u8]) -> Option<u64> {
+        reference::parse_scaled(b, 1_000_000).and_then(plausible_us)
+    }
+
     /// Mostly `digits.digits` of every width around the three-decimal fast path, some with junk.
     fn seconds_text() -> impl Strategy<Value = Vec<u8>> {
         let digits = |n| prop::collection::vec(b'0'..=b'9', 0..n);
@@ -281,8 +296,8 @@ mod tests {
     proptest! {
         #[test]
         fn seconds_match_reference(b in prop_oneof![seconds_text(), number_text()]) {
-            prop_assert_eq!(secs_to_us(&b), reference::parse_scaled(&b, 1_000_000));
-            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, |p| reference::parse_scaled(p, 1_000_000)));
+            prop_assert_eq!(secs_to_us(&b), reference_secs(&b));
+            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, reference_secs).and_then(plausible_us));
         }
 
         #[test]
@@ -290,7 +305,7 @@ mod tests {
             prop_assert_eq!(parse_scaled(&b, scale), reference::parse_scaled(&b, scale));
             prop_assert_eq!(parse_status(&b), reference::parse_status(&b));
             prop_assert_eq!(sum_list(&b, secs_to_us), reference::sum_list(&b, secs_to_us));
-            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, |p| reference::parse_scaled(p, 1_000_000)));
+            prop_assert_eq!(sum_secs_to_us(&b), reference::sum_list(&b, reference_secs).and_then(plausible_us));
             prop_assert_eq!(crate::record::StatusList::parse(&b), {
                 let mut l = crate::record::StatusList::new();
                 for part in b.split(|&c| c == b',' || c == b':') {
