@@ -142,21 +142,27 @@ fn every_algorithm_signed_here_verifies_with_its_key_and_fails_with_another() {
         let public = fixture(&format!("keys/{}", s.public.unwrap()));
         let (ok, code) = token_json(&[&token, "--key", public.to_str().unwrap()]);
         assert_eq!((ok[0]["signature"]["verdict"].as_str(), code), (Some("valid"), 0), "{:?}: {}", s.alg, ok[0]);
-        // the same kind of key, another one
+        // another key of the same kind: the signature does not verify
         let other = match s.alg {
-            Algorithm::ES256 => "ec384.pub.pem",
-            Algorithm::ES384 => "ec256.pub.pem",
-            Algorithm::EdDSA => "rsa2.pub.pem",
-            _ => "rsa2.pub.pem",
+            Algorithm::ES256 => Some("ec384.pub.pem"),
+            Algorithm::ES384 => Some("ec256.pub.pem"),
+            Algorithm::EdDSA => Some("ed25519_2.pub.pem"),
+            _ => Some("rsa2.pub.pem"),
         };
-        let (bad, code) = token_json(&[&token, "--key", fixture(&format!("keys/{other}")).to_str().unwrap()]);
-        assert_eq!(code, 3, "{:?}", s.alg);
-        assert!(
-            matches!(bad[0]["signature"]["verdict"].as_str(), Some("invalid" | "rejected")),
-            "{:?}: {}",
-            s.alg,
-            bad[0]
-        );
+        if let Some(other) = other {
+            let (bad, code) = token_json(&[&token, "--key", fixture(&format!("keys/{other}")).to_str().unwrap()]);
+            assert_eq!(
+                (bad[0]["signature"]["verdict"].as_str(), code),
+                (Some("invalid"), 3),
+                "{:?}: {}",
+                s.alg,
+                bad[0]
+            );
+        }
+        // a key of another kind is refused before any check
+        let wrong_kind = if s.alg == Algorithm::EdDSA { "ec256.pub.pem" } else { "ed25519.pub.pem" };
+        let (bad, code) = token_json(&[&token, "--key", fixture(&format!("keys/{wrong_kind}")).to_str().unwrap()]);
+        assert_eq!((bad[0]["signature"]["verdict"].as_str(), code), (Some("rejected"), 3), "{:?}: {}", s.alg, bad[0]);
     }
 }
 
@@ -191,6 +197,42 @@ fn a_jwk_set_chooses_by_kid_and_names_the_kids_it_has() {
     let no_kid = sign(Algorithm::ES256, &encoding_key(&ec), None, &claims);
     let (out, _) = token_json(&[&no_kid, "--jwks", &set]);
     assert_eq!(out[0]["signature"]["verdict"], "valid");
+}
+
+#[test]
+fn a_jwk_set_refuses_keys_that_do_not_fit_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let rsa = Signer { alg: Algorithm::RS256, private: "rsa.key", public: None };
+    let mut j = serde_json::to_value(Jwk::from_encoding_key(&encoding_key(&rsa), Algorithm::RS256).unwrap()).unwrap();
+    j["kid"] = json!("k1");
+    j["alg"] = json!("RS256");
+    let set = jwks_file(&dir, &[j.clone()]);
+    // key confusion through the set: an HS256 token whose kid names the RSA key, "signed" with its PEM
+    let public = std::fs::read(fixture("keys/rsa.pub.pem")).unwrap();
+    let hs = sign(Algorithm::HS256, &EncodingKey::from_secret(&public).unwrap(), Some("k1"), &json!({"sub": "admin"}));
+    let (out, code) = token_json(&[&hs, "--jwks", &set]);
+    assert_eq!((out[0]["signature"]["verdict"].as_str(), code), (Some("rejected"), 3));
+    assert!(out[0]["signature"]["reason"].as_str().unwrap().contains("key-confusion"), "{}", out[0]);
+    // the key is for RS256: a PS256 token with the same key is refused
+    let ps = sign(Algorithm::PS256, &encoding_key(&rsa), Some("k1"), &json!({"sub": "u"}));
+    let (out, _) = token_json(&[&ps, "--jwks", &set]);
+    assert_eq!(out[0]["signature"]["verdict"], "rejected");
+    assert!(out[0]["signature"]["reason"].as_str().unwrap().contains("is for \"RS256\""), "{}", out[0]);
+    // an encryption key is no signature key
+    j["use"] = json!("enc");
+    j.as_object_mut().unwrap().remove("alg");
+    let set = jwks_file(&dir, &[j]);
+    let rs = sign(Algorithm::RS256, &encoding_key(&rsa), Some("k1"), &json!({"sub": "u"}));
+    let (out, _) = token_json(&[&rs, "--jwks", &set]);
+    assert!(out[0]["signature"]["reason"].as_str().unwrap().contains("use: enc"), "{}", out[0]);
+    // alg none in any case is refused
+    for none in ["nOnE", "NONE"] {
+        use base64::Engine;
+        let e = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let t = format!("{}.{}.", e(&json!({"alg": none})), e(&json!({"sub": "admin"})));
+        let (out, code) = token_json(&[&t, "--secret", "k"]);
+        assert_eq!((out[0]["signature"]["verdict"].as_str(), code), (Some("rejected"), 3), "{none}");
+    }
 }
 
 #[test]
@@ -265,10 +307,15 @@ fn key_sets_are_fetched_over_loopback_cached_and_found_by_discovery() {
     j["kid"] = json!("k1");
     let set = json!({ "keys": [j] }).to_string();
     let server = Server::start(move |_, seen| match seen.target.as_str() {
-        "/.well-known/openid-configuration" => Reply::json(
-            200,
-            &json!({"issuer": "x", "jwks_uri": format!("http://{}/keys", seen.header("host").unwrap())}).to_string(),
-        ),
+        "/.well-known/openid-configuration" => {
+            let host = seen.header("host").unwrap();
+            Reply::json(
+                200,
+                &json!({"issuer": format!("http://{host}"), "jwks_uri": format!("http://{host}/keys")}).to_string(),
+            )
+        }
+        "/redirect" => Reply::status(302).with("location", "http://idp.example.invalid/keys"),
+        "/huge-age" => Reply::json(200, r#"{"keys":[]}"#).with("cache-control", "max-age=18446744073709551615"),
         "/keys" => Reply::json(200, &set).with("cache-control", "public, max-age=300"),
         _ => Reply::status(404),
     });
@@ -284,15 +331,33 @@ fn key_sets_are_fetched_over_loopback_cached_and_found_by_discovery() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let seen: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
     assert_eq!(seen, ["/keys"]);
-    // discovery from the token's iss
-    let (out, code) = token_json(&[&a, "--discover"]);
-    assert_eq!((out[0]["signature"]["verdict"].as_str(), code), (Some("valid"), 0));
+    // discovery from the token's iss, when that issuer is trusted
+    let (out, code) = token_json(&[&a, "--discover", "--iss", &server.base()]);
+    assert_eq!((out[0]["signature"]["verdict"].as_str(), code), (Some("valid"), 0), "{out:?}");
     assert!(out[0]["signature"]["key"].as_str().unwrap().contains("/keys"));
     assert!(server.seen().iter().any(|s| s.target == "/.well-known/openid-configuration"));
+    // a token names its own issuer: discovery only follows issuers the operator names
+    let out = gatewatch().args(["token", &a, "--discover"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--discover needs the issuer(s) to trust"));
+    let forged = sign(Algorithm::RS256, &encoding_key(&rsa), Some("k1"), &json!({"iss": "https://attacker.example"}));
+    let out = gatewatch().args(["token", &forged, "--discover", "--iss", &server.base()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not one to discover keys from"));
     // a key set that cannot be had: exit 1, saying why
     let out = gatewatch().args(["token", &a, "--jwks", "http://idp.example.com/keys"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("https only"));
+    let out = gatewatch().args(["token", &a, "--jwks", &format!("{}/redirect", server.base())]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not https"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = gatewatch().args(["token", &a, "--jwks", &format!("{}/huge-age", server.base())]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "an absurd max-age is capped, not a crash: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -93,34 +93,39 @@ fn the_401_diagnosis_says_a_token_is_there_and_offers_j() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_jwks_url_is_fetched_as_a_task_and_kept_for_the_session() {
-    let jwk = json!({"kty": "oct", "kid": "hs-1", "k": "aw"}); // the secret "k", base64url
+    let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt/keys/rsa.key")).unwrap();
+    let rsa = EncodingKey::from_rsa_pem(&pem).unwrap();
+    let mut jwk =
+        serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap()).unwrap();
+    jwk["kid"] = json!("rs-1");
     let set = json!({ "keys": [jwk] }).to_string();
     let server =
         Server::always(Reply::json(200, &set).with("cache-control", "max-age=600").after(Duration::from_millis(300)));
-    let token = jsonwebtoken::encode(
-        &Header { kid: Some("hs-1".into()), ..Header::new(Algorithm::HS256) },
-        &json!({"exp": REQUEST_AT + 40}),
-        &EncodingKey::from_secret(b"k").unwrap(),
-    )
-    .unwrap();
+    let header = Header { kid: Some("rs-1".into()), ..Header::new(Algorithm::RS256) };
+    let token = jsonwebtoken::encode(&header, &json!({"exp": REQUEST_AT + 40}), &rsa).unwrap();
     let mut app = app_with_token(&token);
     let mut rx = app.take_action_results().unwrap();
     keys(&mut app, "J");
+    // with a runtime every check is a task: the first (no key yet) comes back as a message too
+    let m = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
+    app.update(Msg::Action(m));
+    assert!(screen(&app).contains("signature not checked"), "{}", screen(&app));
     keys(&mut app, "o");
     keys(&mut app, &format!("{}/jwks.json", server.base()));
     let t0 = Instant::now();
     key(&mut app, KeyCode::Enter);
-    assert!(t0.elapsed() < Duration::from_millis(200), "Enter returns before the 300 ms fetch");
+    assert!(t0.elapsed() < Duration::from_millis(250), "Enter returns before the 300 ms fetch");
     assert!(screen(&app).contains("fetching keys"), "{}", screen(&app));
     let m = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
     app.update(Msg::Action(m));
     let shown = screen(&app);
-    assert!(shown.contains("signature valid (HS256, kid hs-1 of"), "{shown}");
+    assert!(shown.contains("signature valid (RS256, kid rs-1 of"), "{shown}");
     // checked again: from the cache, no second fetch
     keys(&mut app, "o");
     keys(&mut app, &format!("{}/jwks.json", server.base()));
     key(&mut app, KeyCode::Enter);
     let m = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap();
     app.update(Msg::Action(m));
+    assert!(screen(&app).contains("signature valid (RS256"), "{}", screen(&app));
     assert_eq!(server.seen().len(), 1, "max-age keeps the set for the session");
 }

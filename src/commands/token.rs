@@ -76,8 +76,8 @@ fn tokens_in(text: &str) -> Vec<(Found, Option<jiff::Timestamp>)> {
 /// `gatewatch token`.
 pub fn run(args: TokenArgs) -> anyhow::Result<i32> {
     let config = Config::load(args.config.as_deref()).map_err(usage)?;
-    let (config_key, mut expect): (Option<KeySpec>, Expect) =
-        crate::token::from_config(&config.token).map_err(usage)?;
+    // a key file that cannot be read is exit 1, like a key set that cannot be fetched
+    let (config_key, mut expect): (Option<KeySpec>, Expect) = crate::token::from_config(&config.token)?;
     let key = key_spec(&args, config_key)?;
     if !args.iss.is_empty() {
         expect.iss = args.iss.clone();
@@ -86,8 +86,18 @@ pub fn run(args: TokenArgs) -> anyhow::Result<i32> {
         expect.aud = args.aud.clone();
     }
     if let Some(l) = args.leeway {
-        anyhow::ensure!(l >= 0, usage_msg("--leeway takes seconds, 0 or more"));
         expect.leeway_s = l;
+    }
+    if !(0..=crate::token::MAX_LEEWAY_S).contains(&expect.leeway_s) {
+        return Err(usage_msg(&format!(
+            "the leeway is {} s: give 0 to {} seconds",
+            expect.leeway_s,
+            crate::token::MAX_LEEWAY_S
+        )));
+    }
+    if key == Some(KeySpec::Discover) && expect.iss.is_empty() {
+        // the token names its own issuer: discovery without a trusted issuer trusts whoever signed it
+        return Err(usage_msg("--discover needs the issuer(s) to trust: --iss ISSUER (or [token] issuer)"));
     }
     let at = match &args.at {
         Some(s) => parse_at(s)?,

@@ -24,10 +24,29 @@ fn token_byte(b: u8) -> bool {
 /// Every token in `text`, in order, each once.
 pub fn find(text: &str) -> Vec<Found> {
     let bytes = text.as_bytes();
+    // where a token may start: where the shape starts, and wherever a JSON header (`{"` is `eyJ`) starts inside a
+    // longer word (`token-eyJ…`, `id.eyJ…`)
+    let mut starts: Vec<usize> = SHAPE.find_iter(text).map(|m| m.start()).collect();
+    starts.extend(memchr::memmem::find_iter(bytes, b"eyJ"));
+    starts.sort_unstable();
+    starts.dedup();
     let mut out: Vec<Found> = Vec::new();
-    for m in SHAPE.find_iter(text) {
-        // whole tokens only: not the middle of a longer dotted word
-        if m.start() > 0 && token_byte(bytes[m.start() - 1]) || bytes.get(m.end()).is_some_and(|&b| token_byte(b)) {
+    let mut covered = 0;
+    for start in starts {
+        if start < covered {
+            continue;
+        }
+        let Some(m) = SHAPE.find_at(text, start).filter(|m| m.start() == start) else { continue };
+        // the token ends where its shape does: a following `.` ends a sentence (`…sig.`, `…sig...`) unless a
+        // token character comes after it
+        let next = bytes.get(m.end()).copied();
+        let after_dot = bytes.get(m.end() + 1).copied();
+        let ends = match next {
+            None => true,
+            Some(b'.') => after_dot.is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-')),
+            Some(b) => !token_byte(b),
+        };
+        if !ends {
             continue;
         }
         let token = m.as_str();
@@ -35,10 +54,13 @@ pub fn find(text: &str) -> Vec<Found> {
         let is_object = super::decode::b64url(first)
             .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
             .is_some_and(|v| v.is_object());
-        if !is_object || out.iter().any(|f| f.token == token) {
+        if !is_object {
             continue;
         }
-        out.push(Found { token: token.to_string(), place: place(&text[..m.start()]) });
+        covered = m.end();
+        if !out.iter().any(|f| f.token == token) {
+            out.push(Found { token: token.to_string(), place: place(&text[..m.start()]) });
+        }
     }
     out
 }
@@ -102,5 +124,10 @@ mod tests {
         assert!(find("lib-1.2.3 www.example.com aGVsbG8gd29ybGQ.aGVsbG8.aGVsbG8").is_empty());
         let none = "eyJhbGciOiJub25lIn0.eyJpc3MiOiJqb2UifQ.";
         assert_eq!(find(&format!("t={none} next"))[0].token, none, "an unsigned token ends with its dot");
+        // at the end of a sentence, cut short by an ellipsis, glued to a word before it
+        assert_eq!(find(&format!("rejected token {T}."))[0].token, T);
+        assert_eq!(find(&format!("rejected token {T}..."))[0].token, T);
+        assert_eq!(find(&format!("session-{T} x"))[0].token, T);
+        assert_eq!(find(&format!("jwt.{T}"))[0].token, T);
     }
 }

@@ -10,7 +10,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{AlgorithmFamily, DecodingKey};
 
 /// Where a key comes from, as the user gave it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum KeySpec {
     /// A shared secret, as bytes.
     Secret(Vec<u8>),
@@ -22,6 +22,18 @@ pub enum KeySpec {
     Discover,
 }
 
+impl std::fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // never the secret
+        match self {
+            KeySpec::Secret(_) => write!(f, "KeySpec::Secret(…)"),
+            KeySpec::Pem(p) => write!(f, "KeySpec::Pem({p})"),
+            KeySpec::Jwks(j) => write!(f, "KeySpec::Jwks({j})"),
+            KeySpec::Discover => write!(f, "KeySpec::Discover"),
+        }
+    }
+}
+
 /// Keys ready to check with.
 #[derive(Clone)]
 pub enum Keys {
@@ -29,8 +41,9 @@ pub enum Keys {
     Secret(DecodingKey),
     /// One public key, with what it is and where from.
     Public { key: DecodingKey, family: AlgorithmFamily, source: String },
-    /// A set, chosen from by `kid`, else by key type and algorithm.
-    Set { set: JwkSet, source: String },
+    /// A set, chosen from by `kid`, else by key type and algorithm. `published`: fetched from a URL, so public:
+    /// its shared-secret (`oct`) keys are anyone's and prove nothing.
+    Set { set: JwkSet, source: String, published: bool },
 }
 
 impl std::fmt::Debug for Keys {
@@ -39,7 +52,7 @@ impl std::fmt::Debug for Keys {
         match self {
             Keys::Secret(_) => write!(f, "Keys::Secret"),
             Keys::Public { family, source, .. } => write!(f, "Keys::Public({family:?}, {source})"),
-            Keys::Set { set, source } => write!(f, "Keys::Set({} keys, {source})", set.keys.len()),
+            Keys::Set { set, source, .. } => write!(f, "Keys::Set({} keys, {source})", set.keys.len()),
         }
     }
 }
@@ -91,14 +104,21 @@ pub fn fetchable(url: &str) -> anyhow::Result<reqwest::Url> {
     }
 }
 
-/// Fetched key sets, kept for the session.
+/// Fetched key sets (and discovery documents), kept for the session.
 #[derive(Default)]
 pub struct JwksCache {
     sets: HashMap<String, (JwkSet, Instant)>,
+    /// Issuer → its `jwks_uri`, until when.
+    discovered: HashMap<String, (String, Instant)>,
 }
 
-/// How long a fetched document may be kept: its `max-age`, else five minutes; `no-store`/`no-cache` keep it
-/// for this one use.
+/// The longest a fetched document is kept, whatever its `max-age` says.
+const MAX_KEEP: Duration = Duration::from_secs(86_400);
+/// The largest document fetched: a JWK Set of a few dozen keys is a few kilobytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// How long a fetched document may be kept: its `max-age` (at most a day), else five minutes; `no-store` and
+/// `no-cache` keep it for this one use.
 fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
     let cc = headers.get(reqwest::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mut age = Duration::from_secs(300);
@@ -110,29 +130,50 @@ fn max_age(headers: &reqwest::header::HeaderMap) -> Duration {
             age = Duration::from_secs(v);
         }
     }
-    age
+    age.min(MAX_KEEP)
 }
 
-/// A client for key fetches: a timeout, no redirects to plain http.
-fn client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("cannot set up the HTTP client")
+/// A client for one fetch: a timeout, redirects only to what may be fetched itself (https, or http on this
+/// machine), and no proxy for this machine.
+fn client(url: &str) -> anyhow::Result<reqwest::Client> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.error("too many redirects")
+        } else if fetchable(attempt.url().as_str()).is_err() {
+            let to = attempt.url().to_string();
+            attempt.error(format!("a redirect to {to}, which is not https"))
+        } else {
+            attempt.follow()
+        }
+    });
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(10)).redirect(policy);
+    let builder = if crate::urls::is_loopback(url) { builder.no_proxy() } else { builder };
+    builder.build().context("cannot set up the HTTP client")
 }
 
-async fn get_json(client: &reqwest::Client, url: &str) -> anyhow::Result<(serde_json::Value, Duration)> {
+async fn get_json(url: &str) -> anyhow::Result<(serde_json::Value, Duration)> {
     let u = fetchable(url)?;
-    let loopback = crate::urls::is_loopback(url);
-    let resp = if loopback {
-        reqwest::Client::builder().timeout(Duration::from_secs(10)).no_proxy().build()?.get(u).send().await
-    } else {
-        client.get(u).send().await
-    }
-    .with_context(|| format!("cannot fetch {url}"))?;
+    let mut resp = client(url)?.get(u).send().await.with_context(|| format!("cannot fetch {url}"))?;
     let status = resp.status();
     anyhow::ensure!(status.is_success(), "cannot fetch {url}: HTTP {status}");
     let age = max_age(resp.headers());
-    let body = resp.bytes().await.with_context(|| format!("cannot fetch {url}"))?;
+    anyhow::ensure!(
+        resp.content_length().is_none_or(|n| n <= MAX_BODY as u64),
+        "{url} sends more than 1 MiB: not a key set"
+    );
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.with_context(|| format!("cannot fetch {url}"))? {
+        body.extend_from_slice(&chunk);
+        anyhow::ensure!(body.len() <= MAX_BODY, "{url} sends more than 1 MiB: not a key set");
+    }
     let json = serde_json::from_slice(&body).with_context(|| format!("{url} did not answer with JSON"))?;
     Ok((json, age))
+}
+
+/// `now + age`, never past what an `Instant` holds.
+fn until(age: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(age).unwrap_or(now)
 }
 
 impl JwksCache {
@@ -143,21 +184,34 @@ impl JwksCache {
         {
             return Ok(set.clone());
         }
-        let (json, age) = get_json(&client()?, url).await?;
+        let (json, age) = get_json(url).await?;
         let set: JwkSet = serde_json::from_value(json).with_context(|| format!("{url} is not a JWK Set"))?;
-        self.sets.insert(url.to_string(), (set.clone(), Instant::now() + age));
+        self.sets.insert(url.to_string(), (set.clone(), until(age)));
         Ok(set)
     }
 
-    /// The issuer's set: `{iss}/.well-known/openid-configuration` names its `jwks_uri`.
+    /// The issuer's set: `{iss}/.well-known/openid-configuration` names its `jwks_uri`; the document must name
+    /// the same issuer. The caller decides which issuers are trusted.
     pub async fn discover(&mut self, issuer: &str) -> anyhow::Result<(JwkSet, String)> {
-        let config_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-        let (config, _) = get_json(&client()?, &config_url).await?;
-        let jwks_uri = config
-            .get("jwks_uri")
-            .and_then(|v| v.as_str())
-            .with_context(|| format!("{config_url} names no jwks_uri"))?
-            .to_string();
+        let jwks_uri = match self.discovered.get(issuer) {
+            Some((uri, until)) if Instant::now() < *until => uri.clone(),
+            _ => {
+                let config_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+                let (config, age) = get_json(&config_url).await?;
+                let named = config.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
+                anyhow::ensure!(
+                    named.trim_end_matches('/') == issuer.trim_end_matches('/'),
+                    "{config_url} is the configuration of issuer {named:?}, not of {issuer}"
+                );
+                let uri = config
+                    .get("jwks_uri")
+                    .and_then(|v| v.as_str())
+                    .with_context(|| format!("{config_url} names no jwks_uri"))?
+                    .to_string();
+                self.discovered.insert(issuer.to_string(), (uri.clone(), until(age)));
+                uri
+            }
+        };
         Ok((self.get(&jwks_uri).await?, jwks_uri))
     }
 }
@@ -166,7 +220,7 @@ impl JwksCache {
 pub fn jwks_file(path: &str) -> anyhow::Result<Keys> {
     let text = std::fs::read(path).with_context(|| format!("cannot read the JWK Set {path}"))?;
     let set: JwkSet = serde_json::from_slice(&text).with_context(|| format!("{path} is not a JWK Set"))?;
-    Ok(Keys::Set { set, source: path.to_string() })
+    Ok(Keys::Set { set, source: path.to_string(), published: false })
 }
 
 /// Whether a key spec names something to fetch.
@@ -174,17 +228,29 @@ pub fn is_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
 }
 
-/// The keys a spec stands for; `issuer` is the token's `iss`, for discovery. Fetches go through `cache`.
-pub async fn resolve(spec: &KeySpec, issuer: Option<&str>, cache: &mut JwksCache) -> anyhow::Result<Keys> {
+/// The keys a spec stands for; `issuer` is the token's `iss`, and `trusted` the issuers discovery may follow
+/// (a token names its own issuer, so discovery alone would trust whoever signed it). Fetches go through `cache`.
+pub async fn resolve(
+    spec: &KeySpec,
+    issuer: Option<&str>,
+    trusted: &[String],
+    cache: &mut JwksCache,
+) -> anyhow::Result<Keys> {
     match spec {
         KeySpec::Secret(s) => Ok(Keys::Secret(DecodingKey::from_secret(s).context("the secret cannot be used")?)),
         KeySpec::Pem(path) => pem_key(path),
-        KeySpec::Jwks(src) if is_url(src) => Ok(Keys::Set { set: cache.get(src).await?, source: src.clone() }),
+        KeySpec::Jwks(src) if is_url(src) => {
+            Ok(Keys::Set { set: cache.get(src).await?, source: src.clone(), published: true })
+        }
         KeySpec::Jwks(src) => jwks_file(src),
         KeySpec::Discover => {
             let iss = issuer.context("--discover needs the token's iss claim, and it has none")?;
+            anyhow::ensure!(
+                trusted.iter().any(|t| t.trim_end_matches('/') == iss.trim_end_matches('/')),
+                "the token's issuer {iss} is not one to discover keys from: name it with --iss (or [token] issuer)"
+            );
             let (set, uri) = cache.discover(iss).await?;
-            Ok(Keys::Set { set, source: uri })
+            Ok(Keys::Set { set, source: uri, published: true })
         }
     }
 }
@@ -199,6 +265,9 @@ mod tests {
         assert_eq!(max_age(&h), Duration::from_secs(300));
         h.insert(reqwest::header::CACHE_CONTROL, "public, max-age=60".parse().unwrap());
         assert_eq!(max_age(&h), Duration::from_secs(60));
+        h.insert(reqwest::header::CACHE_CONTROL, "max-age=18446744073709551615".parse().unwrap());
+        assert_eq!(max_age(&h), MAX_KEEP, "a huge max-age is capped, not an overflow");
+        assert!(until(max_age(&h)) > Instant::now());
         h.insert(reqwest::header::CACHE_CONTROL, "no-store".parse().unwrap());
         assert_eq!(max_age(&h), Duration::ZERO);
     }

@@ -21,6 +21,8 @@ use keys::{JwksCache, KeySpec};
 
 /// The leeway when none is given.
 pub const DEFAULT_LEEWAY_S: i64 = 60;
+/// The largest leeway that still means something (a day).
+pub const MAX_LEEWAY_S: i64 = 86_400;
 
 /// Keys and expectations from the config's `[token]` table.
 pub fn from_config(cfg: &TokenConfig) -> anyhow::Result<(Option<KeySpec>, Expect)> {
@@ -76,7 +78,7 @@ pub async fn inspect_found(
     };
     let iss = token.claim("iss").and_then(|v| v.as_str()).map(str::to_string);
     let keys = match key {
-        Some(spec) => Some(keys::resolve(spec, iss.as_deref(), cache).await.map_err(KeyError)?),
+        Some(spec) => Some(keys::resolve(spec, iss.as_deref(), &expect.iss, cache).await.map_err(KeyError)?),
         None => None,
     };
     Ok(inspect::inspect(&token, &found.place, keys.as_ref(), expect, at, record))

@@ -48,20 +48,30 @@ fn times_lines(t: &Times, label: &str, out: &mut Vec<(Tone, String)>) {
 /// The one-line answer an incident needs: when the token stopped (or started) being valid, against the
 /// request's time and now.
 pub fn summary(i: &Inspection) -> Option<String> {
-    let at_request = i.times.exp.as_ref()?;
-    let now = i.times.now.as_ref().and_then(|n| n.exp.as_ref());
-    let request_at = &i.times.at;
-    Some(match (at_request.verdict, now.map(|n| n.verdict)) {
-        ("valid", Some("expired")) => format!(
-            "valid when the request was made at {request_at}; expired {} later",
-            super::times::span_words(at_request.seconds)
-        ),
-        ("expired", _) => format!(
-            "already expired by {} when the request was made at {request_at}",
-            super::times::span_words(at_request.seconds)
-        ),
-        ("valid", _) if now.is_none() => format!("not expired at {request_at}"),
-        _ => format!("not expired at the request ({request_at}) nor now"),
+    use super::times::span_words;
+    let exp = i.times.exp.as_ref()?;
+    let at = &i.times.at;
+    let Some(now) = i.times.now.as_ref() else {
+        // no log record: the instant is now (or --at)
+        return Some(match (exp.verdict, exp.seconds) {
+            ("expired", s) => format!("expired {} before {at}", span_words(s)),
+            (_, s) if s <= 0 => format!("expired {} before {at}, within the leeway", span_words(s)),
+            (_, s) => format!("not expired at {at}: expires {} later", span_words(s)),
+        });
+    };
+    let at_request = match (exp.verdict, exp.seconds) {
+        ("expired", s) => {
+            return Some(format!("already expired by {} when the request was made at {at}", span_words(s)));
+        }
+        (_, s) if s <= 0 => format!("expired {} before the request at {at}, but within the leeway", span_words(s)),
+        _ => format!("valid when the request was made at {at}"),
+    };
+    Some(match now.exp.as_ref() {
+        Some(n) if n.verdict == "expired" && exp.seconds > 0 => {
+            format!("{at_request}; expired {} later", span_words(exp.seconds))
+        }
+        Some(n) if n.verdict == "expired" => at_request,
+        _ => format!("{at_request}, and still now"),
     })
 }
 

@@ -55,7 +55,7 @@ pub fn rfc3339(t: Timestamp) -> String {
 }
 
 fn at_secs(t: f64) -> Option<Timestamp> {
-    Timestamp::from_second(t.floor() as i64).ok()
+    (t.is_finite() && t.abs() < 1e15).then(|| Timestamp::from_second(t.floor() as i64).ok()).flatten()
 }
 
 /// Judge the time claims at `at` with `leeway_s`; the problems found, as sentences.
@@ -64,17 +64,23 @@ pub fn judge(token: &Decoded, at: Timestamp, leeway_s: i64) -> (Times, Vec<Strin
     let at_text = rfc3339(at);
     let now = at.as_second();
     let mut check = |name: &str| -> Option<TimeCheck> {
-        let t = at_secs(token.numeric_date(name)?)?;
-        let seconds = t.as_second() - now;
+        let claim = token.claim(name)?;
+        // a time claim that is there but not a NumericDate is a failed check, not a missing one
+        let Some(t) = token.numeric_date(name).and_then(at_secs) else {
+            problems.push(format!("{name} is {claim}, not a NumericDate (seconds since 1970)"));
+            return None;
+        };
+        let seconds = t.as_second().saturating_sub(now);
         let span = span_words(seconds);
         let (verdict, relative) = match name {
-            "exp" if seconds + leeway_s < 0 => {
+            // RFC 7519 4.1.4: the instant must be before exp
+            "exp" if seconds.saturating_add(leeway_s) <= 0 => {
                 problems.push(format!("expired {span} before {at_text} (leeway {leeway_s} s)"));
                 ("expired", format!("expired {span} before"))
             }
-            "exp" if seconds < 0 => ("valid", format!("expired (within the {leeway_s} s leeway) {span} before")),
+            "exp" if seconds <= 0 => ("valid", format!("expired (within the {leeway_s} s leeway) {span} before")),
             "exp" => ("valid", format!("expires {span} after")),
-            "nbf" if seconds - leeway_s > 0 => {
+            "nbf" if seconds.saturating_sub(leeway_s) > 0 => {
                 problems.push(format!(
                     "not valid before {}, {span} after {at_text} (leeway {leeway_s} s): likely a clock skew between \
                      the issuer and the gateway",
@@ -83,7 +89,7 @@ pub fn judge(token: &Decoded, at: Timestamp, leeway_s: i64) -> (Times, Vec<Strin
                 ("not_yet_valid", format!("valid only from {span} after"))
             }
             "nbf" => ("valid", format!("valid from {span} before")),
-            _ if seconds - leeway_s > 0 => {
+            _ if seconds.saturating_sub(leeway_s) > 0 => {
                 problems.push(format!(
                     "issued {span} after {at_text} (leeway {leeway_s} s): likely a clock skew between the issuer and \
                      the gateway"
@@ -117,6 +123,21 @@ mod tests {
         let (times, problems) = judge(&t, at, 0);
         assert_eq!(times.exp.unwrap().verdict, "expired");
         assert_eq!(problems, ["expired 30 s before 2026-11-23T13:02:30Z (leeway 0 s)"]);
+        // at exp itself the token is over (the instant must be before exp)
+        let t = token(&format!("{{\"exp\":{}}}", at.as_second()));
+        assert_eq!(judge(&t, at, 0).0.exp.unwrap().verdict, "expired");
+        assert_eq!(judge(&t, at, i64::MAX).0.exp.unwrap().verdict, "valid", "no overflow");
+    }
+
+    #[test]
+    fn a_time_claim_that_is_not_a_number_is_a_problem() {
+        let at: Timestamp = "2026-11-23T13:02:30Z".parse().unwrap();
+        for claims in [r#"{"exp":"1000"}"#, r#"{"exp":-1e20}"#, r#"{"exp":1e300}"#, r#"{"nbf":null}"#] {
+            let (times, problems) = judge(&token(claims), at, 60);
+            assert!(times.exp.is_none() && times.nbf.is_none());
+            assert_eq!(problems.len(), 1, "{claims}: {problems:?}");
+            assert!(problems[0].contains("not a NumericDate"), "{problems:?}");
+        }
     }
 
     #[test]

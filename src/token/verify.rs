@@ -39,15 +39,6 @@ pub struct Signature {
     pub reason: Option<String>,
 }
 
-fn family(alg: Algorithm) -> AlgorithmFamily {
-    match alg {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => AlgorithmFamily::Hmac,
-        Algorithm::ES256 | Algorithm::ES384 => AlgorithmFamily::Ec,
-        Algorithm::EdDSA => AlgorithmFamily::Ed,
-        _ => AlgorithmFamily::Rsa,
-    }
-}
-
 fn jwk_family(jwk: &Jwk) -> Option<AlgorithmFamily> {
     Some(match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => AlgorithmFamily::Rsa,
@@ -80,7 +71,7 @@ pub fn check(token: &Decoded, keys: Option<&Keys>) -> Signature {
         sig.reason = Some("no key given (--secret, --key, --jwks or --discover)".into());
         return sig;
     };
-    let wanted = family(alg);
+    let wanted = alg.family();
     let candidates: Vec<(DecodingKey, String)> = match keys {
         Keys::Secret(k) => {
             if wanted != AlgorithmFamily::Hmac {
@@ -107,7 +98,7 @@ pub fn check(token: &Decoded, keys: Option<&Keys>) -> Signature {
             }
             vec![(key.clone(), source.clone())]
         }
-        Keys::Set { set, source } => {
+        Keys::Set { set, source, published } => {
             let chosen: Vec<&Jwk> = match &kid {
                 Some(k) => match set.find(k) {
                     Some(jwk) => vec![jwk],
@@ -127,7 +118,12 @@ pub fn check(token: &Decoded, keys: Option<&Keys>) -> Signature {
                     .keys
                     .iter()
                     .filter(|j| jwk_family(j) == Some(wanted))
-                    .filter(|j| j.common.key_algorithm.is_none_or(|ka| format!("{ka:?}") == alg_text))
+                    .filter(|j| {
+                        j.common
+                            .key_algorithm
+                            .and_then(|ka| serde_json::to_value(ka).ok())
+                            .is_none_or(|ka| ka == alg_text.as_str())
+                    })
                     .collect(),
             };
             if let Some(jwk) = chosen.iter().find(|j| jwk_family(j) != Some(wanted)) {
@@ -140,6 +136,31 @@ pub fn check(token: &Decoded, keys: Option<&Keys>) -> Signature {
                     format!("{alg_text} needs a {}, and the JWK chosen from {source} is {have}", family_name(wanted))
                 };
                 return reject(sig, why);
+            }
+            // a key says what it is for: another algorithm, or encryption, is not this token's key
+            for jwk in &chosen {
+                if let Some(ka) = jwk.common.key_algorithm.and_then(|ka| serde_json::to_value(ka).ok())
+                    && ka.as_str() != Some(alg_text.as_str())
+                {
+                    return reject(
+                        sig,
+                        format!("the JWK chosen from {source} is for {ka}, and the token says {alg_text}"),
+                    );
+                }
+                if matches!(jwk.common.public_key_use, Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)) {
+                    return reject(
+                        sig,
+                        format!("the JWK chosen from {source} is for encryption (use: enc), not signatures"),
+                    );
+                }
+            }
+            if *published && wanted == AlgorithmFamily::Hmac {
+                return reject(
+                    sig,
+                    format!(
+                        "{alg_text} checked against a shared secret published at {source}: anyone can sign with it"
+                    ),
+                );
             }
             if chosen.is_empty() {
                 return reject(sig, format!("no key in the JWK Set {source} fits {alg_text}"));

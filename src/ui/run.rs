@@ -63,8 +63,13 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
     let (follow, commands) = crate::tail::follow_options(&args.live, args.tail);
     let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
-    let (key, expect) = crate::token::from_config(&config.token)?;
-    let token = super::token::TokenSettings { key, expect, ..Default::default() };
+    // a [token] key that cannot be read is said in the pane, not a reason to refuse the console
+    let token = match crate::token::from_config(&config.token) {
+        Ok((key, expect)) => super::token::TokenSettings { key, expect, ..Default::default() },
+        Err(e) => {
+            super::token::TokenSettings { problem: Some(format!("[token] in the config: {e:#}")), ..Default::default() }
+        }
+    };
     Ok(Setup { keymap, theme, opts, follow, commands, replay, token })
 }
 

@@ -26,12 +26,14 @@ pub struct TokenSettings {
     pub expect: Expect,
     /// Key sets fetched this session.
     pub cache: Arc<tokio::sync::Mutex<JwksCache>>,
+    /// Why the config's key could not be had, to say when the pane opens.
+    pub problem: Option<String>,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
         let expect = Expect { leeway_s: crate::token::DEFAULT_LEEWAY_S, ..Default::default() };
-        TokenSettings { key: None, expect, cache: Default::default() }
+        TokenSettings { key: None, expect, cache: Default::default(), problem: None }
     }
 }
 
@@ -126,9 +128,12 @@ impl App {
             }
         }
         let asking = if found.is_empty() { Asking::Token } else { Asking::Nothing };
-        let message = found
-            .is_empty()
-            .then(|| (false, "no token in this request's lines: paste one, Enter inspects it".to_string()));
+        let message = match &self.token_settings.problem {
+            Some(p) => Some((true, p.clone())),
+            None => found
+                .is_empty()
+                .then(|| (false, "no token in this request's lines: paste one, Enter inspects it".into())),
+        };
         self.replay = None;
         self.token = Some(TokenView {
             place,
@@ -181,19 +186,19 @@ impl App {
         self.replay_seq += 1;
         v.seq = self.replay_seq;
         let seq = v.seq;
-        if !needs_fetch {
-            // nothing to wait for: a file read at most
-            if let Some(result) = work.now_or_never() {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // no runtime (a test of the pane alone): nothing may be fetched, and files are read here
+            if needs_fetch {
+                v.message = Some((true, "cannot fetch keys from here: no runtime".into()));
+            } else if let Some(result) = work.now_or_never() {
                 self.token_result(seq, result);
             }
             return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            v.message = Some((true, "cannot fetch keys from here: no runtime".into()));
-            return;
         };
         v.checking = true;
-        v.message = Some((false, "fetching keys…".into()));
+        if needs_fetch {
+            v.message = Some((false, "fetching keys…".into()));
+        }
         let tx = self.actions.tx.clone();
         runtime.spawn(async move {
             let result = work.await;
@@ -268,7 +273,10 @@ impl App {
             v.asking = Asking::Token;
             v.input = input_line(false);
         }
-        v.input.insert_str(crate::text::escape_control(text.trim().replace(['\r', '\n'], " ").as_bytes()));
+        // a secret goes in as it is (the line is masked); anything else shown is escaped
+        let line = text.trim_end_matches(['\r', '\n']).replace(['\r', '\n'], " ");
+        let line = if v.asking == Asking::Secret { line } else { crate::text::escape_control(line.as_bytes()) };
+        v.input.insert_str(line);
     }
 
     /// Enter on the pane's input line: a token, a secret or a key source.
@@ -291,6 +299,11 @@ impl App {
                 v.place = "pasted".into();
             }
             Asking::Secret if !text.is_empty() => v.key = Some(KeySpec::Secret(text.as_bytes().to_vec())),
+            Asking::KeySource if text == "discover" && self.token_settings.expect.iss.is_empty() => {
+                v.message =
+                    Some((true, "discover needs the issuers to trust: set [token] issuer in the config".into()));
+                return;
+            }
             Asking::KeySource if text == "discover" => v.key = Some(KeySpec::Discover),
             Asking::KeySource if is_url(text) || text.ends_with(".json") => {
                 v.key = Some(KeySpec::Jwks(text.to_string()))
