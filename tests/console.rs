@@ -693,3 +693,22 @@ fn help_scrolls_on_a_small_terminal_and_any_other_key_closes_it() {
     assert_eq!(app.overlay, Overlay::None);
     assert!(app.filter.text.is_empty(), "the closing key does nothing else");
 }
+
+/// The ▶ line is the selection for every key, also while the pane follows: `t` traces it (and holds it).
+#[test]
+fn t_while_following_traces_the_marked_line() {
+    let mut app = app_with(200, 50, 120);
+    assert!(app.panes[0].follow, "following at start");
+    let line = app.panes[0].selected_line().unwrap();
+    let id = request_id(&app, 0, line).expect("the newest line has a request id");
+    key(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.overlay, Overlay::Trace);
+    let shown = screen(&app);
+    assert!(!shown.contains("has no request id"), "{shown}");
+    assert!(shown.contains(&format!("trace · {id}")), "{shown}");
+    assert!(!app.panes[0].follow, "the pane holds the traced line");
+    // new lines do not change what is traced
+    let (gw, _) = common::logs(5);
+    app.update(batch(0, &gw));
+    assert!(screen(&app).contains(&format!("trace · {id}")));
+}

@@ -475,7 +475,12 @@ impl App {
             Action::NextPane => self.cycle_focus(true),
             Action::PrevPane => self.cycle_focus(false),
             Action::Detail => self.toggle(Overlay::Detail),
-            Action::Trace => self.toggle(Overlay::Trace),
+            Action::Trace => {
+                if self.overlay != Overlay::Trace {
+                    self.hold_selection();
+                }
+                self.toggle(Overlay::Trace);
+            }
             Action::Help => self.toggle(Overlay::Help),
             Action::Back => {
                 if self.overlay != Overlay::None {
@@ -547,6 +552,16 @@ impl App {
             self.paste_into_token(text);
         } else if self.tool_focus {
             self.paste_into_replay(text);
+        }
+    }
+
+    /// The ▶ line means the same to every key: while the focused pane follows, it is the newest line, and a key
+    /// that looks at its request (the trace) pauses the pane there, so the request stays the one asked about.
+    fn hold_selection(&mut self) {
+        let Some(p) = self.panes.get_mut(self.focus) else { return };
+        if p.follow && p.selected_line().is_some() {
+            p.follow = false;
+            self.selection_moved();
         }
     }
 
