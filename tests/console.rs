@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use gatewatch::generate::{GenConfig, Generator};
 use gatewatch::record::Role;
 use gatewatch::source::{Batch, SourceMsg};
-use gatewatch::ui::app::{Mode, Msg, Overlay};
+use gatewatch::ui::app::{App, Mode, Msg, Overlay};
 use gatewatch::ui::theme::{ColorDepth, Theme};
 
 mod common;
@@ -711,4 +711,24 @@ fn t_while_following_traces_the_marked_line() {
     let (gw, _) = common::logs(5);
     app.update(batch(0, &gw));
     assert!(screen(&app).contains(&format!("trace · {id}")));
+}
+
+/// A pane's pace is the log's own (requests per second by its clock), not how fast a backlog was read; a quiet
+/// source says so, and the title is redrawn when time alone changes it.
+#[test]
+fn the_pane_rate_is_by_the_log_clock_and_says_when_nothing_arrives() {
+    let mut app = app_with(200, 50, 3000); // 15 s of log at 200 requests/s, read at once
+    let title = |app: &App| screen(app).lines().nth(1).unwrap_or("").to_string();
+    let t = title(&app);
+    assert!(t.contains("· 200/s"), "the log's own pace: {t}");
+    assert!(!t.contains("-0.0") && !t.contains("k/s"), "{t}");
+    app.dirty = false;
+    let later = app.now + std::time::Duration::from_secs(75);
+    app.update(Msg::Tick(later));
+    assert!(app.dirty, "time alone changed the title: redraw it");
+    let t = title(&app);
+    assert!(t.contains("· 200/s · quiet 1m15s"), "{t}");
+    app.dirty = false;
+    app.update(Msg::Tick(later));
+    assert!(!app.dirty, "nothing changed: no frame");
 }

@@ -170,6 +170,8 @@ pub struct App {
     pub(crate) actions: super::actions::ActionChannel,
     /// Counts what replays were started, so a result is matched to the send it answers.
     pub(crate) replay_seq: u64,
+    /// The panes' pace as their titles last showed it.
+    shown_rates: Vec<String>,
     /// Text for the terminal's clipboard, for the loop to send.
     pub(crate) clipboard: Option<String>,
     pub(crate) opts: ScanOptions,
@@ -224,6 +226,7 @@ impl App {
             replay_settings: Default::default(),
             actions: Default::default(),
             replay_seq: 0,
+            shown_rates: Vec::new(),
             clipboard: None,
             opts,
         }
@@ -350,8 +353,12 @@ impl App {
                 self.now = now;
                 self.check_alerts();
                 self.work(FILTER_BUDGET);
-                // rates change with time alone
-                self.dirty |= self.panes.iter().any(|p| p.rate.per_second(now) > 0.0);
+                // titles change with time alone (the pace, how long a source has been quiet): redraw when one did
+                let rates: Vec<String> = self.panes.iter().map(|p| super::draw::pane_rate(p, now)).collect();
+                if rates != self.shown_rates {
+                    self.shown_rates = rates;
+                    self.dirty = true;
+                }
             }
         }
     }

@@ -154,12 +154,26 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
 }
 
+/// A pane's pace for its title: requests per second by the log's clock over its last minute, and how long no line
+/// has arrived when it has been quiet a while (`2.0k/s`, `2.0k/s · quiet 45s`).
+pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
+    let rate = match p.stats.log_rate(now) {
+        Some(r) => super::chart_draw::rate_text(r),
+        None => super::chart_draw::rate_text(p.rate.per_second(now)),
+    };
+    match p.rate.quiet_for(now) {
+        Some(q) if q >= std::time::Duration::from_secs(10) => {
+            format!("{rate} · quiet {}", crate::output::span_text(q.as_secs() as i64))
+        }
+        _ => rate,
+    }
+}
+
 fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>) {
     let t = &app.theme;
     let p = &app.panes[i];
     let format = p.parser.as_ref().map_or("…".to_string(), |x| x.format.name().to_string());
-    let rate = p.rate.per_second(app.now);
-    let rate = super::chart_draw::rate_text(rate);
+    let rate = pane_rate(p, app.now);
     let role = match p.side() {
         Role::Gateway => "gw",
         Role::Upstream => "up",

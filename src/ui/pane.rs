@@ -23,6 +23,8 @@ pub struct Matches {
 #[derive(Clone, Debug, Default)]
 pub struct RateMeter {
     arrivals: VecDeque<(Instant, u32)>,
+    /// When the last lines arrived.
+    last: Option<Instant>,
 }
 
 const RATE_WINDOW: Duration = Duration::from_secs(5);
@@ -30,6 +32,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(5);
 impl RateMeter {
     /// Count `n` lines arriving at `now`.
     pub fn add(&mut self, now: Instant, n: u32) {
+        if n > 0 {
+            self.last = Some(now);
+        }
         match self.arrivals.back_mut() {
             Some((t, c)) if now.duration_since(*t) < Duration::from_millis(100) => *c += n,
             _ => self.arrivals.push_back((now, n)),
@@ -43,10 +48,16 @@ impl RateMeter {
         }
     }
 
-    /// Lines per second at `now`.
+    /// Lines per second arriving at `now` (by the wall clock: a backlog read at once counts as a burst).
     pub fn per_second(&self, now: Instant) -> f64 {
         let recent = self.arrivals.iter().filter(|(t, _)| now.saturating_duration_since(*t) <= RATE_WINDOW);
-        recent.map(|(_, n)| *n as f64).sum::<f64>() / RATE_WINDOW.as_secs_f64()
+        // `+ 0.0`: an empty sum is -0.0, which prints as `-0.0/s`
+        recent.map(|(_, n)| *n as f64).sum::<f64>() / RATE_WINDOW.as_secs_f64() + 0.0
+    }
+
+    /// How long since lines last arrived (`None` before any).
+    pub fn quiet_for(&self, now: Instant) -> Option<Duration> {
+        self.last.map(|t| now.saturating_duration_since(t))
     }
 }
 
@@ -148,6 +159,16 @@ impl PaneStats {
         let mut s = self.older.clone();
         s.merge(&self.recent);
         s
+    }
+
+    /// Requests per second by the log's own clock over its last minute (or over the whole log when it is
+    /// shorter): what the gateway served, whatever pace the lines were read at.
+    pub fn log_rate(&self, now: Instant) -> Option<f64> {
+        let end = self.log_now(now)?;
+        let first = self.first_second()?;
+        let from = (end - 60).max(first);
+        let requests = self.recent.total(from, end).requests();
+        Some(requests as f64 / (end - from).max(1) as f64 + 0.0)
     }
 
     /// "Now" in the log's time, as of `now`: the newest line's second, plus the time since it arrived when the log
