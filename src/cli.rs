@@ -135,6 +135,9 @@ pub struct TraceArgs {
     /// JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With an id carried by many records (a retry storm, a fixed id), show the first and last N of each source.
+    #[arg(long, value_name = "N", default_value_t = crate::trace::DEFAULT_LIMIT)]
+    pub limit: usize,
     /// The request id (X-Request-ID, `$request_id`, …) or W3C trace id to follow.
     #[arg(value_name = "ID")]
     pub id: String,

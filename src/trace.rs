@@ -17,7 +17,7 @@ pub struct Hop {
     pub line: u64,
     /// The parsed fields (as `tail --json` prints them).
     pub record: serde_json::Map<String, serde_json::Value>,
-    /// The raw line, control characters escaped.
+    /// The raw line (invalid UTF-8 replaced; JSON escapes the rest).
     pub raw: String,
     #[serde(skip)]
     time_us: Option<i64>,
@@ -47,24 +47,41 @@ pub struct Breakdown {
 pub struct Trace {
     /// The id asked for.
     pub id: String,
-    /// Every record carrying it, in time order (records without a time keep their place after the timed ones).
+    /// The records shown, in time order (records without a time keep their place after the timed ones): all of
+    /// them, or the first and last `limit` of each source when more carry the id.
     pub hops: Vec<Hop>,
+    /// How many records carry the id, in all.
+    pub count: u64,
+    /// How many of them are not shown.
+    pub omitted: u64,
     /// Latency breakdown.
     pub breakdown: Breakdown,
 }
+
+/// Records shown from each source at each end, unless `--limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 20;
 
 fn ms(us: u64) -> f64 {
     (us as f64 / 1000.0 * 1000.0).round() / 1000.0
 }
 
 /// Find every record carrying `id` in the sources.
-pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) -> (Trace, Vec<anyhow::Error>) {
+/// An id a stuck client repeated a million times costs no more than `limit` records at each end of each source.
+pub fn find(
+    id: &str,
+    sources: &[(String, Option<Role>)],
+    opts: &ScanOptions,
+    limit: usize,
+) -> (Trace, Vec<anyhow::Error>) {
     let key = crate::ids::key(id);
     let mut hops = Vec::new();
     let mut errors = Vec::new();
+    let mut count = 0;
+    let keep = crate::matching::Keep::Ends(limit);
     for (path, role) in sources {
-        match crate::matching::find(path, *role, opts, usize::MAX, |rec| crate::matching::carries(rec, key)) {
+        match crate::matching::find(path, *role, opts, keep, |rec| crate::matching::carries(rec, key)) {
             Ok(found) => {
+                count += found.total;
                 for m in &found.lines {
                     let rec = found.record(m);
                     hops.push(Hop {
@@ -72,7 +89,7 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
                         role: found.role,
                         line: m.line,
                         record: crate::output::record_json(&rec),
-                        raw: crate::text::escape_control(&m.raw),
+                        raw: String::from_utf8_lossy(&m.raw).into_owned(),
                         time_us: rec.time.map(|t| t.unix_us),
                         duration_us: rec.duration_us,
                         upstream_us: rec.upstream_us,
@@ -89,7 +106,8 @@ pub fn find(id: &str, sources: &[(String, Option<Role>)], opts: &ScanOptions) ->
         .map(|h| HopTiming { role: h.role, duration_us: h.duration_us, upstream_us: h.upstream_us })
         .collect();
     let breakdown = breakdown(&timings);
-    (Trace { id: id.to_string(), hops, breakdown }, errors)
+    let omitted = count - hops.len() as u64;
+    (Trace { id: id.to_string(), hops, count, omitted, breakdown }, errors)
 }
 
 /// The timing of one record of a request, in time order, for [`breakdown`].
@@ -128,7 +146,14 @@ pub fn render(t: &Trace, color: bool) -> String {
         let _ = writeln!(o, "no record carries id {}", e(&t.id));
         return o;
     }
-    let _ = writeln!(o, "{} record(s) carry id {}", t.hops.len(), e(&t.id));
+    let _ = writeln!(o, "{} record(s) carry id {}", t.count, e(&t.id));
+    if t.omitted > 0 {
+        let _ = writeln!(
+            o,
+            "  the id is not unique: the first and last of each source are shown, {} more are not (--limit)",
+            t.omitted
+        );
+    }
     for h in &t.hops {
         let name =
             std::path::Path::new(&h.source).file_name().map_or(h.source.clone(), |n| n.to_string_lossy().into_owned());
@@ -176,7 +201,7 @@ pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
-    let (trace, errors) = find(&args.id, &sources, &opts);
+    let (trace, errors) = find(&args.id, &sources, &opts, args.limit);
     for e in &errors {
         crate::output::warn(format_args!("{e:#}"));
     }

@@ -732,3 +732,24 @@ fn the_pane_rate_is_by_the_log_clock_and_says_when_nothing_arrives() {
     app.update(Msg::Tick(later));
     assert!(!app.dirty, "nothing changed: no frame");
 }
+
+/// `t` on an id a stuck client repeated thousands of times shows its ends and how many lie between.
+#[test]
+fn t_on_a_repeated_id_shows_its_ends_and_the_count() {
+    let mut app = console(vec![("gw.log".into(), "/var/log/gw.log".into(), Some(Role::Gateway))], 160, 50);
+    let rid = "5".repeat(32);
+    let mut text = String::new();
+    for i in 0..5000u32 {
+        text.push_str(&format!(
+            "203.0.113.5 - - [01/May/2024:12:{:02}:{:02} +0000] \"GET /v1/retry/{i} HTTP/1.1\" 503 0 \"-\" \"x\" \
+             rid={rid} rt=0.001 urt=\"0.001\" us=\"503\" ua=\"10.0.0.7:80\"\n",
+            i / 60 % 60,
+            i % 60
+        ));
+    }
+    app.update(batch(0, text.as_bytes()));
+    key(&mut app, KeyCode::Char('t'));
+    let shown = screen(&app);
+    assert!(shown.contains("… 4,960 more records: the id is not unique"), "{shown}");
+    assert!(shown.contains("/v1/retry/0 ") && shown.contains("/v1/retry/4999"), "{shown}");
+}

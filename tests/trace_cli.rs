@@ -98,3 +98,43 @@ fn repeated_ids_and_trace_ids_all_show_in_time_order() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("no record carries id deadbeef"));
 }
+
+/// An id repeated by a stuck client: the trace says how many records carry it and shows the ends, not all.
+#[test]
+fn an_id_carried_by_many_records_is_counted_and_its_ends_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log");
+    let rid = "5".repeat(32);
+    let mut text = String::new();
+    for i in 0..50_000u32 {
+        let (s, m) = (i / 60 % 60, 10 + i / 3600);
+        text.push_str(&format!(
+            "203.0.113.5 - - [01/May/2024:{m}:{:02}:{:02} +0000] \"GET /v1/retry/{i} HTTP/1.1\" 503 0 \"-\" \"stuck\" \
+             rid={rid} rt=0.001 urt=\"0.001\" us=\"503\" ua=\"10.0.0.7:80\"\n",
+            s,
+            i % 60
+        ));
+        if i % 1000 == 0 {
+            text.push_str(&format!(
+                "203.0.113.6 - - [01/May/2024:{m}:{:02}:{:02} +0000] \"GET /ok HTTP/1.1\" 200 0 \"-\" \"ok\" \
+                 rid={i:032x} rt=0.001 urt=\"0.001\" us=\"200\" ua=\"10.0.0.7:80\"\n",
+                s,
+                i % 60
+            ));
+        }
+    }
+    std::fs::write(&gw, text).unwrap();
+    let (v, code) = trace_json(&["--limit", "10", &rid, gw.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["count"], 50_000);
+    assert_eq!(v["hops"].as_array().unwrap().len(), 20, "the first and last 10");
+    assert_eq!(v["omitted"], 49_980);
+    let hops = v["hops"].as_array().unwrap();
+    assert_eq!(hops[0]["line"], 1);
+    assert_eq!(hops[19]["record"]["path"], "/v1/retry/49999");
+    let out = gatewatch().args(["trace", &rid, gw.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("50000 record(s) carry id"), "{text}");
+    assert!(text.contains("the id is not unique") && text.contains("49960 more are not (--limit)"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("/v1/retry/")).count(), 40, "20 at each end by default");
+}

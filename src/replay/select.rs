@@ -81,7 +81,7 @@ fn find_all(
 ) -> anyhow::Result<Vec<Picked>> {
     let mut out = Vec::new();
     for (path, role) in sources {
-        let found = crate::matching::find(path, *role, opts, per_block, &accept)?;
+        let found = crate::matching::find(path, *role, opts, crate::matching::Keep::FirstPerBlock(per_block), &accept)?;
         for m in &found.lines {
             out.push(Picked {
                 source: path.clone(),

@@ -645,7 +645,18 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
         )));
         let mut timings = Vec::new();
         let mut statuses = Vec::new();
-        for &(pi, l) in &records {
+        // an id carried by a million records (a retry storm): its first and last hops, and how many lie between
+        let limit = crate::trace::DEFAULT_LIMIT;
+        let shown: Vec<(usize, usize)> = if records.len() > 2 * limit {
+            records[..limit].iter().chain(&records[records.len() - limit..]).copied().collect()
+        } else {
+            records.clone()
+        };
+        for (n, &(pi, l)) in shown.iter().enumerate() {
+            if n == limit && records.len() > 2 * limit {
+                let more = thousands((records.len() - 2 * limit) as u64);
+                lines.push(Line::from(Span::styled(format!("  … {more} more records: the id is not unique"), t.alert)));
+            }
             lines.push(hop_line(app, pi, l));
             let p = &app.panes[pi];
             if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(l))) {
