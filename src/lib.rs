@@ -11,6 +11,7 @@ pub mod demo_target;
 pub mod diagnose;
 pub mod filter;
 pub mod format;
+pub mod fuzzing;
 pub mod generate;
 pub mod ids;
 pub mod matching;

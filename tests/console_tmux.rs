@@ -686,7 +686,13 @@ fn replay_sends_the_selected_request_and_esc_cancels_a_slow_one() {
     assert!(buffer.contains(&format!("'{}/v1/orders/42?expand=items'", server.base())), "clipboard: {buffer:?}");
 
     // the slow one: in flight, the console still answers keys; Esc cancels it
-    t.keys(&["Escape", "k", "e", "C-s"]);
+    // Esc alone first: ESC and a key read together are Alt and that key
+    t.keys(&["Escape"]);
+    t.expect("the first replay closed", |s| {
+        check!(!s.has("replay →"), "the replay pane is still open");
+        Ok(())
+    });
+    t.keys(&["k", "e", "C-s"]);
     t.expect("the slow request in flight", |s| {
         check!(s.has("sending…") && s.has("Esc cancels"), "no spinner");
         Ok(())
