@@ -586,6 +586,29 @@ fn signal_restores_the_terminal(name: &str, signal: &str) {
     assert_eq!(t.format("#{alternate_on} #{mouse_any_flag} #{cursor_flag}"), "0 0 1", "screen, mouse and cursor back");
 }
 
+/// A panic (a test-only switch makes one) gives the terminal back too: screen, mouse, cursor and a cooked tty, and
+/// the panic message on the restored screen.
+#[test]
+fn a_panic_restores_the_terminal() {
+    let logs = Logs::generate();
+    let cmd = format!(
+        "RUST_BACKTRACE=0 GATEWATCH_TEST_PANIC_AFTER_MS=1500 {}; echo \"CONSOLE-EXITED rc=$?\"; if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 60",
+        logs.console_cmd()
+    );
+    let t = Tmux::start("panic", 100, 30, logs.dir.path(), &cmd);
+    t.wait("the console", |s| s.text().matches("● live").count() == 2);
+    let s = t.expect("the shell after the panic", |s| {
+        check!(
+            s.lines.iter().any(|l| l.starts_with("CONSOLE-EXITED rc=") && l != "CONSOLE-EXITED rc=0"),
+            "no failing exit"
+        );
+        check!(s.lines.iter().any(|l| l == "TTY-COOKED"), "no line `TTY-COOKED`");
+        Ok(())
+    });
+    assert!(s.has("the test panic"), "the panic message is shown on the restored screen:\n{}", s.text());
+    assert_eq!(t.format("#{alternate_on} #{mouse_any_flag} #{cursor_flag}"), "0 0 1", "screen, mouse and cursor back");
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     signal_restores_the_terminal("sigterm", "TERM");

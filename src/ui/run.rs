@@ -156,6 +156,11 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // on a panic the hook has restored the terminal already; leaving the alternate screen twice would move
+        // the cursor back over the panic's message
+        if std::thread::panicking() {
+            return;
+        }
         let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, DisableBracketedPaste);
         ratatui::restore();
     }
@@ -177,6 +182,9 @@ async fn drive(
     let mut last_frame = Instant::now() - FRAME;
     let mut sources_open = true;
     let mut results = app.take_action_results();
+    // for the end-to-end test that a panic gives the terminal back: a panic this many ms in
+    let test_panic = std::env::var("GATEWATCH_TEST_PANIC_AFTER_MS").ok().and_then(|v| v.parse::<u64>().ok());
+    let panic_at = tokio::time::Instant::now() + Duration::from_millis(test_panic.unwrap_or(0));
     while !app.quit {
         if let Some(text) = app.take_clipboard() {
             copy_to_clipboard(&text)?;
@@ -228,6 +236,7 @@ async fn drive(
                 app.dirty = true;
             }
             _ = tick.tick() => app.update(Msg::Tick(Instant::now())),
+            _ = tokio::time::sleep_until(panic_at), if test_panic.is_some() => panic!("the test panic (GATEWATCH_TEST_PANIC_AFTER_MS)"),
             _ = term.recv() => break,
             _ = hup.recv() => break,
             _ = int.recv() => break,
