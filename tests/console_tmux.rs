@@ -540,10 +540,7 @@ fn narrow_terminal_help_and_quit() {
 #[test]
 fn quit_restores_the_terminal() {
     let logs = Logs::generate();
-    let cmd = format!(
-        "{}; echo \"CONSOLE-EXITED rc=$?\"; if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 60",
-        logs.console_cmd()
-    );
+    let cmd = then_tty_state(&logs.console_cmd());
     let t = Tmux::start("restore", 100, 30, logs.dir.path(), &cmd);
     t.wait("the console", |s| s.text().matches("● live").count() == 2);
     // while it runs: the alternate screen, mouse reporting and no cursor, as the checks below can tell
@@ -561,6 +558,13 @@ fn quit_restores_the_terminal() {
     assert_eq!(t.format("#{alternate_on}"), "0", "left the alternate screen");
     assert_eq!(t.format("#{mouse_any_flag}"), "0", "mouse reporting off");
     assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown");
+}
+
+/// `console`, then a line with its exit code and one saying whether the tty is cooked again; the shell stays.
+fn then_tty_state(console: &str) -> String {
+    format!(
+        "{console}; echo \"CONSOLE-EXITED rc=$?\"; if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 60"
+    )
 }
 
 /// A signal (the SSH session dropping sends SIGHUP; `kill` sends SIGTERM) ends the console and restores the tty.
@@ -591,10 +595,7 @@ fn signal_restores_the_terminal(name: &str, signal: &str) {
 #[test]
 fn a_panic_restores_the_terminal() {
     let logs = Logs::generate();
-    let cmd = format!(
-        "RUST_BACKTRACE=0 GATEWATCH_TEST_PANIC_AFTER_MS=1500 {}; echo \"CONSOLE-EXITED rc=$?\"; if stty -a | grep -q -- '-icanon'; then echo TTY-RAW; else echo TTY-COOKED; fi; sleep 60",
-        logs.console_cmd()
-    );
+    let cmd = then_tty_state(&format!("RUST_BACKTRACE=0 GATEWATCH_TEST_PANIC_AFTER_MS=1500 {}", logs.console_cmd()));
     let t = Tmux::start("panic", 100, 30, logs.dir.path(), &cmd);
     t.wait("the console", |s| s.text().matches("● live").count() == 2);
     let s = t.expect("the shell after the panic", |s| {

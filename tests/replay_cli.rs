@@ -45,6 +45,16 @@ fn failing_log(n: u32) -> Log {
     )
 }
 
+/// `replay --json --line 1` of `log` against `server`, with `extra` flags.
+fn replay_json_line1(server: &Server, log: &Log, extra: &[&str]) -> std::process::Output {
+    gatewatch()
+        .args(["replay", "--json", "--line", "1", "--base", &server.base()])
+        .args(extra)
+        .arg(&log.path)
+        .output()
+        .unwrap()
+}
+
 fn json_lines(out: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(out).lines().map(|l| serde_json::from_str(l).expect(l)).collect()
 }
@@ -119,11 +129,7 @@ fn retry_after_is_honoured_and_a_longer_one_is_not_waited_out() {
         _ => Reply::json(200, "{}"),
     });
     let log = failing_log(1);
-    let out = gatewatch()
-        .args(["replay", "--json", "--line", "1", "--base", &server.base()])
-        .arg(&log.path)
-        .output()
-        .unwrap();
+    let out = replay_json_line1(&server, &log, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
@@ -484,11 +490,7 @@ fn retry_after_as_an_http_date_is_honoured() {
         _ => Reply::status(200),
     });
     let log = failing_log(1);
-    let out = gatewatch()
-        .args(["replay", "--json", "--line", "1", "--base", &server.base()])
-        .arg(&log.path)
-        .output()
-        .unwrap();
+    let out = replay_json_line1(&server, &log, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
