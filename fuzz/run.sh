@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Run every fuzz target for SECONDS each (default 600), one after another, seeded with the kept inputs in
 # tests/fixtures/fuzz/<target>/. A crash, a hang (an input over 1 s) or memory past 2 GB stops that target and
-# (leak detection is off: a static built lazily on the first input that needs it reads as a leak, and memory that
-# really grows trips the 2 GB limit)
 # leaves the input in fuzz/artifacts/<target>/: copy it into tests/fixtures/fuzz/<target>/ once fixed, so
-# `cargo test --test bad_input` keeps it fixed on stable.
+# `cargo test --test bad_input` keeps it fixed on stable. Leak detection is off: a static built lazily on the
+# first input that needs it reads as a leak, and memory that really grows trips the 2 GB limit.
 #
 #   cargo install cargo-fuzz        # once; needs the nightly toolchain
 #   bash fuzz/run.sh 600            # ten minutes a target
