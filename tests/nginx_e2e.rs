@@ -210,14 +210,9 @@ fn a_real_nginx_in_front_of_a_service() {
             .find(|d| d["status"] == s)
             .map(|d| d["origin"].as_str().unwrap().to_string())
     };
-    for (s, who) in [
-        (401, "upstream"),
-        (404, "gateway"),
-        (413, "gateway"),
-        (429, "gateway"),
-        (500, "upstream"),
-        (504, "gateway"),
-    ] {
+    for (s, who) in
+        [(401, "upstream"), (404, "gateway"), (413, "gateway"), (429, "gateway"), (500, "upstream"), (504, "gateway")]
+    {
         assert_eq!(origin(s).as_deref(), Some(who), "{s}: {}", r["diagnosis"]);
     }
     // a refused connection: nginx logs the upstream's 502 as if the service had sent it. Which side answered is
