@@ -193,6 +193,9 @@ fn a_jwk_set_chooses_by_kid_and_names_the_kids_it_has() {
         reason.contains("kid 2023-12 is not in the JWK Set") && reason.contains("2024-01, 2024-06, ec-1"),
         "{reason}"
     );
+    // a JWK Set given as --key is read as one, whatever the file is called
+    let (out, _) = token_json(&[&by_kid, "--key", &set]);
+    assert_eq!(out[0]["signature"]["verdict"], "valid", "{}", out[0]);
     // no kid: the keys of the token's type are tried
     let no_kid = sign(Algorithm::ES256, &encoding_key(&ec), None, &claims);
     let (out, _) = token_json(&[&no_kid, "--jwks", &set]);

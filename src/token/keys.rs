@@ -76,9 +76,12 @@ pub fn secret_from_base64(s: &str) -> anyhow::Result<Vec<u8>> {
         .context("--secret-base64 is neither base64 nor base64url")
 }
 
-/// A PEM public key or certificate, whichever kind it is.
+/// A PEM public key or certificate, whichever kind it is (a file holding a JWK Set is read as one).
 pub fn pem_key(path: &str) -> anyhow::Result<Keys> {
     let pem = std::fs::read(path).with_context(|| format!("cannot read the key file {path}"))?;
+    if pem.trim_ascii_start().starts_with(b"{") {
+        return jwks_file(path);
+    }
     type Parse = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
     let attempts: [(AlgorithmFamily, Parse); 3] = [
         (AlgorithmFamily::Rsa, DecodingKey::from_rsa_pem),

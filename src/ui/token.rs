@@ -305,9 +305,8 @@ impl App {
                 return;
             }
             Asking::KeySource if text == "discover" => v.key = Some(KeySpec::Discover),
-            Asking::KeySource if is_url(text) || text.ends_with(".json") => {
-                v.key = Some(KeySpec::Jwks(text.to_string()))
-            }
+            // a URL is a key set; a file is read for what it holds (a PEM key or certificate, or a JWK Set)
+            Asking::KeySource if is_url(text) => v.key = Some(KeySpec::Jwks(text.to_string())),
             Asking::KeySource if !text.is_empty() => v.key = Some(KeySpec::Pem(text.to_string())),
             _ => return,
         }
