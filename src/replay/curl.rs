@@ -604,8 +604,10 @@ fn cookies(v: &str) -> Result<String> {
     Ok(v.trim().to_string())
 }
 
-/// The URL with `http://` when it has no scheme, as curl does; only http and https are accepted.
+/// The URL with `http://` when it has no scheme, as curl does; only http and https are accepted, and no control
+/// character (a URL cannot carry one raw, and bash cannot pass a NUL).
 fn with_scheme(url: &str) -> Result<String> {
+    ensure!(!url.chars().any(char::is_control), "the URL holds a control character");
     let scheme = url
         .split_once("://")
         .map(|(s, _)| s)
