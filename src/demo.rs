@@ -111,7 +111,13 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
         input: crate::cli::InputArgs::default(),
         sources: Vec::new(),
     };
-    let setup = crate::ui::run::setup(&console)?;
+    let mut setup = crate::ui::run::setup(&console)?;
+    // the demo's tokens are signed with its own secret: J checks them with it unless the config names a key
+    if setup.token.key.is_none() {
+        setup.token.key = Some(crate::token::keys::KeySpec::Secret(DEMO_SECRET.to_vec()));
+        setup.token.expect.iss = vec![DEMO_ISSUER.into()];
+        setup.token.expect.aud = vec!["orders-api".into()];
+    }
     let sources = vec![
         (gw.display().to_string(), crate::tail::SourceKind::File(gw.clone()), Some(Role::Gateway)),
         (up.display().to_string(), crate::tail::SourceKind::File(up.clone()), Some(Role::Upstream)),
@@ -122,6 +128,34 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
     let code = code?;
     written?;
     Ok(code)
+}
+
+/// The secret the demo's identity provider signs with (the simulation's own; it protects nothing).
+const DEMO_SECRET: &[u8] = b"gatewatch-demo-signing-secret";
+/// The demo's identity provider.
+const DEMO_ISSUER: &str = "https://auth.demo.example";
+
+/// For a 401 of the incident, the auth check's warning (the gateway asks the service to check tokens): the token
+/// it rejected, which the key rotation expired 90 s before the request, as a careless service logs it. `J` on the
+/// request finds it.
+fn rejected_token_line(r: &crate::synth::SynthRequest, out: &mut Vec<u8>) {
+    let at = r.time.unix_us / 1_000_000;
+    let claims = serde_json::json!({
+        "iss": DEMO_ISSUER, "aud": "orders-api", "sub": r.consumer.as_deref().unwrap_or("client"),
+        "scope": "orders:read", "iat": at - 3690, "exp": at - 90,
+    });
+    let header = jsonwebtoken::Header {
+        kid: Some("2024-04".into()),
+        ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+    };
+    let Ok(key) = jsonwebtoken::EncodingKey::from_secret(DEMO_SECRET) else { return };
+    let Ok(token) = jsonwebtoken::encode(&header, &claims, &key) else { return };
+    let line = serde_json::json!({
+        "time": r.time.to_rfc3339_utc(), "level": "warn", "msg": "auth check: rejected an expired token",
+        "request_id": r.request_id, "status": 401, "authorization": format!("Bearer {token}"),
+    });
+    out.extend_from_slice(line.to_string().as_bytes());
+    out.push(b'\n');
 }
 
 fn now_us() -> i64 {
@@ -178,6 +212,9 @@ pub fn write_live(
             if crate::generate::upstream_logged(&r) {
                 up_writer(&r, &mut ubuf);
                 ubuf.push(b'\n');
+            }
+            if r.status == 401 {
+                rejected_token_line(&r, &mut ubuf);
             }
         }
     }

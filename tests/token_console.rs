@@ -129,3 +129,37 @@ async fn a_jwks_url_is_fetched_as_a_task_and_kept_for_the_session() {
     assert!(screen(&app).contains("signature valid (RS256"), "{}", screen(&app));
     assert_eq!(server.seen().len(), 1, "max-age keeps the set for the session");
 }
+
+/// `J` while the pane follows: the ▶ request is held, and a token its service logged (another pane) is found.
+#[test]
+fn j_finds_the_token_in_the_same_requests_other_lines_while_following() {
+    let token = hs256(json!({"sub": "u", "exp": REQUEST_AT - 90}), b"k");
+    let rid = "0123456789abcdef0123456789abcdef";
+    let mut app = console(
+        vec![
+            ("gw.log".into(), "/var/log/gw.log".into(), Some(Role::Gateway)),
+            ("app.log".into(), "/var/log/app.log".into(), Some(Role::Upstream)),
+        ],
+        200,
+        50,
+    );
+    let gw = format!(
+        "203.0.113.5 - - [23/Nov/2025:13:02:30 +0000] \"GET /v1/orders HTTP/1.1\" 401 17 \"-\" \"curl/8\" rid={rid} \
+         rt=0.002 urt=\"-\" us=\"-\" ua=\"-\"\n"
+    );
+    let app_line = format!(
+        "{{\"time\":\"2025-11-23T13:02:30.050Z\",\"level\":\"warn\",\"msg\":\"rejected\",\"request_id\":\"{rid}\",\
+         \"status\":401,\"authorization\":\"Bearer {token}\"}}\n"
+    );
+    app.update(batch(0, gw.as_bytes()));
+    app.update(batch(1, app_line.as_bytes()));
+    assert!(app.panes[0].follow);
+    app.set_token_settings(TokenSettings { key: Some(KeySpec::Secret(b"k".to_vec())), ..Default::default() });
+    keys(&mut app, "J");
+    let shown = screen(&app);
+    assert!(shown.contains("token in Authorization: Bearer"), "{shown}");
+    assert!(
+        shown.contains("already expired by 1 min 30 s when the request was made at 2025-11-23T13:02:30Z"),
+        "{shown}"
+    );
+}

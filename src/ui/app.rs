@@ -564,7 +564,7 @@ impl App {
 
     /// The ▶ line means the same to every key: while the focused pane follows, it is the newest line, and a key
     /// that looks at its request (the trace) pauses the pane there, so the request stays the one asked about.
-    fn hold_selection(&mut self) {
+    pub(crate) fn hold_selection(&mut self) {
         let Some(p) = self.panes.get_mut(self.focus) else { return };
         if p.follow && p.selected_line().is_some() {
             p.follow = false;

@@ -102,6 +102,8 @@ impl App {
 
     /// `J`: open the token pane on the tokens in the selected request's lines.
     pub fn open_token(&mut self) {
+        // the ▶ request, held: its lines in the other panes are where a token may be
+        self.hold_selection();
         let Some(p) = self.panes.get(self.focus) else { return };
         let Some(line) = p.selected_line() else {
             self.notice = Some("no line selected".into());
