@@ -512,6 +512,10 @@ impl Import {
             .filter(|(name, _)| !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
             .collect();
         headers.extend(self.headers);
+        // whichever option made it (-H, -b, -A, -e), a header value holds no control character but tab
+        if let Some((name, _)) = headers.iter().find(|(_, v)| v.chars().any(|c| c != '\t' && c.is_control())) {
+            bail!("header {name} holds a control character");
+        }
         Ok(Request { method, url, headers, body, insecure: self.insecure, follow_redirects: self.follow })
     }
 }
