@@ -172,12 +172,13 @@ pub fn credentials_to_header(req: &mut Request) {
     }
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    // only the authority changes: the rest of the URL is kept byte for byte
-    if let (Some(at), Some(scheme_end)) = (req.url.find('@'), req.url.find("://")) {
-        let authority_end =
-            req.url[scheme_end + 3..].find(['/', '?', '#']).map_or(req.url.len(), |i| i + scheme_end + 3);
-        if at < authority_end {
-            req.url = format!("{}{}", &req.url[..scheme_end + 3], &req.url[at + 1..]);
+    // only the authority changes: the rest of the URL is kept byte for byte. The user part ends at the
+    // authority's last `@` (a user name may hold one, as URL parsers read it)
+    if let Some(scheme_end) = req.url.find("://") {
+        let start = scheme_end + 3;
+        let authority_end = req.url[start..].find(['/', '?', '#']).map_or(req.url.len(), |i| i + start);
+        if let Some(at) = req.url[start..authority_end].rfind('@') {
+            req.url = format!("{}{}", &req.url[..start], &req.url[start + at + 1..]);
             return;
         }
     }
@@ -475,6 +476,9 @@ mod tests {
         use base64::Engine;
         let expected = base64::engine::general_purpose::STANDARD.encode("al@ice:hun:ter2");
         assert_eq!(req.header("authorization"), Some(format!("Basic {expected}").as_str()));
+        let mut two = Request { url: "http://a@b@h:1/p?u=c@d".into(), ..Default::default() };
+        credentials_to_header(&mut two);
+        assert_eq!(two.url, "http://h:1/p?u=c@d", "the user part ends at the last @ of the authority");
         let mut plain = Request { url: "http://h/p?u=a@b".into(), ..Default::default() };
         credentials_to_header(&mut plain);
         assert_eq!((plain.url.as_str(), plain.headers.len()), ("http://h/p?u=a@b", 0));
