@@ -512,6 +512,9 @@ impl Import {
             .filter(|(name, _)| !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
             .collect();
         headers.extend(self.headers);
+        // a method is an HTTP token (RFC 9110 5.6.2): no spaces, no control characters
+        let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        ensure!(!method.is_empty() && method.bytes().all(tchar), "-X {method:?} is not an HTTP method");
         // whichever option made it (-H, -b, -A, -e), a header value holds no control character but tab
         if let Some((name, _)) = headers.iter().find(|(_, v)| v.chars().any(|c| c != '\t' && c.is_control())) {
             bail!("header {name} holds a control character");
