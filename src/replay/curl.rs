@@ -512,6 +512,8 @@ impl Import {
             .filter(|(name, _)| !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
             .collect();
         headers.extend(self.headers);
+        // -G data went into the query: the URL as sent holds no control character either
+        ensure!(!url.chars().any(char::is_control), "the URL holds a control character");
         // a method is an HTTP token (RFC 9110 5.6.2): no spaces, no control characters
         let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
         ensure!(!method.is_empty() && method.bytes().all(tchar), "-X {method:?} is not an HTTP method");
