@@ -222,7 +222,8 @@ pub fn paint(color: bool, code: &str, s: &str) -> String {
     if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
 }
 
-fn status_color(status: u16) -> &'static str {
+/// The ANSI style of a status by its class (green 2xx, cyan 3xx, yellow 4xx, bold red 5xx).
+pub fn status_color(status: u16) -> &'static str {
     match status / 100 {
         2 => "32",
         3 => "36",

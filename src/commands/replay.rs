@@ -292,14 +292,7 @@ fn item_json(it: &Item, outcome: Option<Option<&Outcome>>, redactor: &Redactor, 
 
 /// A status with its reason, coloured by class on a terminal.
 fn status_paint(color: bool, s: u16) -> String {
-    let code = match s / 100 {
-        2 => "32",
-        3 => "36",
-        4 => "33",
-        5 => "1;31",
-        _ => "0",
-    };
-    paint(color, code, &show::status_text(s))
+    paint(color, crate::output::status_color(s), &show::status_text(s))
 }
 
 /// One request as text: where it came from, what was sent, logged vs replayed, the response.

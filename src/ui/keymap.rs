@@ -388,6 +388,11 @@ impl Keymap {
             .collect()
     }
 
+    /// The first key bound to `a`, for a hint (`-` when it is unbound).
+    pub fn first_key(&self, a: Action) -> String {
+        self.keys_for(a).first().cloned().unwrap_or_else(|| "-".into())
+    }
+
     /// The display names of the keys bound to `a` (for status-bar hints), in the order configured.
     pub fn keys_for(&self, a: Action) -> Vec<String> {
         self.keys.get(&a).into_iter().flatten().map(|&(code, mods)| key_name(code, mods)).collect()

@@ -40,10 +40,6 @@ pub struct ReplayDraw<'a> {
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-fn key(keymap: &Keymap, a: Action) -> String {
-    keymap.keys_for(a).first().cloned().unwrap_or_else(|| "-".into())
-}
-
 fn e(s: &str) -> String {
     display_text(s.as_bytes())
 }
@@ -68,7 +64,7 @@ fn block<'a>(d: &ReplayDraw<'_>, title: String, hints: String) -> Block<'a> {
 }
 
 fn single_hints(d: &ReplayDraw<'_>, s: &SingleReplay) -> String {
-    let k = |a| key(d.keymap, a);
+    let k = |a| d.keymap.first_key(a);
     if !d.focused {
         return format!(" {} focuses the replay pane ", k(Action::NextPane));
     }
@@ -142,7 +138,7 @@ fn state_line(d: &ReplayDraw<'_>, s: &SingleReplay) -> Line<'static> {
     match &s.sending {
         Sending::Confirm { reason, .. } => Line::from(vec![
             Span::styled(format!(" {} ", e(reason)), t.alert),
-            Span::styled(format!(" {} sends, any other key cancels ", key(d.keymap, Action::Confirm)), t.bar_key),
+            Span::styled(format!(" {} sends, any other key cancels ", d.keymap.first_key(Action::Confirm)), t.bar_key),
         ]),
         Sending::InFlight { since } => {
             let secs = d.now.saturating_duration_since(*since).as_secs_f64();
@@ -199,7 +195,7 @@ fn response_lines(d: &ReplayDraw<'_>, s: &SingleReplay) -> Vec<Line<'static>> {
     }
     let Some(o) = &s.outcome else {
         if out.is_empty() && !matches!(s.sending, Sending::InFlight { .. }) {
-            let send = key(d.keymap, Action::Send);
+            let send = d.keymap.first_key(Action::Send);
             out.push(Line::from(Span::styled(format!("replayed: not yet ({send} sends)"), t.dim)));
         }
         return out;
@@ -243,7 +239,7 @@ fn response_lines(d: &ReplayDraw<'_>, s: &SingleReplay) -> Vec<Line<'static>> {
 
 fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
     let t = d.theme;
-    let k = |a| key(d.keymap, a);
+    let k = |a| d.keymap.first_key(a);
     let hints = if b.pending.is_some() {
         format!(" {} starts it, any other key cancels ", k(Action::Confirm))
     } else if b.finished.is_none() {

@@ -25,10 +25,6 @@ pub struct TokenDraw<'a> {
     pub keymap: &'a Keymap,
 }
 
-fn key(keymap: &Keymap, a: Action) -> String {
-    keymap.keys_for(a).first().cloned().unwrap_or_else(|| "-".into())
-}
-
 fn tone_style(t: &Theme, tone: Tone) -> Style {
     match tone {
         Tone::Title => t.title,
@@ -43,7 +39,7 @@ fn tone_style(t: &Theme, tone: Tone) -> Style {
 pub fn draw_token(d: &TokenDraw<'_>, f: &mut Frame<'_>, r: Rect) {
     let (t, v) = (d.theme, d.view);
     f.render_widget(Clear, r);
-    let k = |a| key(d.keymap, a);
+    let k = |a| d.keymap.first_key(a);
     let hints = if v.asking != Asking::Nothing {
         " Enter uses it · Esc cancels ".to_string()
     } else {
