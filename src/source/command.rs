@@ -11,6 +11,7 @@ use tokio::process::Command;
 use tokio::sync::Notify;
 use tokio::sync::mpsc::Sender;
 
+use super::resume::{RemoteFile, Resume};
 use super::{SourceEvent, SourceId, SourceMsg, stream};
 
 /// What to run.
@@ -24,6 +25,9 @@ pub struct CommandSpec {
     pub display: String,
     /// A label for its lines (e.g. the SSH host).
     pub label: Option<Arc<str>>,
+    /// A remote file the command's last argument follows, resumed where it stopped on each run (an `ssh://`
+    /// source): the remote command line is made for each run and appended to `args`.
+    pub remote: Option<RemoteFile>,
 }
 
 impl CommandSpec {
@@ -34,6 +38,7 @@ impl CommandSpec {
             args: vec!["-c".into(), command.into()],
             display: command.into(),
             label: None,
+            remote: None,
         }
     }
 }
@@ -88,11 +93,14 @@ const MAX_STDERR_LINE: usize = 500;
 pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOptions, tx: Sender<SourceMsg>) {
     let mut delay = opts.restart_delay;
     let mut next_line = 1;
+    let mut resume = spec.remote.as_ref().map(|_| Resume::new());
     loop {
         let started = Instant::now();
         let event = |e| SourceMsg::Event(id, e);
+        let remote = spec.remote.as_ref().zip(resume.as_mut()).map(|(f, r)| r.command(f));
         let mut child = match Command::new(&spec.program)
             .args(&spec.args)
+            .args(remote)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -134,7 +142,12 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
                 }
             }
         });
-        let alive = stream::pump(id, spec.label.clone(), stdout, opts.max_batch_bytes, &mut next_line, &tx).await;
+        let resuming = resume.as_mut().map(|r| (r, spec.display.as_str()));
+        let (label, batch) = (spec.label.clone(), opts.max_batch_bytes);
+        let alive = stream::pump(id, label, stdout, batch, &mut next_line, resuming, &tx).await;
+        if let Some(r) = &mut resume {
+            r.dropped();
+        }
         if !alive {
             return; // the child is killed on drop
         }

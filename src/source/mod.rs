@@ -3,6 +3,7 @@
 pub mod command;
 pub mod file;
 pub mod glob;
+pub mod resume;
 pub mod ssh;
 pub mod stream;
 
@@ -48,6 +49,8 @@ pub enum SourceEvent {
     Exited { command: String, code: Option<i32>, restart_in: Option<std::time::Duration> },
     /// A command could not be started.
     Failed { command: String, error: String },
+    /// A remote tail is back after its connection dropped, and how it dealt with the gap.
+    Resumed { command: String, away: std::time::Duration, how: String },
     /// A stream (standard input) reached its end.
     Ended { name: String },
 }
@@ -74,6 +77,9 @@ impl std::fmt::Display for SourceEvent {
                 }
             }
             SourceEvent::Failed { command, error } => write!(f, "`{command}` could not start: {error}"),
+            SourceEvent::Resumed { command, away, how } => {
+                write!(f, "`{command}` back after {}: {how}", crate::output::duration_text(away.as_micros() as u64))
+            }
             SourceEvent::Ended { name } => write!(f, "{name}: end of input"),
         }
     }

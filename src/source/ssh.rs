@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::command::CommandSpec;
+use super::resume::RemoteFile;
 
 /// A parsed `ssh://` source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,9 +71,9 @@ impl SshUrl {
         self.hosts.iter().map(|h| self.command_for(h, lines)).collect()
     }
 
-    /// The ssh command following the file on `host`: `ssh [-p PORT] -o BatchMode=yes [user@]host -- tail -n N -F
-    /// 'path'`, its lines labelled with the host. `lines` is how many existing lines to start with (`None`: the
-    /// whole file).
+    /// The ssh command following the file on `host`: `ssh [-p PORT] -o BatchMode=yes [user@]host -- REMOTE`, its
+    /// lines labelled with the host. REMOTE, made for each run, starts with the last `lines` lines (`None`: the
+    /// whole file) and, after a dropped connection, where the last run stopped (see [`super::resume`]).
     pub fn command_for(&self, host: &str, lines: Option<usize>) -> CommandSpec {
         let mut args = Vec::new();
         if let Some(p) = self.port {
@@ -85,20 +86,18 @@ impl SshUrl {
             None => host.to_string(),
         });
         args.push("--".into());
-        let n = lines.map_or("+1".to_string(), |n| n.to_string());
-        // the remote side runs this through its shell: quote the path, keeping glob characters active
-        args.push(format!("tail -n {n} -F {}", remote_quote(&self.path)));
         CommandSpec {
             program: "ssh".into(),
             display: format!("ssh {host}{}", self.path),
             args,
             label: Some(Arc::from(host)),
+            remote: Some(RemoteFile { path: self.path.clone(), lines }),
         }
     }
 }
 
 /// Quote a path for a POSIX shell, leaving `*`, `?` and `[...]` unquoted so the remote shell expands them.
-fn remote_quote(path: &str) -> String {
+pub(super) fn remote_quote(path: &str) -> String {
     let mut out = String::new();
     let mut quoted = String::new();
     let flush = |quoted: &mut String, out: &mut String| {
@@ -183,9 +182,8 @@ mod tests {
         let cs = u.commands(Some(10));
         assert_eq!(cs.len(), 2);
         for (c, host) in cs.iter().zip(["gw1", "gw2"]) {
-            let want =
-                ["-p", "2200", "-o", "BatchMode=yes", &format!("ops@{host}"), "--", "tail -n 10 -F '/var/log/a.log'"];
-            assert_eq!(c.args, want);
+            assert_eq!(c.args, ["-p", "2200", "-o", "BatchMode=yes", &format!("ops@{host}"), "--"]);
+            assert_eq!(c.remote, Some(RemoteFile { path: "/var/log/a.log".into(), lines: Some(10) }));
             assert_eq!(c.label.as_deref(), Some(host));
             assert_eq!(c.display, format!("ssh {host}/var/log/a.log"));
         }
@@ -196,12 +194,10 @@ mod tests {
         let u = SshUrl::parse("ssh://ops@gw1:2200/var/log/it's here/*.log").unwrap();
         let c = u.command_for(&u.hosts[0], Some(100));
         assert_eq!(c.program, "ssh");
-        assert_eq!(
-            c.args,
-            ["-p", "2200", "-o", "BatchMode=yes", "ops@gw1", "--", r"tail -n 100 -F '/var/log/it'\''s here/'*'.log'"]
-        );
+        assert_eq!(c.args, ["-p", "2200", "-o", "BatchMode=yes", "ops@gw1", "--"]);
+        assert_eq!(c.remote, Some(RemoteFile { path: "/var/log/it's here/*.log".into(), lines: Some(100) }));
         assert_eq!(c.label.as_deref(), Some("gw1"));
         assert_eq!(u.commands(Some(100)), [c]);
-        assert!(u.commands(None)[0].args.last().unwrap().starts_with("tail -n +1 -F"));
+        assert_eq!(u.commands(None)[0].remote.as_ref().unwrap().lines, None);
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc::Sender;
 
+use super::resume::{Resume, Resumed};
 use super::{Batch, SourceEvent, SourceId, SourceMsg};
 
 /// Longest line held while waiting for its `\n`; a longer one is cut there (and the rest of it skipped) so memory
@@ -13,12 +14,16 @@ const MAX_LINE: usize = 1 << 20;
 
 /// Reads `input` to its end, sending complete lines in batches of at most `max_batch` bytes (a final line without
 /// `\n` gets one). Numbers lines from `*next_line`. Returns false when the receiver is gone.
+///
+/// With `resume` (a remote tail that can start again where it stopped), its marker lines are taken out and
+/// reported, every byte is counted, and a final line without `\n` is left for the next run to send whole.
 pub async fn pump<R: AsyncRead + Unpin>(
     id: SourceId,
     label: Option<Arc<str>>,
     mut input: R,
     max_batch: usize,
     next_line: &mut u64,
+    mut resume: Option<(&mut Resume, &str)>,
     tx: &Sender<SourceMsg>,
 ) -> bool {
     let mut buf: Vec<u8> = Vec::with_capacity(max_batch.min(1 << 16));
@@ -30,7 +35,7 @@ pub async fn pump<R: AsyncRead + Unpin>(
             _ = tx.closed() => return false,
         };
         if n == 0 {
-            if !buf.is_empty() {
+            if !buf.is_empty() && resume.is_none() {
                 buf.push(b'\n');
                 return send(id, &label, std::mem::take(&mut buf), next_line, tx).await;
             }
@@ -39,27 +44,44 @@ pub async fn pump<R: AsyncRead + Unpin>(
         let mut read = &chunk[..n];
         if skipping {
             // the rest of a line cut at the limit: up to its newline
-            match memchr::memchr(b'\n', read) {
-                Some(nl) => {
-                    skipping = false;
-                    read = &read[nl + 1..];
-                }
-                None => continue,
+            let skipped = memchr::memchr(b'\n', read).map_or(read.len(), |nl| nl + 1);
+            if let Some((r, _)) = &mut resume {
+                r.adjust(skipped as i64);
             }
+            if skipped == read.len() && read.last() != Some(&b'\n') {
+                continue;
+            }
+            skipping = false;
+            read = &read[skipped..];
         }
         buf.extend_from_slice(read);
         // send every complete line now: a live stream must not wait for a batch to fill
+        let mut added = 0;
         let cut = match memchr::memrchr(b'\n', &buf) {
             Some(nl) => nl + 1,
             None if buf.len() >= MAX_LINE => {
                 buf.push(b'\n');
+                added = 1;
                 skipping = true;
                 buf.len()
             }
             None => continue,
         };
         let rest = buf.split_off(cut);
-        let whole = std::mem::replace(&mut buf, rest);
+        let mut whole = std::mem::replace(&mut buf, rest);
+        if let Some((r, command)) = &mut resume {
+            let found = r.take_markers(&mut whole);
+            r.adjust(-added);
+            for Resumed { away, how } in found {
+                let e = SourceEvent::Resumed { command: command.to_string(), away, how };
+                if tx.send(SourceMsg::Event(id, e)).await.is_err() {
+                    return false;
+                }
+            }
+            if whole.is_empty() {
+                continue;
+            }
+        }
         for piece in split_batches(whole, max_batch) {
             if !send(id, &label, piece, next_line, tx).await {
                 return false;
@@ -104,7 +126,7 @@ async fn send(
 /// Follows standard input until it ends (`kubectl logs -f … | gatewatch tail -`).
 pub async fn follow_stdin(id: SourceId, max_batch: usize, tx: Sender<SourceMsg>) {
     let mut next = 1;
-    if pump(id, None, tokio::io::stdin(), max_batch, &mut next, &tx).await {
+    if pump(id, None, tokio::io::stdin(), max_batch, &mut next, None, &tx).await {
         let _ = tx.send(SourceMsg::Event(id, SourceEvent::Ended { name: "standard input".into() })).await;
     }
 }
@@ -133,7 +155,7 @@ mod tests {
             all
         });
         let mut next = 1;
-        assert!(pump(0, None, input, 1024, &mut next, &tx).await);
+        assert!(pump(0, None, input, 1024, &mut next, None, &tx).await);
         drop(tx);
         (collector.await.unwrap(), next)
     }
