@@ -649,6 +649,25 @@ fn an_exited_command_runs_again_on_the_restart_key() {
     assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
 }
 
+/// A source far faster than the console draws: frames are skipped, never lines, and the status bar says so while
+/// it catches up.
+#[test]
+fn a_source_faster_than_frames_drops_frames_not_lines_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = r#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /v1/orders/1 HTTP/1.1" 200 12 "-" "curl/8""#;
+    let script = dir.path().join("fast.sh");
+    std::fs::write(&script, format!("yes {} | head -n 400000\n", quote(line))).unwrap();
+    let cmd = format!("{} --cmd {}", quote(bin()), quote(&format!("sh {}", script.display())));
+    let t = Tmux::start("fast", 120, 30, dir.path(), &cmd);
+    let s = t.wait("the console catching up", |s| s.status_bar().contains("catching up"));
+    assert!(s.status_bar().contains("lines a frame, none dropped"), "{}", s.status_bar());
+    t.expect("every line, and caught up", |s| {
+        check!(s.status_bar().contains(" 400,000 lines "), "not every line: {}", s.status_bar());
+        check!(!s.status_bar().contains("catching up"), "still catching up: {}", s.status_bar());
+        Ok(())
+    });
+}
+
 /// Replay in a real terminal: the ▶ request is sent with `e` then Ctrl-s, its response shows beside the logged
 /// status; a slow one leaves the console answering keys while it is in flight, and Esc cancels it.
 #[test]

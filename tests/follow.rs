@@ -395,6 +395,10 @@ async fn a_line_past_the_cap_is_cut_once_and_the_rest_skipped() {
     assert_eq!((got[0], got[2], got[3]), ("line 000001", "line 000003", "line 000004"));
     assert!(got[1].bytes().all(|b| b == b'x') && (1 << 20..5 << 20).contains(&got[1].len()), "{}", got[1].len());
     // the protocol check in `stop` saw every batch's first line number follow on: line 3 is numbered 3
+    let cuts: Vec<String> =
+        state.events.iter().filter(|e| matches!(e, SourceEvent::LineCut { .. })).map(|e| e.to_string()).collect();
+    assert_eq!(cuts.len(), 1, "the cut is reported once: {:?}", state.events);
+    assert!(cuts[0].ends_with("app.log: line 2 is over 1 MiB: cut there, the rest of it skipped (1 cut so far)"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

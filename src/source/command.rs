@@ -142,9 +142,14 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
                 }
             }
         });
-        let resuming = resume.as_mut().map(|r| (r, spec.display.as_str()));
-        let (label, batch) = (spec.label.clone(), opts.max_batch_bytes);
-        let alive = stream::pump(id, label, stdout, batch, &mut next_line, resuming, &tx).await;
+        let to = stream::Sink {
+            id,
+            label: spec.label.clone(),
+            name: &spec.display,
+            max_batch: opts.max_batch_bytes,
+            tx: &tx,
+        };
+        let alive = stream::pump(&to, stdout, &mut next_line, resume.as_mut()).await;
         if let Some(r) = &mut resume {
             r.dropped();
         }

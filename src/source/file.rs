@@ -42,9 +42,8 @@ use super::{Batch, SourceEvent, SourceId, SourceMsg};
 /// up on it.
 pub const LINGER: Duration = Duration::from_secs(5);
 
-/// Longest line held while waiting for its `\n`; a longer one is cut (a `\n` is inserted, the rest of the line is
-/// skipped) so memory stays bounded.
-const MIN_LINE_CAP: usize = 1 << 20;
+/// Longest line held while waiting for its `\n` (unless a batch is larger): see [`super::MAX_LINE`].
+const MIN_LINE_CAP: usize = super::MAX_LINE;
 
 /// How many bytes before the read offset are remembered to recognise a file truncated and regrown in between reads.
 const FINGERPRINT: usize = 32;
@@ -442,6 +441,8 @@ struct Tail {
     rotated_pending: bool,
     detached: Arc<AtomicBool>,
     registry: Option<Arc<Registry>>,
+    /// Lines cut at the line cap so far.
+    cut: u64,
 }
 
 impl Drop for Tail {
@@ -477,6 +478,7 @@ impl Tail {
             rotated_pending: false,
             detached,
             registry,
+            cut: 0,
         }
     }
 
@@ -713,12 +715,14 @@ impl Tail {
         }
         // Whole lines up to the batch size; a single longer line is sent alone.
         let within = &buf[..buf.len().min(target)];
+        let mut cut = false;
         let split = match memchr::memrchr(b'\n', within).or_else(|| memchr::memchr(b'\n', &buf)) {
             Some(i) => i + 1,
             None if buf.len() >= cap => {
                 // An absurdly long line: cut it rather than hold unbounded data.
                 buf.push(b'\n');
                 h.skipping = true;
+                cut = true;
                 buf.len()
             }
             None => 0,
@@ -729,6 +733,11 @@ impl Tail {
             h.next_line += memchr::memchr_iter(b'\n', &buf).count() as u64;
             let msg = self.lines(first, buf);
             out.push(msg);
+            if cut {
+                self.cut += 1;
+                let name = self.label.as_deref().map_or_else(|| self.path.display().to_string(), str::to_string);
+                out.push(self.event(SourceEvent::LineCut { name, line: first, total: self.cut }));
+            }
         }
         let Some(h) = self.handle.as_mut() else { return Ok(ReadEnd::Eof) };
         if let Some(e) = error {

@@ -10,6 +10,10 @@ pub mod stream;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Longest line a source holds: a longer one is cut there (a `\n` is put in its place) and the rest of it is
+/// skipped up to its `\n`, so memory stays bounded whatever a log writes, and each cut is reported.
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Which source a message comes from (index into the caller's list of sources).
 pub type SourceId = usize;
 
@@ -49,6 +53,8 @@ pub enum SourceEvent {
     Exited { command: String, code: Option<i32>, restart_in: Option<std::time::Duration> },
     /// A command could not be started.
     Failed { command: String, error: String },
+    /// A line longer than [`MAX_LINE`] was cut there and the rest of it skipped; `total` lines so far.
+    LineCut { name: String, line: u64, total: u64 },
     /// A remote tail is back after its connection dropped, and how it dealt with the gap.
     Resumed { command: String, away: std::time::Duration, how: String },
     /// A stream (standard input) reached its end.
@@ -77,6 +83,11 @@ impl std::fmt::Display for SourceEvent {
                 }
             }
             SourceEvent::Failed { command, error } => write!(f, "`{command}` could not start: {error}"),
+            SourceEvent::LineCut { name, line, total } => write!(
+                f,
+                "{name}: line {line} is over {} MiB: cut there, the rest of it skipped ({total} cut so far)",
+                MAX_LINE >> 20
+            ),
             SourceEvent::Resumed { command, away, how } => {
                 write!(f, "`{command}` back after {}: {how}", crate::output::duration_text(away.as_micros() as u64))
             }

@@ -8,9 +8,27 @@ use tokio::sync::mpsc::Sender;
 use super::resume::{Resume, Resumed};
 use super::{Batch, SourceEvent, SourceId, SourceMsg};
 
-/// Longest line held while waiting for its `\n`; a longer one is cut there (and the rest of it skipped) so memory
-/// stays bounded.
-const MAX_LINE: usize = 1 << 20;
+use super::MAX_LINE;
+
+/// Where a stream's lines go.
+pub struct Sink<'a> {
+    /// The source they belong to.
+    pub id: SourceId,
+    /// Their label (the SSH host).
+    pub label: Option<Arc<str>>,
+    /// The stream's name, for what is reported about it.
+    pub name: &'a str,
+    /// Largest batch sent at once.
+    pub max_batch: usize,
+    /// The channel.
+    pub tx: &'a Sender<SourceMsg>,
+}
+
+impl Sink<'_> {
+    async fn event(&self, e: SourceEvent) -> bool {
+        self.tx.send(SourceMsg::Event(self.id, e)).await.is_ok()
+    }
+}
 
 /// Reads `input` to its end, sending complete lines in batches of at most `max_batch` bytes (a final line without
 /// `\n` gets one). Numbers lines from `*next_line`. Returns false when the receiver is gone.
@@ -18,17 +36,16 @@ const MAX_LINE: usize = 1 << 20;
 /// With `resume` (a remote tail that can start again where it stopped), its marker lines are taken out and
 /// reported, every byte is counted, and a final line without `\n` is left for the next run to send whole.
 pub async fn pump<R: AsyncRead + Unpin>(
-    id: SourceId,
-    label: Option<Arc<str>>,
+    to: &Sink<'_>,
     mut input: R,
-    max_batch: usize,
     next_line: &mut u64,
-    mut resume: Option<(&mut Resume, &str)>,
-    tx: &Sender<SourceMsg>,
+    mut resume: Option<&mut Resume>,
 ) -> bool {
-    let mut buf: Vec<u8> = Vec::with_capacity(max_batch.min(1 << 16));
+    let tx = to.tx;
+    let mut buf: Vec<u8> = Vec::with_capacity(to.max_batch.min(1 << 16));
     let mut chunk = vec![0u8; 64 << 10];
     let mut skipping = false;
+    let mut cuts = 0;
     loop {
         let n = tokio::select! {
             r = input.read(&mut chunk) => r.unwrap_or(0),
@@ -37,7 +54,7 @@ pub async fn pump<R: AsyncRead + Unpin>(
         if n == 0 {
             if !buf.is_empty() && resume.is_none() {
                 buf.push(b'\n');
-                return send(id, &label, std::mem::take(&mut buf), next_line, tx).await;
+                return send(to, std::mem::take(&mut buf), next_line).await;
             }
             return true;
         }
@@ -45,7 +62,7 @@ pub async fn pump<R: AsyncRead + Unpin>(
         if skipping {
             // the rest of a line cut at the limit: up to its newline
             let skipped = memchr::memchr(b'\n', read).map_or(read.len(), |nl| nl + 1);
-            if let Some((r, _)) = &mut resume {
+            if let Some(r) = &mut resume {
                 r.adjust(skipped as i64);
             }
             if skipped == read.len() && read.last() != Some(&b'\n') {
@@ -69,12 +86,11 @@ pub async fn pump<R: AsyncRead + Unpin>(
         };
         let rest = buf.split_off(cut);
         let mut whole = std::mem::replace(&mut buf, rest);
-        if let Some((r, command)) = &mut resume {
+        if let Some(r) = &mut resume {
             let found = r.take_markers(&mut whole);
             r.adjust(-added);
             for Resumed { away, how } in found {
-                let e = SourceEvent::Resumed { command: command.to_string(), away, how };
-                if tx.send(SourceMsg::Event(id, e)).await.is_err() {
+                if !to.event(SourceEvent::Resumed { command: to.name.to_string(), away, how }).await {
                     return false;
                 }
             }
@@ -82,8 +98,16 @@ pub async fn pump<R: AsyncRead + Unpin>(
                 continue;
             }
         }
-        for piece in split_batches(whole, max_batch) {
-            if !send(id, &label, piece, next_line, tx).await {
+        let cut_line = *next_line + memchr::memchr_iter(b'\n', &whole).count() as u64 - 1;
+        for piece in split_batches(whole, to.max_batch) {
+            if !send(to, piece, next_line).await {
+                return false;
+            }
+        }
+        if added == 1 {
+            cuts += 1;
+            let name = to.label.as_deref().unwrap_or(to.name).to_string();
+            if !to.event(SourceEvent::LineCut { name, line: cut_line, total: cuts }).await {
                 return false;
             }
         }
@@ -110,23 +134,18 @@ fn split_batches(data: Vec<u8>, max: usize) -> Vec<Vec<u8>> {
     out
 }
 
-async fn send(
-    id: SourceId,
-    label: &Option<Arc<str>>,
-    data: Vec<u8>,
-    next_line: &mut u64,
-    tx: &Sender<SourceMsg>,
-) -> bool {
+async fn send(to: &Sink<'_>, data: Vec<u8>, next_line: &mut u64) -> bool {
     let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
-    let batch = Batch { source: id, label: label.clone(), first_line: *next_line, data };
+    let batch = Batch { source: to.id, label: to.label.clone(), first_line: *next_line, data };
     *next_line += lines;
-    tx.send(SourceMsg::Lines(batch)).await.is_ok()
+    to.tx.send(SourceMsg::Lines(batch)).await.is_ok()
 }
 
 /// Follows standard input until it ends (`kubectl logs -f … | gatewatch tail -`).
 pub async fn follow_stdin(id: SourceId, max_batch: usize, tx: Sender<SourceMsg>) {
     let mut next = 1;
-    if pump(id, None, tokio::io::stdin(), max_batch, &mut next, None, &tx).await {
+    let to = Sink { id, label: None, name: "standard input", max_batch, tx: &tx };
+    if pump(&to, tokio::io::stdin(), &mut next, None).await {
         let _ = tx.send(SourceMsg::Event(id, SourceEvent::Ended { name: "standard input".into() })).await;
     }
 }
@@ -146,18 +165,29 @@ mod tests {
 
     /// Pump `input` through and collect the batches sent: (first line, data), and the next line number after.
     async fn pump_all(input: &[u8]) -> (Vec<(u64, Vec<u8>)>, u64) {
+        let (all, _, next) = pump_with_events(input).await;
+        (all, next)
+    }
+
+    /// [`pump_all`], with the events sent.
+    async fn pump_with_events(input: &[u8]) -> (Vec<(u64, Vec<u8>)>, Vec<SourceEvent>, u64) {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let collector = tokio::spawn(async move {
-            let mut all = Vec::new();
-            while let Some(SourceMsg::Lines(b)) = rx.recv().await {
-                all.push((b.first_line, b.data));
+            let (mut all, mut events) = (Vec::new(), Vec::new());
+            while let Some(m) = rx.recv().await {
+                match m {
+                    SourceMsg::Lines(b) => all.push((b.first_line, b.data)),
+                    SourceMsg::Event(_, e) => events.push(e),
+                }
             }
-            all
+            (all, events)
         });
         let mut next = 1;
-        assert!(pump(0, None, input, 1024, &mut next, None, &tx).await);
+        let to = Sink { id: 0, label: None, name: "test", max_batch: 1024, tx: &tx };
+        assert!(pump(&to, input, &mut next, None).await);
         drop(tx);
-        (collector.await.unwrap(), next)
+        let (all, events) = collector.await.unwrap();
+        (all, events, next)
     }
 
     #[tokio::test]
@@ -174,7 +204,8 @@ mod tests {
         let mut input = b"first\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', MAX_LINE * 3 + 5));
         input.extend_from_slice(b"\nnext\n");
-        let (got, next) = pump_all(&input).await;
+        let (got, events, next) = pump_with_events(&input).await;
+        assert_eq!(events, [SourceEvent::LineCut { name: "test".into(), line: 2, total: 1 }], "reported once");
         let text: Vec<u8> = got.iter().flat_map(|(_, d)| d.clone()).collect();
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         assert_eq!(lines.len(), 3, "the long line is one line");

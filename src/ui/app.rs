@@ -133,6 +133,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// Whether the sources are ahead of the console.
+    pub pace: super::pace::Pace,
     /// Leave the console.
     pub quit: bool,
     /// The last tick's time.
@@ -207,6 +209,7 @@ impl App {
             notice: None,
             size: (80, 24),
             dirty: true,
+            pace: Default::default(),
             quit: false,
             now: Instant::now(),
             drawn: Default::default(),
@@ -351,6 +354,9 @@ impl App {
             Msg::Action(m) => self.action_result(m),
             Msg::Tick(now) => {
                 self.now = now;
+                if self.pace.expire(now) {
+                    self.dirty = true;
+                }
                 self.check_alerts();
                 self.work(FILTER_BUDGET);
                 // titles change with time alone (the pace, how long a source has been quiet): redraw when one did
@@ -370,6 +376,7 @@ impl App {
         let first = p.lines.is_empty();
         let n = p.ingest(data, label, &self.opts, filter);
         p.rate.add(self.now, n);
+        self.pace.add(n.into());
         if p.follow {
             p.to_bottom(height);
             if source == self.focus {

@@ -833,6 +833,15 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if app.time_lock {
         spans.push(Span::styled(" time-locked ", t.bar_key));
     }
+    if let Some(n) = app.pace.behind {
+        // lines arrive faster than frames are drawn: frames are skipped, lines are not
+        let text = if r.width < 100 {
+            " catching up, no line dropped ".to_string()
+        } else {
+            format!(" catching up: {} lines a frame, none dropped ", thousands(n))
+        };
+        spans.push(Span::styled(text, t.paused));
+    }
     if let Some(re) = &app.search {
         spans.push(Span::styled(format!(" /{} ", display_text(re.as_str().as_bytes())), t.search));
     }

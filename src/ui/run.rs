@@ -196,6 +196,7 @@ async fn drive(
             }
         }
         if app.dirty && last_frame.elapsed() >= FRAME {
+            app.pace.frame(rx.len(), CHANNEL, Instant::now());
             terminal.draw(|f| super::draw::draw(&app, f))?;
             app.dirty = false;
             last_frame = Instant::now();
