@@ -1,8 +1,12 @@
-//! Error-rate alert rules: `5xx > 5% over 1m`, `429 > 20 over 1m`, `p99 > 2s over 1m`.
+//! Alert rules: `5xx > 5% over 1m`, `429 > 20 over 1m`, `p99 > 2s over 1m`, and the ones that catch traffic going
+//! away: `requests < 50 over 1m`, `rps < 5 over 1m`, `2xx < 50% over 1m`, `requests < 10% of previous 15m`,
+//! `silence > 60s`.
 //!
 //! A rule is read from one line of text (the config file's `[[alert]]` tables, or the defaults) and evaluated over
 //! the time buckets of a [`Series`]: at the end of every bucket, over the window that ends there. A run of windows
-//! where the rule holds is an [`Episode`]: when it started, when it cleared (if it has), and its worst value.
+//! where the rule holds is an [`Episode`]: when it started, when it cleared (if it has), and its worst value. A
+//! window with too few requests to judge a share or a percentile keeps the verdict it had: an outage whose traffic
+//! dies away stays an outage, marked "low volume", instead of looking like a recovery.
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -10,7 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::stats::timeline::{Bucket, MAX_THRESHOLDS, Series};
 
 /// The rules used when the config file has no `[[alert]]` table.
-pub const DEFAULT_RULES: [&str; 3] = ["5xx > 5% over 1m", "429 > 20 over 1m", "p99 > 2s over 1m"];
+pub const DEFAULT_RULES: [&str; 5] =
+    ["5xx > 5% over 1m", "429 > 20 over 1m", "p99 > 2s over 1m", "requests < 10% of previous 15m", "silence > 60s"];
+
+/// How far back "was this source busy?" looks, for rules that fire on traffic going away.
+pub const BUSY_LOOKBACK_S: i64 = 900;
 
 /// Below this many requests in its window, a ratio rule does not fire (one 500 out of two requests is not an
 /// outage).
@@ -52,12 +60,28 @@ impl std::fmt::Display for Statuses {
 /// What a rule measures over its window.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Measure {
-    /// The share of requests with these statuses, above a fraction (0..1).
+    /// The share of requests with these statuses, against a fraction (0..1).
     Ratio(Statuses, f64),
-    /// How many requests had these statuses, above a count.
+    /// How many requests had these statuses, against a count.
     Count(Statuses, u64),
-    /// The latency at quantile `q`, above a duration in µs.
+    /// The latency at quantile `q`, against a duration in µs.
     Latency { q: f64, above_us: u64 },
+    /// How many requests the window holds (`requests`), or per second (`rps`), against a number.
+    Requests { per_second: bool, limit: f64 },
+    /// The window's requests as a share of the average window of the `previous_s` seconds before it, below a
+    /// fraction: a drop against the source's own recent past.
+    Drop { share: f64, previous_s: i64 },
+    /// Seconds since the last record, above a number of seconds, on a source that was busy.
+    Silence { above_s: i64 },
+}
+
+/// Which side of its limit a rule fires on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// `>`
+    Above,
+    /// `<`
+    Below,
 }
 
 /// One alert rule.
@@ -67,9 +91,13 @@ pub struct Rule {
     pub name: String,
     /// What it measures and the threshold.
     pub measure: Measure,
+    /// `>` or `<`.
+    pub direction: Direction,
     /// The window it is measured over, seconds.
     pub window_s: i64,
-    /// Ratio rules: fewer requests than this in the window never fire.
+    /// Ratio and percentile rules: a window with fewer requests than this is not judged (the verdict before it
+    /// holds, marked low volume); rules on traffic going away need the source to have had this many requests in
+    /// the [`BUSY_LOOKBACK_S`] before.
     pub min_requests: u64,
 }
 
@@ -83,6 +111,12 @@ pub struct RuleConfig {
     pub name: Option<String>,
     /// For ratio rules: the fewest requests in the window for the rule to fire (default 20).
     pub min_requests: Option<u64>,
+}
+
+/// `10%` as 0.1 (0 to 100, 100 excluded).
+fn percent(s: &str) -> Option<f64> {
+    let p: f64 = s.strip_suffix('%')?.parse().ok().filter(|p| (0.0..100.0).contains(p))?;
+    Some(p / 100.0)
 }
 
 fn parse_window(s: &str) -> Option<i64> {
@@ -101,22 +135,75 @@ fn parse_window(s: &str) -> Option<i64> {
     n.checked_mul(unit).filter(|&w| w <= 3600)
 }
 
+/// How a rule is written, for error messages.
+const GRAMMAR: &str = "expected METRIC > VALUE over WINDOW or METRIC < VALUE over WINDOW (`5xx > 5% over 1m`, \
+                       `requests < 50 over 1m`), `requests < 10% of previous 15m` or `silence > 60s`";
+
 impl Rule {
-    /// Parse `METRIC > VALUE over WINDOW`: METRIC is a class (`5xx`), a code (`429`) or a latency percentile
-    /// (`p99`, `p99.9`); VALUE is a percentage (a share of all requests), a count, or for percentiles a duration
-    /// (`2s`, `800ms`); WINDOW is `30s`, `1m`, `15m`, `1h`.
+    /// Parse a rule: `METRIC > VALUE over WINDOW` or `METRIC < VALUE over WINDOW`, where METRIC is a class
+    /// (`5xx`), a code (`429`), a latency percentile (`p99`, `p99.9`), `requests` or `rps`; VALUE is a percentage
+    /// (a share of all requests), a count, or for percentiles a duration (`2s`, `800ms`); WINDOW is `30s`, `1m`,
+    /// `15m`, `1h`. Also `requests < 10% of previous 15m [over 1m]` (a drop against the recent past) and
+    /// `silence > 60s` (no record for that long on a source that was busy).
     pub fn parse(text: &str) -> anyhow::Result<Rule> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let [metric, op, value, over, window] = words[..] else {
-            bail!("alert rule {text:?}: expected METRIC > VALUE over WINDOW, e.g. `5xx > 5% over 1m`");
+        let name = words.join(" ");
+        let bad = || anyhow::anyhow!("alert rule {text:?}: {GRAMMAR}");
+        let window = |w: &str| {
+            parse_window(w).with_context(|| {
+                format!("alert rule {text:?}: {w:?} is not a window like 30s, 1m, 15m or 1h (1h at most)")
+            })
         };
-        if op != ">" || !over.eq_ignore_ascii_case("over") {
-            bail!("alert rule {text:?}: expected METRIC > VALUE over WINDOW, e.g. `5xx > 5% over 1m`");
+        let rule = |measure, direction, window_s| Rule {
+            name: name.clone(),
+            measure,
+            direction,
+            window_s,
+            min_requests: DEFAULT_MIN_REQUESTS,
+        };
+        let direction = match words.get(1) {
+            Some(&">") => Direction::Above,
+            Some(&"<") => Direction::Below,
+            _ => return Err(bad()),
+        };
+        let metric = words[0];
+        if metric.eq_ignore_ascii_case("silence") {
+            let [_, ">", value] = words[..] else { return Err(bad()) };
+            return Ok(rule(Measure::Silence { above_s: window(value)? }, Direction::Above, 0));
         }
-        let window_s = parse_window(window).with_context(|| {
-            format!("alert rule {text:?}: window {window:?} is not like 30s, 1m, 15m or 1h (1h at most)")
-        })?;
-        let measure = if let Some(q) = metric.strip_prefix(['p', 'P']) {
+        if let [_, "<", share, of, previous, span, rest @ ..] = &words[..]
+            && of.eq_ignore_ascii_case("of")
+            && previous.eq_ignore_ascii_case("previous")
+        {
+            let share =
+                percent(share).with_context(|| format!("alert rule {text:?}: {share:?} is not a percentage"))?;
+            let window_s = match rest {
+                [] => 60,
+                [over, w] if over.eq_ignore_ascii_case("over") => window(w)?,
+                _ => return Err(bad()),
+            };
+            let previous_s = window(span)?;
+            if previous_s + window_s > 3600 {
+                bail!("alert rule {text:?}: the previous span and the window cover an hour at most");
+            }
+            if !metric.eq_ignore_ascii_case("requests") {
+                bail!("alert rule {text:?}: only `requests` is compared with a previous span");
+            }
+            return Ok(rule(Measure::Drop { share, previous_s }, Direction::Below, window_s));
+        }
+        let [_, _, value, over, w] = words[..] else { return Err(bad()) };
+        if !over.eq_ignore_ascii_case("over") {
+            return Err(bad());
+        }
+        let window_s = window(w)?;
+        let measure = if metric.eq_ignore_ascii_case("requests") || metric.eq_ignore_ascii_case("rps") {
+            let limit: f64 = value
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+                .with_context(|| format!("alert rule {text:?}: {value:?} is not a number"))?;
+            Measure::Requests { per_second: metric.eq_ignore_ascii_case("rps"), limit }
+        } else if let Some(q) = metric.strip_prefix(['p', 'P']) {
             let q: f64 = q
                 .parse()
                 .ok()
@@ -126,27 +213,20 @@ impl Rule {
                 .with_context(|| format!("alert rule {text:?}: {value:?} is not a duration like 2s or 800ms"))?;
             Measure::Latency { q: q / 100.0, above_us }
         } else {
-            let st = Statuses::parse(metric)
-                .with_context(|| format!("alert rule {text:?}: {metric:?} is not a status class (5xx) or code"))?;
-            if let Some(p) = value.strip_suffix('%') {
-                let p: f64 = p
-                    .parse()
-                    .ok()
-                    .filter(|p| (0.0..100.0).contains(p))
-                    .with_context(|| format!("alert rule {text:?}: {value:?} is not a percentage"))?;
-                Measure::Ratio(st, p / 100.0)
+            let st = Statuses::parse(metric).with_context(|| {
+                format!("alert rule {text:?}: {metric:?} is not a status class (5xx), a code, p99, requests or rps")
+            })?;
+            if value.ends_with('%') {
+                let p =
+                    percent(value).with_context(|| format!("alert rule {text:?}: {value:?} is not a percentage"))?;
+                Measure::Ratio(st, p)
             } else {
                 let n: u64 =
                     value.parse().with_context(|| format!("alert rule {text:?}: {value:?} is not a count or a %"))?;
                 Measure::Count(st, n)
             }
         };
-        Ok(Rule {
-            name: text.split_whitespace().collect::<Vec<_>>().join(" "),
-            measure,
-            window_s,
-            min_requests: DEFAULT_MIN_REQUESTS,
-        })
+        Ok(rule(measure, direction, window_s))
     }
 
     /// The rules of the config file, or the defaults when it has none.
@@ -184,35 +264,83 @@ impl Rule {
             .collect()
     }
 
-    /// The rule's value over a window's sum (`window`, covering `span_s` seconds: the rule's window, or more when
-    /// the buckets are wider), and whether it fires. `thresholds` are the series'. Counts are scaled to the rule's
-    /// window.
-    pub fn check(&self, window: &Bucket, thresholds: &[u64], span_s: i64) -> Check {
-        let requests = window.requests();
-        match self.measure {
-            Measure::Ratio(st, limit) => {
-                let n = st.count(window);
-                let ratio = if requests == 0 { 0.0 } else { n as f64 / requests as f64 };
-                Check { value: ratio, fires: requests >= self.min_requests && ratio > limit }
+    /// The rule's value over one window, whether it can be judged there, and whether it holds.
+    pub fn check(&self, w: &Window<'_>) -> Check {
+        let requests = w.sum.requests();
+        // counts are scaled to the rule's window when the buckets are wider than it
+        let scale = self.window_s.max(1) as f64 / w.span_s.max(self.window_s).max(1) as f64;
+        let busy = w.before >= self.min_requests;
+        let (value, judged) = match self.measure {
+            Measure::Ratio(st, _) => {
+                let ratio = if requests == 0 { 0.0 } else { st.count(w.sum) as f64 / requests as f64 };
+                (ratio, requests >= self.min_requests)
             }
-            Measure::Count(st, limit) => {
-                let n = st.count(window) as f64 * self.window_s as f64 / span_s.max(self.window_s) as f64;
-                Check { value: n, fires: n > limit as f64 }
+            Measure::Count(st, _) => (st.count(w.sum) as f64 * scale, true),
+            Measure::Latency { q, .. } => (w.sum.quantile_us(q).unwrap_or(0) as f64, w.sum.timed > 0),
+            Measure::Requests { per_second, .. } => {
+                let n = requests as f64 * scale;
+                (if per_second { n / self.window_s.max(1) as f64 } else { n }, busy)
             }
-            Measure::Latency { q, above_us } => {
-                let value = window.quantile_us(q).unwrap_or(0) as f64;
-                // exact: the q-quantile exceeds T when fewer than rank(q) records took T or less
-                let fires = match thresholds.iter().position(|&t| t == above_us) {
-                    Some(k) => {
-                        let n = window.timed as u64;
-                        let rank = crate::stats::latency::rank(q, n);
-                        n > 0 && n - (window.above[k] as u64) < rank
+            Measure::Drop { .. } => {
+                let before = w.previous_per_window(self.window_s);
+                (if before > 0.0 { requests as f64 * scale / before } else { 1.0 }, busy)
+            }
+            Measure::Silence { .. } => (w.quiet_s as f64, busy),
+        };
+        let fires = judged
+            && match (self.measure, self.direction) {
+                (Measure::Latency { q, above_us }, Direction::Above) => {
+                    // exact: the q-quantile exceeds T when fewer than rank(q) records took T or less
+                    match w.thresholds.iter().position(|&t| t == above_us) {
+                        Some(k) => {
+                            let n = w.sum.timed as u64;
+                            n > 0 && n - (w.sum.above[k] as u64) < crate::stats::latency::rank(q, n)
+                        }
+                        None => value > above_us as f64,
                     }
-                    None => value > above_us as f64,
-                };
-                Check { value, fires }
-            }
+                }
+                (m, Direction::Above) => value > limit(m),
+                (m, Direction::Below) => value < limit(m),
+            };
+        Check { value, judged, fires }
+    }
+
+    /// The rule's value at second `at` of `series` (the window ending there), for what is shown now.
+    pub fn check_at(&self, series: &Series, at: i64) -> Check {
+        let sum = series.total(at - self.window_s, at);
+        let before_from = at - self.window_s - self.lookback_s();
+        let previous = series.total(before_from, at - self.window_s);
+        let last = series.buckets().filter(|(s, b)| !b.is_empty() && *s < at).map(|(s, _)| s).last();
+        let quiet_s = last.map_or(0, |s| at - (s + series.resolution()).min(at));
+        let silence_from = at - quiet_s - BUSY_LOOKBACK_S;
+        let before = match self.measure {
+            Measure::Silence { .. } => series.total(silence_from, at - quiet_s).requests(),
+            _ => previous.requests(),
+        };
+        let w = Window {
+            sum: &sum,
+            span_s: self.window_s,
+            thresholds: series.thresholds(),
+            previous: &previous,
+            previous_s: self.lookback_s(),
+            before,
+            quiet_s,
+        };
+        self.check(&w)
+    }
+
+    /// How far before its window the rule looks.
+    fn lookback_s(&self) -> i64 {
+        match self.measure {
+            Measure::Drop { previous_s, .. } => previous_s,
+            _ => BUSY_LOOKBACK_S,
         }
+    }
+
+    /// Whether the rule looks at traffic going away (so empty windows matter to it).
+    fn watches_absence(&self) -> bool {
+        matches!(self.measure, Measure::Drop { .. } | Measure::Silence { .. })
+            || matches!((self.measure, self.direction), (Measure::Requests { .. }, Direction::Below))
     }
 
     /// A value of this rule, for people: `12.5%`, `31`, `2.4s`.
@@ -221,6 +349,18 @@ impl Rule {
             Measure::Ratio(..) => format!("{:.1}%", v * 100.0),
             Measure::Count(..) => format!("{v:.0}"),
             Measure::Latency { .. } => crate::output::duration_text(v as u64),
+            Measure::Requests { per_second: true, .. } => format!("{v:.1}/s"),
+            Measure::Requests { per_second: false, .. } => format!("{v:.0}"),
+            Measure::Drop { .. } => format!("{:.1}% of before", v * 100.0),
+            Measure::Silence { .. } => format!("quiet {}", crate::output::span_text(v as i64)),
+        }
+    }
+
+    /// Whether `a` is a worse value of this rule than `b`.
+    fn worse(&self, a: f64, b: f64) -> bool {
+        match self.direction {
+            Direction::Above => a > b,
+            Direction::Below => a < b,
         }
     }
 }
@@ -254,11 +394,50 @@ impl Rules {
     }
 }
 
+/// The limit a measure is compared with, in the unit of its value.
+fn limit(m: Measure) -> f64 {
+    match m {
+        Measure::Ratio(_, l) => l,
+        Measure::Count(_, l) => l as f64,
+        Measure::Latency { above_us, .. } => above_us as f64,
+        Measure::Requests { limit, .. } => limit,
+        Measure::Drop { share, .. } => share,
+        Measure::Silence { above_s } => above_s as f64,
+    }
+}
+
+/// What a rule is checked over: one window, and what came before it.
+pub struct Window<'a> {
+    /// The window's buckets summed.
+    pub sum: &'a Bucket,
+    /// The seconds `sum` covers: the rule's window, or more when the buckets are wider.
+    pub span_s: i64,
+    /// The series' latency thresholds (see [`Bucket::above`]).
+    pub thresholds: &'a [u64],
+    /// The buckets of the span before the window summed (the rule's previous span, else [`BUSY_LOOKBACK_S`]).
+    pub previous: &'a Bucket,
+    /// The seconds `previous` covers.
+    pub previous_s: i64,
+    /// Requests before the window (before the silence, for silence rules): was the source busy?
+    pub before: u64,
+    /// Seconds since the last record.
+    pub quiet_s: i64,
+}
+
+impl Window<'_> {
+    /// The previous span's requests per `window_s` seconds.
+    fn previous_per_window(&self, window_s: i64) -> f64 {
+        self.previous.requests() as f64 * window_s as f64 / self.previous_s.max(1) as f64
+    }
+}
+
 /// A rule's value over one window.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Check {
-    /// Ratio (0..1), count, or µs.
+    /// Ratio (0..1), count, µs, requests (per second), share of before, or seconds.
     pub value: f64,
+    /// Whether the window holds enough requests to judge (else an episode keeps its verdict).
+    pub judged: bool,
     /// Whether the rule holds.
     pub fires: bool,
 }
@@ -276,6 +455,10 @@ pub struct Episode {
     pub peak: f64,
     /// The worst value, for people.
     pub peak_text: String,
+    /// Since when (epoch seconds) the windows have held too few requests to judge, while the episode is open:
+    /// the verdict before holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_volume_since: Option<i64>,
 }
 
 /// An episode ends only once its rule has stopped holding for this long (or, under a shorter window, for the
@@ -284,65 +467,119 @@ pub const CLEAR_AFTER_S: i64 = 30;
 
 /// Every episode of `rule` over the buckets of `series` within `[from, to)`: the rule is checked at the end of
 /// each bucket over the window ending there (windows are whole buckets; a coarse series checks less often).
-/// With `live`, an episode whose rule stopped holding less than [`CLEAR_AFTER_S`] before the end is still open;
-/// otherwise (a finished file) it ended when the rule stopped holding.
+/// With `live`, time goes on past the last record up to `to` (so traffic that stopped is seen), and an episode
+/// whose rule stopped holding less than [`CLEAR_AFTER_S`] before the end is still open; otherwise (a finished
+/// file) the check stops at the last record, and an episode ended when its rule stopped holding.
 pub fn episodes(series: &Series, rule: &Rule, from: i64, to: i64, live: bool) -> Vec<Episode> {
     let res = series.resolution();
-    let per_window = (rule.window_s + res - 1) / res; // buckets per window, at least 1
+    let buckets = |s: i64| ((s.max(1) + res - 1) / res).max(1);
+    let (per_window, per_previous) = (buckets(rule.window_s), buckets(rule.lookback_s()));
     let Some((first, data_end)) = series.span() else { return Vec::new() };
     let empty = Bucket::default();
-    let clear_after = CLEAR_AFTER_S.min(rule.window_s);
+    let absence = rule.watches_absence();
+    // rules judged on an empty window (a count falling to zero) close there; the others keep their verdict
+    let judges_empty = !absence && matches!(rule.measure, Measure::Count(..) | Measure::Requests { .. });
+    let clear_after = match rule.measure {
+        Measure::Silence { .. } => 0,
+        _ => CLEAR_AFTER_S.min(rule.window_s),
+    };
     // the buckets with records: where a run of empty windows ends
     let busy: Vec<i64> = series.buckets().filter(|(_, b)| !b.is_empty()).map(|(s, _)| s).collect();
     let mut next_busy = 0;
     let mut out: Vec<Episode> = Vec::new();
     let mut quiet_since: Option<i64> = None;
-    let mut sum = Bucket::default();
+    let (mut sum, mut previous) = (Bucket::default(), Bucket::default());
     let mut window: std::collections::VecDeque<&Bucket> = Default::default();
-    let mut busy_in_window = 0usize;
-    // from the window before `from` (so the first check sees a whole window), bucket by bucket, on past the data
-    // only as long as that can still change something: time goes on without records
+    let mut before: std::collections::VecDeque<&Bucket> = Default::default();
+    let (mut busy_in_window, mut busy_before) = (0usize, 0usize);
+    let mut last_busy_end: Option<i64> = None;
+    // from the windows before `from` (so the first check sees whole ones), bucket by bucket; past the last record
+    // only live, or as long as that can still change something
     let from = from.max(first);
-    let mut start = first.max(from.div_euclid(res) * res - per_window * res);
-    let stop = to.min(data_end + (per_window + 1) * res + clear_after);
+    let lead = per_window + if absence { per_previous } else { 0 };
+    let mut start = first.max(from.div_euclid(res) * res - lead * res);
+    let stop = match (live, absence) {
+        (true, true) => to,
+        (true, false) => to.min(data_end + (per_window + 1) * res + clear_after),
+        (false, _) => to.min(data_end),
+    };
     while start < stop {
         let open = out.last().is_some_and(|e| e.end.is_none());
-        if busy_in_window == 0 && !open {
-            // nothing in the window and nothing to close: skip to the next bucket with records
+        let idle = busy_in_window == 0 && (!absence || busy_before == 0);
+        if idle && !(open && judges_empty) {
+            // nothing in the window (nor, for rules on traffic going away, before it): nothing changes until the
+            // next records; skip to them
             while next_busy < busy.len() && busy[next_busy] < start {
                 next_busy += 1;
             }
-            match busy.get(next_busy) {
-                Some(&b) if b > start => {
-                    start = b;
-                    window.clear();
-                    sum = Bucket::default();
+            let resume = match busy.get(next_busy) {
+                Some(&b) if b < stop => b,
+                _ => stop,
+            };
+            if let (Some(e), Measure::Silence { .. }, Some(end)) = (out.last_mut(), rule.measure, last_busy_end)
+                && e.end.is_none()
+            {
+                e.peak = e.peak.max((resume - end) as f64);
+            }
+            if resume > start {
+                start = resume;
+                window.clear();
+                before.clear();
+                sum = Bucket::default();
+                previous = Bucket::default();
+                if start >= stop {
+                    break;
                 }
-                Some(_) => {}
-                None => break,
             }
         }
         let b = series.bucket_at(start).unwrap_or(&empty);
         window.push_back(b);
         busy_in_window += !b.is_empty() as usize;
         sum.absorb(b);
+        if !b.is_empty() {
+            last_busy_end = Some(start + res);
+        }
         if window.len() as i64 > per_window {
             let old = window.pop_front().expect("not empty");
             busy_in_window -= !old.is_empty() as usize;
             sum.subtract(old);
+            before.push_back(old);
+            busy_before += !old.is_empty() as usize;
+            previous.absorb(old);
+            if before.len() as i64 > per_previous {
+                let older = before.pop_front().expect("not empty");
+                busy_before -= !older.is_empty() as usize;
+                previous.subtract(older);
+            }
         }
         start += res;
         let at = start;
         if at <= from {
             continue;
         }
-        let c = rule.check(&sum, series.thresholds(), per_window * res);
+        let w = Window {
+            sum: &sum,
+            span_s: per_window * res,
+            thresholds: series.thresholds(),
+            previous: &previous,
+            previous_s: before.len().max(1) as i64 * res,
+            before: previous.requests(),
+            quiet_s: last_busy_end.map_or(0, |e| at - e),
+        };
+        let c = rule.check(&w);
         match out.last_mut() {
             Some(e) if e.end.is_none() => {
-                if c.fires {
-                    e.peak = e.peak.max(c.value);
+                if !c.judged {
+                    // too few requests to judge: the verdict holds
+                    e.low_volume_since.get_or_insert(at);
+                } else if c.fires {
+                    e.low_volume_since = None;
+                    if rule.worse(c.value, e.peak) {
+                        e.peak = c.value;
+                    }
                     quiet_since = None;
                 } else {
+                    e.low_volume_since = None;
                     let since = *quiet_since.get_or_insert(at);
                     if at - since >= clear_after {
                         e.end = Some(since);
@@ -356,6 +593,7 @@ pub fn episodes(series: &Series, rule: &Rule, from: i64, to: i64, live: bool) ->
                 end: None,
                 peak: c.value,
                 peak_text: String::new(),
+                low_volume_since: None,
             }),
             _ => {}
         }
@@ -365,6 +603,9 @@ pub fn episodes(series: &Series, rule: &Rule, from: i64, to: i64, live: bool) ->
     }
     for e in &mut out {
         e.peak_text = rule.show_value(e.peak);
+        if e.end.is_some() {
+            e.low_volume_since = None;
+        }
     }
     out
 }
@@ -374,11 +615,9 @@ pub fn episodes(series: &Series, rule: &Rule, from: i64, to: i64, live: bool) ->
 pub fn firing(series: &Series, rules: &[Rule], now: i64) -> Vec<(usize, Episode, f64)> {
     let mut out = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        let from = now - 3600.max(r.window_s * 2);
+        let from = now - 3600.max((r.window_s + r.lookback_s()) * 2);
         if let Some(e) = episodes(series, r, from, now, true).pop().filter(|e| e.end.is_none()) {
-            let window = series.total(now - r.window_s, now);
-            let v = r.check(&window, series.thresholds(), r.window_s).value;
-            out.push((i, e, v));
+            out.push((i, e, r.check_at(series, now).value));
         }
     }
     out
@@ -419,8 +658,16 @@ mod tests {
         assert!((q - 0.999).abs() < 1e-9);
         for bad in [
             "5xx > 5%",
-            "5xx < 5% over 1m",
+            "5xx = 5% over 1m",
             "6xx > 5% over 1m",
+            "silence > 60s over 1m",
+            "silence < 60s",
+            "requests < 10% of previous 2h",
+            "requests < 10% of previous 50m over 15m",
+            "5xx < 10% of previous 15m",
+            "requests < ten% of previous 15m",
+            "rps < fast over 1m",
+            "requests < -3 over 1m",
             "5xx > 5% over 3d",
             "5xx > 5% over 2h",
             "5xx > 5% over 99999999999999999h",
@@ -431,7 +678,19 @@ mod tests {
             let e = Rule::parse(bad).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }
-        assert_eq!(Rule::from_config(&[]).unwrap().len(), 3);
+        assert_eq!(Rule::from_config(&[]).unwrap().len(), 5);
+        let r = Rule::parse("requests < 50 over 1m").unwrap();
+        assert_eq!((r.measure, r.direction), (Measure::Requests { per_second: false, limit: 50.0 }, Direction::Below));
+        let r = Rule::parse("rps < 2.5 over 30s").unwrap();
+        assert_eq!((r.measure, r.window_s), (Measure::Requests { per_second: true, limit: 2.5 }, 30));
+        let r = Rule::parse("2xx < 50% over 1m").unwrap();
+        assert_eq!((r.measure, r.direction), (Measure::Ratio(Statuses { lo: 200, hi: 299 }, 0.5), Direction::Below));
+        let r = Rule::parse("requests < 10% of previous 15m").unwrap();
+        assert_eq!((r.measure, r.window_s), (Measure::Drop { share: 0.1, previous_s: 900 }, 60));
+        let r = Rule::parse("requests < 25% of previous 30m over 5m").unwrap();
+        assert_eq!((r.measure, r.window_s), (Measure::Drop { share: 0.25, previous_s: 1800 }, 300));
+        let r = Rule::parse("silence > 60s").unwrap();
+        assert_eq!((r.measure, r.direction), (Measure::Silence { above_s: 60 }, Direction::Above));
     }
 
     #[test]
@@ -483,6 +742,7 @@ mod tests {
         let mut s = series(&rules);
         // 429s: 21 in some minutes and 20 in others, switching every 10 s; then none at all
         for sec in 0..400 {
+            add(&mut s, sec, 200, 1, 1);
             let n = if sec >= 300 {
                 0
             } else if (sec / 10) % 2 == 0 && sec % 60 == 0 {
@@ -519,8 +779,88 @@ mod tests {
             add(&mut s, t, 200, 1, 50);
         }
         let eps = episodes(&s, &rules[0], i64::MIN, i64::MAX, false);
-        assert_eq!(eps.len(), 2, "{eps:?}");
-        assert!(eps.iter().all(|e| e.end == Some(e.start + s.resolution())), "{eps:?}");
+        // nothing in between tells that the errors stopped: one episode, judged again by the second burst
+        assert_eq!(eps.len(), 1, "{eps:?}");
+        let first_end = s.span().unwrap().0 + s.resolution();
+        assert_eq!((eps[0].start, eps[0].end, eps[0].low_volume_since), (first_end, None, None), "{eps:?}");
+    }
+
+    /// 50 req/s all 200 for two minutes, 50 req/s all 502 for two minutes, then 0.1 req/s, all 502, for six.
+    fn outage_with_trickle(rules: &[Rule]) -> Series {
+        let mut s = series(rules);
+        for sec in 0..600 {
+            match sec {
+                0..120 => add(&mut s, sec, 200, 20, 50),
+                120..240 => add(&mut s, sec, 502, 1, 50),
+                _ if sec % 10 == 0 => add(&mut s, sec, 502, 1, 1),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn an_outage_whose_traffic_dies_away_stays_an_outage_and_the_drop_is_its_own_alert() {
+        let rules = Rule::from_config(&[]).unwrap();
+        let s = outage_with_trickle(&rules);
+        let errors = episodes(&s, &rules[0], 0, 600, false);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].start, 124, "over 5% of 3,000 requests in the minute: {errors:?}");
+        assert_eq!(errors[0].end, None, "the outage is not over: {errors:?}");
+        // the window holds fewer than 20 requests from 240 + 60 - 1 s on: too few to judge, the verdict holds
+        let low = errors[0].low_volume_since.unwrap();
+        assert!((290..=300).contains(&low), "{errors:?}");
+        // the drop: under 10% of the 15 minutes before (all of the two busy windows before it)
+        let drop = episodes(&s, &rules[3], 0, 600, false);
+        assert_eq!(drop.len(), 1, "{drop:?}");
+        assert!((250..=300).contains(&drop[0].start) && drop[0].end.is_none(), "{drop:?}");
+        assert!(drop[0].peak < 0.01, "down to under 1% of before: {drop:?}");
+        assert!(drop[0].peak_text.ends_with("% of before"), "{drop:?}");
+        // absolute floors, in requests and per second
+        let floor = Rule::parse("requests < 50 over 1m").unwrap();
+        let e = episodes(&s, &floor, 0, 600, false);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!((290..=300).contains(&e[0].start), "{e:?}");
+        assert_eq!(e[0].peak_text, "6", "{e:?}");
+        let rps = Rule::parse("rps < 5 over 1m").unwrap();
+        assert_eq!(episodes(&s, &rps, 0, 600, false)[0].peak_text, "0.1/s");
+        // and a share below: 2xx under half
+        let ok = Rule::parse("2xx < 50% over 1m").unwrap();
+        let e = episodes(&s, &ok, 0, 600, false);
+        assert_eq!((e.len(), e[0].end), (1, None), "{e:?}");
+        // the console's view now: both hold
+        let now = firing(&s, &rules, 600);
+        assert_eq!(now.iter().map(|(i, ..)| *i).collect::<Vec<_>>(), vec![0, 3], "{now:?}");
+    }
+
+    #[test]
+    fn silence_on_a_busy_source_fires_live_and_ends_when_lines_come_back() {
+        let rules = Rule::from_config(&[]).unwrap();
+        let mut s = series(&rules);
+        for sec in 0..300 {
+            add(&mut s, sec, 200, 20, 5);
+        }
+        // nothing more: 90 s later, live
+        let quiet = episodes(&s, &rules[4], 0, 390, true);
+        assert_eq!(quiet.len(), 1, "{quiet:?}");
+        assert_eq!((quiet[0].start, quiet[0].end), (361, None), "over 60 s without a line");
+        let now = firing(&s, &rules, 390);
+        assert_eq!(
+            now.iter().map(|(i, _, v)| (*i, *v)).collect::<Vec<_>>(),
+            [(3, 0.0), (4, 90.0)],
+            "quiet for 90 s now"
+        );
+        // a finished file ends at its last line: no silence after it
+        assert!(episodes(&s, &rules[4], 0, 390, false).is_empty());
+        // lines again at 400: the silence ended there, and lasted 100 s
+        add(&mut s, 400, 200, 20, 5);
+        let quiet = episodes(&s, &rules[4], 0, 500, false);
+        assert_eq!((quiet.len(), quiet[0].start, quiet[0].end), (1, 361, Some(401)), "{quiet:?}");
+        assert_eq!(quiet[0].peak_text, "quiet 1m40s");
+        // a source that was never busy is not silent
+        let mut idle = series(&rules);
+        add(&mut idle, 0, 200, 20, 3);
+        assert!(episodes(&idle, &rules[4], 0, 500, true).is_empty());
     }
 
     #[test]

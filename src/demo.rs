@@ -15,6 +15,10 @@ pub fn gen_config(args: &GenerateArgs) -> anyhow::Result<GenConfig> {
         GenConfig { requests: args.requests, incident: args.incident, seed: args.seed, ..GenConfig::default() };
     anyhow::ensure!(args.rate > 0.0 && args.rate.is_finite(), "--rate must be a positive number");
     cfg.rate = args.rate;
+    if let Some(sc) = args.scenario {
+        cfg.scenario = Some(sc);
+        cfg.requests = sc.requests(args.rate);
+    }
     if let Some(mix) = &args.mix {
         cfg.mix = StatusMix::parse(mix)?;
     }

@@ -120,8 +120,44 @@ pub struct GenConfig {
     /// Simulate an incident over the middle third: upstream 10.0.0.7 refuses connections (502), the
     /// orders service times out (504), an auth key rotation expires tokens (401), a client gets rate limited (429).
     pub incident: bool,
+    /// An incident shape in time instead (see [`Scenario`]); it sets the number of requests.
+    pub scenario: Option<Scenario>,
     /// Seed.
     pub seed: u64,
+}
+
+/// Incident shapes the diagnosis must read right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Two minutes healthy at `--rate`, two minutes of 502s (the upstream refuses connections) at `--rate`, then
+    /// the load balancer in front dies: six minutes of 0.1 requests/s, all 502. A total outage that must not look
+    /// like a recovery.
+    OutageTrickle,
+}
+
+impl Scenario {
+    /// How many requests it takes at `rate` per second.
+    pub fn requests(self, rate: f64) -> u64 {
+        match self {
+            Scenario::OutageTrickle => (240.0 * rate).round() as u64 + 36,
+        }
+    }
+
+    /// Request `i`'s offset from the start (µs) at `rate`, and the status it is forced to, if any.
+    fn shape(self, i: u64, rate: f64) -> (i64, Option<u16>) {
+        match self {
+            Scenario::OutageTrickle => {
+                let busy = (240.0 * rate).round() as u64;
+                if i < busy / 2 {
+                    ((i as f64 / rate * 1e6) as i64, None)
+                } else if i < busy {
+                    ((i as f64 / rate * 1e6) as i64, Some(502))
+                } else {
+                    (240_000_000 + (i - busy) as i64 * 10_000_000, Some(502))
+                }
+            }
+        }
+    }
 }
 
 impl Default for GenConfig {
@@ -132,6 +168,7 @@ impl Default for GenConfig {
             start: LogTime { unix_us: 1_714_564_800_000_000, offset_s: 0 },
             mix: StatusMix::default(),
             incident: false,
+            scenario: None,
             seed: 1,
         }
     }
@@ -226,7 +263,11 @@ impl Generator {
                 status = 429;
             }
         }
-        let base_us = (self.i as f64 / self.cfg.rate * 1e6) as i64;
+        let (mut base_us, mut forced) = ((self.i as f64 / self.cfg.rate * 1e6) as i64, None);
+        if let Some(sc) = self.cfg.scenario {
+            (base_us, forced) = sc.shape(self.i, self.cfg.rate);
+            status = forced.unwrap_or(if status >= 500 { 200 } else { status });
+        }
         let jitter = rng.below(5_000) as i64;
         let time = LogTime { unix_us: self.cfg.start.unix_us + base_us + jitter, offset_s: self.cfg.start.offset_s };
         let median = match route {
@@ -271,8 +312,8 @@ impl Generator {
                 attempt(bad, 502, 200 + rng.below(800), &mut upstream_status);
                 flags = Some("UF".to_string());
                 message = "connect() failed (111: Connection refused)".into();
-                // the gateway retries half of them on another upstream, which answers
-                if rng.chance(0.5) {
+                // the gateway retries half of them on another upstream, which answers (unless every upstream fails)
+                if forced.is_none() && rng.chance(0.5) {
                     let good = rng.pick(&healthy).to_string();
                     let us = rng.latency(median);
                     attempt(&good, 200, us, &mut upstream_status);

@@ -649,6 +649,57 @@ fn an_exited_command_runs_again_on_the_restart_key() {
     assert_eq!(t.format("#{pane_dead}"), "0", "the console still runs");
 }
 
+/// The outage whose traffic dies away: the banner keeps the error alert, at low volume, beside the traffic drop.
+#[test]
+fn the_banner_keeps_an_outage_whose_traffic_died_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log");
+    let out = Command::new(bin())
+        .args(["generate", "--scenario", "outage-trickle", "--rate", "50", "--gateway-out"])
+        .arg(&gw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let cmd = format!("{} {}", quote(bin()), quote(&gw.to_string_lossy()));
+    let t = Tmux::start("trickle", 200, 30, dir.path(), &cmd);
+    t.expect("both alerts in the banner", |s| {
+        let bar = s.status_bar();
+        check!(bar.contains("▲ 5xx > 5% over 1m since 12:02:04 (100.0%, low volume)"), "no held 5xx alert: {bar}");
+        check!(bar.contains("▲ requests < 10% of previous 15m since 12:04:"), "no traffic drop alert: {bar}");
+        check!(bar.contains("% of before)"), "the drop does not say by how much: {bar}");
+        Ok(())
+    });
+}
+
+/// A live log that stops: after the configured silence the banner says how long it has been quiet, and the
+/// alert goes once lines come again.
+#[test]
+fn a_busy_live_log_that_stops_raises_the_silence_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config/gatewatch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[[alert]]\nrule = \"silence > 3s\"\n").unwrap();
+    let log = dir.path().join("live.log");
+    let write_now = |n: usize| {
+        let stamp = jiff::Timestamp::now().strftime("%d/%b/%Y:%H:%M:%S +0000").to_string();
+        let mut f = OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        for i in 0..n {
+            writeln!(f, r#"10.0.0.1 - - [{stamp}] "GET /v1/orders/{i} HTTP/1.1" 200 12 "-" "curl/8""#).unwrap();
+        }
+    };
+    write_now(30);
+    let cmd = format!("{} {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("silence", 160, 24, dir.path(), &cmd);
+    t.wait("the lines", |s| s.status_bar().contains(" 30 lines "));
+    assert!(!t.screen().status_bar().contains("silence"), "not yet");
+    let s = t.wait("the silence alert", |s| s.status_bar().contains("▲ silence > 3s since"));
+    assert!(s.status_bar().contains("(quiet "), "{}", s.status_bar());
+    write_now(30);
+    t.wait("the alert gone once lines come again", |s| {
+        s.status_bar().contains(" 60 lines ") && !s.status_bar().contains("silence")
+    });
+}
+
 /// A source far faster than the console draws: frames are skipped, never lines, and the status bar says so while
 /// it catches up.
 #[test]

@@ -612,3 +612,32 @@ fn one_bad_number_never_changes_a_short_files_format_and_absurd_durations_are_un
     let (v, _) = report_json(&[path.to_str().unwrap()]);
     assert_eq!(v["latency_ms"]["count"], 0, "negative, infinite and beyond a day: {}", v["latency_ms"]);
 }
+
+/// The outage whose traffic dies away (the load balancer in front fails): the error alert stays open at low
+/// volume instead of ending, and the drop in traffic is an alert of its own, saying by how much.
+#[test]
+fn an_outage_with_a_trickle_of_traffic_is_not_a_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--scenario", "outage-trickle", "--rate", "50", "--gateway-out", &gw])
+        .assert()
+        .success();
+    let (r, code) = report_json(&[&gw]);
+    assert_eq!(code, 0);
+    let alerts = r["alerts"].as_array().unwrap();
+    let rule = |name: &str| alerts.iter().find(|a| a["rule"] == name).unwrap_or_else(|| panic!("{name}: {alerts:?}"));
+    let errors = rule("5xx > 5% over 1m");
+    assert_eq!(errors["start"], "2024-05-01T12:02:04Z", "{errors}");
+    assert_eq!(errors["end"], Value::Null, "the outage is not over: {errors}");
+    assert_eq!(errors["low_volume_since"], "2024-05-01T12:05:00Z", "{errors}");
+    let drop = rule("requests < 10% of previous 15m");
+    assert_eq!(drop["end"], Value::Null, "{drop}");
+    let start = drop["start"].as_str().unwrap();
+    assert!(("2024-05-01T12:04:00Z".."2024-05-01T12:05:01Z").contains(&start), "traffic fell at 12:04: {drop}");
+    assert!(drop["peak"].as_f64().unwrap() < 0.01, "to under 1% of before: {drop}");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    let text = report_text(&[&gw]);
+    assert!(text.contains("low volume since 2024-05-01T12:05:00Z"), "{text}");
+    assert!(text.contains("% of before"), "{text}");
+}

@@ -172,6 +172,10 @@ pub struct AlertRow {
     pub peak: f64,
     /// The worst value for people: `23.4%`, `61`, `2.40s`.
     pub peak_text: String,
+    /// When it still held at the end: since when its windows held too few requests to judge (traffic fell away
+    /// and the verdict before holds), RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_volume_since: Option<String>,
 }
 
 /// The whole report.
@@ -338,6 +342,7 @@ fn alert_rows<'a>(timelines: impl Iterator<Item = &'a Series>, rules: &[crate::a
                 _ => e.peak,
             },
             peak_text: e.peak_text,
+            low_volume_since: e.low_volume_since.map(at),
         })
         .collect();
     rows.sort_by(|a, b| a.start.cmp(&b.start).then(a.rule.cmp(&b.rule)));

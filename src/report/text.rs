@@ -354,7 +354,7 @@ pub fn render(r: &Report, color: bool) -> String {
         let w = r.alerts.iter().map(|a| a.rule.chars().count()).max().unwrap_or(0);
         for a in &r.alerts {
             let end = a.end.as_deref().unwrap_or("still at the end");
-            let _ = writeln!(
+            let _ = write!(
                 o,
                 "  {:<w$}  {} → {:<20}  {:>9}  peak {}",
                 e(&a.rule),
@@ -363,6 +363,10 @@ pub fn render(r: &Report, color: bool) -> String {
                 crate::output::span_text(a.seconds),
                 a.peak_text
             );
+            if let Some(since) = &a.low_volume_since {
+                let _ = write!(o, "  (low volume since {since}: too few requests to judge, the verdict holds)");
+            }
+            let _ = writeln!(o);
         }
     }
     if !r.diagnosis.is_empty() {

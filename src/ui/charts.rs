@@ -516,7 +516,12 @@ pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
             } else {
                 e.start
             };
-            Firing { rule: e.rule, since, value: rules[i].show_value(v) }
+            let mut value = rules[i].show_value(v);
+            if e.low_volume_since.is_some() {
+                // too few requests now to judge: the verdict before holds
+                value = format!("{}, low volume", rules[i].show_value(e.peak));
+            }
+            Firing { rule: e.rule, since, value }
         })
         .collect()
 }
