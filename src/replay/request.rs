@@ -173,10 +173,11 @@ pub fn credentials_to_header(req: &mut Request) {
     let _ = url.set_username("");
     let _ = url.set_password(None);
     // only the authority changes: the rest of the URL is kept byte for byte. The user part ends at the
-    // authority's last `@` (a user name may hold one, as URL parsers read it)
+    // authority's last `@` (a user name may hold one, as URL parsers read it), and the authority ends where the
+    // parser ends it: at `/`, `?`, `#`, or `\` (a path separator in http and https URLs)
     if let Some(scheme_end) = req.url.find("://") {
         let start = scheme_end + 3;
-        let authority_end = req.url[start..].find(['/', '?', '#']).map_or(req.url.len(), |i| i + start);
+        let authority_end = req.url[start..].find(['/', '?', '#', '\\']).map_or(req.url.len(), |i| i + start);
         if let Some(at) = req.url[start..authority_end].rfind('@') {
             req.url = format!("{}{}", &req.url[..start], &req.url[start + at + 1..]);
             return;
@@ -479,6 +480,10 @@ mod tests {
         let mut two = Request { url: "http://a@b@h:1/p?u=c@d".into(), ..Default::default() };
         credentials_to_header(&mut two);
         assert_eq!(two.url, "http://h:1/p?u=c@d", "the user part ends at the last @ of the authority");
+        // a backslash ends the authority of an http URL, as `/` does (found by the curl fuzz target)
+        let mut slash = Request { url: r"http://u@h\p@q".into(), ..Default::default() };
+        credentials_to_header(&mut slash);
+        assert_eq!(slash.url, r"http://h\p@q");
         let mut plain = Request { url: "http://h/p?u=a@b".into(), ..Default::default() };
         credentials_to_header(&mut plain);
         assert_eq!((plain.url.as_str(), plain.headers.len()), ("http://h/p?u=a@b", 0));
