@@ -121,6 +121,10 @@ pub struct ReportArgs {
     /// List the formats gatewatch reads, and exit.
     #[arg(long)]
     pub list_formats: bool,
+    /// The span the diagnosis compares the incident with, `FROM..TO` (`13:00..13:20`, UTC on the data's first
+    /// day, or RFC 3339); default: before the first alert, else the first half.
+    #[arg(long, value_name = "FROM..TO")]
+    pub baseline: Option<String>,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,

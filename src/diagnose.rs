@@ -235,6 +235,53 @@ pub struct Diagnosis {
     pub first_check: String,
     /// The usual fix.
     pub fix: String,
+    /// How often it came before the incident and during it, when the span allows a comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+/// How often something came in a baseline span and in the incident window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// Per minute in the baseline.
+    pub before_per_minute: f64,
+    /// Per minute in the incident window.
+    pub now_per_minute: f64,
+    /// For people: `new: none before`, `up 57×`, `steady since 12:00, not new`, `down from 40/min`.
+    pub note: String,
+}
+
+impl Change {
+    /// `before` in `before_s` seconds against `now` in `now_s`; `since` is when the baseline starts (`12:00`).
+    pub fn new(before: u64, before_s: i64, now: u64, now_s: i64, since: &str) -> Change {
+        let per_min = |n: u64, s: i64| (n as f64 * 60.0 / s.max(1) as f64 * 10.0).round() / 10.0;
+        let (b, n) = (per_min(before, before_s), per_min(now, now_s));
+        let note = if before == 0 {
+            "new: none before".to_string()
+        } else if n > b * 1.5 {
+            format!("up {:.0}×", (n / b.max(0.1)).max(2.0))
+        } else if n < b * 0.5 {
+            format!("down from {b}/min")
+        } else {
+            format!("steady since {since}, not new")
+        };
+        Change { before_per_minute: b, now_per_minute: n, note }
+    }
+
+    /// How much it rose, per minute (negative: fell).
+    pub fn rise(&self) -> f64 {
+        self.now_per_minute - self.before_per_minute
+    }
+}
+
+/// Compare each diagnosis with a baseline (`count(status, in_baseline)`) and order them by how much they rose:
+/// what changed comes first, what was always there last.
+pub fn rank_by_change(list: &mut [Diagnosis], count: impl Fn(u16, bool) -> u64, spans: (i64, i64), since: &str) {
+    for d in list.iter_mut() {
+        d.change = Some(Change::new(count(d.status, true), spans.0, count(d.status, false), spans.1, since));
+    }
+    let rise = |d: &Diagnosis| d.change.as_ref().map_or(0.0, Change::rise);
+    list.sort_by(|a, b| rise(b).total_cmp(&rise(a)).then(b.count.cmp(&a.count)).then(a.status.cmp(&b.status)));
 }
 
 fn pct(n: u64, of: u64) -> String {
@@ -445,7 +492,7 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     {
         evidence.push(format!("{} of them are OPTIONS preflights: a CORS rule is refusing the origin", thousands(m.1)));
     }
-    Diagnosis { status, count, origin, cause, evidence, first_check, fix }
+    Diagnosis { status, count, origin, cause, evidence, first_check, fix, change: None }
 }
 
 fn push_flags(evidence: &mut Vec<String>, e: &Evidence) {

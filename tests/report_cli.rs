@@ -641,3 +641,44 @@ fn an_outage_with_a_trickle_of_traffic_is_not_a_recovery() {
     assert!(text.contains("low volume since 2024-05-01T12:05:00Z"), "{text}");
     assert!(text.contains("% of before"), "{text}");
 }
+
+/// "What changed?": the diagnosis is ordered by how much each status rose against the span before the first
+/// alert, so the incident's 502s and 504s come before the 404s that were always there.
+#[test]
+fn the_diagnosis_ranks_what_changed_above_what_was_always_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
+        .assert()
+        .success();
+    let (r, _) = report_json(&[&gw]);
+    let c = &r["comparison"];
+    assert_eq!(c["how"], "before the first alert", "{c}");
+    assert_eq!(c["baseline_from"], "2024-05-01T12:00:00Z", "{c}");
+    assert_eq!(c["baseline_to"], r["alerts"][0]["start"], "the baseline ends where the first alert starts: {c}");
+    let order: Vec<u64> = r["diagnosis"].as_array().unwrap().iter().map(|d| d["status"].as_u64().unwrap()).collect();
+    let rank = |s: u64| order.iter().position(|&x| x == s).unwrap_or_else(|| panic!("no {s} in {order:?}"));
+    assert!(rank(502) < rank(404) && rank(504) < rank(404), "{order:?}");
+    // yet 404 is the most frequent error of the whole file after 401: a count ranking would put it near the top
+    let count = |s: u64| r["status"][s.to_string()].as_u64().unwrap();
+    assert!(count(404) > count(502) && count(404) > count(504));
+    let d404 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 404).unwrap();
+    assert_eq!(d404["change"]["note"], "steady since 12:00, not new", "{d404}");
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    let (b, n) =
+        (d502["change"]["before_per_minute"].as_f64().unwrap(), d502["change"]["now_per_minute"].as_f64().unwrap());
+    assert!(n > 3.0 * b, "{d502}");
+    let text = report_text(&[&gw]);
+    assert!(text.contains("before → now: ") && text.contains("steady since 12:00, not new"), "{text}");
+
+    // a baseline given: the comparison says so, and starts there
+    let (r, _) = report_json(&["--baseline", "12:01..12:03", &gw]);
+    assert_eq!(
+        (r["comparison"]["how"].as_str(), r["comparison"]["baseline_from"].as_str()),
+        (Some("--baseline"), Some("2024-05-01T12:01:00Z"))
+    );
+    let out = gatewatch().args(["report", "--baseline", "noon", &gw]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a bad --baseline is a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FROM..TO"));
+}

@@ -115,7 +115,11 @@ fn print_formats() {
 }
 
 /// Scan every source and build the report; unreadable sources are reported on stderr.
-pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (Report, bool) {
+pub fn build_report(
+    opts: &ScanOptions,
+    sources: &[(String, Option<Role>)],
+    baseline: Option<crate::report::baseline::Baseline>,
+) -> (Report, bool) {
     let mut scanned = Vec::new();
     let mut failed = false;
     for (path, role) in sources {
@@ -127,7 +131,7 @@ pub fn build_report(opts: &ScanOptions, sources: &[(String, Option<Role>)]) -> (
             }
         }
     }
-    (Report::build(scanned, &opts.alert_rules), failed)
+    (Report::build(scanned, &opts.alert_rules, baseline), failed)
 }
 
 /// Print a report to stdout: pretty JSON, or text (coloured on a terminal).
@@ -154,7 +158,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
-    let (report, failed) = build_report(&opts, &sources);
+    let baseline = match &args.baseline {
+        Some(b) => Some(crate::report::baseline::Baseline::parse(b).map_err(usage)?),
+        None => None,
+    };
+    let (report, failed) = build_report(&opts, &sources, baseline);
     // nothing readable: the errors alone, not an empty report that looks like a quiet log
     if !report.sources.is_empty() {
         print_report(&report, args.json)?;

@@ -1,5 +1,6 @@
 //! `gatewatch report`: the headless answer to "what is failing?".
 
+pub mod baseline;
 pub mod model;
 pub mod source;
 pub mod text;

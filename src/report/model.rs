@@ -211,6 +211,24 @@ pub struct Report {
     pub diagnosis: Vec<crate::diagnose::Diagnosis>,
     /// Every time an alert rule held over the covered span, in order of start.
     pub alerts: Vec<AlertRow>,
+    /// The spans the diagnosis compares ("what changed?"), when the data allows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// A baseline span and the incident window it is compared with.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// Baseline start, RFC 3339 UTC.
+    pub baseline_from: String,
+    /// Baseline end (exclusive).
+    pub baseline_to: String,
+    /// Incident window start.
+    pub window_from: String,
+    /// Incident window end (exclusive).
+    pub window_to: String,
+    /// How the baseline was chosen: `before the first alert`, `the first half`, or `--baseline`.
+    pub how: &'static str,
 }
 
 fn code_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
@@ -317,7 +335,8 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
     c
 }
 
-fn alert_rows<'a>(timelines: impl Iterator<Item = &'a Series>, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {
+/// Timelines summed into one.
+fn merged<'a>(timelines: impl Iterator<Item = &'a Series>) -> Option<Series> {
     let mut all: Option<Series> = None;
     for t in timelines {
         match &mut all {
@@ -325,10 +344,53 @@ fn alert_rows<'a>(timelines: impl Iterator<Item = &'a Series>, rules: &[crate::a
             None => all = Some(t.clone()),
         }
     }
-    let Some((series, (from, to))) = all.as_ref().and_then(|a| Some((a, a.span()?))) else {
+    all
+}
+
+/// An epoch second as RFC 3339 UTC.
+fn at(s: i64) -> String {
+    jiff::Timestamp::from_second(s).map_or_else(|_| "-".to_string(), |t| t.to_string())
+}
+
+/// Pick the baseline and the incident window, and rank the diagnosis by what changed between them.
+fn compare(
+    series: &Series,
+    alerts: &[AlertRow],
+    baseline: Option<super::baseline::Baseline>,
+    diagnosis: &mut [crate::diagnose::Diagnosis],
+) -> Option<Comparison> {
+    let (first, end) = series.span()?;
+    let baseline = baseline.and_then(|b| b.resolve(first).ok());
+    let first_alert =
+        alerts.iter().filter_map(|a| a.start.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second()).min();
+    let (base, how) = match (baseline, first_alert) {
+        (Some(b), _) => (b, "--baseline"),
+        (None, Some(a)) if a - first >= 60 => ((first, a), "before the first alert"),
+        _ => ((first, first + (end - first) / 2), "the first half"),
+    };
+    let window = (base.1.max(first), end);
+    // too little on either side to say what changed
+    if base.1 - base.0 < 60 || window.1 - window.0 < 60 {
+        return None;
+    }
+    let (before, now) = (series.total(base.0, base.1), series.total(window.0, window.1));
+    let count = |status: u16, baseline: bool| (if baseline { &before } else { &now }).count_codes(status, status);
+    let since = at(base.0);
+    let hhmm = since.get(11..16).unwrap_or(&since).to_string();
+    crate::diagnose::rank_by_change(diagnosis, count, (base.1 - base.0, window.1 - window.0), &hhmm);
+    Some(Comparison {
+        baseline_from: since,
+        baseline_to: at(base.1),
+        window_from: at(window.0),
+        window_to: at(window.1),
+        how,
+    })
+}
+
+fn alert_rows(series: &Series, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {
+    let Some((from, to)) = series.span() else {
         return Vec::new();
     };
-    let at = |s: i64| jiff::Timestamp::from_second(s).map_or_else(|_| "-".to_string(), |t| t.to_string());
     let mut rows: Vec<AlertRow> = rules
         .iter()
         .flat_map(|r| crate::alerts::episodes(series, r, from, to, false).into_iter().map(move |e| (r, e)))
@@ -373,8 +435,13 @@ fn minute_rows(minutes: &BTreeMap<i64, MinuteStat>) -> Vec<MinuteRow> {
 }
 
 impl Report {
-    /// Build the report from scanned sources (their id keys are consumed for correlation).
-    pub fn build(mut sources: Vec<ScannedSource>, rules: &[crate::alerts::Rule]) -> Report {
+    /// Build the report from scanned sources (their id keys are consumed for correlation). `baseline` is what
+    /// the diagnosis compares the rest with; by default the span before the first alert, else the first half.
+    pub fn build(
+        mut sources: Vec<ScannedSource>,
+        rules: &[crate::alerts::Rule],
+        baseline: Option<super::baseline::Baseline>,
+    ) -> Report {
         let summaries: Vec<SourceSummary> = sources.iter().map(summarize).collect();
         let any_gateway = sources.iter().any(|s| s.role == Role::Gateway);
         let in_scope = |s: &&ScannedSource| !any_gateway || s.role == Role::Gateway;
@@ -444,7 +511,10 @@ impl Report {
             evidence.merge(std::mem::take(&mut s.tally.evidence));
         }
 
-        let alerts = alert_rows(sources.iter().filter(in_scope).map(|s| &s.tally.timeline), rules);
+        let timeline = merged(sources.iter().filter(in_scope).map(|s| &s.tally.timeline));
+        let alerts = timeline.as_ref().map(|t| alert_rows(t, rules)).unwrap_or_default();
+        let mut diagnosis = crate::diagnose::diagnose(&evidence);
+        let comparison = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
 
         Report {
             sources: summaries,
@@ -460,8 +530,9 @@ impl Report {
             latency_ms,
             correlation,
             error_rate_per_minute: minute_rows(&c.minutes),
-            diagnosis: crate::diagnose::diagnose(&evidence),
+            diagnosis,
             alerts,
+            comparison,
         }
     }
 }

@@ -370,7 +370,16 @@ pub fn render(r: &Report, color: bool) -> String {
         }
     }
     if !r.diagnosis.is_empty() {
-        let _ = writeln!(o, "\n{}", st.head("DIAGNOSIS"));
+        let head = match &r.comparison {
+            Some(c) => format!(
+                "DIAGNOSIS (what changed first: {} against the baseline {}, {})",
+                span(Some(&c.window_from), Some(&c.window_to)),
+                span(Some(&c.baseline_from), Some(&c.baseline_to)),
+                c.how
+            ),
+            None => "DIAGNOSIS".to_string(),
+        };
+        let _ = writeln!(o, "\n{}", st.head(&head));
         for d in &r.diagnosis {
             let class = (d.status / 100) as u64;
             let _ = writeln!(
@@ -381,6 +390,15 @@ pub fn render(r: &Report, color: bool) -> String {
                 d.origin,
                 e(&d.cause)
             );
+            if let Some(c) = &d.change {
+                let _ = writeln!(
+                    o,
+                    "      · before → now: {}/min → {}/min, {}",
+                    c.before_per_minute,
+                    c.now_per_minute,
+                    e(&c.note)
+                );
+            }
             for line in &d.evidence {
                 let _ = writeln!(o, "      · {}", e(line));
             }

@@ -413,6 +413,12 @@ pub fn draw_diagnosis(app: &App, f: &mut Frame<'_>, r: Rect) {
             Span::styled(format!("×{} from the {}: ", thousands(e.count), e.origin), t.dim),
             Span::styled(display_text(e.cause.as_bytes()), t.title),
         ]));
+        if let Some(c) = &e.change {
+            lines.push(Line::from(vec![
+                Span::styled("  before → now: ", t.bar_key),
+                Span::styled(format!("{}/min → {}/min, {}", c.before_per_minute, c.now_per_minute, c.note), t.base),
+            ]));
+        }
         for ev in &e.evidence {
             lines.push(Line::from(Span::styled(format!("  · {}", display_text(ev.as_bytes())), t.base)));
         }

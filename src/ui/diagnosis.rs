@@ -28,8 +28,23 @@ struct Wanted<'a> {
     panes: Vec<usize>,
 }
 
+/// Error records by status, before a split time (the baseline) and from it on (the incident).
+#[derive(Default)]
+struct Counts {
+    before: rustc_hash::FxHashMap<u16, u64>,
+    now: rustc_hash::FxHashMap<u16, u64>,
+    /// A pane's budget ran out: the oldest records were not read, so the baseline is not whole.
+    cut: bool,
+}
+
 fn gather(app: &App, w: &Wanted<'_>) -> EvidenceSet {
+    gather_counting(app, w, None).0
+}
+
+/// [`gather`], counting each status before and after `split_ms` as well.
+fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (EvidenceSet, Counts) {
     let mut ev = EvidenceSet::default();
+    let mut counts = Counts::default();
     for &i in &w.panes {
         // each pane its own budget: a busy gateway must not leave the services' messages unread
         let mut read = 0;
@@ -38,6 +53,7 @@ fn gather(app: &App, w: &Wanted<'_>) -> EvidenceSet {
         let role = p.side();
         for line in (0..p.lines.len()).rev() {
             if read >= MAX_RECORDS {
+                counts.cut = true;
                 break;
             }
             let m = p.lines.meta(line);
@@ -60,9 +76,16 @@ fn gather(app: &App, w: &Wanted<'_>) -> EvidenceSet {
             }
             ev.add(&rec, role);
             read += 1;
+            // the gateways' records are what the diagnosis counts, when there are any
+            if let Some(split) = split_ms
+                && role == crate::record::Role::Gateway
+            {
+                let side = if m.time_ms() < split { &mut counts.before } else { &mut counts.now };
+                *side.entry(m.status).or_default() += 1;
+            }
         }
     }
-    ev
+    (ev, counts)
 }
 
 impl App {
@@ -120,11 +143,31 @@ impl App {
             }
             Breakdown::Sources => format!("{} {over}", row.label),
         };
-        let entries = diagnose(&gather(self, &w));
+        let compare = self.baseline_split(from_ms);
+        let (ev, counts) = gather_counting(self, &w, compare.map(|c| c.1 * 1000));
+        let mut entries = diagnose(&ev);
         if entries.is_empty() {
             return Err(format!("no errors for {title}"));
         }
+        let mut title = title;
+        if let Some((first, split, end)) = compare.filter(|_| !counts.cut) {
+            let count =
+                |s: u16, before: bool| *(if before { &counts.before } else { &counts.now }).get(&s).unwrap_or(&0);
+            let at = |t: i64| super::charts::log_stamp(self, t, false);
+            crate::diagnose::rank_by_change(&mut entries, count, (split - first, end - split), &at(first));
+            title = format!("{title}, what changed first (since {} against before)", at(split));
+        }
         Ok(DiagnosisView { title, entries, record: Vec::new() })
+    }
+
+    /// The baseline for "what changed?": from the first second (or `from_ms`) to the start of the first alert, else
+    /// to half way; and the end. `None` when either side is under a minute.
+    fn baseline_split(&self, from_ms: i64) -> Option<(i64, i64, i64)> {
+        let first = self.panes.iter().filter_map(|p| p.stats.first_second()).min()?.max(from_ms.div_euclid(1000));
+        let end = super::charts::log_now(self)?;
+        let alert = self.alert_history().iter().map(|e| e.start).filter(|&s| s - first >= 60).min();
+        let split = alert.unwrap_or(first + (end - first) / 2);
+        (split - first >= 60 && end - split >= 60).then_some((first, split, end))
     }
 
     pub(crate) fn diagnose_record(&self) -> Result<DiagnosisView, String> {
