@@ -97,6 +97,8 @@ pub struct Evidence {
     pub upstreams: TopValues,
     /// Messages of service records (and gateway error texts).
     pub messages: TopValues,
+    /// Where the records came from: `ssh://` hosts, files, sources.
+    pub nodes: TopValues,
     /// First and last time seen, µs.
     pub span: Option<(i64, i64)>,
 }
@@ -135,6 +137,37 @@ impl EvidenceSet {
         if let Some(m) = &rec.message {
             let m: String = m.chars().take(160).collect();
             e.messages.add(&m);
+        }
+    }
+
+    /// Record that one record with `status` came from `node` (after [`EvidenceSet::add`]).
+    pub fn add_node(&mut self, status: u16, node: &str) {
+        if let Some(e) = self.0.get_mut(&status) {
+            e.nodes.add(node);
+        }
+    }
+
+    /// Every node the records could have come from, so that one node behind every record of a status stands out
+    /// among the others (which then count none).
+    pub fn note_nodes<'a>(&mut self, nodes: impl Iterator<Item = &'a str> + Clone) {
+        for e in self.0.values_mut() {
+            for n in nodes.clone() {
+                let key = hash(n.as_bytes());
+                if !e.nodes.0.contains_key(&key) && e.nodes.0.len() < DISTINCT {
+                    e.nodes.0.insert(key, (n.to_string(), 0));
+                }
+            }
+        }
+    }
+
+    /// Every record taken in so far came from `node` (one source scanned on its own).
+    pub fn set_node(&mut self, node: &str) {
+        for e in self.0.values_mut() {
+            e.nodes = TopValues::default();
+            e.nodes.add_keyed(hash(node.as_bytes()), || node.to_string());
+            if let Some((_, n)) = e.nodes.0.values_mut().next() {
+                *n = e.gateway + e.service;
+            }
         }
     }
 
@@ -209,6 +242,7 @@ impl EvidenceSet {
             e.service_methods.merge(o.service_methods);
             e.upstreams.merge(o.upstreams);
             e.messages.merge(o.messages);
+            e.nodes.merge(o.nodes);
             e.span = match (e.span, o.span) {
                 (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
                 (x, y) => x.or(y),
@@ -284,6 +318,14 @@ pub fn rank_by_change(list: &mut [Diagnosis], count: impl Fn(u16, bool) -> u64, 
     list.sort_by(|a, b| rise(b).total_cmp(&rise(a)).then(b.count.cmp(&a.count)).then(a.status.cmp(&b.status)));
 }
 
+/// `92% of 502s from node gw2`, when one value of several carries at least half of the records counted.
+fn concentration(values: &TopValues, status: u16, what: &str) -> Option<String> {
+    let total: u64 = values.0.values().map(|(_, n)| n).sum();
+    let (top, n) = values.top(1).into_iter().next()?;
+    (values.distinct() >= 2 && n * 2 >= total && total > 0)
+        .then(|| format!("{} of {status}s from {what} {top} ({} of {})", pct(n, total), thousands(n), thousands(total)))
+}
+
 fn pct(n: u64, of: u64) -> String {
     if of == 0 { "0%".into() } else { format!("{:.0}%", n as f64 * 100.0 / of as f64) }
 }
@@ -331,6 +373,12 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     let top_routes = routes.top(3);
     if !top_routes.is_empty() {
         evidence.push(format!("routes: {}", list(&top_routes)));
+    }
+    // one node or one client behind most of them is the answer to "where?"
+    for (values, what) in [(&e.nodes, "node"), (&e.clients, "client")] {
+        if let Some(line) = concentration(values, status, what) {
+            evidence.push(line);
+        }
     }
     let (cause, first_check, fix): (String, String, String) = match status {
         401 if origin == "gateway" => (

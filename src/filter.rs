@@ -60,6 +60,9 @@ enum TextField {
     Message,
     Route,
     Consumer,
+    UserAgent,
+    /// Where the line came from: an `ssh://` host, a glob's file, else the source as named.
+    Node,
 }
 
 #[derive(Clone, Debug)]
@@ -83,7 +86,7 @@ enum Expr {
 
 /// The fields a filter can name, for help texts.
 pub const FIELDS: &str =
-    "status, id, level, latency, path, method, upstream, client, host, flags, message, route, consumer";
+    "status, id, level, latency, path, method, upstream, client, host, flags, message, route, consumer, ua, node";
 
 /// A duration such as `2s`, `800ms`, `150us`, `1m`; a bare number is milliseconds.
 pub fn parse_duration_us(v: &str) -> Option<u64> {
@@ -192,6 +195,8 @@ fn parse_term(tok: &str) -> anyhow::Result<Term> {
         "message" | "msg" => text(TextField::Message)?,
         "route" | "service" => text(TextField::Route)?,
         "consumer" | "user" => text(TextField::Consumer)?,
+        "ua" | "user_agent" | "agent" => text(TextField::UserAgent)?,
+        "node" | "source" => text(TextField::Node)?,
         _ => bail!("{tok:?}: unknown field {field:?} (fields: {FIELDS})"),
     })
 }
@@ -308,9 +313,14 @@ impl Filter {
         Ok(Filter(e))
     }
 
-    /// True when the record passes.
+    /// True when the record passes (a `node` term sees no node: see [`Filter::matches_on`]).
     pub fn matches(&self, r: &Record<'_>) -> bool {
-        self.0.matches(r)
+        self.0.matches(r, None)
+    }
+
+    /// True when the record, from `node` (an `ssh://` host, a glob's file, or the source's name), passes.
+    pub fn matches_on(&self, r: &Record<'_>, node: Option<&str>) -> bool {
+        self.0.matches(r, node)
     }
 
     /// True for the empty filter.
@@ -320,19 +330,19 @@ impl Filter {
 }
 
 impl Expr {
-    fn matches(&self, r: &Record<'_>) -> bool {
+    fn matches(&self, r: &Record<'_>, node: Option<&str>) -> bool {
         match self {
             Expr::All => true,
-            Expr::Term(t) => t.matches(r),
-            Expr::And(a, b) => a.matches(r) && b.matches(r),
-            Expr::Or(a, b) => a.matches(r) || b.matches(r),
-            Expr::Not(a) => !a.matches(r),
+            Expr::Term(t) => t.matches(r, node),
+            Expr::And(a, b) => a.matches(r, node) && b.matches(r, node),
+            Expr::Or(a, b) => a.matches(r, node) || b.matches(r, node),
+            Expr::Not(a) => !a.matches(r, node),
         }
     }
 }
 
 impl Term {
-    fn matches(&self, r: &Record<'_>) -> bool {
+    fn matches(&self, r: &Record<'_>, node: Option<&str>) -> bool {
         match self {
             Term::Status(cmp, code) => r.status.is_some_and(|s| cmp.holds(s, *code)),
             Term::StatusClass(eq, class) => r.status.is_some_and(|s| (s / 100 == *class) == *eq),
@@ -345,7 +355,10 @@ impl Term {
             Term::Level(cmp, level) => r.level.is_some_and(|l| cmp.holds(l, *level)),
             Term::Latency(cmp, us) => r.duration_us.is_some_and(|d| cmp.holds(d, *us)),
             Term::Text(field, positive, m) => {
+                let node = node.map(std::borrow::Cow::Borrowed);
                 let v = match field {
+                    TextField::Node => &node,
+                    TextField::UserAgent => &r.user_agent,
                     TextField::Path => &r.path,
                     TextField::Method => &r.method,
                     TextField::Upstream => &r.upstream_addr,
@@ -391,6 +404,17 @@ mod tests {
 
     use super::*;
     use crate::record::StatusList;
+
+    #[test]
+    fn node_and_user_agent() {
+        let r = Record { user_agent: Some(Cow::Borrowed("okhttp/4.9.3")), ..Default::default() };
+        let f = Filter::parse("node=gw2 and ua~^okhttp").unwrap();
+        assert!(f.matches_on(&r, Some("gw2")));
+        assert!(!f.matches_on(&r, Some("gw1")));
+        assert!(!f.matches(&r), "no node known: a node term does not hold");
+        assert!(Filter::parse("node!=gw2").unwrap().matches_on(&r, Some("gw1")));
+        assert!(Filter::parse("ua>3").is_err());
+    }
 
     #[test]
     fn regex_errors_fit_one_line() {

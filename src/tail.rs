@@ -178,7 +178,7 @@ impl Printer {
             }
             let rec = stream.parser.parse(line);
             if let Some(r) = &rec {
-                if !self.filter.matches(r) {
+                if !self.filter.matches_on(r, Some(&name)) {
                     continue;
                 }
             } else if !self.filter.is_all() {

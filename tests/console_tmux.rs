@@ -700,6 +700,50 @@ fn a_busy_live_log_that_stops_raises_the_silence_alert() {
     });
 }
 
+/// A stand-in `ssh` on PATH that runs the remote command here, with `/HOST/` in it replaced by the host's name:
+/// each host of `ssh://gw1,gw2/…/HOST/access.log` has its own log.
+fn fake_ssh_per_host(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = "#!/bin/sh\nwhile [ \"$1\" != \"--\" ]; do host=$1; shift; done\nshift\n\
+                  exec sh -c \"$(printf '%s' \"$*\" | sed \"s#/HOST/#/$host/#g\")\"\n";
+    std::fs::write(bin.join("ssh"), script).unwrap();
+    Command::new("chmod").arg("+x").arg(bin.join("ssh")).status().unwrap();
+    format!("PATH={}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// "Is it one bad gateway node?": over `ssh://gw1,gw2/…`, gw2 answers every request with 502 while gw1 is
+/// healthy. `node=gw2` filters `tail` and the console to it, and the diagnosis names the node.
+#[test]
+fn one_bad_node_is_filterable_and_named_by_the_diagnosis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fake_ssh_per_host(dir.path());
+    for (host, status) in [("gw1", 200), ("gw2", 502)] {
+        std::fs::create_dir_all(dir.path().join(host)).unwrap();
+        let lines: Vec<String> = (0..40)
+            .map(|i| format!(r#"10.0.0.{i} - - [01/May/2024:12:00:{i:02} +0000] "GET /v1/orders/{i} HTTP/1.1" {status} 12 "-" "curl/8""#))
+            .collect();
+        std::fs::write(dir.path().join(host).join("access.log"), lines.join("\n") + "\n").unwrap();
+    }
+    let url = format!("ssh://gw1,gw2{}/HOST/access.log", dir.path().display());
+    // tail: only gw2's records pass
+    let tail = format!("{path} timeout 3 {} tail --json --tail 100 --filter node=gw2 {}", quote(bin()), quote(&url));
+    let out = Command::new("sh").arg("-c").arg(&tail).output().unwrap();
+    let recs: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.len(), 40, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(recs.iter().all(|r| r["source"] == "gw2" && r["status"] == 502), "{recs:?}");
+    // the console: the same filter, then `d` on a 502
+    let t = Tmux::start("node", 200, 40, dir.path(), &format!("{path} {} {}", quote(bin()), quote(&url)));
+    t.wait("both hosts' lines", |s| s.status_bar().contains(" 80 lines "));
+    t.keys(&["f"]);
+    t.keys(&["node=gw2", "Enter"]);
+    t.wait("the filter", |s| s.status_bar().contains("filter: node=gw2 · 40 of 80 lines"));
+    t.keys(&["d"]);
+    let s = t.wait("the diagnosis", |s| s.has("diagnosis"));
+    assert!(s.has("100% of 502s from node gw2 (40 of 40)"), "{}", s.text());
+}
+
 /// A source far faster than the console draws: frames are skipped, never lines, and the status bar says so while
 /// it catches up.
 #[test]

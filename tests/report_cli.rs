@@ -682,3 +682,26 @@ fn the_diagnosis_ranks_what_changed_above_what_was_always_there() {
     assert_eq!(out.status.code(), Some(2), "a bad --baseline is a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("FROM..TO"));
 }
+
+/// Two gateway nodes' logs, one of them answering every request with 502: the diagnosis names the node.
+#[test]
+fn the_diagnosis_names_the_node_behind_an_error_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (host, status) in [("gw1", 200), ("gw2", 502), ("gw3", 200)] {
+        let lines: Vec<String> = (0..40)
+            .map(|i| {
+                let s = if host == "gw1" && i == 0 { 502 } else { status };
+                format!(r#"10.0.0.{i} - - [01/May/2024:12:00:{i:02} +0000] "GET /v1/orders/{i} HTTP/1.1" {s} 12 "-" "curl/8""#)
+            })
+            .collect();
+        let p = dir.path().join(format!("{host}.log"));
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        paths.push(p.display().to_string());
+    }
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let (r, _) = report_json(&args);
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    let want = format!("98% of 502s from node {} (40 of 41)", paths[1]);
+    assert!(d502["evidence"].as_array().unwrap().iter().any(|e| e == &want), "{d502}");
+}

@@ -507,9 +507,16 @@ impl Report {
         }
         let correlation = correlate(gw_keys, up_keys);
         let mut evidence = crate::diagnose::EvidenceSet::default();
-        for s in &mut sources {
-            evidence.merge(std::mem::take(&mut s.tally.evidence));
+        for (s, summary) in sources.iter_mut().zip(&summaries) {
+            let mut ev = std::mem::take(&mut s.tally.evidence);
+            // nodes are compared among the sources the figures count (the gateways, when there are any)
+            if in_scope(&&*s) {
+                ev.set_node(&summary.path);
+            }
+            evidence.merge(ev);
         }
+        let nodes = sources.iter().zip(&summaries).filter(|(s, _)| in_scope(s)).map(|(_, m)| m.path.as_str());
+        evidence.note_nodes(nodes);
 
         let timeline = merged(sources.iter().filter(in_scope).map(|s| &s.tally.timeline));
         let alerts = timeline.as_ref().map(|t| alert_rows(t, rules)).unwrap_or_default();

@@ -75,6 +75,9 @@ fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (Evidenc
                 continue;
             }
             ev.add(&rec, role);
+            if role == crate::record::Role::Gateway {
+                ev.add_node(m.status, p.lines.label(line).unwrap_or(&p.name));
+            }
             read += 1;
             // the gateways' records are what the diagnosis counts, when there are any
             if let Some(split) = split_ms
@@ -85,6 +88,14 @@ fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (Evidenc
             }
         }
     }
+    let gateways = w.panes.iter().map(|&i| &app.panes[i]).filter(|p| p.side() == crate::record::Role::Gateway);
+    let nodes: Vec<&str> = gateways
+        .flat_map(|p| match p.lines.labels() {
+            [] => vec![p.name.as_str()],
+            labels => labels.iter().map(|l| &**l).collect(),
+        })
+        .collect();
+    ev.note_nodes(nodes.iter().copied());
     (ev, counts)
 }
 

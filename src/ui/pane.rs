@@ -400,7 +400,7 @@ impl Pane {
             && m.scanned + n as usize == self.lines.len()
         {
             // caught up before these lines: check them now, so a live filtered view stays live
-            scan_matches(&self.lines, parser, f, m, usize::MAX);
+            scan_matches(&self.lines, parser, f, m, usize::MAX, &self.name);
         }
         n
     }
@@ -408,7 +408,7 @@ impl Pane {
     /// Check up to `budget` more lines against the filter; returns how many were checked.
     pub fn scan_filter(&mut self, filter: &Filter, budget: usize) -> usize {
         match (self.matches.as_mut(), self.parser.as_ref()) {
-            (Some(m), Some(p)) => scan_matches(&self.lines, p, filter, m, budget),
+            (Some(m), Some(p)) => scan_matches(&self.lines, p, filter, m, budget, &self.name),
             (Some(m), None) => {
                 m.scanned = self.lines.len();
                 0
@@ -437,12 +437,21 @@ fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
     labels.iter().map(|l| crate::ui::draw::display_text(&l.as_bytes()[common..])).collect()
 }
 
-fn scan_matches(lines: &LineStore, parser: &Parser, filter: &Filter, m: &mut Matches, budget: usize) -> usize {
+/// Check lines against the filter, from where the last call stopped, at most `budget` of them; `name` is the
+/// pane's node for lines without a label of their own.
+fn scan_matches(
+    lines: &LineStore,
+    parser: &Parser,
+    filter: &Filter,
+    m: &mut Matches,
+    budget: usize,
+    name: &str,
+) -> usize {
     let end = lines.len().min(m.scanned.saturating_add(budget));
     let start = m.scanned;
     for i in start..end {
         let keep = match parser.parse(lines.line(i)) {
-            Some(r) => filter.matches(&r),
+            Some(r) => filter.matches_on(&r, Some(lines.label(i).unwrap_or(name))),
             None => filter.is_all(),
         };
         if keep {
