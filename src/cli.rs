@@ -349,8 +349,9 @@ pub struct GenerateArgs {
     /// Add an incident (502/504 burst, expired-token 401s, 429s) over the middle third.
     #[arg(long)]
     pub incident: bool,
-    /// Generate an incident shape instead (it sets the number of requests): `outage-trickle` = two minutes
-    /// healthy, two minutes of 502s, then six minutes of 0.1 requests/s, all 502.
+    /// Generate an incident shape instead: `outage-trickle` = two minutes healthy, two minutes of 502s, then six
+    /// minutes of 0.1 requests/s, all 502 (it sets the number of requests); `slow-upstream` = no errors, and from
+    /// a third of the way in one upstream (10.0.0.8:8080) answers in about 2.6 s.
     #[arg(long, value_enum)]
     pub scenario: Option<crate::generate::Scenario>,
     /// Log time of the first request (RFC 3339; default: 2024-05-01T12:00:00Z).

@@ -17,7 +17,7 @@ pub fn gen_config(args: &GenerateArgs) -> anyhow::Result<GenConfig> {
     cfg.rate = args.rate;
     if let Some(sc) = args.scenario {
         cfg.scenario = Some(sc);
-        cfg.requests = sc.requests(args.rate);
+        cfg.requests = sc.requests(args.rate).unwrap_or(args.requests);
     }
     if let Some(mix) = &args.mix {
         cfg.mix = StatusMix::parse(mix)?;

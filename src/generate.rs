@@ -133,13 +133,20 @@ pub enum Scenario {
     /// the load balancer in front dies: six minutes of 0.1 requests/s, all 502. A total outage that must not look
     /// like a recovery.
     OutageTrickle,
+    /// No errors at all (the mix without 5xx), at `--rate` for `--requests`; from a third of the way in, one of
+    /// the four upstreams (10.0.0.8:8080) answers in about 2.6 s instead of tens of milliseconds.
+    SlowUpstream,
 }
+
+/// The upstream that turns slow in [`Scenario::SlowUpstream`].
+pub const SLOW_UPSTREAM: &str = "10.0.0.8:8080";
 
 impl Scenario {
     /// How many requests it takes at `rate` per second.
-    pub fn requests(self, rate: f64) -> u64 {
+    pub fn requests(self, rate: f64) -> Option<u64> {
         match self {
-            Scenario::OutageTrickle => (240.0 * rate).round() as u64 + 36,
+            Scenario::OutageTrickle => Some((240.0 * rate).round() as u64 + 36),
+            Scenario::SlowUpstream => None,
         }
     }
 
@@ -156,6 +163,7 @@ impl Scenario {
                     (240_000_000 + (i - busy) as i64 * 10_000_000, Some(502))
                 }
             }
+            Scenario::SlowUpstream => ((i as f64 / rate * 1e6) as i64, None),
         }
     }
 }
@@ -347,6 +355,13 @@ impl Generator {
                     };
                 }
             }
+        }
+        if self.cfg.scenario == Some(Scenario::SlowUpstream)
+            && self.i >= self.cfg.requests / 3
+            && upstream_addr.last().map(String::as_str) == Some(SLOW_UPSTREAM)
+            && let Some(us) = upstream_us.last_mut()
+        {
+            *us = 2_400_000 + rng.below(400_000);
         }
         let upstream_total: u64 = upstream_us.iter().sum();
         let duration_us = upstream_total + overhead;

@@ -705,3 +705,33 @@ fn the_diagnosis_names_the_node_behind_an_error_family() {
     let want = format!("98% of 502s from node {} (40 of 41)", paths[1]);
     assert!(d502["evidence"].as_array().unwrap().iter().any(|e| e == &want), "{d502}");
 }
+
+/// A latency-only incident: no 5xx, one of four upstreams turns slow. The report gives each upstream's and route's
+/// percentiles and names the slow upstream.
+#[test]
+fn a_slow_upstream_is_named_with_its_p99() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--scenario", "slow-upstream", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
+        .assert()
+        .success();
+    let (r, _) = report_json(&[&gw]);
+    assert_eq!(r["classes"]["5xx"], 0, "no errors at all");
+    let f = &r["latency_findings"][0];
+    assert_eq!((f["kind"].as_str(), f["subject"].as_str()), (Some("upstream"), Some("10.0.0.8:8080")), "{f}");
+    assert!(f["p99_ms"].as_f64().unwrap() > 2000.0 && f["others_p99_ms"].as_f64().unwrap() < 500.0, "{f}");
+    assert!(f["since"].as_str().is_some_and(|s| s.starts_with("2024-05-01T12:03")), "the p99 alert's start: {f}");
+    for u in r["upstreams"].as_array().unwrap() {
+        let p99 = u["latency_ms"]["p99"].as_f64().unwrap();
+        assert_eq!(p99 > 2000.0, u["address"] == "10.0.0.8:8080", "{u}");
+    }
+    assert!(r["slow_routes"][0]["latency_ms"]["p99"].as_f64().unwrap() > 2000.0);
+    let text = report_text(&[&gw]);
+    assert!(text.contains("▲ slow upstream 10.0.0.8:8080: p99 2."), "{text}");
+    // a healthy file has no finding
+    let ok = dir.path().join("ok.log").display().to_string();
+    gatewatch().args(["generate", "--requests", "5000", "--gateway-out", &ok]).assert().success();
+    let (healthy, _) = report_json(&[&ok]);
+    assert_eq!(healthy["latency_findings"].as_array().map(Vec::len), Some(0));
+}

@@ -89,6 +89,46 @@ pub struct RouteRow {
     pub server_errors: u64,
     /// The most frequent error status.
     pub top_status: Option<u16>,
+    /// Its requests' latency, ms (within about 12%).
+    pub latency_ms: Spread,
+}
+
+/// p50 / p95 / p99 of one route's or upstream's latency, ms (within about 12%), and how many were timed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Durations counted.
+    pub count: u64,
+}
+
+impl Spread {
+    fn of(d: &crate::stats::timeline::Digest) -> Spread {
+        let ms = |q: f64| d.quantile_us(q).map(|us| (us as f64 / 1000.0 * 10.0).round() / 10.0);
+        Spread { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99), count: d.count() }
+    }
+}
+
+/// A latency finding: one upstream (or route) far slower than the others.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlowFinding {
+    /// `upstream` or `route`.
+    pub kind: &'static str,
+    /// The address or route.
+    pub subject: String,
+    /// Its p99, ms.
+    pub p99_ms: f64,
+    /// The others' p99 (the median of theirs), ms.
+    pub others_p99_ms: f64,
+    /// For people: `slow upstream 10.0.0.8:8080: p99 2.6 s, the others 40 ms`.
+    pub text: String,
+    /// When a latency alert began, if one held: when it started, RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// An upstream address with its attempts.
@@ -100,6 +140,8 @@ pub struct UpstreamRow {
     pub attempts: u64,
     /// Attempts that failed (5xx or no status).
     pub failures: u64,
+    /// Time spent on it for the requests it answered last, ms.
+    pub latency_ms: Spread,
 }
 
 /// Percentiles of a latency distribution, in milliseconds.
@@ -209,6 +251,10 @@ pub struct Report {
     pub error_rate_per_minute: Vec<MinuteRow>,
     /// The playbook for every error status present: cause, evidence, first check, fix.
     pub diagnosis: Vec<crate::diagnose::Diagnosis>,
+    /// Routes by p99 latency, slowest first (those with at least 20 timed requests).
+    pub slow_routes: Vec<RouteRow>,
+    /// An upstream or route far slower than its peers: a latency incident without errors.
+    pub latency_findings: Vec<SlowFinding>,
     /// Every time an alert rule held over the covered span, in order of start.
     pub alerts: Vec<AlertRow>,
     /// The spans the diagnosis compares ("what changed?"), when the data allows it.
@@ -333,6 +379,32 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.last = [c.last, t.last].into_iter().flatten().max_by_key(|t| t.unix_us);
     }
     c
+}
+
+/// Fewest timed requests for a route's or upstream's latency to be ranked.
+const MIN_TIMED: u64 = 20;
+
+/// The one of `p99s` (subject, p99 ms) far slower than the others: its p99 over a second and over five times the
+/// median of theirs. Needs at least two to compare.
+fn slowest(kind: &'static str, p99s: &[(&str, f64)]) -> Option<SlowFinding> {
+    if p99s.len() < 2 {
+        return None;
+    }
+    let (i, &(subject, worst)) = p99s.iter().enumerate().max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+    let mut others: Vec<f64> = p99s.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p.1).collect();
+    others.sort_by(f64::total_cmp);
+    let median = others[others.len() / 2];
+    (worst >= 1000.0 && worst > 5.0 * median).then(|| {
+        let ms = |v: f64| crate::output::duration_text((v * 1000.0) as u64);
+        SlowFinding {
+            kind,
+            subject: subject.to_string(),
+            p99_ms: worst,
+            others_p99_ms: median,
+            text: format!("slow {kind} {subject}: p99 {}, the others {}", ms(worst), ms(median)),
+            since: None,
+        }
+    })
 }
 
 /// Timelines summed into one.
@@ -460,7 +532,7 @@ impl Report {
             }
         }
 
-        let mut routes: Vec<RouteRow> = c
+        let all_routes: Vec<RouteRow> = c
             .routes
             .into_iter()
             .map(|(route, r)| RouteRow {
@@ -470,18 +542,40 @@ impl Report {
                 client_errors: r.client_errors,
                 server_errors: r.server_errors,
                 top_status: r.error_codes.iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, _)| *c),
+                latency_ms: Spread::of(&r.latency),
             })
-            .filter(|r| r.errors > 0)
             .collect();
+        let p99 = |s: &Spread| s.p99.unwrap_or(0.0);
+        let mut slow_routes: Vec<RouteRow> =
+            all_routes.iter().filter(|r| r.latency_ms.count >= MIN_TIMED).cloned().collect();
+        slow_routes.sort_by(|a, b| p99(&b.latency_ms).total_cmp(&p99(&a.latency_ms)).then(a.route.cmp(&b.route)));
+        let mut routes: Vec<RouteRow> = all_routes.into_iter().filter(|r| r.errors > 0).collect();
         routes.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.server_errors.cmp(&a.server_errors)));
         routes.truncate(TOP);
 
         let mut upstreams: Vec<UpstreamRow> = c
             .addrs
             .into_iter()
-            .map(|(address, a)| UpstreamRow { address, attempts: a.attempts, failures: a.failures })
+            .map(|(address, a)| UpstreamRow {
+                address,
+                attempts: a.attempts,
+                failures: a.failures,
+                latency_ms: Spread::of(&a.latency),
+            })
             .collect();
         upstreams.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(b.failures.cmp(&a.failures)));
+        let mut latency_findings: Vec<SlowFinding> = Vec::new();
+        let timed: Vec<(&str, f64)> = upstreams
+            .iter()
+            .filter(|u| u.latency_ms.count >= MIN_TIMED)
+            .map(|u| (u.address.as_str(), p99(&u.latency_ms)))
+            .collect();
+        latency_findings.extend(slowest("upstream", &timed));
+        let timed: Vec<(&str, f64)> = slow_routes.iter().map(|r| (r.route.as_str(), p99(&r.latency_ms))).collect();
+        if latency_findings.is_empty() {
+            latency_findings.extend(slowest("route", &timed));
+        }
+        slow_routes.truncate(TOP);
         upstreams.truncate(TOP);
 
         let latency_ms = LatencyReport {
@@ -520,6 +614,20 @@ impl Report {
 
         let timeline = merged(sources.iter().filter(in_scope).map(|s| &s.tally.timeline));
         let alerts = timeline.as_ref().map(|t| alert_rows(t, rules)).unwrap_or_default();
+        // a latency finding starts with the first latency alert
+        let latency_rules: Vec<&str> = rules
+            .iter()
+            .filter(|r| matches!(r.measure, crate::alerts::Measure::Latency { .. }))
+            .map(|r| r.name.as_str())
+            .collect();
+        let latency_alert =
+            alerts.iter().filter(|a| latency_rules.contains(&a.rule.as_str())).map(|a| a.start.clone()).min();
+        for f in &mut latency_findings {
+            if let Some(t) = &latency_alert {
+                f.text = format!("{}; the p99 alert since {}", f.text, t.get(11..19).unwrap_or(t));
+                f.since = Some(t.clone());
+            }
+        }
         let mut diagnosis = crate::diagnose::diagnose(&evidence);
         let comparison = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
 
@@ -538,6 +646,8 @@ impl Report {
             correlation,
             error_rate_per_minute: minute_rows(&c.minutes),
             diagnosis,
+            slow_routes,
+            latency_findings,
             alerts,
             comparison,
         }

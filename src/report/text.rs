@@ -255,7 +255,16 @@ pub fn render(r: &Report, color: bool) -> String {
     if !r.upstreams.is_empty() {
         let _ = writeln!(o, "\n{}", st.head("UPSTREAM ADDRESSES"));
         let aw = r.upstreams.iter().map(|x| x.address.chars().count().min(40)).max().unwrap_or(7).max(7);
-        let _ = writeln!(o, "  {}  {:>10}  {:>9}  {:>7}", pad("address", aw), "attempts", "failures", "failed");
+        let _ = writeln!(
+            o,
+            "  {}  {:>10}  {:>9}  {:>7}  {:>9}  {:>9}",
+            pad("address", aw),
+            "attempts",
+            "failures",
+            "failed",
+            "p50 ms",
+            "p99 ms"
+        );
         for x in &r.upstreams {
             let failed = pct(x.failures, x.attempts);
             let failed = if x.failures * 20 > x.attempts {
@@ -265,13 +274,43 @@ pub fn render(r: &Report, color: bool) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {}  {:>10}  {:>9}  {}",
+                "  {}  {:>10}  {:>9}  {}  {:>9}  {:>9}",
                 pad(&shorten(&x.address, 40), aw),
                 thousands(x.attempts),
                 thousands(x.failures),
-                failed
+                failed,
+                ms(x.latency_ms.p50),
+                ms(x.latency_ms.p99)
             );
         }
+    }
+
+    if !r.slow_routes.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("SLOWEST ROUTES (p99)"));
+        let rw = r.slow_routes.iter().map(|x| x.route.chars().count()).max().unwrap_or(0).clamp(5, ROUTE_WIDTH);
+        let _ = writeln!(
+            o,
+            "  {}  {:>10}  {:>9}  {:>9}  {:>9}",
+            pad("route", rw),
+            "requests",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms"
+        );
+        for x in r.slow_routes.iter().take(5) {
+            let _ = writeln!(
+                o,
+                "  {}  {:>10}  {:>9}  {:>9}  {:>9}",
+                pad(&shorten(&x.route, rw), rw),
+                thousands(x.requests),
+                ms(x.latency_ms.p50),
+                ms(x.latency_ms.p95),
+                ms(x.latency_ms.p99)
+            );
+        }
+    }
+    for f in &r.latency_findings {
+        let _ = writeln!(o, "\n  {} {}", st.status(5, "▲"), e(&f.text));
     }
 
     let _ = writeln!(o, "\n{}", st.head("LATENCY (ms)"));

@@ -26,6 +26,8 @@ pub struct RouteStat {
     pub server_errors: u64,
     /// Count per error status (4xx and 5xx).
     pub error_codes: BTreeMap<u16, u64>,
+    /// Its requests' durations.
+    pub latency: super::timeline::Digest,
 }
 
 /// Attempts sent to one upstream address.
@@ -37,6 +39,9 @@ pub struct AddrStat {
     pub attempts: u64,
     /// Attempts that came back 5xx (or with no status at all: refused, reset, timed out).
     pub failures: u64,
+    /// Time spent on it, for the requests whose last attempt it answered (the upstream time logged, else the
+    /// request's).
+    pub latency: super::timeline::Digest,
 }
 
 /// Requests and errors in one minute.
@@ -59,6 +64,7 @@ impl RouteStat {
         for (code, n) in &other.error_codes {
             *self.error_codes.entry(*code).or_default() += n;
         }
+        self.latency.absorb(&other.latency);
     }
 }
 
@@ -67,6 +73,7 @@ impl AddrStat {
     pub fn absorb(&mut self, other: &AddrStat) {
         self.attempts += other.attempts;
         self.failures += other.failures;
+        self.latency.absorb(&other.latency);
     }
 }
 
@@ -259,11 +266,21 @@ impl Tally {
             if class >= 4 {
                 *r.error_codes.entry(status).or_default() += 1;
             }
+            if let Some(us) = rec.duration_us {
+                r.latency.record(us);
+            }
         }
         if let Some(addrs) = rec.upstream_addr {
+            let mut last = None;
             for_each_upstream(addrs, rec.upstream_status.as_slice(), status, |key, addr, got| {
-                self.count_attempt(key, addr, got)
+                self.count_attempt(key, addr, got);
+                last = Some(key);
             });
+            if let (Some(key), Some(us)) = (last, rec.upstream_us.or(rec.duration_us))
+                && let Some(a) = self.addrs.get_mut(&key)
+            {
+                a.latency.record(us);
+            }
         }
     }
 

@@ -64,6 +64,56 @@ fn lat_value(i: usize) -> u64 {
     ((4 + sub) << (e - 2)) + width / 2
 }
 
+/// A small latency distribution (the bins of [`Bucket`]'s, within about 12%): for one route or upstream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Digest {
+    bins: Option<Box<[u32; LAT_BINS]>>,
+    n: u64,
+    max: u64,
+}
+
+impl Digest {
+    /// Count one duration, µs.
+    #[inline]
+    pub fn record(&mut self, us: u64) {
+        let b = self.bins.get_or_insert_with(|| Box::new([0; LAT_BINS]));
+        b[lat_bin(us)] = b[lat_bin(us)].saturating_add(1);
+        self.n += 1;
+        self.max = self.max.max(us);
+    }
+
+    /// Add another digest.
+    pub fn absorb(&mut self, o: &Digest) {
+        if let Some(ob) = &o.bins {
+            let b = self.bins.get_or_insert_with(|| Box::new([0; LAT_BINS]));
+            for (a, x) in b.iter_mut().zip(ob.iter()) {
+                *a = a.saturating_add(*x);
+            }
+        }
+        self.n += o.n;
+        self.max = self.max.max(o.max);
+    }
+
+    /// Durations counted.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// The duration at quantile `q` (0..=1), µs; `None` when empty.
+    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+        let bins = self.bins.as_ref().filter(|_| self.n > 0)?;
+        let rank = super::latency::rank(q, self.n);
+        let mut seen = 0u64;
+        for (i, &c) in bins.iter().enumerate() {
+            seen += c as u64;
+            if seen >= rank {
+                return Some(lat_value(i).min(self.max));
+            }
+        }
+        None
+    }
+}
+
 /// What happened in one time bucket.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bucket {
