@@ -14,6 +14,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod generate;
 pub mod ids;
+pub mod markers;
 pub mod matching;
 pub mod output;
 pub mod record;

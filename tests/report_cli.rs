@@ -735,3 +735,40 @@ fn a_slow_upstream_is_named_with_its_p99() {
     let (healthy, _) = report_json(&[&ok]);
     assert_eq!(healthy["latency_findings"].as_array().map(Vec::len), Some(0));
 }
+
+/// A gateway reload a few seconds before the 502s rise: listed as a change, and named in the 502 diagnosis.
+#[test]
+fn a_reload_before_an_error_rise_is_a_marker_named_by_the_diagnosis() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
+        .assert()
+        .success();
+    // the incident starts a third of the way in: 12:03:20
+    let err = dir.path().join("error.log");
+    std::fs::write(
+        &err,
+        "2024/05/01 12:00:05 [notice] 1#1: signal process started\n\
+         2024/05/01 12:03:16 [notice] 1#1: signal process started\n\
+         2024/05/01 12:03:17 [error] 31#31: *5 connect() failed (111: Connection refused) while connecting to upstream\n",
+    )
+    .unwrap();
+    let err = err.display().to_string();
+    let (r, _) = report_json(&[&gw, &err]);
+    let markers = r["markers"].as_array().unwrap();
+    assert_eq!(markers.len(), 2, "two reloads, and the error line is none: {markers:?}");
+    assert_eq!(
+        (markers[1]["time"].as_str(), markers[1]["kind"].as_str()),
+        (Some("2024-05-01T12:03:16.000Z"), Some("gateway reload"))
+    );
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    let first = d502["evidence"][0].as_str().unwrap();
+    assert!(first.starts_with("began 4 s after a gateway reload at 12:03:16"), "{first}");
+    let text = report_text(&[&gw, &err]);
+    assert!(text.contains("CHANGES (") && text.contains("gateway reload"), "{text}");
+    // without the reload, nothing is claimed
+    let (r, _) = report_json(&[&gw]);
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    assert!(!d502["evidence"][0].as_str().unwrap().starts_with("began"), "{d502}");
+}

@@ -257,9 +257,25 @@ pub struct Report {
     pub latency_findings: Vec<SlowFinding>,
     /// Every time an alert rule held over the covered span, in order of start.
     pub alerts: Vec<AlertRow>,
+    /// Lines that announced a change (reloads, cluster or listener changes, starts), in time order.
+    pub markers: Vec<MarkerRow>,
     /// The spans the diagnosis compares ("what changed?"), when the data allows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+}
+
+/// A line that announced a change.
+#[derive(Clone, Debug, Serialize)]
+pub struct MarkerRow {
+    /// When, RFC 3339 UTC.
+    pub time: String,
+    /// The source it was read from.
+    pub source: String,
+    /// `gateway reload`, `ingress reload`, `Envoy cluster change`, `Envoy listener change`, `config reload`,
+    /// `deploy`, `service start`.
+    pub kind: &'static str,
+    /// The line's message.
+    pub text: String,
 }
 
 /// A baseline span and the incident window it is compared with.
@@ -459,6 +475,59 @@ fn compare(
     })
 }
 
+/// How long before a family began a change is taken for its trigger.
+const MARKER_REACH_S: i64 = 120;
+
+/// For each family that rose, when it began (the first 10 s with at least 5 of it and 4× its baseline pace), and
+/// a change announced in the [`MARKER_REACH_S`] before: "began 4 s after a gateway reload at 12:03:00".
+fn tie_to_markers(
+    series: &Series,
+    c: &Comparison,
+    markers: &[(i64, MarkerRow)],
+    diagnosis: &mut [crate::diagnose::Diagnosis],
+) {
+    let sec = |t: &str| t.parse::<jiff::Timestamp>().map(|t| t.as_second()).ok();
+    let (Some(b0), Some(b1)) = (sec(&c.baseline_from), sec(&c.baseline_to)) else { return };
+    let res = series.resolution();
+    if markers.is_empty() || res > 10 {
+        return;
+    }
+    for d in diagnosis.iter_mut() {
+        let Some(change) = &d.change else { continue };
+        if change.now_per_minute <= change.before_per_minute * 1.5 {
+            continue;
+        }
+        let per_10s = change.before_per_minute / 6.0;
+        let need = (4.0 * per_10s).max(5.0).ceil() as u64;
+        let mut window: std::collections::VecDeque<(i64, u64)> = Default::default();
+        let mut sum = 0;
+        let mut began = None;
+        for (start, b) in series.buckets().filter(|(s, _)| *s >= b0) {
+            let n = b.count_codes(d.status, d.status);
+            window.push_back((start, n));
+            sum += n;
+            while window.front().is_some_and(|(s, _)| *s <= start - 10) {
+                sum -= window.pop_front().map_or(0, |(_, n)| n);
+            }
+            if sum >= need {
+                // the first second of the run that got there
+                began = window.iter().find(|(_, n)| *n > 0).map(|(s, _)| *s);
+                break;
+            }
+        }
+        let Some(began) = began.filter(|&b| b >= b1 - MARKER_REACH_S) else { continue };
+        let trigger = markers.iter().rev().find(|(t, _)| {
+            let s = t.div_euclid(1_000_000);
+            s <= began && began - s <= MARKER_REACH_S
+        });
+        if let Some((t, m)) = trigger {
+            let after = began - t.div_euclid(1_000_000);
+            let at = m.time.get(11..19).unwrap_or(&m.time);
+            d.evidence.insert(0, format!("began {after} s after a {} at {at} ({}: {})", m.kind, m.source, m.text));
+        }
+    }
+}
+
 fn alert_rows(series: &Series, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {
     let Some((from, to)) = series.span() else {
         return Vec::new();
@@ -628,8 +697,21 @@ impl Report {
                 f.since = Some(t.clone());
             }
         }
+        let mut markers: Vec<(i64, MarkerRow)> = Vec::new();
+        for (s, summary) in sources.iter_mut().zip(&summaries) {
+            for m in std::mem::take(&mut s.tally.markers) {
+                let time = crate::record::LogTime::from_unix_us(m.unix_us).to_rfc3339_utc();
+                let row = MarkerRow { time, source: summary.path.clone(), kind: m.kind, text: m.text };
+                markers.push((m.unix_us, row));
+            }
+        }
+        markers.sort_by_key(|(t, _)| *t);
         let mut diagnosis = crate::diagnose::diagnose(&evidence);
         let comparison = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
+        if let (Some(t), Some(c)) = (timeline.as_ref(), comparison.as_ref()) {
+            tie_to_markers(t, c, &markers, &mut diagnosis);
+        }
+        let markers: Vec<MarkerRow> = markers.into_iter().map(|(_, m)| m).collect();
 
         Report {
             sources: summaries,
@@ -649,6 +731,7 @@ impl Report {
             slow_routes,
             latency_findings,
             alerts,
+            markers,
             comparison,
         }
     }

@@ -408,6 +408,15 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o);
         }
     }
+    if !r.markers.is_empty() {
+        let _ = writeln!(o, "\n{}", st.head("CHANGES (reloads, cluster and listener changes, starts)"));
+        for m in r.markers.iter().take(20) {
+            let _ = writeln!(o, "  {}  {:<22} {}: {}", m.time, m.kind, e(&m.source), e(&m.text));
+        }
+        if r.markers.len() > 20 {
+            let _ = writeln!(o, "  … and {} more (--json lists them all)", r.markers.len() - 20);
+        }
+    }
     if !r.diagnosis.is_empty() {
         let head = match &r.comparison {
             Some(c) => format!(

@@ -134,6 +134,8 @@ pub struct Tally {
     pub routes: FxHashMap<u64, RouteStat>,
     /// Per upstream address, keyed by a hash of the address.
     pub addrs: FxHashMap<u64, AddrStat>,
+    /// Lines announcing a change (a reload, a start), in the order read, at most [`crate::markers::MAX_MARKERS`].
+    pub markers: Vec<crate::markers::Marker>,
     /// Per minute (epoch minutes).
     pub minutes: BTreeMap<i64, MinuteStat>,
     /// Count per level (application logs).
@@ -174,6 +176,7 @@ impl Tally {
             evidence: Default::default(),
             timeline: Series::new(Keep::All, TIMELINE_BUCKETS, thresholds_us),
             cur_minute: None,
+            markers: Vec::new(),
         }
     }
 
@@ -190,6 +193,14 @@ impl Tally {
     pub fn add_record(&mut self, rec: &Record<'_>) {
         self.add(&Summary::of(rec));
         self.evidence.add(rec, self.role);
+        // log lines (no status) may announce a change
+        if rec.status.is_none()
+            && self.markers.len() < crate::markers::MAX_MARKERS
+            && let (Some(t), Some(m)) = (rec.time, rec.message.as_deref())
+            && let Some(kind) = crate::markers::kind_of(m)
+        {
+            self.markers.push(crate::markers::Marker { unix_us: t.unix_us, kind, text: m.chars().take(160).collect() });
+        }
     }
 
     /// Count one parsed line, from what summaries read of it.
@@ -360,6 +371,8 @@ impl Tally {
             *a += b;
         }
         self.keys.merge(other.keys);
+        let room = crate::markers::MAX_MARKERS.saturating_sub(self.markers.len());
+        self.markers.extend(other.markers.into_iter().take(room));
         self.evidence.merge(other.evidence);
         self.timeline.merge(&other.timeline);
     }
