@@ -744,6 +744,43 @@ fn one_bad_node_is_filterable_and_named_by_the_diagnosis() {
     assert!(s.has("100% of 502s from node gw2 (40 of 40)"), "{}", s.text());
 }
 
+/// A latency-only incident in the console: the upstreams list gives each one's p99, and `d` on the slow one says
+/// it is slow against its peers, with no error to diagnose.
+#[test]
+fn d_on_a_slow_upstream_names_it_with_its_p99() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("slow.log");
+    let out = Command::new(bin())
+        .args(["generate", "--scenario", "slow-upstream", "--rate", "50", "--requests", "30000", "--gateway-out"])
+        .arg(&gw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let t = Tmux::start("slow", 200, 50, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
+    t.wait("the lines", |s| s.status_bar().contains(" 30,000 lines "));
+    t.keys(&["c"]);
+    t.wait("the charts", |s| s.has("charts ·"));
+    t.keys(&["c", "b", "b"]);
+    let listed = |s: &Screen| s.lines.iter().any(|l| l.contains("10.0.0.8:8080") && l.contains('%'));
+    // indexed to the end: the rows keep their order from here on
+    let s = t.wait("the upstreams list", |s| s.has("upstreams · ") && s.has(" in window") && listed(s));
+    // the list's row (the log panes show the address too, without a share)
+    let row = s.lines.iter().find(|l| l.contains("10.0.0.8:8080") && l.contains('%')).unwrap();
+    assert!(row.trim_end().trim_end_matches('│').trim_end().ends_with('s'), "its p99 is in seconds: {row}");
+    // the selection starts on the first row: down to the slow one
+    let rows: Vec<&String> = s.lines.iter().filter(|l| l.contains(":8080 ") && l.contains('%')).collect();
+    let at = rows.iter().position(|l| l.contains("10.0.0.8:8080")).unwrap();
+    for i in 0..at {
+        t.keys(&["Down"]);
+        let next = rows[i + 1].split(' ').find(|w| w.ends_with(":8080")).unwrap().to_string();
+        t.wait("the next row selected", |s| s.has(&format!("▶ {next}")));
+    }
+    t.wait("the slow upstream selected", |s| s.has("▶ 10.0.0.8:8080"));
+    t.keys(&["d"]);
+    let s = t.wait("the diagnosis", |s| s.has("Latency: slow upstream 10.0.0.8:8080: p99 2."));
+    assert!(s.has("the others "), "{}", s.text());
+}
+
 /// A source far faster than the console draws: frames are skipped, never lines, and the status bar says so while
 /// it catches up.
 #[test]

@@ -337,11 +337,12 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
         None => format!("{} · {} in window", by.label(), thousands(data.total.requests())),
     };
     lines.push(Line::from(Span::styled(head, t.title)));
-    // sparklines only where they leave the labels room
-    let spark_w = if r.width >= 44 { super::charts::SPARK } else { 0 };
-    // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15), then a space and the
-    // sparkline
-    let tail_w = 15 + if spark_w > 0 { 1 + spark_w } else { 0 };
+    // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15); then the p99 of routes,
+    // upstreams and sources (8), and a sparkline (a space and SPARK) where they leave the label 16 columns
+    let p99_w = if by != Breakdown::Codes && r.width >= 40 { 8 } else { 0 };
+    let room = (r.width as usize).saturating_sub(2 + 15 + p99_w);
+    let spark_w = if room >= 16 + 1 + super::charts::SPARK { super::charts::SPARK } else { 0 };
+    let tail_w = 15 + p99_w + if spark_w > 0 { 1 + spark_w } else { 0 };
     let label_w = (r.width as usize).saturating_sub(2 + tail_w).max(6);
     let visible = r.height.saturating_sub(1) as usize;
     let first = row.saturating_sub(visible.saturating_sub(1));
@@ -375,6 +376,10 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
             Span::styled(label, label_style),
             Span::styled(format!(" {nums}"), t.base),
         ];
+        if p99_w > 0 {
+            let p99 = rw.p99_us.map_or("-".to_string(), crate::output::duration_text);
+            spans.push(Span::styled(format!(" {p99:>7}"), t.dim));
+        }
         if spark_w > 0 {
             spans.push(Span::styled(" ", t.base));
             spans.push(Span::styled(

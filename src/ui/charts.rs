@@ -138,6 +138,8 @@ pub struct Row {
     pub filter: Option<String>,
     /// For a source row: the pane.
     pub pane: Option<usize>,
+    /// The 99th percentile latency in the window, µs (routes, upstreams, sources).
+    pub p99_us: Option<u64>,
 }
 
 /// Everything the charts pane draws, computed from the panes' buckets.
@@ -410,6 +412,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                 spark: spark_of(&data.columns, |b| b.count_codes(code, code)),
                 filter: Some(format!("status={code}")),
                 pane: None,
+                p99_us: None,
             })
             .collect(),
         Breakdown::Sources => (0..app.panes.len())
@@ -428,6 +431,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                     spark: spark_of(&cols, errors_of),
                     filter: None,
                     pane: Some(i),
+                    p99_us: t.quantile_us(0.99),
                 }
             })
             .collect(),
@@ -468,6 +472,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                         format!("{field}={}", quote(name))
                     }),
                     pane: None,
+                    p99_us: t.quantile_us(0.99),
                 })
                 .collect();
             rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.requests.cmp(&a.requests)).then(a.label.cmp(&b.label)));

@@ -99,6 +99,38 @@ fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (Evidenc
     (ev, counts)
 }
 
+/// What a route's, upstream's or source's row says about latency when it is far slower than the others: its
+/// p99 over a second and over five times the median of theirs.
+fn slow_row(rows: &[super::charts::Row], row: &super::charts::Row, breakdown: Breakdown) -> Vec<String> {
+    let kind = match breakdown {
+        Breakdown::Routes => "route",
+        Breakdown::Upstreams => "upstream",
+        Breakdown::Sources => "source",
+        Breakdown::Codes => return Vec::new(),
+    };
+    let Some(p99) = row.p99_us else { return Vec::new() };
+    let mut others: Vec<u64> = rows.iter().filter(|r| r.label != row.label).filter_map(|r| r.p99_us).collect();
+    if others.is_empty() {
+        return Vec::new();
+    }
+    others.sort_unstable();
+    let median = others[others.len() / 2];
+    if p99 < 1_000_000 || p99 <= median.saturating_mul(5) {
+        return Vec::new();
+    }
+    let t = crate::output::duration_text;
+    vec![
+        format!("Latency: slow {kind} {}: p99 {}, the others {} (median of {})", row.label, t(p99), t(median), others.len()),
+        match breakdown {
+            Breakdown::Upstreams => "check: this upstream's own logs and resources over the window (CPU, pauses, a slow \
+                                     dependency); its peers in the same pool answer fast, so the gateway is not the cause"
+                .to_string(),
+            _ => "check: what this one does that the others do not (a slow dependency, a heavy query), over the window"
+                .to_string(),
+        },
+    ]
+}
+
 impl App {
     /// `d`: diagnose the code, route or address selected in the focused charts, else the selected record.
     pub fn diagnose_selected(&mut self) {
@@ -157,7 +189,9 @@ impl App {
         let compare = self.baseline_split(from_ms);
         let (ev, counts) = gather_counting(self, &w, compare.map(|c| c.1 * 1000));
         let mut entries = diagnose(&ev);
-        if entries.is_empty() {
+        // a latency incident needs no error: a row far slower than its peers says so first
+        let slow = slow_row(&data.rows, row, breakdown);
+        if entries.is_empty() && slow.is_empty() {
             return Err(format!("no errors for {title}"));
         }
         let mut title = title;
@@ -168,7 +202,7 @@ impl App {
             crate::diagnose::rank_by_change(&mut entries, count, (split - first, end - split), &at(first));
             title = format!("{title}, what changed first (since {} against before)", at(split));
         }
-        Ok(DiagnosisView { title, entries, record: Vec::new() })
+        Ok(DiagnosisView { title, entries, record: slow })
     }
 
     /// The baseline for "what changed?": from the first second (or `from_ms`) to the start of the first alert, else
