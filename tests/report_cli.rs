@@ -642,16 +642,23 @@ fn an_outage_with_a_trickle_of_traffic_is_not_a_recovery() {
     assert!(text.contains("% of before"), "{text}");
 }
 
+/// Ten minutes of a gateway at 50 requests/s with the incident in the middle third (12:03:20 to 12:06:40), as
+/// the demo has it: the path of its log.
+fn demo_incident(dir: &std::path::Path) -> String {
+    let gw = dir.join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
+        .assert()
+        .success();
+    gw
+}
+
 /// "What changed?": the diagnosis is ordered by how much each status rose against the span before the first
 /// alert, so the incident's 502s and 504s come before the 404s that were always there.
 #[test]
 fn the_diagnosis_ranks_what_changed_above_what_was_always_there() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("gw.log").display().to_string();
-    gatewatch()
-        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
-        .assert()
-        .success();
+    let gw = demo_incident(dir.path());
     let (r, _) = report_json(&[&gw]);
     let c = &r["comparison"];
     assert_eq!(c["how"], "before the first alert", "{c}");
@@ -740,11 +747,7 @@ fn a_slow_upstream_is_named_with_its_p99() {
 #[test]
 fn a_reload_before_an_error_rise_is_a_marker_named_by_the_diagnosis() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("gw.log").display().to_string();
-    gatewatch()
-        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out", &gw])
-        .assert()
-        .success();
+    let gw = demo_incident(dir.path());
     // the incident starts a third of the way in: 12:03:20
     let err = dir.path().join("error.log");
     std::fs::write(

@@ -101,17 +101,24 @@ impl Digest {
 
     /// The duration at quantile `q` (0..=1), µs; `None` when empty.
     pub fn quantile_us(&self, q: f64) -> Option<u64> {
-        let bins = self.bins.as_ref().filter(|_| self.n > 0)?;
-        let rank = super::latency::rank(q, self.n);
-        let mut seen = 0u64;
-        for (i, &c) in bins.iter().enumerate() {
-            seen += c as u64;
-            if seen >= rank {
-                return Some(lat_value(i).min(self.max));
-            }
-        }
-        None
+        bins_quantile(self.bins.as_deref()?, self.n, self.max, q)
     }
+}
+
+/// The value at quantile `q` of `n` durations counted in `bins`, the longest being `max`: within about 12%.
+fn bins_quantile(bins: &[u32; LAT_BINS], n: u64, max: u64, q: f64) -> Option<u64> {
+    if n == 0 {
+        return None;
+    }
+    let rank = super::latency::rank(q, n);
+    let mut seen = 0u64;
+    for (i, &c) in bins.iter().enumerate() {
+        seen += c as u64;
+        if seen >= rank {
+            return Some(lat_value(i).min(max));
+        }
+    }
+    None
 }
 
 /// What happened in one time bucket.
@@ -216,16 +223,7 @@ impl Bucket {
 
     /// The latency at quantile `q` (0..=1), in µs, within about 12% (and never above the longest); `None` without timed records.
     pub fn quantile_us(&self, q: f64) -> Option<u64> {
-        let l = self.latency.as_ref().filter(|_| self.timed > 0)?;
-        let rank = super::latency::rank(q, self.timed as u64);
-        let mut seen = 0u64;
-        for (i, &n) in l.iter().enumerate() {
-            seen += n as u64;
-            if seen >= rank {
-                return Some(lat_value(i).min(self.max_us));
-            }
-        }
-        None
+        bins_quantile(self.latency.as_deref()?, self.timed as u64, self.max_us, q)
     }
 
     /// The codes, most frequent first (ties: lower code first).
