@@ -274,6 +274,10 @@ pub struct Diagnosis {
     pub change: Option<Change>,
 }
 
+/// The shortest baseline, and incident window, compared (seconds): a console opened on a live incident compares
+/// the seconds it has.
+pub const MIN_COMPARED_S: i64 = 20;
+
 /// How often something came in a baseline span and in the incident window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {

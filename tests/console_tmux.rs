@@ -744,6 +744,33 @@ fn one_bad_node_is_filterable_and_named_by_the_diagnosis() {
     assert!(s.has("100% of 502s from node gw2 (40 of 40)"), "{}", s.text());
 }
 
+/// "What changed?" in the console: `d` on a source's row ranks the incident's 502s and 504s above the 404s that
+/// were there all along.
+#[test]
+fn d_on_a_source_ranks_what_changed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log");
+    let out = Command::new(bin())
+        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out"])
+        .arg(&gw)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let t = Tmux::start("changed", 200, 60, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
+    t.wait("the lines", |s| s.status_bar().contains(" 30,000 lines "));
+    t.keys(&["c"]);
+    t.wait("the charts", |s| s.has("charts ·"));
+    // the whole span, by source
+    t.keys(&["c", "]", "]", "]", "b", "b", "b"]);
+    t.wait("the sources list", |s| s.has("sources · ") && s.has(" in window") && s.has("window all"));
+    t.keys(&["d"]);
+    let s = t.wait("the diagnosis", |s| s.has("what changed first"));
+    let at = |code: &str| s.lines.iter().position(|l| l.contains(&format!("│{code} ×"))).unwrap_or(usize::MAX);
+    // 404 comes last: below the overlay's fold, or under both
+    assert!(at("502") < at("404") && at("504") < at("404") && at("504") < usize::MAX, "{}", s.text());
+    assert!(s.has("steady since 12:00:00, not new"), "{}", s.text());
+}
+
 /// A latency-only incident in the console: the upstreams list gives each one's p99, and `d` on the slow one says
 /// it is slow against its peers, with no error to diagnose.
 #[test]

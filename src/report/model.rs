@@ -440,6 +440,8 @@ fn at(s: i64) -> String {
     jiff::Timestamp::from_second(s).map_or_else(|_| "-".to_string(), |t| t.to_string())
 }
 
+use crate::diagnose::MIN_COMPARED_S;
+
 /// Pick the baseline and the incident window, and rank the diagnosis by what changed between them.
 fn compare(
     series: &Series,
@@ -453,12 +455,15 @@ fn compare(
         alerts.iter().filter_map(|a| a.start.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second()).min();
     let (base, how) = match (baseline, first_alert) {
         (Some(b), _) => (b, "--baseline"),
-        (None, Some(a)) if a - first >= 60 => ((first, a), "before the first alert"),
+        (None, Some(a)) if a - first >= MIN_COMPARED_S && end - a >= MIN_COMPARED_S => {
+            ((first, a), "before the first alert")
+        }
         _ => ((first, first + (end - first) / 2), "the first half"),
     };
     let window = (base.1.max(first), end);
     // too little on either side to say what changed
-    if base.1 - base.0 < 60 || window.1 - window.0 < 60 {
+    let short = |(a, b): (i64, i64)| b - a < MIN_COMPARED_S;
+    if short(base) || short(window) {
         return None;
     }
     let (before, now) = (series.total(base.0, base.1), series.total(window.0, window.1));

@@ -3,7 +3,7 @@
 
 use super::app::{App, Overlay};
 use super::charts::Breakdown;
-use crate::diagnose::{Diagnosis, EvidenceSet, diagnose};
+use crate::diagnose::{Diagnosis, EvidenceSet, MIN_COMPARED_S, diagnose};
 
 /// Error records read per pane and diagnosis, at most (the newest): enough to see a pattern, quick on a big pane.
 const MAX_RECORDS: usize = 50_000;
@@ -206,13 +206,15 @@ impl App {
     }
 
     /// The baseline for "what changed?": from the first second (or `from_ms`) to the start of the first alert, else
-    /// to half way; and the end. `None` when either side is under a minute.
+    /// to half way; and the end. `None` when either side is shorter than [`MIN_COMPARED_S`].
     fn baseline_split(&self, from_ms: i64) -> Option<(i64, i64, i64)> {
         let first = self.panes.iter().filter_map(|p| p.stats.first_second()).min()?.max(from_ms.div_euclid(1000));
         let end = super::charts::log_now(self)?;
-        let alert = self.alert_history().iter().map(|e| e.start).filter(|&s| s - first >= 60).min();
-        let split = alert.unwrap_or(first + (end - first) / 2);
-        (split - first >= 60 && end - split >= 60).then_some((first, split, end))
+        let fits = |s: i64| s - first >= MIN_COMPARED_S && end - s >= MIN_COMPARED_S;
+        // the first alert's start, when it leaves both sides long enough; else half way
+        let alert = self.alert_history().iter().map(|e| e.start).filter(|&s| s - first >= MIN_COMPARED_S).min();
+        let split = alert.filter(|&s| fits(s)).unwrap_or(first + (end - first) / 2);
+        fits(split).then_some((first, split, end))
     }
 
     pub(crate) fn diagnose_record(&self) -> Result<DiagnosisView, String> {
