@@ -379,7 +379,7 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         evidence.push(format!("routes: {}", list(&top_routes)));
     }
     // one node or one client behind most of them is the answer to "where?"
-    for (values, what) in [(&e.nodes, "node"), (&e.clients, "client")] {
+    for (values, what) in [(&e.nodes, "node"), (&e.clients, "client"), (&e.consumers, "consumer")] {
         if let Some(line) = concentration(values, status, what) {
             evidence.push(line);
         }

@@ -678,6 +678,8 @@ fn the_diagnosis_ranks_what_changed_above_what_was_always_there() {
     assert!(n > 3.0 * b, "{d502}");
     let text = report_text(&[&gw]);
     assert!(text.contains("before → now: ") && text.contains("steady since 12:00, not new"), "{text}");
+    // who is behind the 429s: the generator's batch job
+    assert!(text.contains("% of 429s from consumer batch-reports ("), "{text}");
 
     // a baseline given: the comparison says so, and starts there
     let (r, _) = report_json(&["--baseline", "12:01..12:03", &gw]);

@@ -211,12 +211,14 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Run the remote command locally, as the host's shell would, with `tail -F` cut short: what it printed in
-    /// its first second, with `meanwhile` done half way.
+    /// Run the remote command locally, as the host's shell would, until its output has settled (its marker in, then
+    /// nothing new for a while), do `meanwhile`, let it settle again, and cut it short: what it printed.
     fn run_while(r: &mut Resume, file: &RemoteFile, meanwhile: impl FnOnce()) -> Vec<u8> {
+        use std::io::Read;
         use std::os::unix::process::CommandExt;
+        use std::sync::{Arc, Mutex};
         let cmd = r.command(file);
-        let child = std::process::Command::new("sh")
+        let mut child = std::process::Command::new("sh")
             .arg("-c")
             .arg(&cmd)
             .process_group(0)
@@ -224,16 +226,40 @@ mod tests {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let pid = child.id();
-        let reader = std::thread::spawn(move || child.wait_with_output().unwrap());
-        std::thread::sleep(Duration::from_millis(500));
+        let mut stdout = child.stdout.take().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 64 << 10];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let tag = r.tag.clone();
+        let settle = || {
+            let start = std::time::Instant::now();
+            let mut last = (usize::MAX, std::time::Instant::now());
+            while start.elapsed() < Duration::from_secs(20) {
+                let now = out.lock().unwrap().clone();
+                let marked = memchr::memmem::find(&now, tag.as_bytes()).is_some();
+                if now.len() != last.0 {
+                    last = (now.len(), std::time::Instant::now());
+                } else if marked && last.1.elapsed() > Duration::from_millis(400) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("the remote command's output did not settle");
+        };
+        settle();
         meanwhile();
-        std::thread::sleep(Duration::from_millis(500));
+        settle();
         // the connection drops: everything the remote command started goes
-        std::process::Command::new("kill").args(["-9", "--", &format!("-{pid}")]).status().unwrap();
-        let out = reader.join().unwrap();
+        std::process::Command::new("kill").args(["-9", "--", &format!("-{}", child.id())]).status().unwrap();
+        let _ = child.wait();
+        reader.join().unwrap();
         r.dropped();
-        out.stdout
+        out.lock().map(|d| d.clone()).unwrap()
     }
 
     /// What a run shows: the lines (markers taken out) and what the reconnect found.
