@@ -125,6 +125,13 @@ pub struct ReportArgs {
     /// day, or RFC 3339); default: before the first alert, else the first half.
     #[arg(long, value_name = "FROM..TO")]
     pub baseline: Option<String>,
+    /// A file of change events (deploys, `kubectl get events` saved with timestamps, a change log): each line
+    /// with a time is a change marker, listed and tied into the diagnosis like a gateway reload.
+    #[arg(long, value_name = "FILE")]
+    pub markers: Vec<String>,
+    /// Only the marker lines matching this regex count.
+    #[arg(long, value_name = "REGEX")]
+    pub marker_regex: Option<String>,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,

@@ -242,7 +242,7 @@ fn report(args: DemoArgs) -> anyhow::Result<i32> {
     let opts = crate::report::ScanOptions::default();
     let sources =
         vec![(gw.display().to_string(), Some(Role::Gateway)), (up.display().to_string(), Some(Role::Upstream))];
-    let (report, failed) = crate::commands::build_report(&opts, &sources, None);
+    let (report, failed) = crate::commands::build_report(&opts, &sources, None, Vec::new());
     crate::commands::print_report(&report, args.json)?;
     Ok(if failed { crate::commands::EXIT_SOURCE_ERROR } else { crate::commands::EXIT_OK })
 }

@@ -41,7 +41,7 @@ pub fn report(data: &[u8]) {
     let opts = crate::report::ScanOptions { threads: 1, ..Default::default() };
     let path = path.to_string_lossy().into_owned();
     let Ok(scanned) = crate::report::scan_source(&path, None, &opts) else { return };
-    let report = crate::report::Report::build(vec![scanned], &opts.alert_rules, None);
+    let report = crate::report::Report::build(vec![scanned], &opts.alert_rules, None, Vec::new());
     let text = crate::report::text::render(&report, false);
     assert!(!text.contains('\u{1b}'), "the text report never prints a raw ESC");
     let _ = crate::output::json_string(&report, true);

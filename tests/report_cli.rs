@@ -772,6 +772,24 @@ fn a_reload_before_an_error_rise_is_a_marker_named_by_the_diagnosis() {
     assert!(first.starts_with("began 4 s after a gateway reload at 12:03:16"), "{first}");
     let text = report_text(&[&gw, &err]);
     assert!(text.contains("CHANGES (") && text.contains("gateway reload"), "{text}");
+    // a marker source: a deploy log; only the lines the regex takes count
+    let deploys = dir.path().join("deploys.jsonl");
+    std::fs::write(
+        &deploys,
+        "{\"time\":\"2024-05-01T12:03:15Z\",\"msg\":\"deploy orders-api v2.3.1\"}\n\
+         {\"time\":\"2024-05-01T12:03:18Z\",\"msg\":\"flag search-v2 on\"}\n",
+    )
+    .unwrap();
+    let deploys = deploys.display().to_string();
+    let (r, _) = report_json(&["--markers", &deploys, "--marker-regex", "^deploy", &gw]);
+    let markers = r["markers"].as_array().unwrap();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    assert_eq!(
+        (markers[0]["kind"].as_str(), markers[0]["text"].as_str()),
+        (Some("change"), Some("deploy orders-api v2.3.1"))
+    );
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    assert!(d502["evidence"][0].as_str().unwrap().starts_with("began 5 s after a change at 12:03:15"), "{d502}");
     // without the reload, nothing is claimed
     let (r, _) = report_json(&[&gw]);
     let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();

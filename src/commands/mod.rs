@@ -119,6 +119,7 @@ pub fn build_report(
     opts: &ScanOptions,
     sources: &[(String, Option<Role>)],
     baseline: Option<crate::report::baseline::Baseline>,
+    markers: Vec<(i64, crate::report::model::MarkerRow)>,
 ) -> (Report, bool) {
     let mut scanned = Vec::new();
     let mut failed = false;
@@ -131,7 +132,7 @@ pub fn build_report(
             }
         }
     }
-    (Report::build(scanned, &opts.alert_rules, baseline), failed)
+    (Report::build(scanned, &opts.alert_rules, baseline, markers), failed)
 }
 
 /// Print a report to stdout: pretty JSON, or text (coloured on a terminal).
@@ -162,7 +163,19 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
         Some(b) => Some(crate::report::baseline::Baseline::parse(b).map_err(usage)?),
         None => None,
     };
-    let (report, failed) = build_report(&opts, &sources, baseline);
+    let regex =
+        match &args.marker_regex {
+            Some(re) => Some(regex::Regex::new(re).map_err(|e| {
+                usage_msg(&format!("invalid --marker-regex {re:?}: {}", crate::filter::regex_error(&e)))
+            })?),
+            None => None,
+        };
+    let mut markers = Vec::new();
+    for m in &args.markers {
+        let data = std::fs::read(m).with_context(|| format!("cannot read the marker source {m}"))?;
+        markers.extend(crate::report::model::read_markers(m, &data, &opts, regex.as_ref()));
+    }
+    let (report, failed) = build_report(&opts, &sources, baseline, markers);
     // nothing readable: the errors alone, not an empty report that looks like a quiet log
     if !report.sources.is_empty() {
         print_report(&report, args.json)?;

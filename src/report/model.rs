@@ -264,6 +264,31 @@ pub struct Report {
     pub comparison: Option<Comparison>,
 }
 
+/// The changes a marker source announces: each line with a time whose text `matches` (all when `None`), as a
+/// marker of kind `change`; `name` is the source as named.
+pub fn read_markers(
+    name: &str,
+    data: &[u8],
+    opts: &super::ScanOptions,
+    matches: Option<&regex::Regex>,
+) -> Vec<(i64, MarkerRow)> {
+    let parser = super::source::choose_parser(data, opts);
+    let mut out = Vec::new();
+    crate::scan::for_each_line(data, |_, line| {
+        let line = crate::format::trim_line(line);
+        let Some(rec) = parser.parse(line) else { return };
+        let Some(t) = rec.time else { return };
+        let text = rec.message.as_deref().map_or_else(|| crate::text::escape_control(line), str::to_string);
+        if matches.is_some_and(|re| !re.is_match(&text)) || out.len() >= crate::markers::MAX_MARKERS {
+            return;
+        }
+        let time = crate::record::LogTime::from_unix_us(t.unix_us).to_rfc3339_utc();
+        let text: String = text.chars().take(160).collect();
+        out.push((t.unix_us, MarkerRow { time, source: name.to_string(), kind: "change", text }));
+    });
+    out
+}
+
 /// A line that announced a change.
 #[derive(Clone, Debug, Serialize)]
 pub struct MarkerRow {
@@ -272,7 +297,7 @@ pub struct MarkerRow {
     /// The source it was read from.
     pub source: String,
     /// `gateway reload`, `ingress reload`, `Envoy cluster change`, `Envoy listener change`, `config reload`,
-    /// `deploy`, `service start`.
+    /// `deploy`, `service start`; `change` for a line of a marker source (`--markers`).
     pub kind: &'static str,
     /// The line's message.
     pub text: String,
@@ -481,7 +506,7 @@ fn compare(
 }
 
 /// How long before a family began a change is taken for its trigger.
-const MARKER_REACH_S: i64 = 120;
+const MARKER_REACH_S: i64 = 60;
 
 /// For each family that rose, when it began (the first 10 s with at least 5 of it and 4× its baseline pace), and
 /// a change announced in the [`MARKER_REACH_S`] before: "began 4 s after a gateway reload at 12:03:00".
@@ -583,10 +608,12 @@ fn minute_rows(minutes: &BTreeMap<i64, MinuteStat>) -> Vec<MinuteRow> {
 impl Report {
     /// Build the report from scanned sources (their id keys are consumed for correlation). `baseline` is what
     /// the diagnosis compares the rest with; by default the span before the first alert, else the first half.
+    /// `extra_markers` (µs since the epoch, row) are changes read from marker sources (`--markers`).
     pub fn build(
         mut sources: Vec<ScannedSource>,
         rules: &[crate::alerts::Rule],
         baseline: Option<super::baseline::Baseline>,
+        extra_markers: Vec<(i64, MarkerRow)>,
     ) -> Report {
         let summaries: Vec<SourceSummary> = sources.iter().map(summarize).collect();
         let any_gateway = sources.iter().any(|s| s.role == Role::Gateway);
@@ -702,7 +729,7 @@ impl Report {
                 f.since = Some(t.clone());
             }
         }
-        let mut markers: Vec<(i64, MarkerRow)> = Vec::new();
+        let mut markers = extra_markers;
         for (s, summary) in sources.iter_mut().zip(&summaries) {
             for m in std::mem::take(&mut s.tally.markers) {
                 let time = crate::record::LogTime::from_unix_us(m.unix_us).to_rfc3339_utc();
