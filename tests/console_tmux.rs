@@ -653,13 +653,7 @@ fn an_exited_command_runs_again_on_the_restart_key() {
 #[test]
 fn the_banner_keeps_an_outage_whose_traffic_died_away() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("gw.log");
-    let out = Command::new(bin())
-        .args(["generate", "--scenario", "outage-trickle", "--rate", "50", "--gateway-out"])
-        .arg(&gw)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let gw = generated(dir.path(), "gw.log", &["generate", "--scenario", "outage-trickle", "--rate", "50"]);
     let cmd = format!("{} {}", quote(bin()), quote(&gw.to_string_lossy()));
     let t = Tmux::start("trickle", 200, 30, dir.path(), &cmd);
     t.expect("both alerts in the banner", |s| {
@@ -698,6 +692,14 @@ fn a_busy_live_log_that_stops_raises_the_silence_alert() {
     t.wait("the alert gone once lines come again", |s| {
         s.status_bar().contains(" 60 lines ") && !s.status_bar().contains("silence")
     });
+}
+
+/// `gatewatch generate ARGS --gateway-out DIR/NAME`: the log's path.
+fn generated(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let out = Command::new(bin()).args(args).arg("--gateway-out").arg(&path).output().unwrap();
+    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    path
 }
 
 /// A stand-in `ssh` on PATH that runs the remote command here, with `/HOST/` in it replaced by the host's name:
@@ -749,13 +751,7 @@ fn one_bad_node_is_filterable_and_named_by_the_diagnosis() {
 #[test]
 fn d_on_a_source_ranks_what_changed_first() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("gw.log");
-    let out = Command::new(bin())
-        .args(["generate", "--incident", "--rate", "50", "--requests", "30000", "--gateway-out"])
-        .arg(&gw)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let gw = generated(dir.path(), "gw.log", &["generate", "--incident", "--rate", "50", "--requests", "30000"]);
     let t = Tmux::start("changed", 200, 60, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
     t.wait("the lines", |s| s.status_bar().contains(" 30,000 lines "));
     t.keys(&["c"]);
@@ -776,13 +772,11 @@ fn d_on_a_source_ranks_what_changed_first() {
 #[test]
 fn d_on_a_slow_upstream_names_it_with_its_p99() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = dir.path().join("slow.log");
-    let out = Command::new(bin())
-        .args(["generate", "--scenario", "slow-upstream", "--rate", "50", "--requests", "30000", "--gateway-out"])
-        .arg(&gw)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "generate: {}", String::from_utf8_lossy(&out.stderr));
+    let gw = generated(
+        dir.path(),
+        "slow.log",
+        &["generate", "--scenario", "slow-upstream", "--rate", "50", "--requests", "30000"],
+    );
     let t = Tmux::start("slow", 200, 50, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
     t.wait("the lines", |s| s.status_bar().contains(" 30,000 lines "));
     t.keys(&["c"]);
