@@ -17,6 +17,9 @@ use crate::stats::timeline::{Bucket, MAX_THRESHOLDS, Series};
 pub const DEFAULT_RULES: [&str; 5] =
     ["5xx > 5% over 1m", "429 > 20 over 1m", "p99 > 2s over 1m", "requests < 10% of previous 15m", "silence > 60s"];
 
+/// A silence is news when at least this many lines would have come in it at the pace before it.
+const SILENCE_EXPECTED: f64 = 10.0;
+
 /// How far back "was this source busy?" looks, for rules that fire on traffic going away.
 pub const BUSY_LOOKBACK_S: i64 = 900;
 
@@ -285,7 +288,11 @@ impl Rule {
                 let before = w.previous_per_window(self.window_s);
                 (if before > 0.0 { requests as f64 * scale / before } else { 1.0 }, busy)
             }
-            Measure::Silence { .. } => (w.quiet_s as f64, busy),
+            Measure::Silence { above_s } => {
+                // busy enough that the silence is news: at the pace before it, 10 lines would have come by now
+                let expected = w.before as f64 * above_s as f64 / w.previous_s.max(1) as f64;
+                (w.quiet_s as f64, busy && expected >= SILENCE_EXPECTED)
+            }
         };
         let fires = judged
             && match (self.measure, self.direction) {
@@ -857,10 +864,15 @@ mod tests {
         let quiet = episodes(&s, &rules[4], 0, 500, false);
         assert_eq!((quiet.len(), quiet[0].start, quiet[0].end), (1, 361, Some(401)), "{quiet:?}");
         assert_eq!(quiet[0].peak_text, "quiet 1m40s");
-        // a source that was never busy is not silent
+        // a source that was never busy is not silent, nor one whose pace makes a minute's pause usual
         let mut idle = series(&rules);
         add(&mut idle, 0, 200, 20, 3);
         assert!(episodes(&idle, &rules[4], 0, 500, true).is_empty());
+        let mut slow = series(&rules);
+        for sec in (0..900).step_by(20) {
+            add(&mut slow, sec, 200, 20, 1); // 3 a minute, 45 in 15 minutes: busy, but a minute is 3 lines
+        }
+        assert!(episodes(&slow, &rules[4], 0, 1000, true).is_empty());
     }
 
     #[test]
