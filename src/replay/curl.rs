@@ -506,9 +506,12 @@ impl Import {
             ("Referer", self.referer),
             ("Cookie", cookie),
         ];
+        // spaces and tabs around a field value are not part of it (RFC 9110 5.5), as for -H: a value read back
+        // from the exported `-H 'Referer: …'` is the same (found by the curl fuzz target)
         let mut headers: Vec<(String, String)> = made
             .into_iter()
-            .filter_map(|(name, value)| Some((name.to_string(), value?)))
+            .filter_map(|(name, value)| Some((name.to_string(), value?.trim_matches([' ', '\t']).to_string())))
+            .filter(|(_, value)| !value.is_empty())
             .filter(|(name, _)| !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
             .collect();
         headers.extend(self.headers);
@@ -828,6 +831,12 @@ mod tests {
         // a -H header replaces the one an option makes
         let req = from_curl("curl -A probe/1 -H 'User-Agent: mine' http://h/").unwrap();
         assert_eq!(req.headers, vec![hdr("User-Agent", "mine")]);
+        let req = from_curl("curl http://h/ -e 'r  ' -A '\tua '").unwrap();
+        assert_eq!(
+            req.headers,
+            vec![hdr("User-Agent", "ua"), hdr("Referer", "r")],
+            "spaces around a value are not in it"
+        );
         let err = from_curl("curl -b cookies.txt http://h/").unwrap_err().to_string();
         assert!(err.contains("cookie file"), "{err}");
         assert!(from_curl("curl -u alice http://h/").is_err());
