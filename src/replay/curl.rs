@@ -487,7 +487,8 @@ impl Import {
         let body = match data {
             Some(query) if self.get => {
                 url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str(&text(&query, "the -G data")?);
+                // a URL ends at its last non-space, for the parser as for curl (found by the curl fuzz target)
+                url.push_str(text(&query, "the -G data")?.trim_end_matches(' '));
                 None
             }
             data => data,
@@ -837,6 +838,8 @@ mod tests {
         assert_eq!(req.headers, vec![hdr("User-Agent", "mine")]);
         let req = from_curl("curl ' http://h/p ' -G -d q=1").unwrap();
         assert_eq!(req.url, "http://h/p?q=1", "spaces around the URL are not in it");
+        let req = from_curl("curl http://h/p -G -d 'q=1  '").unwrap();
+        assert_eq!(req.url, "http://h/p?q=1", "nor after -G data");
         let req = from_curl("curl http://h/ -e 'r  ' -A '\tua '").unwrap();
         assert_eq!(
             req.headers,
