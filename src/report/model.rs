@@ -206,6 +206,9 @@ pub struct AlertRow {
     pub rule: String,
     /// When it started to hold: the end of the first window over the limit, RFC 3339 UTC.
     pub start: String,
+    /// The same, in epoch seconds (for the comparison and the findings, not the JSON).
+    #[serde(skip)]
+    pub start_s: i64,
     /// When it stopped holding; `null` when it still held at the end of the data.
     pub end: Option<String>,
     /// How long it held, seconds (up to the end of the data when it had not cleared).
@@ -316,6 +319,9 @@ pub struct Comparison {
     pub window_to: String,
     /// How the baseline was chosen: `before the first alert`, `the first half`, or `--baseline`.
     pub how: &'static str,
+    /// The baseline in epoch seconds (end exclusive), for what is worked out from it after.
+    #[serde(skip)]
+    pub baseline_s: (i64, i64),
 }
 
 fn code_map(codes: &[u64; 1000]) -> BTreeMap<String, u64> {
@@ -476,8 +482,7 @@ fn compare(
 ) -> Option<Comparison> {
     let (first, end) = series.span()?;
     let baseline = baseline.and_then(|b| b.resolve(first).ok());
-    let first_alert =
-        alerts.iter().filter_map(|a| a.start.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second()).min();
+    let first_alert = alerts.iter().map(|a| a.start_s).min();
     let (base, how) = match (baseline, first_alert) {
         (Some(b), _) => (b, "--baseline"),
         (None, Some(a)) if a - first >= MIN_COMPARED_S && end - a >= MIN_COMPARED_S => {
@@ -502,6 +507,7 @@ fn compare(
         window_from: at(window.0),
         window_to: at(window.1),
         how,
+        baseline_s: base,
     })
 }
 
@@ -516,8 +522,7 @@ fn tie_to_markers(
     markers: &[(i64, MarkerRow)],
     diagnosis: &mut [crate::diagnose::Diagnosis],
 ) {
-    let sec = |t: &str| t.parse::<jiff::Timestamp>().map(|t| t.as_second()).ok();
-    let (Some(b0), Some(b1)) = (sec(&c.baseline_from), sec(&c.baseline_to)) else { return };
+    let (b0, b1) = c.baseline_s;
     let res = series.resolution();
     if markers.is_empty() || res > 10 {
         return;
@@ -568,6 +573,7 @@ fn alert_rows(series: &Series, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {
         .map(|(r, e)| AlertRow {
             rule: e.rule,
             start: at(e.start),
+            start_s: e.start,
             end: e.end.map(at),
             seconds: e.end.unwrap_or(to) - e.start,
             peak: match r.measure {
