@@ -211,6 +211,10 @@ pub struct Record<'a> {
     pub duration_us: Option<u64>,
     /// Time spent waiting on upstreams (summed over attempts), in microseconds.
     pub upstream_us: Option<u64>,
+    /// Time spent connecting to upstreams (summed over attempts), in microseconds.
+    pub upstream_connect_us: Option<u64>,
+    /// Time until the upstream's response headers came (summed over attempts), in microseconds.
+    pub upstream_header_us: Option<u64>,
     /// Upstream address(es) as logged, e.g. `10.0.0.1:80, 10.0.0.2:80`.
     pub upstream_addr: Option<Cow<'a, str>>,
     /// Client address.
@@ -256,6 +260,8 @@ impl Record<'_> {
             upstream_status: self.upstream_status,
             duration_us: self.duration_us,
             upstream_us: self.upstream_us,
+            upstream_connect_us: self.upstream_connect_us,
+            upstream_header_us: self.upstream_header_us,
             upstream_addr: own(self.upstream_addr),
             client: own(self.client),
             bytes_sent: self.bytes_sent,
@@ -293,10 +299,17 @@ impl Record<'_> {
             &self.route,
         ];
         texts.iter().filter(|t| t.is_some()).count()
-            + [self.duration_us, self.upstream_us, self.bytes_sent, self.bytes_received]
-                .iter()
-                .filter(|n| n.is_some())
-                .count()
+            + [
+                self.duration_us,
+                self.upstream_us,
+                self.upstream_connect_us,
+                self.upstream_header_us,
+                self.bytes_sent,
+                self.bytes_received,
+            ]
+            .iter()
+            .filter(|n| n.is_some())
+            .count()
             + self.time.is_some() as usize
             + self.status.is_some() as usize
             + !self.upstream_status.is_empty() as usize

@@ -124,6 +124,9 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
         time: Some(time),
         status: Some(status),
         path: request_path_marked(line, f, close + 3, rq_end).and_then(bytes_field),
+        client: bytes_field(&line[..sp]),
+        consumer: bytes_field(&line[sp2 + 1..sp3]),
+        user_agent: bytes_field(&line[ref_end + 3..ua_end]),
         ..Summary::default()
     };
     // extras: ` key=value` or ` key="value"`, most likely the documented ones in their order
@@ -180,7 +183,8 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
                 s.trace_id = t.map(str::as_bytes).or(s.trace_id);
             }
             Some(KvField::TraceId) => s.trace_id = bytes_field(val).or(s.trace_id),
-            Some(KvField::Host | KvField::Route) | None => {}
+            Some(KvField::Host) => s.host = bytes_field(val).or(s.host),
+            Some(KvField::Route) | None => {}
         }
         i = next;
     }

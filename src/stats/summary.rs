@@ -16,6 +16,10 @@ pub struct Summary<'a> {
     pub duration_us: Option<u64>,
     /// Time in upstreams, µs.
     pub upstream_us: Option<u64>,
+    /// Time connecting to upstreams, µs.
+    pub upstream_connect_us: Option<u64>,
+    /// Time until the upstream's response headers, µs.
+    pub upstream_header_us: Option<u64>,
     /// Request target as logged.
     pub path: Option<&'a [u8]>,
     /// Upstream address(es) as logged.
@@ -26,6 +30,14 @@ pub struct Summary<'a> {
     pub trace_id: Option<&'a [u8]>,
     /// Severity.
     pub level: Option<Level>,
+    /// Client address.
+    pub client: Option<&'a [u8]>,
+    /// Host / authority (virtual host).
+    pub host: Option<&'a [u8]>,
+    /// User-Agent.
+    pub user_agent: Option<&'a [u8]>,
+    /// Consumer / API key name.
+    pub consumer: Option<&'a [u8]>,
 }
 
 impl<'a> Summary<'a> {
@@ -38,11 +50,17 @@ impl<'a> Summary<'a> {
             upstream_status: r.upstream_status,
             duration_us: r.duration_us,
             upstream_us: r.upstream_us,
+            upstream_connect_us: r.upstream_connect_us,
+            upstream_header_us: r.upstream_header_us,
             path: b(&r.path),
             upstream_addr: b(&r.upstream_addr),
             request_id: b(&r.request_id),
             trace_id: b(&r.trace_id),
             level: r.level,
+            client: b(&r.client),
+            host: b(&r.host),
+            user_agent: b(&r.user_agent),
+            consumer: b(&r.consumer),
         }
     }
 }
