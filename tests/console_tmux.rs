@@ -956,3 +956,65 @@ fn j_shows_the_token_verdict_of_the_selected_record() {
         Ok(())
     });
 }
+
+/// "Which node?" in the charts: over `ssh://gw1,gw2/…`, gw2 turns to 502s half way. The nodes breakdown lists
+/// gw2 first with its errors per minute before → now; Enter filters to it; `B` on a moment sets the baseline.
+#[test]
+fn the_nodes_breakdown_puts_the_node_that_changed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = fake_ssh_per_host(dir.path());
+    for host in ["gw1", "gw2"] {
+        std::fs::create_dir_all(dir.path().join(host)).unwrap();
+        let lines: Vec<String> = (0..240)
+            .map(|i| {
+                let status = if host == "gw2" && i >= 120 { 502 } else { 200 };
+                let (m, s) = (i / 2 / 60, i / 2 % 60);
+                format!(r#"10.0.0.{} - - [01/May/2024:12:{m:02}:{s:02} +0000] "GET /v1/orders/{i} HTTP/1.1" {status} 12 "-" "curl/8""#, i % 9)
+            })
+            .collect();
+        std::fs::write(dir.path().join(host).join("access.log"), lines.join("\n") + "\n").unwrap();
+    }
+    let url = format!("ssh://gw1,gw2{}/HOST/access.log", dir.path().display());
+    let t = Tmux::start("nodes", 200, 50, dir.path(), &format!("{path} {} {}", quote(bin()), quote(&url)));
+    t.wait("both hosts' lines", |s| s.status_bar().contains(" 480 lines "));
+    // charts, then codes → routes → upstreams → hosts → nodes
+    t.keys(&["c"]);
+    t.wait("the charts", |s| s.has("charts ·"));
+    t.keys(&["b", "b", "b", "b"]);
+    let s = t.wait("the nodes", |s| s.has("nodes ·") && s.has("▶ gw2"));
+    let row = s.text().lines().find(|l| l.contains("▶ gw2")).unwrap().to_string();
+    // gw2's errors per minute: a few before (up to the alert, in 10-second buckets), 120 a minute since
+    let change = row.split_whitespace().find(|w| w.contains('→')).unwrap_or_else(|| panic!("{row}"));
+    let (before, now) = change.split_once('→').unwrap();
+    let (before, now): (f64, f64) = (before.parse().unwrap(), now.parse().unwrap());
+    assert!(before * 4.0 < now && (100.0..=125.0).contains(&now), "{row}");
+    let gw1 = s.text().lines().find(|l| l.contains(" gw1 ")).unwrap().to_string();
+    assert!(gw1.contains("0→0"), "gw1 had no errors before or since: {gw1}");
+    // Enter: the log panes show gw2 only
+    t.keys(&["Enter"]);
+    t.wait("the filter", |s| s.status_bar().contains("filter: node=gw2"));
+    // a moment a minute back picked (3-second columns), then B: the baseline ends there
+    t.keys(&["Left"; 20]);
+    t.keys(&["B"]);
+    t.wait("the baseline", |s| s.has("what changed: everything before 12:0"));
+    t.keys(&["B"]);
+    t.wait("back to the default", |s| s.has("baseline: before the first alert"));
+}
+
+/// `d` on a latency alert: with the follow cursor on a healthy record while the p99 alert holds, `d` opens the
+/// latency finding (the slow upstream, and that its time goes to connecting) instead of "not an error".
+#[test]
+fn d_on_a_latency_alert_opens_the_latency_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = generated(
+        dir.path(),
+        "slow.log",
+        &["generate", "--scenario", "slow-connect", "--rate", "50", "--requests", "30000"],
+    );
+    let t = Tmux::start("latency", 200, 50, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
+    t.wait("the lines and the alert", |s| s.status_bar().contains(" 30,000 lines ") && s.has("p99 > 2s"));
+    t.keys(&["d"]);
+    let s = t.wait("the finding", |s| s.has("latency since "));
+    assert!(s.has("Latency: slow upstream 10.0.0.8:8080: p99 2."), "{}", s.text());
+    assert!(s.has("the time goes to connecting"), "{}", s.text());
+}

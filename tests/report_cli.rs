@@ -676,8 +676,18 @@ fn the_diagnosis_ranks_what_changed_above_what_was_always_there() {
     let (b, n) =
         (d502["change"]["before_per_minute"].as_f64().unwrap(), d502["change"]["now_per_minute"].as_f64().unwrap());
     assert!(n > 3.0 * b, "{d502}");
+    // the status codes, and the upstreams, are ranked the same way
+    let codes: Vec<u64> =
+        r["status_change"].as_array().unwrap().iter().map(|s| s["status"].as_u64().unwrap()).collect();
+    let at = |s: u64| codes.iter().position(|&x| x == s).unwrap();
+    assert!(at(502) < at(404) && at(504) < at(404), "{codes:?}");
+    let up = &r["upstreams"][0];
+    assert_eq!(up["change"]["of"], "5xx", "{up}");
+    assert!(up["change"]["note"].as_str().unwrap().starts_with("up "), "{up}");
+    assert!(r["routes"].as_array().unwrap().iter().all(|r| r["change"]["before_per_minute"].is_number()));
     let text = report_text(&[&gw]);
     assert!(text.contains("before → now: ") && text.contains("steady since 12:00, not new"), "{text}");
+    assert!(text.contains("per min before → now"), "{text}");
     // who is behind the 429s: the generator's batch job
     assert!(text.contains("% of 429s from consumer batch-reports ("), "{text}");
 
@@ -794,4 +804,80 @@ fn a_reload_before_an_error_rise_is_a_marker_named_by_the_diagnosis() {
     let (r, _) = report_json(&[&gw]);
     let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
     assert!(!d502["evidence"][0].as_str().unwrap().starts_with("began"), "{d502}");
+}
+
+/// Two gateway nodes for two minutes; in the second, node gw2 answers everything with 502 and one client
+/// (okhttp, on the admin host, slow) storms gw1 with requests it gets 429 for. Every breakdown puts what changed
+/// first, with before → now.
+#[test]
+fn breakdowns_rank_nodes_clients_hosts_and_agents_by_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |sec: u32, client: &str, status: u16, ua: &str, host: &str, rt: &str| {
+        format!(
+            r#"{client} - - [01/May/2024:12:{:02}:{:02} +0000] "GET /v1/orders HTTP/1.1" {status} 12 "-" "{ua}" rt={rt} host={host}"#,
+            sec / 60,
+            sec % 60
+        )
+    };
+    let mut paths = Vec::new();
+    for node in ["gw1", "gw2"] {
+        let mut lines = Vec::new();
+        for sec in 0..120 {
+            for k in 0..2 {
+                let status = if node == "gw2" && sec >= 60 { 502 } else { 200 };
+                lines.push(line(
+                    sec,
+                    &format!("10.0.0.{}", (sec + k) % 20),
+                    status,
+                    "curl/8.5.0",
+                    "api.example.com",
+                    "0.020",
+                ));
+            }
+            if node == "gw1" && sec >= 60 {
+                for _ in 0..5 {
+                    lines.push(line(sec, "203.0.113.9", 429, "okhttp/4.12.0", "admin.example.com", "2.500"));
+                }
+            }
+        }
+        let p = dir.path().join(format!("{node}.log"));
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        paths.push(p.display().to_string());
+    }
+    let (r, _) = report_json(&[&paths[0], &paths[1]]);
+    assert!(r["comparison"].is_object(), "{}", r["comparison"]);
+    let b = &r["breakdowns"];
+    let first = |list: &Value| (list[0]["key"].as_str().unwrap().to_string(), list[0]["change"].clone());
+    let (node, change) = first(&b["nodes"]);
+    assert_eq!(node, paths[1], "{}", b["nodes"]);
+    // the baseline ends when the first alert fires, a few seconds into the rise: "up", or "new"
+    assert_eq!(change["of"], "5xx");
+    let (before, now) = (change["before_per_minute"].as_f64().unwrap(), change["now_per_minute"].as_f64().unwrap());
+    assert!(now >= 100.0 && before * 10.0 < now, "{change}");
+    let (talker, change) = first(&r["top_talkers"]["by_requests"]);
+    assert_eq!(talker, "203.0.113.9");
+    assert!(change["before_per_minute"].as_f64().unwrap() * 10.0 < change["now_per_minute"].as_f64().unwrap());
+    assert_eq!(first(&r["top_talkers"]["by_errors"]).0, "203.0.113.9");
+    assert_eq!(first(&b["user_agents"]).0, "okhttp/4.12.0");
+    let (host, change) = first(&b["hosts"]);
+    assert_eq!(host, "admin.example.com");
+    assert!(b["hosts"][0]["latency_ms"]["p99"].as_f64().unwrap() >= 2000.0, "{}", b["hosts"]);
+    assert!(change["p99_now_ms"].as_f64().unwrap() >= 2000.0, "{change}");
+    let api = b["hosts"].as_array().unwrap().iter().find(|h| h["key"] == "api.example.com").unwrap();
+    assert!(api["latency_ms"]["p99"].as_f64().unwrap() < 100.0, "{api}");
+    // status codes before → now: the 502s and 429s are new, the 200s are not
+    let codes: Vec<u64> =
+        r["status_change"].as_array().unwrap().iter().map(|s| s["status"].as_u64().unwrap()).collect();
+    assert_eq!(codes.last(), Some(&200), "{codes:?}");
+    assert!(codes[..2].contains(&502) && codes[..2].contains(&429), "{codes:?}");
+    // the diagnosis names the concentration
+    let d429 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 429).unwrap();
+    assert!(d429["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains("203.0.113.9")), "{d429}");
+
+    let text = report_text(&[&paths[0], &paths[1]]);
+    for want in ["NODES (5xx, by change)", "TOP TALKERS (client addresses by requests, by change)", "VIRTUAL HOSTS"] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let node_line = text.lines().find(|l| l.contains("gw2.log") && l.contains("→")).unwrap_or_else(|| panic!("{text}"));
+    assert!(node_line.contains(" up ") || node_line.contains("new: none before"), "{node_line}");
 }

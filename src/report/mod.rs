@@ -1,9 +1,12 @@
 //! `gatewatch report`: the headless answer to "what is failing?".
 
 pub mod baseline;
+pub mod breakdown;
+pub mod findings;
 pub mod model;
 pub mod source;
 pub mod text;
+mod text_change;
 
 pub use model::Report;
 pub use source::{ScanOptions, ScannedSource, scan_source};

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use super::breakdown::Spread;
+use super::breakdown::{Breakdowns, Measure, Spans, StatusTrend, TopTalkers, Trend, key_rows, rank};
 use super::source::ScannedSource;
 use crate::record::{LogTime, Role};
+use crate::stats::keyed::{KeySeries, Keyed};
 use crate::stats::keys::{Correlation, IdKeys, correlate};
 use crate::stats::latency::LatencyHistogram;
-use crate::stats::tally::{AddrStat, MinuteStat, RouteStat, Tally};
+use crate::stats::tally::{MinuteStat, Phases, Tally};
 use crate::stats::timeline::Series;
 
 /// How many routes and upstream addresses the report lists.
@@ -91,45 +94,12 @@ pub struct RouteRow {
     pub top_status: Option<u16>,
     /// Its requests' latency, ms (within about 12%).
     pub latency_ms: Spread,
-}
-
-/// p50 / p95 / p99 of one route's or upstream's latency, ms (within about 12%), and how many were timed.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Spread {
-    /// Median.
-    pub p50: Option<f64>,
-    /// 95th percentile.
-    pub p95: Option<f64>,
-    /// 99th percentile.
-    pub p99: Option<f64>,
-    /// Durations counted.
-    pub count: u64,
-}
-
-impl Spread {
-    fn of(d: &crate::stats::timeline::Digest) -> Spread {
-        let ms = |q: f64| d.quantile_us(q).map(|us| (us as f64 / 1000.0 * 10.0).round() / 10.0);
-        Spread { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99), count: d.count() }
-    }
-}
-
-/// A latency finding: one upstream (or route) far slower than the others.
-#[derive(Clone, Debug, Serialize)]
-pub struct SlowFinding {
-    /// `upstream` or `route`.
-    pub kind: &'static str,
-    /// The address or route.
-    pub subject: String,
-    /// Its p99, ms.
-    pub p99_ms: f64,
-    /// The others' p99 (the median of theirs), ms.
-    pub others_p99_ms: f64,
-    /// For people: `slow upstream 10.0.0.8:8080: p99 2.6 s, the others 40 ms`.
-    pub text: String,
-    /// When a latency alert began, if one held: when it started, RFC 3339 UTC.
+    /// Its errors (4xx + 5xx) and p99 before → now, when the span allows a comparison.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
+    pub change: Option<Trend>,
 }
+
+pub use super::findings::SlowFinding;
 
 /// An upstream address with its attempts.
 #[derive(Clone, Debug, Serialize)]
@@ -142,6 +112,9 @@ pub struct UpstreamRow {
     pub failures: u64,
     /// Time spent on it for the requests it answered last, ms.
     pub latency_ms: Spread,
+    /// Its failed attempts and p99 before → now, when the span allows a comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Trend>,
 }
 
 /// Percentiles of a latency distribution, in milliseconds.
@@ -265,6 +238,13 @@ pub struct Report {
     /// The spans the diagnosis compares ("what changed?"), when the data allows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// Every status code before → now, what rose most first (with a comparison only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status_change: Vec<StatusTrend>,
+    /// Requests by virtual host, node, client, user agent and consumer.
+    pub breakdowns: Breakdowns,
+    /// The client addresses that sent the most, and got the most errors.
+    pub top_talkers: TopTalkers,
 }
 
 /// The changes a marker source announces: each line with a time whose text `matches` (all when `None`), as a
@@ -385,8 +365,13 @@ struct Combined {
     latency: LatencyHistogram,
     by_class: [LatencyHistogram; 5],
     upstream: LatencyHistogram,
-    routes: BTreeMap<String, RouteStat>,
-    addrs: BTreeMap<String, AddrStat>,
+    routes: BTreeMap<String, KeySeries>,
+    addrs: BTreeMap<String, KeySeries>,
+    phases: BTreeMap<String, Phases>,
+    hosts: BTreeMap<String, KeySeries>,
+    clients: BTreeMap<String, KeySeries>,
+    user_agents: BTreeMap<String, KeySeries>,
+    consumers: BTreeMap<String, KeySeries>,
     minutes: BTreeMap<i64, MinuteStat>,
     first: Option<LogTime>,
     last: Option<LogTime>,
@@ -402,6 +387,11 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         upstream: LatencyHistogram::default(),
         routes: BTreeMap::new(),
         addrs: BTreeMap::new(),
+        phases: BTreeMap::new(),
+        hosts: BTreeMap::new(),
+        clients: BTreeMap::new(),
+        user_agents: BTreeMap::new(),
+        consumers: BTreeMap::new(),
         minutes: BTreeMap::new(),
         first: None,
         last: None,
@@ -413,11 +403,20 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.latency.merge(&t.latency);
         c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
         c.upstream.merge(&t.upstream_latency);
-        for v in t.routes.values() {
-            c.routes.entry(v.route.clone()).or_default().absorb(v);
+        for (all, keyed) in [
+            (&mut c.routes, &t.routes),
+            (&mut c.addrs, &t.addrs),
+            (&mut c.hosts, &t.hosts),
+            (&mut c.clients, &t.clients),
+            (&mut c.user_agents, &t.user_agents),
+            (&mut c.consumers, &t.consumers),
+        ] {
+            by_name(all, keyed);
         }
-        for v in t.addrs.values() {
-            c.addrs.entry(v.address.clone()).or_default().absorb(v);
+        for (k, ph) in &t.phases {
+            if let Some(a) = t.addrs.keys.get(k) {
+                c.phases.entry(a.name.clone()).or_default().absorb(ph);
+            }
         }
         for (m, s) in &t.minutes {
             c.minutes.entry(*m).or_default().absorb(s);
@@ -428,31 +427,19 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
     c
 }
 
-/// Fewest timed requests for a route's or upstream's latency to be ranked.
-const MIN_TIMED: u64 = 20;
-
-/// The one of `p99s` (subject, p99 ms) far slower than the others: its p99 over a second and over five times the
-/// median of theirs. Needs at least two to compare.
-fn slowest(kind: &'static str, p99s: &[(&str, f64)]) -> Option<SlowFinding> {
-    if p99s.len() < 2 {
-        return None;
-    }
-    let (i, &(subject, worst)) = p99s.iter().enumerate().max_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
-    let mut others: Vec<f64> = p99s.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p.1).collect();
-    others.sort_by(f64::total_cmp);
-    let median = others[others.len() / 2];
-    (worst >= 1000.0 && worst > 5.0 * median).then(|| {
-        let ms = |v: f64| crate::output::duration_text((v * 1000.0) as u64);
-        SlowFinding {
-            kind,
-            subject: subject.to_string(),
-            p99_ms: worst,
-            others_p99_ms: median,
-            text: format!("slow {kind} {subject}: p99 {}, the others {}", ms(worst), ms(median)),
-            since: None,
+/// Add a dimension's keys to `all`, by name.
+fn by_name(all: &mut BTreeMap<String, KeySeries>, keyed: &Keyed) {
+    for ks in keyed.keys.values() {
+        match all.get_mut(&ks.name) {
+            Some(k) => k.absorb(ks),
+            None => {
+                all.insert(ks.name.clone(), ks.clone());
+            }
         }
-    })
+    }
 }
+
+use super::findings::MIN_TIMED;
 
 /// Timelines summed into one.
 fn merged<'a>(timelines: impl Iterator<Item = &'a Series>) -> Option<Series> {
@@ -479,7 +466,7 @@ fn compare(
     alerts: &[AlertRow],
     baseline: Option<super::baseline::Baseline>,
     diagnosis: &mut [crate::diagnose::Diagnosis],
-) -> Option<Comparison> {
+) -> Option<(Comparison, Spans)> {
     let (first, end) = series.span()?;
     let baseline = baseline.and_then(|b| b.resolve(first).ok());
     let first_alert = alerts.iter().map(|a| a.start_s).min();
@@ -501,14 +488,15 @@ fn compare(
     let since = at(base.0);
     let hhmm = since.get(11..16).unwrap_or(&since).to_string();
     crate::diagnose::rank_by_change(diagnosis, count, (base.1 - base.0, window.1 - window.0), &hhmm);
-    Some(Comparison {
+    let c = Comparison {
         baseline_from: since,
         baseline_to: at(base.1),
         window_from: at(window.0),
         window_to: at(window.1),
         how,
         baseline_s: base,
-    })
+    };
+    Some((c, Spans { base, window, since: hhmm }))
 }
 
 /// How long before a family began a change is taken for its trigger.
@@ -639,64 +627,6 @@ impl Report {
             }
         }
 
-        let all_routes: Vec<RouteRow> = c
-            .routes
-            .into_iter()
-            .map(|(route, r)| RouteRow {
-                route,
-                requests: r.requests,
-                errors: r.client_errors + r.server_errors,
-                client_errors: r.client_errors,
-                server_errors: r.server_errors,
-                top_status: r.error_codes.iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, _)| *c),
-                latency_ms: Spread::of(&r.latency),
-            })
-            .collect();
-        let p99 = |s: &Spread| s.p99.unwrap_or(0.0);
-        let mut slow_routes: Vec<RouteRow> =
-            all_routes.iter().filter(|r| r.latency_ms.count >= MIN_TIMED).cloned().collect();
-        slow_routes.sort_by(|a, b| p99(&b.latency_ms).total_cmp(&p99(&a.latency_ms)).then(a.route.cmp(&b.route)));
-        let mut routes: Vec<RouteRow> = all_routes.into_iter().filter(|r| r.errors > 0).collect();
-        routes.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.server_errors.cmp(&a.server_errors)));
-        routes.truncate(TOP);
-
-        let mut upstreams: Vec<UpstreamRow> = c
-            .addrs
-            .into_iter()
-            .map(|(address, a)| UpstreamRow {
-                address,
-                attempts: a.attempts,
-                failures: a.failures,
-                latency_ms: Spread::of(&a.latency),
-            })
-            .collect();
-        upstreams.sort_by(|a, b| b.attempts.cmp(&a.attempts).then(b.failures.cmp(&a.failures)));
-        let mut latency_findings: Vec<SlowFinding> = Vec::new();
-        let timed: Vec<(&str, f64)> = upstreams
-            .iter()
-            .filter(|u| u.latency_ms.count >= MIN_TIMED)
-            .map(|u| (u.address.as_str(), p99(&u.latency_ms)))
-            .collect();
-        latency_findings.extend(slowest("upstream", &timed));
-        let timed: Vec<(&str, f64)> = slow_routes.iter().map(|r| (r.route.as_str(), p99(&r.latency_ms))).collect();
-        if latency_findings.is_empty() {
-            latency_findings.extend(slowest("route", &timed));
-        }
-        slow_routes.truncate(TOP);
-        upstreams.truncate(TOP);
-
-        let latency_ms = LatencyReport {
-            overall: Percentiles::of(&c.latency),
-            by_class: c
-                .by_class
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.count() > 0)
-                .map(|(i, h)| (format!("{}xx", i + 1), Percentiles::of(h)))
-                .collect(),
-            upstream: Percentiles::of(&c.upstream),
-        };
-
         let mut gw_keys = IdKeys::default();
         let mut up_keys = IdKeys::default();
         for s in &mut sources {
@@ -727,14 +657,6 @@ impl Report {
             .filter(|r| matches!(r.measure, crate::alerts::Measure::Latency { .. }))
             .map(|r| r.name.as_str())
             .collect();
-        let latency_alert =
-            alerts.iter().filter(|a| latency_rules.contains(&a.rule.as_str())).map(|a| a.start.clone()).min();
-        for f in &mut latency_findings {
-            if let Some(t) = &latency_alert {
-                f.text = format!("{}; the p99 alert since {}", f.text, t.get(11..19).unwrap_or(t));
-                f.since = Some(t.clone());
-            }
-        }
         let mut markers = extra_markers;
         for (s, summary) in sources.iter_mut().zip(&summaries) {
             for m in std::mem::take(&mut s.tally.markers) {
@@ -745,11 +667,101 @@ impl Report {
         }
         markers.sort_by_key(|(t, _)| *t);
         let mut diagnosis = crate::diagnose::diagnose(&evidence);
-        let comparison = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
+        let compared = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
+        let (comparison, spans) = compared.map_or((None, None), |(c, s)| (Some(c), Some(s)));
         if let (Some(t), Some(c)) = (timeline.as_ref(), comparison.as_ref()) {
             tie_to_markers(t, c, &markers, &mut diagnosis);
         }
         let markers: Vec<MarkerRow> = markers.into_iter().map(|(_, m)| m).collect();
+        let trend = |k: &KeySeries, m: Measure| {
+            spans.as_ref().map(|s| Trend::between(s, m, &k.during(s.base), &k.during(s.window)))
+        };
+
+        let all_routes: Vec<RouteRow> = c
+            .routes
+            .iter()
+            .map(|(route, k)| {
+                let t = &k.total;
+                RouteRow {
+                    route: route.clone(),
+                    requests: t.requests(),
+                    errors: (t.classes[4] + t.classes[5]) as u64,
+                    client_errors: t.classes[4] as u64,
+                    server_errors: t.classes[5] as u64,
+                    top_status: super::breakdown::top_error(t),
+                    latency_ms: Spread::of(t),
+                    change: trend(k, Measure::Errors),
+                }
+            })
+            .collect();
+        let p99 = |s: &Spread| s.p99.unwrap_or(0.0);
+        let mut slow_routes: Vec<RouteRow> =
+            all_routes.iter().filter(|r| r.latency_ms.count >= MIN_TIMED).cloned().collect();
+        slow_routes.sort_by(|a, b| p99(&b.latency_ms).total_cmp(&p99(&a.latency_ms)).then(a.route.cmp(&b.route)));
+        let mut routes: Vec<RouteRow> = all_routes.into_iter().filter(|r| r.errors > 0).collect();
+        rank(&mut routes, |r| r.change.as_ref(), |r| r.errors * 1_000_000 + r.server_errors, |r| &r.route);
+        routes.truncate(TOP);
+
+        let mut upstreams: Vec<UpstreamRow> = c
+            .addrs
+            .iter()
+            .map(|(address, k)| UpstreamRow {
+                address: address.clone(),
+                attempts: k.total.requests(),
+                failures: k.total.classes[5] as u64,
+                latency_ms: Spread::of(&k.total),
+                change: trend(k, Measure::ServerErrors),
+            })
+            .collect();
+        rank(&mut upstreams, |u| u.change.as_ref(), |u| u.attempts, |u| &u.address);
+        let latency_alert =
+            alerts.iter().filter(|a| latency_rules.contains(&a.rule.as_str())).map(|a| a.start.clone()).min();
+        let latency_findings = super::findings::latency_findings(
+            &super::findings::Timed {
+                upstreams: &upstreams,
+                routes: &slow_routes,
+                phases: &c.phases,
+                all: &c.latency,
+                upstream: &c.upstream,
+            },
+            latency_alert.as_deref(),
+        );
+        slow_routes.truncate(TOP);
+        upstreams.truncate(TOP);
+        let latency_ms = LatencyReport {
+            overall: Percentiles::of(&c.latency),
+            by_class: c
+                .by_class
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.count() > 0)
+                .map(|(i, h)| (format!("{}xx", i + 1), Percentiles::of(h)))
+                .collect(),
+            upstream: Percentiles::of(&c.upstream),
+        };
+
+        let status_change = match (timeline.as_ref(), spans.as_ref()) {
+            (Some(t), Some(s)) => super::breakdown::status_trends(t, s),
+            _ => Vec::new(),
+        };
+        let nodes: BTreeMap<String, KeySeries> = sources
+            .iter()
+            .zip(&summaries)
+            .filter(|(s, _)| in_scope(s))
+            .map(|(s, m)| (m.path.clone(), KeySeries::whole(m.path.clone(), &s.tally.timeline)))
+            .collect();
+        let sp = spans.as_ref();
+        let breakdowns = Breakdowns {
+            hosts: key_rows(&c.hosts, sp, Measure::Errors, TOP),
+            nodes: if nodes.len() >= 2 { key_rows(&nodes, sp, Measure::ServerErrors, TOP) } else { Vec::new() },
+            clients: key_rows(&c.clients, sp, Measure::Requests, TOP),
+            user_agents: key_rows(&c.user_agents, sp, Measure::Requests, TOP),
+            consumers: key_rows(&c.consumers, sp, Measure::Requests, TOP),
+        };
+        let top_talkers = TopTalkers {
+            by_requests: breakdowns.clients.clone(),
+            by_errors: key_rows(&c.clients, sp, Measure::Errors, TOP).into_iter().filter(|r| r.errors > 0).collect(),
+        };
 
         Report {
             sources: summaries,
@@ -771,6 +783,9 @@ impl Report {
             alerts,
             markers,
             comparison,
+            status_change,
+            breakdowns,
+            top_talkers,
         }
     }
 }

@@ -5,21 +5,21 @@ use std::fmt::Write;
 use super::model::{Percentiles, Report};
 
 /// ANSI styling that collapses to nothing when colour is off.
-struct Style {
+pub(super) struct Style {
     on: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub(super) fn paint(&self, code: &str, s: &str) -> String {
         crate::output::paint(self.on, code, s)
     }
-    fn head(&self, s: &str) -> String {
+    pub(super) fn head(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(super) fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
-    fn status(&self, class: u64, s: &str) -> String {
+    pub(super) fn status(&self, class: u64, s: &str) -> String {
         match class {
             2 => self.paint("32", s),
             3 => self.paint("36", s),
@@ -43,11 +43,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn pct(part: u64, whole: u64) -> String {
+pub(super) fn pct(part: u64, whole: u64) -> String {
     if whole == 0 { "-".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
 }
 
-fn ms(v: Option<f64>) -> String {
+pub(super) fn ms(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
         Some(v) if v >= 100.0 => format!("{v:.0}"),
@@ -57,18 +57,18 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// Pad to `w` display columns (left-aligned), counting chars, not bytes.
-fn pad(s: &str, w: usize) -> String {
+pub(super) fn pad(s: &str, w: usize) -> String {
     let n = s.chars().count();
     if n >= w { s.to_string() } else { format!("{s}{}", " ".repeat(w - n)) }
 }
 
 /// Log text made safe for a terminal: every string from a log goes through here before it is printed.
-fn e(s: &str) -> String {
+pub(super) fn e(s: &str) -> String {
     crate::text::escape_control(s.as_bytes())
 }
 
 /// Log text, escaped, cut to its last `w` characters.
-fn shorten(s: &str, w: usize) -> String {
+pub(super) fn shorten(s: &str, w: usize) -> String {
     let s = &e(s);
     let n = s.chars().count();
     if n <= w {
@@ -192,8 +192,17 @@ pub fn render(r: &Report, color: bool) -> String {
     let scope = if r.scope == "gateway" { "gateway sources" } else { "all sources" };
     let _ = writeln!(o, "\n{} ({scope}, {} requests)", st.head("STATUS"), thousands(r.requests));
     let _ = writeln!(o, "  {}", classes_line(&st, &r.classes, r.requests));
-    let codes = by_count(&r.status);
-    let _ = writeln!(o, "  {:<6} {:>11} {:>7}  {:>10} {:>10}", "code", "count", "share", "by gateway", "upstream");
+    let mut codes = by_count(&r.status);
+    let changes: std::collections::HashMap<String, &crate::diagnose::Change> =
+        r.status_change.iter().map(|c| (c.status.to_string(), &c.change)).collect();
+    if !changes.is_empty() {
+        // what rose most first, in the order the comparison gives
+        let order: Vec<String> = r.status_change.iter().map(|c| c.status.to_string()).collect();
+        codes.sort_by_key(|(c, _)| order.iter().position(|o| o == *c).unwrap_or(usize::MAX));
+    }
+    let head = format!("  {:<6} {:>11} {:>7}  {:>10} {:>10}", "code", "count", "share", "by gateway", "upstream");
+    let head = if changes.is_empty() { head } else { format!("{head}  {:>17}", "per min before → now") };
+    let _ = writeln!(o, "{head}");
     for (code, n) in codes {
         let c = code[..1].parse().unwrap_or(0);
         let made = r.errors.gateway.get(code).copied();
@@ -207,6 +216,10 @@ pub fn render(r: &Report, color: bool) -> String {
             show(made),
             show(up)
         );
+        let row = match changes.get(code.as_str()) {
+            Some(c) => format!("{row}  {}", super::text_change::cell(c)),
+            None => row,
+        };
         let _ = writeln!(o, "{}", row.trim_end());
     }
     let _ = writeln!(
@@ -229,25 +242,27 @@ pub fn render(r: &Report, color: bool) -> String {
         let rw = r.routes.iter().map(|x| x.route.chars().count()).max().unwrap_or(0).clamp(5, ROUTE_WIDTH);
         let _ = writeln!(
             o,
-            "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {:>4}",
+            "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {:>4}{}",
             pad("route", rw),
             "requests",
             "errors",
             "5xx",
             "4xx",
-            "top"
+            "top",
+            if r.comparison.is_some() { "  errors per min before → now" } else { "" }
         );
         for x in &r.routes {
             let top = x.top_status.map_or("-".to_string(), |c| c.to_string());
             let _ = writeln!(
                 o,
-                "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {}",
+                "  {}  {:>10}  {:>9}  {:>8}  {:>8}  {}{}",
                 pad(&shorten(&x.route, rw), rw),
                 thousands(x.requests),
                 thousands(x.errors),
                 thousands(x.server_errors),
                 thousands(x.client_errors),
-                st.status(x.top_status.map_or(0, |c| c as u64 / 100), &format!("{top:>4}"))
+                st.status(x.top_status.map_or(0, |c| c as u64 / 100), &format!("{top:>4}")),
+                x.change.as_ref().map_or(String::new(), |c| format!("  {}", super::text_change::cell(&c.change)))
             );
         }
     }
@@ -257,13 +272,14 @@ pub fn render(r: &Report, color: bool) -> String {
         let aw = r.upstreams.iter().map(|x| x.address.chars().count().min(40)).max().unwrap_or(7).max(7);
         let _ = writeln!(
             o,
-            "  {}  {:>10}  {:>9}  {:>7}  {:>9}  {:>9}",
+            "  {}  {:>10}  {:>9}  {:>7}  {:>9}  {:>9}{}",
             pad("address", aw),
             "attempts",
             "failures",
             "failed",
             "p50 ms",
-            "p99 ms"
+            "p99 ms",
+            if r.comparison.is_some() { "  failures per min before → now   p99 ms before → now" } else { "" }
         );
         for x in &r.upstreams {
             let failed = pct(x.failures, x.attempts);
@@ -274,13 +290,18 @@ pub fn render(r: &Report, color: bool) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {}  {:>10}  {:>9}  {}  {:>9}  {:>9}",
+                "  {}  {:>10}  {:>9}  {}  {:>9}  {:>9}{}",
                 pad(&shorten(&x.address, 40), aw),
                 thousands(x.attempts),
                 thousands(x.failures),
                 failed,
                 ms(x.latency_ms.p50),
-                ms(x.latency_ms.p99)
+                ms(x.latency_ms.p99),
+                x.change.as_ref().map_or(String::new(), |c| format!(
+                    "  {}   {}",
+                    super::text_change::cell(&c.change),
+                    super::text_change::p99(c)
+                ))
             );
         }
     }
@@ -290,28 +311,31 @@ pub fn render(r: &Report, color: bool) -> String {
         let rw = r.slow_routes.iter().map(|x| x.route.chars().count()).max().unwrap_or(0).clamp(5, ROUTE_WIDTH);
         let _ = writeln!(
             o,
-            "  {}  {:>10}  {:>9}  {:>9}  {:>9}",
+            "  {}  {:>10}  {:>9}  {:>9}  {:>9}{}",
             pad("route", rw),
             "requests",
             "p50 ms",
             "p95 ms",
-            "p99 ms"
+            "p99 ms",
+            if r.comparison.is_some() { "  p99 ms before → now" } else { "" }
         );
         for x in r.slow_routes.iter().take(5) {
             let _ = writeln!(
                 o,
-                "  {}  {:>10}  {:>9}  {:>9}  {:>9}",
+                "  {}  {:>10}  {:>9}  {:>9}  {:>9}{}",
                 pad(&shorten(&x.route, rw), rw),
                 thousands(x.requests),
                 ms(x.latency_ms.p50),
                 ms(x.latency_ms.p95),
-                ms(x.latency_ms.p99)
+                ms(x.latency_ms.p99),
+                x.change.as_ref().map_or(String::new(), |c| format!("  {}", super::text_change::p99(c)))
             );
         }
     }
     for f in &r.latency_findings {
         let _ = writeln!(o, "\n  {} {}", st.status(5, "▲"), e(&f.text));
     }
+    super::text_change::breakdowns(&mut o, r, &st);
 
     let _ = writeln!(o, "\n{}", st.head("LATENCY (ms)"));
     let _ = writeln!(o, "  {:<10} {:>9} {:>9} {:>9} {:>9} {:>11}", "", "p50", "p95", "p99", "max", "count");

@@ -1,5 +1,6 @@
 //! Mergeable statistics over records: latency histograms, id keys, and per-source tallies.
 
+pub mod keyed;
 pub mod keys;
 pub mod latency;
 pub mod summary;

@@ -4,44 +4,54 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use super::keyed::{Keyed, NO_TIME};
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
 use super::summary::Summary;
-use super::timeline::{Keep, Point, Series, plausible};
+use super::timeline::{Digest, Keep, Point, Series, plausible};
 use crate::record::{LogTime, Record, Role};
 
 /// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day one-minute ones.
 const TIMELINE_BUCKETS: usize = 4096;
 
-/// Requests and errors of one route (normalised path).
+/// Buckets over time kept per route, upstream address and virtual host.
+const KEY_BUCKETS: usize = 64;
+/// Buckets over time kept per client, user agent and consumer: there can be many of them.
+const PARTY_BUCKETS: usize = 16;
+/// Routes counted one by one (the rest together, as `(other)`).
+const MAX_ROUTES: usize = 5_000;
+/// Upstream addresses, virtual hosts and user agents counted one by one.
+const MAX_NAMED: usize = 1_000;
+/// Clients and consumers counted one by one.
+const MAX_PARTIES: usize = 5_000;
+
+/// Where an upstream's time went, for the requests whose last attempt it answered (as logged: nginx's
+/// `$upstream_connect_time` and `$upstream_header_time`, HAProxy's `Tc` and `Tr`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RouteStat {
-    /// The normalised route, e.g. `/v1/orders/{id}`.
-    pub route: String,
-    /// Requests seen.
-    pub requests: u64,
-    /// 4xx responses.
-    pub client_errors: u64,
-    /// 5xx responses.
-    pub server_errors: u64,
-    /// Count per error status (4xx and 5xx).
-    pub error_codes: BTreeMap<u16, u64>,
-    /// Its requests' durations.
-    pub latency: super::timeline::Digest,
+pub struct Phases {
+    /// Connecting.
+    pub connect: Digest,
+    /// From the start until the response headers came (connecting included).
+    pub header: Digest,
+    /// All of it (the upstream time).
+    pub total: Digest,
 }
 
-/// Attempts sent to one upstream address.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AddrStat {
-    /// The address as logged.
-    pub address: String,
-    /// Attempts that went to this address.
-    pub attempts: u64,
-    /// Attempts that came back 5xx (or with no status at all: refused, reset, timed out).
-    pub failures: u64,
-    /// Time spent on it, for the requests whose last attempt it answered (the upstream time logged, else the
-    /// request's).
-    pub latency: super::timeline::Digest,
+impl Phases {
+    /// Count one request's phases (each where logged).
+    pub fn record(&mut self, connect: Option<u64>, header: Option<u64>, total: Option<u64>) {
+        for (d, v) in [(&mut self.connect, connect), (&mut self.header, header), (&mut self.total, total)] {
+            if let Some(v) = v {
+                d.record(v);
+            }
+        }
+    }
+
+    pub fn absorb(&mut self, o: &Phases) {
+        self.connect.absorb(&o.connect);
+        self.header.absorb(&o.header);
+        self.total.absorb(&o.total);
+    }
 }
 
 /// Requests and errors in one minute.
@@ -53,28 +63,6 @@ pub struct MinuteStat {
     pub client_errors: u64,
     /// 5xx responses.
     pub server_errors: u64,
-}
-
-impl RouteStat {
-    /// Add another count of the same route.
-    pub fn absorb(&mut self, other: &RouteStat) {
-        self.requests += other.requests;
-        self.client_errors += other.client_errors;
-        self.server_errors += other.server_errors;
-        for (code, n) in &other.error_codes {
-            *self.error_codes.entry(*code).or_default() += n;
-        }
-        self.latency.absorb(&other.latency);
-    }
-}
-
-impl AddrStat {
-    /// Add another count of the same address.
-    pub fn absorb(&mut self, other: &AddrStat) {
-        self.attempts += other.attempts;
-        self.failures += other.failures;
-        self.latency.absorb(&other.latency);
-    }
 }
 
 impl MinuteStat {
@@ -130,10 +118,21 @@ pub struct Tally {
     pub latency_by_class: [LatencyHistogram; 5],
     /// Time spent in upstreams.
     pub upstream_latency: LatencyHistogram,
-    /// Per route, keyed by [`crate::routes::route_key`].
-    pub routes: FxHashMap<u64, RouteStat>,
-    /// Per upstream address, keyed by a hash of the address.
-    pub addrs: FxHashMap<u64, AddrStat>,
+    /// Per route, keyed by [`crate::routes::route_key`]: the requests' statuses and durations.
+    pub routes: Keyed,
+    /// Per upstream address: each attempt's status (an attempt without one counts as 502), and the time spent on
+    /// the requests whose last attempt it answered (the upstream time logged, else the request's).
+    pub addrs: Keyed,
+    /// Per upstream address, where the time went: connecting, waiting for headers, all of it.
+    pub phases: FxHashMap<u64, Phases>,
+    /// Per virtual host (Host / authority).
+    pub hosts: Keyed,
+    /// Per client address (no durations).
+    pub clients: Keyed,
+    /// Per user agent (no durations).
+    pub user_agents: Keyed,
+    /// Per consumer / API key name (no durations).
+    pub consumers: Keyed,
     /// Lines announcing a change (a reload, a start), in the order read, at most [`crate::markers::MAX_MARKERS`].
     pub markers: Vec<crate::markers::Marker>,
     /// Per minute (epoch minutes).
@@ -168,8 +167,13 @@ impl Tally {
             latency: LatencyHistogram::default(),
             latency_by_class: Default::default(),
             upstream_latency: LatencyHistogram::default(),
-            routes: FxHashMap::default(),
-            addrs: FxHashMap::default(),
+            routes: Keyed::new(MAX_ROUTES, Series::new(Keep::All, KEY_BUCKETS, &[])),
+            addrs: Keyed::new(MAX_NAMED, Series::new(Keep::All, KEY_BUCKETS, &[])),
+            phases: FxHashMap::default(),
+            hosts: Keyed::new(MAX_NAMED, Series::new(Keep::All, KEY_BUCKETS, &[])),
+            clients: Keyed::new(MAX_PARTIES, Series::new(Keep::All, PARTY_BUCKETS, &[])),
+            user_agents: Keyed::new(MAX_NAMED, Series::new(Keep::All, PARTY_BUCKETS, &[])),
+            consumers: Keyed::new(MAX_PARTIES, Series::new(Keep::All, PARTY_BUCKETS, &[])),
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),
@@ -264,45 +268,50 @@ impl Tally {
                 });
             }
         }
+        let at = match rec.time {
+            Some(t) if plausible(t.unix_us.div_euclid(1_000_000)) => t.unix_us,
+            _ => NO_TIME,
+        };
+        let p = Point { unix_us: at, status: Some(status), latency_us: rec.duration_us, error_level: false };
         if let Some(path) = rec.path {
             // the route string is built once per route, not once per line
-            let key = crate::routes::route_key(path);
-            let r = self
-                .routes
-                .entry(key)
-                .or_insert_with(|| RouteStat { route: crate::routes::normalize_bytes(path), ..RouteStat::default() });
-            r.requests += 1;
-            r.client_errors += e4;
-            r.server_errors += e5;
-            if class >= 4 {
-                *r.error_codes.entry(status).or_default() += 1;
+            self.routes.entry(crate::routes::route_key(path), || crate::routes::normalize_bytes(path)).add(p);
+        }
+        // who asked and where: counts without durations
+        let party = Point { latency_us: None, ..p };
+        for (keyed, value) in [
+            (&mut self.clients, rec.client),
+            (&mut self.user_agents, rec.user_agent),
+            (&mut self.consumers, rec.consumer),
+        ] {
+            if let Some(v) = value {
+                keyed.add(v, party);
             }
-            if let Some(us) = rec.duration_us {
-                r.latency.record(us);
-            }
+        }
+        if let Some(h) = rec.host {
+            self.hosts.add(h, p);
         }
         if let Some(addrs) = rec.upstream_addr {
-            let mut last = None;
-            for_each_upstream(addrs, rec.upstream_status.as_slice(), status, |key, addr, got| {
-                self.count_attempt(key, addr, got);
-                last = Some(key);
+            let codes = rec.upstream_status.as_slice();
+            let mut attempts = 0;
+            for_each_upstream(addrs, codes, status, |_, _, _| attempts += 1);
+            let us = rec.upstream_us.or(rec.duration_us);
+            let mut i = 0;
+            for_each_upstream(addrs, codes, status, |key, addr, got| {
+                i += 1;
+                // an attempt without an answer (refused, reset, timed out) counts as failed; the time is the last's
+                let latency_us = if i == attempts { us } else { None };
+                let attempt = Point { status: Some(got.unwrap_or(502)), latency_us, ..p };
+                self.addrs.entry(key.max(1), || crate::text::escape_control(addr)).add(attempt);
+                if i == attempts && (rec.upstream_connect_us.is_some() || rec.upstream_header_us.is_some()) {
+                    self.phases.entry(key.max(1)).or_default().record(
+                        rec.upstream_connect_us,
+                        rec.upstream_header_us,
+                        us,
+                    );
+                }
             });
-            if let (Some(key), Some(us)) = (last, rec.upstream_us.or(rec.duration_us))
-                && let Some(a) = self.addrs.get_mut(&key)
-            {
-                a.latency.record(us);
-            }
         }
-    }
-
-    /// Count one attempt sent to `addr` (keyed `key`); it failed when it got a 5xx or no status at all.
-    fn count_attempt(&mut self, key: u64, addr: &[u8], status: Option<u16>) {
-        let a = self
-            .addrs
-            .entry(key)
-            .or_insert_with(|| AddrStat { address: String::from_utf8_lossy(addr).into_owned(), ..AddrStat::default() });
-        a.attempts += 1;
-        a.failures += status.is_none_or(|c| c >= 500) as u64;
     }
 
     #[inline]
@@ -354,15 +363,18 @@ impl Tally {
             a.merge(b);
         }
         self.upstream_latency.merge(&other.upstream_latency);
-        for (k, v) in other.routes {
-            let r =
-                self.routes.entry(k).or_insert_with(|| RouteStat { route: v.route.clone(), ..RouteStat::default() });
-            r.absorb(&v);
+        for (mine, theirs) in [
+            (&mut self.routes, &other.routes),
+            (&mut self.addrs, &other.addrs),
+            (&mut self.hosts, &other.hosts),
+            (&mut self.clients, &other.clients),
+            (&mut self.user_agents, &other.user_agents),
+            (&mut self.consumers, &other.consumers),
+        ] {
+            mine.merge(theirs);
         }
-        for (k, v) in other.addrs {
-            let a =
-                self.addrs.entry(k).or_insert_with(|| AddrStat { address: v.address.clone(), ..AddrStat::default() });
-            a.absorb(&v);
+        for (k, v) in other.phases {
+            self.phases.entry(k).or_default().absorb(&v);
         }
         for (m, s) in other.minutes {
             add_minute(&mut self.minutes, m, s);

@@ -151,6 +151,9 @@ pub struct App {
     pub alerts: Vec<super::charts::Firing>,
     /// Every episode of the rules since the first line, as of the last tick.
     pub(crate) alert_history: Option<Vec<crate::alerts::Episode>>,
+    /// Where the baseline the charts and the diagnosis compare with ends (log-time second), when set with `B`;
+    /// `None`: before the first alert, else the first half.
+    pub(crate) baseline_end: Option<i64>,
     /// Lines the help overlay is scrolled down by.
     pub help_scroll: u16,
     /// The furthest the help can scroll at the size it was last drawn.
@@ -217,6 +220,7 @@ impl App {
             charts: None,
             alerts: Vec::new(),
             alert_history: None,
+            baseline_end: None,
             help_scroll: 0,
             help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
@@ -530,7 +534,7 @@ impl App {
             Action::RawView => self.raw = !self.raw,
             Action::Restart => self.restart(),
             Action::Charts => self.toggle_charts(),
-            Action::NextWindow | Action::PrevWindow | Action::Breakdown | Action::Scope => {
+            Action::NextWindow | Action::PrevWindow | Action::Breakdown | Action::Scope | Action::Baseline => {
                 // chart keys with the charts closed open them first
                 self.toggle_charts();
                 self.chart_key(action);

@@ -329,6 +329,16 @@ fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData) {
     );
 }
 
+/// Columns of a row's before → now.
+const CHANGE_W: usize = 9;
+
+/// `3→171`, or `new 12` when there was none before: per minute.
+fn change_text(c: &crate::diagnose::Change) -> String {
+    let n = |v: f64| if v < 10.0 && v.fract() != 0.0 { format!("{v:.1}") } else { format!("{v:.0}") };
+    let s = format!("{}→{}", n(c.before_per_minute), n(c.now_per_minute));
+    if s.chars().count() <= CHANGE_W { s } else { format!("→{}", n(c.now_per_minute)) }
+}
+
 fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakdown, row: usize, focused: bool) {
     let t = &app.theme;
     let mut lines = Vec::new();
@@ -336,13 +346,24 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
         Some((done, all)) => format!("{} · indexing {}%", by.label(), done * 100 / all.max(1)),
         None => format!("{} · {} in window", by.label(), thousands(data.total.requests())),
     };
+    // the rows' before → now: per minute, before the split against since it
+    let head = match app.baseline_split(i64::MIN) {
+        Some((_, split, _)) if data.rows.iter().any(|rw| rw.change.is_some()) => {
+            let vs = format!("{head} · /min before→since {}", super::charts::log_clock(app, split));
+            if vs.chars().count() <= r.width as usize { vs } else { head }
+        }
+        _ => head,
+    };
     lines.push(Line::from(Span::styled(head, t.title)));
     // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15); then the p99 of routes,
     // upstreams and sources (8), and a sparkline (a space and SPARK) where they leave the label 16 columns
     let p99_w = if by != Breakdown::Codes && r.width >= 40 { 8 } else { 0 };
-    let room = (r.width as usize).saturating_sub(2 + 15 + p99_w);
+    // before → now per minute (`3→171`), first of what the label leaves room for
+    let compared = data.rows.iter().any(|rw| rw.change.is_some());
+    let change_w = if compared && r.width >= 36 { CHANGE_W + 1 } else { 0 };
+    let room = (r.width as usize).saturating_sub(2 + 15 + p99_w + change_w);
     let spark_w = if room >= 16 + 1 + super::charts::SPARK { super::charts::SPARK } else { 0 };
-    let tail_w = 15 + p99_w + if spark_w > 0 { 1 + spark_w } else { 0 };
+    let tail_w = 15 + change_w + p99_w + if spark_w > 0 { 1 + spark_w } else { 0 };
     let label_w = (r.width as usize).saturating_sub(2 + tail_w).max(6);
     let visible = r.height.saturating_sub(1) as usize;
     let first = row.saturating_sub(visible.saturating_sub(1));
@@ -376,6 +397,15 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
             Span::styled(label, label_style),
             Span::styled(format!(" {nums}"), t.base),
         ];
+        if change_w > 0 {
+            // what rose stands out; what was always there, or fell, is dim
+            let (text, style) = match &rw.change {
+                Some(c) if c.note.starts_with("up") || c.note.starts_with("new") => (change_text(c), t.status_5xx),
+                Some(c) => (change_text(c), t.dim),
+                None => (String::new(), t.dim),
+            };
+            spans.push(Span::styled(format!(" {text:>CHANGE_W$}"), style));
+        }
         if p99_w > 0 {
             let p99 = rw.p99_us.map_or("-".to_string(), crate::output::duration_text);
             spans.push(Span::styled(format!(" {p99:>7}"), t.dim));

@@ -11,6 +11,7 @@ use super::keymap::Action;
 use super::pane::Pane;
 use crate::alerts::{Episode, Rule};
 use crate::record::Role;
+use crate::stats::keyed::Keyed;
 use crate::stats::timeline::{Bucket, Keep, Point, Series, column_width, sum_columns};
 
 /// How much log time the charts cover, ending now.
@@ -61,11 +62,26 @@ pub enum Breakdown {
     Codes,
     Routes,
     Upstreams,
+    Hosts,
+    Nodes,
+    Clients,
+    Agents,
+    Consumers,
     Sources,
 }
 
 impl Breakdown {
-    const ALL: [Breakdown; 4] = [Breakdown::Codes, Breakdown::Routes, Breakdown::Upstreams, Breakdown::Sources];
+    const ALL: [Breakdown; 9] = [
+        Breakdown::Codes,
+        Breakdown::Routes,
+        Breakdown::Upstreams,
+        Breakdown::Hosts,
+        Breakdown::Nodes,
+        Breakdown::Clients,
+        Breakdown::Agents,
+        Breakdown::Consumers,
+        Breakdown::Sources,
+    ];
 
     /// Its heading.
     pub fn label(self) -> &'static str {
@@ -73,8 +89,37 @@ impl Breakdown {
             Breakdown::Codes => "codes",
             Breakdown::Routes => "routes",
             Breakdown::Upstreams => "upstreams",
+            Breakdown::Hosts => "hosts",
+            Breakdown::Nodes => "nodes",
+            Breakdown::Clients => "clients",
+            Breakdown::Agents => "user agents",
+            Breakdown::Consumers => "consumers",
             Breakdown::Sources => "sources",
         }
+    }
+
+    /// The filter field that shows one row's records, for the breakdowns indexed per key.
+    fn field(self) -> Option<&'static str> {
+        Some(match self {
+            Breakdown::Routes => "route",
+            Breakdown::Upstreams => "upstream",
+            Breakdown::Hosts => "host",
+            Breakdown::Nodes => "node",
+            Breakdown::Clients => "client",
+            Breakdown::Agents => "ua",
+            Breakdown::Consumers => "consumer",
+            Breakdown::Codes | Breakdown::Sources => return None,
+        })
+    }
+
+    /// Whether its rows come from the lazily indexed keys ([`PaneKeys`]).
+    pub fn indexed(self) -> bool {
+        self.field().is_some()
+    }
+
+    /// What its before → now counts: requests for who asked (clients, agents, consumers), errors otherwise.
+    fn counts_requests(self) -> bool {
+        matches!(self, Breakdown::Clients | Breakdown::Agents | Breakdown::Consumers)
     }
 }
 
@@ -140,6 +185,9 @@ pub struct Row {
     pub pane: Option<usize>,
     /// The 99th percentile latency in the window, µs (routes, upstreams, sources).
     pub p99_us: Option<u64>,
+    /// Per minute before → now (the records of a code; requests of a client, agent or consumer; errors of the
+    /// others), when the baseline and the incident window can be compared.
+    pub change: Option<crate::diagnose::Change>,
 }
 
 /// Everything the charts pane draws, computed from the panes' buckets.
@@ -169,48 +217,48 @@ impl ChartData {
 /// Columns of the sparklines in the breakdown list.
 pub const SPARK: usize = 12;
 
-/// Per route and per upstream address of one pane, indexed lazily (only while the charts show them).
-#[derive(Debug, Default)]
+/// Per route, upstream address, virtual host, node, client, user agent and consumer of one pane, indexed lazily
+/// (only while the charts show them).
+#[derive(Debug)]
 pub struct PaneKeys {
     /// Lines indexed so far.
     pub folded: usize,
     /// Per route key.
-    pub routes: FxHashMap<u64, KeySeries>,
+    pub routes: Keyed,
     /// Per upstream address.
-    pub addrs: FxHashMap<u64, KeySeries>,
+    pub addrs: Keyed,
+    /// Per virtual host.
+    pub hosts: Keyed,
+    /// Per node (an `ssh://` host, a glob's file, else the pane).
+    pub nodes: Keyed,
+    /// Per client address.
+    pub clients: Keyed,
+    /// Per user agent.
+    pub agents: Keyed,
+    /// Per consumer.
+    pub consumers: Keyed,
 }
 
-/// The counts of one route or address over time.
-#[derive(Clone, Debug)]
-pub struct KeySeries {
-    /// The route or address as shown.
-    pub name: String,
-    /// Ten-second buckets of the newest hour.
-    pub recent: Series,
-    /// Since the first line.
-    pub total: Bucket,
-}
-
-/// Seconds per bucket of a route's or address's newest hour.
+/// Seconds per bucket of a key's newest hour.
 const KEY_RES: i64 = 10;
 
-/// At most this many routes (and addresses) per pane are tracked: the rest are counted under `other`.
+/// At most this many keys per breakdown and pane are tracked: the rest are counted under `(other)`.
 const MAX_KEYS: usize = 500;
 
-impl KeySeries {
-    fn new(name: String) -> Self {
-        KeySeries { name, recent: Series::with_resolution(Keep::Recent, KEY_RES, 360, &[]), total: Bucket::default() }
+impl Default for PaneKeys {
+    fn default() -> Self {
+        let keyed = || Keyed::new(MAX_KEYS, Series::with_resolution(Keep::Recent, KEY_RES, 360, &[]));
+        PaneKeys {
+            folded: 0,
+            routes: keyed(),
+            addrs: keyed(),
+            hosts: keyed(),
+            nodes: keyed(),
+            clients: keyed(),
+            agents: keyed(),
+            consumers: keyed(),
+        }
     }
-
-    fn add(&mut self, p: Point) {
-        self.recent.add(p);
-        self.total.count(&p, &[]);
-    }
-}
-
-fn key_of(map: &mut FxHashMap<u64, KeySeries>, key: u64, name: impl FnOnce() -> String) -> &mut KeySeries {
-    let k = if map.len() >= MAX_KEYS && !map.contains_key(&key) { 0 } else { key };
-    map.entry(k).or_insert_with(|| KeySeries::new(if k == 0 { "(other)".to_string() } else { name() }))
 }
 
 impl PaneKeys {
@@ -242,8 +290,20 @@ impl PaneKeys {
                 ..Point::default()
             };
             if let Some(path) = s.path {
-                key_of(&mut self.routes, crate::routes::route_key(path), || crate::routes::normalize_bytes(path))
+                self.routes
+                    .entry(crate::routes::route_key(path).max(1), || crate::routes::normalize_bytes(path))
                     .add(p);
+            }
+            for (keyed, value) in [
+                (&mut self.hosts, s.host),
+                (&mut self.clients, s.client),
+                (&mut self.agents, s.user_agent),
+                (&mut self.consumers, s.consumer),
+                (&mut self.nodes, Some(pane.lines.label(i).unwrap_or(&pane.name).as_bytes())),
+            ] {
+                if let Some(v) = value {
+                    keyed.add(v, p);
+                }
             }
             if let Some(addrs) = s.upstream_addr {
                 crate::stats::tally::for_each_upstream(
@@ -253,7 +313,7 @@ impl PaneKeys {
                     |key, addr, got| {
                         // an attempt without an answer counts as failed, as in the report (0 is the `(other)` key)
                         let p = Point { status: Some(got.unwrap_or(502)), ..p };
-                        key_of(&mut self.addrs, key | 1, || crate::text::escape_control(addr)).add(p);
+                        self.addrs.entry(key.max(1), || crate::text::escape_control(addr)).add(p);
                     },
                 );
             }
@@ -397,24 +457,48 @@ fn spark_of(cols: &[(i64, Bucket)], f: impl Fn(&Bucket) -> u64) -> Vec<u64> {
     cols.chunks(per).map(|c| c.iter().map(|(_, b)| f(b)).sum()).collect()
 }
 
+/// The scope's buckets summed over `[from, to)` (each bucket by its start).
+fn span_total(app: &App, panes: &[usize], (from, to): (i64, i64)) -> Bucket {
+    panes
+        .iter()
+        .flat_map(|&i| app.panes[i].stats.all_buckets())
+        .filter(|(s, _)| (from..to).contains(s))
+        .map(|(_, b)| b)
+        .sum()
+}
+
 fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i64, keys: &[PaneKeys]) -> Vec<Row> {
     let end = data.end;
-    match view.breakdown {
-        Breakdown::Codes => data
-            .total
-            .top_codes()
-            .into_iter()
-            .map(|(code, n)| Row {
-                label: code.to_string(),
-                requests: n as u64,
-                errors: if code >= 400 { n as u64 } else { 0 },
-                top_error: (code >= 400).then_some(code),
-                spark: spark_of(&data.columns, |b| b.count_codes(code, code)),
-                filter: Some(format!("status={code}")),
-                pane: None,
-                p99_us: None,
-            })
-            .collect(),
+    // "what changed?": the baseline before the first alert (or the one set), against what came since
+    let spans = app.baseline_split(i64::MIN).map(|(first, split, last)| {
+        let since = log_clock(app, first);
+        ((first, split), (split, last), since)
+    });
+    let change = |before: u64, now: u64| {
+        spans.as_ref().map(|(b, n, since)| crate::diagnose::Change::new(before, b.1 - b.0, now, n.1 - n.0, since))
+    };
+    let measure = |b: &Bucket| if view.breakdown.counts_requests() { b.requests() } else { errors_of(b) };
+    let mut rows: Vec<Row> = match view.breakdown {
+        Breakdown::Codes => {
+            let halves = spans.as_ref().map(|(b, n, _)| (span_total(app, panes, *b), span_total(app, panes, *n)));
+            data.total
+                .top_codes()
+                .into_iter()
+                .map(|(code, n)| Row {
+                    label: code.to_string(),
+                    requests: n as u64,
+                    errors: if code >= 400 { n as u64 } else { 0 },
+                    top_error: (code >= 400).then_some(code),
+                    spark: spark_of(&data.columns, |b| b.count_codes(code, code)),
+                    filter: Some(format!("status={code}")),
+                    pane: None,
+                    p99_us: None,
+                    change: halves
+                        .as_ref()
+                        .and_then(|(b, n)| change(b.count_codes(code, code), n.count_codes(code, code))),
+                })
+                .collect()
+        }
         Breakdown::Sources => (0..app.panes.len())
             .map(|i| {
                 let recent = view.window != Window::All;
@@ -423,6 +507,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                 let from = end - width * SPARK as i64 * 4;
                 let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), from, width, SPARK * 4);
                 let t: Bucket = cols.iter().map(|(_, b)| b).sum();
+                let halves = spans.as_ref().map(|(b, n, _)| (span_total(app, &[i], *b), span_total(app, &[i], *n)));
                 Row {
                     label: app.panes[i].name.clone(),
                     requests: t.requests(),
@@ -432,12 +517,14 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                     filter: None,
                     pane: Some(i),
                     p99_us: t.quantile_us(0.99),
+                    change: halves.and_then(|(b, n)| change(errors_of(&b), errors_of(&n))),
                 }
             })
             .collect(),
-        Breakdown::Routes | Breakdown::Upstreams => {
-            let routes = view.breakdown == Breakdown::Routes;
-            let mut merged: FxHashMap<&str, (Bucket, Vec<u64>)> = FxHashMap::default();
+        by => {
+            let field = by.field().unwrap_or("route");
+            // per name: the window's counts, the sparkline, and the baseline's and incident's counts
+            let mut merged: FxHashMap<&str, (Bucket, Vec<u64>, u64, u64)> = FxHashMap::default();
             // SPARK whole columns of the 10-second buckets, ending at the window's end (the last hour for `all`)
             let spark_span = if view.window == Window::All { 3600 } else { end - start };
             let res = KEY_RES;
@@ -446,39 +533,56 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
             let spark_from = spark_end - width * SPARK as i64;
             for &i in panes {
                 let Some(k) = keys.get(i) else { continue };
-                for ks in if routes { k.routes.values() } else { k.addrs.values() } {
-                    let cols = sum_columns(ks.recent.buckets(), spark_from, width, SPARK);
-                    let t = if view.window == Window::All { ks.total.clone() } else { ks.recent.total(start, end) };
+                let keyed = match by {
+                    Breakdown::Routes => &k.routes,
+                    Breakdown::Upstreams => &k.addrs,
+                    Breakdown::Hosts => &k.hosts,
+                    Breakdown::Nodes => &k.nodes,
+                    Breakdown::Clients => &k.clients,
+                    Breakdown::Agents => &k.agents,
+                    _ => &k.consumers,
+                };
+                for ks in keyed.keys.values() {
+                    let cols = sum_columns(ks.series.buckets(), spark_from, width, SPARK);
+                    let t = if view.window == Window::All { ks.total.clone() } else { ks.series.total(start, end) };
                     if t.requests() == 0 {
                         continue;
                     }
-                    let e = merged.entry(ks.name.as_str()).or_insert_with(|| (Bucket::default(), vec![0; SPARK]));
+                    let e = merged.entry(ks.name.as_str()).or_insert_with(|| (Bucket::default(), vec![0; SPARK], 0, 0));
                     e.0.absorb(&t);
                     for (a, (_, b)) in e.1.iter_mut().zip(&cols) {
                         *a += errors_of(b);
+                    }
+                    if let Some((b, n, _)) = &spans {
+                        e.2 += measure(&ks.during(*b));
+                        e.3 += measure(&ks.during(*n));
                     }
                 }
             }
             let mut rows: Vec<Row> = merged
                 .into_iter()
-                .map(|(name, (t, spark))| Row {
+                .map(|(name, (t, spark, before, now))| Row {
                     label: name.to_string(),
                     requests: t.requests(),
                     errors: errors_of(&t),
                     top_error: top_error(&t),
                     spark,
-                    filter: (name != "(other)").then(|| {
-                        let field = if routes { "route" } else { "upstream" };
-                        format!("{field}={}", quote(name))
-                    }),
+                    filter: (name != "(other)").then(|| format!("{field}={}", quote(name))),
                     pane: None,
                     p99_us: t.quantile_us(0.99),
+                    change: change(before, now),
                 })
                 .collect();
             rows.sort_by(|a, b| b.errors.cmp(&a.errors).then(b.requests.cmp(&a.requests)).then(a.label.cmp(&b.label)));
             rows
         }
+    };
+    if spans.is_some() {
+        // what rose most first; a stable sort keeps the order above among equals
+        let rise = |r: &Row| r.change.as_ref().map_or(0.0, crate::diagnose::Change::rise);
+        rows.sort_by(|a, b| rise(b).total_cmp(&rise(a)));
     }
+    rows
 }
 
 /// A filter value, quoted when it holds spaces or parentheses.
@@ -560,7 +664,7 @@ impl App {
     pub fn chart_data(&self, columns: usize) -> Option<ChartData> {
         let view = self.charts.as_ref()?;
         let mut data = chart_data(self, view, columns, &self.keys_index);
-        if matches!(view.breakdown, Breakdown::Routes | Breakdown::Upstreams) {
+        if view.breakdown.indexed() {
             let panes = scope_panes(self, view.scope);
             let done: usize = panes.iter().map(|&i| self.keys_index[i].folded.min(self.panes[i].lines.len())).sum();
             let all: usize = panes.iter().map(|&i| self.panes[i].lines.len()).sum();
@@ -573,6 +677,11 @@ impl App {
     pub(crate) fn chart_key(&mut self, action: Action) -> bool {
         if self.overlay != super::app::Overlay::None && action == Action::Back {
             return false; // Esc closes the overlay (diagnosis, trace) first
+        }
+        if action == Action::Baseline {
+            self.set_baseline();
+            self.dirty = true;
+            return true;
         }
         let panes = self.panes.len();
         let cols = match action {
@@ -618,6 +727,31 @@ impl App {
         self.clamp_chart();
         self.dirty = true;
         true
+    }
+
+    /// `B`: the baseline ends at the selected column (what came before it is compared with what came since);
+    /// again, or with no column selected, back to the default.
+    fn set_baseline(&mut self) {
+        let cursor = self.charts.as_ref().and_then(|v| v.cursor);
+        self.baseline_end = match cursor {
+            Some(c) if self.baseline_end != Some(c) => Some(c),
+            _ => None,
+        };
+        self.notice = Some(match (self.baseline_end, self.baseline_split(i64::MIN)) {
+            (Some(at), Some(_)) => format!(
+                "what changed: everything before {} against what came since (B again: before the first alert)",
+                log_clock(self, at)
+            ),
+            (Some(at), None) => format!(
+                "baseline before {}: too short a span on one side to compare (at least {} s each)",
+                log_clock(self, at),
+                crate::diagnose::MIN_COMPARED_S
+            ),
+            (None, _) if cursor.is_none() && self.charts.is_some() => {
+                "baseline: before the first alert (to set one, pick a moment with ←/→ in the charts, then B)".into()
+            }
+            (None, _) => "baseline: before the first alert, else the first half".into(),
+        });
     }
 
     /// Keep the row and the column cursor within what the charts show.
@@ -686,7 +820,7 @@ impl App {
     /// Whether routes or addresses wait to be indexed for the charts.
     pub fn indexing_pending(&self) -> bool {
         let Some(v) = &self.charts else { return false };
-        matches!(v.breakdown, Breakdown::Routes | Breakdown::Upstreams)
+        v.breakdown.indexed()
             && scope_panes(self, v.scope).iter().any(|&i| self.keys_index[i].folded < self.panes[i].lines.len())
     }
 

@@ -24,6 +24,8 @@ struct Wanted<'a> {
     status: Option<u16>,
     route: Option<&'a str>,
     upstream: Option<&'a str>,
+    /// The gateways' records this filter passes (a host, node, client, agent or consumer row's).
+    filter: Option<crate::filter::Filter>,
     from_ms: i64,
     panes: Vec<usize>,
 }
@@ -74,6 +76,12 @@ fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (Evidenc
             {
                 continue;
             }
+            let node = p.lines.label(line).unwrap_or(&p.name);
+            if role == crate::record::Role::Gateway
+                && w.filter.as_ref().is_some_and(|f| !f.matches_on(&rec, Some(node)))
+            {
+                continue;
+            }
             ev.add(&rec, role);
             if role == crate::record::Role::Gateway {
                 ev.add_node(m.status, p.lines.label(line).unwrap_or(&p.name));
@@ -106,7 +114,9 @@ fn slow_row(rows: &[super::charts::Row], row: &super::charts::Row, breakdown: Br
         Breakdown::Routes => "route",
         Breakdown::Upstreams => "upstream",
         Breakdown::Sources => "source",
-        Breakdown::Codes => return Vec::new(),
+        Breakdown::Hosts => "host",
+        Breakdown::Nodes => "node",
+        Breakdown::Clients | Breakdown::Agents | Breakdown::Consumers | Breakdown::Codes => return Vec::new(),
     };
     let Some(p99) = row.p99_us else { return Vec::new() };
     let mut others: Vec<u64> = rows.iter().filter(|r| r.label != row.label).filter_map(|r| r.p99_us).collect();
@@ -140,7 +150,8 @@ impl App {
         }
         let view = match self.charts.as_ref().filter(|v| v.focused) {
             Some(v) => self.diagnose_chart_row(v.breakdown, v.window.span(), v.window.label()),
-            None => self.diagnose_record(),
+            // a record that is no error, while a latency alert holds (or held): the latency finding
+            None => self.diagnose_record().or_else(|why| self.diagnose_latency().map_err(|_| why)),
         };
         match view {
             Ok(v) => {
@@ -166,7 +177,7 @@ impl App {
             (Breakdown::Sources, Some(p)) => vec![p],
             _ => (0..self.panes.len()).collect(),
         };
-        let mut w = Wanted { status: None, route: None, upstream: None, from_ms, panes };
+        let mut w = Wanted { status: None, route: None, upstream: None, filter: None, from_ms, panes };
         let title = match breakdown {
             Breakdown::Codes => {
                 let code: u16 = row.label.parse().map_err(|_| "not a status code")?;
@@ -185,6 +196,10 @@ impl App {
                 format!("upstream {} {over}", row.label)
             }
             Breakdown::Sources => format!("{} {over}", row.label),
+            by => {
+                w.filter = row.filter.as_deref().and_then(|f| crate::filter::Filter::parse(f).ok());
+                format!("{} {} {over}", by.label().trim_end_matches('s'), row.label)
+            }
         };
         let compare = self.baseline_split(from_ms);
         let (ev, counts) = gather_counting(self, &w, compare.map(|c| c.1 * 1000));
@@ -207,10 +222,13 @@ impl App {
 
     /// The baseline for "what changed?": from the first second (or `from_ms`) to the start of the first alert, else
     /// to half way; and the end. `None` when either side is shorter than [`MIN_COMPARED_S`].
-    fn baseline_split(&self, from_ms: i64) -> Option<(i64, i64, i64)> {
+    pub(crate) fn baseline_split(&self, from_ms: i64) -> Option<(i64, i64, i64)> {
         let first = self.panes.iter().filter_map(|p| p.stats.first_second()).min()?.max(from_ms.div_euclid(1000));
         let end = super::charts::log_now(self)?;
         let fits = |s: i64| s - first >= MIN_COMPARED_S && end - s >= MIN_COMPARED_S;
+        if let Some(set) = self.baseline_end {
+            return fits(set).then_some((first, set, end));
+        }
         // the first alert's start, when it leaves both sides long enough; else half way
         let alert = self.alert_history().iter().map(|e| e.start).filter(|&s| s - first >= MIN_COMPARED_S).min();
         let split = alert.filter(|&s| fits(s)).unwrap_or(first + (end - first) / 2);
@@ -232,6 +250,7 @@ impl App {
             status: Some(m.status),
             route: None,
             upstream: None,
+            filter: None,
             from_ms: i64::MIN,
             panes: (0..self.panes.len()).collect(),
         };

@@ -43,6 +43,7 @@ pub enum Action {
     PrevWindow,
     Breakdown,
     Scope,
+    Baseline,
     Diagnose,
     Replay,
     ReplayFiltered,
@@ -117,6 +118,7 @@ impl Action {
         Action::PrevWindow,
         Action::Breakdown,
         Action::Scope,
+        Action::Baseline,
         Action::Diagnose,
         Action::Replay,
         Action::ReplayFiltered,
@@ -178,6 +180,7 @@ impl Action {
             Action::PrevWindow => "prev_window",
             Action::Breakdown => "breakdown",
             Action::Scope => "scope",
+            Action::Baseline => "baseline",
             Action::Diagnose => "diagnose",
             Action::Replay => "replay",
             Action::ReplayFiltered => "replay_filtered",
@@ -226,8 +229,14 @@ impl Action {
             Action::Charts => "open the charts (again: focus them, then close them)",
             Action::NextWindow => "charts: a longer window (1m 5m 15m 1h all)",
             Action::PrevWindow => "charts: a shorter window",
-            Action::Breakdown => "charts: list by codes, routes, upstreams or sources",
+            Action::Breakdown => {
+                "charts: list by codes, routes, upstreams, hosts, nodes, clients, user agents, consumers or sources"
+            }
             Action::Scope => "charts: count all gateways, or one pane after another",
+            Action::Baseline => {
+                "charts: compare with everything before the selected column (\"what changed?\"); again to go back to \
+                 before the first alert"
+            }
             Action::Diagnose => "diagnose the selected record, or the code / route selected in the charts",
             Action::Replay => "replay the selected request: edit it, send it, compare with the log",
             Action::ReplayFiltered => "replay every request the filter shows (asks first)",
@@ -286,6 +295,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::PrevWindow, &["["]),
     (Action::Breakdown, &["b"]),
     (Action::Scope, &["s"]),
+    (Action::Baseline, &["B"]),
     (Action::Diagnose, &["d"]),
     (Action::Replay, &["e"]),
     (Action::ReplayFiltered, &["E"]),
@@ -582,7 +592,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 44);
+        assert_eq!(Action::ALL.len(), 45);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

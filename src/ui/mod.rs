@@ -7,6 +7,7 @@ pub mod charts;
 pub mod diagnosis;
 pub mod draw;
 pub mod keymap;
+mod latency;
 pub mod pace;
 pub mod pane;
 pub mod replay;
