@@ -146,7 +146,8 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     if let (true, Some(s)) = (t_resp >= 0, status) {
         upstream_status.push(s);
     }
-    let ms = |v: i64| (v >= 0).then(|| v as u64 * 1000);
+    // a timer too large to count in microseconds is no time at all
+    let ms = |v: i64| u64::try_from(v).ok().and_then(|v| v.checked_mul(1000));
     Some(Record {
         time: Some(time),
         method,
@@ -253,6 +254,13 @@ mod tests {
         assert_eq!(r.upstream_us, None);
         assert_eq!(r.duration_us, Some(63_387_000));
         assert_eq!(r.flags.as_deref(), Some("sH--"));
+    }
+
+    #[test]
+    fn timers_too_large_for_microseconds_are_none() {
+        let line = br#"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/99999999999999999 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1""#;
+        let r = parse(line).unwrap();
+        assert_eq!((r.duration_us, r.upstream_us), (None, Some(69_000)));
     }
 
     #[test]
