@@ -780,7 +780,8 @@ pub(crate) fn field(b: &[u8]) -> Option<Cow<'_, str>> {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// Append one nginx `combined` line with the documented extras
-/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
+/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`,
+/// followed by `uct="$upstream_connect_time" uht="$upstream_header_time"` when the request has those times.
 pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
     write_combined(r, out, Escape::Nginx);
     out.extend_from_slice(b" rid=");
@@ -794,6 +795,17 @@ pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\" ua=\"");
     push_addr_list(out, &r.upstream_addr);
     out.push(b'"');
+    if let Some(phases) = &r.upstream_phases {
+        let secs_or_dash = |o: &mut Vec<u8>, us: Option<u64>| match us {
+            Some(us) => push_secs3(o, us),
+            None => o.push(b'-'),
+        };
+        out.extend_from_slice(b" uct=\"");
+        push_list(out, phases, |o, p| secs_or_dash(o, p.connected_us));
+        out.extend_from_slice(b"\" uht=\"");
+        push_list(out, phases, |o, p| secs_or_dash(o, p.headers_us));
+        out.push(b'"');
+    }
 }
 
 /// Append one ingress-nginx `upstreaminfo` line; the upstream name is `default-<route>-80`.
@@ -1196,6 +1208,37 @@ mod tests {
     }
 
     #[test]
+    fn writer_with_upstream_phases() {
+        use crate::synth::AttemptPhases;
+        let mut r = SynthRequest::example();
+        r.upstream_us = vec![1_507_000];
+        let phases = AttemptPhases { connected_us: Some(1_500_123), headers_us: Some(1_504_999) };
+        r.upstream_phases = Some(vec![phases]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(
+            out.ends_with(br#" urt="1.507" us="502" ua="10.0.0.7:8080" uct="1.500" uht="1.504""#),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        let back = parse(&out).unwrap();
+        assert_eq!(
+            (back.upstream_connect_us, back.upstream_header_us, back.upstream_us),
+            (Some(1_500_000), Some(1_504_000), Some(1_507_000))
+        );
+        // an attempt that never got its headers, and a request that reached no upstream
+        r.upstream_phases = Some(vec![AttemptPhases { headers_us: None, ..phases }]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(out.ends_with(br#" uct="1.500" uht="-""#), "{}", String::from_utf8_lossy(&out));
+        r.upstream_phases = Some(vec![]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(out.ends_with(br#" uct="-" uht="-""#), "{}", String::from_utf8_lossy(&out));
+        assert_eq!(parse(&out).unwrap().upstream_connect_us, None);
+    }
+
+    #[test]
     fn unescape() {
         assert_eq!(field(br"a\x22b\\c\u00e9\ud83d\ude00").as_deref(), Some("a\"b\\cé😀"));
         assert_eq!(field(br"\x2D"), None, "decodes to a placeholder");
@@ -1268,6 +1311,21 @@ mod summary_tests {
             fast += summarize(&line).is_some() as u32;
         }
         assert_eq!(fast, 3000, "generated lines take the fast path");
+        // lines with the upstream connect and header times appended
+        let mut g = crate::generate::Generator::new(crate::generate::GenConfig {
+            requests: 3000,
+            scenario: Some(crate::generate::Scenario::SlowConnect),
+            ..Default::default()
+        });
+        let mut timed = 0;
+        while let Some(r) = g.next_request() {
+            let mut line = Vec::new();
+            write_nginx(&r, &mut line);
+            assert_same(&line);
+            let s = summarize(&line).expect("generated lines take the fast path");
+            timed += (s.upstream_connect_us.is_some() && s.upstream_header_us.is_some()) as u32;
+        }
+        assert!(timed > 2500, "most generated requests reach an upstream: {timed}");
     }
 
     /// Lines longer than the structural masks cover take the memchr scanner, with the same results.
