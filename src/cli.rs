@@ -358,7 +358,8 @@ pub struct GenerateArgs {
     pub incident: bool,
     /// Generate an incident shape instead: `outage-trickle` = two minutes healthy, two minutes of 502s, then six
     /// minutes of 0.1 requests/s, all 502 (it sets the number of requests); `slow-upstream` = no errors, and from
-    /// a third of the way in one upstream (10.0.0.8:8080) answers in about 2.6 s.
+    /// a third of the way in one upstream (10.0.0.8:8080) answers in about 2.6 s; `slow-connect` = the same, but
+    /// the time goes to connecting to it (1.5–2.5 s), and nginx lines carry `uct=` and `uht=`.
     #[arg(long, value_enum)]
     pub scenario: Option<crate::generate::Scenario>,
     /// Log time of the first request (RFC 3339; default: 2024-05-01T12:00:00Z).

@@ -86,6 +86,7 @@ async fn serve(
         upstream_status: vec![status],
         upstream_addr: vec![logs.addr.to_string()],
         upstream_us: vec![took],
+        upstream_phases: None,
         duration_us: took + 300,
         bytes_sent: body.len() as u64,
         bytes_received: 0,

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::record::LogTime;
-use crate::synth::SynthRequest;
+use crate::synth::{AttemptPhases, SynthRequest};
 
 /// A small, fast, seedable PRNG (SplitMix64): reproducible logs without a dependency.
 #[derive(Clone, Debug)]
@@ -136,9 +136,13 @@ pub enum Scenario {
     /// No errors at all (the mix without 5xx), at `--rate` for `--requests`; from a third of the way in, one of
     /// the four upstreams (10.0.0.8:8080) answers in about 2.6 s instead of tens of milliseconds.
     SlowUpstream,
+    /// Like `slow-upstream`, but the slow upstream's time goes to connecting: from a third of the way in,
+    /// connecting to 10.0.0.8:8080 takes 1.5–2.5 s, after which it answers in a few milliseconds. Every nginx
+    /// line carries the upstream connect and header times (`uct=`, `uht=`).
+    SlowConnect,
 }
 
-/// The upstream that turns slow in [`Scenario::SlowUpstream`].
+/// The upstream that turns slow in [`Scenario::SlowUpstream`] and [`Scenario::SlowConnect`].
 pub const SLOW_UPSTREAM: &str = "10.0.0.8:8080";
 
 impl Scenario {
@@ -146,7 +150,7 @@ impl Scenario {
     pub fn requests(self, rate: f64) -> Option<u64> {
         match self {
             Scenario::OutageTrickle => Some((240.0 * rate).round() as u64 + 36),
-            Scenario::SlowUpstream => None,
+            Scenario::SlowUpstream | Scenario::SlowConnect => None,
         }
     }
 
@@ -163,7 +167,7 @@ impl Scenario {
                     (240_000_000 + (i - busy) as i64 * 10_000_000, Some(502))
                 }
             }
-            Scenario::SlowUpstream => ((i as f64 / rate * 1e6) as i64, None),
+            Scenario::SlowUpstream | Scenario::SlowConnect => ((i as f64 / rate * 1e6) as i64, None),
         }
     }
 }
@@ -363,6 +367,11 @@ impl Generator {
         {
             *us = 2_400_000 + rng.below(400_000);
         }
+        let upstream_phases = (self.cfg.scenario == Some(Scenario::SlowConnect)).then(|| {
+            let slow = self.i >= self.cfg.requests / 3;
+            let attempts = upstream_addr.iter().zip(&upstream_status).zip(upstream_us.iter_mut());
+            attempts.map(|((addr, &st), us)| connect_phases(rng, slow && addr == SLOW_UPSTREAM, st, us)).collect()
+        });
         let upstream_total: u64 = upstream_us.iter().sum();
         let duration_us = upstream_total + overhead;
         let (bytes_sent, bytes_received) = (
@@ -380,6 +389,7 @@ impl Generator {
             upstream_status,
             upstream_addr,
             upstream_us,
+            upstream_phases,
             duration_us,
             bytes_sent,
             bytes_received,
@@ -396,6 +406,29 @@ impl Generator {
         self.i += 1;
         Some(req)
     }
+}
+
+/// When an upstream attempt of [`Scenario::SlowConnect`] connected and got its headers; a slow connect (1.5–2.5 s)
+/// also sets the attempt's time `us` to a few milliseconds past it. A client that closed (499) left before the
+/// headers.
+fn connect_phases(rng: &mut Rng, slow: bool, status: u16, us: &mut u64) -> AttemptPhases {
+    let connected = if slow {
+        let c = 1_500_000 + rng.below(1_000_000);
+        *us = c + 3_000 + rng.below(9_000);
+        c
+    } else {
+        // a fresh connection on the local network; never more than a quarter of the attempt
+        (100 + rng.below(900)).min(*us / 4)
+    };
+    let headers = if status == 499 {
+        None
+    } else if slow {
+        Some(connected + 2_000 + rng.below(*us - connected - 2_500))
+    } else {
+        // the body follows the headers within a couple of milliseconds
+        Some(*us - rng.below(2_000).min(*us - connected))
+    };
+    AttemptPhases { connected_us: Some(connected), headers_us: headers }
 }
 
 /// Writes one request as a line of some format.
@@ -489,6 +522,38 @@ mod tests {
         assert!((1700..2300).contains(&fives), "{fives}");
         assert!(StatusMix::parse("200").is_err());
         assert!(StatusMix::parse("").is_err());
+    }
+
+    #[test]
+    fn slow_connect_spends_the_slow_upstreams_time_connecting() {
+        let cfg = GenConfig { requests: 3000, scenario: Some(Scenario::SlowConnect), ..Default::default() };
+        let mut g = Generator::new(cfg);
+        let (mut slow, mut i) = (0, 0);
+        while let Some(r) = g.next_request() {
+            assert!(r.status < 500, "no 5xx: {r:?}");
+            let phases = r.upstream_phases.as_ref().expect("every request carries the times");
+            assert_eq!(phases.len(), r.upstream_us.len());
+            let attempts = phases.iter().zip(&r.upstream_us).zip(&r.upstream_addr).zip(&r.upstream_status);
+            for (((p, &us), addr), &st) in attempts {
+                let connected = p.connected_us.unwrap();
+                let headers = p.headers_us.unwrap_or(us);
+                assert!(connected <= headers && headers <= us, "{p:?} {us}");
+                if i >= 1000 && addr == SLOW_UPSTREAM {
+                    assert!((1_500_000..2_500_000).contains(&connected), "{p:?}");
+                    assert!(us - connected < 12_000, "answers a few ms after connecting: {p:?} {us}");
+                    if p.headers_us.is_some() {
+                        assert!((connected + 2_000..connected + 12_000).contains(&headers), "{p:?}");
+                    }
+                    slow += 1;
+                } else {
+                    // a client that gave up (499) may have waited long on any upstream
+                    assert!(connected < 1_000 && (st == 499 || us < 1_500_000), "{addr} stays fast: {p:?} {us}");
+                }
+            }
+            assert!(r.duration_us >= r.upstream_total_us().unwrap_or(0));
+            i += 1;
+        }
+        assert!(slow > 300, "about a quarter of the last two thirds: {slow}");
     }
 
     #[test]

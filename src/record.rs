@@ -211,9 +211,15 @@ pub struct Record<'a> {
     pub duration_us: Option<u64>,
     /// Time spent waiting on upstreams (summed over attempts), in microseconds.
     pub upstream_us: Option<u64>,
-    /// Time spent connecting to upstreams (summed over attempts), in microseconds.
+    /// Time spent connecting to upstreams (summed over attempts), in microseconds: nginx's
+    /// `$upstream_connect_time` (TLS handshake included), HAProxy's `Tc`.
     pub upstream_connect_us: Option<u64>,
-    /// Time until the upstream's response headers came (summed over attempts), in microseconds.
+    /// Time until the upstream's response headers came (summed over attempts), in microseconds, counted from the
+    /// start of each attempt's connect, so it includes [`Self::upstream_connect_us`]: nginx's
+    /// `$upstream_header_time`, HAProxy's `Tc + Tr`. nginx's reference only says "time spent on receiving the
+    /// response header"; its logging guide ("between establishing a connection and receiving the first byte of
+    /// the response header") and its source (`ngx_http_upstream.c` starts the clock of all three upstream times
+    /// before connecting) settle where it counts from.
     pub upstream_header_us: Option<u64>,
     /// Upstream address(es) as logged, e.g. `10.0.0.1:80, 10.0.0.2:80`.
     pub upstream_addr: Option<Cow<'a, str>>,

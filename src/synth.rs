@@ -26,6 +26,9 @@ pub struct SynthRequest {
     pub upstream_addr: Vec<String>,
     /// Time of each upstream attempt in microseconds (same length as `upstream_status`).
     pub upstream_us: Vec<u64>,
+    /// When each upstream attempt connected and got its response headers (same length as `upstream_status`),
+    /// when the gateway logs those times; `None` when its log format has no place for them.
+    pub upstream_phases: Option<Vec<AttemptPhases>>,
     /// Total time at the gateway in microseconds.
     pub duration_us: u64,
     /// Response body bytes.
@@ -52,6 +55,16 @@ pub struct SynthRequest {
     pub message: String,
 }
 
+/// How far into an upstream attempt its milestones came, in microseconds from the start of its connect (the
+/// clock nginx's `$upstream_connect_time`, `$upstream_header_time` and `$upstream_response_time` share).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptPhases {
+    /// The connection was up (`None`: it never was).
+    pub connected_us: Option<u64>,
+    /// The response headers were in (`None`: they never came).
+    pub headers_us: Option<u64>,
+}
+
 impl SynthRequest {
     /// The status the last upstream attempt returned, if any.
     pub fn last_upstream_status(&self) -> Option<u16> {
@@ -76,6 +89,7 @@ impl SynthRequest {
             upstream_status: vec![502],
             upstream_addr: vec!["10.0.0.7:8080".into()],
             upstream_us: vec![1_000],
+            upstream_phases: None,
             duration_us: 2_000,
             bytes_sent: 157,
             bytes_received: 412,

@@ -755,6 +755,37 @@ fn a_slow_upstream_is_named_with_its_p99() {
     assert_eq!(healthy["latency_findings"].as_array().map(Vec::len), Some(0));
 }
 
+/// The same incident with the time spent connecting: every line carries `uct=` and `uht=` and parses, and the
+/// slow upstream is still the one named.
+#[test]
+fn a_slow_connect_parses_every_line_and_names_the_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = dir.path().join("gw.log").display().to_string();
+    gatewatch()
+        .args(["generate", "--scenario", "slow-connect", "--rate", "50", "--requests", "6000", "--gateway-out", &gw])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&gw).unwrap();
+    let mut slow_connects = 0;
+    for (i, line) in text.lines().enumerate() {
+        assert!(line.contains(" uct=\"") && line.contains(" uht=\""), "{line}");
+        let r = gatewatch::format::nginx::parse(line.as_bytes()).unwrap();
+        if i >= 2000 && r.upstream_addr.as_deref() == Some(gatewatch::generate::SLOW_UPSTREAM) {
+            let (connect, header) = (r.upstream_connect_us.unwrap(), r.upstream_header_us.unwrap_or(u64::MAX));
+            assert!(connect >= 1_500_000 && connect < header, "{line}");
+            slow_connects += 1;
+        }
+    }
+    assert!(slow_connects > 500, "{slow_connects}");
+    let (r, _) = report_json(&[&gw]);
+    let s = &r["sources"][0];
+    assert_eq!((s["format"].as_str(), s["lines"].as_u64()), (Some("nginx"), Some(6000)), "{s}");
+    assert_eq!((s["parsed"].as_u64(), s["unparsed"].as_u64()), (Some(6000), Some(0)), "{s}");
+    assert_eq!(r["classes"]["5xx"], 0, "no errors at all");
+    let f = &r["latency_findings"][0];
+    assert_eq!((f["kind"].as_str(), f["subject"].as_str()), (Some("upstream"), Some("10.0.0.8:8080")), "{f}");
+}
+
 /// A gateway reload a few seconds before the 502s rise: listed as a change, and named in the 502 diagnosis.
 #[test]
 fn a_reload_before_an_error_rise_is_a_marker_named_by_the_diagnosis() {

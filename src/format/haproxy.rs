@@ -2,6 +2,9 @@
 //! %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`), behind any syslog prefix (RFC 3164, RFC 5424) or none.
 //!
 //! `-1` timers mean "not reached": the server answered iff `Tr != -1`, which is what fills `upstream_status`.
+//! `Tc` is the time to connect to the server and `Tr` the time from there to its complete response headers, so
+//! the connect time is `Tc` and the time until the headers, counted like nginx's `$upstream_header_time` from the
+//! start of the connect, is `Tc + Tr`.
 //! The request id is a trailing `%ID` after the request (`"${HAPROXY_HTTP_LOG_FMT} %ID"`), or else a captured
 //! request header that looks like an id.
 
@@ -121,7 +124,7 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
         let slash = memchr::memchr(b'/', w)?;
         (&w[..slash], &w[slash + 1..])
     };
-    let [_tr, _tw, _tc, t_resp, t_active] = ints::<5>(c.word()?)?;
+    let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(c.word()?)?;
     let status = scan::int(c.word()?)?;
     let bytes = scan::int(c.word()?)?;
     let _req_cookie = c.word()?;
@@ -146,7 +149,8 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     if let (true, Some(s)) = (t_resp >= 0, status) {
         upstream_status.push(s);
     }
-    let ms = |v: i64| (v >= 0).then(|| v as u64 * 1000);
+    // a timer too large to count in microseconds is no time at all
+    let ms = |v: i64| u64::try_from(v).ok().and_then(|v| v.checked_mul(1000));
     Some(Record {
         time: Some(time),
         method,
@@ -157,6 +161,12 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
         upstream_status,
         duration_us: ms(t_active),
         upstream_us: ms(t_resp),
+        upstream_connect_us: ms(t_connect),
+        upstream_header_us: if t_connect >= 0 && t_resp >= 0 {
+            t_connect.checked_add(t_resp).and_then(ms)
+        } else {
+            None
+        },
         upstream_addr: if server == b"<NOSRV>" { None } else { num::text(server) },
         client: num::text(client),
         bytes_sent: u64::try_from(bytes).ok(),
@@ -234,6 +244,8 @@ mod tests {
         assert_eq!(r.upstream_addr.as_deref(), Some("srv1"));
         assert_eq!(r.duration_us, Some(109_000));
         assert_eq!(r.upstream_us, Some(69_000));
+        // Tc 30 ms, then Tr 69 ms to the response headers
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us), (Some(30_000), Some(99_000)));
         assert_eq!(r.status, Some(200));
         assert_eq!(r.upstream_status.as_slice(), &[200]);
         assert_eq!(r.bytes_sent, Some(2750));
@@ -251,8 +263,20 @@ mod tests {
         assert_eq!(r.status, Some(504));
         assert!(r.upstream_status.is_empty());
         assert_eq!(r.upstream_us, None);
+        // connected at once, the headers never came
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us), (Some(0), None));
         assert_eq!(r.duration_us, Some(63_387_000));
         assert_eq!(r.flags.as_deref(), Some("sH--"));
+    }
+
+    #[test]
+    fn timers_too_large_for_microseconds_are_none() {
+        let line = br#"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/99999999999999999 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1""#;
+        let r = parse(line).unwrap();
+        assert_eq!((r.duration_us, r.upstream_us), (None, Some(69_000)));
+        let line = br#"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/99999999999999999/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 "GET /index.html HTTP/1.1""#;
+        let r = parse(line).unwrap();
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us, r.upstream_us), (None, None, Some(69_000)));
     }
 
     #[test]
@@ -264,6 +288,7 @@ mod tests {
         assert_eq!(r.request_id.as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
         assert_eq!(r.duration_us, Some(0));
         assert!(r.upstream_status.is_empty());
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us), (None, None), "no server, no connect");
         assert!(parse(br#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
     }
 }

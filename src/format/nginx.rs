@@ -171,6 +171,8 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
             Some(KvField::RequestId) => s.request_id = bytes_field(val).or(s.request_id),
             Some(KvField::Duration) => s.duration_us = secs_to_us(val).or(s.duration_us),
             Some(KvField::UpstreamTime) => s.upstream_us = sum_secs_to_us(val).or(s.upstream_us),
+            Some(KvField::UpstreamConnectTime) => s.upstream_connect_us = sum_secs_to_us(val).or(s.upstream_connect_us),
+            Some(KvField::UpstreamHeaderTime) => s.upstream_header_us = sum_secs_to_us(val).or(s.upstream_header_us),
             Some(KvField::UpstreamStatus) => {
                 let l = StatusList::parse(val);
                 if !l.is_empty() {
@@ -291,16 +293,16 @@ fn positional<'a>(rec: &mut Record<'a>, val: &'a [u8]) {
     }
 }
 
-/// Map a `key=value` extra onto the record (keys are case-insensitive). Unknown keys are skipped.
-///
-/// `ua` is the *upstream address* here, as in the documented example
-/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
 /// What a `key=value` extra holds, by its (case-insensitive) name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KvField {
     RequestId,
     Duration,
     UpstreamTime,
+    /// `uct` / `upstream_connect_time`: nginx's `$upstream_connect_time`.
+    UpstreamConnectTime,
+    /// `uht` / `upstream_header_time`: nginx's `$upstream_header_time`, counted from the start of the connect.
+    UpstreamHeaderTime,
     UpstreamStatus,
     UpstreamAddr,
     Traceparent,
@@ -323,6 +325,8 @@ fn kv_field(key: &[u8]) -> Option<KvField> {
         [a, b, c] => match [a | 0x20, b | 0x20, c | 0x20] {
             [b'r', b'i', b'd'] => Some(KvField::RequestId),
             [b'u', b'r', b't'] => Some(KvField::UpstreamTime),
+            [b'u', b'c', b't'] => Some(KvField::UpstreamConnectTime),
+            [b'u', b'h', b't'] => Some(KvField::UpstreamHeaderTime),
             _ => None,
         },
         _ => kv_field_long(key),
@@ -343,6 +347,8 @@ fn kv_field_long(key: &[u8]) -> Option<KvField> {
         b"rid" | b"request_id" | b"req_id" | b"reqid" | b"x_request_id" | b"requestid" => KvField::RequestId,
         b"rt" | b"request_time" => KvField::Duration,
         b"urt" | b"upstream_response_time" => KvField::UpstreamTime,
+        b"uct" | b"upstream_connect_time" => KvField::UpstreamConnectTime,
+        b"uht" | b"upstream_header_time" => KvField::UpstreamHeaderTime,
         b"us" | b"upstream_status" => KvField::UpstreamStatus,
         b"ua" | b"upstream_addr" => KvField::UpstreamAddr,
         b"traceparent" => KvField::Traceparent,
@@ -353,6 +359,11 @@ fn kv_field_long(key: &[u8]) -> Option<KvField> {
     })
 }
 
+/// Map a `key=value` extra onto the record (keys are case-insensitive). Unknown keys are skipped.
+///
+/// `ua` is the *upstream address* here, as in the documented example
+/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
+/// Upstream times (`urt`, `uct`, `uht`) are seconds, summed over the attempts of a list.
 fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
     let Some(kind) = kv_field(key) else { return };
     let set = |slot: &mut Option<Cow<'a, str>>, v: Option<Cow<'a, str>>| {
@@ -364,6 +375,8 @@ fn apply_kv<'a>(rec: &mut Record<'a>, key: &[u8], val: &'a [u8]) {
         KvField::RequestId => set(&mut rec.request_id, field(val)),
         KvField::Duration => rec.duration_us = secs_to_us(val).or(rec.duration_us),
         KvField::UpstreamTime => rec.upstream_us = sum_secs_to_us(val).or(rec.upstream_us),
+        KvField::UpstreamConnectTime => rec.upstream_connect_us = sum_secs_to_us(val).or(rec.upstream_connect_us),
+        KvField::UpstreamHeaderTime => rec.upstream_header_us = sum_secs_to_us(val).or(rec.upstream_header_us),
         KvField::UpstreamStatus => {
             let l = StatusList::parse(val);
             if !l.is_empty() {
@@ -767,7 +780,8 @@ pub(crate) fn field(b: &[u8]) -> Option<Cow<'_, str>> {
 // ---------------------------------------------------------------------------------------------------------------
 
 /// Append one nginx `combined` line with the documented extras
-/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`.
+/// `rid=$request_id rt=$request_time urt="$upstream_response_time" us="$upstream_status" ua="$upstream_addr"`,
+/// followed by `uct="$upstream_connect_time" uht="$upstream_header_time"` when the request has those times.
 pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
     write_combined(r, out, Escape::Nginx);
     out.extend_from_slice(b" rid=");
@@ -781,6 +795,17 @@ pub fn write_nginx(r: &SynthRequest, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\" ua=\"");
     push_addr_list(out, &r.upstream_addr);
     out.push(b'"');
+    if let Some(phases) = &r.upstream_phases {
+        let secs_or_dash = |o: &mut Vec<u8>, us: Option<u64>| match us {
+            Some(us) => push_secs3(o, us),
+            None => o.push(b'-'),
+        };
+        out.extend_from_slice(b" uct=\"");
+        push_list(out, phases, |o, p| secs_or_dash(o, p.connected_us));
+        out.extend_from_slice(b"\" uht=\"");
+        push_list(out, phases, |o, p| secs_or_dash(o, p.headers_us));
+        out.push(b'"');
+    }
 }
 
 /// Append one ingress-nginx `upstreaminfo` line; the upstream name is `default-<route>-80`.
@@ -1034,6 +1059,43 @@ mod tests {
     }
 
     #[test]
+    fn upstream_connect_and_header_times() {
+        // one attempt, short keys after the documented ones
+        let l = br#"203.0.113.7 - - [01/May/2024:12:00:00 +0000] "GET /v1/orders/123 HTTP/1.1" 200 157 "-" "curl/8.5.0" rid=0af7651916cd43dd8448eb211c80319c rt=0.014 urt="0.012" us="200" ua="10.0.0.7:8080" uct="0.001" uht="0.011""#;
+        let r = parse(l).unwrap();
+        assert_eq!(
+            (r.upstream_connect_us, r.upstream_header_us, r.upstream_us),
+            (Some(1_000), Some(11_000), Some(12_000))
+        );
+        // a retry: the first connect never completed (`-`, which counts as nothing), the lists are summed
+        let l = br#"203.0.113.8 - - [01/May/2024:12:00:01 +0000] "POST /v1/orders HTTP/1.1" 200 88 "-" "okhttp/4.12.0" rt=1.040 urt="1.002, 0.030" us="502, 200" ua="10.0.0.1:80, 10.0.0.2:80" uct="-, 0.002" uht="-, 0.021""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us), (Some(2_000), Some(21_000)));
+        // long names, unquoted `a : b` lists (an internal redirect), upper case, before `urt`
+        let l = br#"::1 - - [01/May/2024:12:00:02 +0000] "GET / HTTP/2.0" 200 5 "-" "-" request_time=0.180 UPSTREAM_CONNECT_TIME=0.002 : 0.001 upstream_header_time=0.009 : 0.150 upstream_response_time=0.010 : 0.160"#;
+        let r = parse(l).unwrap();
+        assert_eq!(
+            (r.upstream_connect_us, r.upstream_header_us, r.upstream_us),
+            (Some(3_000), Some(159_000), Some(170_000))
+        );
+        assert_eq!(r.duration_us, Some(180_000));
+        // no upstream: placeholders, quoted, bare and empty
+        for tail in [&br#" uct="-" uht="-""#[..], b" uct=- uht=-", br#" uct="" uht="""#, b" uct=\"-, -\" uht=\"-, -\""]
+        {
+            let mut l = br#"203.0.113.9 - - [01/May/2024:12:00:03 +0000] "GET /v1/account HTTP/1.1" 401 0 "-" "curl/8.5.0" urt="-" us="-""#.to_vec();
+            l.extend_from_slice(tail);
+            let r = parse(&l).unwrap();
+            let ctx = String::from_utf8_lossy(&l);
+            assert_eq!((r.upstream_connect_us, r.upstream_header_us), (None, None), "{ctx}");
+            assert_eq!(Summary::of(&r), summarize(&l).unwrap(), "{ctx}");
+        }
+        // lines without the keys have none
+        let l = br#"10.1.2.3 - - [01/May/2024:12:00:00 +0200] "POST /v1/orders HTTP/1.1" 502 157 "-" "curl/8.5.0" rid=0af7651916cd43dd8448eb211c80319c rt=0.031 urt="0.001, 0.020" us="502, 200" ua="10.0.0.1:80, 10.0.0.2:80""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.upstream_connect_us, r.upstream_header_us), (None, None));
+    }
+
+    #[test]
     fn positional_extras() {
         let l = br#"1.2.3.4 - - [01/May/2024:12:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "203.0.113.9, 10.0.0.1" 0.250 3fa85f64-5717-4562-b3fc-2c963f66afa6"#;
         let r = parse(l).unwrap();
@@ -1146,6 +1208,37 @@ mod tests {
     }
 
     #[test]
+    fn writer_with_upstream_phases() {
+        use crate::synth::AttemptPhases;
+        let mut r = SynthRequest::example();
+        r.upstream_us = vec![1_507_000];
+        let phases = AttemptPhases { connected_us: Some(1_500_123), headers_us: Some(1_504_999) };
+        r.upstream_phases = Some(vec![phases]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(
+            out.ends_with(br#" urt="1.507" us="502" ua="10.0.0.7:8080" uct="1.500" uht="1.504""#),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        let back = parse(&out).unwrap();
+        assert_eq!(
+            (back.upstream_connect_us, back.upstream_header_us, back.upstream_us),
+            (Some(1_500_000), Some(1_504_000), Some(1_507_000))
+        );
+        // an attempt that never got its headers, and a request that reached no upstream
+        r.upstream_phases = Some(vec![AttemptPhases { headers_us: None, ..phases }]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(out.ends_with(br#" uct="1.500" uht="-""#), "{}", String::from_utf8_lossy(&out));
+        r.upstream_phases = Some(vec![]);
+        let mut out = Vec::new();
+        write_nginx(&r, &mut out);
+        assert!(out.ends_with(br#" uct="-" uht="-""#), "{}", String::from_utf8_lossy(&out));
+        assert_eq!(parse(&out).unwrap().upstream_connect_us, None);
+    }
+
+    #[test]
     fn unescape() {
         assert_eq!(field(br"a\x22b\\c\u00e9\ud83d\ude00").as_deref(), Some("a\"b\\cé😀"));
         assert_eq!(field(br"\x2D"), None, "decodes to a placeholder");
@@ -1197,12 +1290,14 @@ mod summary_tests {
 
     #[test]
     fn summary_matches_full_on_fixtures_and_generated_lines() {
-        let mut fixtures_fast = 0;
+        let (mut fixtures_fast, mut fixtures_timed) = (0, 0);
         for l in fixture_lines() {
             assert_same(&l);
             fixtures_fast += summarize(&l).is_some() as u32;
+            fixtures_timed += summarize(&l).is_some_and(|s| s.upstream_connect_us.is_some()) as u32;
         }
         assert!(fixtures_fast >= 5, "the fixtures exercise the fast path too: {fixtures_fast}");
+        assert!(fixtures_timed >= 3, "and its upstream connect and header times: {fixtures_timed}");
         let mut g = crate::generate::Generator::new(crate::generate::GenConfig {
             requests: 3000,
             incident: true,
@@ -1216,6 +1311,21 @@ mod summary_tests {
             fast += summarize(&line).is_some() as u32;
         }
         assert_eq!(fast, 3000, "generated lines take the fast path");
+        // lines with the upstream connect and header times appended
+        let mut g = crate::generate::Generator::new(crate::generate::GenConfig {
+            requests: 3000,
+            scenario: Some(crate::generate::Scenario::SlowConnect),
+            ..Default::default()
+        });
+        let mut timed = 0;
+        while let Some(r) = g.next_request() {
+            let mut line = Vec::new();
+            write_nginx(&r, &mut line);
+            assert_same(&line);
+            let s = summarize(&line).expect("generated lines take the fast path");
+            timed += (s.upstream_connect_us.is_some() && s.upstream_header_us.is_some()) as u32;
+        }
+        assert!(timed > 2500, "most generated requests reach an upstream: {timed}");
     }
 
     /// Lines longer than the structural masks cover take the memchr scanner, with the same results.

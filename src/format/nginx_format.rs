@@ -47,6 +47,10 @@ enum Var {
     RequestLength,
     RequestTime,
     UpstreamTime,
+    /// `$upstream_connect_time`.
+    UpstreamConnectTime,
+    /// `$upstream_header_time` (counted from the start of the connect).
+    UpstreamHeaderTime,
     UpstreamStatus,
     UpstreamAddr,
     /// `$request_id`, `$http_x_request_id`, `$req_id`.
@@ -82,6 +86,8 @@ impl Var {
             "request_length" => Var::RequestLength,
             "request_time" => Var::RequestTime,
             "upstream_response_time" => Var::UpstreamTime,
+            "upstream_connect_time" => Var::UpstreamConnectTime,
+            "upstream_header_time" => Var::UpstreamHeaderTime,
             "upstream_status" => Var::UpstreamStatus,
             "upstream_addr" => Var::UpstreamAddr,
             "request_id" | "http_x_request_id" | "req_id" => Var::RequestId,
@@ -97,7 +103,15 @@ impl Var {
 
     /// nginx logs these as `a, b` / `a : b` lists, which contain spaces.
     fn is_list(self) -> bool {
-        matches!(self, Var::UpstreamTime | Var::UpstreamStatus | Var::UpstreamAddr | Var::IgnoredList)
+        matches!(
+            self,
+            Var::UpstreamTime
+                | Var::UpstreamConnectTime
+                | Var::UpstreamHeaderTime
+                | Var::UpstreamStatus
+                | Var::UpstreamAddr
+                | Var::IgnoredList
+        )
     }
 }
 
@@ -364,6 +378,8 @@ impl NginxFormat {
             Var::RequestLength => rec.bytes_received = parse_u64(v),
             Var::RequestTime => rec.duration_us = secs_to_us(v),
             Var::UpstreamTime => rec.upstream_us = sum_secs_to_us(v),
+            Var::UpstreamConnectTime => rec.upstream_connect_us = sum_secs_to_us(v),
+            Var::UpstreamHeaderTime => rec.upstream_header_us = sum_secs_to_us(v),
             Var::UpstreamStatus => rec.upstream_status = StatusList::parse(v),
             Var::UpstreamAddr => rec.upstream_addr = num::text(v),
             Var::RequestId => {
@@ -423,6 +439,38 @@ mod tests {
         assert_eq!(r.upstream_us, Some(35_000));
         assert_eq!(r.request_id.as_deref(), Some("abc"));
         assert_eq!(r.path.as_deref(), Some("/x"));
+    }
+
+    #[test]
+    fn upstream_connect_and_header_times() {
+        // an ingress-nginx style JSON log-format: the lists quoted, summed over the attempts
+        let f = NginxFormat::compile(
+            r#"escape=json '{"time":"$time_iso8601","status":$status,"upstream_addr":"$upstream_addr",'
+                '"upstream_connect_time":"$upstream_connect_time","upstream_header_time":"$upstream_header_time",'
+                '"upstream_response_time":"$upstream_response_time"}'"#,
+        )
+        .unwrap();
+        let l = br#"{"time":"2024-05-01T12:00:00+00:00","status":200,"upstream_addr":"10.0.0.1:80, 10.0.0.2:80","upstream_connect_time":"-, 0.002","upstream_header_time":"-, 0.021","upstream_response_time":"1.002, 0.030"}"#;
+        let r = f.parse(l).unwrap();
+        assert_eq!(
+            (r.upstream_connect_us, r.upstream_header_us, r.upstream_us),
+            (Some(2_000), Some(21_000), Some(1_032_000))
+        );
+        for none in ["-", ""] {
+            let l = format!(
+                r#"{{"time":"2024-05-01T12:00:00+00:00","status":401,"upstream_addr":"{none}","upstream_connect_time":"{none}","upstream_header_time":"{none}","upstream_response_time":"{none}"}}"#
+            );
+            let r = f.parse(l.as_bytes()).unwrap();
+            assert_eq!((r.upstream_connect_us, r.upstream_header_us, r.status), (None, None, Some(401)), "{l}");
+        }
+        // plain text, unquoted `a : b` lists (an internal redirect) side by side
+        let f = NginxFormat::compile("$status $upstream_connect_time $upstream_header_time $upstream_response_time")
+            .unwrap();
+        let r = f.parse(b"200 0.001 : 0.002 0.010 : 0.020 0.011 : 0.030").unwrap();
+        assert_eq!(
+            (r.upstream_connect_us, r.upstream_header_us, r.upstream_us),
+            (Some(3_000), Some(30_000), Some(41_000))
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct Summary<'a> {
     pub upstream_us: Option<u64>,
     /// Time connecting to upstreams, µs.
     pub upstream_connect_us: Option<u64>,
-    /// Time until the upstream's response headers, µs.
+    /// Time until the upstream's response headers, connect included, µs.
     pub upstream_header_us: Option<u64>,
     /// Request target as logged.
     pub path: Option<&'a [u8]>,
