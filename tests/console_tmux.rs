@@ -757,7 +757,9 @@ fn d_on_a_source_ranks_what_changed_first() {
     t.keys(&["c"]);
     t.wait("the charts", |s| s.has("charts ·"));
     // the whole span, by source
-    t.keys(&["c", "]", "]", "]", "b", "b", "b"]);
+    // codes → routes → upstreams → hosts → nodes → clients → user agents → consumers → sources
+    t.keys(&["c", "]", "]", "]"]);
+    t.keys(&["b"; 8]);
     t.wait("the sources list", |s| s.has("sources · ") && s.has(" in window") && s.has("window all"));
     t.keys(&["d"]);
     let s = t.wait("the diagnosis", |s| s.has("what changed first"));
@@ -988,7 +990,7 @@ fn the_nodes_breakdown_puts_the_node_that_changed_first() {
     let (before, now) = change.split_once('→').unwrap();
     let (before, now): (f64, f64) = (before.parse().unwrap(), now.parse().unwrap());
     assert!(before * 4.0 < now && (100.0..=125.0).contains(&now), "{row}");
-    let gw1 = s.text().lines().find(|l| l.contains(" gw1 ")).unwrap().to_string();
+    let gw1 = s.text().lines().find(|l| l.contains(" gw1 ") && l.contains('→')).unwrap().to_string();
     assert!(gw1.contains("0→0"), "gw1 had no errors before or since: {gw1}");
     // Enter: the log panes show gw2 only
     t.keys(&["Enter"]);

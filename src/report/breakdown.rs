@@ -266,7 +266,14 @@ mod tests {
                 k.add(b"10.0.0.2", p(502));
             }
         }
-        let keys: BTreeMap<String, KeySeries> = k.keys.into_values().map(|v| (v.name.clone(), v)).collect();
+        let keys: BTreeMap<String, KeySeries> = k
+            .keys
+            .into_values()
+            .map(|mut v| {
+                v.settle();
+                (v.name.clone(), v)
+            })
+            .collect();
         let spans = Spans { base: (t0, t0 + 120), window: (t0 + 120, t0 + 240), since: "12:00".into() };
         let rows = key_rows(&keys, Some(&spans), Measure::Errors, 10);
         assert_eq!(rows[0].key, "10.0.0.2");

@@ -424,6 +424,9 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.first = [c.first, t.first].into_iter().flatten().min_by_key(|t| t.unix_us);
         c.last = [c.last, t.last].into_iter().flatten().max_by_key(|t| t.unix_us);
     }
+    for keys in [&mut c.routes, &mut c.addrs, &mut c.hosts, &mut c.clients, &mut c.user_agents, &mut c.consumers] {
+        keys.values_mut().for_each(KeySeries::settle);
+    }
     c
 }
 

@@ -12,29 +12,42 @@ pub struct KeySeries {
     pub name: String,
     /// Over time.
     pub series: Series,
-    /// Since the first record.
+    /// Since the first record; while [`KeySeries::whole`], only the records the series could not place (see
+    /// [`KeySeries::settle`]).
     pub total: Bucket,
+    /// The series keeps everything (`Keep::All`): the total is summed from it once, at the end, instead of
+    /// counting every record twice.
+    whole: bool,
 }
 
 impl KeySeries {
     /// Count one record (over time too, unless its time is [`NO_TIME`]).
     #[inline]
     pub fn add(&mut self, p: Point) {
-        if p.unix_us != NO_TIME {
-            self.series.add(p);
+        let placed = p.unix_us != NO_TIME && self.series.add(p);
+        if !(placed && self.whole) {
+            self.total.count(&p, &[]);
         }
-        self.total.count(&p, &[]);
+    }
+
+    /// Make [`KeySeries::total`] whole (after the last record and merge of a series that keeps everything).
+    pub fn settle(&mut self) {
+        if self.whole {
+            self.total.absorb(&self.series.total(i64::MIN, i64::MAX));
+            self.whole = false;
+        }
     }
 
     /// Add another count of the same key.
     pub fn absorb(&mut self, o: &KeySeries) {
+        debug_assert_eq!(self.whole, o.whole, "settle both or neither");
         self.series.merge(&o.series);
         self.total.absorb(&o.total);
     }
 
     /// A key counted by a whole series (a source's timeline).
     pub fn whole(name: String, series: &Series) -> KeySeries {
-        KeySeries { name, total: series.total(i64::MIN, i64::MAX), series: series.clone() }
+        KeySeries { name, total: series.total(i64::MIN, i64::MAX), series: series.clone(), whole: false }
     }
 
     /// What came in `[from, to)`: each bucket counts where its middle falls, so a coarse bucket on the border of
@@ -77,6 +90,7 @@ impl Keyed {
             name: if k == OTHER { "(other)".to_string() } else { name() },
             series: template.clone(),
             total: Bucket::default(),
+            whole: template.keeps_all(),
         })
     }
 
@@ -120,6 +134,7 @@ mod tests {
         for (i, name) in ["a", "b", "c", "d", "a"].iter().enumerate() {
             k.add(name.as_bytes(), at(1_700_000_000 + i as i64, 200));
         }
+        k.keys.values_mut().for_each(KeySeries::settle);
         let mut names: Vec<(&str, u64)> = k.keys.values().map(|s| (s.name.as_str(), s.total.requests())).collect();
         names.sort();
         assert_eq!(names, [("(other)", 2), ("a", 2), ("b", 1)]);
@@ -157,6 +172,8 @@ mod tests {
             one.add(name, p);
         }
         a.merge(&b);
+        a.keys.values_mut().chain(one.keys.values_mut()).for_each(KeySeries::settle);
+        assert!(one.keys.values().all(|k| k.total.requests() > 0));
         for (k, ks) in &one.keys {
             let m = &a.keys[k];
             assert_eq!(m.total, ks.total);

@@ -14,6 +14,9 @@ use crate::record::{LogTime, Record, Role};
 /// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day one-minute ones.
 const TIMELINE_BUCKETS: usize = 4096;
 
+/// Seconds per bucket of a key's series, at the finest: the baseline and the incident window are compared over
+/// 20 s or more, so finer buckets would cost time for nothing.
+const KEY_RES: i64 = 10;
 /// Buckets over time kept per route, upstream address and virtual host.
 const KEY_BUCKETS: usize = 64;
 /// Buckets over time kept per client, user agent and consumer: there can be many of them.
@@ -167,13 +170,13 @@ impl Tally {
             latency: LatencyHistogram::default(),
             latency_by_class: Default::default(),
             upstream_latency: LatencyHistogram::default(),
-            routes: Keyed::new(MAX_ROUTES, Series::new(Keep::All, KEY_BUCKETS, &[])),
-            addrs: Keyed::new(MAX_NAMED, Series::new(Keep::All, KEY_BUCKETS, &[])),
+            routes: Keyed::new(MAX_ROUTES, Series::with_resolution(Keep::All, KEY_RES, KEY_BUCKETS, &[])),
+            addrs: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, KEY_BUCKETS, &[])),
             phases: FxHashMap::default(),
-            hosts: Keyed::new(MAX_NAMED, Series::new(Keep::All, KEY_BUCKETS, &[])),
-            clients: Keyed::new(MAX_PARTIES, Series::new(Keep::All, PARTY_BUCKETS, &[])),
-            user_agents: Keyed::new(MAX_NAMED, Series::new(Keep::All, PARTY_BUCKETS, &[])),
-            consumers: Keyed::new(MAX_PARTIES, Series::new(Keep::All, PARTY_BUCKETS, &[])),
+            hosts: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, KEY_BUCKETS, &[])),
+            clients: Keyed::new(MAX_PARTIES, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
+            user_agents: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
+            consumers: Keyed::new(MAX_PARTIES, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),

@@ -336,6 +336,11 @@ impl Series {
         Series { res: res.max(1), ..Series::new(keep, cap, thresholds_us) }
     }
 
+    /// Whether it keeps everything since its first record ([`Keep::All`]).
+    pub fn keeps_all(&self) -> bool {
+        self.keep == Keep::All
+    }
+
     /// Seconds per bucket.
     pub fn resolution(&self) -> i64 {
         self.res

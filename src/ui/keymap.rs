@@ -229,15 +229,10 @@ impl Action {
             Action::Charts => "open the charts (again: focus them, then close them)",
             Action::NextWindow => "charts: a longer window (1m 5m 15m 1h all)",
             Action::PrevWindow => "charts: a shorter window",
-            Action::Breakdown => {
-                "charts: list by codes, routes, upstreams, hosts, nodes, clients, user agents, consumers or sources"
-            }
+            Action::Breakdown => "charts: next breakdown (codes, routes, upstreams, hosts, nodes, clients, …)",
             Action::Scope => "charts: count all gateways, or one pane after another",
-            Action::Baseline => {
-                "charts: compare with everything before the selected column (\"what changed?\"); again to go back to \
-                 before the first alert"
-            }
-            Action::Diagnose => "diagnose the selected record, or the code / route selected in the charts",
+            Action::Baseline => "charts: set the baseline at the selected column (again: the default)",
+            Action::Diagnose => "diagnose the selected record (or the latency alert), or the charts' row",
             Action::Replay => "replay the selected request: edit it, send it, compare with the log",
             Action::ReplayFiltered => "replay every request the filter shows (asks first)",
             Action::Help => "show this help",
