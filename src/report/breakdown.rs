@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::diagnose::Change;
 use crate::stats::keyed::KeySeries;
+use crate::stats::runs::{Counts, KeyRuns};
 use crate::stats::timeline::{Bucket, Series};
 
 /// The baseline span and the incident window compared, in epoch seconds (ends exclusive).
@@ -21,6 +22,12 @@ pub struct Spans {
 }
 
 impl Spans {
+    /// The incident window, open at its end: a coarse bucket of the last seconds has its middle past the data's
+    /// end, and still belongs to it.
+    pub fn now(&self) -> (i64, i64) {
+        (self.window.0, i64::MAX)
+    }
+
     fn change(&self, before: u64, now: u64) -> Change {
         let len = |(a, b): (i64, i64)| b - a;
         Change::new(before, len(self.base), now, len(self.window), &self.since)
@@ -44,6 +51,14 @@ impl Measure {
             Measure::Requests => b.requests(),
             Measure::Errors => (b.classes[4] + b.classes[5]) as u64,
             Measure::ServerErrors => b.classes[5] as u64,
+        }
+    }
+
+    fn of_counts(self, c: &Counts) -> u64 {
+        match self {
+            Measure::Requests => c.requests,
+            Measure::Errors => c.errors,
+            Measure::ServerErrors => c.server_errors,
         }
     }
 
@@ -166,7 +181,37 @@ pub fn key_rows(
                 top_status: top_error(t),
                 share: if all == 0 { 0.0 } else { (t.requests() as f64 / all as f64 * 1000.0).round() / 1000.0 },
                 latency_ms: (t.timed > 0).then(|| Spread::of(t)),
-                change: spans.map(|s| Trend::between(s, measure, &k.during(s.base), &k.during(s.window))),
+                change: spans.map(|s| Trend::between(s, measure, &k.during(s.base), &k.during(s.now()))),
+            }
+        })
+        .collect();
+    rank(&mut rows, |r| r.change.as_ref(), |r| measure_of_row(measure, r), |r| &r.key);
+    rows.truncate(top);
+    rows
+}
+
+/// [`key_rows`] for keys counted in runs (clients, user agents, consumers: no durations).
+pub fn run_rows(keys: &BTreeMap<String, KeyRuns>, spans: Option<&Spans>, measure: Measure, top: usize) -> Vec<KeyRow> {
+    let all: u64 = keys.values().map(|k| k.total.requests).sum();
+    let mut rows: Vec<KeyRow> = keys
+        .iter()
+        .filter(|(_, k)| k.total.requests > 0)
+        .map(|(name, k)| {
+            let t = &k.total;
+            KeyRow {
+                key: name.clone(),
+                requests: t.requests,
+                errors: t.errors,
+                server_errors: t.server_errors,
+                top_status: k.top_error(),
+                share: if all == 0 { 0.0 } else { (t.requests as f64 / all as f64 * 1000.0).round() / 1000.0 },
+                latency_ms: None,
+                change: spans.map(|s| Trend {
+                    of: measure.name(),
+                    change: s.change(measure.of_counts(&k.during(s.base)), measure.of_counts(&k.during(s.now()))),
+                    p99_before_ms: None,
+                    p99_now_ms: None,
+                }),
             }
         })
         .collect();

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use super::breakdown::Spread;
-use super::breakdown::{Breakdowns, Measure, Spans, StatusTrend, TopTalkers, Trend, key_rows, rank};
+use super::breakdown::{Breakdowns, Measure, Spans, StatusTrend, TopTalkers, Trend, key_rows, rank, run_rows};
 use super::source::ScannedSource;
 use crate::record::{LogTime, Role};
 use crate::stats::keyed::{KeySeries, Keyed};
 use crate::stats::keys::{Correlation, IdKeys, correlate};
 use crate::stats::latency::LatencyHistogram;
+use crate::stats::runs::KeyRuns;
 use crate::stats::tally::{MinuteStat, Phases, Tally};
 use crate::stats::timeline::Series;
 
@@ -369,9 +370,9 @@ struct Combined {
     addrs: BTreeMap<String, KeySeries>,
     phases: BTreeMap<String, Phases>,
     hosts: BTreeMap<String, KeySeries>,
-    clients: BTreeMap<String, KeySeries>,
-    user_agents: BTreeMap<String, KeySeries>,
-    consumers: BTreeMap<String, KeySeries>,
+    clients: BTreeMap<String, KeyRuns>,
+    user_agents: BTreeMap<String, KeyRuns>,
+    consumers: BTreeMap<String, KeyRuns>,
     minutes: BTreeMap<i64, MinuteStat>,
     first: Option<LogTime>,
     last: Option<LogTime>,
@@ -403,15 +404,15 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.latency.merge(&t.latency);
         c.by_class.iter_mut().zip(&t.latency_by_class).for_each(|(a, b)| a.merge(b));
         c.upstream.merge(&t.upstream_latency);
-        for (all, keyed) in [
-            (&mut c.routes, &t.routes),
-            (&mut c.addrs, &t.addrs),
-            (&mut c.hosts, &t.hosts),
-            (&mut c.clients, &t.clients),
-            (&mut c.user_agents, &t.user_agents),
-            (&mut c.consumers, &t.consumers),
-        ] {
+        for (all, keyed) in [(&mut c.routes, &t.routes), (&mut c.addrs, &t.addrs), (&mut c.hosts, &t.hosts)] {
             by_name(all, keyed);
+        }
+        for (all, keyed) in
+            [(&mut c.clients, &t.clients), (&mut c.user_agents, &t.user_agents), (&mut c.consumers, &t.consumers)]
+        {
+            for kr in keyed.keys.values() {
+                all.entry(kr.name.clone()).or_insert_with(|| KeyRuns::named(kr.name.clone())).absorb(kr);
+            }
         }
         for (k, ph) in &t.phases {
             if let Some(a) = t.addrs.keys.get(k) {
@@ -424,7 +425,7 @@ fn combine<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Combined {
         c.first = [c.first, t.first].into_iter().flatten().min_by_key(|t| t.unix_us);
         c.last = [c.last, t.last].into_iter().flatten().max_by_key(|t| t.unix_us);
     }
-    for keys in [&mut c.routes, &mut c.addrs, &mut c.hosts, &mut c.clients, &mut c.user_agents, &mut c.consumers] {
+    for keys in [&mut c.routes, &mut c.addrs, &mut c.hosts] {
         keys.values_mut().for_each(KeySeries::settle);
     }
     c
@@ -677,7 +678,7 @@ impl Report {
         }
         let markers: Vec<MarkerRow> = markers.into_iter().map(|(_, m)| m).collect();
         let trend = |k: &KeySeries, m: Measure| {
-            spans.as_ref().map(|s| Trend::between(s, m, &k.during(s.base), &k.during(s.window)))
+            spans.as_ref().map(|s| Trend::between(s, m, &k.during(s.base), &k.during(s.now())))
         };
 
         let all_routes: Vec<RouteRow> = c
@@ -757,13 +758,13 @@ impl Report {
         let breakdowns = Breakdowns {
             hosts: key_rows(&c.hosts, sp, Measure::Errors, TOP),
             nodes: if nodes.len() >= 2 { key_rows(&nodes, sp, Measure::ServerErrors, TOP) } else { Vec::new() },
-            clients: key_rows(&c.clients, sp, Measure::Requests, TOP),
-            user_agents: key_rows(&c.user_agents, sp, Measure::Requests, TOP),
-            consumers: key_rows(&c.consumers, sp, Measure::Requests, TOP),
+            clients: run_rows(&c.clients, sp, Measure::Requests, TOP),
+            user_agents: run_rows(&c.user_agents, sp, Measure::Requests, TOP),
+            consumers: run_rows(&c.consumers, sp, Measure::Requests, TOP),
         };
         let top_talkers = TopTalkers {
             by_requests: breakdowns.clients.clone(),
-            by_errors: key_rows(&c.clients, sp, Measure::Errors, TOP).into_iter().filter(|r| r.errors > 0).collect(),
+            by_errors: run_rows(&c.clients, sp, Measure::Errors, TOP).into_iter().filter(|r| r.errors > 0).collect(),
         };
 
         Report {

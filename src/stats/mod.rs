@@ -3,6 +3,7 @@
 pub mod keyed;
 pub mod keys;
 pub mod latency;
+pub mod runs;
 pub mod summary;
 pub mod tally;
 pub mod timeline;

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use super::keyed::{Keyed, NO_TIME};
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
+use super::runs::KeyedRuns;
 use super::summary::Summary;
 use super::timeline::{Digest, Keep, Point, Series, plausible};
 use crate::record::{LogTime, Record, Role};
@@ -19,8 +20,6 @@ const TIMELINE_BUCKETS: usize = 4096;
 const KEY_RES: i64 = 10;
 /// Buckets over time kept per route, upstream address and virtual host.
 const KEY_BUCKETS: usize = 64;
-/// Buckets over time kept per client, user agent and consumer: there can be many of them.
-const PARTY_BUCKETS: usize = 16;
 /// Routes counted one by one (the rest together, as `(other)`).
 const MAX_ROUTES: usize = 5_000;
 /// Upstream addresses, virtual hosts and user agents counted one by one.
@@ -131,11 +130,11 @@ pub struct Tally {
     /// Per virtual host (Host / authority).
     pub hosts: Keyed,
     /// Per client address (no durations).
-    pub clients: Keyed,
+    pub clients: KeyedRuns,
     /// Per user agent (no durations).
-    pub user_agents: Keyed,
+    pub user_agents: KeyedRuns,
     /// Per consumer / API key name (no durations).
-    pub consumers: Keyed,
+    pub consumers: KeyedRuns,
     /// Lines announcing a change (a reload, a start), in the order read, at most [`crate::markers::MAX_MARKERS`].
     pub markers: Vec<crate::markers::Marker>,
     /// Per minute (epoch minutes).
@@ -174,9 +173,9 @@ impl Tally {
             addrs: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, KEY_BUCKETS, &[])),
             phases: FxHashMap::default(),
             hosts: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, KEY_BUCKETS, &[])),
-            clients: Keyed::new(MAX_PARTIES, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
-            user_agents: Keyed::new(MAX_NAMED, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
-            consumers: Keyed::new(MAX_PARTIES, Series::with_resolution(Keep::All, KEY_RES, PARTY_BUCKETS, &[])),
+            clients: KeyedRuns::new(MAX_PARTIES),
+            user_agents: KeyedRuns::new(MAX_NAMED),
+            consumers: KeyedRuns::new(MAX_PARTIES),
             minutes: BTreeMap::new(),
             levels: [0; 6],
             keys: IdKeys::default(),
@@ -280,15 +279,15 @@ impl Tally {
             // the route string is built once per route, not once per line
             self.routes.entry(crate::routes::route_key(path), || crate::routes::normalize_bytes(path)).add(p);
         }
-        // who asked and where: counts without durations
-        let party = Point { latency_us: None, ..p };
+        // who asked: counts only
+        let sec = (at != NO_TIME).then(|| at.div_euclid(1_000_000));
         for (keyed, value) in [
             (&mut self.clients, rec.client),
             (&mut self.user_agents, rec.user_agent),
             (&mut self.consumers, rec.consumer),
         ] {
             if let Some(v) = value {
-                keyed.add(v, party);
+                keyed.add(v, sec, status);
             }
         }
         if let Some(h) = rec.host {
@@ -366,10 +365,12 @@ impl Tally {
             a.merge(b);
         }
         self.upstream_latency.merge(&other.upstream_latency);
+        for (mine, theirs) in
+            [(&mut self.routes, &other.routes), (&mut self.addrs, &other.addrs), (&mut self.hosts, &other.hosts)]
+        {
+            mine.merge(theirs);
+        }
         for (mine, theirs) in [
-            (&mut self.routes, &other.routes),
-            (&mut self.addrs, &other.addrs),
-            (&mut self.hosts, &other.hosts),
             (&mut self.clients, &other.clients),
             (&mut self.user_agents, &other.user_agents),
             (&mut self.consumers, &other.consumers),

@@ -555,7 +555,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                     }
                     if let Some((b, n, _)) = &spans {
                         e.2 += measure(&ks.during(*b));
-                        e.3 += measure(&ks.during(*n));
+                        e.3 += measure(&ks.during((n.0, i64::MAX)));
                     }
                 }
             }
