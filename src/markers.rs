@@ -5,6 +5,10 @@ use std::sync::OnceLock;
 
 use regex::RegexSet;
 
+use crate::diagnose::Diagnosis;
+use crate::record::Record;
+use crate::stats::timeline::Series;
+
 /// Most markers kept per source.
 pub const MAX_MARKERS: usize = 200;
 
@@ -27,6 +31,93 @@ fn patterns() -> &'static RegexSet {
 /// The kind of change `message` announces, if it is a change marker.
 pub fn kind_of(message: &str) -> Option<&'static str> {
     patterns().matches(message).iter().next().map(|i| KINDS[i].0)
+}
+
+/// Longest text kept of a marker's line, in characters.
+pub const MAX_TEXT: usize = 160;
+
+/// A line of a marker source as a change: its time (when it has one) and its text (the record's message, else the
+/// line itself, control characters escaped), when the text matches `matches` (every line does when `None`).
+pub fn change_of(
+    rec: Option<&Record<'_>>,
+    line: &[u8],
+    matches: Option<&regex::Regex>,
+) -> Option<(Option<i64>, String)> {
+    let text = rec.and_then(|r| r.message.as_deref()).map_or_else(|| crate::text::escape_control(line), str::to_string);
+    if text.trim().is_empty() || matches.is_some_and(|re| !re.is_match(&text)) {
+        return None;
+    }
+    Some((rec.and_then(|r| r.time).map(|t| t.unix_us), text.chars().take(MAX_TEXT).collect()))
+}
+
+/// A change, as the diagnosis names it.
+#[derive(Clone, Copy, Debug)]
+pub struct Change<'a> {
+    /// When, µs since the epoch.
+    pub unix_us: i64,
+    /// What kind of change (`gateway reload`, `change`).
+    pub kind: &'a str,
+    /// The source it was read from.
+    pub source: &'a str,
+    /// Its line's message.
+    pub text: &'a str,
+}
+
+/// How long before a family began a change is taken for its trigger.
+pub const REACH_S: i64 = 60;
+
+/// For each family of `diagnosis` that rose against the baseline `[b0, b1)` (seconds), when it began in `series`
+/// (the first 10 s with at least 5 of it and 4× its baseline pace), and a change of `changes` in the [`REACH_S`]
+/// before: "began 4 s after a gateway reload at 12:03:00 (gw1: signal process started)", put first in its
+/// evidence. `clock` shows a second as a time of day.
+pub fn tie_to_changes(
+    series: &Series,
+    (b0, b1): (i64, i64),
+    changes: &[Change<'_>],
+    clock: impl Fn(i64) -> String,
+    diagnosis: &mut [Diagnosis],
+) {
+    if changes.is_empty() || series.resolution() > 10 {
+        return;
+    }
+    for d in diagnosis.iter_mut() {
+        let Some(change) = &d.change else { continue };
+        if change.now_per_minute <= change.before_per_minute * 1.5 {
+            continue;
+        }
+        let per_10s = change.before_per_minute / 6.0;
+        let need = (4.0 * per_10s).max(5.0).ceil() as u64;
+        let mut window: std::collections::VecDeque<(i64, u64)> = Default::default();
+        let mut sum = 0;
+        let mut began = None;
+        for (start, b) in series.buckets().filter(|(s, _)| *s >= b0) {
+            let n = b.count_codes(d.status, d.status);
+            window.push_back((start, n));
+            sum += n;
+            while window.front().is_some_and(|(s, _)| *s <= start - 10) {
+                sum -= window.pop_front().map_or(0, |(_, n)| n);
+            }
+            if sum >= need {
+                // the first second of the run that got there
+                began = window.iter().find(|(_, n)| *n > 0).map(|(s, _)| *s);
+                break;
+            }
+        }
+        let Some(began) = began.filter(|&b| b >= b1 - REACH_S) else { continue };
+        // the latest change before it, within reach
+        let trigger = changes
+            .iter()
+            .filter(|c| {
+                let s = c.unix_us.div_euclid(1_000_000);
+                s <= began && began - s <= REACH_S
+            })
+            .max_by_key(|c| c.unix_us);
+        if let Some(c) = trigger {
+            let s = c.unix_us.div_euclid(1_000_000);
+            let text = format!("began {} s after a {} at {} ({}: {})", began - s, c.kind, clock(s), c.source, c.text);
+            d.evidence.insert(0, text);
+        }
+    }
 }
 
 /// A change seen in a log.
@@ -53,5 +144,22 @@ mod tests {
         assert_eq!(kind_of("Server started, listening on port 8080"), Some("service start"));
         assert_eq!(kind_of("connect() failed (111: Connection refused)"), None);
         assert_eq!(kind_of("request completed"), None);
+    }
+
+    #[test]
+    fn a_change_line_keeps_its_message_and_time_when_the_regex_takes_it() {
+        let opts = crate::format::ParseOptions::default();
+        let line = b"2024-05-01T12:03:15Z deploy orders-api v2.3.1";
+        let rec = crate::format::Format::Plain.parse(line, &opts);
+        let (t, text) = change_of(rec.as_ref(), line, None).unwrap();
+        assert_eq!((t, text.as_str()), (Some(1_714_564_995_000_000), "deploy orders-api v2.3.1"));
+        let deploys = regex::Regex::new("^deploy").unwrap();
+        assert!(change_of(rec.as_ref(), line, Some(&deploys)).is_some());
+        let flags = regex::Regex::new("^flag").unwrap();
+        assert!(change_of(rec.as_ref(), line, Some(&flags)).is_none());
+        // a line with no time: its text, escaped, and no time of its own
+        let (t, text) = change_of(None, b"0s Normal Scaled\x1b[31m up", None).unwrap();
+        assert_eq!((t, text.as_str()), (None, "0s Normal Scaled\\x1b[31m up"));
+        assert!(change_of(None, b"   ", None).is_none(), "a blank line is no change");
     }
 }
