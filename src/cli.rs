@@ -125,11 +125,13 @@ pub struct ReportArgs {
     /// day, or RFC 3339); default: before the first alert, else the first half.
     #[arg(long, value_name = "FROM..TO")]
     pub baseline: Option<String>,
-    /// A file of change events (deploys, `kubectl get events` saved with timestamps, a change log): each line
-    /// with a time is a change marker, listed and tied into the diagnosis like a gateway reload.
-    #[arg(long, value_name = "FILE")]
+    /// Change events (repeatable): deploys, cluster events, a change log. A value naming an existing file is read
+    /// as a file; anything else is run as a shell command (`sh -c`, e.g. `kubectl get events -o wide`; a script:
+    /// `sh deploys.sh`) until it ends, or for at most 10 s, after which it is stopped and what it printed so far is
+    /// used. Each line with a time is a change marker, listed and tied into the diagnosis like a gateway reload.
+    #[arg(long, value_name = "FILE|CMD")]
     pub markers: Vec<String>,
-    /// Only the marker lines matching this regex count.
+    /// Only the lines of --markers sources matching this regex count.
     #[arg(long, value_name = "REGEX")]
     pub marker_regex: Option<String>,
     /// Reading options.

@@ -1,6 +1,7 @@
 //! Change markers: lines that announce a change — a gateway reload, a new Envoy cluster or listener, a service
 //! starting — so the diagnosis can say "5xx began 4 s after a gateway reload at 12:03:00".
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use regex::RegexSet;
@@ -32,6 +33,34 @@ fn patterns() -> &'static RegexSet {
 pub fn kind_of(message: &str) -> Option<&'static str> {
     patterns().matches(message).iter().next().map(|i| KINDS[i].0)
 }
+
+/// Where the changes of `--markers VALUE` come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarkerSource {
+    /// A file: `VALUE` names one that exists.
+    File(PathBuf),
+    /// A shell command (`sh -c VALUE`): anything else.
+    Command(String),
+}
+
+impl MarkerSource {
+    /// A value naming an existing file is that file; anything else is a command for `sh -c`.
+    pub fn of(value: &str) -> MarkerSource {
+        if Path::new(value).is_file() { MarkerSource::File(value.into()) } else { MarkerSource::Command(value.into()) }
+    }
+}
+
+/// The `--marker-regex` flag's regex.
+pub fn regex_flag(re: Option<&str>) -> anyhow::Result<Option<regex::Regex>> {
+    re.map(|re| {
+        regex::Regex::new(re)
+            .map_err(|e| anyhow::anyhow!("invalid --marker-regex {re:?}: {}", crate::filter::regex_error(&e)))
+    })
+    .transpose()
+}
+
+/// How long `report` lets a marker command run before it is stopped and what it printed is used.
+pub const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Longest text kept of a marker's line, in characters.
 pub const MAX_TEXT: usize = 160;
@@ -144,6 +173,20 @@ mod tests {
         assert_eq!(kind_of("Server started, listening on port 8080"), Some("service start"));
         assert_eq!(kind_of("connect() failed (111: Connection refused)"), None);
         assert_eq!(kind_of("request completed"), None);
+    }
+
+    #[test]
+    fn a_value_naming_a_file_is_a_file_and_anything_else_a_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("deploys.log");
+        std::fs::write(&file, "x\n").unwrap();
+        let name = file.display().to_string();
+        assert_eq!(MarkerSource::of(&name), MarkerSource::File(file));
+        let cmd = "kubectl get events -w";
+        assert_eq!(MarkerSource::of(cmd), MarkerSource::Command(cmd.into()));
+        // a directory is no file: the shell says what it makes of it
+        let d = dir.path().display().to_string();
+        assert_eq!(MarkerSource::of(&d), MarkerSource::Command(d.clone()));
     }
 
     #[test]
