@@ -29,9 +29,22 @@ fn patterns() -> &'static RegexSet {
     SET.get_or_init(|| RegexSet::new(KINDS.iter().map(|(_, re)| *re)).expect("the marker patterns compile"))
 }
 
+fn byte_patterns() -> &'static regex::bytes::RegexSet {
+    static SET: OnceLock<regex::bytes::RegexSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        regex::bytes::RegexSet::new(KINDS.iter().map(|(_, re)| *re)).expect("the marker patterns compile")
+    })
+}
+
 /// The kind of change `message` announces, if it is a change marker.
 pub fn kind_of(message: &str) -> Option<&'static str> {
     patterns().matches(message).iter().next().map(|i| KINDS[i].0)
+}
+
+/// Whether a raw line may hold a message [`kind_of`] recognises: checked on the bytes before a line is parsed,
+/// so a log of thousands of lines a second is parsed again only for the few that may announce a change.
+pub fn may_announce(line: &[u8]) -> bool {
+    byte_patterns().is_match(line)
 }
 
 /// Where the changes of `--markers VALUE` come from.
@@ -173,6 +186,22 @@ mod tests {
         assert_eq!(kind_of("Server started, listening on port 8080"), Some("service start"));
         assert_eq!(kind_of("connect() failed (111: Connection refused)"), None);
         assert_eq!(kind_of("request completed"), None);
+    }
+
+    #[test]
+    fn the_byte_check_lets_every_marker_through_and_few_others() {
+        let lines: [&[u8]; 4] = [
+            b"2024/05/01 12:03:16 [notice] 1#1: signal process started",
+            br#"{"level":30,"time":1714565000000,"msg":"Server started, listening on port 8080"}"#,
+            b"I0501 12:03:16.000 controller.go:190] \"Backend successfully reloaded\"",
+            b"[2024-05-01 12:03:16.000][1][info][upstream] cds: add 3 cluster(s), remove 0 cluster(s)",
+        ];
+        for l in lines {
+            assert!(may_announce(l), "{}", String::from_utf8_lossy(l));
+        }
+        let access = br#"10.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET /v1/orders/1 HTTP/1.1" 200 12 "-" "curl/8""#;
+        assert!(!may_announce(access));
+        assert!(!may_announce(br#"{"level":30,"msg":"request completed"}"#));
     }
 
     #[test]

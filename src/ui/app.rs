@@ -151,6 +151,8 @@ pub struct App {
     pub alerts: Vec<super::charts::Firing>,
     /// Every episode of the rules since the first line, as of the last tick.
     pub(crate) alert_history: Option<Vec<crate::alerts::Episode>>,
+    /// The changes (reloads, deploys) found in the panes.
+    pub markers: super::chart_markers::Markers,
     /// Lines the help overlay is scrolled down by.
     pub help_scroll: u16,
     /// The furthest the help can scroll at the size it was last drawn.
@@ -217,6 +219,7 @@ impl App {
             charts: None,
             alerts: Vec::new(),
             alert_history: None,
+            markers: Default::default(),
             help_scroll: 0,
             help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
@@ -398,11 +401,12 @@ impl App {
         }
     }
 
-    /// Continue checking lines against the filter (and indexing routes for the charts) for up to `budget`;
-    /// returns whether lines remain.
+    /// Continue checking lines against the filter (and indexing routes and changes for the charts) for up to
+    /// `budget`; returns whether lines remain.
     pub fn work(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
-        let indexing = self.index_keys(budget);
+        // both, each within the budget
+        let indexing = self.index_keys(budget) | self.scan_markers(budget);
         let Some(f) = self.filter.filter.clone() else { return indexing };
         let mut pending = false;
         for i in 0..self.panes.len() {
@@ -425,9 +429,11 @@ impl App {
         while self.work(Duration::from_secs(3600)) {}
     }
 
-    /// Whether filtering (or indexing for the charts) still has lines to check.
+    /// Whether filtering (or indexing routes and changes for the charts) still has lines to check.
     pub fn has_work(&self) -> bool {
-        (self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done())) || self.indexing_pending()
+        (self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done()))
+            || self.indexing_pending()
+            || self.markers_pending()
     }
 
     fn key(&mut self, k: KeyEvent) {
