@@ -6,11 +6,13 @@
 //! only when their bytes may announce a change ([`crate::markers::may_announce`]). Each source keeps its newest
 //! [`MAX_MARKERS`] changes.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use super::app::App;
-use super::charts::ChartData;
+use super::charts::{ChartData, Scope, log_clock, scope_panes};
 use super::pane::Pane;
+use crate::diagnose::Diagnosis;
 use crate::format::Format;
 use crate::markers::{MAX_MARKERS, kind_of};
 
@@ -193,6 +195,27 @@ impl App {
             }
         }
         false
+    }
+
+    /// Name the change that came just before each family of `entries` rose against the baseline `(from, to)`
+    /// (seconds), as the report does: "began 4 s after a gateway reload at 12:03:16 (…)".
+    pub(crate) fn tie_to_changes(&self, entries: &mut [Diagnosis], baseline: (i64, i64)) {
+        let all = self.markers.all();
+        if all.is_empty() {
+            return;
+        }
+        // the gateways' newest hour, a second a bucket: what the families are counted in
+        let panes = scope_panes(self, Scope::Gateways);
+        let mut series = panes.iter().map(|&i| Cow::Borrowed(&self.panes[i].stats.recent));
+        let Some(mut merged) = series.next() else { return };
+        for s in series {
+            merged.to_mut().merge(&s);
+        }
+        let changes: Vec<crate::markers::Change<'_>> = all
+            .iter()
+            .map(|m| crate::markers::Change { unix_us: m.unix_us, kind: m.kind, source: &m.source, text: &m.text })
+            .collect();
+        crate::markers::tie_to_changes(&merged, baseline, &changes, |s| log_clock(self, s), entries);
     }
 }
 
