@@ -112,6 +112,7 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
         theme: args.theme.clone(),
         tail: 100_000,
         live: crate::cli::LiveArgs::default(),
+        markers: args.markers.clone(),
         input: crate::cli::InputArgs::default(),
         sources: Vec::new(),
     };

@@ -998,3 +998,31 @@ fn a_reload_in_the_log_is_marked_on_the_charts() {
     let below: String = s.lines[lane + 1..lane + 4].iter().filter_map(|l| l.chars().nth(col)).collect();
     assert!(below.contains('┊'), "no mark down the column under the label ({below:?}):\n{}", s.text());
 }
+
+/// `--markers` with a command: it runs, its lines are followed as they come, and each is marked (at its own
+/// time) and listed as a change.
+#[test]
+fn a_marker_command_is_followed_and_its_lines_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gw.log");
+    std::fs::write(&log, access_minute(&[])).unwrap();
+    // a second line a moment later: followed, not read once
+    std::fs::write(
+        dir.path().join("deploys.sh"),
+        "echo '2024-05-01T12:00:20Z deploy orders-api v2.3.1'\nsleep 1\n\
+         echo '2024-05-01T12:00:34Z rollout restart deployment/orders'\nsleep 30\n",
+    )
+    .unwrap();
+    // `sh deploys.sh` names no file: it is a command
+    let cmd = format!("{} --markers 'sh deploys.sh' {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("marker-cmd", 200, 50, dir.path(), &cmd);
+    t.wait("the lines", |s| s.status_bar().contains(" 60 lines "));
+    t.keys(&["c"]);
+    let s = t.expect("both changes on the charts", |s| {
+        check!(s.has("▼ change"), "no label over a change's column");
+        check!(s.has("▼ 12:00:34 change (sh deploys.sh: rollout restart deployment/orders)"), "the later line");
+        check!(s.has("▼ 12:00:20 change (sh deploys.sh: deploy orders-api v2.3.1)"), "the first line");
+        Ok(())
+    });
+    assert!(!s.has("12:00:00 change"), "{}", s.text());
+}

@@ -151,7 +151,7 @@ pub struct App {
     pub alerts: Vec<super::charts::Firing>,
     /// Every episode of the rules since the first line, as of the last tick.
     pub(crate) alert_history: Option<Vec<crate::alerts::Episode>>,
-    /// The changes (reloads, deploys) found in the panes.
+    /// The changes (reloads, deploys) found in the panes and read from `--markers` sources.
     pub markers: super::chart_markers::Markers,
     /// Lines the help overlay is scrolled down by.
     pub help_scroll: u16,
@@ -326,6 +326,8 @@ impl App {
                 self.refit();
                 self.dirty = true;
             }
+            // the `--markers` sources come after the panes
+            Msg::Source(m) if m.source() >= self.panes.len() => self.marker_message(m),
             Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, b.label.as_ref(), &b.data),
             Msg::Source(SourceMsg::Event(id, e)) => {
                 use crate::source::SourceEvent;

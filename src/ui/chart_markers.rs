@@ -1,5 +1,5 @@
 //! Change markers on the charts: the lines that announce a change (a reload, a new cluster, a start) found among
-//! the panes' lines; and where each one falls on the charts.
+//! the panes' lines, and the lines of `--markers` sources; and where each one falls on the charts.
 //!
 //! A pane's lines are looked at once each, while the charts are open (as routes are indexed for them), a slice
 //! each turn of the loop: a line that logs a request is passed over by its stored status alone, the others read
@@ -13,17 +13,18 @@ use super::app::App;
 use super::charts::{ChartData, Scope, log_clock, scope_panes};
 use super::pane::Pane;
 use crate::diagnose::Diagnosis;
-use crate::format::Format;
+use crate::format::{Format, Parser};
 use crate::markers::{MAX_MARKERS, kind_of};
+use crate::source::{SourceEvent, SourceMsg};
 
 /// A change the charts mark.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartMarker {
     /// When, µs since the epoch.
     pub unix_us: i64,
-    /// What kind of change (`gateway reload`).
+    /// What kind of change (`gateway reload`; `change` for a line of a `--markers` source).
     pub kind: &'static str,
-    /// Where it was read: the pane (its line's file or host, when it has several).
+    /// Where it was read: the pane (its line's file or host, when it has several), or the marker source.
     pub source: String,
     /// The line's message.
     pub text: String,
@@ -50,11 +51,27 @@ impl Kept {
     }
 }
 
+/// A `--markers` source: a file followed, or a command run and followed.
+#[derive(Debug)]
+struct MarkerFeed {
+    /// How it is named in the list: the file's name, or the command as typed.
+    name: String,
+    /// Chosen from its first lines.
+    parser: Option<Parser>,
+    /// The last line it wrote to its standard error, said with its exit.
+    last_error: Option<String>,
+    found: Kept,
+}
+
 /// Every change the console knows of.
 #[derive(Debug, Default)]
 pub struct Markers {
     /// Per pane: lines looked at so far, and the changes among them.
     panes: Vec<(usize, Kept)>,
+    /// The `--markers` sources, in order (their source ids follow the panes').
+    feeds: Vec<MarkerFeed>,
+    /// `--marker-regex`: the lines of the feeds it does not match are no change.
+    regex: Option<regex::Regex>,
 }
 
 /// A short name for a kind of change, for the label above its column.
@@ -70,6 +87,15 @@ pub fn short_kind(kind: &str) -> &str {
 }
 
 impl Markers {
+    /// Markers for the panes' lines and for these `--markers` sources (named as the list shows them).
+    pub fn new(feeds: Vec<String>, regex: Option<regex::Regex>) -> Self {
+        let feeds = feeds
+            .into_iter()
+            .map(|name| MarkerFeed { name, parser: None, last_error: None, found: Kept::default() })
+            .collect();
+        Markers { panes: Vec::new(), feeds, regex }
+    }
+
     /// Whether pane `i` has lines not looked at yet.
     pub fn behind(&self, i: usize, pane: &Pane) -> bool {
         pane.parser.is_some() && self.panes.get(i).map_or(0, |(n, _)| *n) < pane.lines.len()
@@ -121,9 +147,29 @@ impl Markers {
         found
     }
 
+    /// Lines from `--markers` source `k`, arrived at `arrived_us` (µs since the epoch): each whose text the
+    /// regex takes is a change at its own time, else at its arrival. Returns how many.
+    pub fn feed_lines(&mut self, k: usize, data: &[u8], opts: &crate::report::ScanOptions, arrived_us: i64) -> usize {
+        let Some(feed) = self.feeds.get_mut(k) else { return 0 };
+        let parser = feed.parser.get_or_insert_with(|| crate::report::source::choose_parser(data, opts));
+        let mut found = 0;
+        crate::scan::for_each_line(data, |_, line| {
+            let line = crate::format::trim_line(line);
+            let rec = parser.parse(line);
+            let Some((time, text)) = crate::markers::change_of(rec.as_ref(), line, self.regex.as_ref()) else {
+                return;
+            };
+            let unix_us = time.unwrap_or(arrived_us);
+            feed.found.add(ChartMarker { unix_us, kind: "change", source: feed.name.clone(), text });
+            found += 1;
+        });
+        found
+    }
+
     /// Every change known, oldest first.
     pub fn all(&self) -> Vec<&ChartMarker> {
-        let mut all: Vec<&ChartMarker> = self.panes.iter().flat_map(|(_, k)| &k.0).collect();
+        let mut all: Vec<&ChartMarker> =
+            self.panes.iter().flat_map(|(_, k)| &k.0).chain(self.feeds.iter().flat_map(|f| &f.found.0)).collect();
         all.sort_by_key(|m| m.unix_us);
         all
     }
@@ -195,6 +241,34 @@ impl App {
             }
         }
         false
+    }
+
+    /// A message from a `--markers` source (its id after the panes'): lines become changes; its end or failure is
+    /// said in the status bar.
+    pub(crate) fn marker_message(&mut self, msg: SourceMsg) {
+        let first = self.panes.len();
+        match msg {
+            SourceMsg::Lines(b) => {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+                let now_us = now.map_or(0, |d| d.as_micros() as i64);
+                if self.markers.feed_lines(b.source - first, &b.data, &self.opts, now_us) > 0 {
+                    self.dirty = true;
+                }
+            }
+            SourceMsg::Event(id, e) => {
+                let Some(feed) = self.markers.feeds.get_mut(id - first) else { return };
+                match &e {
+                    SourceEvent::Stderr { line, .. } => feed.last_error = Some(line.clone()),
+                    SourceEvent::Exited { code: Some(0), .. } | SourceEvent::Started { .. } => {}
+                    SourceEvent::Exited { .. } | SourceEvent::Failed { .. } | SourceEvent::Unreadable { .. } => {
+                        let said = feed.last_error.take().map_or(String::new(), |l| format!(": {l}"));
+                        self.notice = Some(format!("markers: {e}{said}"));
+                        self.dirty = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// Name the change that came just before each family of `entries` rose against the baseline `(from, to)`
@@ -285,6 +359,26 @@ mod tests {
         let all = m.all();
         assert_eq!(all.len(), MAX_MARKERS, "bounded");
         assert_eq!((all[0].second(), all[0].kind), (T0 + 5, "service start"), "the oldest went");
+    }
+
+    #[test]
+    fn a_feed_line_is_a_change_at_its_time_or_at_its_arrival_when_the_regex_takes_it() {
+        let mut m = Markers::new(vec!["deploys".into()], Some(regex::Regex::new("deploy|Scaled").unwrap()));
+        let opts = crate::report::ScanOptions::default();
+        let arrived = (T0 + 300) * 1_000_000;
+        let data = b"2024-05-01T12:03:15Z deploy orders-api v2.3.1\n2024-05-01T12:03:18Z flag search-v2 on\n";
+        assert_eq!(m.feed_lines(0, data, &opts, arrived), 1);
+        assert_eq!(m.feed_lines(0, b"0s Normal ScalingReplicaSet Scaled up orders to 3\n", &opts, arrived), 1);
+        let all = m.all();
+        let got: Vec<(i64, &str, &str)> = all.iter().map(|c| (c.second(), c.kind, c.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (T0 + 195, "change", "deploy orders-api v2.3.1"),
+                (T0 + 300, "change", "0s Normal ScalingReplicaSet Scaled up orders to 3")
+            ]
+        );
+        assert!(all.iter().all(|c| c.source == "deploys"));
     }
 
     fn data(starts: &[i64], width_s: i64) -> ChartData {
