@@ -265,26 +265,25 @@ fn draw_change_lane(app: &App, f: &mut Frame<'_>, lane: Rect, hist: Rect, placed
     buf.set_stringn(lane.x, lane.y, format!("{:>6} ", "change"), GUTTER as usize, t.dim);
     let x0 = lane.x + GUTTER;
     let width = lane.width.saturating_sub(GUTTER) as usize;
-    // labels to the right of their mark, up to the next mark; else to its left, after the label before
-    let mut free_from = 0usize;
-    for (i, p) in placed.iter().enumerate() {
+    // labels to the right of their mark, else to its left, where they cover no other mark or label; the newest
+    // (rightmost) first, as the newest change is the likeliest to matter
+    let mut taken_from = width;
+    for (i, p) in placed.iter().enumerate().rev() {
         let label = match p.changes.as_slice() {
             [one] => super::chart_markers::short_kind(one.kind).to_string(),
             many => format!("{} changes", many.len()),
         };
         let label = display_text(label.as_bytes());
-        let next = placed.get(i + 1).map_or(width, |n| n.cell);
         let len = label.chars().count();
-        let (at, text) = if p.cell + 2 + len <= next {
-            free_from = p.cell + 2 + len;
+        let before = i.checked_sub(1).map(|j| placed[j].cell);
+        let (at, text) = if p.cell + 2 + len <= taken_from {
             (p.cell, format!("▼ {label}"))
-        } else if p.cell > free_from + len {
-            free_from = p.cell + 1;
+        } else if p.cell > len && before.is_none_or(|c| c + len + 1 < p.cell) {
             (p.cell - len - 1, format!("{label} ▼"))
         } else {
-            free_from = p.cell + 1;
             (p.cell, "▼".to_string())
         };
+        taken_from = at;
         buf.set_stringn(x0 + at as u16, lane.y, &text, width.saturating_sub(at), t.marker);
         // through the bars too, as an annotation is drawn over a graph: the column's counts are in the head line
         // when the cursor is on it
