@@ -31,6 +31,9 @@ pub struct ConsoleArgs {
     /// Where `e` (replay) sends the selected request: scheme, host, port (default: `[replay] base_url`).
     #[arg(long, value_name = "URL")]
     pub replay_base: Option<String>,
+    /// Change markers on the charts.
+    #[command(flatten)]
+    pub markers: MarkerArgs,
     /// Reading options.
     #[command(flatten)]
     pub input: InputArgs,
@@ -38,6 +41,20 @@ pub struct ConsoleArgs {
     /// logs right (by format; `--gateway`/`--upstream` say it outright).
     #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
+}
+
+/// Change events drawn on the console's charts (the console and `demo`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct MarkerArgs {
+    /// Change events to mark on the charts (repeatable), besides the reload and start lines found in the
+    /// sources: a value naming an existing file is followed like a log; anything else is run as a shell command
+    /// (`sh -c`) and followed while it runs, e.g. `--markers 'kubectl get events -w'` (a script: `sh deploys.sh`).
+    /// Each line is a change at its own time or, without one, at the time it arrived.
+    #[arg(long, value_name = "FILE|CMD")]
+    pub markers: Vec<String>,
+    /// Only the lines of --markers sources matching this regex are changes.
+    #[arg(long, value_name = "REGEX")]
+    pub marker_regex: Option<String>,
 }
 
 /// Subcommands.
@@ -125,11 +142,13 @@ pub struct ReportArgs {
     /// day, or RFC 3339); default: before the first alert, else the first half.
     #[arg(long, value_name = "FROM..TO")]
     pub baseline: Option<String>,
-    /// A file of change events (deploys, `kubectl get events` saved with timestamps, a change log): each line
-    /// with a time is a change marker, listed and tied into the diagnosis like a gateway reload.
-    #[arg(long, value_name = "FILE")]
+    /// Change events (repeatable): deploys, cluster events, a change log. A value naming an existing file is read
+    /// as a file; anything else is run as a shell command (`sh -c`, e.g. `kubectl get events -o wide`; a script:
+    /// `sh deploys.sh`) until it ends, or for at most 10 s, after which it is stopped and what it printed so far is
+    /// used. Each line with a time is a change marker, listed and tied into the diagnosis like a gateway reload.
+    #[arg(long, value_name = "FILE|CMD")]
     pub markers: Vec<String>,
-    /// Only the marker lines matching this regex count.
+    /// Only the lines of --markers sources matching this regex count.
     #[arg(long, value_name = "REGEX")]
     pub marker_regex: Option<String>,
     /// Reading options.
@@ -333,6 +352,9 @@ pub struct DemoArgs {
     /// Seed for the simulation.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Change markers on the live console's charts.
+    #[command(flatten)]
+    pub markers: MarkerArgs,
 }
 
 /// `gatewatch generate`.

@@ -112,6 +112,7 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
         theme: args.theme.clone(),
         tail: 100_000,
         live: crate::cli::LiveArgs::default(),
+        markers: args.markers.clone(),
         input: crate::cli::InputArgs::default(),
         sources: Vec::new(),
     };
@@ -195,8 +196,13 @@ pub fn write_live(
             seed: seed + round,
             ..GenConfig::default()
         };
+        // the gateway reloads a few seconds before the incident (nginx writes the notice to the same stream when
+        // both logs go to the container's output): the console marks it on its charts
+        let reload_at = (cfg.requests / 3).saturating_sub((rate * 4.0) as u64);
         let mut g = crate::generate::Generator::new(cfg);
+        let mut n = 0u64;
         while let Some(r) = g.next_request() {
+            n += 1;
             while r.time.unix_us > now_us() {
                 // flush what is due, then wait for this request's moment
                 if !gbuf.is_empty() {
@@ -210,6 +216,12 @@ pub fn write_live(
                 }
                 let wait = (r.time.unix_us - now_us()).clamp(1_000, 50_000);
                 std::thread::sleep(std::time::Duration::from_micros(wait as u64));
+            }
+            if n == reload_at
+                && let Ok(t) = jiff::Timestamp::from_microsecond(r.time.unix_us)
+            {
+                let stamp = t.strftime("%Y/%m/%d %H:%M:%S");
+                gbuf.extend_from_slice(format!("{stamp} [notice] 1#1: signal process started\n").as_bytes());
             }
             gw_writer(&r, &mut gbuf);
             gbuf.push(b'\n');

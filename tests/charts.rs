@@ -369,3 +369,72 @@ fn snapshot_charts_pane() {
     small.settle();
     masked().bind(|| insta::assert_snapshot!("charts_routes_80x24", screen(&small)));
 }
+
+/// A gateway reload a few seconds before the 502s rise: marked over its column, listed under the plots, and
+/// named by the diagnosis of the 502s ("began N s after a gateway reload at …").
+#[test]
+fn a_reload_is_marked_on_the_charts_and_named_by_the_diagnosis() {
+    // four minutes at 50 requests/s; the incident from 12:01:20 (a third in) to 12:02:40
+    let cfg = GenConfig { requests: 12_000, rate: 50.0, incident: true, seed: 11, ..GenConfig::default() };
+    let (mut gw, mut up) = (Vec::new(), Vec::new());
+    let gw_writer = gatewatch::format::writers::gateway("nginx").unwrap();
+    let up_writer = gatewatch::format::writers::upstream("json").unwrap();
+    gatewatch::generate::generate(cfg, gw_writer, &mut gw, Some((up_writer, &mut up))).unwrap();
+    // the reload, among the access lines where its time falls (as `docker logs` interleaves nginx's two logs)
+    let text = String::from_utf8(gw).unwrap();
+    let at = text.find("[01/May/2024:12:01:16").expect("a request at 12:01:16");
+    let at = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let reload = "2024/05/01 12:01:16 [notice] 1#1: signal process started\n";
+    let gw = format!("{}{reload}{}", &text[..at], &text[at..]);
+    let mut app = console(
+        vec![
+            ("gateway-access.log".into(), "/var/log/nginx/gateway-access.log".into(), Some(Role::Gateway)),
+            ("orders-api.log".into(), "/var/log/orders/orders-api.log".into(), Some(Role::Upstream)),
+        ],
+        200,
+        50,
+    );
+    app.update(batch(0, gw.as_bytes()));
+    app.update(batch(1, &up));
+    assert!(app.markers.all().is_empty(), "looked for only while the charts are open");
+    // the whole span, so both the reload and the rise are in the window
+    keys(&mut app, "c]]]");
+    assert!(app.has_work(), "lines to look at for changes");
+    app.settle();
+    let found = app.markers.all();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].kind, found[0].second()), ("gateway reload", 1_714_564_876));
+    let shown = screen(&app);
+    assert!(shown.contains("▼ reload"), "the label over its column:\n{shown}");
+    assert!(
+        shown.contains("▼ 12:01:16 gateway reload (gateway-access.log: signal process started)"),
+        "the list under the plots:\n{shown}"
+    );
+    let rows = app.chart_data(app.chart_columns()).unwrap().rows;
+    let at = rows.iter().position(|r| r.label == "502").expect("502s listed");
+    for _ in 0..at {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('d'));
+    let d = app.diagnosis.clone().expect("a diagnosis");
+    let first = &d.entries[0].evidence[0];
+    assert!(
+        first.starts_with("began 4 s after a gateway reload at 12:01:16 (gateway-access.log: signal process started)"),
+        "{d:?}"
+    );
+    // without the reload line nothing is claimed
+    let mut plain = app_with(200, 50, 0);
+    plain.update(batch(0, text.as_bytes()));
+    plain.update(batch(1, &up));
+    keys(&mut plain, "c]]]");
+    plain.settle();
+    let rows = plain.chart_data(plain.chart_columns()).unwrap().rows;
+    let at = rows.iter().position(|r| r.label == "502").unwrap();
+    for _ in 0..at {
+        key(&mut plain, KeyCode::Down);
+    }
+    key(&mut plain, KeyCode::Char('d'));
+    let d = plain.diagnosis.clone().expect("a diagnosis");
+    assert!(d.entries.iter().all(|e| !e.evidence.iter().any(|l| l.starts_with("began"))), "{d:?}");
+    assert!(!screen(&plain).contains("▼"), "no change, no mark");
+}

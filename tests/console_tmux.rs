@@ -1020,3 +1020,73 @@ fn d_on_a_latency_alert_opens_the_latency_finding() {
     assert!(s.has("Latency: slow upstream 10.0.0.8:8080: p99 2."), "{}", s.text());
     assert!(s.has("the time goes to connecting"), "{}", s.text());
 }
+
+/// Access lines at 12:00:00 … 12:00:59, one a second, with the line of `extra` at its second among them.
+fn access_minute(extra: &[(u32, &str)]) -> String {
+    let mut text = String::new();
+    for s in 0..60u32 {
+        for (at, line) in extra {
+            if *at == s {
+                text += line;
+                text.push('\n');
+            }
+        }
+        let status = if s >= 35 { 502 } else { 200 };
+        text += &format!(
+            "10.0.0.{s} - - [01/May/2024:12:00:{s:02} +0000] \"GET /v1/orders/{s} HTTP/1.1\" {status} 12 \"-\" \"curl/8\" rt=0.0{s:02}\n"
+        );
+    }
+    text
+}
+
+/// An nginx reload among the access lines (as `docker logs` interleaves nginx's error and access logs): the
+/// charts mark it over its column with its label, and list it with its time, source and message.
+#[test]
+fn a_reload_in_the_log_is_marked_on_the_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("mixed.log");
+    std::fs::write(&log, access_minute(&[(30, "2024/05/01 12:00:30 [notice] 1#1: signal process started")])).unwrap();
+    let cmd = format!("{} {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("reload-marker", 200, 50, dir.path(), &cmd);
+    t.wait("the lines", |s| s.status_bar().contains(" 61 lines "));
+    t.keys(&["c"]);
+    let s = t.expect("the reload on the charts", |s| {
+        check!(s.has("charts ·"), "no charts");
+        check!(s.has("▼ reload"), "no label over the reload's column");
+        check!(s.has("▼ 12:00:30 gateway reload (mixed.log: signal process started)"), "the reload is not listed");
+        Ok(())
+    });
+    // the mark runs down its column, above the bars
+    let lane = s.lines.iter().position(|l| l.contains("▼ reload")).unwrap();
+    let col = s.lines[lane].chars().position(|c| c == '▼').unwrap();
+    let below: String = s.lines[lane + 1..lane + 4].iter().filter_map(|l| l.chars().nth(col)).collect();
+    assert!(below.contains('┊'), "no mark down the column under the label ({below:?}):\n{}", s.text());
+}
+
+/// `--markers` with a command: it runs, its lines are followed as they come, and each is marked (at its own
+/// time) and listed as a change.
+#[test]
+fn a_marker_command_is_followed_and_its_lines_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gw.log");
+    std::fs::write(&log, access_minute(&[])).unwrap();
+    // a second line a moment later: followed, not read once
+    std::fs::write(
+        dir.path().join("deploys.sh"),
+        "echo '2024-05-01T12:00:20Z deploy orders-api v2.3.1'\nsleep 1\n\
+         echo '2024-05-01T12:00:34Z rollout restart deployment/orders'\nsleep 30\n",
+    )
+    .unwrap();
+    // `sh deploys.sh` names no file: it is a command
+    let cmd = format!("{} --markers 'sh deploys.sh' {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("marker-cmd", 200, 50, dir.path(), &cmd);
+    t.wait("the lines", |s| s.status_bar().contains(" 60 lines "));
+    t.keys(&["c"]);
+    let s = t.expect("both changes on the charts", |s| {
+        check!(s.has("▼ change"), "no label over a change's column");
+        check!(s.has("▼ 12:00:34 change (sh deploys.sh: rollout restart deployment/orders)"), "the later line");
+        check!(s.has("▼ 12:00:20 change (sh deploys.sh: deploy orders-api v2.3.1)"), "the first line");
+        Ok(())
+    });
+    assert!(!s.has("12:00:00 change"), "{}", s.text());
+}

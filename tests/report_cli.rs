@@ -912,3 +912,46 @@ fn breakdowns_rank_nodes_clients_hosts_and_agents_by_what_changed() {
     let node_line = text.lines().find(|l| l.contains("gw2.log") && l.contains("→")).unwrap_or_else(|| panic!("{text}"));
     assert!(node_line.contains(" up ") || node_line.contains("new: none before"), "{node_line}");
 }
+
+/// `--markers` with a command: it runs to its end and its lines are changes like a file's; one still running at
+/// the time limit is stopped, and what it printed before is used.
+#[test]
+fn a_marker_command_runs_and_its_lines_are_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = demo_incident(dir.path());
+    let cmd = r"printf '2024-05-01T12:03:15Z deploy orders-api v2.3.1\nno time, no change\n'";
+    let (r, code) = report_json(&["--markers", cmd, &gw]);
+    assert_eq!(code, 0);
+    let markers = r["markers"].as_array().unwrap();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    assert_eq!(
+        (markers[0]["kind"].as_str(), markers[0]["text"].as_str(), markers[0]["source"].as_str()),
+        (Some("change"), Some("deploy orders-api v2.3.1"), Some(cmd))
+    );
+    assert_eq!(markers[0]["time"].as_str(), Some("2024-05-01T12:03:15.000Z"));
+    let d502 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 502).unwrap();
+    assert!(d502["evidence"][0].as_str().unwrap().starts_with("began 5 s after a change at 12:03:15"), "{d502}");
+    // a command that fails: said, its output still used, and the exit code says not all was read
+    let out = gatewatch()
+        .args(["report", "--json", "--markers", "echo '2024-05-01T12:03:15Z deploy'; echo denied >&2; exit 4", &gw])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exited with status 4: denied"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["markers"].as_array().map(Vec::len), Some(1));
+    // one that never ends (a watch): stopped at the limit, its first line kept
+    let start = std::time::Instant::now();
+    let out = gatewatch()
+        .args(["report", "--json", "--markers", "echo '2024-05-01T12:03:15Z deploy'; exec sleep 600", &gw])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(took >= std::time::Duration::from_secs(9) && took < std::time::Duration::from_secs(30), "{took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("still ran after 10 s"), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["markers"][0]["text"].as_str(), Some("deploy"));
+    assert_eq!(out.status.code(), Some(0), "a watch stopped at the limit is how it is meant to end");
+}

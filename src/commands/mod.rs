@@ -163,24 +163,51 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
         Some(b) => Some(crate::report::baseline::Baseline::parse(b).map_err(usage)?),
         None => None,
     };
-    let regex =
-        match &args.marker_regex {
-            Some(re) => Some(regex::Regex::new(re).map_err(|e| {
-                usage_msg(&format!("invalid --marker-regex {re:?}: {}", crate::filter::regex_error(&e)))
-            })?),
-            None => None,
-        };
+    let regex = crate::markers::regex_flag(args.marker_regex.as_deref()).map_err(usage)?;
     let mut markers = Vec::new();
+    let mut marker_failed = false;
     for m in &args.markers {
-        let data = std::fs::read(m).with_context(|| format!("cannot read the marker source {m}"))?;
+        let (data, whole) = marker_data(m)?;
+        marker_failed |= !whole;
         markers.extend(crate::report::model::read_markers(m, &data, &opts, regex.as_ref()));
     }
     let (report, failed) = build_report(&opts, &sources, baseline, markers);
+    let failed = failed || marker_failed;
     // nothing readable: the errors alone, not an empty report that looks like a quiet log
     if !report.sources.is_empty() {
         print_report(&report, args.json)?;
     }
     Ok(if failed { EXIT_SOURCE_ERROR } else { EXIT_OK })
+}
+
+/// What a `--markers` value gives: a file's bytes, or what a command printed, run until it ends or for
+/// [`crate::markers::COMMAND_LIMIT`] (then stopped, and what it printed so far used); and whether it is whole (a
+/// command that failed is said on stderr, and its output still used).
+fn marker_data(value: &str) -> anyhow::Result<(Vec<u8>, bool)> {
+    use crate::markers::MarkerSource;
+    match MarkerSource::of(value) {
+        MarkerSource::File(p) => {
+            let data = std::fs::read(&p).with_context(|| format!("cannot read the marker source {value}"))?;
+            Ok((data, true))
+        }
+        MarkerSource::Command(c) => {
+            let limit = crate::markers::COMMAND_LIMIT;
+            let ran = crate::source::command::run_to_end(&c, limit)
+                .with_context(|| format!("cannot run the marker command `{c}`"))?;
+            let said = ran.stderr.as_deref().map_or(String::new(), |e| format!(": {e}"));
+            if ran.timed_out {
+                crate::output::warn(format_args!(
+                    "marker command `{c}` still ran after {} s: stopped it, and used what it printed",
+                    limit.as_secs()
+                ));
+            } else if ran.code != Some(0) {
+                let how = ran.code.map_or("was killed by a signal".to_string(), |n| format!("exited with status {n}"));
+                crate::output::warn(format_args!("marker command `{c}` {how}{said}"));
+                return Ok((ran.stdout, false));
+            }
+            Ok((ran.stdout, true))
+        }
+    }
 }
 
 /// `gatewatch generate`.

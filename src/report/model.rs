@@ -259,16 +259,15 @@ pub fn read_markers(
     let parser = super::source::choose_parser(data, opts);
     let mut out = Vec::new();
     crate::scan::for_each_line(data, |_, line| {
-        let line = crate::format::trim_line(line);
-        let Some(rec) = parser.parse(line) else { return };
-        let Some(t) = rec.time else { return };
-        let text = rec.message.as_deref().map_or_else(|| crate::text::escape_control(line), str::to_string);
-        if matches.is_some_and(|re| !re.is_match(&text)) || out.len() >= crate::markers::MAX_MARKERS {
+        if out.len() >= crate::markers::MAX_MARKERS {
             return;
         }
-        let time = crate::record::LogTime::from_unix_us(t.unix_us).to_rfc3339_utc();
-        let text: String = text.chars().take(160).collect();
-        out.push((t.unix_us, MarkerRow { time, source: name.to_string(), kind: "change", text }));
+        let line = crate::format::trim_line(line);
+        let Some(rec) = parser.parse(line) else { return };
+        // a line without a time of its own cannot be placed: the report has no time of arrival to give it
+        let Some((Some(t), text)) = crate::markers::change_of(Some(&rec), line, matches) else { return };
+        let time = crate::record::LogTime::from_unix_us(t).to_rfc3339_utc();
+        out.push((t, MarkerRow { time, source: name.to_string(), kind: "change", text }));
     });
     out
 }
@@ -503,56 +502,19 @@ fn compare(
     Some((c, Spans { base, window, since: hhmm }))
 }
 
-/// How long before a family began a change is taken for its trigger.
-const MARKER_REACH_S: i64 = 60;
-
-/// For each family that rose, when it began (the first 10 s with at least 5 of it and 4× its baseline pace), and
-/// a change announced in the [`MARKER_REACH_S`] before: "began 4 s after a gateway reload at 12:03:00".
+/// Name the change that came just before each family rose (see [`crate::markers::tie_to_changes`]).
 fn tie_to_markers(
     series: &Series,
     c: &Comparison,
     markers: &[(i64, MarkerRow)],
     diagnosis: &mut [crate::diagnose::Diagnosis],
 ) {
-    let (b0, b1) = c.baseline_s;
-    let res = series.resolution();
-    if markers.is_empty() || res > 10 {
-        return;
-    }
-    for d in diagnosis.iter_mut() {
-        let Some(change) = &d.change else { continue };
-        if change.now_per_minute <= change.before_per_minute * 1.5 {
-            continue;
-        }
-        let per_10s = change.before_per_minute / 6.0;
-        let need = (4.0 * per_10s).max(5.0).ceil() as u64;
-        let mut window: std::collections::VecDeque<(i64, u64)> = Default::default();
-        let mut sum = 0;
-        let mut began = None;
-        for (start, b) in series.buckets().filter(|(s, _)| *s >= b0) {
-            let n = b.count_codes(d.status, d.status);
-            window.push_back((start, n));
-            sum += n;
-            while window.front().is_some_and(|(s, _)| *s <= start - 10) {
-                sum -= window.pop_front().map_or(0, |(_, n)| n);
-            }
-            if sum >= need {
-                // the first second of the run that got there
-                began = window.iter().find(|(_, n)| *n > 0).map(|(s, _)| *s);
-                break;
-            }
-        }
-        let Some(began) = began.filter(|&b| b >= b1 - MARKER_REACH_S) else { continue };
-        let trigger = markers.iter().rev().find(|(t, _)| {
-            let s = t.div_euclid(1_000_000);
-            s <= began && began - s <= MARKER_REACH_S
-        });
-        if let Some((t, m)) = trigger {
-            let after = began - t.div_euclid(1_000_000);
-            let at = m.time.get(11..19).unwrap_or(&m.time);
-            d.evidence.insert(0, format!("began {after} s after a {} at {at} ({}: {})", m.kind, m.source, m.text));
-        }
-    }
+    let changes: Vec<crate::markers::Change<'_>> = markers
+        .iter()
+        .map(|(t, m)| crate::markers::Change { unix_us: *t, kind: m.kind, source: &m.source, text: &m.text })
+        .collect();
+    let clock = |s: i64| at(s).get(11..19).map_or_else(|| at(s), str::to_string);
+    crate::markers::tie_to_changes(series, c.baseline_s, &changes, clock, diagnosis);
 }
 
 fn alert_rows(series: &Series, rules: &[crate::alerts::Rule]) -> Vec<AlertRow> {

@@ -186,6 +186,89 @@ pub async fn follow_command(id: SourceId, spec: CommandSpec, opts: CommandOption
     }
 }
 
+/// What a command run to its end (or to its time limit) printed.
+#[derive(Debug)]
+pub struct Ran {
+    /// Its standard output, whole or up to the time limit.
+    pub stdout: Vec<u8>,
+    /// The first line it wrote to its standard error, if any.
+    pub stderr: Option<String>,
+    /// How the shell exited; `None` when it was stopped at the time limit or ended by a signal.
+    pub code: Option<i32>,
+    /// It still ran at the time limit and was stopped.
+    pub timed_out: bool,
+}
+
+/// Run `command` with `sh -c` until it ends or `limit` passes, whichever comes first; at the limit it is killed
+/// (with everything it started, as one process group) and what it printed so far is kept.
+pub fn run_to_end(command: &str, limit: Duration) -> std::io::Result<Ran> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::sync::Mutex;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let deadline = Instant::now() + limit;
+    // readers on threads: a pipe held open by something the command left running must not hold the caller
+    let read = |mut from: Box<dyn Read + Send>, into: Arc<Mutex<Vec<u8>>>, done: std::sync::mpsc::Sender<()>| {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64 << 10];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                into.lock().map(|mut v| v.extend_from_slice(&buf[..n])).ok();
+            }
+            let _ = done.send(());
+        })
+    };
+    let (out, err) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+    let (done_tx, done) = std::sync::mpsc::channel();
+    read(Box::new(child.stdout.take().expect("stdout is piped")), out.clone(), done_tx.clone());
+    read(Box::new(child.stderr.take().expect("stderr is piped")), err.clone(), done_tx);
+    // both pipes at their end, then the exit; or the deadline
+    let mut ended = 0;
+    while ended < 2 && done.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_ok() {
+        ended += 1;
+    }
+    let mut status = child.try_wait()?;
+    while status.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        status = child.try_wait()?;
+    }
+    // still running, or something it started still holds its output open
+    let timed_out = status.is_none() || ended < 2;
+    if timed_out {
+        // the whole group: `sh -c` may have started the real command as a child of its own
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -KILL -{} 2>/dev/null", child.id()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // what was already in the pipes
+        let grace = Instant::now() + Duration::from_millis(200);
+        while ended < 2 && done.recv_timeout(grace.saturating_duration_since(Instant::now())).is_ok() {
+            ended += 1;
+        }
+    }
+    let take = |v: &Arc<Mutex<Vec<u8>>>| v.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+    let stderr = take(&err);
+    let first = stderr.split(|&b| b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace));
+    Ok(Ran {
+        stdout: take(&out),
+        stderr: first.map(|l| crate::text::escape_control(&l[..l.len().min(MAX_STDERR_LINE)])),
+        code: status.and_then(|s| s.code()),
+        timed_out,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +305,27 @@ mod tests {
         assert_eq!(lines, b"run\n", "the second run's output");
         drop(rx);
         tokio::time::timeout(Duration::from_secs(10), task).await.expect("the source ends with its receiver").unwrap();
+    }
+
+    #[test]
+    fn a_command_run_to_its_end_gives_its_output_and_exit() {
+        let ran = run_to_end("echo one; echo two; echo oops >&2; exit 3", Duration::from_secs(10)).unwrap();
+        assert_eq!(ran.stdout, b"one\ntwo\n");
+        assert_eq!((ran.code, ran.timed_out, ran.stderr.as_deref()), (Some(3), false, Some("oops")));
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_stopped_and_what_it_printed_kept() {
+        let start = Instant::now();
+        // the shell's child holds the pipe too: it goes with the group
+        let ran = run_to_end("echo early; sleep 30; echo late", Duration::from_millis(500)).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+        assert_eq!((ran.stdout.as_slice(), ran.timed_out, ran.code), (&b"early\n"[..], true, None));
+        // a background child left holding the pipe after the shell exits is no reason to wait past the limit
+        let start = Instant::now();
+        let ran = run_to_end("sleep 30 & echo bg", Duration::from_millis(500)).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+        assert_eq!((ran.stdout.as_slice(), ran.timed_out), (&b"bg\n"[..], true));
     }
 
     #[tokio::test]

@@ -104,3 +104,13 @@ pub enum SourceMsg {
     /// An event.
     Event(SourceId, SourceEvent),
 }
+
+impl SourceMsg {
+    /// The source it comes from.
+    pub fn source(&self) -> SourceId {
+        match self {
+            SourceMsg::Lines(b) => b.source,
+            SourceMsg::Event(id, _) => *id,
+        }
+    }
+}

@@ -205,7 +205,8 @@ impl Tally {
             && let (Some(t), Some(m)) = (rec.time, rec.message.as_deref())
             && let Some(kind) = crate::markers::kind_of(m)
         {
-            self.markers.push(crate::markers::Marker { unix_us: t.unix_us, kind, text: m.chars().take(160).collect() });
+            let text = m.chars().take(crate::markers::MAX_TEXT).collect();
+            self.markers.push(crate::markers::Marker { unix_us: t.unix_us, kind, text });
         }
     }
 

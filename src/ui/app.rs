@@ -154,6 +154,8 @@ pub struct App {
     /// Where the baseline the charts and the diagnosis compare with ends (log-time second), when set with `B`;
     /// `None`: before the first alert, else the first half.
     pub(crate) baseline_end: Option<i64>,
+    /// The changes (reloads, deploys) found in the panes and read from `--markers` sources.
+    pub markers: super::chart_markers::Markers,
     /// Lines the help overlay is scrolled down by.
     pub help_scroll: u16,
     /// The furthest the help can scroll at the size it was last drawn.
@@ -221,6 +223,7 @@ impl App {
             alerts: Vec::new(),
             alert_history: None,
             baseline_end: None,
+            markers: Default::default(),
             help_scroll: 0,
             help_max: std::cell::Cell::new(u16::MAX),
             diagnosis: None,
@@ -327,6 +330,8 @@ impl App {
                 self.refit();
                 self.dirty = true;
             }
+            // the `--markers` sources come after the panes
+            Msg::Source(m) if m.source() >= self.panes.len() => self.marker_message(m),
             Msg::Source(SourceMsg::Lines(b)) => self.lines(b.source, b.label.as_ref(), &b.data),
             Msg::Source(SourceMsg::Event(id, e)) => {
                 use crate::source::SourceEvent;
@@ -402,11 +407,12 @@ impl App {
         }
     }
 
-    /// Continue checking lines against the filter (and indexing routes for the charts) for up to `budget`;
-    /// returns whether lines remain.
+    /// Continue checking lines against the filter (and indexing routes and changes for the charts) for up to
+    /// `budget`; returns whether lines remain.
     pub fn work(&mut self, budget: Duration) -> bool {
         let start = Instant::now();
-        let indexing = self.index_keys(budget);
+        // both, each within the budget
+        let indexing = self.index_keys(budget) | self.scan_markers(budget);
         let Some(f) = self.filter.filter.clone() else { return indexing };
         let mut pending = false;
         for i in 0..self.panes.len() {
@@ -429,9 +435,11 @@ impl App {
         while self.work(Duration::from_secs(3600)) {}
     }
 
-    /// Whether filtering (or indexing for the charts) still has lines to check.
+    /// Whether filtering (or indexing routes and changes for the charts) still has lines to check.
     pub fn has_work(&self) -> bool {
-        (self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done())) || self.indexing_pending()
+        (self.filter.filter.is_some() && self.panes.iter().any(|p| !p.filter_done()))
+            || self.indexing_pending()
+            || self.markers_pending()
     }
 
     fn key(&mut self, k: KeyEvent) {

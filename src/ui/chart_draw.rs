@@ -138,23 +138,54 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     );
     let rest = Rect { y: left.y + 1, height: left.height - 1, ..left };
     let episodes = app.alert_history();
+    // the changes in the window: a lane of labels over the histogram, a mark in each one's column, and a list
+    let changes = match data.columns.first() {
+        Some((start, _)) => app.markers.within(*start, data.end),
+        None => Vec::new(),
+    };
+    let lane_h = (!changes.is_empty() && rest.height >= 6) as u16;
+    let change_rows = match rest.height {
+        _ if changes.is_empty() => 0,
+        12.. => changes.len().min(2) as u16,
+        8.. => 1,
+        _ => 0,
+    };
     let alert_rows = if rest.height >= 12 { episodes.len().min(2) as u16 } else { 0 };
-    let hist_h = ((rest.height - alert_rows) * 55 / 100).max(2);
-    let hist = Rect { height: hist_h, ..rest };
-    let axis = Rect { y: hist.y + hist_h, height: 1, ..rest };
-    let lat = Rect { y: axis.y + 1, height: rest.height.saturating_sub(hist_h + 1 + alert_rows), ..rest };
+    let lane = Rect { height: lane_h, ..rest };
+    let plots = Rect { y: rest.y + lane_h, height: rest.height - lane_h, ..rest };
+    let hist_h = ((plots.height.saturating_sub(alert_rows + change_rows)) * 55 / 100).max(2);
+    let hist = Rect { height: hist_h, ..plots };
+    let axis = Rect { y: hist.y + hist_h, height: 1, ..plots };
+    let lat =
+        Rect { y: axis.y + 1, height: plots.height.saturating_sub(hist_h + 1 + alert_rows + change_rows), ..plots };
+    let placed = super::chart_markers::place(&changes, &data, hist.width.saturating_sub(GUTTER) as usize);
     draw_histogram(app, f, hist, &data, cursor);
+    if lane_h > 0 {
+        draw_change_lane(app, f, lane, hist, &placed);
+    }
     draw_time_axis(app, f, axis, &data, cursor);
     if lat.height >= 2 {
-        draw_latency(app, f, lat, &data);
+        draw_latency(app, f, lat, &data, &placed);
     }
-    for (k, e) in episodes.iter().rev().take(alert_rows as usize).enumerate() {
+    let mut y = lat.y + lat.height;
+    for e in episodes.iter().rev().take(alert_rows as usize) {
         let dated = different_days(app, e.start, data.end);
         let end = e.end.map_or("now".to_string(), |s| log_stamp(app, s, dated));
         let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_stamp(app, e.start, dated), end, e.peak_text);
-        let y = lat.y + lat.height + k as u16;
         let style = if e.end.is_none() { t.alert } else { t.dim };
         f.render_widget(Paragraph::new(Span::styled(text, style)), Rect { y, height: 1, ..left });
+        y += 1;
+    }
+    // the newest changes first, as the alerts
+    for c in changes.iter().rev().take(change_rows as usize) {
+        let at = log_stamp(app, c.second(), different_days(app, c.second(), data.end));
+        let mut text = display_text(format!("▼ {at} {} ({}: {})", c.kind, c.source, c.text).as_bytes());
+        if text.chars().count() > left.width as usize {
+            // narrow: what the line said matters more than where
+            text = display_text(format!("▼ {at} {}: {}", c.kind, c.text).as_bytes());
+        }
+        f.render_widget(Paragraph::new(Span::styled(text, t.marker)), Rect { y, height: 1, ..left });
+        y += 1;
     }
     draw_list(app, f, list, &data, view.breakdown, view.row, view.focused);
 }
@@ -226,6 +257,42 @@ fn draw_histogram(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
     }
 }
 
+/// The changes over the histogram: `▼` over each one's column, with a short label where there is room, and a
+/// dotted line down its column.
+fn draw_change_lane(app: &App, f: &mut Frame<'_>, lane: Rect, hist: Rect, placed: &[super::chart_markers::Placed<'_>]) {
+    let t = &app.theme;
+    let buf = f.buffer_mut();
+    buf.set_stringn(lane.x, lane.y, format!("{:>6} ", "change"), GUTTER as usize, t.dim);
+    let x0 = lane.x + GUTTER;
+    let width = lane.width.saturating_sub(GUTTER) as usize;
+    // labels to the right of their mark, else to its left, where they cover no other mark or label; the newest
+    // (rightmost) first, as the newest change is the likeliest to matter
+    let mut taken_from = width;
+    for (i, p) in placed.iter().enumerate().rev() {
+        let label = match p.changes.as_slice() {
+            [one] => super::chart_markers::short_kind(one.kind).to_string(),
+            many => format!("{} changes", many.len()),
+        };
+        let label = display_text(label.as_bytes());
+        let len = label.chars().count();
+        let before = i.checked_sub(1).map(|j| placed[j].cell);
+        let (at, text) = if p.cell + 2 + len <= taken_from {
+            (p.cell, format!("▼ {label}"))
+        } else if p.cell > len && before.is_none_or(|c| c + len + 1 < p.cell) {
+            (p.cell - len - 1, format!("{label} ▼"))
+        } else {
+            (p.cell, "▼".to_string())
+        };
+        taken_from = at;
+        buf.set_stringn(x0 + at as u16, lane.y, &text, width.saturating_sub(at), t.marker);
+        // through the bars too, as an annotation is drawn over a graph: the column's counts are in the head line
+        // when the cursor is on it
+        for y in hist.y..hist.y + hist.height {
+            buf[(x0 + p.cell as u16, y)].set_symbol("┊").set_style(t.marker);
+        }
+    }
+}
+
 fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
     let t = &app.theme;
     let n = data.columns.len();
@@ -273,8 +340,8 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
     f.buffer_mut().set_stringn(r.x + GUTTER, r.y, text, width, t.dim);
 }
 
-/// p50, p95 and p99 per column, on a log scale of milliseconds.
-fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData) {
+/// p50, p95 and p99 per column, on a log scale of milliseconds; a change is a dotted line up its column.
+fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, changes: &[super::chart_markers::Placed<'_>]) {
     let t = &app.theme;
     let series: Vec<(f64, Vec<(f64, f64)>)> = [0.5, 0.95, 0.99]
         .iter()
@@ -303,17 +370,23 @@ fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData) {
     let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
     let ms = |l: f64| crate::output::duration_text((10f64.powf(l) * 1000.0).round() as u64);
     let styles = [t.status_2xx, t.status_4xx, t.status_5xx];
-    // one line per run of columns with requests: a stretch without any stays a gap, not a straight line over it
-    let datasets: Vec<Dataset> = series
+    // a change: every other braille dot up its column, drawn first so the percentiles cross over it
+    let steps = (r.height as usize * 4).max(2);
+    let marks: Vec<Vec<(f64, f64)>> = changes
         .iter()
-        .zip(styles)
-        .flat_map(|((_, pts), st)| {
-            pts.chunk_by(|a, b| b.0 - a.0 <= 1.0).map(move |run| {
-                let kind = if run.len() == 1 { GraphType::Scatter } else { GraphType::Line };
-                Dataset::default().marker(Marker::Braille).graph_type(kind).style(st).data(run)
-            })
-        })
+        .map(|p| (0..steps).step_by(2).map(|i| (p.column as f64, lo + (hi - lo) * i as f64 / steps as f64)).collect())
         .collect();
+    let mut datasets: Vec<Dataset> = marks
+        .iter()
+        .map(|m| Dataset::default().marker(Marker::Braille).graph_type(GraphType::Scatter).style(t.marker).data(m))
+        .collect();
+    // one line per run of columns with requests: a stretch without any stays a gap, not a straight line over it
+    datasets.extend(series.iter().zip(styles).flat_map(|((_, pts), st)| {
+        pts.chunk_by(|a, b| b.0 - a.0 <= 1.0).map(move |run| {
+            let kind = if run.len() == 1 { GraphType::Scatter } else { GraphType::Line };
+            Dataset::default().marker(Marker::Braille).graph_type(kind).style(st).data(run)
+        })
+    }));
     let chart =
         Chart::new(datasets)
             .x_axis(Axis::default().bounds([0.0, (data.columns.len().max(2) - 1) as f64]))

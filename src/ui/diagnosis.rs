@@ -215,6 +215,7 @@ impl App {
                 |s: u16, before: bool| *(if before { &counts.before } else { &counts.now }).get(&s).unwrap_or(&0);
             let at = |t: i64| super::charts::log_stamp(self, t, false);
             crate::diagnose::rank_by_change(&mut entries, count, (split - first, end - split), &at(first));
+            self.tie_to_changes(&mut entries, (first, split));
             title = format!("{title}, what changed first (since {} against before)", at(split));
         }
         Ok(DiagnosisView { title, entries, record: slow })

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod app;
 pub mod chart_draw;
+pub mod chart_markers;
 pub mod charts;
 pub mod diagnosis;
 pub mod draw;

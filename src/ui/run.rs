@@ -43,6 +43,10 @@ pub struct Setup {
     pub replay: crate::replay::settings::Settings,
     /// What `J` checks tokens with.
     pub token: super::token::TokenSettings,
+    /// The `--markers` sources: change events drawn on the charts.
+    pub markers: Vec<crate::markers::MarkerSource>,
+    /// `--marker-regex`.
+    pub marker_regex: Option<regex::Regex>,
 }
 
 /// The short name a pane shows for a source: a file's name, a command as typed.
@@ -70,7 +74,9 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
             super::token::TokenSettings { problem: Some(format!("[token] in the config: {e:#}")), ..Default::default() }
         }
     };
-    Ok(Setup { keymap, theme, opts, follow, commands, replay, token })
+    let markers = args.markers.markers.iter().map(|m| crate::markers::MarkerSource::of(m)).collect();
+    let marker_regex = crate::markers::regex_flag(args.markers.marker_regex.as_deref())?;
+    Ok(Setup { keymap, theme, opts, follow, commands, replay, token, markers, marker_regex })
 }
 
 /// `gatewatch [SOURCE...]`: open the console.
@@ -95,10 +101,12 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         "the console needs a terminal (for scripts: `gatewatch report`, `gatewatch tail`)"
     );
     let panes = sources.iter().map(|(name, _, role)| (short_name(name), name.clone(), *role)).collect();
-    let kinds = sources.into_iter().map(|(_, k, _)| k).collect();
+    let kinds: Vec<SourceKind> = sources.into_iter().map(|(_, k, _)| k).collect();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
     app.set_replay_settings(setup.replay);
     app.set_token_settings(setup.token);
+    let feeds = setup.markers.iter().map(marker_name).collect();
+    app.markers = super::chart_markers::Markers::new(feeds, setup.marker_regex);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -107,9 +115,48 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     runtime.block_on(async move {
         let (tx, rx) = mpsc::channel::<SourceMsg>(CHANNEL);
         // an ended command waits for the restart key instead of ending its source
-        let reruns = spawn_sources(kinds, &setup.follow, &setup.commands, true, tx);
+        let first_marker = kinds.len();
+        let reruns = spawn_sources(kinds, &setup.follow, &setup.commands, true, tx.clone());
+        spawn_marker_sources(setup.markers, first_marker, &setup.follow, &setup.commands, tx);
         drive(app, rx, reruns).await
     })
+}
+
+/// How a `--markers` source is named in the charts' list: a file's name, a command as typed (its start, when long).
+fn marker_name(m: &crate::markers::MarkerSource) -> String {
+    const LONGEST: usize = 32;
+    match m {
+        crate::markers::MarkerSource::File(p) => short_name(&p.to_string_lossy()),
+        crate::markers::MarkerSource::Command(c) if c.chars().count() > LONGEST => {
+            c.chars().take(LONGEST - 1).collect::<String>() + "…"
+        }
+        crate::markers::MarkerSource::Command(c) => c.clone(),
+    }
+}
+
+/// Follow the `--markers` files and run their commands, with source ids from `first` on: a command runs once
+/// (its lines stay as changes when it ends).
+fn spawn_marker_sources(
+    markers: Vec<crate::markers::MarkerSource>,
+    first: usize,
+    follow: &FollowOptions,
+    commands: &CommandOptions,
+    tx: mpsc::Sender<SourceMsg>,
+) {
+    use crate::markers::MarkerSource;
+    use crate::source::command::{CommandSpec, follow_command};
+    for (k, m) in markers.into_iter().enumerate() {
+        let id = first + k;
+        match m {
+            MarkerSource::File(p) => {
+                tokio::spawn(crate::source::file::follow_file(id, p, follow.clone(), tx.clone()));
+            }
+            MarkerSource::Command(c) => {
+                let opts = CommandOptions { restart: false, rerun: None, ..commands.clone() };
+                tokio::spawn(follow_command(id, CommandSpec::shell(&c), opts, tx.clone()));
+            }
+        }
+    }
 }
 
 /// How often a spinner moves.

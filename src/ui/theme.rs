@@ -89,6 +89,8 @@ pub struct Theme {
     pub alert: Style,
     /// Help and trace overlay background.
     pub overlay: Style,
+    /// Change markers (reloads, deploys) on the charts.
+    pub marker: Style,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -120,6 +122,7 @@ pub const STYLE_NAMES: &[&str] = &[
     "paused",
     "alert",
     "overlay",
+    "marker",
 ];
 
 /// The modifiers a theme must carry without colour, so that the console stays usable. Selection and search
@@ -132,6 +135,7 @@ const NO_COLOR_MODIFIERS: &[(&str, Modifier)] = &[
     ("status_5xx", Modifier::BOLD),
     ("border_focus", Modifier::BOLD),
     ("paused", Modifier::REVERSED),
+    ("marker", Modifier::BOLD),
 ];
 
 const MODIFIER_NAMES: &[(&str, Modifier)] = &[
@@ -260,6 +264,7 @@ impl Theme {
             "paused" => &mut self.paused,
             "alert" => &mut self.alert,
             "overlay" => &mut self.overlay,
+            "marker" => &mut self.marker,
             _ => return None,
         })
     }
@@ -305,6 +310,7 @@ fn dark_rgb() -> Theme {
         paused: Style::new(),
         alert: Style::new(),
         overlay: Style::new(),
+        marker: Style::new(),
     };
     let (name, styles) = parse_file(BUILTIN[0].1).expect("the built-in dark theme parses");
     let mut theme = empty;
