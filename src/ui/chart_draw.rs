@@ -428,9 +428,10 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
         _ => head,
     };
     lines.push(Line::from(Span::styled(head, t.title)));
-    // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15); then the p99 of routes,
-    // upstreams and sources (8), and a sparkline (a space and SPARK) where they leave the label 16 columns
-    let p99_w = if by != Breakdown::Codes && r.width >= 40 { 8 } else { 0 };
+    // the mark (2), the label, two numbers of 7 and 6 columns each after a space (15); then the p99 of the timed
+    // lists (routes, upstreams, hosts, nodes, sources: 8), and a sparkline (a space and SPARK) where they leave
+    // the label 16 columns
+    let p99_w = if by != Breakdown::Codes && !by.counts_requests() && r.width >= 40 { 8 } else { 0 };
     // before → now per minute (`3→171`), first of what the label leaves room for
     let compared = data.rows.iter().any(|rw| rw.change.is_some());
     let change_w = if compared && r.width >= 36 { CHANGE_W + 1 } else { 0 };

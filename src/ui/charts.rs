@@ -118,7 +118,7 @@ impl Breakdown {
     }
 
     /// What its before → now counts: requests for who asked (clients, agents, consumers), errors otherwise.
-    fn counts_requests(self) -> bool {
+    pub(crate) fn counts_requests(self) -> bool {
         matches!(self, Breakdown::Clients | Breakdown::Agents | Breakdown::Consumers)
     }
 }
@@ -294,12 +294,14 @@ impl PaneKeys {
                     .entry(crate::routes::route_key(path).max(1), || crate::routes::normalize_bytes(path))
                     .add(p);
             }
-            for (keyed, value) in [
-                (&mut self.hosts, s.host),
-                (&mut self.clients, s.client),
-                (&mut self.agents, s.user_agent),
-                (&mut self.consumers, s.consumer),
-                (&mut self.nodes, Some(pane.lines.label(i).unwrap_or(&pane.name).as_bytes())),
+            // who asked is counted without durations: there can be hundreds of them, each an hour of buckets
+            let party = Point { latency_us: None, ..p };
+            for (keyed, value, p) in [
+                (&mut self.hosts, s.host, p),
+                (&mut self.nodes, Some(pane.lines.label(i).unwrap_or(&pane.name).as_bytes()), p),
+                (&mut self.clients, s.client, party),
+                (&mut self.agents, s.user_agent, party),
+                (&mut self.consumers, s.consumer, party),
             ] {
                 if let Some(v) = value {
                     keyed.add(v, p);
