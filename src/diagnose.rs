@@ -85,6 +85,8 @@ pub struct Evidence {
     pub clients: TopValues,
     /// Consumers (API keys, users) as logged.
     pub consumers: TopValues,
+    /// User agents.
+    pub agents: TopValues,
     /// Routes (normalised paths) of gateway records.
     pub routes: TopValues,
     /// Methods of gateway records.
@@ -121,12 +123,6 @@ impl EvidenceSet {
         let e = self.0.get_mut(&status).expect("added above");
         if let Some(f) = &rec.flags {
             e.flags.add(f);
-        }
-        if let Some(c) = &rec.client {
-            e.clients.add(c);
-        }
-        if let Some(c) = &rec.consumer {
-            e.consumers.add(c);
         }
         if let Some(m) = &rec.method {
             match role {
@@ -211,6 +207,14 @@ impl EvidenceSet {
             }
             Role::Upstream => e.service += 1,
         }
+        // who asked: a retry storm or one batch job shows as one of these carrying most of a family
+        for (values, v) in
+            [(&mut e.clients, rec.client), (&mut e.consumers, rec.consumer), (&mut e.agents, rec.user_agent)]
+        {
+            if let Some(v) = v {
+                values.add_keyed(hash(v), || String::from_utf8_lossy(v).into_owned());
+            }
+        }
         // routes are counted where the requests are: the gateway's records, else the service's
         let routes = match role {
             Role::Gateway => &mut e.routes,
@@ -236,6 +240,7 @@ impl EvidenceSet {
             e.flags.merge(o.flags);
             e.clients.merge(o.clients);
             e.consumers.merge(o.consumers);
+            e.agents.merge(o.agents);
             e.routes.merge(o.routes);
             e.methods.merge(o.methods);
             e.service_routes.merge(o.service_routes);
@@ -379,7 +384,9 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         evidence.push(format!("routes: {}", list(&top_routes)));
     }
     // one node or one client behind most of them is the answer to "where?"
-    for (values, what) in [(&e.nodes, "node"), (&e.clients, "client"), (&e.consumers, "consumer")] {
+    for (values, what) in
+        [(&e.nodes, "node"), (&e.clients, "client"), (&e.consumers, "consumer"), (&e.agents, "user agent")]
+    {
         if let Some(line) = concentration(values, status, what) {
             evidence.push(line);
         }
@@ -678,6 +685,33 @@ mod tests {
         assert!(one(&set, 405).first_check.contains("GET (1)"));
         set.add(&gw(200, &[]), Role::Gateway);
         assert!(diagnose(&set).iter().all(|d| d.status >= 400), "no diagnosis for successes");
+    }
+
+    #[test]
+    fn one_client_and_one_user_agent_behind_most_429s_are_named() {
+        let mut set = EvidenceSet::default();
+        for i in 0..10 {
+            let mut r = gw(429, &[]);
+            if i < 7 {
+                r.user_agent = Some("okhttp/4.12.0".into());
+            } else {
+                r.client = Some(format!("198.51.100.{i}").into());
+                r.user_agent = Some("curl/8.5.0".into());
+            }
+            set.add(&r, Role::Gateway);
+        }
+        let d = one(&set, 429);
+        assert!(has(&d, "70% of 429s from client 203.0.113.9 (7 of 10)"), "{:?}", d.evidence);
+        assert!(has(&d, "70% of 429s from user agent okhttp/4.12.0 (7 of 10)"), "{:?}", d.evidence);
+        // spread evenly: nothing to name
+        let mut even = EvidenceSet::default();
+        for i in 0..10 {
+            let mut r = gw(429, &[]);
+            r.user_agent = Some(format!("agent-{i}").into());
+            r.client = Some(format!("198.51.100.{i}").into());
+            even.add(&r, Role::Gateway);
+        }
+        assert!(!has(&one(&even, 429), "% of 429s from"), "{:?}", one(&even, 429).evidence);
     }
 
     #[test]
