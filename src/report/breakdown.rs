@@ -167,54 +167,49 @@ pub fn key_rows(
     measure: Measure,
     top: usize,
 ) -> Vec<KeyRow> {
-    let all: u64 = keys.values().map(|k| k.total.requests()).sum();
-    let mut rows: Vec<KeyRow> = keys
-        .iter()
-        .filter(|(_, k)| k.total.requests() > 0)
-        .map(|(name, k)| {
-            let t = &k.total;
-            KeyRow {
-                key: name.clone(),
-                requests: t.requests(),
-                errors: Measure::Errors.of(t),
-                server_errors: Measure::ServerErrors.of(t),
-                top_status: top_error(t),
-                share: if all == 0 { 0.0 } else { (t.requests() as f64 / all as f64 * 1000.0).round() / 1000.0 },
-                latency_ms: (t.timed > 0).then(|| Spread::of(t)),
-                change: spans.map(|s| Trend::between(s, measure, &k.during(s.base), &k.during(s.now()))),
-            }
-        })
-        .collect();
-    rank(&mut rows, |r| r.change.as_ref(), |r| measure_of_row(measure, r), |r| &r.key);
-    rows.truncate(top);
-    rows
+    let rows = keys.iter().map(|(name, k)| {
+        let t = &k.total;
+        KeyRow {
+            key: name.clone(),
+            requests: t.requests(),
+            errors: Measure::Errors.of(t),
+            server_errors: Measure::ServerErrors.of(t),
+            top_status: top_error(t),
+            share: 0.0,
+            latency_ms: (t.timed > 0).then(|| Spread::of(t)),
+            change: spans.map(|s| Trend::between(s, measure, &k.during(s.base), &k.during(s.now()))),
+        }
+    });
+    ranked(rows.collect(), measure, top)
 }
 
 /// [`key_rows`] for keys counted in runs (clients, user agents, consumers: no durations).
 pub fn run_rows(keys: &BTreeMap<String, KeyRuns>, spans: Option<&Spans>, measure: Measure, top: usize) -> Vec<KeyRow> {
-    let all: u64 = keys.values().map(|k| k.total.requests).sum();
-    let mut rows: Vec<KeyRow> = keys
-        .iter()
-        .filter(|(_, k)| k.total.requests > 0)
-        .map(|(name, k)| {
-            let t = &k.total;
-            KeyRow {
-                key: name.clone(),
-                requests: t.requests,
-                errors: t.errors,
-                server_errors: t.server_errors,
-                top_status: k.top_error(),
-                share: if all == 0 { 0.0 } else { (t.requests as f64 / all as f64 * 1000.0).round() / 1000.0 },
-                latency_ms: None,
-                change: spans.map(|s| Trend {
-                    of: measure.name(),
-                    change: s.change(measure.of_counts(&k.during(s.base)), measure.of_counts(&k.during(s.now()))),
-                    p99_before_ms: None,
-                    p99_now_ms: None,
-                }),
-            }
-        })
-        .collect();
+    let rows = keys.iter().map(|(name, k)| KeyRow {
+        key: name.clone(),
+        requests: k.total.requests,
+        errors: k.total.errors,
+        server_errors: k.total.server_errors,
+        top_status: k.top_error(),
+        share: 0.0,
+        latency_ms: None,
+        change: spans.map(|s| Trend {
+            of: measure.name(),
+            change: s.change(measure.of_counts(&k.during(s.base)), measure.of_counts(&k.during(s.now()))),
+            p99_before_ms: None,
+            p99_now_ms: None,
+        }),
+    });
+    ranked(rows.collect(), measure, top)
+}
+
+/// The rows with requests, each with its share of them all, what changed most first, at most `top`.
+fn ranked(rows: Vec<KeyRow>, measure: Measure, top: usize) -> Vec<KeyRow> {
+    let all: u64 = rows.iter().map(|r| r.requests).sum();
+    let mut rows: Vec<KeyRow> = rows.into_iter().filter(|r| r.requests > 0).collect();
+    for r in &mut rows {
+        r.share = (r.requests as f64 / all.max(1) as f64 * 1000.0).round() / 1000.0;
+    }
     rank(&mut rows, |r| r.change.as_ref(), |r| measure_of_row(measure, r), |r| &r.key);
     rows.truncate(top);
     rows
