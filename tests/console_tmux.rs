@@ -995,6 +995,12 @@ fn the_nodes_breakdown_puts_the_node_that_changed_first() {
     // Enter: the log panes show gw2 only
     t.keys(&["Enter"]);
     t.wait("the filter", |s| s.status_bar().contains("filter: node=gw2"));
+    // d on the row: gw2's own records, its 502s and where they came from
+    t.keys(&["d"]);
+    let s = t.wait("the node's diagnosis", |s| s.has("diagnosis · node gw2"));
+    assert!(s.has("502 ×120"), "{}", s.text());
+    t.keys(&["Escape"]);
+    t.wait("the overlay closed", |s| !s.has("diagnosis · node gw2"));
     // a moment a minute back picked (3-second columns), then B: the baseline ends there
     t.keys(&["Left"; 20]);
     t.keys(&["B"]);
