@@ -355,7 +355,8 @@ impl Term {
             Term::Level(cmp, level) => r.level.is_some_and(|l| cmp.holds(l, *level)),
             Term::Latency(cmp, us) => r.duration_us.is_some_and(|d| cmp.holds(d, *us)),
             Term::Text(field, positive, m) => {
-                let node = node.map(std::borrow::Cow::Borrowed);
+                // the line's own envelope names its node best; else the source's (an ssh host, a glob's file)
+                let node = r.node.clone().or(node.map(std::borrow::Cow::Borrowed));
                 let v = match field {
                     TextField::Node => &node,
                     TextField::UserAgent => &r.user_agent,

@@ -93,6 +93,12 @@ pub struct RecordJson<'r> {
     consumer: Option<&'r str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     route: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream_connect_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream_header_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'r str>,
 }
 
 impl<'r> RecordJson<'r> {
@@ -123,6 +129,9 @@ impl<'r> RecordJson<'r> {
             flags: r.flags.as_deref(),
             consumer: r.consumer.as_deref(),
             route: r.route.as_deref(),
+            upstream_connect_ms: r.upstream_connect_us.map(ms),
+            upstream_header_ms: r.upstream_header_us.map(ms),
+            node: r.node.as_deref(),
         }
     }
 }

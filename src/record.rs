@@ -247,6 +247,9 @@ pub struct Record<'a> {
     pub consumer: Option<Cow<'a, str>>,
     /// Route or backend name the gateway chose (ingress upstream name, HAProxy backend, Envoy route).
     pub route: Option<Cow<'a, str>>,
+    /// The machine, pod or container the line came from, as its envelope names it (a syslog header's host, a
+    /// shipper's `kubernetes.pod_name` or `host.name`).
+    pub node: Option<Cow<'a, str>>,
 }
 
 fn own(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
@@ -281,6 +284,7 @@ impl Record<'_> {
             flags: own(self.flags),
             consumer: own(self.consumer),
             route: own(self.route),
+            node: own(self.node),
         }
     }
 }
