@@ -95,6 +95,12 @@ pub struct Evidence {
     pub service_routes: TopValues,
     /// Methods of service records.
     pub service_methods: TopValues,
+    /// Records whose request line was no HTTP request (garbage, TLS on the HTTP port, invalid methods).
+    pub garbage: u64,
+    /// … of which TLS handshakes.
+    pub garbage_tls: u64,
+    /// … and the clients that sent them.
+    pub garbage_clients: TopValues,
     /// Upstream addresses tried.
     pub upstreams: TopValues,
     /// Messages of service records (and gateway error texts).
@@ -121,6 +127,10 @@ impl EvidenceSet {
         let Some(status) = rec.status.filter(|s| *s >= 400) else { return };
         self.add_summary(&crate::stats::summary::Summary::of(rec), role);
         let e = self.0.get_mut(&status).expect("added above");
+        // nginx escapes the bytes it logs: a TLS ClientHello starts `\x16\x03`
+        if rec.bad_request.as_deref().is_some_and(|b| b.starts_with("\\x16\\x03")) {
+            e.garbage_tls += 1;
+        }
         if let Some(f) = &rec.flags {
             e.flags.add(f);
         }
@@ -207,6 +217,12 @@ impl EvidenceSet {
             }
             Role::Upstream => e.service += 1,
         }
+        if rec.bad_request {
+            e.garbage += 1;
+            if let Some(c) = rec.client {
+                e.garbage_clients.add_keyed(hash(c), || String::from_utf8_lossy(c).into_owned());
+            }
+        }
         // who asked: a retry storm or one batch job shows as one of these carrying most of a family
         for (values, v) in
             [(&mut e.clients, rec.client), (&mut e.consumers, rec.consumer), (&mut e.agents, rec.user_agent)]
@@ -241,6 +257,9 @@ impl EvidenceSet {
             e.clients.merge(o.clients);
             e.consumers.merge(o.consumers);
             e.agents.merge(o.agents);
+            e.garbage += o.garbage;
+            e.garbage_tls += o.garbage_tls;
+            e.garbage_clients.merge(o.garbage_clients);
             e.routes.merge(o.routes);
             e.methods.merge(o.methods);
             e.service_routes.merge(o.service_routes);
@@ -378,6 +397,20 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     }
     if e.service > 0 {
         evidence.push(format!("{} service record(s) logged {status}", thousands(e.service)));
+    }
+    if e.garbage > 0 {
+        let clients = e.garbage_clients.distinct();
+        let tls = if e.garbage_tls > 0 {
+            format!(", {} of them TLS handshakes sent to the plain HTTP port", thousands(e.garbage_tls))
+        } else {
+            String::new()
+        };
+        evidence.push(format!(
+            "{} garbage request line(s) from {clients} client(s){tls}: not HTTP (binary, invalid methods, empty \
+             requests): {}",
+            thousands(e.garbage),
+            list(&e.garbage_clients.top(3))
+        ));
     }
     let top_routes = routes.top(3);
     if !top_routes.is_empty() {

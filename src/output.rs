@@ -99,6 +99,8 @@ pub struct RecordJson<'r> {
     upstream_header_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     node: Option<&'r str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bad_request: Option<&'r str>,
 }
 
 impl<'r> RecordJson<'r> {
@@ -132,6 +134,7 @@ impl<'r> RecordJson<'r> {
             upstream_connect_ms: r.upstream_connect_us.map(ms),
             upstream_header_ms: r.upstream_header_us.map(ms),
             node: r.node.as_deref(),
+            bad_request: r.bad_request.as_deref(),
         }
     }
 }
@@ -310,6 +313,10 @@ pub fn record_parts(r: &Record<'_>) -> Vec<(Part, String)> {
     }
     if let Some(p) = &r.path {
         parts.push((Part::Path, esc(p)));
+    }
+    if let Some(b) = &r.bad_request {
+        // kept and marked, not dropped: what came instead of an HTTP request
+        parts.push((Part::Flags, format!("invalid request: {}", esc(b))));
     }
     if let Some(d) = r.duration_us {
         parts.push((Part::Latency, duration_text(d)));

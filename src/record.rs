@@ -247,6 +247,9 @@ pub struct Record<'a> {
     pub consumer: Option<Cow<'a, str>>,
     /// Route or backend name the gateway chose (ingress upstream name, HAProxy backend, Envoy route).
     pub route: Option<Cow<'a, str>>,
+    /// The request line as logged when it is no HTTP request (a TLS handshake or binary on an HTTP port, an
+    /// invalid method, an empty request): kept, marked invalid, instead of a method and path.
+    pub bad_request: Option<Cow<'a, str>>,
     /// The machine, pod or container the line came from, as its envelope names it (a syslog header's host, a
     /// shipper's `kubernetes.pod_name` or `host.name`).
     pub node: Option<Cow<'a, str>>,
@@ -284,6 +287,7 @@ impl Record<'_> {
             flags: own(self.flags),
             consumer: own(self.consumer),
             route: own(self.route),
+            bad_request: own(self.bad_request),
             node: own(self.node),
         }
     }

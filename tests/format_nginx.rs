@@ -557,3 +557,40 @@ proptest! {
         }
     }
 }
+
+/// Garbage on an HTTP port — TLS handshakes, binary, invalid or lower-case methods, empty requests, a request
+/// line over 8 KiB — still gives status, bytes, client and time; the request line is kept and marked invalid
+/// instead of being read as a method and path, and the 400s' diagnosis names it.
+#[test]
+fn malformed_request_lines_keep_status_client_time_and_are_marked() {
+    let lines = fixture("malformed.log");
+    let recs: Vec<Record<'_>> = lines
+        .iter()
+        .map(|l| nginx::parse(l).unwrap_or_else(|| panic!("did not parse: {}", String::from_utf8_lossy(l))))
+        .collect();
+    assert_eq!(recs.len(), 9);
+    for (i, r) in recs.iter().enumerate() {
+        assert!(r.status.is_some() && r.client.is_some() && r.time.is_some(), "line {}: {r:?}", i + 1);
+    }
+    let bad: Vec<Option<&str>> = recs.iter().map(|r| r.bad_request.as_deref()).collect();
+    assert_eq!(bad[0], Some(r"\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03"), "a TLS ClientHello, as nginx escapes it");
+    assert_eq!((bad[1], bad[2]), (Some("(empty)"), Some("(empty)")));
+    assert_eq!((bad[3], bad[4]), (Some("PATCHp /x HTTP/1.1"), Some("get /x HTTP/1.1")));
+    assert_eq!((bad[5], bad[6]), (None, None), "GET /ok and the long request are requests");
+    assert_eq!(recs[6].status, Some(414));
+    assert!(recs[6].path.as_deref().is_some_and(|p| p.len() > 8192));
+    assert!(bad[7].is_some() && bad[8].is_some());
+    assert!(recs.iter().all(|r| r.bad_request.is_none() || (r.method.is_none() && r.path.is_none())));
+    // the report counts every line and names the garbage in the 400s' diagnosis
+    let path = format!("{}/tests/fixtures/nginx/malformed.log", env!("CARGO_MANIFEST_DIR"));
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatewatch")).args(["report", "--json", &path]).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["sources"][0]["unparsed"], 0);
+    let d400 = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 400).unwrap();
+    let ev: Vec<&str> = d400["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(
+        ev.iter().any(|e| e.starts_with("7 garbage request line(s) from 6 client(s), 2 of them TLS handshakes")),
+        "{ev:?}"
+    );
+}

@@ -129,6 +129,8 @@ fn scan_fast<'a>(line: &'a [u8], f: &impl Find) -> Option<Summary<'a>> {
         user_agent: bytes_field(&line[ref_end + 3..ua_end]),
         ..Summary::default()
     };
+    // no path: garbage, or a method alone (rare, so the general check costs nothing on the common line)
+    s.bad_request = s.path.is_none() && invalid_request(&line[close + 3..rq_end]).is_some();
     // extras: ` key=value` or ` key="value"`, most likely the documented ones in their order
     let mut i = ua_end + 1;
     let mut expect = 0;
@@ -435,8 +437,17 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     let (referer, p) = quoted_after_space(line, p)?;
     let (user_agent, rest) = quoted_after_space(line, p)?;
     let (method, path, protocol) = split_request(request);
-    let mut rec =
-        Record { time: Some(time), method, path, protocol, status: Some(status), bytes_sent, ..Record::default() };
+    let bad_request = if method.is_none() && path.is_none() { invalid_request(request) } else { None };
+    let mut rec = Record {
+        time: Some(time),
+        method,
+        path,
+        protocol,
+        status: Some(status),
+        bytes_sent,
+        bad_request,
+        ..Record::default()
+    };
     rec.client = num::text(client);
     rec.consumer = field(user);
     rec.referer = field(referer);
@@ -644,6 +655,25 @@ pub(crate) fn traceparent(b: &[u8]) -> Option<Cow<'_, str>> {
 
 fn is_method(b: &[u8]) -> bool {
     (1..=20).contains(&b.len()) && b.iter().all(|&c| c.is_ascii_uppercase() || c == b'-' || c == b'_')
+}
+
+/// Longest invalid request line kept, in characters.
+const BAD_REQUEST_CHARS: usize = 200;
+
+/// A request line that is no HTTP request — a TLS handshake or other binary on an HTTP port (`\x16\x03\x01…`),
+/// an invalid method (`PATCHp /`, `get /`), nothing at all (`""`, `-`) — as text to show, cut to
+/// [`BAD_REQUEST_CHARS`]; `None` for a request [`split_request`] reads.
+pub(crate) fn invalid_request(b: &[u8]) -> Option<Cow<'static, str>> {
+    let (method, path, _) = split_request(b);
+    if method.is_some() || path.is_some() {
+        return None;
+    }
+    let b = trim(b);
+    if is_placeholder(b) {
+        return Some(Cow::Borrowed("(empty)"));
+    }
+    let text: String = String::from_utf8_lossy(b).chars().take(BAD_REQUEST_CHARS).collect();
+    Some(Cow::Owned(text))
 }
 
 /// Method, path and protocol of a request line.

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use anyhow::{Context, bail};
 use memchr::memmem::Finder;
 
-use super::nginx::{field, is_escaped, split_request};
+use super::nginx::{field, invalid_request, is_escaped, split_request};
 use super::num::{self, parse_status, parse_u64, secs_to_us, sum_secs_to_us, trim};
 use super::time::{parse_clf, parse_epoch, parse_iso};
 use crate::record::{Record, StatusList};
@@ -350,6 +350,9 @@ impl NginxFormat {
             Var::Msec => rec.time = Some(parse_epoch(v)?),
             Var::Request => {
                 let (m, p, proto) = split_request(v);
+                if m.is_none() && p.is_none() {
+                    rec.bad_request = invalid_request(v);
+                }
                 rec.method = rec.method.take().or(m);
                 rec.path = rec.path.take().or(p);
                 rec.protocol = rec.protocol.take().or(proto);

@@ -38,6 +38,8 @@ pub struct Summary<'a> {
     pub user_agent: Option<&'a [u8]>,
     /// Consumer / API key name.
     pub consumer: Option<&'a [u8]>,
+    /// The request line is no HTTP request (see [`Record::bad_request`]).
+    pub bad_request: bool,
 }
 
 impl<'a> Summary<'a> {
@@ -61,6 +63,7 @@ impl<'a> Summary<'a> {
             host: b(&r.host),
             user_agent: b(&r.user_agent),
             consumer: b(&r.consumer),
+            bad_request: r.bad_request.is_some(),
         }
     }
 }
