@@ -34,6 +34,8 @@ struct Point {
     base: u64,
     /// Bytes received since, through the last whole line.
     received: u64,
+    /// How many first bytes of the file its fingerprint covers (0: none yet), and the fingerprint (`cksum`).
+    fingerprint: (String, String),
 }
 
 /// A resumable remote tail: the state kept between connections.
@@ -56,13 +58,17 @@ pub struct Resumed {
     pub how: String,
 }
 
-/// The script the remote shell runs (`sh -c SCRIPT gatewatch N PATH TAG INODE OFFSET`). POSIX sh with `wc`,
+/// The script the remote shell runs (`sh -c SCRIPT gatewatch N PATH TAG INODE OFFSET K FINGERPRINT`). A file is
+/// known by its inode and the checksum of its first K bytes (at most 64): filesystems hand a freed inode to the
+/// next new file at once, so an inode alone would take a new log for the old one. POSIX sh with `wc`,
 /// `tail -c`, `head -c` and `ls -di`: GNU coreutils and busybox both have them. No single quote in it: it
 /// travels single-quoted.
-const SCRIPT: &str = r#"n=$1 f=$2 tag=$3 ino=$4 pos=$5
+const SCRIPT: &str = r#"n=$1 f=$2 tag=$3 ino=$4 pos=$5 fk=$6 fv=$7
 inode() { set -f; set -- $(ls -di -- "$1" 2>/dev/null); set +f; echo "$1"; }
 size() { if [ -e "$1" ]; then echo $(($(wc -c < "$1"))); else echo 0; fi; }
-mark() { echo "$tag $1 $2 $3 $4"; }
+fp() { if [ "$2" -gt 0 ]; then head -c "$2" -- "$1" 2>/dev/null | cksum | { read -r c _; echo "$c"; }; else echo -; fi; }
+mark() { k=$(size "$f"); [ "$k" -gt 64 ] && k=64; echo "$tag $1 $2 $3 $4 $k $(fp "$f" "$k")"; }
+same() { [ "$(inode "$1")" = "$ino" ] && { [ "${fk:-0}" = 0 ] || [ "$(fp "$1" "$fk")" = "$fv" ]; }; }
 p=0
 if [ -z "$ino" ]; then
   cur=$(inode "$f")
@@ -77,8 +83,10 @@ if [ -z "$ino" ]; then
 else
   cur=$(inode "$f")
   if [ "$ino" = - ] || [ "$cur" = "$ino" ]; then
-    if [ "$(size "$f")" -ge "$pos" ]; then p=$pos; mark start "$p" "${cur:--}" resumed; else mark start 0 "$cur" truncated; fi
-  elif [ "$(inode "$f.1")" = "$ino" ]; then
+    if [ "$(size "$f")" -lt "$pos" ]; then mark start 0 "$cur" truncated
+    elif [ "$ino" = - ] || same "$f"; then p=$pos; mark start "$p" "${cur:--}" resumed
+    else mark start 0 "$cur" replaced; fi
+  elif same "$f.1"; then
     s1=$(size "$f.1")
     if [ "$pos" -le "$s1" ]; then
       mark old "$pos" "$ino"
@@ -114,12 +122,12 @@ impl Resume {
             let n = if self.runs > 1 { "0".to_string() } else { file.lines.map_or("+1".into(), |n| n.to_string()) };
             return format!("tail -n {n} -F {}", super::ssh::remote_quote(&file.path));
         }
-        let (ino, pos) = match &self.point {
-            Some(p) => (p.inode.clone(), (p.base + p.received).to_string()),
-            None => (String::new(), String::new()),
+        let (ino, pos, (fk, fv)) = match &self.point {
+            Some(p) => (p.inode.clone(), (p.base + p.received).to_string(), p.fingerprint.clone()),
+            None => (String::new(), String::new(), ("0".to_string(), "-".to_string())),
         };
         let n = file.lines.map_or("all".to_string(), |n| n.to_string());
-        let args = [n.as_str(), &file.path, &self.tag, &ino, &pos].map(quote).join(" ");
+        let args = [n.as_str(), &file.path, &self.tag, &ino, &pos, &fk, &fv].map(quote).join(" ");
         format!("sh -c {} gatewatch {args}", quote(SCRIPT))
     }
 
@@ -180,13 +188,18 @@ impl Resume {
         let mut words = text.split_ascii_whitespace().skip(1);
         let (kind, offset, inode) = (words.next()?, words.next()?.parse().ok()?, words.next()?.to_string());
         let how = words.next().unwrap_or("");
-        self.point = Some(Point { inode, base: offset, received: 0 });
+        let fk = words.next().filter(|k| k.bytes().all(|b| b.is_ascii_digit())).unwrap_or("0").to_string();
+        let fv = words.next().unwrap_or("-").to_string();
+        self.point = Some(Point { inode, base: offset, received: 0, fingerprint: (fk, fv) });
         let away = self.dropped_at.map(|t| t.elapsed())?;
         let how = match (kind, how) {
             ("old", _) => return None,
             (_, "resumed") => format!("resumed at byte {offset}: nothing missed, nothing repeated"),
             (_, "rotated") => "the file was rotated meanwhile: read the rest of the old one, then the new one".into(),
             (_, "truncated") => "the file was truncated meanwhile: reading it from its start".into(),
+            (_, "replaced") => "the file was replaced or rewritten meanwhile (its first bytes differ): reading it \
+                                from its start; lines written to the old one while away may be missing"
+                .into(),
             (_, "lost") => "the file was replaced meanwhile and the old one is not beside it (.1): \
                             lines written while away are missing"
                 .into(),
@@ -319,8 +332,31 @@ mod tests {
         std::fs::remove_file(&log).unwrap();
         std::fs::write(&log, "f\n").unwrap();
         let (text, found) = lines(&mut r, &file);
+        // the new file may get the old one's inode (ext4 hands a freed one out at once): its first bytes tell
         assert_eq!(text, "f\n");
         assert!(found[0].contains("missing"), "{found:?}");
+    }
+
+    /// The same inode with other first bytes is another log (rewritten in place, or a new file given the old one's
+    /// freed inode): it is read from its start, not resumed at the old offset.
+    #[test]
+    fn a_file_rewritten_under_the_same_inode_is_read_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, "hello\n").unwrap();
+        let file = RemoteFile { path: log.display().to_string(), lines: None };
+        let mut r = Resume::new();
+        assert_eq!(lines(&mut r, &file).0, "hello\n");
+        // rewritten in place while away: same inode, longer than the old offset
+        std::fs::write(&log, "world!\nmore\n").unwrap();
+        let (text, found) = lines(&mut r, &file);
+        assert_eq!(text, "world!\nmore\n");
+        assert!(found[0].contains("rewritten"), "{found:?}");
+        // appended to since: resumed where it stopped
+        append(&log, "again\n");
+        let (text, found) = lines(&mut r, &file);
+        assert_eq!(text, "again\n");
+        assert!(found[0].contains("resumed at byte 12"), "{found:?}");
     }
 
     #[test]
