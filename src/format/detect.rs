@@ -72,7 +72,7 @@ pub fn detect(lines: &[&[u8]], extra: &[Format], opts: Arc<ParseOptions>) -> Det
     }
     for env in wrapping(lines) {
         for f in &formats {
-            candidates.push(Parser { format: f.clone(), envelope: Some(env), options: opts.clone() });
+            candidates.push(Parser { envelope: Some(env), ..Parser::new(f.clone(), opts.clone()) });
         }
     }
     let mut best: Option<(Parser, usize, usize)> = None;

@@ -182,24 +182,70 @@ pub struct Parser {
     pub envelope: Option<envelope::Envelope>,
     /// Id fields and regex.
     pub options: Arc<ParseOptions>,
+    /// The other formats, tried on a line this one does not read (a file that mixes formats).
+    pub fallback: Option<Arc<Fallback>>,
+}
+
+/// The formats tried, in turn, on a line its source's own format does not read; the one that read the last such
+/// line goes first (a mixed file usually has two or three shapes).
+#[derive(Debug)]
+pub struct Fallback {
+    parsers: Vec<Parser>,
+    last: std::sync::atomic::AtomicUsize,
+}
+
+impl Fallback {
+    fn parse<'a>(&self, line: &'a [u8]) -> Option<Record<'a>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let last = self.last.load(Relaxed);
+        // the one that read the last such line, then all in order (the catch-all text formats come last)
+        let order = std::iter::once(last).chain((0..self.parsers.len()).filter(|&i| i != last));
+        order.filter(|&i| i < self.parsers.len()).find_map(|i| {
+            // a line that only free text would take, with neither time nor status, stays unparsed
+            let rec = self.parsers[i].parse(line).filter(|r| r.time.is_some() || r.status.is_some())?;
+            // a catch-all is not remembered: it would take the next access line of another shape too
+            if !matches!(self.parsers[i].format, Format::Plain | Format::Json | Format::Logfmt) {
+                self.last.store(i, Relaxed);
+            }
+            Some(rec)
+        })
+    }
 }
 
 impl Parser {
     /// A parser for a known format with no envelope.
     pub fn new(format: Format, options: Arc<ParseOptions>) -> Self {
-        Parser { format, envelope: None, options }
+        Parser { format, envelope: None, options, fallback: None }
+    }
+
+    /// This parser, with every other format (`extra` first, then the built-in ones) to fall back on per line.
+    pub fn with_fallback(mut self, extra: &[Format]) -> Self {
+        let parsers = extra
+            .iter()
+            .cloned()
+            .chain(Format::builtin())
+            .filter(|f| f.name() != self.format.name())
+            .map(|f| Parser::new(f, self.options.clone()))
+            .collect();
+        // nothing remembered yet: past the end, so the list's order decides
+        self.fallback = Some(Arc::new(Fallback { parsers, last: std::sync::atomic::AtomicUsize::new(usize::MAX) }));
+        self
     }
 
     /// Parse one line, as [`trim_line`] leaves it (every reader trims a line once, where it cuts it out);
     /// `None` when it does not fit (the caller counts it as unparsed and keeps it).
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Record<'a>> {
-        match &self.envelope {
+        let own = match &self.envelope {
             None => self.format.parse(line, &self.options),
-            Some(env) => {
-                let inner = env.unwrap(line)?;
+            Some(env) => env.unwrap(line).and_then(|inner| {
                 let rec = self.format.parse(inner.line.as_ref(), &self.options)?.into_owned();
                 Some(inner.complete(rec))
-            }
+            }),
+        };
+        match (own, &self.fallback) {
+            (Some(rec), _) => Some(rec),
+            (None, Some(f)) => f.parse(line),
+            (None, None) => None,
         }
     }
 

@@ -171,7 +171,10 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
     if let Some(f) = &opts.format {
         return detect::forced(f.clone(), &detect::sample_lines(prefix), opts.parse.clone());
     }
-    detect::detect(&detect::sample_lines(prefix), &opts.extra_formats, opts.parse.clone()).parser
+    // a line of another shape (a mixed file, a start-up line among access lines) is tried on the other formats
+    detect::detect(&detect::sample_lines(prefix), &opts.extra_formats, opts.parse.clone())
+        .parser
+        .with_fallback(&opts.extra_formats)
 }
 
 /// Progress of a long read on stderr (`access.log: 41% of 1.1 GB`), only when stderr is a terminal and the file
