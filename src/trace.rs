@@ -19,6 +19,15 @@ pub struct Hop {
     pub record: serde_json::Map<String, serde_json::Value>,
     /// The raw line (invalid UTF-8 replaced; JSON escapes the rest).
     pub raw: String,
+    /// An nginx error-log line carries no id: set when it was joined to this request's access record, saying by
+    /// what (`client+request+time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_by: Option<&'static str>,
+    /// Whether the joined line could belong to another request as well (several connections fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambiguous: Option<bool>,
+    #[serde(skip)]
+    access: Option<crate::errorlog::AccessKey>,
     #[serde(skip)]
     time_us: Option<i64>,
     #[serde(skip)]
@@ -56,6 +65,9 @@ pub struct Trace {
     pub omitted: u64,
     /// Latency breakdown.
     pub breakdown: Breakdown,
+    /// What the reader should know about how hops were found (how the error log's time zone was chosen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Records shown from each source at each end, unless `--limit` says otherwise.
@@ -90,6 +102,9 @@ pub fn find(
                         line: m.line,
                         record: crate::output::record_json(&rec),
                         raw: String::from_utf8_lossy(&m.raw).into_owned(),
+                        joined_by: None,
+                        ambiguous: None,
+                        access: access_key(found.role, &rec),
                         time_us: rec.time.map(|t| t.unix_us),
                         duration_us: rec.duration_us,
                         upstream_us: rec.upstream_us,
@@ -99,6 +114,8 @@ pub fn find(
             Err(e) => errors.push(e), // already names the file
         }
     }
+    let mut notes = Vec::new();
+    join_error_log(&mut hops, sources, opts, &mut notes, &mut errors);
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
     let timings: Vec<HopTiming> = hops
@@ -106,8 +123,108 @@ pub fn find(
         .map(|h| HopTiming { role: h.role, duration_us: h.duration_us, upstream_us: h.upstream_us })
         .collect();
     let breakdown = breakdown(&timings);
-    let omitted = count - hops.len() as u64;
-    (Trace { id: id.to_string(), hops, count, omitted, breakdown }, errors)
+    let joined = hops.iter().filter(|h| h.joined_by.is_some()).count() as u64;
+    let omitted = (count + joined).saturating_sub(hops.len() as u64);
+    (Trace { id: id.to_string(), hops, count, omitted, breakdown, notes }, errors)
+}
+
+/// What a gateway record offers the error-log join: its time, duration, client and request line.
+fn access_key(role: Role, rec: &crate::record::Record<'_>) -> Option<crate::errorlog::AccessKey> {
+    if role != Role::Gateway || rec.status.is_none() {
+        return None;
+    }
+    Some(crate::errorlog::AccessKey {
+        time: rec.time?,
+        duration_us: rec.duration_us,
+        client: rec.client.as_deref()?.to_string(),
+        method: rec.method.as_deref()?.to_string(),
+        path: rec.path.as_deref()?.to_string(),
+        upstream_addr: rec.upstream_addr.as_deref().map(str::to_string),
+    })
+}
+
+/// Error-log lines kept per source for the join: a request that failed a thousand times is not read further.
+const ERROR_LINES_KEPT: usize = 1000;
+
+/// Add the nginx error-log lines about the request's access records as hops of it (see [`crate::errorlog`]).
+fn join_error_log(
+    hops: &mut Vec<Hop>,
+    sources: &[(String, Option<Role>)],
+    opts: &ScanOptions,
+    notes: &mut Vec<String>,
+    errors: &mut Vec<anyhow::Error>,
+) {
+    let keys: Vec<crate::errorlog::AccessKey> = hops.iter().filter_map(|h| h.access.clone()).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let wanted = |rec: &crate::record::Record<'_>| {
+        rec.status.is_none()
+            && keys.iter().any(|k| {
+                rec.client.as_deref() == Some(k.client.as_str())
+                    && rec.method.as_deref() == Some(k.method.as_str())
+                    && rec.path.as_deref() == Some(k.path.as_str())
+            })
+    };
+    let mut found: Vec<(String, u64, Vec<u8>)> = Vec::new();
+    for (path, role) in sources {
+        match crate::matching::find(path, *role, opts, crate::matching::Keep::Ends(ERROR_LINES_KEPT), wanted) {
+            Ok(m) => found.extend(m.lines.into_iter().map(|l| (path.clone(), l.line, l.raw))),
+            Err(e) => errors.push(e),
+        }
+    }
+    let (mut at, mut lines) = (Vec::new(), Vec::new());
+    for (i, (_, _, raw)) in found.iter().enumerate() {
+        if let Some(l) = crate::format::nginx_error::parse(raw) {
+            at.push(i);
+            lines.push(l);
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let tz = opts.parse.local_tz.as_ref();
+    let mut taken = std::collections::HashSet::new();
+    for key in &keys {
+        let j = crate::errorlog::join(key, &lines, tz);
+        let said = j.zone.describe();
+        if !notes.contains(&said) {
+            notes.push(said);
+        }
+        if let (Some(tz), crate::errorlog::ZoneSource::AccessLog(off)) = (tz, &j.zone) {
+            let given = tz.to_offset(jiff::Timestamp::from_microsecond(key.time.unix_us).unwrap_or_default()).seconds();
+            let warn = format!(
+                "--tz is {} but the access log writes {}: the access log's offset is used",
+                crate::errorlog::offset(given),
+                crate::errorlog::offset(*off)
+            );
+            if given != *off && !notes.contains(&warn) {
+                notes.push(warn);
+            }
+        }
+        for &i in &j.matched {
+            if !taken.insert(i) {
+                continue;
+            }
+            let (path, line, raw) = &found[at[i]];
+            let mut rec = lines[i].record.clone();
+            let placed = j.zone.place(lines[i].wall_us);
+            rec.time = Some(placed);
+            hops.push(Hop {
+                source: path.clone(),
+                role: Role::Gateway,
+                line: *line,
+                record: crate::output::record_json(&rec),
+                raw: String::from_utf8_lossy(raw).into_owned(),
+                joined_by: Some(crate::errorlog::JOINED_BY),
+                ambiguous: Some(j.ambiguous),
+                access: None,
+                time_us: Some(placed.unix_us),
+                duration_us: None,
+                upstream_us: None,
+            });
+        }
+    }
 }
 
 /// The timing of one record of a request, in time order, for [`breakdown`].
@@ -174,10 +291,18 @@ pub fn render(t: &Trace, color: bool) -> String {
         // the hop's fields are log text: escaped, as everything printed is
         let (time, what, flags) = (e(time), e(&what), e(flags));
         let head = head.replace(&name, &e(&name));
-        let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags}");
+        let joined = match (h.joined_by, h.ambiguous) {
+            (Some(by), Some(true)) => format!("[error log, joined by {by}; ambiguous: several requests fit]"),
+            (Some(by), _) => format!("[error log, joined by {by}]"),
+            _ => String::new(),
+        };
+        let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags} {joined}");
         let _ = writeln!(o, "{}", line.trim_end());
     }
     let _ = writeln!(o, "{}", breakdown_text(&t.breakdown));
+    for n in &t.notes {
+        let _ = writeln!(o, "note: {}", e(n));
+    }
     o
 }
 

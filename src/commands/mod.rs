@@ -86,10 +86,11 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
         ),
         None => None,
     };
+    let local_tz = input.tz.as_deref().map(crate::errorlog::parse_tz).transpose()?;
     Ok(ScanOptions {
         format,
         extra_formats: extra,
-        parse: Arc::new(ParseOptions { id_fields, id_regex }),
+        parse: Arc::new(ParseOptions { id_fields, id_regex, local_tz }),
         threads: input.threads,
         alert_rules: crate::alerts::Rules::from_config(&config.alert)?,
     })
