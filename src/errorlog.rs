@@ -160,6 +160,113 @@ pub fn join(key: &AccessKey, lines: &[ErrorLine<'_>], tz: Option<&jiff::tz::Time
     Join { ambiguous: conns.len() > 1, matched, zone }
 }
 
+/// An error-log line read from a source, kept to be joined.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The source's path.
+    pub path: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// The line as read.
+    pub raw: Vec<u8>,
+}
+
+impl Found {
+    /// The line, parsed (only error-log lines are kept, so this reads).
+    pub fn parse(&self) -> ErrorLine<'_> {
+        crate::format::nginx_error::parse(&self.raw).expect("kept because it read as an error-log line")
+    }
+}
+
+/// Error-log lines kept per source for the join: a request that failed a thousand times is not read further.
+const LINES_KEPT: usize = 1000;
+
+/// The error-log lines in `sources` that name the client and request of one of `keys` (any time).
+pub fn read_candidates(
+    keys: &[AccessKey],
+    sources: &[(String, Option<crate::record::Role>)],
+    opts: &crate::report::ScanOptions,
+    errors: &mut Vec<anyhow::Error>,
+) -> Vec<Found> {
+    let wanted = |rec: &crate::record::Record<'_>| {
+        rec.status.is_none()
+            && keys.iter().any(|k| {
+                rec.client.as_deref() == Some(k.client.as_str())
+                    && rec.method.as_deref() == Some(k.method.as_str())
+                    && rec.path.as_deref() == Some(k.path.as_str())
+            })
+    };
+    let mut found = Vec::new();
+    for (path, role) in sources {
+        match crate::matching::find(path, *role, opts, crate::matching::Keep::Ends(LINES_KEPT), wanted) {
+            Ok(m) => found.extend(
+                m.lines.into_iter().filter(|l| crate::format::nginx_error::parse(&l.raw).is_some()).map(|l| Found {
+                    path: path.clone(),
+                    line: l.line,
+                    raw: l.raw,
+                }),
+            ),
+            Err(e) => errors.push(e),
+        }
+    }
+    found
+}
+
+/// What a gateway record offers the join: its time, duration, client and request line.
+pub fn access_key(rec: &crate::record::Record<'_>) -> Option<AccessKey> {
+    rec.status?;
+    Some(AccessKey {
+        time: rec.time?,
+        duration_us: rec.duration_us,
+        client: rec.client.as_deref()?.to_string(),
+        method: rec.method.as_deref()?.to_string(),
+        path: rec.path.as_deref()?.to_string(),
+        upstream_addr: rec.upstream_addr.as_deref().map(str::to_string),
+    })
+}
+
+/// For the diagnosis: the 502/504 records of the gateway sources (at most `per_source` of each end of each),
+/// joined to the error-log lines in `sources`; each joined cause goes into `evidence` under the record's status.
+pub fn causes_into(
+    sources: &[(String, Option<crate::record::Role>)],
+    gateways: &[String],
+    opts: &crate::report::ScanOptions,
+    per_source: usize,
+    evidence: &mut crate::diagnose::EvidenceSet,
+) {
+    let mut keys = Vec::new();
+    let mut errors = Vec::new();
+    for path in gateways {
+        let keep = crate::matching::Keep::Ends(per_source);
+        let accept = |r: &crate::record::Record<'_>| matches!(r.status, Some(502 | 504));
+        if let Ok(m) = crate::matching::find(path, Some(crate::record::Role::Gateway), opts, keep, accept) {
+            for l in &m.lines {
+                let rec = m.record(l);
+                if let (Some(status), Some(k)) = (rec.status, access_key(&rec)) {
+                    keys.push((status, k));
+                }
+            }
+        }
+    }
+    if keys.is_empty() {
+        return;
+    }
+    let only: Vec<AccessKey> = keys.iter().map(|(_, k)| k.clone()).collect();
+    let found = read_candidates(&only, sources, opts, &mut errors);
+    let lines: Vec<ErrorLine<'_>> = found.iter().map(Found::parse).collect();
+    if lines.is_empty() {
+        return;
+    }
+    for (status, key) in &keys {
+        let j = join(key, &lines, opts.parse.local_tz.as_ref());
+        if let Some(&i) = j.matched.first()
+            && let Some(m) = &lines[i].record.message
+        {
+            evidence.add_error_log_cause(*status, m);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,23 +128,13 @@ pub fn find(
     (Trace { id: id.to_string(), hops, count, omitted, breakdown, notes }, errors)
 }
 
-/// What a gateway record offers the error-log join: its time, duration, client and request line.
+/// What a gateway record offers the error-log join.
 fn access_key(role: Role, rec: &crate::record::Record<'_>) -> Option<crate::errorlog::AccessKey> {
-    if role != Role::Gateway || rec.status.is_none() {
+    if role != Role::Gateway {
         return None;
     }
-    Some(crate::errorlog::AccessKey {
-        time: rec.time?,
-        duration_us: rec.duration_us,
-        client: rec.client.as_deref()?.to_string(),
-        method: rec.method.as_deref()?.to_string(),
-        path: rec.path.as_deref()?.to_string(),
-        upstream_addr: rec.upstream_addr.as_deref().map(str::to_string),
-    })
+    crate::errorlog::access_key(rec)
 }
-
-/// Error-log lines kept per source for the join: a request that failed a thousand times is not read further.
-const ERROR_LINES_KEPT: usize = 1000;
 
 /// Add the nginx error-log lines about the request's access records as hops of it (see [`crate::errorlog`]).
 fn join_error_log(
@@ -158,28 +148,8 @@ fn join_error_log(
     if keys.is_empty() {
         return;
     }
-    let wanted = |rec: &crate::record::Record<'_>| {
-        rec.status.is_none()
-            && keys.iter().any(|k| {
-                rec.client.as_deref() == Some(k.client.as_str())
-                    && rec.method.as_deref() == Some(k.method.as_str())
-                    && rec.path.as_deref() == Some(k.path.as_str())
-            })
-    };
-    let mut found: Vec<(String, u64, Vec<u8>)> = Vec::new();
-    for (path, role) in sources {
-        match crate::matching::find(path, *role, opts, crate::matching::Keep::Ends(ERROR_LINES_KEPT), wanted) {
-            Ok(m) => found.extend(m.lines.into_iter().map(|l| (path.clone(), l.line, l.raw))),
-            Err(e) => errors.push(e),
-        }
-    }
-    let (mut at, mut lines) = (Vec::new(), Vec::new());
-    for (i, (_, _, raw)) in found.iter().enumerate() {
-        if let Some(l) = crate::format::nginx_error::parse(raw) {
-            at.push(i);
-            lines.push(l);
-        }
-    }
+    let found = crate::errorlog::read_candidates(&keys, sources, opts, errors);
+    let lines: Vec<_> = found.iter().map(|f| f.parse()).collect();
     if lines.is_empty() {
         return;
     }
@@ -206,7 +176,7 @@ fn join_error_log(
             if !taken.insert(i) {
                 continue;
             }
-            let (path, line, raw) = &found[at[i]];
+            let crate::errorlog::Found { path, line, raw } = &found[i];
             let mut rec = lines[i].record.clone();
             let placed = j.zone.place(lines[i].wall_us);
             rec.time = Some(placed);

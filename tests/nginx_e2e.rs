@@ -317,5 +317,17 @@ fn the_error_logs_cause_joins_the_request_it_is_about() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(cause) && text.contains("[error log, joined by client+request+time]"), "{text}");
     }
+
+    // the report's diagnosis quotes the error log's cause for each
+    let (r, code, out) = gatewatch(&["report", "--json", gw, errors]);
+    assert_eq!(code, 0, "{out}");
+    for (status, cause) in [
+        (502, "error log: connect() failed (111: Connection refused) while connecting to upstream"),
+        (504, "error log: upstream timed out (110: Connection timed out)"),
+    ] {
+        let d = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == status).unwrap();
+        let evidence: Vec<&str> = d["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+        assert!(evidence.iter().any(|e| e.starts_with(cause)), "{status}: {evidence:#?}");
+    }
     drop(silent);
 }
