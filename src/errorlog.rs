@@ -267,6 +267,24 @@ pub fn causes_into(
     }
 }
 
+/// When nothing joined: an error-log line naming the same client and request a whole number of quarter hours
+/// away (a zone the join did not know), as the shift in seconds, so that it is said rather than missed.
+pub fn zone_mismatch(key: &AccessKey, lines: &[ErrorLine<'_>], zone: &ZoneSource) -> Option<i64> {
+    const QUARTER_US: i64 = 900_000_000;
+    let start = key.time.unix_us - key.duration_us.map_or(0, |d| d as i64);
+    lines.iter().find_map(|l| {
+        let r = &l.record;
+        let same = r.client.as_deref() == Some(key.client.as_str())
+            && r.method.as_deref() == Some(key.method.as_str())
+            && r.path.as_deref() == Some(key.path.as_str());
+        let t = zone.place(l.wall_us).unix_us;
+        let shift = ((key.time.unix_us - t) as f64 / QUARTER_US as f64).round() as i64 * QUARTER_US;
+        let moved = t + shift;
+        (same && shift != 0 && moved >= start - SLACK_US && moved <= key.time.unix_us + AFTER_US)
+            .then_some(shift / 1_000_000)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +365,20 @@ mod tests {
             ..key("2024-05-01T12:03:18+02:00[+02:00]")
         };
         assert!(join(&utc_key, &l, None).matched.is_empty());
+    }
+
+    #[test]
+    fn a_zone_off_by_hours_is_said() {
+        let raw = vec![REFUSED.to_string()];
+        let l = lines(&raw);
+        // the access log is written in UTC (10:03:18Z) by a host whose error log says 12:03:17 (+02:00)
+        let k = key("2024-05-01T10:03:18+00:00[UTC]");
+        let j = join(&k, &l, None);
+        assert!(j.matched.is_empty());
+        assert_eq!(zone_mismatch(&k, &l, &j.zone), Some(-7200));
+        // a line of another request is no hint
+        let other = vec![REFUSED.replace("/v1/orders/1 ", "/v1/orders/9 ")];
+        assert_eq!(zone_mismatch(&k, &lines(&other), &j.zone), None);
     }
 
     #[test]

@@ -172,6 +172,19 @@ fn join_error_log(
                 notes.push(warn);
             }
         }
+        if j.matched.is_empty()
+            && let Some(shift) = crate::errorlog::zone_mismatch(key, &lines, &j.zone)
+        {
+            let (h, m) = (shift.abs() / 3600, shift.abs() / 60 % 60);
+            let say = format!(
+                "an error-log line names this request {h}h{m:02} away from it: the error log was written in another \
+                 zone than the access log's {} (not joined; --tz does not override the access log's offset)",
+                crate::errorlog::offset(key.time.offset_s)
+            );
+            if !notes.contains(&say) {
+                notes.push(say);
+            }
+        }
         for &i in &j.matched {
             if !taken.insert(i) {
                 continue;
