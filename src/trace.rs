@@ -90,9 +90,13 @@ pub fn find(
     let mut errors = Vec::new();
     let mut count = 0;
     let keep = crate::matching::Keep::Ends(limit);
+    let mut plain = Vec::new();
     for (path, role) in sources {
         match crate::matching::find(path, *role, opts, keep, |rec| crate::matching::carries(rec, key)) {
             Ok(found) => {
+                if matches!(found.parser.format, crate::format::Format::Plain) {
+                    plain.push((path.clone(), *role));
+                }
                 count += found.total;
                 for m in &found.lines {
                     let rec = found.record(m);
@@ -115,7 +119,8 @@ pub fn find(
         }
     }
     let mut notes = Vec::new();
-    join_error_log(&mut hops, sources, opts, &mut notes, &mut errors);
+    // only plain-text sources can hold nginx's error log: the others are not read again
+    join_error_log(&mut hops, &plain, opts, &mut notes, &mut errors);
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
     let timings: Vec<HopTiming> = hops
