@@ -98,6 +98,10 @@ pub struct InputArgs {
     /// A regex finding the request id in plain-text logs (first capture group, or the whole match).
     #[arg(long, value_name = "REGEX")]
     pub id_regex: Option<String>,
+    /// The zone of times logged without one (nginx's error log: the host's local time), when no access log
+    /// of the same host gives its offset: `+02:00`, `-0530` or an IANA name (`Europe/Paris`). Default: UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
     /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -107,6 +107,8 @@ pub struct Evidence {
     pub messages: TopValues,
     /// Where the records came from: `ssh://` hosts, files, sources.
     pub nodes: TopValues,
+    /// Causes the gateway's error log wrote for these requests (joined by client, request line and time).
+    pub error_log: TopValues,
     /// First and last time seen, µs.
     pub span: Option<(i64, i64)>,
 }
@@ -144,6 +146,13 @@ impl EvidenceSet {
             let m: String = m.chars().take(160).collect();
             e.messages.add(&m);
         }
+    }
+
+    /// Record the cause the error log wrote for one request answered `status` (its message, before
+    /// `, client:`). Kept apart from the counts: the request itself was counted from the access log.
+    pub fn add_error_log_cause(&mut self, status: u16, cause: &str) {
+        let cause: String = cause.chars().take(160).collect();
+        self.0.entry(status).or_default().error_log.add(&cause);
     }
 
     /// Record that one record with `status` came from `node` (after [`EvidenceSet::add`]).
@@ -267,6 +276,7 @@ impl EvidenceSet {
             e.upstreams.merge(o.upstreams);
             e.messages.merge(o.messages);
             e.nodes.merge(o.nodes);
+            e.error_log.merge(o.error_log);
             e.span = match (e.span, o.span) {
                 (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
                 (x, y) => x.or(y),
@@ -415,6 +425,11 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
     let top_routes = routes.top(3);
     if !top_routes.is_empty() {
         evidence.push(format!("routes: {}", list(&top_routes)));
+    }
+    // the gateway's own words for why, from its error log (joined to these requests)
+    for (cause, n) in e.error_log.top(2) {
+        let times = if n > 1 { format!(" ({} requests)", thousands(n)) } else { String::new() };
+        evidence.push(format!("error log: {cause}{times}"));
     }
     // one node or one client behind most of them is the answer to "where?"
     for (values, what) in
@@ -761,5 +776,25 @@ mod tests {
         }
         a.merge(b);
         assert_eq!(diagnose(&a), diagnose(&all));
+    }
+
+    #[test]
+    fn the_error_logs_cause_is_quoted() {
+        let mut ev = EvidenceSet::default();
+        let rec =
+            Record { status: Some(502), upstream_status: crate::record::StatusList::one(502), ..Default::default() };
+        ev.add(&rec, Role::Gateway);
+        let d = diagnose(&ev);
+        assert!(!d[0].evidence.iter().any(|e| e.starts_with("error log:")), "{:?}", d[0].evidence);
+        ev.add_error_log_cause(502, "connect() failed (111: Connection refused) while connecting to upstream");
+        let d = diagnose(&ev);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].evidence
+                .iter()
+                .any(|e| e == "error log: connect() failed (111: Connection refused) while connecting to upstream"),
+            "{:?}",
+            d[0].evidence
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_target;
 pub mod diagnose;
+pub mod errorlog;
 pub mod filter;
 pub mod format;
 pub mod fuzzing;

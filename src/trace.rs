@@ -19,6 +19,15 @@ pub struct Hop {
     pub record: serde_json::Map<String, serde_json::Value>,
     /// The raw line (invalid UTF-8 replaced; JSON escapes the rest).
     pub raw: String,
+    /// An nginx error-log line carries no id: set when it was joined to this request's access record, saying by
+    /// what (`client+request+time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined_by: Option<&'static str>,
+    /// Whether the joined line could belong to another request as well (several connections fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambiguous: Option<bool>,
+    #[serde(skip)]
+    access: Option<crate::errorlog::AccessKey>,
     #[serde(skip)]
     time_us: Option<i64>,
     #[serde(skip)]
@@ -56,6 +65,9 @@ pub struct Trace {
     pub omitted: u64,
     /// Latency breakdown.
     pub breakdown: Breakdown,
+    /// What the reader should know about how hops were found (how the error log's time zone was chosen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Records shown from each source at each end, unless `--limit` says otherwise.
@@ -78,9 +90,13 @@ pub fn find(
     let mut errors = Vec::new();
     let mut count = 0;
     let keep = crate::matching::Keep::Ends(limit);
+    let mut plain = Vec::new();
     for (path, role) in sources {
         match crate::matching::find(path, *role, opts, keep, |rec| crate::matching::carries(rec, key)) {
             Ok(found) => {
+                if matches!(found.parser.format, crate::format::Format::Plain) {
+                    plain.push((path.clone(), *role));
+                }
                 count += found.total;
                 for m in &found.lines {
                     let rec = found.record(m);
@@ -90,6 +106,9 @@ pub fn find(
                         line: m.line,
                         record: crate::output::record_json(&rec),
                         raw: String::from_utf8_lossy(&m.raw).into_owned(),
+                        joined_by: None,
+                        ambiguous: None,
+                        access: access_key(found.role, &rec),
                         time_us: rec.time.map(|t| t.unix_us),
                         duration_us: rec.duration_us,
                         upstream_us: rec.upstream_us,
@@ -99,6 +118,9 @@ pub fn find(
             Err(e) => errors.push(e), // already names the file
         }
     }
+    let mut notes = Vec::new();
+    // only plain-text sources can hold nginx's error log: the others are not read again
+    join_error_log(&mut hops, &plain, opts, &mut notes, &mut errors);
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
     let timings: Vec<HopTiming> = hops
@@ -106,8 +128,91 @@ pub fn find(
         .map(|h| HopTiming { role: h.role, duration_us: h.duration_us, upstream_us: h.upstream_us })
         .collect();
     let breakdown = breakdown(&timings);
-    let omitted = count - hops.len() as u64;
-    (Trace { id: id.to_string(), hops, count, omitted, breakdown }, errors)
+    let joined = hops.iter().filter(|h| h.joined_by.is_some()).count() as u64;
+    let omitted = (count + joined).saturating_sub(hops.len() as u64);
+    (Trace { id: id.to_string(), hops, count, omitted, breakdown, notes }, errors)
+}
+
+/// What a gateway record offers the error-log join.
+fn access_key(role: Role, rec: &crate::record::Record<'_>) -> Option<crate::errorlog::AccessKey> {
+    if role != Role::Gateway {
+        return None;
+    }
+    crate::errorlog::access_key(rec)
+}
+
+/// Add the nginx error-log lines about the request's access records as hops of it (see [`crate::errorlog`]).
+fn join_error_log(
+    hops: &mut Vec<Hop>,
+    sources: &[(String, Option<Role>)],
+    opts: &ScanOptions,
+    notes: &mut Vec<String>,
+    errors: &mut Vec<anyhow::Error>,
+) {
+    let keys: Vec<crate::errorlog::AccessKey> = hops.iter().filter_map(|h| h.access.clone()).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let found = crate::errorlog::read_candidates(&keys, sources, opts, errors);
+    let lines: Vec<_> = found.iter().map(|f| f.parse()).collect();
+    if lines.is_empty() {
+        return;
+    }
+    let tz = opts.parse.local_tz.as_ref();
+    let mut taken = std::collections::HashSet::new();
+    for key in &keys {
+        let j = crate::errorlog::join(key, &lines, tz);
+        let said = j.zone.describe();
+        if !notes.contains(&said) {
+            notes.push(said);
+        }
+        if let (Some(tz), crate::errorlog::ZoneSource::AccessLog(off)) = (tz, &j.zone) {
+            let given = tz.to_offset(jiff::Timestamp::from_microsecond(key.time.unix_us).unwrap_or_default()).seconds();
+            let warn = format!(
+                "--tz is {} but the access log writes {}: the access log's offset is used",
+                crate::errorlog::offset(given),
+                crate::errorlog::offset(*off)
+            );
+            if given != *off && !notes.contains(&warn) {
+                notes.push(warn);
+            }
+        }
+        if j.matched.is_empty()
+            && let Some(shift) = crate::errorlog::zone_mismatch(key, &lines, &j.zone)
+        {
+            let (h, m) = (shift.abs() / 3600, shift.abs() / 60 % 60);
+            let say = format!(
+                "an error-log line names this request {h}h{m:02} away from it: the error log was written in another \
+                 zone than the access log's {} (not joined; --tz does not override the access log's offset)",
+                crate::errorlog::offset(key.time.offset_s)
+            );
+            if !notes.contains(&say) {
+                notes.push(say);
+            }
+        }
+        for &i in &j.matched {
+            if !taken.insert(i) {
+                continue;
+            }
+            let crate::errorlog::Found { path, line, raw } = &found[i];
+            let mut rec = lines[i].record.clone();
+            let placed = j.zone.place(lines[i].wall_us);
+            rec.time = Some(placed);
+            hops.push(Hop {
+                source: path.clone(),
+                role: Role::Gateway,
+                line: *line,
+                record: crate::output::record_json(&rec),
+                raw: String::from_utf8_lossy(raw).into_owned(),
+                joined_by: Some(crate::errorlog::JOINED_BY),
+                ambiguous: Some(j.ambiguous),
+                access: None,
+                time_us: Some(placed.unix_us),
+                duration_us: None,
+                upstream_us: None,
+            });
+        }
+    }
 }
 
 /// The timing of one record of a request, in time order, for [`breakdown`].
@@ -174,10 +279,18 @@ pub fn render(t: &Trace, color: bool) -> String {
         // the hop's fields are log text: escaped, as everything printed is
         let (time, what, flags) = (e(time), e(&what), e(flags));
         let head = head.replace(&name, &e(&name));
-        let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags}");
+        let joined = match (h.joined_by, h.ambiguous) {
+            (Some(by), Some(true)) => format!("[error log, joined by {by}; ambiguous: several requests fit]"),
+            (Some(by), _) => format!("[error log, joined by {by}]"),
+            _ => String::new(),
+        };
+        let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags} {joined}");
         let _ = writeln!(o, "{}", line.trim_end());
     }
     let _ = writeln!(o, "{}", breakdown_text(&t.breakdown));
+    for n in &t.notes {
+        let _ = writeln!(o, "note: {}", e(n));
+    }
     o
 }
 

@@ -850,7 +850,8 @@ fn invalid_utf8_and_huge_lines() {
 
 #[test]
 fn custom_id_fields() {
-    let opts = ParseOptions { id_fields: vec!["txn".into(), "ctx.order_ref".into()], id_regex: None };
+    let opts =
+        ParseOptions { id_fields: vec!["txn".into(), "ctx.order_ref".into()], id_regex: None, ..Default::default() };
     let r = app_json::parse(br#"{"msg":"x","request_id":"builtin","txn":"T-1"}"#, &opts).unwrap();
     assert_eq!(r.request_id.as_deref(), Some("T-1"));
     let r = app_json::parse(br#"{"msg":"x","request_id":"builtin","ctx":{"order_ref":"O-9"}}"#, &opts).unwrap();
@@ -869,12 +870,16 @@ fn custom_id_fields() {
 #[test]
 fn custom_id_regex() {
     let re = regex::Regex::new(r"txn=(\w+)").unwrap();
-    let opts = ParseOptions { id_fields: vec![], id_regex: Some(re) };
+    let opts = ParseOptions { id_fields: vec![], id_regex: Some(re), ..Default::default() };
     let line = format!("2024-05-01T12:00:00Z ERROR charge declined txn=T12345 request_id={HEX_ID}");
     let r = plain::parse(line.as_bytes(), &opts).unwrap();
     assert_eq!(r.request_id.as_deref(), Some("T12345"));
     // no capture group: the whole match
-    let opts = ParseOptions { id_fields: vec![], id_regex: Some(regex::Regex::new(r"ORD-\d+").unwrap()) };
+    let opts = ParseOptions {
+        id_fields: vec![],
+        id_regex: Some(regex::Regex::new(r"ORD-\d+").unwrap()),
+        ..Default::default()
+    };
     let r = plain::parse(b"order ORD-778 failed", &opts).unwrap();
     assert_eq!(r.request_id.as_deref(), Some("ORD-778"));
     // the regex not matching falls back to the usual forms
@@ -1083,7 +1088,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let opts = ParseOptions { id_fields: vec!["a".into()], id_regex: Some(regex::Regex::new(r"id=(\w*)").unwrap()) };
+        let opts = ParseOptions { id_fields: vec!["a".into()], id_regex: Some(regex::Regex::new(r"id=(\w*)").unwrap()), ..Default::default() };
         parse_all(&bytes, &opts);
         parse_all(&bytes, &ParseOptions::default());
     }

@@ -51,6 +51,11 @@ impl Drop for Nginx {
 
 impl Nginx {
     fn start(dir: &Path, upstream: u16) -> Nginx {
+        Self::start_in(dir, upstream, None)
+    }
+
+    /// nginx with `TZ` set for it (a POSIX zone such as `GWT-2`, which needs no tzdata): its logs' local time.
+    fn start_in(dir: &Path, upstream: u16, tz: Option<&str>) -> Nginx {
         let port = free_port();
         let dead = free_port(); // nothing listens there: connections are refused
         let d = dir.display();
@@ -94,14 +99,12 @@ http {{
         std::fs::create_dir_all(dir.join("www")).unwrap();
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(nginx())
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&conf_path)
-            .args(["-g", "daemon off;"])
-            .spawn()
-            .expect("start nginx");
+        let mut cmd = Command::new(nginx());
+        if let Some(tz) = tz {
+            cmd.env("TZ", tz);
+        }
+        let child =
+            cmd.arg("-p").arg(dir).arg("-c").arg(&conf_path).args(["-g", "daemon off;"]).spawn().expect("start nginx");
         let n = Nginx { child, port, dir: dir.to_path_buf() };
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -257,4 +260,74 @@ fn a_real_nginx_in_front_of_a_service() {
         .map(|h| (h["role"].as_str().unwrap(), h["record"]["status"].as_u64().unwrap_or(0)))
         .collect();
     assert!(hops.contains(&("gateway", 200)) && hops.contains(&("upstream", 200)), "{hops:?}");
+}
+
+/// The access log's line for the first request answered `status`, and its request id.
+fn logged(access: &Path, status: u16) -> (String, String) {
+    let text = std::fs::read_to_string(access).unwrap();
+    let line = text.lines().find(|l| l.contains(&format!("\" {status} "))).unwrap_or_else(|| panic!("{text}"));
+    let rid = line.split("rid=").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    (line.to_string(), rid)
+}
+
+#[test]
+fn the_error_logs_cause_joins_the_request_it_is_about() {
+    let dir = tempfile::tempdir().unwrap();
+    // an upstream that accepts connections (the kernel's backlog does) and never answers
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // nginx runs two hours east of UTC: its error log says local time with no zone, its access log says +0200
+    let nginx = Nginx::start_in(dir.path(), silent.local_addr().unwrap().port(), Some("GWT-2"));
+    let base = nginx.base();
+    assert_eq!(fire(&format!("{base}/down/x"), None), 502, "{}", nginx.error_log());
+    assert_eq!(fire(&format!("{base}/api/hang"), None), 504, "{}", nginx.error_log());
+    let access = nginx.dir.join("access.log");
+    let start = Instant::now();
+    while std::fs::read_to_string(&access).unwrap_or_default().lines().count() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(10), "nginx logged too few lines");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let error_log = nginx.dir.join("error.log");
+    let (gw, errors) = (access.to_str().unwrap(), error_log.to_str().unwrap());
+    let (line502, rid502) = logged(&access, 502);
+    assert!(line502.contains(" +0200]"), "nginx did not run in the zone given: {line502}");
+
+    for (rid, cause, path) in [
+        (&rid502, "connect() failed (111: Connection refused) while connecting to upstream", "/down/x"),
+        (&logged(&access, 504).1, "upstream timed out (110: Connection timed out)", "/api/hang"),
+    ] {
+        let (t, code, out) = gatewatch(&["trace", "--json", rid, gw, errors]);
+        assert_eq!(code, 0, "{out}");
+        let hops = t["hops"].as_array().unwrap();
+        let joined: Vec<&Value> = hops.iter().filter(|h| h["joined_by"] == "client+request+time").collect();
+        assert_eq!(joined.len(), 1, "one error-log line joined: {t:#}");
+        let j = joined[0];
+        assert!(j["record"]["message"].as_str().unwrap().starts_with(cause), "{j:#}");
+        assert_eq!(j["record"]["path"], path);
+        assert_eq!(j["ambiguous"], false);
+        assert!(j["raw"].as_str().unwrap().contains("[error]"), "{j:#}");
+        // placed in the access log's zone: two hours from what the line says, and no later than the access record
+        assert_eq!(j["record"]["time_offset_s"], 7200, "{j:#}");
+        let access_hop = hops.iter().find(|h| h.get("joined_by").is_none()).unwrap();
+        let at = |h: &Value| h["record"]["time"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let gap = at(access_hop).as_second() - at(j).as_second();
+        assert!((0..=2).contains(&gap), "error {} vs access {}", at(j), at(access_hop));
+        assert!(t["notes"][0].as_str().unwrap().contains("+02:00"), "{t:#}");
+        // the text says the same
+        let out = Command::new(env!("CARGO_BIN_EXE_gatewatch")).args(["trace", rid, gw, errors]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(cause) && text.contains("[error log, joined by client+request+time]"), "{text}");
+    }
+
+    // the report's diagnosis quotes the error log's cause for each
+    let (r, code, out) = gatewatch(&["report", "--json", gw, errors]);
+    assert_eq!(code, 0, "{out}");
+    for (status, cause) in [
+        (502, "error log: connect() failed (111: Connection refused) while connecting to upstream"),
+        (504, "error log: upstream timed out (110: Connection timed out)"),
+    ] {
+        let d = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == status).unwrap();
+        let evidence: Vec<&str> = d["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+        assert!(evidence.iter().any(|e| e.starts_with(cause)), "{status}: {evidence:#?}");
+    }
+    drop(silent);
 }

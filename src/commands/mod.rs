@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::format::nginx_format::NginxFormat;
 use crate::format::{Format, ParseOptions};
 use crate::record::Role;
-use crate::report::{Report, ScanOptions, scan_source};
+use crate::report::{Report, ScanOptions, ScannedSource, scan_source};
 
 /// Exit code: everything was read.
 pub const EXIT_OK: i32 = 0;
@@ -86,10 +86,11 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
         ),
         None => None,
     };
+    let local_tz = input.tz.as_deref().map(crate::errorlog::parse_tz).transpose()?;
     Ok(ScanOptions {
         format,
         extra_formats: extra,
-        parse: Arc::new(ParseOptions { id_fields, id_regex }),
+        parse: Arc::new(ParseOptions { id_fields, id_regex, local_tz }),
         threads: input.threads,
         alert_rules: crate::alerts::Rules::from_config(&config.alert)?,
     })
@@ -132,7 +133,33 @@ pub fn build_report(
             }
         }
     }
+    error_log_causes(opts, sources, &mut scanned);
     (Report::build(scanned, &opts.alert_rules, baseline, markers), failed)
+}
+
+/// 502/504 records of the gateway sources joined per end of each source for the diagnosis' error-log causes.
+const CAUSES_JOINED: usize = 200;
+
+/// When the gateway answered 502 or 504 and a source reads as nginx's error log, the error log's causes for
+/// those requests go into the gateway's evidence (only then is anything read again).
+fn error_log_causes(opts: &ScanOptions, sources: &[(String, Option<Role>)], scanned: &mut [ScannedSource]) {
+    let failed = |s: &ScannedSource| s.tally.evidence.0.contains_key(&502) || s.tally.evidence.0.contains_key(&504);
+    let gateways: Vec<String> =
+        scanned.iter().filter(|s| s.role == Role::Gateway && failed(s)).map(|s| s.path.clone()).collect();
+    let plain: Vec<(String, Option<Role>)> = scanned
+        .iter()
+        .filter(|s| matches!(s.parser.format, Format::Plain))
+        .map(|s| (s.path.clone(), sources.iter().find(|(p, _)| *p == s.path).and_then(|(_, r)| *r)))
+        .collect();
+    if gateways.is_empty() || plain.is_empty() {
+        return;
+    }
+    let mut causes = crate::diagnose::EvidenceSet::default();
+    crate::errorlog::causes_into(&plain, &gateways, opts, CAUSES_JOINED, &mut causes);
+    if let Some(gw) = scanned.iter_mut().find(|s| s.path == gateways[0]) {
+        // the causes only: the requests were counted from the access log
+        gw.tally.evidence.merge(causes);
+    }
 }
 
 /// Print a report to stdout: pretty JSON, or text (coloured on a terminal).

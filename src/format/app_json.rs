@@ -938,7 +938,7 @@ mod tests {
 
     #[test]
     fn user_id_fields_win() {
-        let opts = ParseOptions { id_fields: vec!["ctx.txn".into()], id_regex: None };
+        let opts = ParseOptions { id_fields: vec!["ctx.txn".into()], ..Default::default() };
         let r = parse(br#"{"request_id":"builtin","ctx":{"txn":"mine"}}"#, &opts).unwrap();
         assert_eq!(r.request_id.as_deref(), Some("mine"));
     }

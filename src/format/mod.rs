@@ -15,6 +15,7 @@ pub mod envoy;
 pub mod haproxy;
 pub mod kong;
 pub mod nginx;
+pub mod nginx_error;
 pub mod nginx_format;
 pub mod traefik;
 
@@ -33,6 +34,8 @@ pub struct ParseOptions {
     pub id_fields: Vec<String>,
     /// A regex whose first capture group (or whole match) is the request id in plain text.
     pub id_regex: Option<regex::Regex>,
+    /// The zone of times logged without one (nginx's error log writes the host's local time): `--tz`.
+    pub local_tz: Option<jiff::tz::TimeZone>,
 }
 
 /// A log format family.

@@ -119,6 +119,8 @@ struct Lead {
     time: LogTime,
     len: usize,
     level: Option<Level>,
+    /// Written without a zone (`2024/05/01 12:00:00`): the host's local time.
+    zoneless: bool,
 }
 
 fn leading_time(b: &[u8]) -> Option<Lead> {
@@ -126,16 +128,19 @@ fn leading_time(b: &[u8]) -> Option<Lead> {
         let close = memchr::memchr(b']', b)?;
         let inner = &b[1..close];
         if let Some(t) = time::parse_clf(inner) {
-            return Some(Lead { time: t, len: close + 1, level: None });
+            return Some(Lead { time: t, len: close + 1, level: None, zoneless: false });
         }
         let (t, used) = scan_iso(inner).or_else(|| scan_slash(inner))?;
         // env_logger: `[2024-05-01T12:00:00Z ERROR my_app] message`
         let rest = &inner[skip_ws(inner, used)..];
         let level = level_word(&rest[..token_end(rest, 0)], false);
-        return Some(Lead { time: t, len: close + 1, level });
+        return Some(Lead { time: t, len: close + 1, level, zoneless: false });
     }
-    let (t, len) = scan_iso(b).or_else(|| scan_slash(b))?;
-    Some(Lead { time: t, len, level: None })
+    if let Some((t, len)) = scan_iso(b) {
+        return Some(Lead { time: t, len, level: None, zoneless: false });
+    }
+    let (t, len) = scan_slash(b)?;
+    Some(Lead { time: t, len, level: None, zoneless: true })
 }
 
 const MONTHS: [&[u8]; 12] =
@@ -392,13 +397,26 @@ fn free_id<'a>(b: &'a [u8], trace: Option<&str>) -> Option<Cow<'a, str>> {
     None
 }
 
+/// A wall-clock time read as UTC, placed in `tz` instead (the zone's offset on that date).
+pub fn in_zone(wall: LogTime, tz: &jiff::tz::TimeZone) -> LogTime {
+    let Ok(ts) = jiff::Timestamp::from_microsecond(wall.unix_us) else { return wall };
+    let civil = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    match tz.to_ambiguous_zoned(civil).compatible() {
+        Ok(z) => LogTime { unix_us: z.timestamp().as_microsecond(), offset_s: z.offset().seconds() },
+        Err(_) => wall,
+    }
+}
+
 /// Parse one line.
 pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     let line = line.trim_ascii_end();
     let mut rec = Record::default();
     let mut pos = skip_ws(line, 0);
     if let Some(lead) = leading_time(&line[pos..]) {
-        rec.time = Some(lead.time);
+        rec.time = Some(match &opts.local_tz {
+            Some(tz) if lead.zoneless => in_zone(lead.time, tz),
+            _ => lead.time,
+        });
         rec.level = lead.level;
         pos += lead.len;
     } else if let Some(len) = syslog_prefix(&line[pos..]) {
@@ -503,6 +521,20 @@ mod tests {
     }
 
     #[test]
+    fn zoneless_times_take_the_zone_given() {
+        let line = b"2024/05/01 12:00:00 [error] 1#1: *5 connect() failed, client: 10.0.0.1";
+        let utc = parse(line, &ParseOptions::default()).unwrap().time.unwrap();
+        assert_eq!(utc, LogTime::from_unix_us(us("2024-05-01T12:00:00Z")));
+        let tz = crate::errorlog::parse_tz("Europe/Paris").unwrap();
+        let opts = ParseOptions { local_tz: Some(tz), ..Default::default() };
+        let paris = parse(line, &opts).unwrap().time.unwrap();
+        assert_eq!(paris, LogTime { unix_us: us("2024-05-01T10:00:00Z"), offset_s: 7200 });
+        // a time that names its zone keeps it
+        let iso = parse(b"2024-05-01T12:00:00Z ERROR boom", &opts).unwrap().time.unwrap();
+        assert_eq!(iso.unix_us, us("2024-05-01T12:00:00Z"));
+    }
+
+    #[test]
     fn common_shapes() {
         let r = p("2024-05-01 12:00:00,250 ERROR [main] payment failed request_id=abc-1 status=502").unwrap();
         assert_eq!(r.time.unwrap().unix_us, us("2024-05-01T12:00:00.25Z"));
@@ -543,7 +575,11 @@ mod tests {
 
     #[test]
     fn id_regex() {
-        let opts = ParseOptions { id_fields: vec![], id_regex: Some(regex::Regex::new(r"txn=(\w+)").unwrap()) };
+        let opts = ParseOptions {
+            id_fields: vec![],
+            id_regex: Some(regex::Regex::new(r"txn=(\w+)").unwrap()),
+            ..Default::default()
+        };
         let r = parse(b"charge declined txn=T12345 3fa85f64-5717-4562-b3fc-2c963f66afa6", &opts).unwrap();
         assert_eq!(r.request_id.as_deref(), Some("T12345"));
     }

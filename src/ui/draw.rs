@@ -677,6 +677,17 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
                 statuses.push(hop);
             }
         }
+        // nginx's error log names no id: its lines about this request, joined by client, request and time
+        for h in super::trace_join::error_hops(&app.panes, &records) {
+            let p = &app.panes[h.pane];
+            let how =
+                if h.ambiguous { "joined by client+request+time, ambiguous" } else { "joined by client+request+time" };
+            let from = format!("error log {}:{}  ", display_text(p.name.as_bytes()), h.line + 1);
+            let mut spans = vec![Span::styled(from, t.dim)];
+            spans.extend(line_spans(app, h.pane, h.line, true, None));
+            spans.push(Span::styled(format!("  ({how})"), if h.ambiguous { t.alert } else { t.dim }));
+            lines.push(Line::from(spans));
+        }
         lines.push(Line::raw(""));
         let b = crate::trace::breakdown(&timings);
         lines.push(Line::from(Span::styled(crate::trace::breakdown_text(&b), t.title)));

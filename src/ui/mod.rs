@@ -17,3 +17,4 @@ pub mod run;
 pub mod theme;
 pub mod token;
 pub mod token_draw;
+pub mod trace_join;
