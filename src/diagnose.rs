@@ -589,6 +589,10 @@ fn haproxy_termination(flag: &str) -> Option<TerminationCause> {
         "compare the clients' timeout (and `timeout client`) with this route's latency; is one client behind most?",
         "not the server's fault: make the route answer sooner, or raise the client's timeout",
     ));
+    const CLIENT_REQUEST: Option<(&str, &str)> = Some((
+        "which clients: a scanner, a broken client or a slow link (`timeout http-request`, `timeout client`)?",
+        "not the server's fault: nothing to fix on the service; block or slow the client if it is abusive",
+    ));
     let (cause, client_side) = match (b[0], b[1]) {
         (b's', b'H') => ("the server did not send headers within `timeout server`", None),
         (b'S', b'H') => ("the server aborted or reset the connection before sending its headers", None),
@@ -597,7 +601,8 @@ fn haproxy_termination(flag: &str) -> Option<TerminationCause> {
         (b's', b'Q') => ("the request waited in the queue past `timeout queue` (every server at its maxconn)", None),
         (b'S', b'D') => ("the server aborted while sending the response", None),
         (b's', b'D') => ("the server stopped sending data for longer than `timeout server`", None),
-        (b'c' | b'C', b'R' | b'H' | b'D' | b'L' | b'T') => ("the client went away / timed out", CLIENT),
+        (b'c' | b'C', b'R') => ("the client went away / timed out before sending a complete request", CLIENT_REQUEST),
+        (b'c' | b'C', b'H' | b'D' | b'L' | b'T') => ("the client went away / timed out", CLIENT),
         // Envoy's `RL`, `LR`… are two letters too: the proxy-side states are read only in their 4-letter form
         (b'P' | b'p', _) if b.len() == 4 => {
             ("the proxy itself ended the request (a deny rule, a tarpit or a malformed response)", None)

@@ -323,3 +323,32 @@ fn cut_lines_never_panic() {
         }
     }
 }
+
+#[test]
+fn bad_or_missing_log_format_is_a_usage_error() {
+    let tcplog = path("tcplog.log");
+    let out = Command::cargo_bin("gatewatch")
+        .unwrap()
+        .args(["report", "--haproxy-format", "no variables here", &tcplog])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid HAProxy log-format"));
+    let out = Command::cargo_bin("gatewatch")
+        .unwrap()
+        .args(["report", "--format", "haproxy-custom", &tcplog])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--haproxy-format"));
+    // from the config file, and forced on every line
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("haproxy_format = '''{}'''\n", spec("custom.format"))).unwrap();
+    let v = report(&["--config", config.to_str().unwrap(), "--format", "haproxy-custom", &path("custom.log")]);
+    let src = &v["sources"][0];
+    assert_eq!(
+        (src["format"].as_str(), src["parsed"].as_u64(), src["unparsed"].as_u64()),
+        (Some("haproxy-custom"), Some(4), Some(0))
+    );
+}
