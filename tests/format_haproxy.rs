@@ -352,3 +352,14 @@ fn bad_or_missing_log_format_is_a_usage_error() {
         (Some("haproxy-custom"), Some(4), Some(0))
     );
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_spec_and_line_never_panic(spec in "[%{}+QE\\[\\]a-zA-Z:/ \"\\\\.-]{0,40}", line in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+        if let Ok(f) = HaproxyFormat::compile(&spec) {
+            let _ = f.parse(&line);
+            let _ = f.parse(spec.as_bytes());
+        }
+        let _ = haproxy::parse(&line);
+    }
+}
