@@ -198,13 +198,17 @@ fn captured_headers_present_absent_or_empty() {
 #[test]
 fn mixed_variants_line_by_line() {
     let r = parse_all("mixed.log");
-    assert_eq!(r.iter().map(|r| r.status).collect::<Vec<_>>(), [Some(200), None, Some(200), None, Some(200), None]);
+    assert_eq!(
+        r.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [Some(200), None, Some(200), None, Some(200), None, Some(504)]
+    );
     assert_eq!(s(&r[1].flags), Some("--"));
     assert_eq!(s(&r[3].flags), Some("cD"));
     assert_eq!(s(&r[4].client), Some("2001:db8::7"));
     assert_eq!(s(&r[4].request_id), Some("0af7651916cd43dd8448eb211c80319c"));
     assert_eq!(s(&r[2].request_id), None);
     assert_eq!(r[5].duration_us, Some(8_490_000));
+    assert_eq!(who(&r[6]), (Some("10.0.1.3"), Some("dynamic"), Some("srv2"), Some("sH--")));
 }
 
 #[test]
@@ -240,6 +244,11 @@ fn custom_log_format_clf() {
     assert_eq!((r[0].bytes_sent, s(&r[0].host)), (Some(2750), Some("1wt.eu")));
     assert_eq!(who(&r[1]), (Some("10.0.1.3"), Some("dynamic"), Some("srv2"), Some("sH--")));
     assert_eq!((r[1].status, timers(&r[1])), (Some(504), (Some(30_001_000), None, Some(1_000), None)));
+    // `option httplog clf` is one of the built-in formats too
+    let builtin = parse_all("clf.log");
+    for (a, b) in r.iter().zip(&builtin) {
+        assert_eq!((a.time, who(a), timers(a), request(a)), (b.time, who(b), timers(b), request(b)));
+    }
 }
 
 #[test]
@@ -265,9 +274,16 @@ fn report(args: &[&str]) -> Value {
 
 #[test]
 fn report_leaves_no_line_unparsed() {
-    for name in
-        ["httplog.log", "httplog-bare.log", "httpslog.log", "tcplog.log", "legacy.log", "captures.log", "mixed.log"]
-    {
+    for name in [
+        "httplog.log",
+        "httplog-bare.log",
+        "httpslog.log",
+        "tcplog.log",
+        "legacy.log",
+        "captures.log",
+        "mixed.log",
+        "clf.log",
+    ] {
         let v = report(&[&path(name)]);
         let src = &v["sources"][0];
         let lines = fixture(name).len() as u64;

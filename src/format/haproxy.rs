@@ -3,7 +3,8 @@
 //!   %hr %hs %{+Q}r` (before 1.8 the same shape with `[%t]` and `%Tq/%Tw/%Tc/%Tr/%Tt`);
 //! - `option httpslog`: httplog followed by `%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/
 //!   %[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`;
-//! - `option tcplog`: `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (no request, no status).
+//! - `option tcplog`: `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (no request, no status);
+//! - `option httplog clf`: the Common Log Format followed by HAProxy's fields (through the compiled-format parser).
 //!
 //! A file may mix them line by line (HTTP and TCP frontends logging to one place). Custom `log-format` strings are
 //! compiled by `haproxy_format`.
@@ -223,6 +224,19 @@ fn is_tls_session(w: &[u8]) -> bool {
 /// with or without captured headers and a syslog header in front.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let line = line.trim_ascii_end();
+    parse_native(line).or_else(|| CLF.parse(line))
+}
+
+/// `option httplog clf`'s format string, as HAProxy's manual gives it.
+const CLF_FORMAT: &str = r#"%{+Q}o %{-Q}ci - - [%trg] %r %ST %B "" "" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl"#;
+
+/// `option httplog clf` is rare enough to go through the compiled-format parser.
+static CLF: std::sync::LazyLock<crate::format::haproxy_format::HaproxyFormat> = std::sync::LazyLock::new(|| {
+    crate::format::haproxy_format::HaproxyFormat::compile(CLF_FORMAT).expect("HAProxy's clf format compiles")
+});
+
+/// The default formats but clf, scanned by hand.
+fn parse_native(line: &[u8]) -> Option<Record<'_>> {
     let (start, end) = find_start(line)?;
     let client = client_ip(&line[start..end])?;
     let mut c = Cursor::new(&line[end..]);

@@ -61,7 +61,7 @@ pub enum Format {
     AwsJson,
     /// Traefik JSON access log.
     Traefik,
-    /// HAProxy `option httplog`, `option httpslog` and `option tcplog`.
+    /// HAProxy `option httplog`, `option httpslog`, `option tcplog` and `option httplog clf`.
     Haproxy,
     /// Application JSON lines (pino, bunyan, zap, logrus, structlog, slog, serilog).
     Json,
@@ -126,7 +126,7 @@ impl Format {
             Format::AwsClf => "AWS API Gateway access log, CLF template",
             Format::AwsJson => "AWS API Gateway access log, JSON template",
             Format::Traefik => "Traefik JSON access log",
-            Format::Haproxy => "HAProxy option httplog / httpslog / tcplog (syslog header or none)",
+            Format::Haproxy => "HAProxy option httplog / httpslog / tcplog / httplog clf (syslog header or none)",
             Format::Json => "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
             Format::Logfmt => "logfmt key=value lines",
             Format::Plain => "free text with a UUID / 32-hex request id (nginx error log too)",
