@@ -14,7 +14,7 @@ SECONDS_EACH=${1:-600}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(formats report nginx_format filter curl editor token)
+  TARGETS=(formats report nginx_format haproxy_format filter curl editor token)
 fi
 for t in "${TARGETS[@]}"; do
   mkdir -p "fuzz/corpus/$t"

@@ -86,6 +86,9 @@ pub struct InputArgs {
     /// An nginx `log_format` value to parse with, pasted from nginx.conf.
     #[arg(long, value_name = "LOG_FORMAT")]
     pub nginx_format: Option<String>,
+    /// An HAProxy `log-format` string to parse with, pasted from haproxy.cfg.
+    #[arg(long, value_name = "LOG_FORMAT")]
+    pub haproxy_format: Option<String>,
     /// A source that is a gateway, whatever its format.
     #[arg(long, value_name = "FILE")]
     pub gateway: Vec<String>,

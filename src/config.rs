@@ -12,6 +12,8 @@ use serde::Deserialize;
 pub struct Config {
     /// An nginx `log_format` value to compile (same as `--nginx-format`).
     pub nginx_format: Option<String>,
+    /// An HAProxy `log-format` string to compile (same as `--haproxy-format`).
+    pub haproxy_format: Option<String>,
     /// Extra field names holding a request id in JSON/logfmt logs.
     #[serde(default)]
     pub id_fields: Vec<String>,

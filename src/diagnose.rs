@@ -439,7 +439,7 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
             evidence.push(line);
         }
     }
-    let (cause, first_check, fix): (String, String, String) = match status {
+    let (mut cause, mut first_check, mut fix): (String, String, String) = match status {
         401 if origin == "gateway" => (
             "the gateway rejected the credentials (missing, expired or not yet valid token, wrong audience or issuer)"
                 .into(),
@@ -587,6 +587,16 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
             "usually a client-side fix".into(),
         ),
     };
+    // an HAProxy termination state behind most of the family says more than the status does
+    if let Some((flag, n)) = e.flags.top(1).first().copied()
+        && n * 2 >= e.gateway.max(1)
+        && let Some(said) = haproxy_termination(flag)
+    {
+        cause = format!("{} (HAProxy termination state {flag})", said.cause);
+        if let Some((check, remedy)) = said.client_side {
+            (first_check, fix) = (check.into(), remedy.into());
+        }
+    }
     if e.retried > 0 {
         evidence.push(format!(
             "{} retried on another upstream, {} of those still failed",
@@ -600,6 +610,56 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         evidence.push(format!("{} of them are OPTIONS preflights: a CORS rule is refusing the origin", thousands(m.1)));
     }
     Diagnosis { status, count, origin, cause, evidence, first_check, fix, change: None }
+}
+
+/// What an HAProxy termination state says of a failed request.
+struct TerminationCause {
+    cause: &'static str,
+    /// The first check and fix when the client, not the server, ended the request.
+    client_side: Option<(&'static str, &'static str)>,
+}
+
+/// Read an HAProxy termination state (`sH--`, `SC--`, tcplog's `CD`): its first character says who ended the
+/// session (`C`/`S` an abort by the client/server side, `c`/`s` a timeout on that side, `P`/`p` the proxy, `R`
+/// a resource, `I` an internal error), its second in which phase (`R` request, `Q` queue, `C` connect, `H` response
+/// headers, `D` data). `None` for a state that ended normally and for other proxies' flags (Envoy's `UF`, `UT`).
+fn haproxy_termination(flag: &str) -> Option<TerminationCause> {
+    let b = flag.as_bytes();
+    let shaped = match b.len() {
+        2 => true,
+        4 => b[2..].iter().all(|c| c.is_ascii_alphabetic() || *c == b'-'),
+        _ => false,
+    };
+    if !shaped {
+        return None;
+    }
+    const CLIENT: Option<(&str, &str)> = Some((
+        "compare the clients' timeout (and `timeout client`) with this route's latency; is one client behind most?",
+        "not the server's fault: make the route answer sooner, or raise the client's timeout",
+    ));
+    const CLIENT_REQUEST: Option<(&str, &str)> = Some((
+        "which clients: a scanner, a broken client or a slow link (`timeout http-request`, `timeout client`)?",
+        "not the server's fault: nothing to fix on the service; block or slow the client if it is abusive",
+    ));
+    let (cause, client_side) = match (b[0], b[1]) {
+        (b's', b'H') => ("the server did not send headers within `timeout server`", None),
+        (b'S', b'H') => ("the server aborted or reset the connection before sending its headers", None),
+        (b'S', b'C') => ("the server refused or reset the connection", None),
+        (b's', b'C') => ("the server did not accept the connection within `timeout connect`", None),
+        (b's', b'Q') => ("the request waited in the queue past `timeout queue` (every server at its maxconn)", None),
+        (b'S', b'D') => ("the server aborted while sending the response", None),
+        (b's', b'D') => ("the server stopped sending data for longer than `timeout server`", None),
+        (b'c' | b'C', b'R') => ("the client went away / timed out before sending a complete request", CLIENT_REQUEST),
+        (b'c' | b'C', b'H' | b'D' | b'L' | b'T') => ("the client went away / timed out", CLIENT),
+        // Envoy's `RL`, `LR`… are two letters too: the proxy-side states are read only in their 4-letter form
+        (b'P' | b'p', _) if b.len() == 4 => {
+            ("the proxy itself ended the request (a deny rule, a tarpit or a malformed response)", None)
+        }
+        (b'R', _) if b.len() == 4 => ("the proxy ran out of a resource (memory, sockets, ports)", None),
+        (b'I', _) if b.len() == 4 => ("an internal error in the proxy", None),
+        _ => return None,
+    };
+    Some(TerminationCause { cause, client_side })
 }
 
 fn push_flags(evidence: &mut Vec<String>, e: &Evidence) {
@@ -662,6 +722,38 @@ mod tests {
         let d = one(&up, 404);
         assert_eq!(d.origin, "upstream");
         assert!(d.cause.contains("no such resource"));
+    }
+
+    #[test]
+    fn haproxy_termination_states_name_the_cause() {
+        let mut set = EvidenceSet::default();
+        for _ in 0..4 {
+            let mut r = gw(504, &[]);
+            r.flags = Some("sH--".into());
+            set.add(&r, Role::Gateway);
+            let mut r = gw(503, &[]);
+            r.flags = Some("SC--".into());
+            set.add(&r, Role::Gateway);
+            let mut r = gw(502, &[(502, 3_000, "srv1")]);
+            r.flags = Some("CD--".into());
+            set.add(&r, Role::Gateway);
+        }
+        let d = one(&set, 504);
+        assert!(d.cause.contains("did not send headers within `timeout server`"), "{}", d.cause);
+        assert!(has(&d, "proxy flags: sH-- (4)"));
+        assert!(one(&set, 503).cause.contains("refused or reset the connection"));
+        let d = one(&set, 502);
+        assert!(d.cause.contains("client went away") && d.fix.contains("not the server's fault"), "{d:?}");
+        // Envoy's flags keep the Envoy reading
+        let mut envoy = EvidenceSet::default();
+        let mut r = gw(504, &[]);
+        r.flags = Some("UT".into());
+        envoy.add(&r, Role::Gateway);
+        let mut r = gw(429, &[]);
+        r.flags = Some("RL".into());
+        envoy.add(&r, Role::Gateway);
+        assert!(one(&envoy, 429).cause.contains("rate limit"));
+        assert!(one(&envoy, 504).cause.contains("gateway's timeout"));
     }
 
     #[test]

@@ -58,6 +58,17 @@ pub fn nginx_format(data: &[u8]) {
     }
 }
 
+/// The HAProxy `log-format` compiler: the first line is the format, the rest are lines to parse with it.
+pub fn haproxy_format(data: &[u8]) {
+    let mut it = data.splitn(2, |&b| b == b'\n');
+    let spec = String::from_utf8_lossy(it.next().unwrap_or_default());
+    let Ok(f) = crate::format::haproxy_format::HaproxyFormat::compile(&spec) else { return };
+    let parser = Parser::new(Format::HaproxyCustom(Arc::new(f)), Arc::new(ParseOptions::default()));
+    for line in lines(it.next().unwrap_or_default()) {
+        let _ = parser.parse(line);
+    }
+}
+
 /// The filter language: the first line is an expression, the rest are nginx and JSON lines to match it against.
 pub fn filter(data: &[u8]) {
     let mut it = data.splitn(2, |&b| b == b'\n');
@@ -128,6 +139,7 @@ pub const HARNESSES: &[(&str, Harness)] = &[
     ("formats", formats),
     ("report", report),
     ("nginx_format", nginx_format),
+    ("haproxy_format", haproxy_format),
     ("filter", filter),
     ("curl", curl),
     ("editor", editor),

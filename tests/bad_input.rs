@@ -28,7 +28,7 @@ fn every_kept_input_and_fixture_passes_every_harness() {
     for (name, harness) in gatewatch::fuzzing::HARNESSES {
         // its own corpus, and every log fixture (bad input for some harnesses, good for others)
         let mut inputs = files(&root.join("fuzz").join(name));
-        inputs.extend(["app", "nginx", "proxies", "jwt"].iter().flat_map(|d| files(&root.join(d))));
+        inputs.extend(["app", "nginx", "proxies", "haproxy", "jwt"].iter().flat_map(|d| files(&root.join(d))));
         for path in inputs {
             let data = std::fs::read(&path).unwrap();
             let start = Instant::now();

@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use crate::cli::{DemoArgs, GenerateArgs, InputArgs, ReportArgs};
 use crate::config::Config;
+use crate::format::haproxy_format::HaproxyFormat;
 use crate::format::nginx_format::NginxFormat;
 use crate::format::{Format, ParseOptions};
 use crate::record::Role;
@@ -62,16 +63,27 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
         let f = NginxFormat::compile(spec).context("invalid nginx log_format")?;
         extra.push(Format::NginxCustom(Arc::new(f)));
     }
+    if let Some(spec) = input.haproxy_format.as_ref().or(config.haproxy_format.as_ref()) {
+        let f = HaproxyFormat::compile(spec).context("invalid HAProxy log-format")?;
+        extra.push(Format::HaproxyCustom(Arc::new(f)));
+    }
+    let custom = |name: &str| extra.iter().find(|f| f.name() == name).cloned();
     let format = match input.format.as_deref() {
-        Some("nginx-custom") => Some(extra.first().cloned().ok_or_else(|| {
+        Some("nginx-custom") => Some(custom("nginx-custom").ok_or_else(|| {
             anyhow::anyhow!(
                 "--format nginx-custom needs the log_format: --nginx-format '…' (or nginx_format in the config)"
+            )
+        })?),
+        Some("haproxy-custom") => Some(custom("haproxy-custom").ok_or_else(|| {
+            anyhow::anyhow!(
+                "--format haproxy-custom needs the log-format: --haproxy-format '…' (or haproxy_format in the config)"
             )
         })?),
         Some(name) => Some(Format::from_name(name).ok_or_else(|| {
             let names: Vec<&str> = Format::builtin().iter().map(Format::name).collect();
             anyhow::anyhow!(
-                "unknown format {name:?}; known formats: {}, nginx-custom (with --nginx-format)",
+                "unknown format {name:?}; known formats: {}, nginx-custom (with --nginx-format), haproxy-custom \
+                 (with --haproxy-format)",
                 names.join(", ")
             )
         })?),
@@ -111,6 +123,8 @@ fn print_formats() {
         println!("{:<14} {:<9} {}", f.name(), f.role().name(), f.description());
     }
     let custom = Format::NginxCustom(Arc::new(NginxFormat::compile("$status").expect("a valid log_format")));
+    println!("{:<14} {:<9} {}", custom.name(), custom.role().name(), custom.description());
+    let custom = Format::HaproxyCustom(Arc::new(HaproxyFormat::compile("%ST").expect("a valid log-format")));
     println!("{:<14} {:<9} {}", custom.name(), custom.role().name(), custom.description());
     println!("\nEnvelopes (detected around any format): docker {{\"log\":…}}, {{\"message\":…}}, CRI prefix.");
 }

@@ -62,7 +62,8 @@ pub struct Detected {
     pub sampled: usize,
 }
 
-/// Pick the parser that fits `lines` best. `extra` formats (a compiled `--nginx-format`) are tried first.
+/// Pick the parser that fits `lines` best. `extra` formats (a compiled `--nginx-format` or `--haproxy-format`) are
+/// tried first.
 /// With nothing matching, falls back to plain text (ids found anywhere in the line).
 pub fn detect(lines: &[&[u8]], extra: &[Format], opts: Arc<ParseOptions>) -> Detected {
     let mut candidates: Vec<Parser> = Vec::new();

@@ -1,5 +1,13 @@
-//! HAProxy `option httplog` (the default HTTP log format, `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC
-//! %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r`), behind any syslog prefix (RFC 3164, RFC 5424) or none.
+//! HAProxy's built-in log formats, behind any syslog prefix (RFC 3164, RFC 5424) or none:
+//! - `option httplog`: `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq
+//!   %hr %hs %{+Q}r` (before 1.8 the same shape with `[%t]` and `%Tq/%Tw/%Tc/%Tr/%Tt`);
+//! - `option httpslog`: httplog followed by `%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/
+//!   %[ssl_fc_is_resumed] %[ssl_fc_sni]/%sslv/%sslc`;
+//! - `option tcplog`: `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq` (no request, no status);
+//! - `option httplog clf`: the Common Log Format followed by HAProxy's fields (through the compiled-format parser).
+//!
+//! A file may mix them line by line (HTTP and TCP frontends logging to one place). Custom `log-format` strings are
+//! compiled by `haproxy_format`.
 //!
 //! `-1` timers mean "not reached": the server answered iff `Tr != -1`, which is what fills `upstream_status`.
 //! `Tc` is the time to connect to the server and `Tr` the time from there to its complete response headers, so
@@ -74,8 +82,10 @@ fn is_id_like(b: &[u8]) -> bool {
             && b.iter().any(u8::is_ascii_digit))
 }
 
+/// A Host header: a dotted name, or any name with a port (`localhost:8888`).
 fn is_hostname(b: &[u8]) -> bool {
-    b.contains(&b'.')
+    let with_port = memchr::memrchr(b':', b).is_some_and(|k| num::parse_u64(&b[k + 1..]).is_some());
+    (b.contains(&b'.') || with_port)
         && b.iter().any(u8::is_ascii_alphabetic)
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']'))
 }
@@ -111,9 +121,122 @@ fn captured(block: &[u8]) -> Captured<'_> {
     c
 }
 
-/// Parse one HAProxy httplog line.
+/// The pieces of one HAProxy log line, whatever format wrote them; `-1` timers are kept as HAProxy wrote them.
+#[derive(Default)]
+pub(crate) struct Fields<'a> {
+    pub time: Option<crate::record::LogTime>,
+    pub client: Option<&'a [u8]>,
+    pub backend: Option<&'a [u8]>,
+    pub server: Option<&'a [u8]>,
+    /// `%Tc`: connect time to the server.
+    pub t_connect: Option<i64>,
+    /// `%Tr`: from the connect to the server's complete response headers.
+    pub t_resp: Option<i64>,
+    /// `%Ta` (active time), or `%Tt` (total) when that is all there is.
+    pub t_total: Option<i64>,
+    pub status: Option<i64>,
+    pub bytes: Option<i64>,
+    pub term: Option<&'a [u8]>,
+    pub req_headers: Option<&'a [u8]>,
+    /// The whole request line (`%r`).
+    pub request: Option<&'a [u8]>,
+    pub method: Option<&'a [u8]>,
+    pub path: Option<&'a [u8]>,
+    pub protocol: Option<&'a [u8]>,
+    pub unique_id: Option<&'a [u8]>,
+    /// A logged Host header (`%[req.hdr(host)]`); else a captured one is used.
+    pub host: Option<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    /// The record these pieces describe.
+    pub(crate) fn record(self) -> Record<'a> {
+        let cap = self.req_headers.map(captured).unwrap_or_default();
+        let (mut method, mut path, mut protocol) = self.request.map(scan::request).unwrap_or_default();
+        // `<BADREQ>` (an unparsable request) and `""` (none at all) name no method
+        if method.as_deref().is_some_and(|m| m.starts_with('<')) {
+            method = None;
+        }
+        if let Some(m) = self.method.and_then(num::text) {
+            method = Some(m);
+        }
+        if let Some(p) = self.path.and_then(num::text) {
+            path = Some(p);
+        }
+        if let Some(p) = self.protocol.and_then(num::text) {
+            protocol = Some(p);
+        }
+        let status = self.status.and_then(|s| u16::try_from(s).ok()).filter(|s| (100..=999).contains(s));
+        let mut upstream_status = StatusList::new();
+        if let (true, Some(s)) = (self.t_resp.is_some_and(|t| t >= 0), status) {
+            upstream_status.push(s);
+        }
+        // a timer too large to count in microseconds is no time at all
+        let ms = |v: i64| u64::try_from(v).ok().and_then(|v| v.checked_mul(1000));
+        let server = self.server.filter(|s| *s != b"<NOSRV>");
+        Record {
+            time: self.time,
+            method,
+            path,
+            protocol,
+            host: self.host.or(cap.host).and_then(num::text),
+            status,
+            upstream_status,
+            duration_us: self.t_total.and_then(ms),
+            upstream_us: self.t_resp.and_then(ms),
+            upstream_connect_us: self.t_connect.and_then(ms),
+            upstream_header_us: match (self.t_connect, self.t_resp) {
+                (Some(c), Some(r)) if c >= 0 && r >= 0 => c.checked_add(r).and_then(ms),
+                _ => None,
+            },
+            upstream_addr: server.and_then(num::text),
+            client: self.client.and_then(num::text),
+            bytes_sent: self.bytes.and_then(|b| u64::try_from(b).ok()),
+            user_agent: cap.user_agent.and_then(num::text),
+            referer: cap.referer.and_then(num::text),
+            request_id: self.unique_id.and_then(scan::text).or_else(|| cap.id.and_then(num::text)),
+            trace_id: cap.trace.map(Cow::Borrowed),
+            flags: self.term.and_then(num::text),
+            route: self.backend.and_then(num::text),
+            ..Record::default()
+        }
+    }
+}
+
+/// A termination state: `--` (tcplog) or `----` / `sH--` (httplog, with the cookie states).
+fn is_term_state(term: &[u8]) -> bool {
+    (2..=4).contains(&term.len()) && term.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-')
+}
+
+/// httpslog's `%[fc_err]/%[ssl_fc_err,hex]/%[ssl_c_err]/%[ssl_c_ca_err]/%[ssl_fc_is_resumed]`.
+fn is_tls_errors(w: &[u8]) -> bool {
+    w.split(|&b| b == b'/').count() == 5 && w.iter().all(|b| b.is_ascii_hexdigit() || *b == b'/' || *b == b'-')
+}
+
+/// httpslog's `%[ssl_fc_sni]/%sslv/%sslc`: the version names TLS or SSL.
+fn is_tls_session(w: &[u8]) -> bool {
+    let mut parts = w.rsplitn(3, |&b| b == b'/');
+    let (_cipher, version) = (parts.next(), parts.next());
+    parts.next().is_some() && version.is_some_and(|v| v.starts_with(b"TLS") || v.starts_with(b"SSL") || v == b"-")
+}
+
+/// Parse one HAProxy line: `option httplog` (current and legacy timers), `option httpslog` or `option tcplog`,
+/// with or without captured headers and a syslog header in front.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let line = line.trim_ascii_end();
+    parse_native(line).or_else(|| CLF.parse(line))
+}
+
+/// `option httplog clf`'s format string, as HAProxy's manual gives it.
+const CLF_FORMAT: &str = r#"%{+Q}o %{-Q}ci - - [%trg] %r %ST %B "" "" %cp %ms %ft %b %s %TR %Tw %Tc %Tr %Ta %tsc %ac %fc %bc %sc %rc %sq %bq %CC %CS %hrl %hsl"#;
+
+/// `option httplog clf` is rare enough to go through the compiled-format parser.
+static CLF: std::sync::LazyLock<crate::format::haproxy_format::HaproxyFormat> = std::sync::LazyLock::new(|| {
+    crate::format::haproxy_format::HaproxyFormat::compile(CLF_FORMAT).expect("HAProxy's clf format compiles")
+});
+
+/// The default formats but clf, scanned by hand.
+fn parse_native(line: &[u8]) -> Option<Record<'_>> {
     let (start, end) = find_start(line)?;
     let client = client_ip(&line[start..end])?;
     let mut c = Cursor::new(&line[end..]);
@@ -124,60 +247,54 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
         let slash = memchr::memchr(b'/', w)?;
         (&w[..slash], &w[slash + 1..])
     };
-    let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(c.word()?)?;
-    let status = scan::int(c.word()?)?;
-    let bytes = scan::int(c.word()?)?;
+    let timers = c.word()?;
+    let mut f = Fields {
+        time: Some(time),
+        client: Some(client),
+        backend: Some(backend),
+        server: Some(server),
+        ..Fields::default()
+    };
+    if let Some([_tw, t_connect, t_total]) = ints::<3>(timers) {
+        // tcplog: %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
+        f.t_connect = Some(t_connect);
+        f.t_total = Some(t_total);
+        f.bytes = Some(scan::int(c.word()?)?);
+        let term = c.word()?;
+        if !is_term_state(term) {
+            return None;
+        }
+        f.term = Some(term);
+        ints::<5>(c.word()?)?;
+        ints::<2>(c.word()?)?;
+        return c.at_end().then(|| f.record());
+    }
+    let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(timers)?;
+    (f.t_connect, f.t_resp, f.t_total) = (Some(t_connect), Some(t_resp), Some(t_active));
+    f.status = Some(scan::int(c.word()?)?);
+    f.bytes = Some(scan::int(c.word()?)?);
     let _req_cookie = c.word()?;
     let _resp_cookie = c.word()?;
     let term = c.word()?;
-    if !(2..=4).contains(&term.len()) || !term.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-') {
+    if !is_term_state(term) {
         return None;
     }
+    f.term = Some(term);
     ints::<5>(c.word()?)?;
     ints::<2>(c.word()?)?;
-    let req_headers = c.delimited(b'{', b'}');
-    if req_headers.is_some() {
+    f.req_headers = c.delimited(b'{', b'}');
+    if f.req_headers.is_some() {
         let _resp_headers = c.delimited(b'{', b'}');
     }
-    let request = c.quoted()?;
-    let unique_id = c.word().and_then(scan::text);
-
-    let cap = req_headers.map(captured).unwrap_or_default();
-    let (method, path, protocol) = scan::request(request);
-    let status = u16::try_from(status).ok().filter(|s| (100..=999).contains(s));
-    let mut upstream_status = StatusList::new();
-    if let (true, Some(s)) = (t_resp >= 0, status) {
-        upstream_status.push(s);
+    f.request = Some(c.quoted()?);
+    // after the request: httpslog's TLS fields, and a `%ID` appended by the configuration
+    while let Some(w) = c.word() {
+        if is_tls_errors(w) || is_tls_session(w) {
+            continue;
+        }
+        f.unique_id.get_or_insert(w);
     }
-    // a timer too large to count in microseconds is no time at all
-    let ms = |v: i64| u64::try_from(v).ok().and_then(|v| v.checked_mul(1000));
-    Some(Record {
-        time: Some(time),
-        method,
-        path,
-        protocol,
-        host: cap.host.and_then(num::text),
-        status,
-        upstream_status,
-        duration_us: ms(t_active),
-        upstream_us: ms(t_resp),
-        upstream_connect_us: ms(t_connect),
-        upstream_header_us: if t_connect >= 0 && t_resp >= 0 {
-            t_connect.checked_add(t_resp).and_then(ms)
-        } else {
-            None
-        },
-        upstream_addr: if server == b"<NOSRV>" { None } else { num::text(server) },
-        client: num::text(client),
-        bytes_sent: u64::try_from(bytes).ok(),
-        user_agent: cap.user_agent.and_then(num::text),
-        referer: cap.referer.and_then(num::text),
-        request_id: unique_id.or_else(|| cap.id.and_then(num::text)),
-        trace_id: cap.trace.map(Cow::Borrowed),
-        flags: num::text(term),
-        route: num::text(backend),
-        ..Record::default()
-    })
+    Some(f.record())
 }
 
 /// HAProxy's termination state for the Envoy-vocabulary flags of a request.

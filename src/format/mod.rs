@@ -13,6 +13,7 @@ pub mod apache;
 pub mod aws;
 pub mod envoy;
 pub mod haproxy;
+pub mod haproxy_format;
 pub mod kong;
 pub mod nginx;
 pub mod nginx_error;
@@ -47,6 +48,8 @@ pub enum Format {
     IngressNginx,
     /// A user's nginx `log_format`, compiled.
     NginxCustom(Arc<nginx_format::NginxFormat>),
+    /// A user's HAProxy `log-format`, compiled.
+    HaproxyCustom(Arc<haproxy_format::HaproxyFormat>),
     /// Apache `combined` (+ `%D`, `%{UNIQUE_ID}e`).
     Apache,
     /// Envoy / Istio default text access log.
@@ -61,7 +64,7 @@ pub enum Format {
     AwsJson,
     /// Traefik JSON access log.
     Traefik,
-    /// HAProxy `option httplog`.
+    /// HAProxy `option httplog`, `option httpslog`, `option tcplog` and `option httplog clf`.
     Haproxy,
     /// Application JSON lines (pino, bunyan, zap, logrus, structlog, slog, serilog).
     Json,
@@ -97,6 +100,7 @@ impl Format {
             Format::Nginx => "nginx",
             Format::IngressNginx => "ingress-nginx",
             Format::NginxCustom(_) => "nginx-custom",
+            Format::HaproxyCustom(_) => "haproxy-custom",
             Format::Apache => "apache",
             Format::Envoy => "envoy",
             Format::EnvoyJson => "envoy-json",
@@ -117,6 +121,7 @@ impl Format {
             Format::Nginx => "nginx combined (+ key=value extras such as rid= rt= urt= us= ua=)",
             Format::IngressNginx => "ingress-nginx upstreaminfo",
             Format::NginxCustom(_) => "your own nginx log_format: --nginx-format '<log_format>'",
+            Format::HaproxyCustom(_) => "your own HAProxy log-format: --haproxy-format '<log-format>'",
             Format::Apache => "Apache combined (+ %D, %{UNIQUE_ID}e)",
             Format::Envoy => "Envoy / Istio default text access log",
             Format::EnvoyJson => "Envoy / Istio JSON access log",
@@ -124,7 +129,7 @@ impl Format {
             Format::AwsClf => "AWS API Gateway access log, CLF template",
             Format::AwsJson => "AWS API Gateway access log, JSON template",
             Format::Traefik => "Traefik JSON access log",
-            Format::Haproxy => "HAProxy option httplog",
+            Format::Haproxy => "HAProxy option httplog / httpslog / tcplog / httplog clf (syslog header or none)",
             Format::Json => "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
             Format::Logfmt => "logfmt key=value lines",
             Format::Plain => "free text with a UUID / 32-hex request id (nginx error log too)",
@@ -161,6 +166,7 @@ impl Format {
             Format::Nginx => nginx::parse(line),
             Format::IngressNginx => nginx::parse_ingress(line),
             Format::NginxCustom(f) => f.parse(line),
+            Format::HaproxyCustom(f) => f.parse(line),
             Format::Apache => apache::parse(line),
             Format::Envoy => envoy::parse_text(line),
             Format::EnvoyJson => envoy::parse_json(line),

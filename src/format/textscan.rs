@@ -28,6 +28,11 @@ impl<'a> Cursor<'a> {
         self.i >= self.b.len()
     }
 
+    /// What is left, not consumed.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.b[self.i.min(self.b.len())..]
+    }
+
     /// The next non-space byte, not consumed.
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.skip_ws();

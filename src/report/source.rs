@@ -17,7 +17,7 @@ use crate::stats::tally::Tally;
 pub struct ScanOptions {
     /// Force this format instead of detecting (`--format`).
     pub format: Option<Format>,
-    /// Formats tried before the built-in ones during detection (a compiled `--nginx-format`).
+    /// Formats tried before the built-in ones during detection (a compiled `--nginx-format`, `--haproxy-format`).
     pub extra_formats: Vec<Format>,
     /// Id fields and regex.
     pub parse: Arc<ParseOptions>,
