@@ -204,6 +204,17 @@ impl<'a> Fields<'a> {
 }
 
 /// A termination state: `--` (tcplog) or `----` / `sH--` (httplog, with the cookie states).
+/// `%ts` (or `%tsc`), then the connection counts `%ac/%fc/%bc/%sc/%rc` and queues `%sq/%bq`: the termination state.
+fn state_and_counters<'a>(c: &mut crate::format::textscan::Cursor<'a>) -> Option<&'a [u8]> {
+    let term = c.word()?;
+    if !is_term_state(term) {
+        return None;
+    }
+    ints::<5>(c.word()?)?;
+    ints::<2>(c.word()?)?;
+    Some(term)
+}
+
 fn is_term_state(term: &[u8]) -> bool {
     (2..=4).contains(&term.len()) && term.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-')
 }
@@ -260,13 +271,7 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         f.t_connect = Some(t_connect);
         f.t_total = Some(t_total);
         f.bytes = Some(scan::int(c.word()?)?);
-        let term = c.word()?;
-        if !is_term_state(term) {
-            return None;
-        }
-        f.term = Some(term);
-        ints::<5>(c.word()?)?;
-        ints::<2>(c.word()?)?;
+        f.term = Some(state_and_counters(&mut c)?);
         return c.at_end().then(|| f.record());
     }
     let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(timers)?;
@@ -275,13 +280,7 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
     f.bytes = Some(scan::int(c.word()?)?);
     let _req_cookie = c.word()?;
     let _resp_cookie = c.word()?;
-    let term = c.word()?;
-    if !is_term_state(term) {
-        return None;
-    }
-    f.term = Some(term);
-    ints::<5>(c.word()?)?;
-    ints::<2>(c.word()?)?;
+    f.term = Some(state_and_counters(&mut c)?);
     f.req_headers = c.delimited(b'{', b'}');
     if f.req_headers.is_some() {
         let _resp_headers = c.delimited(b'{', b'}');
