@@ -819,3 +819,33 @@ proptest! {
         }
     }
 }
+
+/// Kong across versions and plugins: entries with only some fields, latencies absent, numbers as strings or
+/// floats, `api` (0.x) where later versions log `service` and `route`, the path from `url` or `upstream_uri`.
+#[test]
+fn kong_entries_of_every_version_parse() {
+    let r = parse_all(kong::parse, &fixture("kong-versions.log"));
+    let ms = |s: &str| us(s);
+    // the minimal entry: time, method, path, status and nothing invented
+    assert_eq!(r[0].time.unwrap().unix_us, ms("2024-05-01T12:00:00.123Z"));
+    assert_eq!((s(&r[0].method), s(&r[0].path), r[0].status), (Some("GET"), Some("/v1/orders/1"), Some(200)));
+    assert_eq!((r[0].duration_us, r[0].upstream_us, s(&r[0].client), s(&r[0].route)), (None, None, None, None));
+    // seconds as a float, a status as a string, the path from the URL, a service
+    assert_eq!(r[1].time.unwrap().unix_us, ms("2024-05-01T12:00:01.500Z"));
+    assert_eq!((r[1].status, s(&r[1].path), s(&r[1].host)), (Some(502), Some("/v1/orders"), Some("api.example.com")));
+    assert_eq!((r[1].bytes_received, r[1].bytes_sent, s(&r[1].route)), (Some(120), Some(0), Some("orders")));
+    assert_eq!(s(&r[1].client), Some("203.0.113.9"));
+    // Kong 0.x: an `api`, latencies as strings, a status as a float
+    assert_eq!(r[2].time.unwrap().unix_us, ms("2024-05-01T12:00:02Z"));
+    assert_eq!((r[2].status, r[2].duration_us, r[2].upstream_us), (Some(504), Some(60_012_000), Some(60_009_000)));
+    assert_eq!((s(&r[2].route), s(&r[2].request_id)), (Some("users-api"), Some("0af7651916cd43dd8448eb211c80319c")));
+    // no request path at all: the upstream's
+    assert_eq!((s(&r[3].path), s(&r[3].method), r[3].status), (Some("/health"), Some("HEAD"), Some(204)));
+    assert_eq!((r[3].duration_us, r[3].upstream_us), (Some(1_500), Some(750)));
+    assert_eq!((s(&r[3].route), s(&r[3].upstream_addr)), (Some("health"), Some("10.0.0.9:8080")));
+    // detected as Kong, every line
+    let lines = fixture("kong-versions.log");
+    let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+    let d = detect(&refs, &[], Arc::new(ParseOptions::default()));
+    assert_eq!((d.parser.format.name(), d.matched), ("kong", 4));
+}

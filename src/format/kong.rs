@@ -1,6 +1,8 @@
 //! Kong access logs: the JSON object the file-log (and http-log, tcp-log, syslog…) plugins write per request.
 //!
-//! Required: a `request` object, `response.status` and a `latencies` object.
+//! Required: a `request` object and `response.status`; everything else (latencies, tries, route, service,
+//! consumer, headers) is read where present, numbers as numbers, floats or strings, as Kong's versions and
+//! plugins write them (0.x logs an `api` where later ones log a `service` and a `route`).
 //! `latencies.request` is the total (ms), `latencies.proxy` the upstream's time (ms, `-1` when Kong answered
 //! itself), `upstream_status` the upstream attempts (`"502, 200"`; absent when Kong answered itself).
 
@@ -56,10 +58,12 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let obj = jsonval::object(line)?;
     let request = obj.get("request")?.as_object()?;
     let status = jsonval::path(&obj, "response.status")?;
-    let latencies = obj.get("latencies")?.as_object()?;
+    let latencies = obj.get("latencies").and_then(Value::as_object);
 
     let url = jtext(request, &["url"]);
-    let path = jtext(request, &["uri"]).or_else(|| url.as_deref().and_then(url_path).map(|p| Cow::Owned(p.to_owned())));
+    let path = jtext(request, &["uri"])
+        .or_else(|| url.as_deref().and_then(url_path).map(|p| Cow::Owned(p.to_owned())))
+        .or_else(|| jtext(&obj, &["upstream_uri"]));
     let host =
         header(&obj, "request", "host").or_else(|| url.as_deref().and_then(url_host).map(|h| Cow::Owned(h.to_owned())));
     let upstream_status = match obj.get("upstream_status") {
@@ -67,7 +71,7 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
         Some(v) => jsonval::status_of(v).map(StatusList::one).unwrap_or_default(),
         None => StatusList::new(),
     };
-    let ms = |k: &str| latencies.get(k).and_then(|v| jsonval::duration_us(v, 1000.0));
+    let ms = |k: &str| latencies.and_then(|l| l.get(k)).and_then(|v| jsonval::duration_us(v, 1000.0));
     let trace_id = header(&obj, "request", "traceparent")
         .and_then(|t| crate::ids::traceparent_trace_id(&t).map(|s| Cow::Owned(s.to_owned())));
     let request_id = header(&obj, "request", "x-request-id")
@@ -96,7 +100,7 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
         request_id,
         trace_id,
         consumer: jtext(&obj, &["consumer.username", "consumer.custom_id", "consumer.id"]),
-        route: jtext(&obj, &["service.name", "route.name"]),
+        route: jtext(&obj, &["service.name", "route.name", "api.name"]),
         ..Record::default()
     })
 }
@@ -232,6 +236,10 @@ mod tests {
         assert_eq!(r.upstream_status.as_slice(), &[502, 200]);
         assert_eq!(r.upstream_addr.as_deref(), Some("[2001:db8::2]:8080"));
         assert_eq!(r.upstream_us, Some(25_000));
-        assert!(parse(br#"{"request":{"method":"GET"},"response":{"status":200}}"#).is_none());
+        // a partial entry is a request; without a request or a response status it is none
+        let partial = parse(br#"{"request":{"method":"GET"},"response":{"status":200}}"#).unwrap();
+        assert_eq!((partial.status, partial.duration_us), (Some(200), None));
+        assert!(parse(br#"{"request":{"method":"GET"}}"#).is_none());
+        assert!(parse(br#"{"response":{"status":200}}"#).is_none());
     }
 }
