@@ -2,7 +2,7 @@
 //! the first thing to check and the usual fix. Evidence is gathered from the error records themselves while
 //! scanning (only lines with a status of 400 or more are looked at twice).
 
-use crate::report::text::thousands;
+use crate::output::thousands;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 

@@ -752,7 +752,8 @@ fn one_bad_node_is_filterable_and_named_by_the_diagnosis() {
 fn d_on_a_source_ranks_what_changed_first() {
     let dir = tempfile::tempdir().unwrap();
     let gw = generated(dir.path(), "gw.log", &["generate", "--incident", "--rate", "50", "--requests", "30000"]);
-    let t = Tmux::start("changed", 200, 60, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
+    // tall enough for the overlay to show four families with their evidence
+    let t = Tmux::start("changed", 200, 90, dir.path(), &format!("{} {}", quote(bin()), quote(&gw.to_string_lossy())));
     t.wait("the lines", |s| s.status_bar().contains(" 30,000 lines "));
     t.keys(&["c"]);
     t.wait("the charts", |s| s.has("charts ·"));

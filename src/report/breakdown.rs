@@ -131,6 +131,44 @@ impl Spread {
     }
 }
 
+/// A route (normalised path) with its errors.
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteRow {
+    /// e.g. `/v1/orders/{id}`.
+    pub route: String,
+    /// Requests to it.
+    pub requests: u64,
+    /// 4xx + 5xx.
+    pub errors: u64,
+    /// 4xx.
+    pub client_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// The most frequent error status.
+    pub top_status: Option<u16>,
+    /// Its requests' latency, ms (within about 12%).
+    pub latency_ms: Spread,
+    /// Its errors (4xx + 5xx) and p99 before → now, when the span allows a comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Trend>,
+}
+
+/// An upstream address with its attempts.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpstreamRow {
+    /// `host:port` as logged.
+    pub address: String,
+    /// Attempts sent to it.
+    pub attempts: u64,
+    /// Attempts that failed (5xx or no status).
+    pub failures: u64,
+    /// Time spent on it for the requests it answered last, ms.
+    pub latency_ms: Spread,
+    /// Its failed attempts and p99 before → now, when the span allows a comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Trend>,
+}
+
 /// One row of a breakdown: a virtual host, node, client, user agent or consumer.
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyRow {

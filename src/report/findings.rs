@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::{RouteRow, UpstreamRow};
+use super::breakdown::{RouteRow, UpstreamRow};
 use crate::output::duration_text;
 use crate::stats::latency::LatencyHistogram;
 use crate::stats::tally::Phases;

@@ -7,6 +7,7 @@ pub mod model;
 pub mod source;
 pub mod text;
 mod text_change;
+mod text_style;
 
 pub use model::Report;
 pub use source::{ScanOptions, ScannedSource, scan_source};

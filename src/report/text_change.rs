@@ -5,8 +5,9 @@ use std::fmt::Write;
 
 use super::breakdown::{KeyRow, Trend};
 use super::model::Report;
-use super::text::{Style, e, ms, pad, pct, shorten, thousands};
+use super::text_style::{Style, e, ms, pad, pct, shorten};
 use crate::diagnose::Change;
+use crate::output::thousands;
 
 /// A rate per minute for people: `0.4`, `12`, `1,204`.
 fn rate(v: f64) -> String {
