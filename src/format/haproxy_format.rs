@@ -9,7 +9,7 @@
 use anyhow::{Context, bail};
 use memchr::memmem::Finder;
 
-use super::haproxy::Fields;
+use super::haproxy_fields::Fields;
 use super::textscan as scan;
 use super::time;
 use crate::record::Record;

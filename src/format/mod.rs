@@ -13,6 +13,7 @@ pub mod apache;
 pub mod aws;
 pub mod envoy;
 pub mod haproxy;
+mod haproxy_fields;
 pub mod haproxy_format;
 pub mod kong;
 pub mod nginx;
