@@ -46,15 +46,7 @@ pub enum Measure {
 }
 
 impl Measure {
-    fn of(self, b: &Bucket) -> u64 {
-        match self {
-            Measure::Requests => b.requests(),
-            Measure::Errors => (b.classes[4] + b.classes[5]) as u64,
-            Measure::ServerErrors => b.classes[5] as u64,
-        }
-    }
-
-    fn of_counts(self, c: &Counts) -> u64 {
+    fn of(self, c: &Counts) -> u64 {
         match self {
             Measure::Requests => c.requests,
             Measure::Errors => c.errors,
@@ -93,7 +85,7 @@ impl Trend {
         let p99 = |b: &Bucket| b.quantile_us(0.99).map(ms);
         Trend {
             of: measure.name(),
-            change: spans.change(measure.of(before), measure.of(now)),
+            change: spans.change(measure.of(&counts_of(before)), measure.of(&counts_of(now))),
             p99_before_ms: p99(before),
             p99_now_ms: p99(now),
         }
@@ -192,6 +184,44 @@ pub struct KeyRow {
     pub change: Option<Trend>,
 }
 
+impl RouteRow {
+    /// The row of `route` counted in `t`, with its change when compared.
+    pub fn of(route: String, t: &Bucket, change: Option<Trend>) -> RouteRow {
+        let c = counts_of(t);
+        RouteRow {
+            route,
+            requests: c.requests,
+            errors: c.errors,
+            client_errors: c.errors - c.server_errors,
+            server_errors: c.server_errors,
+            top_status: top_error(t),
+            latency_ms: Spread::of(t),
+            change,
+        }
+    }
+}
+
+impl UpstreamRow {
+    /// The row of `address` whose attempts are counted in `t` (a failed one as a 5xx), with its change.
+    pub fn of(address: String, t: &Bucket, change: Option<Trend>) -> UpstreamRow {
+        let c = counts_of(t);
+        UpstreamRow { address, attempts: c.requests, failures: c.server_errors, latency_ms: Spread::of(t), change }
+    }
+}
+
+impl KeyRow {
+    /// Its requests and errors.
+    fn counts(&self) -> Counts {
+        Counts { requests: self.requests, errors: self.errors, server_errors: self.server_errors }
+    }
+}
+
+/// A bucket's requests, 4xx + 5xx and 5xx.
+fn counts_of(b: &Bucket) -> Counts {
+    let (e4, e5) = (b.classes[4] as u64, b.classes[5] as u64);
+    Counts { requests: b.requests(), errors: e4 + e5, server_errors: e5 }
+}
+
 /// The most frequent error status of a bucket.
 pub fn top_error(b: &Bucket) -> Option<u16> {
     b.top_codes().into_iter().find(|(c, _)| *c >= 400).map(|(c, _)| c)
@@ -207,11 +237,12 @@ pub fn key_rows(
 ) -> Vec<KeyRow> {
     let rows = keys.iter().map(|(name, k)| {
         let t = &k.total;
+        let c = counts_of(t);
         KeyRow {
             key: name.clone(),
-            requests: t.requests(),
-            errors: Measure::Errors.of(t),
-            server_errors: Measure::ServerErrors.of(t),
+            requests: c.requests,
+            errors: c.errors,
+            server_errors: c.server_errors,
             top_status: top_error(t),
             share: 0.0,
             latency_ms: (t.timed > 0).then(|| Spread::of(t)),
@@ -233,7 +264,7 @@ pub fn run_rows(keys: &BTreeMap<String, KeyRuns>, spans: Option<&Spans>, measure
         latency_ms: None,
         change: spans.map(|s| Trend {
             of: measure.name(),
-            change: s.change(measure.of_counts(&k.during(s.base)), measure.of_counts(&k.during(s.now()))),
+            change: s.change(measure.of(&k.during(s.base)), measure.of(&k.during(s.now()))),
             p99_before_ms: None,
             p99_now_ms: None,
         }),
@@ -248,17 +279,9 @@ fn ranked(rows: Vec<KeyRow>, measure: Measure, top: usize) -> Vec<KeyRow> {
     for r in &mut rows {
         r.share = (r.requests as f64 / all.max(1) as f64 * 1000.0).round() / 1000.0;
     }
-    rank(&mut rows, |r| r.change.as_ref(), |r| measure_of_row(measure, r), |r| &r.key);
+    rank(&mut rows, |r| r.change.as_ref(), |r| measure.of(&r.counts()), |r| &r.key);
     rows.truncate(top);
     rows
-}
-
-fn measure_of_row(m: Measure, r: &KeyRow) -> u64 {
-    match m {
-        Measure::Requests => r.requests,
-        Measure::Errors => r.errors,
-        Measure::ServerErrors => r.server_errors,
-    }
 }
 
 /// Order rows by how much they rose (when compared), then by their count, then by name.

@@ -609,19 +609,7 @@ impl Report {
         let all_routes: Vec<RouteRow> = c
             .routes
             .iter()
-            .map(|(route, k)| {
-                let t = &k.total;
-                RouteRow {
-                    route: route.clone(),
-                    requests: t.requests(),
-                    errors: (t.classes[4] + t.classes[5]) as u64,
-                    client_errors: t.classes[4] as u64,
-                    server_errors: t.classes[5] as u64,
-                    top_status: super::breakdown::top_error(t),
-                    latency_ms: Spread::of(t),
-                    change: trend(k, Measure::Errors),
-                }
-            })
+            .map(|(route, k)| RouteRow::of(route.clone(), &k.total, trend(k, Measure::Errors)))
             .collect();
         let p99 = |s: &Spread| s.p99.unwrap_or(0.0);
         let mut slow_routes: Vec<RouteRow> =
@@ -634,13 +622,7 @@ impl Report {
         let mut upstreams: Vec<UpstreamRow> = c
             .addrs
             .iter()
-            .map(|(address, k)| UpstreamRow {
-                address: address.clone(),
-                attempts: k.total.requests(),
-                failures: k.total.classes[5] as u64,
-                latency_ms: Spread::of(&k.total),
-                change: trend(k, Measure::ServerErrors),
-            })
+            .map(|(address, k)| UpstreamRow::of(address.clone(), &k.total, trend(k, Measure::ServerErrors)))
             .collect();
         rank(&mut upstreams, |u| u.change.as_ref(), |u| u.attempts, |u| &u.address);
         let latency_alert =

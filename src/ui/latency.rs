@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use super::app::App;
 use super::diagnosis::DiagnosisView;
-use crate::report::breakdown::Spread;
 use crate::report::findings::{MIN_TIMED, Timed, latency_findings};
 use crate::report::model::{RouteRow, UpstreamRow};
 use crate::stats::latency::LatencyHistogram;
@@ -66,12 +65,13 @@ impl App {
                 }
                 // the last attempt answered: its time is the upstream's
                 if let Some(addrs) = rec.upstream_addr.as_deref() {
-                    let last = addrs.rsplit(',').next().unwrap_or(addrs);
-                    let last = last.rsplit(" : ").next().unwrap_or(last).trim();
-                    if last.is_empty() || last == "-" {
-                        continue;
-                    }
-                    let name = crate::text::escape_control(last.as_bytes());
+                    // the last attempt, as the report takes it
+                    let mut last = None;
+                    let codes = rec.upstream_status.as_slice();
+                    crate::stats::tally::for_each_upstream(addrs.as_bytes(), codes, m.status, |_, addr, _| {
+                        last = Some(crate::text::escape_control(addr));
+                    });
+                    let Some(name) = last else { continue };
                     upstreams.entry(name.clone()).or_default().count(&Point { latency_us: us, ..point }, &[]);
                     if rec.upstream_connect_us.is_some() || rec.upstream_header_us.is_some() {
                         let ph = phases.entry(name).or_default();
@@ -80,29 +80,12 @@ impl App {
                 }
             }
         }
-        let upstream_rows: Vec<UpstreamRow> = upstreams
-            .into_iter()
-            .map(|(address, b)| UpstreamRow {
-                address,
-                attempts: b.requests(),
-                failures: b.classes[5] as u64,
-                latency_ms: Spread::of(&b),
-                change: None,
-            })
-            .collect();
+        let upstream_rows: Vec<UpstreamRow> =
+            upstreams.into_iter().map(|(address, b)| UpstreamRow::of(address, &b, None)).collect();
         let route_rows: Vec<RouteRow> = routes
             .into_iter()
             .filter(|(_, b)| b.timed as u64 >= MIN_TIMED)
-            .map(|(route, b)| RouteRow {
-                route,
-                requests: b.requests(),
-                errors: (b.classes[4] + b.classes[5]) as u64,
-                client_errors: b.classes[4] as u64,
-                server_errors: b.classes[5] as u64,
-                top_status: crate::report::breakdown::top_error(&b),
-                latency_ms: Spread::of(&b),
-                change: None,
-            })
+            .map(|(route, b)| RouteRow::of(route, &b, None))
             .collect();
         let timed =
             Timed { upstreams: &upstream_rows, routes: &route_rows, phases: &phases, all: &all, upstream: &upstream };
