@@ -81,9 +81,15 @@ impl Keyed {
         Keyed { keys: FxHashMap::default(), max: max.max(1), template }
     }
 
-    /// The counts of `key`, made (named `name()`) if new; [`OTHER`]'s once the limit is reached.
+    /// The counts of `key` (a caller's: see [`stored`]), made (named `name()`) if new; [`OTHER`]'s once the limit
+    /// is reached.
     #[inline]
     pub fn entry(&mut self, key: u64, name: impl FnOnce() -> String) -> &mut KeySeries {
+        self.slot(stored(key), name)
+    }
+
+    /// The counts under a key as stored ([`OTHER`] included).
+    fn slot(&mut self, key: u64, name: impl FnOnce() -> String) -> &mut KeySeries {
         let k = if self.keys.len() >= self.max && !self.keys.contains_key(&key) { OTHER } else { key };
         let template = &self.template;
         self.keys.entry(k).or_insert_with(|| KeySeries {
@@ -97,17 +103,22 @@ impl Keyed {
     /// Count one record under `key` (its bytes hashed), named from `name` if new.
     #[inline]
     pub fn add(&mut self, name: &[u8], p: Point) {
-        // `OTHER` is taken: a key that hashes to it moves by one
-        self.entry(hash(name).max(1), || crate::text::escape_control(name)).add(p);
+        self.entry(hash(name), || crate::text::escape_control(name)).add(p);
     }
 
     /// Add another dimension's counts (a parallel worker's).
     pub fn merge(&mut self, other: &Keyed) {
         for (&k, ks) in &other.keys {
             let name = ks.name.clone();
-            self.entry(k, || name).absorb(ks);
+            self.slot(k, || name).absorb(ks);
         }
     }
+}
+
+/// How a caller's key is stored: [`OTHER`] is taken, so a key equal to it moves by one.
+#[inline]
+pub fn stored(key: u64) -> u64 {
+    if key == OTHER { 1 } else { key }
 }
 
 /// The key of some bytes.

@@ -163,7 +163,8 @@ impl KeyedRuns {
     /// Count one record of `status` at second `sec` under the key `name`.
     #[inline]
     pub fn add(&mut self, name: &[u8], sec: Option<i64>, status: u16) {
-        self.entry(super::keyed::hash(name).max(1), || crate::text::escape_control(name)).add(sec, status);
+        let key = super::keyed::stored(super::keyed::hash(name));
+        self.entry(key, || crate::text::escape_control(name)).add(sec, status);
     }
 
     /// Add another dimension's counts (a parallel worker's).

@@ -305,9 +305,10 @@ impl Tally {
                 // an attempt without an answer (refused, reset, timed out) counts as failed; the time is the last's
                 let latency_us = if i == attempts { us } else { None };
                 let attempt = Point { status: Some(got.unwrap_or(502)), latency_us, ..p };
-                self.addrs.entry(key.max(1), || crate::text::escape_control(addr)).add(attempt);
+                self.addrs.entry(key, || crate::text::escape_control(addr)).add(attempt);
                 if i == attempts && (rec.upstream_connect_us.is_some() || rec.upstream_header_us.is_some()) {
-                    self.phases.entry(key.max(1)).or_default().record(
+                    // keyed as the address is among `addrs`
+                    self.phases.entry(super::keyed::stored(key)).or_default().record(
                         rec.upstream_connect_us,
                         rec.upstream_header_us,
                         us,

@@ -290,9 +290,7 @@ impl PaneKeys {
                 ..Point::default()
             };
             if let Some(path) = s.path {
-                self.routes
-                    .entry(crate::routes::route_key(path).max(1), || crate::routes::normalize_bytes(path))
-                    .add(p);
+                self.routes.entry(crate::routes::route_key(path), || crate::routes::normalize_bytes(path)).add(p);
             }
             // who asked is counted without durations: there can be hundreds of them, each an hour of buckets
             let party = Point { latency_us: None, ..p };
@@ -315,7 +313,7 @@ impl PaneKeys {
                     |key, addr, got| {
                         // an attempt without an answer counts as failed, as in the report (0 is the `(other)` key)
                         let p = Point { status: Some(got.unwrap_or(502)), ..p };
-                        self.addrs.entry(key.max(1), || crate::text::escape_control(addr)).add(p);
+                        self.addrs.entry(key, || crate::text::escape_control(addr)).add(p);
                     },
                 );
             }
