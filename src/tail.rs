@@ -98,6 +98,8 @@ struct JsonLine<'a> {
 /// What the printer knows about one source (and, for globs and SSH, one label within it).
 struct Stream {
     parser: Parser,
+    /// For pretty-printed JSON records: the unfinished one.
+    joiner: crate::format::pretty_json::Joiner,
 }
 
 /// The printer: detects each stream's format on its first lines, filters, and prints.
@@ -163,14 +165,27 @@ impl Printer {
         let key = (b.source, b.label.clone());
         if !self.streams.contains_key(&key) {
             let parser = choose_parser(&b.data, &self.opts);
-            self.streams.insert(key.clone(), Stream { parser });
+            self.streams.insert(key.clone(), Stream { parser, joiner: Default::default() });
         }
         let name = self.name(&b);
         self.catch_up.received(&name, b.source, b.data.len());
+        let stream = self.streams.get_mut(&key).expect("inserted above");
+        let mut b = b;
+        // records over many lines are joined into one, numbered by the line each began on
+        let mut starts = None;
+        if stream.parser.pretty_json {
+            let mut joined = Vec::with_capacity(b.data.len());
+            stream.joiner.feed_numbered(b.first_line, &b.data, &mut joined);
+            b.data = joined;
+            starts = Some(stream.joiner.take_starts());
+        }
         let stream = &self.streams[&key];
         let format = stream.parser.describe();
         let mut lines = Vec::new();
-        crate::scan::for_each_line(&b.data, |i, line| lines.push((b.first_line + i, line)));
+        crate::scan::for_each_line(&b.data, |i, line| {
+            let n = starts.as_ref().map_or(b.first_line + i, |s| s.get(i as usize).copied().unwrap_or(b.first_line));
+            lines.push((n, line))
+        });
         for (n, line) in lines {
             let line = crate::format::trim_line(line);
             if line.is_empty() {

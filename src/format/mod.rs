@@ -12,6 +12,7 @@ pub mod writers;
 pub mod apache;
 pub mod aws;
 pub mod envoy;
+pub mod envoy_debug;
 pub mod haproxy;
 mod haproxy_fields;
 pub mod haproxy_format;
@@ -19,6 +20,7 @@ pub mod kong;
 pub mod nginx;
 pub mod nginx_error;
 pub mod nginx_format;
+pub mod pretty_json;
 pub mod traefik;
 
 pub mod app_json;
@@ -194,6 +196,9 @@ pub struct Parser {
     pub options: Arc<ParseOptions>,
     /// The other formats, tried on a line this one does not read (a file that mixes formats).
     pub fallback: Option<Arc<Fallback>>,
+    /// The source's records are pretty-printed JSON objects over many lines: its readers join them first
+    /// ([`pretty_json::Joiner`]).
+    pub pretty_json: bool,
 }
 
 /// The formats tried, in turn, on a line its source's own format does not read; the one that read the last such
@@ -225,7 +230,7 @@ impl Fallback {
 impl Parser {
     /// A parser for a known format with no envelope.
     pub fn new(format: Format, options: Arc<ParseOptions>) -> Self {
-        Parser { format, envelope: None, options, fallback: None }
+        Parser { format, envelope: None, options, fallback: None, pretty_json: false }
     }
 
     /// This parser, with every other format (`extra` first, then the built-in ones) to fall back on per line.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::format::detect::{self, SAMPLE_LINES};
-use crate::format::{Format, ParseOptions, Parser};
+use crate::format::{Format, ParseOptions, Parser, pretty_json};
 use crate::record::Role;
 use crate::scan::{self, BlockSink};
 use crate::stats::tally::Tally;
@@ -54,6 +54,11 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     let sample = if whole > 0 { &prefix[..whole] } else { &prefix[..] };
     let parser = choose_parser(sample, opts);
     let role = role.unwrap_or_else(|| parser.format.role());
+    if parser.pretty_json {
+        // the scan cuts blocks at line ends: give it the records joined into lines
+        let joined = pretty_json::JoinRead::new(io::Cursor::new(prefix).chain(input));
+        return Ok(OpenedSource { input: Box::new(joined), prefix: Vec::new(), parser, role });
+    }
     Ok(OpenedSource { input, prefix, parser, role })
 }
 
@@ -168,6 +173,11 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
 
 /// Choose the parser for a source from its first bytes (or the forced format).
 pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
+    if pretty_json::looks_pretty(prefix) {
+        // records over many lines: detect on them joined, as the readers will give them
+        let joined = pretty_json::join_all(prefix);
+        return Parser { pretty_json: true, ..choose_parser(&joined, opts) };
+    }
     if let Some(f) = &opts.format {
         return detect::forced(f.clone(), &detect::sample_lines(prefix), opts.parse.clone());
     }

@@ -190,6 +190,8 @@ pub struct Pane {
     pub role: Option<Role>,
     /// Chosen from the first lines received.
     pub parser: Option<Parser>,
+    /// For a source of pretty-printed JSON records: each label's (file's, host's) unfinished record.
+    joiners: Vec<(Option<Arc<str>>, crate::format::pretty_json::Joiner)>,
     /// Every line received.
     pub lines: LineStore,
     /// The selected row (an index into the filtered rows when a filter is on).
@@ -234,6 +236,7 @@ impl Pane {
             source,
             role,
             parser: None,
+            joiners: Vec::new(),
             lines: LineStore::new(),
             cursor: 0,
             top: 0,
@@ -375,6 +378,22 @@ impl Pane {
             self.parser = Some(crate::report::source::choose_parser(data, opts));
         }
         let parser = self.parser.as_ref().expect("chosen above");
+        let joined;
+        let data = if parser.pretty_json {
+            let at = match self.joiners.iter().position(|(l, _)| l.as_ref() == label) {
+                Some(at) => at,
+                None => {
+                    self.joiners.push((label.cloned(), Default::default()));
+                    self.joiners.len() - 1
+                }
+            };
+            let mut out = Vec::with_capacity(data.len());
+            self.joiners[at].1.feed(data, &mut out);
+            joined = out;
+            &joined[..]
+        } else {
+            data
+        };
         let mut n = 0;
         let arrived = Instant::now();
         crate::scan::for_each_line(data, |_, line| {
