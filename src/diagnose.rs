@@ -545,16 +545,37 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         }
         503 => {
             push_flags(&mut evidence, e);
-            (
-                if e.gateway_made * 2 >= e.gateway.max(1) {
-                    "no healthy upstream: the gateway had nowhere to send the request (or a circuit breaker is open)"
+            // Envoy answers 503 where nginx answers 502: a connection to the upstream that failed or was reset
+            let connect_failed = e
+                .flags
+                .top(1)
+                .first()
+                .is_some_and(|(f, _)| f.split([',', ' ']).any(|x| matches!(x, "UF" | "UC" | "URX" | "UR")));
+            if connect_failed {
+                (
+                    "the gateway could not connect to the upstream, or the connection was reset (down, restarting, \
+                     or out of connections)"
+                        .into(),
+                    format!(
+                        "is {} up and listening? Check its health and recent restarts",
+                        e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
+                    ),
+                    "take the failing instance out of the pool (or fix its health check); enable retries on another \
+                     upstream for idempotent requests"
+                        .into(),
+                )
+            } else {
+                (
+                    if e.gateway_made * 2 >= e.gateway.max(1) {
+                        "no healthy upstream: the gateway had nowhere to send the request (or a circuit breaker is open)"
                         .into()
-                } else {
-                    "the service is overloaded or in maintenance".into()
-                },
-                "check the upstream pool's health: how many instances are up".into(),
-                "restore capacity (scale up, fix the health check); shed load meanwhile".into(),
-            )
+                    } else {
+                        "the service is overloaded or in maintenance".into()
+                    },
+                    "check the upstream pool's health: how many instances are up".into(),
+                    "restore capacity (scale up, fix the health check); shed load meanwhile".into(),
+                )
+            }
         }
         504 => {
             let p50 = e.upstream_time.quantile(0.5).unwrap_or(0);
@@ -778,6 +799,13 @@ mod tests {
         assert!(has(&d, "timeout is about 30.0 s"), "{:?}", d.evidence);
         let d = one(&set, 503);
         assert!(d.cause.contains("no healthy upstream") && has(&d, "UH (10)"));
+        // Envoy answers a refused connection with 503 UF
+        let mut envoy = EvidenceSet::default();
+        let mut r = gw(503, &[]);
+        (r.flags, r.upstream_addr) = (Some("UF".into()), Some("10.0.0.7:8080".into()));
+        envoy.add(&r, Role::Gateway);
+        let d = one(&envoy, 503);
+        assert!(d.cause.contains("could not connect") && d.first_check.contains("10.0.0.7:8080"), "{d:?}");
         // a gateway that logs no upstream address (Kong's 502s): the evidence names none
         let mut kong = EvidenceSet::default();
         let mut r = gw(502, &[(502, 300, "")]);

@@ -26,6 +26,7 @@ pub mod scan;
 pub mod source;
 pub mod stats;
 pub mod store;
+pub mod stream_join;
 pub mod synth;
 pub mod tail;
 pub mod text;

@@ -121,6 +121,7 @@ pub fn find(
     let mut notes = Vec::new();
     // only plain-text sources can hold nginx's error log: the others are not read again
     join_error_log(&mut hops, &plain, opts, &mut notes, &mut errors);
+    join_streams(&mut hops, key, &plain, opts, &mut errors);
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
     let timings: Vec<HopTiming> = hops
@@ -215,6 +216,64 @@ fn join_error_log(
     }
 }
 
+/// Add the lines of Envoy's own log about the request — its stream's — as hops of it (see [`crate::stream_join`]).
+fn join_streams(
+    hops: &mut Vec<Hop>,
+    key: u64,
+    sources: &[(String, Option<Role>)],
+    opts: &ScanOptions,
+    errors: &mut Vec<anyhow::Error>,
+) {
+    // the id asked for, and the request ids of the records found by it (a trace id finds them by theirs)
+    let mut keys = vec![key];
+    for h in hops.iter() {
+        if let Some(id) = h.record.get("request_id").and_then(|v| v.as_str()) {
+            keys.push(crate::ids::key(id));
+        }
+    }
+    keys.dedup();
+    // Envoy writes its own log in the host's local time: the gateway records' offset places it, as for nginx
+    let offset = hops
+        .iter()
+        .filter(|h| h.role == Role::Gateway)
+        .find_map(|h| h.record.get("time_offset_s").and_then(|v| v.as_i64()))
+        .map(|o| crate::record::LogTime { unix_us: 0, offset_s: o as i32 });
+    let zone = crate::errorlog::ZoneSource::choose(offset, opts.parse.local_tz.as_ref());
+    for (path, _) in sources {
+        let lines = match crate::stream_join::read(path, &keys) {
+            Ok(lines) => lines,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for l in lines {
+            let Some(d) = crate::format::envoy_debug::parse(&l.raw) else { continue };
+            let placed = zone.place(d.wall_us);
+            let message = String::from_utf8_lossy(d.message);
+            let rec = crate::record::Record {
+                time: Some(placed),
+                level: d.level,
+                message: Some(message.as_ref().into()),
+                ..Default::default()
+            };
+            hops.push(Hop {
+                source: path.clone(),
+                role: Role::Gateway,
+                line: l.line,
+                record: crate::output::record_json(&rec),
+                raw: String::from_utf8_lossy(&l.raw).into_owned(),
+                joined_by: Some(crate::stream_join::JOINED_BY),
+                ambiguous: Some(false),
+                access: None,
+                time_us: Some(placed.unix_us),
+                duration_us: None,
+                upstream_us: None,
+            });
+        }
+    }
+}
+
 /// The timing of one record of a request, in time order, for [`breakdown`].
 #[derive(Clone, Copy, Debug)]
 pub struct HopTiming {
@@ -279,9 +338,10 @@ pub fn render(t: &Trace, color: bool) -> String {
         // the hop's fields are log text: escaped, as everything printed is
         let (time, what, flags) = (e(time), e(&what), e(flags));
         let head = head.replace(&name, &e(&name));
+        let log = if h.joined_by == Some(crate::stream_join::JOINED_BY) { "proxy log" } else { "error log" };
         let joined = match (h.joined_by, h.ambiguous) {
-            (Some(by), Some(true)) => format!("[error log, joined by {by}; ambiguous: several requests fit]"),
-            (Some(by), _) => format!("[error log, joined by {by}]"),
+            (Some(by), Some(true)) => format!("[{log}, joined by {by}; ambiguous: several requests fit]"),
+            (Some(by), _) => format!("[{log}, joined by {by}]"),
             _ => String::new(),
         };
         let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags} {joined}");

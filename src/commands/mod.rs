@@ -154,10 +154,10 @@ pub fn build_report(
 /// 502/504 records of the gateway sources joined per end of each source for the diagnosis' error-log causes.
 const CAUSES_JOINED: usize = 200;
 
-/// When the gateway answered 502 or 504 and a source reads as nginx's error log, the error log's causes for
-/// those requests go into the gateway's evidence (only then is anything read again).
+/// When the gateway answered 502, 503 or 504 and a source reads as nginx's error log or Envoy's own log, the
+/// causes it gives for those requests go into the gateway's evidence (only then is anything read again).
 fn error_log_causes(opts: &ScanOptions, sources: &[(String, Option<Role>)], scanned: &mut [ScannedSource]) {
-    let failed = |s: &ScannedSource| s.tally.evidence.0.contains_key(&502) || s.tally.evidence.0.contains_key(&504);
+    let failed = |s: &ScannedSource| (502..=504).any(|c| s.tally.evidence.0.contains_key(&c));
     let gateways: Vec<String> =
         scanned.iter().filter(|s| s.role == Role::Gateway && failed(s)).map(|s| s.path.clone()).collect();
     let plain: Vec<(String, Option<Role>)> = scanned
@@ -170,6 +170,7 @@ fn error_log_causes(opts: &ScanOptions, sources: &[(String, Option<Role>)], scan
     }
     let mut causes = crate::diagnose::EvidenceSet::default();
     crate::errorlog::causes_into(&plain, &gateways, opts, CAUSES_JOINED, &mut causes);
+    crate::stream_join::causes_into(&plain, &gateways, opts, CAUSES_JOINED, &mut causes);
     if let Some(gw) = scanned.iter_mut().find(|s| s.path == gateways[0]) {
         // the causes only: the requests were counted from the access log
         gw.tally.evidence.merge(causes);

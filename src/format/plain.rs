@@ -446,6 +446,13 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
     } else if let Some(s) = trailing_pairs(&line[msg.clone()]) {
         msg.end = msg.start + s;
     }
+    // Envoy's own log: `[time][thread][level][component] [file:line] [C2][S…] message`
+    if line.starts_with(b"[")
+        && let Some(d) = super::envoy_debug::parse(line)
+    {
+        rec.level = d.level;
+        msg = d.message.as_ptr() as usize - line.as_ptr() as usize..line.len();
+    }
     rec.message = lossy(&line[msg]);
 
     let mut col = Collector::new();

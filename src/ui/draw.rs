@@ -677,12 +677,13 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
                 statuses.push(hop);
             }
         }
-        // nginx's error log names no id: its lines about this request, joined by client, request and time
+        // nginx's error log and Envoy's own log name no id: their lines about this request, joined by client,
+        // request and time, or by the stream whose headers carried the id
         for h in super::trace_join::error_hops(&app.panes, &records) {
             let p = &app.panes[h.pane];
-            let how =
-                if h.ambiguous { "joined by client+request+time, ambiguous" } else { "joined by client+request+time" };
-            let from = format!("error log {}:{}  ", display_text(p.name.as_bytes()), h.line + 1);
+            let how = format!("joined by {}{}", h.joined_by, if h.ambiguous { ", ambiguous" } else { "" });
+            let log = if h.joined_by == crate::stream_join::JOINED_BY { "proxy log" } else { "error log" };
+            let from = format!("{log} {}:{}  ", display_text(p.name.as_bytes()), h.line + 1);
             let mut spans = vec![Span::styled(from, t.dim)];
             spans.extend(line_spans(app, h.pane, h.line, true, None));
             spans.push(Span::styled(format!("  ({how})"), if h.ambiguous { t.alert } else { t.dim }));
