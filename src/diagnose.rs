@@ -614,6 +614,13 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
         && let Some(said) = haproxy_termination(flag)
     {
         cause = format!("{} (HAProxy termination state {flag})", said.cause);
+        // `SC` with no server named (`backend/<NOSRV>`): nothing was tried, the backend had no server up
+        if flag.starts_with("SC") && status == 503 && e.gateway_made * 2 >= e.gateway.max(1) {
+            cause = format!(
+                "no server was available in the backend: every server down or in maintenance (HAProxy `<NOSRV>`, \
+                 termination state {flag})"
+            );
+        }
         if let Some((check, remedy)) = said.client_side {
             (first_check, fix) = (check.into(), remedy.into());
         }
@@ -762,7 +769,13 @@ mod tests {
         let d = one(&set, 504);
         assert!(d.cause.contains("did not send headers within `timeout server`"), "{}", d.cause);
         assert!(has(&d, "proxy flags: sH-- (4)"));
-        assert!(one(&set, 503).cause.contains("refused or reset the connection"));
+        // `SC--` with no server named: the backend had none up
+        assert!(one(&set, 503).cause.contains("no server was available in the backend"), "{}", one(&set, 503).cause);
+        let mut refused = EvidenceSet::default();
+        let mut r = gw(503, &[(503, 0, "srv1")]);
+        r.flags = Some("SC--".into());
+        refused.add(&r, Role::Gateway);
+        assert!(one(&refused, 503).cause.contains("refused or reset the connection"));
         let d = one(&set, 502);
         assert!(d.cause.contains("client went away") && d.fix.contains("not the server's fault"), "{d:?}");
         // Envoy's flags keep the Envoy reading

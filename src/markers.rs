@@ -14,8 +14,10 @@ use crate::stats::timeline::Series;
 pub const MAX_MARKERS: usize = 200;
 
 /// What the built-in patterns recognise, in order: a short name for each.
-const KINDS: [(&str, &str); 7] = [
+const KINDS: [(&str, &str); 8] = [
     ("gateway reload", r"\bsignal process started\b|\breconfiguring\b"),
+    // HAProxy's own alerts: a health check took a server out, or a backend has none left
+    ("server down", r"\bServer [^\s/]+/\S+ is DOWN\b|\bbackend \S+ has no server available!"),
     ("ingress reload", r"(?i)backend successfully reloaded|configuration changes detected, backend reload required"),
     ("Envoy cluster change", r"\bcds: add \d+ cluster"),
     ("Envoy listener change", r"\blds: add/update listener"),
@@ -184,6 +186,10 @@ mod tests {
         assert_eq!(kind_of("cds: add 3 cluster(s), remove 1 cluster(s)"), Some("Envoy cluster change"));
         assert_eq!(kind_of("lds: add/update listener 'ingress_http'"), Some("Envoy listener change"));
         assert_eq!(kind_of("Server started, listening on port 8080"), Some("service start"));
+        let down = r#"Server orders/srv1 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 0 active and 0 backup servers left."#;
+        assert_eq!(kind_of(down), Some("server down"));
+        assert_eq!(kind_of("backend orders has no server available!"), Some("server down"));
+        assert_eq!(kind_of("Server orders/srv1 is UP, reason: Layer4 check passed"), None);
         assert_eq!(kind_of("connect() failed (111: Connection refused)"), None);
         assert_eq!(kind_of("request completed"), None);
     }

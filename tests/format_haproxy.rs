@@ -379,3 +379,46 @@ proptest::proptest! {
         let _ = haproxy::parse(&line);
     }
 }
+
+/// HAProxy's own alerts (`Server orders/srv1 is DOWN`, `backend orders has no server available!`) mixed into its
+/// access log through syslog are change markers: the 503s that follow are said to have begun after one.
+#[test]
+fn a_server_going_down_marks_the_503s_after_it() {
+    // syslog stamps have no year: a day in the past few weeks, so the year read is the right one
+    let day = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 10);
+    let day = day.to_zoned(jiff::tz::TimeZone::UTC);
+    let (syslog_day, access_day) = (day.strftime("%b %e").to_string(), day.strftime("%d/%b/%Y").to_string());
+    let access = |s: u32, status: u16, server: &str, state: &str| {
+        format!(
+            "<134>{syslog_day} 12:00:{s:02} lb haproxy[812]: 10.0.0.1:5{s:04} [{access_day}:12:00:{s:02}.100] web \
+             orders/{server} 0/0/1/4/5 {status} 512 - - {state} 1/1/0/0/0 0/0 \"GET /v1/orders/{s} HTTP/1.1\"\n"
+        )
+    };
+    let mut log = String::new();
+    for s in 0..20 {
+        log += &access(s, 200, "srv1", "----");
+    }
+    log += &format!(
+        "<129>{syslog_day} 12:00:20 lb haproxy[812]: Server orders/srv1 is DOWN, reason: Layer4 connection problem, \
+         info: \"Connection refused\", check duration: 0ms. 0 active and 0 backup servers left.\n"
+    );
+    log += &format!("<128>{syslog_day} 12:00:20 lb haproxy[812]: backend orders has no server available!\n");
+    for s in 22..40 {
+        log += &access(s, 503, "<NOSRV>", "SC--");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("haproxy.log");
+    std::fs::write(&file, log).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args(["report", "--json", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = r["markers"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["server down", "server down"], "{}", r["markers"]);
+    assert_eq!(r["sources"][0]["requests"], 38, "the alerts are not requests");
+    let d = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 503).unwrap();
+    let first = d["evidence"][0].as_str().unwrap();
+    assert!(first.starts_with("began 2 s after a server down at"), "{d}");
+    assert!(first.contains("backend orders has no server available!"), "{d}");
+}

@@ -100,7 +100,8 @@ fn pri_len(line: &[u8]) -> Option<usize> {
     (close > 1 && line[1..close].iter().all(u8::is_ascii_digit)).then_some(close + 1)
 }
 
-fn syslog(line: &[u8]) -> Option<Unwrapped<'_>> {
+/// A syslog header (RFC 3164 or 5424, `<PRI>` optional) and the line after it, with the header's time and host.
+pub fn syslog(line: &[u8]) -> Option<Unwrapped<'_>> {
     let rest = &line[pri_len(line)?..];
     if let Some(r) = rest.strip_prefix(b"1 ") {
         return rfc5424(r);

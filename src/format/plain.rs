@@ -143,32 +143,6 @@ fn leading_time(b: &[u8]) -> Option<Lead> {
     Some(Lead { time: t, len, level: None, zoneless: true })
 }
 
-const MONTHS: [&[u8]; 12] =
-    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-
-/// A BSD syslog prefix `May  1 12:00:00 host tag[pid]:`: its length, so it can be skipped.
-fn syslog_prefix(b: &[u8]) -> Option<usize> {
-    if b.len() < 16 || !MONTHS.contains(&&b[0..3]) || b[3] != b' ' {
-        return None;
-    }
-    let mut i = skip_ws(b, 4);
-    let day_end = token_end(b, i);
-    digits(&b[i..day_end]).filter(|d| (1..=31).contains(d))?;
-    i = skip_ws(b, day_end);
-    let clock = b.get(i..i + 8)?;
-    if clock[2] != b':' || clock[5] != b':' || digits(&clock[0..2]).is_none() || digits(&clock[6..8]).is_none() {
-        return None;
-    }
-    i = skip_ws(b, i + 8);
-    let host_end = token_end(b, i);
-    let tag = skip_ws(b, host_end);
-    let tag_end = token_end(b, tag);
-    if tag_end > tag && b[tag_end - 1] == b':' {
-        return Some(tag_end);
-    }
-    Some(host_end)
-}
-
 /// A level word: alphabetic, at least three letters, one [`Level::parse`] knows; upper case unless `lenient`.
 fn level_word(w: &[u8], lenient: bool) -> Option<Level> {
     if w.len() < 3 || w.len() > 11 || !w.iter().all(u8::is_ascii_alphabetic) {
@@ -419,8 +393,13 @@ pub fn parse<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<Record<'a>> {
         });
         rec.level = lead.level;
         pos += lead.len;
-    } else if let Some(len) = syslog_prefix(&line[pos..]) {
-        pos += len;
+    } else if let Some(header) = super::envelope::syslog(&line[pos..])
+        && let std::borrow::Cow::Borrowed(inner) = header.line
+    {
+        // a syslog header: its time (and host) are the line's
+        rec.time = header.time;
+        rec.node = header.node.map(Cow::Owned);
+        pos = inner.as_ptr() as usize - line.as_ptr() as usize;
     }
     if rec.level.is_none()
         && let Some((l, end)) = find_level(line, pos, rec.time.is_some())
@@ -559,8 +538,12 @@ mod tests {
         assert_eq!(r.message.as_deref(), Some("root:db down 3fa85f64-5717-4562-b3fc-2c963f66afa6"));
         assert_eq!(r.request_id.as_deref(), Some("3fa85f64-5717-4562-b3fc-2c963f66afa6"));
 
+        // a BSD syslog header: its time (no year: the latest May 1 not in the future) and host are the line's
         let r = p("May  1 12:00:00 web1 app[77]: WARN cache miss storm").unwrap();
-        assert_eq!(r.time, None);
+        let t = jiff::Timestamp::from_microsecond(r.time.unwrap().unix_us).unwrap();
+        assert_eq!(t.strftime("%m-%d %H:%M:%S").to_string(), "05-01 12:00:00");
+        assert!(t <= jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+        assert_eq!(r.node.as_deref(), Some("web1"));
         assert_eq!(r.level, Some(Level::Warn));
         assert_eq!(r.message.as_deref(), Some("cache miss storm"));
 
