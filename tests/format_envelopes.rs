@@ -82,6 +82,11 @@ fn json_shippers_keep_the_pod_or_host() {
         ("filebeat-nginx.jsonl", "message+nginx", ["gw1", "gw2", "gw3", "gw4"]),
         ("fluentbit-nginx.jsonl", "docker+nginx", ["gw-7d9f-1", "gw-7d9f-2", "gw-7d9f-3", "gw-7d9f-4"]),
         ("kubectl-prefix-nginx.log", "prefix+nginx", ["gw-1", "gw-2", "gw-3", "gw-4"]),
+        (
+            "stern-nginx.log",
+            "prefix+nginx",
+            ["gateway-7d9f8b6c5-xk2p9", "gateway-7d9f8b6c5-m4zrt", "gateway-7d9f8b6c5-xk2p9", "edge-0"],
+        ),
     ] {
         let (got, recs) = parse(name);
         assert_eq!(got, format, "{name}");
@@ -124,5 +129,23 @@ fn report_counts_every_wrapped_line() {
         let s = &r["sources"][0];
         assert_eq!(s["unparsed"], 0, "{}: {s}", path.display());
         assert_eq!(s["parsed"], s["lines"], "{}: {s}", path.display());
+    }
+}
+
+/// stern's `POD CONTAINER` prefix is taken only when the first word is named as Kubernetes names pods: two words
+/// of free text, an address or a time are not a pod.
+#[test]
+fn stern_prefixes_are_told_from_free_text() {
+    use gatewatch::format::envelope::Envelope;
+    let pod = Envelope::Prefix.unwrap(b"orders-api-5c7d8-bx9kq orders {\"level\":\"info\"}").unwrap();
+    assert_eq!((pod.node.as_deref(), &pod.line[..]), (Some("orders-api-5c7d8-bx9kq"), &b"{\"level\":\"info\"}"[..]));
+    for text in [
+        &b"connection-pool exhausted after 30 s"[..],
+        b"10.0.0.1 - - [01/May/2024:12:00:01 +0000] \"GET / HTTP/1.1\" 200 1",
+        b"2024-05-01T12:00:00Z INFO started",
+        b"retry-after set to 3 seconds",
+        b"Orders-api-5c7d8-bx9kq orders x",
+    ] {
+        assert!(Envelope::Prefix.unwrap(text).is_none(), "{}", String::from_utf8_lossy(text));
     }
 }

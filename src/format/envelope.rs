@@ -200,12 +200,45 @@ fn prefix(line: &[u8]) -> Option<Unwrapped<'_>> {
     if let Some(rest) = line.strip_prefix(b"ACCESS ") {
         return Some(Unwrapped { line: Cow::Borrowed(rest), time: None, node: None });
     }
+    if !line.starts_with(b"[pod/") {
+        return stern(line);
+    }
     // `[pod/NAME/CONTAINER] `
     let rest = line.strip_prefix(b"[pod/")?;
     let close = rest.iter().position(|&c| c == b']')?;
     let name = rest[..close].split(|&c| c == b'/').next()?;
     let line = rest.get(close + 1..)?.strip_prefix(b" ")?;
     Some(Unwrapped { line: Cow::Borrowed(line), time: None, node: Some(String::from_utf8_lossy(name).into_owned()) })
+}
+
+/// stern's `POD CONTAINER line` (its default template, without colours): the pod named as Kubernetes names a
+/// Deployment's or StatefulSet's pods (`orders-api-7d9f8b6c5-xk2p9`, `gateway-0`), so that two words of free
+/// text are not taken for one.
+fn stern(line: &[u8]) -> Option<Unwrapped<'_>> {
+    let sp = memchr::memchr(b' ', line)?;
+    let pod = &line[..sp];
+    let rest = &line[sp + 1..];
+    let sp2 = memchr::memchr(b' ', rest)?;
+    let (container, inner) = (&rest[..sp2], &rest[sp2 + 1..]);
+    let dns = |w: &[u8]| {
+        !w.is_empty()
+            && w.len() <= 63
+            && w.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && w.first().is_some_and(u8::is_ascii_alphanumeric)
+            && w.last().is_some_and(u8::is_ascii_alphanumeric)
+    };
+    if !dns(pod) || !dns(container) {
+        return None;
+    }
+    // the generated suffix: five characters of Kubernetes' alphabet (no vowels, no 0, 1, 3), or an ordinal
+    let suffix = &pod[pod.iter().rposition(|&c| c == b'-')? + 1..];
+    let generated = suffix.len() == 5 && suffix.iter().all(|c| b"bcdfghjklmnpqrstvwxz2456789".contains(c));
+    let ordinal = !suffix.is_empty() && suffix.len() <= 4 && suffix.iter().all(u8::is_ascii_digit);
+    (generated || ordinal).then(|| Unwrapped {
+        line: Cow::Borrowed(inner),
+        time: None,
+        node: Some(String::from_utf8_lossy(pod).into_owned()),
+    })
 }
 
 fn cri(line: &[u8]) -> Option<Unwrapped<'_>> {
