@@ -105,6 +105,13 @@ pub struct InputArgs {
     /// of the same host gives its offset: `+02:00`, `-0530` or an IANA name (`Europe/Paris`). Default: UTC.
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+    /// Read from this log time on: `30m`, `2h`, `1d` back from now, a time of day (`13:02`), a date or a date-time
+    /// (`2026-11-23T13:02:00Z`); found in a file by binary search on its times, not by reading what is before.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Read up to this log time (excluded), in the same forms as `--since`.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -333,6 +340,13 @@ pub struct TokenArgs {
     /// One JSON object per token.
     #[arg(long)]
     pub json: bool,
+    /// Read from this log time on: `30m`, `2h`, `1d` back from now, a time of day (`13:02`), a date or a date-time
+    /// (`2026-11-23T13:02:00Z`); found in a file by binary search on its times, not by reading what is before.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Read up to this log time (excluded), in the same forms as `--since`.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

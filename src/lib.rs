@@ -34,3 +34,4 @@ pub mod token;
 pub mod trace;
 pub mod ui;
 pub mod urls;
+pub mod window;

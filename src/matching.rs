@@ -112,7 +112,11 @@ pub fn find(
     keep: Keep,
     accept: impl Fn(&Record<'_>) -> bool + Sync,
 ) -> anyhow::Result<SourceMatches> {
-    let OpenedSource { input, prefix, parser, role } = open_source(path, role, opts)?;
+    let opened = open_source(path, role, opts)?;
+    let start = opened.start;
+    let OpenedSource { input, prefix, parser, role, .. } = opened;
+    let window = opts.window;
+    let accept = |r: &Record<'_>| window.is_none_or(|w| w.contains(r.time.map(|t| t.unix_us))) && accept(r);
     let m = scan::scan(input, prefix, opts.threads(), || Hits {
         parser: &parser,
         accept: &accept,
@@ -126,7 +130,9 @@ pub fn find(
     let total = m.total;
     let mut hits = m.hits;
     hits.sort_unstable_by_key(|(seq, i, _)| (*seq, *i));
-    let lines = hits.into_iter().map(|(seq, i, raw)| Matched { line: numbers.number(seq, i), raw }).collect();
+    // lines are numbered in the whole file: those before a window's start are counted, only when any matched
+    let before = if start > 0 && !hits.is_empty() { crate::window::lines_before(path, start).unwrap_or(0) } else { 0 };
+    let lines = hits.into_iter().map(|(seq, i, raw)| Matched { line: before + numbers.number(seq, i), raw }).collect();
     Ok(SourceMatches { path: path.to_string(), role, parser, lines, total })
 }
 

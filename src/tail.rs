@@ -51,9 +51,15 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
 }
 
 /// How to follow files and run commands, from the command line (`tail` = lines of each file to start with).
-pub fn follow_options(live: &crate::cli::LiveArgs, tail: usize) -> (FollowOptions, CommandOptions) {
+pub fn follow_options(
+    live: &crate::cli::LiveArgs,
+    tail: usize,
+    opts: &crate::report::ScanOptions,
+) -> (FollowOptions, CommandOptions) {
     let follow = FollowOptions {
         start: if live.from_start { StartAt::Beginning } else { StartAt::LastLines(tail) },
+        // `--since`: files start at the window, wherever that is
+        start_finder: crate::report::source::window_start(opts),
         poll_interval: std::time::Duration::from_millis(live.poll_ms.max(10)),
         ..FollowOptions::default()
     };
@@ -193,7 +199,8 @@ impl Printer {
             }
             let rec = stream.parser.parse(line);
             if let Some(r) = &rec {
-                if !self.filter.matches_on(r, Some(&name)) {
+                let outside = self.opts.window.is_some_and(|w| !w.contains(r.time.map(|t| t.unix_us)));
+                if outside || !self.filter.matches_on(r, Some(&name)) {
                     continue;
                 }
             } else if !self.filter.is_all() {
@@ -240,7 +247,7 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("nothing to follow (try `gatewatch tail access.log`, `-` for standard input, or --cmd)"));
     }
-    let (follow, command_opts) = follow_options(&args.live, args.tail);
+    let (follow, command_opts) = follow_options(&args.live, args.tail, &opts);
     let color = crate::output::color_wanted();
     let printer = Printer {
         catch_up: CatchUp::new(&sources, args.live.from_start, 64 << 20),

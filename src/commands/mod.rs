@@ -99,7 +99,9 @@ pub fn scan_options(input: &InputArgs) -> anyhow::Result<ScanOptions> {
         None => None,
     };
     let local_tz = input.tz.as_deref().map(crate::errorlog::parse_tz).transpose()?;
+    let window = crate::window::Window::parse(input.since.as_deref(), input.until.as_deref(), local_tz.as_ref())?;
     Ok(ScanOptions {
+        window,
         format,
         extra_formats: extra,
         parse: Arc::new(ParseOptions { id_fields, id_regex, local_tz }),

@@ -25,6 +25,8 @@ pub struct ScanOptions {
     pub threads: usize,
     /// The alert rules: their latency limits are counted exactly while scanning.
     pub alert_rules: crate::alerts::Rules,
+    /// `--since` / `--until`: only records in this stretch of log time are read.
+    pub window: Option<crate::window::Window>,
 }
 
 impl ScanOptions {
@@ -44,6 +46,16 @@ pub struct OpenedSource {
     pub parser: Parser,
     /// Its role: the override, else the format's.
     pub role: Role,
+    /// The byte the input starts at (a `--since` window's start; 0 otherwise).
+    pub start: u64,
+}
+
+impl OpenedSource {
+    /// The number of lines before [`OpenedSource::start`] in `path`, to number the lines read from there (read
+    /// only when asked: only outputs that name line numbers need it).
+    pub fn lines_before(&self, path: &str) -> u64 {
+        if self.start == 0 { 0 } else { crate::window::lines_before(path, self.start).unwrap_or(0) }
+    }
 }
 
 /// Open `path` (`-` = standard input) and choose its parser from its first lines.
@@ -57,9 +69,19 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     if parser.pretty_json {
         // the scan cuts blocks at line ends: give it the records joined into lines
         let joined = pretty_json::JoinRead::new(io::Cursor::new(prefix).chain(input));
-        return Ok(OpenedSource { input: Box::new(joined), prefix: Vec::new(), parser, role });
+        return Ok(OpenedSource { input: Box::new(joined), prefix: Vec::new(), parser, role, start: 0 });
     }
-    Ok(OpenedSource { input, prefix, parser, role })
+    // a window: read only the part of the file that holds it, found by binary search on the lines' times
+    if let Some(w) = opts.window.filter(|_| path != "-")
+        && let Some((start, end)) =
+            crate::window::byte_range(path, &parser, &w).with_context(|| format!("cannot read {path}"))?
+    {
+        let mut file = File::open(path).with_context(|| format!("cannot read {path}"))?;
+        io::Seek::seek(&mut file, io::SeekFrom::Start(start))?;
+        let input = Box::new(file.take(end - start));
+        return Ok(OpenedSource { input, prefix: Vec::new(), parser, role, start });
+    }
+    Ok(OpenedSource { input, prefix, parser, role, start: 0 })
 }
 
 /// A source scanned to its end.
@@ -81,6 +103,7 @@ struct TallySink<'p> {
     parser: &'p Parser,
     tally: Tally,
     block_lines: Vec<(u64, u64)>,
+    window: Option<crate::window::Window>,
 }
 
 impl BlockSink for TallySink<'_> {
@@ -94,6 +117,9 @@ impl BlockSink for TallySink<'_> {
                 return;
             }
             if let Some(summary) = self.parser.fast_summary(line) {
+                if self.window.is_some_and(|w| !w.contains(summary.time.map(|t| t.unix_us))) {
+                    return;
+                }
                 self.tally.add(&summary);
                 match summary.status {
                     // a few error families need more than the summary has: their whole record, then
@@ -108,6 +134,7 @@ impl BlockSink for TallySink<'_> {
                 return;
             }
             match self.parser.parse(line) {
+                Some(rec) if self.window.is_some_and(|w| !w.contains(rec.time.map(|t| t.unix_us))) => {}
                 Some(rec) => self.tally.add_record(&rec),
                 None => self.tally.add_unparsed((seq, i), line),
             }
@@ -187,6 +214,25 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
         .with_fallback(&opts.extra_formats)
 }
 
+/// For followed files and `--since`: where the window starts in a file, found by binary search with the parser
+/// its first lines choose (the last lines as usual when it cannot be searched).
+pub fn window_start(opts: &ScanOptions) -> Option<crate::source::file::StartFinder> {
+    let since = opts.window.and_then(|w| w.since_us)?;
+    let opts = opts.clone();
+    Some(crate::source::file::StartFinder(Arc::new(move |path: &std::path::Path| {
+        let mut file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let mut head = Vec::new();
+        (&mut file).take(DETECT_BYTES as u64).read_to_end(&mut head).ok()?;
+        let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
+        let parser = choose_parser(&head[..whole], &opts);
+        if parser.pretty_json {
+            return None;
+        }
+        crate::window::first_at(&mut file, len, &parser, since).ok()
+    })))
+}
+
 /// Progress of a long read on stderr (`access.log: 41% of 1.1 GB`), only when stderr is a terminal and the file
 /// is large enough to wait for; redrawn at most four times a second.
 struct Progress {
@@ -218,14 +264,21 @@ impl Progress {
 
 /// Scan a whole source. `role` overrides the role the format implies.
 pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
-    let OpenedSource { input, prefix, parser, role } = open_source(path, role, opts)?;
+    let opened = open_source(path, role, opts)?;
+    let before = if opened.start > 0 { Some(opened.lines_before(path)) } else { None };
+    let OpenedSource { input, prefix, parser, role, .. } = opened;
     let mut progress = Progress::new(path);
     let thresholds = opts.alert_rules.thresholds();
     let sink = scan::scan_with_progress(
         input,
         prefix,
         opts.threads(),
-        || TallySink { parser: &parser, tally: Tally::new(role, &thresholds), block_lines: Vec::new() },
+        || TallySink {
+            parser: &parser,
+            tally: Tally::new(role, &thresholds),
+            block_lines: Vec::new(),
+            window: opts.window,
+        },
         |bytes| progress.update(bytes),
     )
     .with_context(|| format!("cannot read {path}"))?;
@@ -233,6 +286,7 @@ pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     let TallySink { mut tally, block_lines, .. } = sink;
     tally.finish();
     let numbers = scan::LineNumbers::from_counts(block_lines);
-    let unparsed_lines = tally.unparsed_examples.iter().map(|u| numbers.number(u.at.0, u.at.1)).collect();
+    let before = before.unwrap_or(0);
+    let unparsed_lines = tally.unparsed_examples.iter().map(|u| before + numbers.number(u.at.0, u.at.1)).collect();
     Ok(ScannedSource { path: path.to_string(), parser, role, tally, unparsed_lines })
 }

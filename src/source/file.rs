@@ -26,7 +26,7 @@ use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -80,6 +80,22 @@ pub struct FollowOptions {
     pub max_batch_bytes: usize,
     /// Wake up on inotify events on the parent directory (default true). When false, only polling is used.
     pub use_notify: bool,
+    /// Where a file that exists at start-up starts instead, when this finds a place (`--since`: the first line of
+    /// the window, found by binary search on the file's times); `start` otherwise.
+    pub start_finder: Option<StartFinder>,
+}
+
+/// Finds where to start reading a file: a byte offset at a line start, or `None` to use [`FollowOptions::start`].
+#[derive(Clone)]
+pub struct StartFinder(pub Arc<FindStart>);
+
+/// The function a [`StartFinder`] holds.
+pub type FindStart = dyn Fn(&Path) -> Option<u64> + Send + Sync;
+
+impl std::fmt::Debug for StartFinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StartFinder")
+    }
 }
 
 impl Default for FollowOptions {
@@ -89,6 +105,7 @@ impl Default for FollowOptions {
             poll_interval: Duration::from_millis(250),
             max_batch_bytes: 256 * 1024,
             use_notify: true,
+            start_finder: None,
         }
     }
 }
@@ -429,6 +446,8 @@ struct Tail {
     path: PathBuf,
     label: Option<Arc<str>>,
     start: StartAt,
+    /// Overrides `start` where it finds a place.
+    finder: Option<StartFinder>,
     max_batch: usize,
     /// Apply `start` at the next open (only for a file that existed when following began).
     apply_start: bool,
@@ -470,6 +489,7 @@ impl Tail {
             path,
             label,
             start: opts.start,
+            finder: opts.start_finder.clone(),
             max_batch: opts.max_batch_bytes.max(1),
             apply_start,
             glob_member,
@@ -565,8 +585,10 @@ impl Tail {
             if meta.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
-            let offset = match self.start {
-                StartAt::LastLines(n) if self.apply_start => last_lines_start(&file, meta.len(), n)?,
+            let found = self.finder.as_ref().filter(|_| self.apply_start).and_then(|f| (f.0)(&self.path));
+            let offset = match (found, self.start) {
+                (Some(at), _) => at.min(meta.len()),
+                (None, StartAt::LastLines(n)) if self.apply_start => last_lines_start(&file, meta.len(), n)?,
                 _ => 0,
             };
             let mut recent = vec![0; (offset as usize).min(FINGERPRINT)];

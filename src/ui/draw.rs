@@ -838,6 +838,7 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     } else {
         spans.push(Span::styled(format!(" {} lines ", thousands(total)), t.bar));
     }
+    let lines_span = spans.len() - 1;
     if let Some(id) = &app.selected_id {
         let short: String = id.chars().take(if r.width < 100 { 12 } else { 40 }).collect();
         spans.push(Span::styled(format!(" id {} ", display_text(short.as_bytes())), t.id));
@@ -867,7 +868,18 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     let hints = Some(key_hints(app, false))
         .filter(|h| r.width >= 100 && used + h.trim_end().width() <= r.width as usize)
         .unwrap_or(short_hints);
-    let pad = (r.width as usize).saturating_sub(used + hints.chars().count());
+    let mut pad = (r.width as usize).saturating_sub(used + hints.chars().count());
+    // what stretch of log time is loaded (the tail read at start, or `--since`), where there is room for it
+    if let Some(first) = app.panes.iter().filter_map(|p| p.stats.first_second()).min()
+        && app.filter.text.is_empty()
+    {
+        let dated = super::charts::log_now(app).is_some_and(|now| super::charts::different_days(app, first, now));
+        let since = format!("since {} ", super::charts::log_stamp(app, first, dated));
+        if since.width() <= pad {
+            pad -= since.width();
+            spans[lines_span].content.to_mut().push_str(&since);
+        }
+    }
     spans.push(Span::styled(" ".repeat(pad), t.bar));
     spans.push(Span::styled(hints, t.dim.patch(t.bar)));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);

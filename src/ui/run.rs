@@ -65,7 +65,7 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "dark".into());
     let config_dir = crate::config::config_dir();
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
-    let (follow, commands) = crate::tail::follow_options(&args.live, args.tail);
+    let (follow, commands) = crate::tail::follow_options(&args.live, args.tail, &opts);
     let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
     // a [token] key that cannot be read is said in the pane, not a reason to refuse the console
     let token = match crate::token::from_config(&config.token) {
