@@ -50,14 +50,6 @@ pub struct OpenedSource {
     pub start: u64,
 }
 
-impl OpenedSource {
-    /// The number of lines before [`OpenedSource::start`] in `path`, to number the lines read from there (read
-    /// only when asked: only outputs that name line numbers need it).
-    pub fn lines_before(&self, path: &str) -> u64 {
-        if self.start == 0 { 0 } else { crate::window::lines_before(path, self.start).unwrap_or(0) }
-    }
-}
-
 /// Open `path` (`-` = standard input) and choose its parser from its first lines.
 pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<OpenedSource> {
     let mut input = open(path)?;
@@ -265,7 +257,7 @@ impl Progress {
 /// Scan a whole source. `role` overrides the role the format implies.
 pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<ScannedSource> {
     let opened = open_source(path, role, opts)?;
-    let before = if opened.start > 0 { Some(opened.lines_before(path)) } else { None };
+    let start = opened.start;
     let OpenedSource { input, prefix, parser, role, .. } = opened;
     let mut progress = Progress::new(path);
     let thresholds = opts.alert_rules.thresholds();
@@ -286,7 +278,12 @@ pub fn scan_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     let TallySink { mut tally, block_lines, .. } = sink;
     tally.finish();
     let numbers = scan::LineNumbers::from_counts(block_lines);
-    let before = before.unwrap_or(0);
+    // lines are numbered in the whole file: those before a window's start are counted, only when any is named
+    let before = if start > 0 && !tally.unparsed_examples.is_empty() {
+        crate::window::lines_before(path, start).unwrap_or(0)
+    } else {
+        0
+    };
     let unparsed_lines = tally.unparsed_examples.iter().map(|u| before + numbers.number(u.at.0, u.at.1)).collect();
     Ok(ScannedSource { path: path.to_string(), parser, role, tally, unparsed_lines })
 }
