@@ -1,5 +1,7 @@
 //! The console's loop: one `tokio::select!` over terminal events, source batches, signals and a frame timer.
-//! It redraws only when something changed, at most every [`FRAME`], so a burst of lines costs a few frames.
+//! It redraws only when something changed: at once (within [`FRAME`]) after a key, a click or a resize, and at
+//! most every [`LIVE_FRAME`] when only new lines arrived, so a burst of lines costs a few frames and a followed
+//! log crosses a slow link at a few frames a second.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -22,8 +24,11 @@ use crate::source::command::CommandOptions;
 use crate::source::file::FollowOptions;
 use crate::tail::{SourceKind, named_sources, spawn_sources};
 
-/// Shortest time between two frames (~60 fps at most).
+/// Shortest time between two frames (~60 fps at most), after a key, a click or a resize.
 const FRAME: Duration = Duration::from_millis(16);
+/// Shortest time between two frames when only new lines changed the screen: a person reads a few frames a second
+/// of scrolling text, and every frame crosses the link to the terminal (an SSH session on a congested network).
+const LIVE_FRAME: Duration = Duration::from_millis(250);
 /// Batches in flight from all sources together.
 const CHANNEL: usize = 64;
 
@@ -226,7 +231,9 @@ async fn drive(
     let mut hup = signal(SignalKind::hangup())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut last_frame = Instant::now() - FRAME;
+    let mut last_frame = Instant::now() - LIVE_FRAME;
+    // whether the user did something since the last frame: then the next one comes at once, else at the live pace
+    let mut urgent = true;
     let mut sources_open = true;
     let mut results = app.take_action_results();
     // for the end-to-end test that a panic gives the terminal back: a panic this many ms in
@@ -242,26 +249,31 @@ async fn drive(
                 rerun.notify_waiters();
             }
         }
-        if app.dirty && last_frame.elapsed() >= FRAME {
+        let gap = if urgent { FRAME } else { LIVE_FRAME };
+        if app.dirty && last_frame.elapsed() >= gap {
             app.pace.frame(rx.len(), CHANNEL, Instant::now());
             terminal.draw(|f| super::draw::draw(&app, f))?;
             app.dirty = false;
+            urgent = false;
             last_frame = Instant::now();
         }
-        let next_frame = tokio::time::Instant::from_std(last_frame + FRAME);
+        let next_frame = tokio::time::Instant::from_std(last_frame + gap);
         let busy = app.dirty || app.has_work();
         // a request in flight shows its spinner and elapsed time: a few frames a second, not sixty
         let animating = app.replay.as_ref().is_some_and(|r| r.in_flight());
         tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => app.update(Msg::Key(k)),
-                Some(Ok(Event::Mouse(m))) => app.update(Msg::Mouse(m)),
-                Some(Ok(Event::Resize(w, h))) => app.update(Msg::Resize(w, h)),
-                Some(Ok(Event::Paste(text))) => app.update(Msg::Paste(text)),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
-                None => break,
-            },
+            ev = events.next() => {
+                urgent = true;
+                match ev {
+                    Some(Ok(Event::Key(k))) => app.update(Msg::Key(k)),
+                    Some(Ok(Event::Mouse(m))) => app.update(Msg::Mouse(m)),
+                    Some(Ok(Event::Resize(w, h))) => app.update(Msg::Resize(w, h)),
+                    Some(Ok(Event::Paste(text))) => app.update(Msg::Paste(text)),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e).context("cannot read the terminal"),
+                    None => break,
+                }
+            }
             msg = rx.recv(), if sources_open => match msg {
                 Some(m) => {
                     app.update(Msg::Source(m));
@@ -278,7 +290,11 @@ async fn drive(
             _ = tokio::time::sleep_until(next_frame), if busy => {
                 app.update(Msg::Tick(Instant::now()));
             }
-            Some(m) = recv(&mut results) => app.update(Msg::Action(m)),
+            Some(m) = recv(&mut results) => {
+                // a replay's answer, a token's check: what the user is waiting for
+                urgent = true;
+                app.update(Msg::Action(m));
+            }
             _ = tokio::time::sleep(SPIN), if animating => {
                 app.update(Msg::Tick(Instant::now()));
                 app.dirty = true;
