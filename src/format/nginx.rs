@@ -409,11 +409,10 @@ pub(crate) struct Combined<'a> {
 
 /// Parse `$remote_addr $ident $remote_user [$time_local] "$request" $status $bytes "$referer" "$user_agent"`.
 pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
-    let sp = memchr(b' ', line)?;
-    let client = &line[..sp];
-    if !valid_client(client) {
-        return None;
-    }
+    let (client, sp) = match memchr(b' ', line) {
+        Some(sp) if valid_client(&line[..sp]) => (&line[..sp], sp),
+        _ => address_list(line)?,
+    };
     let (ident, p) = token_after_space(line, sp)?;
     if matches!(ident[0], b'[' | b'"') {
         return None;
@@ -434,8 +433,25 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     let (bytes, p) = token_after_space(line, p)?;
     let bytes_dash = bytes == b"-";
     let bytes_sent = if bytes_dash { None } else { Some(parse_u64(bytes)?) };
-    let (referer, p) = quoted_after_space(line, p)?;
-    let (user_agent, rest) = quoted_after_space(line, p)?;
+    let (referer, user_agent, request_time, rest) = match line.get(p + 1) {
+        // `common` (CLF): the line ends with the byte count
+        None => (None, None, None, p),
+        Some(b'"') => {
+            let (referer, p) = quoted_after_space(line, p)?;
+            let (user_agent, rest) = quoted_after_space(line, p)?;
+            (Some(referer), Some(user_agent), None, rest)
+        }
+        // `$request_time` before the referer, a common edit of `combined`
+        Some(_) => {
+            let (secs, p) = token_after_space(line, p)?;
+            if !is_decimal_with_dot(secs) {
+                return None;
+            }
+            let (referer, p) = quoted_after_space(line, p)?;
+            let (user_agent, rest) = quoted_after_space(line, p)?;
+            (Some(referer), Some(user_agent), secs_to_us(secs), rest)
+        }
+    };
     let (method, path, protocol) = split_request(request);
     let bad_request = if method.is_none() && path.is_none() { invalid_request(request) } else { None };
     let mut rec = Record {
@@ -446,12 +462,13 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
         status: Some(status),
         bytes_sent,
         bad_request,
+        duration_us: request_time,
         ..Record::default()
     };
     rec.client = num::text(client);
     rec.consumer = field(user);
-    rec.referer = field(referer);
-    rec.user_agent = field(user_agent);
+    rec.referer = referer.and_then(field);
+    rec.user_agent = user_agent.and_then(field);
     Some(Combined { rec, rest, bytes_dash })
 }
 
@@ -481,6 +498,24 @@ fn valid_client(b: &[u8]) -> bool {
         && b.len() <= 255
         && (b[0].is_ascii_alphanumeric() || b[0] == b':')
         && b.iter().fold(true, |ok, &c| ok & CLIENT_BYTE[c as usize])
+}
+
+/// A `$remote_addr` that is a list, as set-ups that log X-Forwarded-For in its place write it:
+/// `10.0.0.2, 10.0.0.1, 127.0.0.1 - - […]`, `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - […]`. The client is the
+/// list's first address (X-Forwarded-For's order: the client, then each proxy); returns it and the index of the
+/// space before `$ident`, the two tokens before the time. `None` when the line does not start with such a list.
+fn address_list(line: &[u8]) -> Option<(&[u8], usize)> {
+    let list = line.strip_prefix(b"\"").unwrap_or(line);
+    let end = list.iter().take(256).position(|&c| matches!(c, b',' | b' ' | b'"'))?;
+    let client = &list[..end];
+    if list[end] != b',' || !valid_client(client) {
+        return None;
+    }
+    // `… $ident $remote_user [$time_local]`: the list ends at the space before `$ident`
+    let open = memchr::memmem::find(line, b" [")?;
+    let user = memrchr(b' ', &line[..open])?;
+    let ident = memrchr(b' ', &line[..user])?;
+    (ident > end).then_some((client, ident))
 }
 
 /// `[name]` → `name`.
@@ -1037,6 +1072,38 @@ mod tests {
 
     fn us(s: &str) -> i64 {
         s.parse::<jiff::Timestamp>().unwrap().as_microsecond()
+    }
+
+    #[test]
+    fn common_log_format() {
+        // CLF: no referer or user agent after the byte count
+        let r =
+            parse(br#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#).unwrap();
+        assert_eq!((r.status, r.bytes_sent, r.path.as_deref()), (Some(200), Some(2326), Some("/apache_pb.gif")));
+        assert_eq!((r.consumer.as_deref(), r.referer.as_deref(), r.user_agent.as_deref()), (Some("frank"), None, None));
+        // and `- ` or a trailing word are still not CLF
+        assert!(parse(br#"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 abc"#).is_none());
+    }
+
+    #[test]
+    fn request_time_before_the_referer() {
+        let l =
+            br#"127.0.0.1 - - [19/Feb/2015:15:50:36 -0500] "GET /big.pdf HTTP/1.1" 206 33973115 0.202 "-" "curl/8""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.status, r.duration_us, r.user_agent.as_deref()), (Some(206), Some(202_000), Some("curl/8")));
+    }
+
+    #[test]
+    fn address_list_client() {
+        let r = parse(br#"10.0.0.2, 10.0.0.1, 85.181.35.98 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "-""#)
+            .unwrap();
+        assert_eq!((r.client.as_deref(), r.status), (Some("10.0.0.2"), Some(200)));
+        let quoted =
+            br#""10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        assert_eq!(parse(quoted).unwrap().client.as_deref(), Some("10.5.102.222"));
+        // a lone quoted or comma-ended token with nothing else is no list
+        assert!(parse(br#""10.0.0.1 - - [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
+        assert!(parse(br#"10.0.0.1, [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
     }
 
     #[test]
