@@ -10,7 +10,9 @@
 //!
 //! Where the peer's value is a convention of its own rather than what the line says (a method lower-cased, `-` kept
 //! as a string, the first public address picked from a list), the entry's `convention` gives gatewatch's value and
-//! why; the peer's value stays beside it, so the difference is on record.
+//! why; the peer's value stays beside it, so the difference is on record. A request line that is no HTTP request
+//! (`PATCHp /x HTTP/1.1`, answered 400) is one: the peer files its words as method and URL, gatewatch keeps it whole
+//! as `bad_request`, which the convention then names.
 //!
 //! Each file is parsed as `gatewatch tail --json FILE` parses it: its format detected from its first lines, then
 //! every line through that parser (with the per-line fallback), the record read as `--json` prints it.
@@ -101,7 +103,17 @@ fn check(family: &str) -> usize {
         }
         if let Some(c) = convention {
             assert!(c.get("why").and_then(Value::as_str).is_some_and(|w| !w.is_empty()), "{family} line {n}: why");
-            for k in c.keys().filter(|k| *k != "why") {
+            // where the peer's method and path went: the request line kept as an invalid request
+            if let Some(request) = c.get("bad_request") {
+                compared += 1;
+                if json.get("bad_request") != Some(request) {
+                    failures.push(format!(
+                        "line {n} bad_request: gatewatch {:?}, expected {request}",
+                        json.get("bad_request")
+                    ));
+                }
+            }
+            for k in c.keys().filter(|k| !matches!(k.as_str(), "why" | "bad_request")) {
                 assert!(want.get(k).is_some(), "{family} line {n}: a convention on {k}, which the peer does not give");
             }
         }
