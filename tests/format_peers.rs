@@ -148,6 +148,11 @@ fn traefik_as_elastic_parse_it() {
 }
 
 #[test]
+fn traefik_common_as_elastic_parse_it() {
+    check("traefik-common");
+}
+
+#[test]
 fn envoy_as_elastic_and_datadog_parse_it() {
     check("envoy");
 }

@@ -29,6 +29,9 @@ use crate::synth::SynthRequest;
 /// claimed, so that Apache lines with `%D` or `%{UNIQUE_ID}e` rank as Apache.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    if traefik_tail(line, rest).is_some() {
+        return None; // Traefik's: its format reads the duration this one would drop
+    }
     let mut pos = rest;
     while let Some(e) = next_extra(line, &mut pos) {
         if e.key.is_empty() {
@@ -441,15 +444,20 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
             let (user_agent, rest) = quoted_after_space(line, p)?;
             (Some(referer), Some(user_agent), None, rest)
         }
-        // `$request_time` before the referer, a common edit of `combined`
         Some(_) => {
-            let (secs, p) = token_after_space(line, p)?;
-            if !is_decimal_with_dot(secs) {
+            let (token, p) = token_after_space(line, p)?;
+            if token == b"-" {
+                // an empty referer written bare, as older Traefik versions write their `common` format
+                let (user_agent, rest) = quoted_after_space(line, p)?;
+                (None, Some(user_agent), None, rest)
+            } else if is_decimal_with_dot(token) {
+                // `$request_time` before the referer, a common edit of `combined`
+                let (referer, p) = quoted_after_space(line, p)?;
+                let (user_agent, rest) = quoted_after_space(line, p)?;
+                (Some(referer), Some(user_agent), secs_to_us(token), rest)
+            } else {
                 return None;
             }
-            let (referer, p) = quoted_after_space(line, p)?;
-            let (user_agent, rest) = quoted_after_space(line, p)?;
-            (Some(referer), Some(user_agent), secs_to_us(secs), rest)
         }
     };
     let (method, path, protocol) = split_request(request);
@@ -498,6 +506,32 @@ fn valid_client(b: &[u8]) -> bool {
         && b.len() <= 255
         && (b[0].is_ascii_alphanumeric() || b[0] == b':')
         && b.iter().fold(true, |ok, &c| ok & CLIENT_BYTE[c as usize])
+}
+
+/// What Traefik's `common` format appends to `combined`: ` <requests> "<router>" "<server URL>" <duration>ms`.
+pub(crate) struct TraefikTail<'a> {
+    /// The router's name, as logged.
+    pub router: &'a [u8],
+    /// The server's URL, as logged.
+    pub server: &'a [u8],
+    /// The duration, in ms.
+    pub ms: u64,
+}
+
+/// Traefik's tail after the combined part ending at `rest`, when the line ends with one. Lines of that shape are
+/// Traefik's: nginx's and Apache's parsers leave them to it (Apache would read the request count as `%D`).
+pub(crate) fn traefik_tail(line: &[u8], rest: usize) -> Option<TraefikTail<'_>> {
+    // the duration ends the line: a cheap test before the scan
+    if !line.ends_with(b"ms") {
+        return None;
+    }
+    let (count, p) = token_after_space(line, rest)?;
+    parse_u64(count)?;
+    let (router, p) = quoted_after_space(line, p)?;
+    let (server, p) = quoted_after_space(line, p)?;
+    let (ms, end) = token_after_space(line, p)?;
+    let ms = parse_u64(ms.strip_suffix(b"ms")?)?;
+    (end == line.len()).then_some(TraefikTail { router, server, ms })
 }
 
 /// A `$remote_addr` that is a list, as set-ups that log X-Forwarded-For in its place write it:
@@ -563,7 +597,7 @@ fn list_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 }
 
 /// The `"…"` field after the space at `pos`; returns its contents and the index just past the closing quote.
-fn quoted_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+pub(crate) fn quoted_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     if line.get(pos) != Some(&b' ') || line.get(pos + 1) != Some(&b'"') {
         return None;
     }
