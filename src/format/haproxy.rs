@@ -16,7 +16,7 @@
 //! The request id is a trailing `%ID` after the request (`"${HAPROXY_HTTP_LOG_FMT} %ID"`), or else a captured
 //! request header that looks like an id.
 
-use super::haproxy_fields::Fields;
+use super::haproxy_fields::{self, Fields};
 use crate::format::textscan::{self as scan, Cursor};
 use crate::format::{num, time};
 use crate::record::Record;
@@ -49,7 +49,8 @@ fn find_start(line: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Split `ip:port`, `[v6]:port` or HAProxy's bare `2001:db8::1:51234` into the IP.
+/// Split `ip:port`, `[v6]:port` or HAProxy's bare `2001:db8::1:51234` into the IP. An unknown address is logged
+/// as `-` (`-:22222`): it is returned as is and reads as no client.
 fn client_ip(tok: &[u8]) -> Option<&[u8]> {
     if tok.starts_with(b"[") {
         return Some(scan::host_of(tok));
@@ -59,8 +60,13 @@ fn client_ip(tok: &[u8]) -> Option<&[u8]> {
     if num::parse_u64(port).is_none() && port != b"-" {
         return None;
     }
-    let ok = !ip.is_empty() && ip.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':'));
+    let ok = ip == b"-" || (!ip.is_empty() && ip.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':')));
     ok.then_some(ip)
+}
+
+/// True for the timers word: `Tw/Tc/Tt` (tcplog) or `TR/Tw/Tc/Tr/Ta` (httplog).
+fn is_timers(w: &[u8]) -> bool {
+    ints::<3>(w).is_some() || ints::<5>(w).is_some()
 }
 
 /// `a/b/c…` with exactly `n` integer parts (signs allowed: `-1`, `+3`).
@@ -128,12 +134,19 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         let slash = memchr::memchr(b'/', w)?;
         (&w[..slash], &w[slash + 1..])
     };
-    let timers = c.word()?;
+    let mut timers = c.word()?;
+    // one field a configuration added before the timers, such as the Host header (`site.example.com`)
+    let mut host = None;
+    if !is_timers(timers) {
+        host = Some(timers).filter(|w| haproxy_fields::is_hostname(w));
+        timers = c.word()?;
+    }
     let mut f = Fields {
         time: Some(time),
         client: Some(client),
         backend: Some(backend),
         server: Some(server),
+        host,
         ..Fields::default()
     };
     if let Some([_tw, t_connect, t_total]) = ints::<3>(timers) {
@@ -219,6 +232,17 @@ pub fn write(r: &SynthRequest, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_client_and_a_field_before_the_timers() {
+        let l = br#"May 22 02:22:22 server1 haproxy[5089]: -:22222 [22/May/2021:02:22:22.222] www-https~ myapp/node2 site.domain.com 0/0/0/18/18 200 200 - - ---- 222/222/2/0/0 0/0 "OPTIONS /api/v2/app/ HTTP/1.1""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.client.as_deref(), r.host.as_deref()), (None, Some("site.domain.com")));
+        assert_eq!((r.status, r.duration_us, r.method.as_deref()), (Some(200), Some(18_000), Some("OPTIONS")));
+        // two words before the timers are not a format this reads
+        let two = br#"10.0.0.1:1 [22/May/2021:02:22:22.222] fe be/s a.example b.example 0/0/0/18/18 200 200 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1""#;
+        assert!(parse_native(two).is_none());
+    }
 
     #[test]
     fn docs_example() {
