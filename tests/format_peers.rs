@@ -138,7 +138,7 @@ fn apache_as_elastic_and_datadog_parse_it() {
 }
 
 #[test]
-fn haproxy_as_datadog_parse_it() {
+fn haproxy_as_elastic_and_datadog_parse_it() {
     check("haproxy");
 }
 
@@ -155,6 +155,11 @@ fn traefik_common_as_elastic_parse_it() {
 #[test]
 fn envoy_as_elastic_and_datadog_parse_it() {
     check("envoy");
+}
+
+#[test]
+fn envoy_in_a_container_record_as_elastic_parses_it() {
+    check("envoy-envelope");
 }
 
 #[test]
