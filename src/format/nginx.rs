@@ -412,10 +412,22 @@ pub(crate) struct Combined<'a> {
 
 /// Parse `$remote_addr $ident $remote_user [$time_local] "$request" $status $bytes "$referer" "$user_agent"`.
 pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
-    let (client, sp) = match memchr(b' ', line) {
-        Some(sp) if valid_client(&line[..sp]) => (&line[..sp], sp),
-        _ => address_list(line)?,
-    };
+    let first = memchr(b' ', line).filter(|&sp| valid_client(&line[..sp]));
+    if let Some(c) = first.and_then(|sp| combined_after(line, &line[..sp], sp)) {
+        return Some(c);
+    }
+    // the address is not alone: an X-Forwarded-For list, or a virtual host before it
+    if let Some((client, sp)) = address_list(line) {
+        return combined_after(line, client, sp);
+    }
+    let (vhost, client, sp) = vhost_prefix(line)?;
+    let mut c = combined_after(line, client, sp)?;
+    c.rec.host = num::text(vhost);
+    Some(c)
+}
+
+/// The rest of [`parse_combined`], from the space after the client address at `sp`.
+fn combined_after<'a>(line: &'a [u8], client: &'a [u8], sp: usize) -> Option<Combined<'a>> {
     let (ident, p) = token_after_space(line, sp)?;
     if matches!(ident[0], b'[' | b'"') {
         return None;
@@ -550,6 +562,18 @@ fn address_list(line: &[u8]) -> Option<(&[u8], usize)> {
     let user = memrchr(b' ', &line[..open])?;
     let ident = memrchr(b' ', &line[..user])?;
     (ident > end).then_some((client, ident))
+}
+
+/// A virtual host before the client, as Apache's `%v %h …` and nginx's `$host $remote_addr …` formats write it:
+/// `vhost1.example.com 192.168.33.2 - - […]`. Returns the host, the client and the index of the space before
+/// `$ident`.
+fn vhost_prefix(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let open = memchr::memmem::find(line, b" [")?;
+    let user = memrchr(b' ', &line[..open])?;
+    let ident = memrchr(b' ', &line[..user])?;
+    let host_end = memrchr(b' ', &line[..ident])?;
+    let (vhost, client) = (&line[..host_end], &line[host_end + 1..ident]);
+    (valid_client(vhost) && valid_client(client)).then_some((vhost, client, ident))
 }
 
 /// `[name]` → `name`.
@@ -1125,6 +1149,18 @@ mod tests {
             br#"127.0.0.1 - - [19/Feb/2015:15:50:36 -0500] "GET /big.pdf HTTP/1.1" 206 33973115 0.202 "-" "curl/8""#;
         let r = parse(l).unwrap();
         assert_eq!((r.status, r.duration_us, r.user_agent.as_deref()), (Some(206), Some(202_000), Some("curl/8")));
+    }
+
+    #[test]
+    fn virtual_host_before_the_client() {
+        let l = br#"vhost1.domaine.fr 192.168.33.2 - - [26/Dec/2016:16:22:14 +0000] "GET /hello HTTP/1.1" 404 499 "-" "curl/8""#;
+        let r = parse(l).unwrap();
+        assert_eq!(
+            (r.client.as_deref(), r.host.as_deref(), r.status),
+            (Some("192.168.33.2"), Some("vhost1.domaine.fr"), Some(404))
+        );
+        // three words before the identity are neither
+        assert!(parse(br#"a b c - - [26/Dec/2016:16:22:14 +0000] "GET / HTTP/1.1" 404 499 "-" "-""#).is_none());
     }
 
     #[test]
