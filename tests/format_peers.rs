@@ -128,7 +128,7 @@ fn nginx_as_elastic_and_datadog_parse_it() {
 }
 
 #[test]
-fn ingress_nginx_as_elastic_parse_it() {
+fn ingress_nginx_as_elastic_and_datadog_parse_it() {
     check("ingress-nginx");
 }
 
@@ -148,7 +148,7 @@ fn traefik_as_elastic_parse_it() {
 }
 
 #[test]
-fn traefik_common_as_elastic_parse_it() {
+fn traefik_common_as_elastic_and_datadog_parse_it() {
     check("traefik-common");
 }
 

@@ -420,6 +420,9 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     if let Some((client, sp)) = address_list(line) {
         return combined_after(line, client, sp);
     }
+    if let Some((client, sp)) = real_ip(line) {
+        return combined_after(line, client, sp);
+    }
     let (vhost, client, sp) = vhost_prefix(line)?;
     let mut c = combined_after(line, client, sp)?;
     c.rec.host = num::text(vhost);
@@ -539,8 +542,11 @@ pub(crate) fn traefik_tail(line: &[u8], rest: usize) -> Option<TraefikTail<'_>> 
     }
     let (count, p) = token_after_space(line, rest)?;
     parse_u64(count)?;
-    let (router, p) = quoted_after_space(line, p)?;
-    let (server, p) = quoted_after_space(line, p)?;
+    // Traefik writes a missing router or server as a bare `-`
+    let quoted_or_dash =
+        |p| quoted_after_space(line, p).or_else(|| token_after_space(line, p).filter(|(t, _)| *t == b"-"));
+    let (router, p) = quoted_or_dash(p)?;
+    let (server, p) = quoted_or_dash(p)?;
     let (ms, end) = token_after_space(line, p)?;
     let ms = parse_u64(ms.strip_suffix(b"ms")?)?;
     (end == line.len()).then_some(TraefikTail { router, server, ms })
@@ -562,6 +568,18 @@ fn address_list(line: &[u8]) -> Option<(&[u8], usize)> {
     let user = memrchr(b' ', &line[..open])?;
     let ident = memrchr(b' ', &line[..user])?;
     (ident > end).then_some((client, ident))
+}
+
+/// ingress-nginx 0.x's `$remote_addr - [$the_real_ip] - $remote_user [$time_local] …`: the client is the real IP
+/// (the one the controller found behind a load balancer or proxy protocol); returns it and the index of the space
+/// before the `-` that stands for `$ident`.
+fn real_ip(line: &[u8]) -> Option<(&[u8], usize)> {
+    let sp = memchr(b' ', line)?;
+    let rest = line[sp..].strip_prefix(b" - [")?;
+    let close = memchr(b']', rest)?;
+    let ip = &rest[..close];
+    let after = sp + 4 + close + 1;
+    (valid_client(&line[..sp]) && valid_client(ip) && line[after..].starts_with(b" - ")).then_some((ip, after))
 }
 
 /// A virtual host before the client, as Apache's `%v %h …` and nginx's `$host $remote_addr …` formats write it:
@@ -1149,6 +1167,16 @@ mod tests {
             br#"127.0.0.1 - - [19/Feb/2015:15:50:36 -0500] "GET /big.pdf HTTP/1.1" 206 33973115 0.202 "-" "curl/8""#;
         let r = parse(l).unwrap();
         assert_eq!((r.status, r.duration_us, r.user_agent.as_deref()), (Some(206), Some(202_000), Some("curl/8")));
+    }
+
+    #[test]
+    fn ingress_real_ip() {
+        let l = br#"10.0.0.9 - [172.17.0.1] - - [07/Dec/2018:18:31:33 +0000] "GET / HTTP/1.1" 200 261 "-" "curl/8" 1904 0.011 [p-8080] 172.17.0.1:9000 298 0.012 200 abc"#;
+        let r = parse_ingress(l).unwrap();
+        assert_eq!(
+            (r.client.as_deref(), r.status, r.route.as_deref()),
+            (Some("172.17.0.1"), Some(200), Some("p-8080"))
+        );
     }
 
     #[test]

@@ -196,6 +196,13 @@ mod tests {
         let bare = br#"::1 - - [29/Nov/2018:15:03:51 +0000] "GET / HTTP/1.1" 404 19 - "curl/7.62.0" 10 "backend not found" "/" 0ms"#;
         let r = parse(bare).unwrap();
         assert_eq!((r.status, r.duration_us, r.upstream_addr.as_deref()), (Some(404), Some(0), None));
+        // no router or server: bare dashes
+        let r = parse(br#"127.0.0.1 - - [07/Dec/2018:04:36:29 +0000] "GET /ping HTTP/1.1" 200 2 "-" "-" 1 - - 0ms"#)
+            .unwrap();
+        assert_eq!(
+            (r.status, r.duration_us, r.route.as_deref(), r.upstream_addr.as_deref()),
+            (Some(200), Some(0), None, None)
+        );
         // a plain combined line is not Traefik's
         assert!(parse(br#"::1 - - [29/Nov/2018:15:03:51 +0000] "GET / HTTP/1.1" 404 19 "-" "curl/7.62.0""#).is_none());
     }
