@@ -64,9 +64,16 @@ fn client_ip(tok: &[u8]) -> Option<&[u8]> {
     ok.then_some(ip)
 }
 
-/// True for the timers word: `Tw/Tc/Tt` (tcplog) or `TR/Tw/Tc/Tr/Ta` (httplog).
-fn is_timers(w: &[u8]) -> bool {
-    ints::<3>(w).is_some() || ints::<5>(w).is_some()
+/// The timers word: `Tw/Tc/Tt` (tcplog) or `TR/Tw/Tc/Tr/Ta` (httplog).
+enum Timers {
+    Tcp([i64; 3]),
+    Http([i64; 5]),
+}
+
+impl Timers {
+    fn of(w: &[u8]) -> Option<Timers> {
+        ints::<3>(w).map(Timers::Tcp).or_else(|| ints::<5>(w).map(Timers::Http))
+    }
 }
 
 /// `a/b/c…` with exactly `n` integer parts (signs allowed: `-1`, `+3`).
@@ -134,13 +141,12 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         let slash = memchr::memchr(b'/', w)?;
         (&w[..slash], &w[slash + 1..])
     };
-    let mut timers = c.word()?;
+    let word = c.word()?;
     // one field a configuration added before the timers, such as the Host header (`site.example.com`)
-    let mut host = None;
-    if !is_timers(timers) {
-        host = Some(timers).filter(|w| haproxy_fields::is_hostname(w));
-        timers = c.word()?;
-    }
+    let (host, timers) = match Timers::of(word) {
+        Some(t) => (None, t),
+        None => (Some(word).filter(|w| haproxy_fields::is_hostname(w)), Timers::of(c.word()?)?),
+    };
     let mut f = Fields {
         time: Some(time),
         client: Some(client),
@@ -149,7 +155,7 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         host,
         ..Fields::default()
     };
-    if let Some([_tw, t_connect, t_total]) = ints::<3>(timers) {
+    if let Timers::Tcp([_tw, t_connect, t_total]) = timers {
         // tcplog: %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
         f.t_connect = Some(t_connect);
         f.t_total = Some(t_total);
@@ -157,7 +163,7 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         f.term = Some(state_and_counters(&mut c)?);
         return c.at_end().then(|| f.record());
     }
-    let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(timers)?;
+    let Timers::Http([_tr, _tw, t_connect, t_resp, t_active]) = timers else { return None };
     (f.t_connect, f.t_resp, f.t_total) = (Some(t_connect), Some(t_resp), Some(t_active));
     f.status = Some(scan::int(c.word()?)?);
     f.bytes = Some(scan::int(c.word()?)?);
