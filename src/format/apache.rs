@@ -7,7 +7,7 @@
 
 use super::nginx::{
     Combined, Escape, is_decimal_with_dot, is_hex_or_uuid_id, next_extra, parse_combined, push_esc, push_u64,
-    traceparent, write_combined,
+    traceparent, traefik_tail, write_combined,
 };
 use super::num::{self, parse_u64, secs_to_us, trim};
 use crate::record::Record;
@@ -20,6 +20,9 @@ use crate::synth::SynthRequest;
 /// The request id is the first id-like quoted header value, else a bare UUID/32-hex, else the `UNIQUE_ID`.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let Combined { mut rec, rest, bytes_dash } = parse_combined(line)?;
+    if traefik_tail(line, rest).is_some() {
+        return None; // Traefik's `common` format: its request count is no `%D`
+    }
     if bytes_dash {
         rec.bytes_sent = Some(0);
     }

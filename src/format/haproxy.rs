@@ -16,7 +16,7 @@
 //! The request id is a trailing `%ID` after the request (`"${HAPROXY_HTTP_LOG_FMT} %ID"`), or else a captured
 //! request header that looks like an id.
 
-use super::haproxy_fields::Fields;
+use super::haproxy_fields::{self, Fields};
 use crate::format::textscan::{self as scan, Cursor};
 use crate::format::{num, time};
 use crate::record::Record;
@@ -49,7 +49,8 @@ fn find_start(line: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Split `ip:port`, `[v6]:port` or HAProxy's bare `2001:db8::1:51234` into the IP.
+/// Split `ip:port`, `[v6]:port` or HAProxy's bare `2001:db8::1:51234` into the IP. An unknown address is logged
+/// as `-` (`-:22222`): it is returned as is and reads as no client.
 fn client_ip(tok: &[u8]) -> Option<&[u8]> {
     if tok.starts_with(b"[") {
         return Some(scan::host_of(tok));
@@ -59,8 +60,20 @@ fn client_ip(tok: &[u8]) -> Option<&[u8]> {
     if num::parse_u64(port).is_none() && port != b"-" {
         return None;
     }
-    let ok = !ip.is_empty() && ip.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':'));
+    let ok = ip == b"-" || (!ip.is_empty() && ip.iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':')));
     ok.then_some(ip)
+}
+
+/// The timers word: `Tw/Tc/Tt` (tcplog) or `TR/Tw/Tc/Tr/Ta` (httplog).
+enum Timers {
+    Tcp([i64; 3]),
+    Http([i64; 5]),
+}
+
+impl Timers {
+    fn of(w: &[u8]) -> Option<Timers> {
+        ints::<3>(w).map(Timers::Tcp).or_else(|| ints::<5>(w).map(Timers::Http))
+    }
 }
 
 /// `a/b/c…` with exactly `n` integer parts (signs allowed: `-1`, `+3`).
@@ -128,15 +141,21 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         let slash = memchr::memchr(b'/', w)?;
         (&w[..slash], &w[slash + 1..])
     };
-    let timers = c.word()?;
+    let word = c.word()?;
+    // one field a configuration added before the timers, such as the Host header (`site.example.com`)
+    let (host, timers) = match Timers::of(word) {
+        Some(t) => (None, t),
+        None => (Some(word).filter(|w| haproxy_fields::is_hostname(w)), Timers::of(c.word()?)?),
+    };
     let mut f = Fields {
         time: Some(time),
         client: Some(client),
         backend: Some(backend),
         server: Some(server),
+        host,
         ..Fields::default()
     };
-    if let Some([_tw, t_connect, t_total]) = ints::<3>(timers) {
+    if let Timers::Tcp([_tw, t_connect, t_total]) = timers {
         // tcplog: %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
         f.t_connect = Some(t_connect);
         f.t_total = Some(t_total);
@@ -144,7 +163,7 @@ fn parse_native(line: &[u8]) -> Option<Record<'_>> {
         f.term = Some(state_and_counters(&mut c)?);
         return c.at_end().then(|| f.record());
     }
-    let [_tr, _tw, t_connect, t_resp, t_active] = ints::<5>(timers)?;
+    let Timers::Http([_tr, _tw, t_connect, t_resp, t_active]) = timers else { return None };
     (f.t_connect, f.t_resp, f.t_total) = (Some(t_connect), Some(t_resp), Some(t_active));
     f.status = Some(scan::int(c.word()?)?);
     f.bytes = Some(scan::int(c.word()?)?);
@@ -219,6 +238,17 @@ pub fn write(r: &SynthRequest, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_client_and_a_field_before_the_timers() {
+        let l = br#"May 22 02:22:22 server1 haproxy[5089]: -:22222 [22/May/2021:02:22:22.222] www-https~ myapp/node2 site.domain.com 0/0/0/18/18 200 200 - - ---- 222/222/2/0/0 0/0 "OPTIONS /api/v2/app/ HTTP/1.1""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.client.as_deref(), r.host.as_deref()), (None, Some("site.domain.com")));
+        assert_eq!((r.status, r.duration_us, r.method.as_deref()), (Some(200), Some(18_000), Some("OPTIONS")));
+        // two words before the timers are not a format this reads
+        let two = br#"10.0.0.1:1 [22/May/2021:02:22:22.222] fe be/s a.example b.example 0/0/0/18/18 200 200 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1""#;
+        assert!(parse_native(two).is_none());
+    }
 
     #[test]
     fn docs_example() {

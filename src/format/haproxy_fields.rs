@@ -16,7 +16,7 @@ fn is_id_like(b: &[u8]) -> bool {
 }
 
 /// A Host header: a dotted name, or any name with a port (`localhost:8888`).
-fn is_hostname(b: &[u8]) -> bool {
+pub(crate) fn is_hostname(b: &[u8]) -> bool {
     let with_port = memchr::memrchr(b':', b).is_some_and(|k| num::parse_u64(&b[k + 1..]).is_some());
     (b.contains(&b'.') || with_port)
         && b.iter().any(u8::is_ascii_alphabetic)

@@ -65,7 +65,7 @@ pub enum Format {
     AwsClf,
     /// AWS API Gateway access log, JSON template.
     AwsJson,
-    /// Traefik JSON access log.
+    /// Traefik access log: JSON or `common`.
     Traefik,
     /// HAProxy `option httplog`, `option httpslog`, `option tcplog` and `option httplog clf`.
     Haproxy,
@@ -131,7 +131,7 @@ impl Format {
             Format::Kong => "Kong file-log plugin JSON",
             Format::AwsClf => "AWS API Gateway access log, CLF template",
             Format::AwsJson => "AWS API Gateway access log, JSON template",
-            Format::Traefik => "Traefik JSON access log",
+            Format::Traefik => "Traefik access log: JSON, or the default `common` format",
             Format::Haproxy => "HAProxy option httplog / httpslog / tcplog / httplog clf (syslog header or none)",
             Format::Json => "JSON lines: pino, bunyan, zap, logrus, structlog, slog, serilog, ECS",
             Format::Logfmt => "logfmt key=value lines",

@@ -29,6 +29,9 @@ use crate::synth::SynthRequest;
 /// claimed, so that Apache lines with `%D` or `%{UNIQUE_ID}e` rank as Apache.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    if traefik_tail(line, rest).is_some() {
+        return None; // Traefik's: its format reads the duration this one would drop
+    }
     let mut pos = rest;
     while let Some(e) = next_extra(line, &mut pos) {
         if e.key.is_empty() {
@@ -409,11 +412,25 @@ pub(crate) struct Combined<'a> {
 
 /// Parse `$remote_addr $ident $remote_user [$time_local] "$request" $status $bytes "$referer" "$user_agent"`.
 pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
-    let sp = memchr(b' ', line)?;
-    let client = &line[..sp];
-    if !valid_client(client) {
-        return None;
+    let first = memchr(b' ', line).filter(|&sp| valid_client(&line[..sp]));
+    if let Some(c) = first.and_then(|sp| combined_after(line, &line[..sp], sp)) {
+        return Some(c);
     }
+    // the address is not alone: an X-Forwarded-For list, or a virtual host before it
+    if let Some((client, sp)) = address_list(line) {
+        return combined_after(line, client, sp);
+    }
+    if let Some((client, sp)) = real_ip(line) {
+        return combined_after(line, client, sp);
+    }
+    let (vhost, client, sp) = vhost_prefix(line)?;
+    let mut c = combined_after(line, client, sp)?;
+    c.rec.host = num::text(vhost);
+    Some(c)
+}
+
+/// The rest of [`parse_combined`], from the space after the client address at `sp`.
+fn combined_after<'a>(line: &'a [u8], client: &'a [u8], sp: usize) -> Option<Combined<'a>> {
     let (ident, p) = token_after_space(line, sp)?;
     if matches!(ident[0], b'[' | b'"') {
         return None;
@@ -434,8 +451,30 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
     let (bytes, p) = token_after_space(line, p)?;
     let bytes_dash = bytes == b"-";
     let bytes_sent = if bytes_dash { None } else { Some(parse_u64(bytes)?) };
-    let (referer, p) = quoted_after_space(line, p)?;
-    let (user_agent, rest) = quoted_after_space(line, p)?;
+    let (referer, user_agent, request_time, rest) = match line.get(p + 1) {
+        // `common` (CLF): the line ends with the byte count
+        None => (None, None, None, p),
+        Some(b'"') => {
+            let (referer, p) = quoted_after_space(line, p)?;
+            let (user_agent, rest) = quoted_after_space(line, p)?;
+            (Some(referer), Some(user_agent), None, rest)
+        }
+        Some(_) => {
+            let (token, p) = token_after_space(line, p)?;
+            if token == b"-" {
+                // an empty referer written bare, as older Traefik versions write their `common` format
+                let (user_agent, rest) = quoted_after_space(line, p)?;
+                (None, Some(user_agent), None, rest)
+            } else if is_decimal_with_dot(token) {
+                // `$request_time` before the referer, a common edit of `combined`
+                let (referer, p) = quoted_after_space(line, p)?;
+                let (user_agent, rest) = quoted_after_space(line, p)?;
+                (Some(referer), Some(user_agent), secs_to_us(token), rest)
+            } else {
+                return None;
+            }
+        }
+    };
     let (method, path, protocol) = split_request(request);
     let bad_request = if method.is_none() && path.is_none() { invalid_request(request) } else { None };
     let mut rec = Record {
@@ -446,12 +485,13 @@ pub(crate) fn parse_combined(line: &[u8]) -> Option<Combined<'_>> {
         status: Some(status),
         bytes_sent,
         bad_request,
+        duration_us: request_time,
         ..Record::default()
     };
     rec.client = num::text(client);
     rec.consumer = field(user);
-    rec.referer = field(referer);
-    rec.user_agent = field(user_agent);
+    rec.referer = referer.and_then(field);
+    rec.user_agent = user_agent.and_then(field);
     Some(Combined { rec, rest, bytes_dash })
 }
 
@@ -481,6 +521,77 @@ fn valid_client(b: &[u8]) -> bool {
         && b.len() <= 255
         && (b[0].is_ascii_alphanumeric() || b[0] == b':')
         && b.iter().fold(true, |ok, &c| ok & CLIENT_BYTE[c as usize])
+}
+
+/// What Traefik's `common` format appends to `combined`: ` <requests> "<router>" "<server URL>" <duration>ms`.
+pub(crate) struct TraefikTail<'a> {
+    /// The router's name, as logged.
+    pub router: &'a [u8],
+    /// The server's URL, as logged.
+    pub server: &'a [u8],
+    /// The duration, in ms.
+    pub ms: u64,
+}
+
+/// Traefik's tail after the combined part ending at `rest`, when the line ends with one. Lines of that shape are
+/// Traefik's: nginx's and Apache's parsers leave them to it (Apache would read the request count as `%D`).
+pub(crate) fn traefik_tail(line: &[u8], rest: usize) -> Option<TraefikTail<'_>> {
+    // the duration ends the line: a cheap test before the scan
+    if !line.ends_with(b"ms") {
+        return None;
+    }
+    let (count, p) = token_after_space(line, rest)?;
+    parse_u64(count)?;
+    // Traefik writes a missing router or server as a bare `-`
+    let quoted_or_dash =
+        |p| quoted_after_space(line, p).or_else(|| token_after_space(line, p).filter(|(t, _)| *t == b"-"));
+    let (router, p) = quoted_or_dash(p)?;
+    let (server, p) = quoted_or_dash(p)?;
+    let (ms, end) = token_after_space(line, p)?;
+    let ms = parse_u64(ms.strip_suffix(b"ms")?)?;
+    (end == line.len()).then_some(TraefikTail { router, server, ms })
+}
+
+/// A `$remote_addr` that is a list, as set-ups that log X-Forwarded-For in its place write it:
+/// `10.0.0.2, 10.0.0.1, 127.0.0.1 - - […]`, `"10.5.102.222, 199.96.1.1" 10.2.1.185 - - […]`. The client is the
+/// list's first address (X-Forwarded-For's order: the client, then each proxy); returns it and the index of the
+/// space before `$ident`, the two tokens before the time. `None` when the line does not start with such a list.
+fn address_list(line: &[u8]) -> Option<(&[u8], usize)> {
+    let list = line.strip_prefix(b"\"").unwrap_or(line);
+    let end = list.iter().take(256).position(|&c| matches!(c, b',' | b' ' | b'"'))?;
+    let client = &list[..end];
+    if list[end] != b',' || !valid_client(client) {
+        return None;
+    }
+    // `… $ident $remote_user [$time_local]`: the list ends at the space before `$ident`
+    let open = memchr::memmem::find(line, b" [")?;
+    let user = memrchr(b' ', &line[..open])?;
+    let ident = memrchr(b' ', &line[..user])?;
+    (ident > end).then_some((client, ident))
+}
+
+/// ingress-nginx 0.x's `$remote_addr - [$the_real_ip] - $remote_user [$time_local] …`: the client is the real IP
+/// (the one the controller found behind a load balancer or proxy protocol); returns it and the index of the space
+/// before the `-` that stands for `$ident`.
+fn real_ip(line: &[u8]) -> Option<(&[u8], usize)> {
+    let sp = memchr(b' ', line)?;
+    let rest = line[sp..].strip_prefix(b" - [")?;
+    let close = memchr(b']', rest)?;
+    let ip = &rest[..close];
+    let after = sp + 4 + close + 1;
+    (valid_client(&line[..sp]) && valid_client(ip) && line[after..].starts_with(b" - ")).then_some((ip, after))
+}
+
+/// A virtual host before the client, as Apache's `%v %h …` and nginx's `$host $remote_addr …` formats write it:
+/// `vhost1.example.com 192.168.33.2 - - […]`. Returns the host, the client and the index of the space before
+/// `$ident`.
+fn vhost_prefix(line: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let open = memchr::memmem::find(line, b" [")?;
+    let user = memrchr(b' ', &line[..open])?;
+    let ident = memrchr(b' ', &line[..user])?;
+    let host_end = memrchr(b' ', &line[..ident])?;
+    let (vhost, client) = (&line[..host_end], &line[host_end + 1..ident]);
+    (valid_client(vhost) && valid_client(client)).then_some((vhost, client, ident))
 }
 
 /// `[name]` → `name`.
@@ -528,7 +639,7 @@ fn list_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 }
 
 /// The `"…"` field after the space at `pos`; returns its contents and the index just past the closing quote.
-fn quoted_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+pub(crate) fn quoted_after_space(line: &[u8], pos: usize) -> Option<(&[u8], usize)> {
     if line.get(pos) != Some(&b' ') || line.get(pos + 1) != Some(&b'"') {
         return None;
     }
@@ -1037,6 +1148,60 @@ mod tests {
 
     fn us(s: &str) -> i64 {
         s.parse::<jiff::Timestamp>().unwrap().as_microsecond()
+    }
+
+    #[test]
+    fn common_log_format() {
+        // CLF: no referer or user agent after the byte count
+        let r =
+            parse(br#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#).unwrap();
+        assert_eq!((r.status, r.bytes_sent, r.path.as_deref()), (Some(200), Some(2326), Some("/apache_pb.gif")));
+        assert_eq!((r.consumer.as_deref(), r.referer.as_deref(), r.user_agent.as_deref()), (Some("frank"), None, None));
+        // and `- ` or a trailing word are still not CLF
+        assert!(parse(br#"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 abc"#).is_none());
+    }
+
+    #[test]
+    fn request_time_before_the_referer() {
+        let l =
+            br#"127.0.0.1 - - [19/Feb/2015:15:50:36 -0500] "GET /big.pdf HTTP/1.1" 206 33973115 0.202 "-" "curl/8""#;
+        let r = parse(l).unwrap();
+        assert_eq!((r.status, r.duration_us, r.user_agent.as_deref()), (Some(206), Some(202_000), Some("curl/8")));
+    }
+
+    #[test]
+    fn ingress_real_ip() {
+        let l = br#"10.0.0.9 - [172.17.0.1] - - [07/Dec/2018:18:31:33 +0000] "GET / HTTP/1.1" 200 261 "-" "curl/8" 1904 0.011 [p-8080] 172.17.0.1:9000 298 0.012 200 abc"#;
+        let r = parse_ingress(l).unwrap();
+        assert_eq!(
+            (r.client.as_deref(), r.status, r.route.as_deref()),
+            (Some("172.17.0.1"), Some(200), Some("p-8080"))
+        );
+    }
+
+    #[test]
+    fn virtual_host_before_the_client() {
+        let l = br#"vhost1.domaine.fr 192.168.33.2 - - [26/Dec/2016:16:22:14 +0000] "GET /hello HTTP/1.1" 404 499 "-" "curl/8""#;
+        let r = parse(l).unwrap();
+        assert_eq!(
+            (r.client.as_deref(), r.host.as_deref(), r.status),
+            (Some("192.168.33.2"), Some("vhost1.domaine.fr"), Some(404))
+        );
+        // three words before the identity are neither
+        assert!(parse(br#"a b c - - [26/Dec/2016:16:22:14 +0000] "GET / HTTP/1.1" 404 499 "-" "-""#).is_none());
+    }
+
+    #[test]
+    fn address_list_client() {
+        let r = parse(br#"10.0.0.2, 10.0.0.1, 85.181.35.98 - - [07/Dec/2016:11:05:07 +0100] "GET /ocelot HTTP/1.1" 200 571 "-" "-""#)
+            .unwrap();
+        assert_eq!((r.client.as_deref(), r.status), (Some("10.0.0.2"), Some(200)));
+        let quoted =
+            br#""10.5.102.222, 199.96.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#;
+        assert_eq!(parse(quoted).unwrap().client.as_deref(), Some("10.5.102.222"));
+        // a lone quoted or comma-ended token with nothing else is no list
+        assert!(parse(br#""10.0.0.1 - - [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
+        assert!(parse(br#"10.0.0.1, [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-""#).is_none());
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! Traefik JSON access log (`accessLog.format: json`).
+//! Traefik access logs: JSON (`accessLog.format: json`) and the default `common` format.
 //!
-//! Required: `DownstreamStatus` or `OriginStatus`. Durations are nanoseconds. `OriginStatus` 0 means no upstream
-//! answered (Traefik replied itself). Kept headers appear as `request_<Name>`, `downstream_<Name>`, `origin_<Name>`.
+//! JSON: required `DownstreamStatus` or `OriginStatus`. Durations are nanoseconds. `OriginStatus` 0 means no
+//! upstream answered (Traefik replied itself). Kept headers appear as `request_<Name>`, `downstream_<Name>`,
+//! `origin_<Name>`.
+//!
+//! `common`: nginx's `combined` followed by ` <requests since start> "<router>" "<server URL>" <duration>ms`.
 
 use std::borrow::Cow;
 
@@ -24,21 +27,59 @@ fn header(obj: &Map<String, Value>, prefix: &str, name: &str) -> Option<Cow<'sta
         .and_then(jsonval::text)
 }
 
+/// `http://10.0.0.7:8080/x` → `10.0.0.7:8080`; `None` when there is no host (`/`).
+fn url_host(s: &str) -> Option<&str> {
+    let after = s.split_once("://").map_or(s, |(_, r)| r);
+    let end = after.find('/').unwrap_or(after.len());
+    Some(&after[..end]).filter(|h| !h.is_empty())
+}
+
 /// `ServiceURL`: a string (`http://10.0.0.7:8080`) or Go's `url.URL` object (`{"Host": …}`).
 fn service_url_host(v: &Value) -> Option<Cow<'static, str>> {
     match v {
-        Value::String(s) => {
-            let after = s.split_once("://").map_or(s.as_str(), |(_, r)| r);
-            let end = after.find('/').unwrap_or(after.len());
-            Some(&after[..end]).filter(|h| !h.is_empty()).map(|h| Cow::Owned(h.to_owned()))
-        }
+        Value::String(s) => url_host(s).map(|h| Cow::Owned(h.to_owned())),
         Value::Object(o) => o.get("Host").and_then(jsonval::text),
         _ => None,
     }
 }
 
-/// Parse one Traefik access-log line.
+/// `orders@docker` → `orders`: the provider suffix is Traefik bookkeeping, not the service's name.
+fn without_provider(s: Cow<'_, str>) -> Cow<'_, str> {
+    match s.rsplit_once('@') {
+        Some((name, _)) if !name.is_empty() => Cow::Owned(name.to_owned()),
+        _ => s,
+    }
+}
+
+/// Parse one Traefik access-log line, JSON or `common`.
 pub fn parse(line: &[u8]) -> Option<Record<'_>> {
+    match line.trim_ascii_start().first() {
+        Some(b'{') => parse_json(line),
+        _ => parse_common(line),
+    }
+}
+
+/// Traefik's `common` format (its default):
+/// `<client> - <user> [<time>] "<request>" <status> <bytes> "<referer>" "<user agent>" <requests> "<router>"
+/// "<server URL>" <duration>ms`. The request count is Traefik's since it started, not a latency.
+pub fn parse_common(line: &[u8]) -> Option<Record<'_>> {
+    use super::nginx::{Combined, field, parse_combined, traefik_tail};
+    if !line.ends_with(b"ms") {
+        return None;
+    }
+    let Combined { mut rec, rest, .. } = parse_combined(line)?;
+    let tail = traefik_tail(line, rest)?;
+    rec.duration_us = Some(tail.ms.saturating_mul(1000));
+    rec.route = field(tail.router).map(without_provider);
+    rec.upstream_addr = field(tail.server).and_then(|s| match s {
+        Cow::Borrowed(b) => url_host(b).map(Cow::Borrowed),
+        Cow::Owned(o) => url_host(&o).map(|h| Cow::Owned(h.to_owned())),
+    });
+    Some(rec)
+}
+
+/// Parse one Traefik JSON access-log line.
+pub fn parse_json(line: &[u8]) -> Option<Record<'_>> {
     let obj = jsonval::object(line)?;
     let down = obj.get("DownstreamStatus");
     let origin = obj.get("OriginStatus");
@@ -55,11 +96,7 @@ pub fn parse(line: &[u8]) -> Option<Record<'_>> {
     let trace_id = header(&obj, "request", "Traceparent")
         .and_then(|t| crate::ids::traceparent_trace_id(&t).map(|s| Cow::Owned(s.to_owned())))
         .or_else(|| jtext(&obj, &["TraceId"]));
-    // `orders@docker` → `orders`: the provider suffix is Traefik bookkeeping, not the service's name.
-    let route = jtext(&obj, &["ServiceName", "RouterName"]).map(|s| match s.rsplit_once('@') {
-        Some((name, _)) if !name.is_empty() => Cow::Owned(name.to_owned()),
-        _ => s,
-    });
+    let route = jtext(&obj, &["ServiceName", "RouterName"]).map(without_provider);
     Some(Record {
         time: jsonval::first(&obj, &["StartUTC", "StartLocal", "time"]).and_then(jsonval::time_of),
         method: jtext(&obj, &["RequestMethod"]),
@@ -145,6 +182,30 @@ pub fn write(r: &SynthRequest, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_format() {
+        let line = br#"192.168.33.1 - - [02/Oct/2017:20:22:07 +0000] "GET /ui/x.png HTTP/1.1" 304 0 "-" "curl/8" 262 "web@docker" "http://172.19.0.3:5601" 2ms"#;
+        let r = parse(line).unwrap();
+        assert_eq!((r.status, r.duration_us, r.path.as_deref()), (Some(304), Some(2_000), Some("/ui/x.png")));
+        assert_eq!((r.route.as_deref(), r.upstream_addr.as_deref()), (Some("web"), Some("172.19.0.3:5601")));
+        // the request count (262) is no latency: nginx's and Apache's parsers leave the line to this one
+        assert!(crate::format::apache::parse(line).is_none());
+        assert!(crate::format::nginx::parse(line).is_none());
+        // an empty referer written bare; no server (`/`)
+        let bare = br#"::1 - - [29/Nov/2018:15:03:51 +0000] "GET / HTTP/1.1" 404 19 - "curl/7.62.0" 10 "backend not found" "/" 0ms"#;
+        let r = parse(bare).unwrap();
+        assert_eq!((r.status, r.duration_us, r.upstream_addr.as_deref()), (Some(404), Some(0), None));
+        // no router or server: bare dashes
+        let r = parse(br#"127.0.0.1 - - [07/Dec/2018:04:36:29 +0000] "GET /ping HTTP/1.1" 200 2 "-" "-" 1 - - 0ms"#)
+            .unwrap();
+        assert_eq!(
+            (r.status, r.duration_us, r.route.as_deref(), r.upstream_addr.as_deref()),
+            (Some(200), Some(0), None, None)
+        );
+        // a plain combined line is not Traefik's
+        assert!(parse(br#"::1 - - [29/Nov/2018:15:03:51 +0000] "GET / HTTP/1.1" 404 19 "-" "curl/7.62.0""#).is_none());
+    }
 
     #[test]
     fn nanoseconds_and_origin() {
