@@ -1,5 +1,6 @@
-//! Shell-style glob patterns for file paths: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` (or `[^x]`) and `\` escapes, matched
-//! per path component (a wildcard never matches `/`, and a leading `.` must be matched literally). No `**`.
+//! Shell-style glob patterns for file paths: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` (or `[^x]`), `{a,b}` and `\`
+//! escapes (compiled by `globset`), matched per path component (a wildcard never matches `/`, and a leading `.` must
+//! be matched literally). No `**`.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -10,98 +11,42 @@ pub fn has_magic(component: &[u8]) -> bool {
     component.iter().any(|&b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
 }
 
-/// Whether one file name matches one pattern component.
-pub fn matches(pattern: &[u8], name: &[u8]) -> bool {
-    // Hidden files are only matched by a pattern that starts with a literal dot.
-    if name.first() == Some(&b'.') && pattern.first() != Some(&b'.') {
-        return false;
-    }
-    // Iterative matcher with single-star backtracking: O(pattern * name).
-    let (mut p, mut n) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p + 1, n));
-                p += 1;
-                continue;
-            }
-            Some(b'?') => {
-                p += 1;
-                n += 1;
-                continue;
-            }
-            Some(b'[') => {
-                if let Some((hit, next)) = class(pattern, p, name[n]) {
-                    if hit {
-                        p = next;
-                        n += 1;
-                        continue;
-                    }
-                } else if name[n] == b'[' {
-                    // An unclosed `[` is a literal.
-                    p += 1;
-                    n += 1;
-                    continue;
-                }
-            }
-            Some(b'\\') if pattern.get(p + 1) == Some(&name[n]) => {
-                p += 2;
-                n += 1;
-                continue;
-            }
-            // A trailing `\` is a literal.
-            Some(&c) if c == name[n] && !(c == b'\\' && p + 1 < pattern.len()) => {
-                p += 1;
-                n += 1;
-                continue;
-            }
-            _ => {}
-        }
-        // Mismatch: let the last star swallow one more byte, or fail.
-        match star {
-            Some((sp, sn)) => {
-                star = Some((sp, sn + 1));
-                p = sp;
-                n = sn + 1;
-            }
-            None => return false,
-        }
-    }
-    pattern[p..].iter().all(|&b| b == b'*')
+/// One pattern component, compiled once for the names of a directory.
+struct Pattern {
+    /// The wildcard matcher; `None` for a component `globset` does not take (an unclosed `[`, a trailing `\\`,
+    /// invalid UTF-8), which then matches only itself, as a shell takes it.
+    glob: Option<globset::GlobMatcher>,
+    literal: Vec<u8>,
 }
 
-/// Matches `c` against the class starting at `pattern[start] == b'['`; returns (matched, index after `]`), or None if
-/// the class is not closed.
-fn class(pattern: &[u8], start: usize, c: u8) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negate = matches!(pattern.get(i), Some(b'!' | b'^'));
-    if negate {
-        i += 1;
+impl Pattern {
+    fn new(pattern: &[u8]) -> Self {
+        let glob = std::str::from_utf8(pattern).ok().and_then(|p| {
+            globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .ok()
+                .map(|g| g.compile_matcher())
+        });
+        Pattern { glob, literal: pattern.to_vec() }
     }
-    let mut hit = false;
-    let mut first = true;
-    loop {
-        let &b = pattern.get(i)?;
-        if b == b']' && !first {
-            return Some((hit != negate, i + 1));
+
+    fn matches(&self, name: &[u8]) -> bool {
+        // hidden files are only matched by a pattern that starts with a literal dot
+        if name.first() == Some(&b'.') && self.literal.first() != Some(&b'.') {
+            return false;
         }
-        first = false;
-        let lo = if b == b'\\' {
-            i += 1;
-            *pattern.get(i)?
-        } else {
-            b
-        };
-        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
-            let hi = pattern[i + 2];
-            hit |= lo <= c && c <= hi;
-            i += 3;
-        } else {
-            hit |= lo == c;
-            i += 1;
+        match &self.glob {
+            Some(g) => g.is_match(Path::new(std::ffi::OsStr::from_bytes(name))),
+            None => self.literal == name,
         }
     }
+}
+
+/// Whether one file name matches one pattern component.
+pub fn matches(pattern: &[u8], name: &[u8]) -> bool {
+    Pattern::new(pattern).matches(name)
 }
 
 /// Expands a pattern (wildcards allowed in any component, `**` not special) to the regular files that match it, sorted,
@@ -113,11 +58,12 @@ pub fn expand(pattern: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     for comp in parents {
         let bytes = comp.as_os_str().as_bytes();
         if matches!(comp, Component::Normal(_)) && has_magic(bytes) {
+            let pattern = Pattern::new(bytes);
             let mut next = Vec::new();
             for dir in &dirs {
                 for name in list(dir) {
                     let path = dir.join(&name);
-                    if matches(bytes, name.as_bytes()) && fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    if pattern.matches(name.as_bytes()) && fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
                         next.push(path);
                     }
                 }
@@ -131,11 +77,12 @@ pub fn expand(pattern: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
         }
     }
     let pat = last.as_os_str().as_bytes();
+    let pattern = Pattern::new(pat);
     let mut files = Vec::new();
     for dir in &dirs {
         if matches!(last, Component::Normal(_)) && has_magic(pat) {
             for name in list(dir) {
-                if matches(pat, name.as_bytes()) {
+                if pattern.matches(name.as_bytes()) {
                     let path = dir.join(&name);
                     if fs::metadata(&path).is_ok_and(|m| m.is_file()) {
                         files.push(path);
@@ -189,6 +136,8 @@ mod tests {
         assert!(matches(b"a\\\\", b"a\\"));
         assert!(matches(b"a\\", b"a\\"));
         assert!(!matches(b"a\\", b"a"));
+        assert!(matches(b"{api,web}.access.log", b"web.access.log"));
+        assert!(!matches(b"{api,web}.access.log", b"db.access.log"));
         assert!(matches(b"", b""));
         assert!(!matches(b"", b"a"));
     }
