@@ -51,10 +51,7 @@ fn tag(tags: &[u8], name: &[u8]) -> Option<u64> {
 /// Parse a line if it has the shape of Envoy's own log (`[time][thread][level][component] …`).
 pub fn parse(line: &[u8]) -> Option<DebugLine<'_>> {
     let (time, rest) = bracket(line)?;
-    let (wall, used) = super::plain::scan_iso(time)?;
-    if used != time.len() {
-        return None;
-    }
+    let wall = super::time::parse_iso(time)?;
     let (thread, rest) = bracket(rest)?;
     number(thread)?;
     let (level, rest) = bracket(rest)?;
