@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod cli;
 pub mod commands;
+pub mod compressed;
 pub mod config;
 pub mod demo;
 pub mod demo_target;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -32,6 +32,8 @@ pub enum SourceKind {
     Glob(String),
     /// Standard input.
     Stdin,
+    /// A compressed file (a rotated `access.log.2.gz`): read decompressed, once; it does not grow.
+    Compressed(PathBuf),
     /// The output of one command, or of several feeding one source, each labelling its lines (one `ssh` per host
     /// of a multi-host URL).
     Commands(Vec<CommandSpec>),
@@ -45,9 +47,18 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
         SourceKind::Commands(SshUrl::parse(arg)?.commands(lines))
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
+    } else if is_compressed(Path::new(arg)) {
+        SourceKind::Compressed(PathBuf::from(arg))
     } else {
         SourceKind::File(PathBuf::from(arg))
     })
+}
+
+/// Whether a file's first bytes say it is compressed.
+fn is_compressed(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && crate::compressed::Compression::of(&head).is_some()
 }
 
 /// How to follow files and run commands, from the command line (`tail` = lines of each file to start with).
@@ -297,6 +308,10 @@ pub fn spawn_sources(
             }
             SourceKind::Stdin => {
                 tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx.clone()));
+                Vec::new()
+            }
+            SourceKind::Compressed(p) => {
+                tokio::spawn(crate::source::stream::read_compressed(id, p, follow.max_batch_bytes, tx.clone()));
                 Vec::new()
             }
             SourceKind::Commands(cs) => cs,

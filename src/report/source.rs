@@ -64,7 +64,7 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
         return Ok(OpenedSource { input: Box::new(joined), prefix: Vec::new(), parser, role, start: 0 });
     }
     // a window: read only the part of the file that holds it, found by binary search on the lines' times
-    if let Some(w) = opts.window.filter(|_| path != "-")
+    if let Some(w) = opts.window.filter(|_| path != "-" && !is_compressed(path))
         && let Some((start, end)) =
             crate::window::byte_range(path, &parser, &w).with_context(|| format!("cannot read {path}"))?
     {
@@ -178,16 +178,27 @@ fn read_prefix(input: &mut dyn Read) -> io::Result<(Vec<u8>, usize)> {
     }
 }
 
-/// Open `path` (`-` = standard input) for reading.
+/// Open `path` (`-` = standard input) for reading, decompressed when its first bytes say it is compressed
+/// (gzip, zstd).
 pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
-    if path == "-" {
-        return Ok(Box::new(io::stdin()));
-    }
-    let f = File::open(path).with_context(|| format!("cannot read {path}"))?;
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        anyhow::bail!("cannot read {path}: it is a directory");
-    }
-    Ok(Box::new(f))
+    let input: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
+    } else {
+        let f = File::open(path).with_context(|| format!("cannot read {path}"))?;
+        if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            anyhow::bail!("cannot read {path}: it is a directory");
+        }
+        Box::new(f)
+    };
+    let (input, _) = crate::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
+    Ok(input)
+}
+
+/// Whether the file at `path` is compressed (its bytes cannot be searched or sought in as text).
+fn is_compressed(path: &str) -> bool {
+    let mut head = [0u8; 4];
+    File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && crate::compressed::Compression::of(&head).is_some()
 }
 
 /// Choose the parser for a source from its first bytes (or the forced format).

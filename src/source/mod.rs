@@ -59,6 +59,8 @@ pub enum SourceEvent {
     Resumed { command: String, away: std::time::Duration, how: String },
     /// A stream (standard input) reached its end.
     Ended { name: String },
+    /// A compressed file could not be decompressed past some point: what came before was read, the rest is lost.
+    Undecodable { path: PathBuf, error: String },
 }
 
 impl std::fmt::Display for SourceEvent {
@@ -69,6 +71,9 @@ impl std::fmt::Display for SourceEvent {
             SourceEvent::Rotated { path } => write!(f, "{}: rotated, reading the new file", path.display()),
             SourceEvent::Truncated { path } => write!(f, "{}: truncated, reading from its start", path.display()),
             SourceEvent::Unreadable { path, error } => write!(f, "{}: {error} (retrying)", path.display()),
+            SourceEvent::Undecodable { path, error } => {
+                write!(f, "{}: cannot be decompressed further ({error}); the lines before were read", path.display())
+            }
             SourceEvent::Discovered { path } => write!(f, "{}: new file, following it", path.display()),
             SourceEvent::Started { command } => write!(f, "`{command}` started"),
             SourceEvent::Stderr { command, line } => write!(f, "`{command}`: {line}"),

@@ -150,6 +150,47 @@ pub async fn follow_stdin(id: SourceId, max_batch: usize, tx: Sender<SourceMsg>)
     }
 }
 
+/// Reads a compressed file (a rotated log) decompressed, to its end: it does not grow, so it is not followed.
+pub async fn read_compressed(id: SourceId, path: std::path::PathBuf, max_batch: usize, tx: Sender<SourceMsg>) {
+    use tokio::io::AsyncWriteExt;
+    let name = path.display().to_string();
+    let (mut writer, reader) = tokio::io::duplex(256 << 10);
+    let runtime = tokio::runtime::Handle::current();
+    let failed = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> Option<String> {
+            let opened = std::fs::File::open(&path).and_then(crate::compressed::open);
+            let mut input = match opened {
+                Ok((input, _)) => input,
+                Err(e) => return Some(e.to_string()),
+            };
+            let mut chunk = vec![0u8; 64 << 10];
+            loop {
+                match std::io::Read::read(&mut input, &mut chunk) {
+                    Ok(0) => return None,
+                    Ok(n) => {
+                        if runtime.block_on(writer.write_all(&chunk[..n])).is_err() {
+                            return None; // nobody reads any more
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Some(e.to_string()),
+                }
+            }
+        })
+    };
+    let mut next = 1;
+    let to = Sink { id, label: None, name: &name, max_batch, tx: &tx };
+    if !pump(&to, reader, &mut next, None).await {
+        return;
+    }
+    let event = match failed.await {
+        Ok(Some(error)) => SourceEvent::Undecodable { path, error },
+        _ => SourceEvent::Ended { name },
+    };
+    let _ = tx.send(SourceMsg::Event(id, event)).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
