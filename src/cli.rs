@@ -166,6 +166,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "REGEX")]
     pub marker_regex: Option<String>,
     /// Reading options.
+    /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
+    /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    #[arg(long, value_name = "LEVEL", default_value = "low")]
+    pub priority: crate::priority::Priority,
     #[command(flatten)]
     pub input: InputArgs,
     /// Log files (`-` for standard input); their role comes from their format.
@@ -186,6 +190,10 @@ pub struct TraceArgs {
     #[arg(value_name = "ID")]
     pub id: String,
     /// Reading options.
+    /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
+    /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    #[arg(long, value_name = "LEVEL", default_value = "low")]
+    pub priority: crate::priority::Priority,
     #[command(flatten)]
     pub input: InputArgs,
     /// Log files (`-` for standard input).

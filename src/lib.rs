@@ -19,6 +19,7 @@ pub mod ids;
 pub mod markers;
 pub mod matching;
 pub mod output;
+pub mod priority;
 pub mod record;
 pub mod replay;
 pub mod report;

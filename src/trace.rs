@@ -374,6 +374,9 @@ pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
+    for problem in crate::priority::apply(args.priority) {
+        crate::output::warn(format_args!("{problem}"));
+    }
     let (trace, errors) = find(&args.id, &sources, &opts, args.limit);
     for e in &errors {
         crate::output::warn(format_args!("{e:#}"));

@@ -203,6 +203,9 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
+    for problem in crate::priority::apply(args.priority) {
+        crate::output::warn(format_args!("{problem}"));
+    }
     let baseline = match &args.baseline {
         Some(b) => Some(crate::report::baseline::Baseline::parse(b).map_err(usage)?),
         None => None,

@@ -32,7 +32,7 @@ pub struct ScanOptions {
 impl ScanOptions {
     /// Worker threads to use: the configured number, or all cores.
     pub fn threads(&self) -> usize {
-        if self.threads == 0 { scan::default_threads() } else { self.threads }
+        if self.threads == 0 { crate::priority::threads(scan::default_threads()) } else { self.threads }
     }
 }
 
@@ -70,7 +70,7 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     {
         let mut file = File::open(path).with_context(|| format!("cannot read {path}"))?;
         io::Seek::seek(&mut file, io::SeekFrom::Start(start))?;
-        let input = Box::new(file.take(end - start));
+        let input = Box::new(crate::priority::Sequential::new(file).take(end - start));
         return Ok(OpenedSource { input, prefix: Vec::new(), parser, role, start });
     }
     Ok(OpenedSource { input, prefix, parser, role, start: 0 })
@@ -188,7 +188,7 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
         if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
             anyhow::bail!("cannot read {path}: it is a directory");
         }
-        Box::new(f)
+        Box::new(crate::priority::Sequential::new(f))
     };
     let (input, _) = crate::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
     Ok(input)
