@@ -16,11 +16,10 @@ use crate::record::Role;
 use crate::replay::batch::{self, BatchOptions, Summary};
 use crate::replay::breaker::Circuit;
 use crate::replay::request::{self, Request, is_idempotent};
-use crate::replay::safety::check_target;
+use crate::replay::safety::check_request;
 use crate::replay::select::{is_request, oldest_first};
-use crate::replay::send::{Outcome, SendOptions, client, send};
+use crate::replay::send::{Outcome, SendOptions, send_alone};
 use crate::replay::settings::Settings;
-use crate::urls::is_loopback;
 
 /// Each attempt's timeout in the console.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,7 +49,7 @@ pub enum Sending {
     /// Nothing sent yet, or the last one finished.
     Idle,
     /// Waiting for `y`: why it asks, and what it would send.
-    Confirm { reason: String, request: Request },
+    Confirm { reason: String, request: Box<Request> },
     /// In flight since then.
     InFlight { since: Instant },
     /// The request in flight was aborted.
@@ -278,7 +277,7 @@ impl App {
                     return;
                 };
                 if self.keymap.action_in(Context::Prompt, k) == Some(Action::Confirm) {
-                    self.dispatch(request);
+                    self.dispatch(*request);
                 } else if let Some(ReplayView::Single(s)) = self.replay.as_mut() {
                     s.message = Some((false, "not sent".into()));
                 }
@@ -400,8 +399,8 @@ impl App {
     /// `ctrl-s`: send what the editor holds, asking first when it is not idempotent or goes to another host.
     fn replay_send(&mut self) {
         let settings = &self.replay_settings;
-        let (redactor, allow, base_host) =
-            (settings.redactor.clone(), settings.allow_hosts.clone(), settings.base_host());
+        let (redactor, allow, base_host, transport) =
+            (settings.redactor.clone(), settings.allow_hosts.clone(), settings.base_host(), settings.transport.clone());
         let Some(view) = self.replay.as_mut() else { return };
         let ReplayView::Single(s) = view else { return };
         if matches!(s.sending, Sending::InFlight { .. }) {
@@ -421,7 +420,9 @@ impl App {
             s.before = req.clone();
         }
         s.editing = false;
-        if let Err(refusal) = check_target(&req.url, allow.as_deref()) {
+        let mut req = req;
+        transport.apply(&mut req);
+        if let Err(refusal) = check_request(&req, allow.as_deref()) {
             s.message = Some((true, format!("{refusal} (nothing sent)")));
             return;
         }
@@ -442,7 +443,7 @@ impl App {
         if reasons.is_empty() {
             self.dispatch(req);
         } else {
-            s.sending = Sending::Confirm { reason: reasons.join("; "), request: req };
+            s.sending = Sending::Confirm { reason: reasons.join("; "), request: Box::new(req) };
         }
     }
 
@@ -461,10 +462,7 @@ impl App {
         let opts = send_options(&req.method);
         let sent = req.clone();
         let task = runtime.spawn(async move {
-            let outcome = match client(sent.insecure, sent.follow_redirects, is_loopback(&sent.url)) {
-                Ok(c) => send(&c, &sent, &opts).await,
-                Err(e) => Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() },
-            };
+            let outcome = send_alone(&sent, &opts).await;
             let _ = tx.send(ActionMsg::Replayed { seq, outcome });
         });
         s.task = Some(task.abort_handle());
@@ -597,8 +595,9 @@ impl App {
         let mut rows = Vec::new();
         let mut jobs = Vec::new();
         for (_, _, place, rec) in &picked {
-            let Ok(rebuilt) = request::from_record(rec, &opts) else { continue };
-            if let Err(refusal) = check_target(&rebuilt.request.url, s.allow_hosts.as_deref()) {
+            let Ok(mut rebuilt) = request::from_record(rec, &opts) else { continue };
+            s.transport.apply(&mut rebuilt.request);
+            if let Err(refusal) = check_request(&rebuilt.request, s.allow_hosts.as_deref()) {
                 self.notice = Some(format!("{refusal} (nothing sent)"));
                 return;
             }
