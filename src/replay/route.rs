@@ -188,10 +188,12 @@ pub fn wire(url: &str, route: &Route) -> anyhow::Result<Wire> {
     let dest_ip = dest_host.parse::<IpAddr>().ok();
     let addrs = match dest_ip {
         Some(ip) => vec![SocketAddr::new(ip, dest_port)],
-        None => resolved,
+        None => resolved.clone(),
     };
     let untouched = name == host && dest_host == host && dest_port == port;
-    if untouched && addrs.is_empty() {
+    if untouched && resolved.is_empty() {
+        // nothing changes where the URL's host connects: the client resolves it (or uses its address) itself
+        let addrs = Vec::new();
         return Ok(Wire { url: url.to_string(), host_header: None, dest: (dest_host, dest_port), pin: None, addrs });
     }
     if name.parse::<IpAddr>().is_ok() && (name != dest_host || !addrs.is_empty() && dest_ip.is_none()) {
