@@ -62,6 +62,14 @@ fn connect_to_keeps_the_name_for_sni_and_the_certificate_and_errors_say_what_to_
     assert_eq!(seen[0].sni.as_deref(), Some("api.internal"), "SNI is the name, not the address");
     assert_eq!((seen[0].target.as_str(), seen[0].host.as_deref()), ("/v1/orders/7?x=1", Some("api.internal")));
 
+    // --resolve: the name on its own port resolves to the address
+    let (base, resolve) =
+        (format!("https://api.internal:{}", server.port()), format!("api.internal:{}:127.0.0.1", server.port()));
+    let (code, out, err) = run(&log, &["--json", "--base", &base, "--resolve", &resolve, "--cacert", &ca]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(json(&out)[0]["replayed"]["status"], 200);
+    assert_eq!(server.seen().last().unwrap().sni.as_deref(), Some("api.internal"));
+
     // without the CA: the certificate's issuer is unknown, and the result says what to give
     let (code, out, _) = run(&log, &["--base", "https://api.internal", "--connect-to", &connect]);
     assert_eq!(code, Some(1));
@@ -83,6 +91,7 @@ fn connect_to_keeps_the_name_for_sni_and_the_certificate_and_errors_say_what_to_
         run(&log, &["--json", "--base", &base, "--tls-server-name", "api.internal", "--cacert", &ca]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(server.seen().last().unwrap().sni.as_deref(), Some("api.internal"));
+    assert_eq!(server.seen().len(), 3);
 
     // nothing listens: the address is named
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -247,4 +256,24 @@ fn insecure_is_flagged_on_the_result_and_the_allowlist_covers_the_address() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("goes to 127.0.0.1, which is not in [replay] allow_hosts"), "{err}");
     assert_eq!(server.handshakes().len(), before, "nothing sent");
+}
+
+#[test]
+fn a_connection_never_made_times_out_as_connecting() {
+    // a listener that never accepts, its queue filled: the next connection hangs in the handshake
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    while held.len() < 4096 {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    let log = log(504, "10.0.0.7:8443");
+    let connect = format!("api.internal:443:127.0.0.1:{}", addr.port());
+    let (code, out, _) = run(&log, &["--base", "https://api.internal", "--connect-to", &connect, "--timeout", "1"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("timed out after 1 s connecting to 127.0.0.1:{}", addr.port())), "{out}");
+    drop(listener);
 }

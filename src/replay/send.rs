@@ -185,8 +185,8 @@ pub async fn prepare(req: &Request, timeout: Duration) -> Result<Prepared, Strin
         no_proxy: loopback || routed,
         tls: req.tls.clone(),
         pin: w.pin.clone().map(|p| (p, addrs)),
-        // just under the attempt's timeout, so a connection never made is told as such
-        connect_timeout: Some(timeout.mul_f64(0.999)),
+        // just under the attempt's timeout (whose clock starts first), so a connection never made is told as such
+        connect_timeout: Some(timeout.saturating_sub(Duration::from_millis(50).min(timeout / 10))),
     };
     let attempted = Attempted {
         timeout,
