@@ -415,7 +415,8 @@ fn item_text(it: &Item, sides: Option<&[Option<&Outcome>]>, redactor: &Redactor,
     };
     let logged = it.logged.clone().unwrap_or_default();
     const W: usize = 24;
-    let pad = |s: String, visible: usize| format!("{s}{}", " ".repeat(W.saturating_sub(visible)));
+    // at least two spaces between columns, however wide a cell
+    let pad = |s: String, visible: usize| format!("{s}{}", " ".repeat(W.saturating_sub(visible).max(2)));
     let row = |o: &mut String, label: &str, logged: String, cells: Vec<(String, usize)>| {
         let n = cells.len();
         let mut line = format!("  {label:<9} {}", pad(logged.clone(), logged.chars().count()));
