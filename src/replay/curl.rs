@@ -752,6 +752,28 @@ mod tests {
     }
 
     #[test]
+    fn connection_and_tls_options_round_trip() {
+        let req = from_curl(
+            "curl --connect-to api.internal:443:10.0.0.7:8443 --resolve 'x:80:127.0.0.1,[::1]' --cacert ca.pem \
+             --cert c.pem --key k.pem https://api.internal/x",
+        )
+        .unwrap();
+        assert_eq!(req.route.connect_to[0].to_arg(), "api.internal:443:10.0.0.7:8443");
+        assert_eq!(req.route.resolve[0].addrs.len(), 2);
+        assert_eq!((req.tls.cacert.as_deref(), req.tls.key.as_deref()), (Some("ca.pem"), Some("k.pem")));
+        for cmd in [
+            "curl --connect-to '[a]b:1:c:2' http://h/",
+            "curl --connect-to 'a]:1:[b:2' http://h/",
+            "curl --connect-to '::[::1]:9' http://h/",
+            "curl --connect-to 'A.Example:1:B:' http://h/",
+            "curl --resolve '*:443:10.0.0.1' -E c.pem http://h/",
+            "curl --cacert $'a\\x1bb' http://h/",
+        ] {
+            crate::fuzzing::curl(cmd.as_bytes());
+        }
+    }
+
+    #[test]
     fn exports_a_plain_get_as_a_readable_line() {
         let mut req = request("GET", "https://api.example.com/v1/orders?id=7");
         req.headers = vec![hdr("Accept", "*/*"), hdr("X-Request-ID", "abc")];

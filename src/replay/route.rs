@@ -31,15 +31,15 @@ pub struct Resolve {
     pub addrs: Vec<IpAddr>,
 }
 
-/// Split `s` at its `:`s, keeping `[…]` (an IPv6 address) whole.
+/// Split `s` at its `:`s, keeping a field that starts with `[` whole up to its `]` (an IPv6 address).
 fn fields(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let (mut start, mut depth) = (0, 0);
+    let (mut start, mut bracketed) = (0, false);
     for (i, c) in s.char_indices() {
         match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            ':' if depth == 0 => {
+            '[' if i == start => bracketed = true,
+            ']' => bracketed = false,
+            ':' if !bracketed => {
                 out.push(&s[start..i]);
                 start = i + 1;
             }
@@ -50,8 +50,10 @@ fn fields(s: &str) -> Vec<&str> {
     out
 }
 
+/// A host as written, without the brackets of an IPv6 address, lower case.
 fn unbracket(h: &str) -> String {
-    h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()
+    let inner = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(h);
+    inner.to_ascii_lowercase()
 }
 
 fn port(s: &str, what: &str) -> anyhow::Result<Option<u16>> {
@@ -118,9 +120,10 @@ impl Resolve {
     }
 }
 
-/// An IPv6 address in brackets, as URLs and curl write it; anything else as it is.
+/// An IPv6 address in brackets, as URLs and curl write it (and a name that starts with `[`, so it reads back the
+/// same); anything else as it is.
 pub fn bracket(h: &str) -> String {
-    if h.contains(':') && !h.starts_with('[') { format!("[{h}]") } else { h.to_string() }
+    if h.contains(':') || h.starts_with('[') { format!("[{h}]") } else { h.to_string() }
 }
 
 /// Connection settings a request carries besides its URL.
