@@ -1,10 +1,9 @@
 //! Sending one request with its retries, and what came back.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-
-use std::net::SocketAddr;
 
 use super::failure::{Attempted, describe};
 use super::request::Request;
@@ -178,11 +177,11 @@ pub async fn prepare(req: &Request, timeout: Duration) -> Result<Prepared, Strin
     }
     let name = reqwest::Url::parse(&w.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
     let routed = w.pin.is_some() || !w.addrs.is_empty();
-    let loopback = crate::urls::is_loopback(&req.url) || routed && addrs.iter().all(|a| a.ip().is_loopback());
     let client = ClientOptions {
         insecure: req.insecure,
         follow_redirects: req.follow_redirects,
-        no_proxy: loopback || routed,
+        // a connection aimed at an address goes there, not through a proxy
+        no_proxy: crate::urls::is_loopback(&req.url) || routed,
         tls: req.tls.clone(),
         pin: w.pin.clone().map(|p| (p, addrs)),
         // just under the attempt's timeout (whose clock starts first), so a connection never made is told as such

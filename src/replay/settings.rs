@@ -86,10 +86,19 @@ impl Transport {
         Ok(Transport { route, tls, insecure: flags.insecure || cfg.insecure, upstream_scheme: scheme })
     }
 
-    /// Give `req` these settings (its own rules first, as an imported curl command's).
+    /// Give `req` these settings (its own rules first, as an imported curl command's). Applying them twice (a
+    /// request from the history) changes nothing.
     pub fn apply(&self, req: &mut Request) {
-        req.route.connect_to.extend(self.route.connect_to.iter().cloned());
-        req.route.resolve.extend(self.route.resolve.iter().cloned());
+        for c in &self.route.connect_to {
+            if !req.route.connect_to.contains(c) {
+                req.route.connect_to.push(c.clone());
+            }
+        }
+        for r in &self.route.resolve {
+            if !req.route.resolve.contains(r) {
+                req.route.resolve.push(r.clone());
+            }
+        }
         if req.route.server_name.is_none() {
             req.route.server_name = self.route.server_name.clone();
         }
@@ -168,5 +177,31 @@ impl Settings {
     /// The host the base URL names (lower case), for "is this the configured target?".
     pub fn base_host(&self) -> Option<String> {
         reqwest::Url::parse(self.base.as_deref()?).ok()?.host_str().map(|h| h.to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_applies_once_and_chooses_the_upstream_scheme() {
+        let cfg = ReplayConfig { connect_to: vec!["a:443:10.0.0.7:8443".into()], ..Default::default() };
+        let t = Transport::new(&cfg, &TransportFlags { cacert: Some("ca.pem".into()), ..Default::default() }).unwrap();
+        let mut req = Request { url: "http://gw/x".into(), ..Default::default() };
+        t.apply(&mut req);
+        t.apply(&mut req);
+        assert_eq!((req.route.connect_to.len(), req.tls.cacert.as_deref()), (1, Some("ca.pem")));
+        assert_eq!(t.upstream_scheme(&req), "https", "TLS files mean https");
+        assert_eq!(Transport::default().upstream_scheme(&req), "http", "else the request's own scheme");
+        let bad = TransportFlags { upstream_scheme: Some("ftp".into()), ..Default::default() };
+        assert!(Transport::new(&ReplayConfig::default(), &bad).is_err());
+        let key_alone = TransportFlags { key: Some("k.pem".into()), ..Default::default() };
+        assert!(
+            Transport::new(&ReplayConfig::default(), &key_alone)
+                .unwrap_err()
+                .to_string()
+                .contains("--key needs --cert")
+        );
     }
 }
