@@ -116,6 +116,9 @@ pub struct ClientOptions {
     pub pin: Option<(String, Vec<SocketAddr>)>,
     /// How long connecting may take.
     pub connect_timeout: Option<Duration>,
+    /// Speak HTTP/1.1 only: the Host header then names the site, where HTTP/2 would name the URL's authority
+    /// (the connected port) and a strict server refuses the two differing.
+    pub http1_only: bool,
 }
 
 /// A client for replays: redirects followed only when asked, and then only on the same host and port; proxies
@@ -143,6 +146,9 @@ pub fn client(o: &ClientOptions) -> anyhow::Result<reqwest::Client> {
     }
     if o.no_proxy {
         builder = builder.no_proxy();
+    }
+    if o.http1_only {
+        builder = builder.http1_only();
     }
     Ok(builder.build()?)
 }
@@ -186,6 +192,7 @@ pub async fn prepare(req: &Request, timeout: Duration) -> Result<Prepared, Strin
         pin: w.pin.clone().map(|p| (p, addrs)),
         // just under the attempt's timeout (whose clock starts first), so a connection never made is told as such
         connect_timeout: Some(timeout.saturating_sub(Duration::from_millis(50).min(timeout / 10))),
+        http1_only: w.host_header.is_some(),
     };
     let attempted = Attempted {
         timeout,

@@ -395,12 +395,16 @@ fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
                 if o.attempts.len() > 1 {
                     after.push_str(&format!(" ×{}", o.attempts.len()));
                 }
+
                 if let (None, Some(err)) = (o.status, &o.error) {
                     after.push_str(&format!(" {}", e(err)));
                 }
             }
         }
         spans.push(Span::styled(format!("{after:<10} "), t.dim));
+        if matches!(&row.result, Some(Some(o)) if o.insecure) {
+            spans.push(Span::styled("cert NOT checked ", t.alert));
+        }
         spans.push(Span::styled(format!("{:<place_w$}  ", e(&row.place)), t.dim));
         spans.push(Span::raw(format!("{} {}", e(&row.method), e(&row.path))));
         lines.push(Line::from(spans));
