@@ -179,6 +179,7 @@ fn both_shows_the_gateway_and_the_upstream_beside_the_logged_outcome() {
     assert!(status.contains("502 Bad Gateway") && status.contains("200 OK"), "{out}");
     assert!(out.contains("logged") && out.contains("gateway") && out.contains("upstream"), "{out}");
     assert!(out.contains("differ    status, body"), "{out}");
+    assert!(out.contains("verdict   gateway same, upstream changed"), "{out}");
     // a digest as wide as its column still stands apart from the next
     let body = out.lines().find(|l| l.trim_start().starts_with("body")).unwrap_or_default();
     assert!(body.matches("sha256:").count() == 2 && body.contains(" B  sha256:"), "{out}");

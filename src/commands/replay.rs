@@ -484,13 +484,22 @@ fn item_text(it: &Item, sides: Option<&[Option<&Outcome>]>, redactor: &Redactor,
         let text = if differ.is_empty() { "nothing".to_string() } else { differ.join(", ") };
         let _ = writeln!(o, "  {:<9} {}", "differ", paint(color, if differ.is_empty() { "2" } else { "1;33" }, &text));
     }
-    let verdict = Verdict::of(logged.status, sides[0]);
-    let vcolor = match verdict {
-        Verdict::Same => "2",
-        Verdict::Changed => "1;33",
-        Verdict::Failed | Verdict::Skipped => "1;31",
-    };
-    let _ = writeln!(o, "  {:<9} {}", "verdict", paint(color, vcolor, verdict.name()));
+    // against the logged status, each side's: with --both, the gateway's first
+    let verdicts: Vec<String> = names
+        .iter()
+        .zip(sides.iter())
+        .map(|(name, side)| {
+            let verdict = Verdict::of(logged.status, *side);
+            let vcolor = match verdict {
+                Verdict::Same => "2",
+                Verdict::Changed => "1;33",
+                Verdict::Failed | Verdict::Skipped => "1;31",
+            };
+            let label = if sides.len() > 1 { format!("{name} ") } else { String::new() };
+            format!("{label}{}", paint(color, vcolor, verdict.name()))
+        })
+        .collect();
+    let _ = writeln!(o, "  {:<9} {}", "verdict", verdicts.join(", "));
     for (name, out) in names.iter().zip(sides.iter()) {
         let Some(out) = out.filter(|out| out.responded()) else { continue };
         if sides.len() > 1 {
