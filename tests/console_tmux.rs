@@ -858,13 +858,17 @@ fn replay_pane_sends_straight_to_the_logged_upstream_over_tls() {
     );
     let t = Tmux::start("upstream", 200, 50, dir.path(), &cmd);
     t.wait("the log", |s| s.has("/v1/orders/42"));
-    // Esc alone: the editor stops taking keys, so `u` is the pane's key
     t.keys(&["e"]);
     t.expect("the replay pane", |s| {
         check!(s.has("502 Bad Gateway"), "the logged status is not shown");
         Ok(())
     });
+    // Esc alone, and seen done, before `u`: ESC and a key read together are Alt and that key
     t.keys(&["Escape"]);
+    t.expect("the editor left: the pane's own keys in its hints", |s| {
+        check!(s.has("u to upstream · b both"), "still editing");
+        Ok(())
+    });
     t.keys(&["u"]);
     t.expect("the question before going around the gateway", |s| {
         check!(s.has(&format!("straight to the upstream 127.0.0.1:{}", upstream.port())), "no question");
