@@ -170,6 +170,11 @@ fn both_shows_the_gateway_and_the_upstream_beside_the_logged_outcome() {
     let differ: Vec<&str> = r["differ"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(differ.starts_with(&["status", "body"]), "{differ:?}");
     assert!(r["upstream"]["body_sha256"].as_str().unwrap().len() == 64);
+    let summary = &json(&out)[1]["summary"];
+    assert_eq!(
+        (summary["matrix"]["502"]["502"].as_u64(), summary["upstream_matrix"]["502"]["200"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(gateway.seen()[0].header("host"), Some("api.internal"));
     assert_eq!(upstream.seen()[0].sni.as_deref(), Some("api.internal"));
 
@@ -180,6 +185,7 @@ fn both_shows_the_gateway_and_the_upstream_beside_the_logged_outcome() {
     assert!(out.contains("logged") && out.contains("gateway") && out.contains("upstream"), "{out}");
     assert!(out.contains("differ    status, body"), "{out}");
     assert!(out.contains("verdict   gateway same, upstream changed"), "{out}");
+    assert!(out.contains("logged → gateway: 502 → 502 ×1\nlogged → upstream: 502 → 200 ×1"), "{out}");
     // a digest as wide as its column still stands apart from the next
     let body = out.lines().find(|l| l.trim_start().starts_with("body")).unwrap_or_default();
     assert!(body.matches("sha256:").count() == 2 && body.contains(" B  sha256:"), "{out}");

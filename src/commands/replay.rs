@@ -297,7 +297,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<i32> {
                     (next_job..next_job + n).map(|j| pending.remove(&j).expect("checked above")).collect();
                 let it = &items[item];
                 all_answered &= got.iter().all(|o| o.as_ref().is_some_and(Outcome::responded));
-                summary.add(it.logged.as_ref().and_then(|l| l.status), got[0].as_ref());
+                let logged_status = it.logged.as_ref().and_then(|l| l.status);
+                summary.add(logged_status, got[0].as_ref());
+                if let Some(up) = got.get(1) {
+                    summary.add_upstream(logged_status, up.as_ref());
+                }
                 let sides: Vec<Option<&Outcome>> = got.iter().map(Option::as_ref).collect();
                 if args.json {
                     writeln!(out, "{}", json_string(&item_json(it, Some(&sides), redactor), false))?;
@@ -521,7 +525,8 @@ fn item_text(it: &Item, sides: Option<&[Option<&Outcome>]>, redactor: &Redactor,
     o
 }
 
-/// The summary as text: the counts, the circuit, then the logged → replayed matrix.
+/// The summary as text: the counts, the circuit, then the logged → replayed matrix (with `--both`, the gateway's
+/// and the upstream's).
 fn summary_text(s: &Summary, color: bool) -> String {
     let mut o = format!(
         "replayed {}: {} same, {} changed, {} failed, {} skipped; circuit {}{}\n",
@@ -536,10 +541,17 @@ fn summary_text(s: &Summary, color: bool) -> String {
             n => paint(color, "1;31", &format!(" (opened {n}×)")),
         }
     );
-    let cells: Vec<String> =
-        s.matrix.iter().flat_map(|(from, row)| row.iter().map(move |(to, n)| format!("{from} → {to} ×{n}"))).collect();
-    if !cells.is_empty() {
-        o.push_str(&format!("logged → replayed: {}\n", cells.join(", ")));
+    let cells = |m: &BTreeMap<String, BTreeMap<String, u64>>| -> Vec<String> {
+        m.iter().flat_map(|(from, row)| row.iter().map(move |(to, n)| format!("{from} → {to} ×{n}"))).collect()
+    };
+    let (replayed, upstream) = (cells(&s.matrix), cells(&s.upstream_matrix));
+    // with --both, the first matrix is the gateway's
+    let first = if upstream.is_empty() { "replayed" } else { "gateway" };
+    if !replayed.is_empty() {
+        o.push_str(&format!("logged → {first}: {}\n", replayed.join(", ")));
+    }
+    if !upstream.is_empty() {
+        o.push_str(&format!("logged → upstream: {}\n", upstream.join(", ")));
     }
     o
 }

@@ -105,6 +105,20 @@ pub struct Summary {
     pub circuit_opened: u32,
     /// Logged status → replayed status (or `failed`, `skipped`) → count.
     pub matrix: BTreeMap<String, BTreeMap<String, u64>>,
+    /// With `--both`, logged status → the upstream's status, as `matrix` counts the gateway's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub upstream_matrix: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// The matrix cell a request counts in: its logged status, and what came back (or `failed`, `skipped`).
+fn cell(logged: Option<u16>, outcome: Option<&Outcome>) -> (String, String) {
+    let v = Verdict::of(logged, outcome);
+    let from = logged.map_or("-".to_string(), |s| s.to_string());
+    let to = match (v, outcome.and_then(|o| o.status)) {
+        (Verdict::Same | Verdict::Changed, Some(s)) => s.to_string(),
+        _ => v.name().to_string(),
+    };
+    (from, to)
 }
 
 impl Summary {
@@ -118,12 +132,14 @@ impl Summary {
             Verdict::Skipped => self.skipped += 1,
         }
         self.replayed += (v != Verdict::Skipped) as u64;
-        let from = logged.map_or("-".to_string(), |s| s.to_string());
-        let to = match (v, outcome.and_then(|o| o.status)) {
-            (Verdict::Same | Verdict::Changed, Some(s)) => s.to_string(),
-            _ => v.name().to_string(),
-        };
+        let (from, to) = cell(logged, outcome);
         *self.matrix.entry(from).or_default().entry(to).or_default() += 1;
+    }
+
+    /// Count what the upstream sent back for the same request (`--both`); the counts stay the gateway's.
+    pub fn add_upstream(&mut self, logged: Option<u16>, outcome: Option<&Outcome>) {
+        let (from, to) = cell(logged, outcome);
+        *self.upstream_matrix.entry(from).or_default().entry(to).or_default() += 1;
     }
 }
 
