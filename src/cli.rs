@@ -71,7 +71,7 @@ pub enum Command {
     /// Write realistic gateway and upstream logs (for benchmarks, tests and demos).
     Generate(GenerateArgs),
     /// Send logged requests again (one id, one line, or a filter) and compare with what the log says happened.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Decode and verify the JWTs in a token, a header or a log line: signature, expiry at the request's time,
     /// issuer and audience.
     Token(TokenArgs),
@@ -281,6 +281,41 @@ pub struct ReplayArgs {
     /// Show secret header values (Authorization, cookies, API keys) instead of redacting them.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Send straight to the upstream the record logged ($upstream_addr, Envoy's upstream host), skipping the
+    /// gateway; the logged Host stays the name (SNI, certificate check).
+    #[arg(long, conflicts_with_all = ["both", "from_curl"])]
+    pub to_upstream: bool,
+    /// Send through the gateway (--base) and straight to the upstream, and show both beside the logged outcome.
+    #[arg(long, conflicts_with = "from_curl")]
+    pub both: bool,
+    /// With --to-upstream or --both: the Nth upstream attempt the record logged (default: the last).
+    #[arg(long, value_name = "N")]
+    pub attempt: Option<usize>,
+    /// The scheme upstreams are reached with, http or https (default: https with TLS flags, else the base's).
+    #[arg(long, value_name = "SCHEME")]
+    pub upstream_scheme: Option<String>,
+    /// Connect to ADDR:PORT when the URL names HOST:PORT (curl's --connect-to): the URL keeps the name, so SNI
+    /// and the certificate check use it (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR:PORT")]
+    pub connect_to: Vec<String>,
+    /// Resolve HOST on PORT to ADDR (curl's --resolve; repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// The CAs to verify the server with, a PEM bundle (instead of the system's).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<String>,
+    /// A client certificate, PEM (its key in it, or in --key).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<String>,
+    /// The client certificate's private key, PEM.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// The name to check the certificate against and send as SNI, instead of the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Accept any certificate: nothing then says who answered (flagged on every result).
+    #[arg(long)]
+    pub insecure: bool,
     /// With --filter: replay at most N records.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max: usize,

@@ -92,6 +92,25 @@ pub struct ReplayConfig {
     /// More header names whose values are secrets, beyond Authorization, cookies and X-Api-Key.
     #[serde(default)]
     pub redact: Vec<String>,
+    /// `--connect-to` rules, `HOST:PORT:ADDR:PORT`.
+    #[serde(default)]
+    pub connect_to: Vec<String>,
+    /// `--resolve` entries, `HOST:PORT:ADDR`.
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// A PEM bundle of the CAs to trust (`--cacert`).
+    pub cacert: Option<String>,
+    /// A client certificate, PEM (`--cert`).
+    pub cert: Option<String>,
+    /// Its private key, PEM (`--key`).
+    pub key: Option<String>,
+    /// The name to verify certificates against and send as SNI (`--tls-server-name`).
+    pub tls_server_name: Option<String>,
+    /// Accept any certificate (`--insecure`); never the default.
+    #[serde(default)]
+    pub insecure: bool,
+    /// The scheme to reach upstreams with (`--upstream-scheme`: `http` or `https`).
+    pub upstream_scheme: Option<String>,
 }
 
 /// Where the config file lives when `--config` is not given.
@@ -152,6 +171,14 @@ mod tests {
         assert_eq!(r.replay.base_url.as_deref(), Some("http://127.0.0.1:8080"));
         assert_eq!(r.replay.allow_hosts.unwrap(), ["127.0.0.1"]);
         assert!(toml::from_str::<Config>("[replay]\nallow_host = ['x']").is_err(), "typos are errors");
+        let tls: Config = toml::from_str(
+            "[replay]\ncacert = 'ca.pem'\ncert = 'c.pem'\nkey = 'k.pem'\nconnect_to = ['a:443:10.0.0.7:8443']\ninsecure = true",
+        )
+        .unwrap();
+        assert_eq!(
+            (tls.replay.cacert.as_deref(), tls.replay.connect_to.len(), tls.replay.insecure),
+            (Some("ca.pem"), 1, true)
+        );
         let t: Config = toml::from_str("[token]\naudience = ['a', 'b']\nissuer = 'https://idp'\nleeway_s = 5").unwrap();
         assert_eq!(t.token.audience.unwrap().to_vec(), ["a", "b"]);
         assert_eq!(t.token.issuer.unwrap().to_vec(), ["https://idp"]);

@@ -10,7 +10,7 @@ fn main() {
         Some(Command::Generate(a)) => commands::generate(a),
         Some(Command::Tail(a)) => gatewatch::tail::run(a),
         Some(Command::Trace(a)) => gatewatch::trace::run(a),
-        Some(Command::Replay(a)) => commands::replay::run(a),
+        Some(Command::Replay(a)) => commands::replay::run(*a),
         Some(Command::Token(a)) => commands::token::run(a),
         None => gatewatch::ui::run::run(cli.console),
     };

@@ -826,6 +826,87 @@ fn a_source_faster_than_frames_drops_frames_not_lines_and_says_so() {
     });
 }
 
+/// Replay straight to the upstream from the pane: on a logged 502, `u` sends the request to the upstream address
+/// the record logged over TLS (the CA from the config), keeping the logged Host as the name; `b` sends it through
+/// the gateway too and shows the two beside each other.
+#[test]
+fn replay_pane_sends_straight_to_the_logged_upstream_over_tls() {
+    use common::server::{Reply, Server};
+    use common::tls::{Pki, TlsServer};
+    let pki = Pki::new(&["api.internal"]);
+    let upstream = TlsServer::start(&pki, "api.internal", false, 200);
+    let gateway = Server::always(Reply::json(502, r#"{"error":"bad gateway"}"#));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("gw.log");
+    std::fs::write(
+        &log,
+        format!(
+            "203.0.113.5 - - [01/May/2024:12:00:00 +0000] \"GET /v1/orders/42 HTTP/1.1\" 502 0 \"-\" \"probe/1\" \
+             rid={} rt=0.020 urt=\"0.020\" us=\"502\" ua=\"127.0.0.1:{}\" host=api.internal\n",
+            "6".repeat(32),
+            upstream.port()
+        ),
+    )
+    .unwrap();
+    let config = common::tls::write(dir.path(), "config.toml", &format!("[replay]\ncacert = {:?}\n", pki.ca()));
+    let cmd = format!(
+        "{} --replay-base {} --config {} {}",
+        quote(bin()),
+        quote(&gateway.base()),
+        quote(&config.to_string_lossy()),
+        quote(&log.to_string_lossy())
+    );
+    let t = Tmux::start("upstream", 200, 50, dir.path(), &cmd);
+    t.wait("the log", |s| s.has("/v1/orders/42"));
+    t.keys(&["e"]);
+    t.expect("the replay pane", |s| {
+        check!(s.has("502 Bad Gateway"), "the logged status is not shown");
+        Ok(())
+    });
+    // Esc alone, and seen done, before `u`: ESC and a key read together are Alt and that key
+    t.keys(&["Escape"]);
+    t.expect("the editor left: the pane's own keys in its hints", |s| {
+        check!(s.has("u to upstream · b both"), "still editing");
+        Ok(())
+    });
+    t.keys(&["u"]);
+    t.expect("the question before going around the gateway", |s| {
+        check!(s.has(&format!("straight to the upstream 127.0.0.1:{}", upstream.port())), "no question");
+        Ok(())
+    });
+    t.keys(&["y"]);
+    t.expect("the upstream's answer beside the logged 502", |s| {
+        let row =
+            s.lines.iter().find(|l| l.contains(&format!("upstream 127.0.0.1:{} HTTP/1.1 200 OK", upstream.port())));
+        check!(row.is_some(), "no upstream status");
+        check!(row.unwrap().contains("logged gw.log:1"), "the logged side is not beside it");
+        check!(s.has("changed") && s.has("\"served_by\": \"tls\""), "no verdict or body");
+        Ok(())
+    });
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].sni.as_deref(), seen[0].host.as_deref()), (Some("api.internal"), Some("api.internal")));
+    assert!(gateway.seen().is_empty(), "nothing went through the gateway");
+
+    t.keys(&["b"]);
+    t.expect("the question for both", |s| {
+        check!(s.has("skipping the gateway"), "no question");
+        Ok(())
+    });
+    t.keys(&["y"]);
+    t.expect("the gateway and the upstream side by side", |s| {
+        let status =
+            s.lines.iter().find(|l| l.contains("status") && l.contains("502 Bad Gateway") && l.contains("200 OK"));
+        check!(status.is_some(), "no status row with both");
+        check!(s.has("differ") && s.has("status, body"), "the differences are not named");
+        check!(s.has("sha256:"), "no body digests");
+        Ok(())
+    });
+    // the gateway's 502 is retried as any replay's is; the upstream answered the first time
+    assert!(!gateway.seen().is_empty());
+    assert_eq!(upstream.seen().len(), 2);
+}
+
 /// Replay in a real terminal: the ▶ request is sent with `e` then Ctrl-s, its response shows beside the logged
 /// status; a slow one leaves the console answering keys while it is in flight, and Esc cancels it.
 #[test]

@@ -133,6 +133,9 @@ fn replay_and_token_escape_what_they_show_and_errors_escape_what_they_quote() {
         vec!["report".into(), "--format".into(), HOSTILE_ARG.into(), gw.clone()],
         vec!["tail".into(), "--filter".into(), format!("path~{HOSTILE_ARG}("), gw.clone()],
         vec!["replay".into(), "--from-curl".into(), format!("curl {HOSTILE_ARG}")],
+        // the upstream address the record logged, and a connection rule, quoted back when they are not addresses
+        vec!["replay".into(), "--to-upstream".into(), "--line".into(), "1".into(), gw.clone()],
+        vec!["replay".into(), "--from-curl".into(), "curl http://h/".into(), "--connect-to".into(), HOSTILE_ARG.into()],
         vec!["token".into(), format!("a.{HOSTILE_ARG}.b")],
     ] {
         let out = gatewatch().args(&args).timeout(std::time::Duration::from_secs(5)).output().unwrap();

@@ -329,3 +329,31 @@ async fn shift_e_replays_what_the_filter_shows_after_one_confirmation() {
     assert!(shown.contains("logged→replayed"), "the matrix is on top:\n{shown}");
     assert!(shown.contains("circuit"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn insecure_is_said_on_the_result_and_u_without_a_logged_upstream_sends_nothing() {
+    let server = Server::always(Reply::json(200, "{}"));
+    let mut app = app_with(200, 50, 600);
+    let mut rx = app.take_action_results().unwrap();
+    let cfg = ReplayConfig { insecure: true, ..Default::default() };
+    app.set_replay_settings(Settings::new(&cfg, Some(&server.base()), &[], false).unwrap());
+    select_status(&mut app, 502);
+    key(&mut app, KeyCode::Char('e'));
+    ctrl(&mut app, 's');
+    until(&mut app, &mut rx, |a| single(a).outcome.is_some()).await;
+    let shown = screen(&app);
+    assert!(shown.contains("certificate NOT checked (insecure)"), "{shown}");
+
+    // `u` on a request whose record logs no upstream says so, and sends nothing
+    // (sending left the editor: `u` is the pane's key)
+    let sent = server.seen().len();
+    let s = match app.replay.as_mut() {
+        Some(ReplayView::Single(s)) => s,
+        _ => panic!("no single replay open"),
+    };
+    s.upstreams.clear();
+    key(&mut app, KeyCode::Char('u'));
+    let message = single(&app).message.clone().unwrap_or_default();
+    assert!(message.1.contains("logs no upstream address") && message.1.contains("nothing sent"), "{message:?}");
+    assert_eq!(server.seen().len(), sent);
+}

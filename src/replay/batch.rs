@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::breaker::{Breaker, Circuit, Permit};
 use super::request::Request;
-use super::send::{Outcome, SendOptions, client, send};
+use super::send::{ClientOptions, Outcome, SendOptions, client, prepare, send};
 
 /// How a batch is paced and guarded.
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +105,20 @@ pub struct Summary {
     pub circuit_opened: u32,
     /// Logged status → replayed status (or `failed`, `skipped`) → count.
     pub matrix: BTreeMap<String, BTreeMap<String, u64>>,
+    /// With `--both`, logged status → the upstream's status, as `matrix` counts the gateway's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub upstream_matrix: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// The matrix cell a request counts in: its logged status, and what came back (or `failed`, `skipped`).
+fn cell(logged: Option<u16>, outcome: Option<&Outcome>) -> (String, String) {
+    let v = Verdict::of(logged, outcome);
+    let from = logged.map_or("-".to_string(), |s| s.to_string());
+    let to = match (v, outcome.and_then(|o| o.status)) {
+        (Verdict::Same | Verdict::Changed, Some(s)) => s.to_string(),
+        _ => v.name().to_string(),
+    };
+    (from, to)
 }
 
 impl Summary {
@@ -118,12 +132,14 @@ impl Summary {
             Verdict::Skipped => self.skipped += 1,
         }
         self.replayed += (v != Verdict::Skipped) as u64;
-        let from = logged.map_or("-".to_string(), |s| s.to_string());
-        let to = match (v, outcome.and_then(|o| o.status)) {
-            (Verdict::Same | Verdict::Changed, Some(s)) => s.to_string(),
-            _ => v.name().to_string(),
-        };
+        let (from, to) = cell(logged, outcome);
         *self.matrix.entry(from).or_default().entry(to).or_default() += 1;
+    }
+
+    /// Count what the upstream sent back for the same request (`--both`); the counts stay the gateway's.
+    pub fn add_upstream(&mut self, logged: Option<u16>, outcome: Option<&Outcome>) {
+        let (from, to) = cell(logged, outcome);
+        *self.upstream_matrix.entry(from).or_default().entry(to).or_default() += 1;
     }
 }
 
@@ -164,7 +180,7 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
     let breaker = Arc::new(Mutex::new(Breaker::new(opts.break_after, opts.cooldown)));
     let mut pacer =
         Pacer { every: opts.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)), next: None };
-    let mut clients: HashMap<(bool, bool, bool), reqwest::Client> = HashMap::new();
+    let mut clients: HashMap<ClientOptions, reqwest::Client> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
     for (i, (req, send_opts)) in requests.into_iter().enumerate() {
         let Ok(slot) = slots.clone().acquire_owned().await else { break };
@@ -182,14 +198,19 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
             let _ = done.send((i, None, state));
             continue;
         }
-        let key = (req.insecure, req.follow_redirects, crate::urls::is_loopback(&req.url));
-        let client = match clients.get(&key) {
+        let prepared = match prepare(&req, send_opts.timeout).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = done.send((i, Some(Outcome::failed(&req, e)), state));
+                continue;
+            }
+        };
+        let client = match clients.get(&prepared.client) {
             Some(c) => c.clone(),
-            None => match client(key.0, key.1, key.2) {
-                Ok(c) => clients.entry(key).or_insert(c).clone(),
+            None => match client(&prepared.client) {
+                Ok(c) => clients.entry(prepared.client.clone()).or_insert(c).clone(),
                 Err(e) => {
-                    let out =
-                        Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() };
+                    let out = Outcome::failed(&req, format!("cannot set up the HTTP client: {e:#}"));
                     let _ = done.send((i, Some(out), state));
                     continue;
                 }
@@ -197,7 +218,7 @@ pub async fn run(requests: Vec<(Request, SendOptions)>, opts: BatchOptions, done
         };
         let (breaker, done) = (breaker.clone(), done.clone());
         tasks.spawn(async move {
-            let out = send(&client, &req, &send_opts).await;
+            let out = send(&client, &req, &prepared, &send_opts).await;
             let ok = out.status.is_some_and(|s| s < 500);
             let state = {
                 let mut b = breaker.lock().expect("breaker lock");

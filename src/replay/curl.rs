@@ -24,10 +24,19 @@ pub fn to_curl(req: &Request, redact: &Redactor) -> String {
     if req.follow_redirects {
         words.push("-L".into());
     }
+    for (opt, file) in [("--cacert", &req.tls.cacert), ("--cert", &req.tls.cert), ("--key", &req.tls.key)] {
+        if let Some(f) = file {
+            words.extend([opt.into(), quote(f.as_bytes())]);
+        }
+    }
+    let (url, host) = route_args(req, &mut words);
     // curl would otherwise squash `/../` and expand `[]{}` as globs: the URL must go out as logged
-    words.extend(["--path-as-is".into(), "--globoff".into(), quote(req.url.as_bytes())]);
+    words.extend(["--path-as-is".into(), "--globoff".into(), quote(url.as_bytes())]);
     for (name, value) in &req.headers {
         words.extend(["-H".into(), quote(header_arg(name, &redact.shown(name, value)).as_bytes())]);
+    }
+    if let Some(h) = host.filter(|_| req.header("host").is_none()) {
+        words.extend(["-H".into(), quote(format!("Host: {h}").as_bytes())]);
     }
     if let Some(body) = &req.body {
         if req.header("Content-Type").is_none() {
@@ -37,6 +46,35 @@ pub fn to_curl(req: &Request, redact: &Redactor) -> String {
         words.extend(data_args(body));
     }
     words.join(" ")
+}
+
+/// The `--connect-to` and `--resolve` words of `req`, and the URL and Host header curl needs. curl has no option
+/// for a TLS name other than the URL's host: with one, the URL names it and `--connect-to` goes where the URL's
+/// host went, as gatewatch itself sends it.
+fn route_args(req: &Request, words: &mut Vec<String>) -> (String, Option<String>) {
+    if req.route.server_name.is_some()
+        && let Ok(w) = super::route::wire(&req.url, &req.route)
+        && let Ok(u) = reqwest::Url::parse(&w.url)
+    {
+        let port = u.port_or_known_default().unwrap_or(0);
+        let name = u.host_str().unwrap_or("").to_string();
+        let (dest, dest_port) = &w.dest;
+        let rule = super::route::ConnectTo {
+            host: name.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port: Some(port),
+            to_host: dest.clone(),
+            to_port: Some(*dest_port),
+        };
+        words.extend(["--connect-to".into(), quote(rule.to_arg().as_bytes())]);
+        return (w.url, w.host_header);
+    }
+    for c in &req.route.connect_to {
+        words.extend(["--connect-to".into(), quote(c.to_arg().as_bytes())]);
+    }
+    for r in &req.route.resolve {
+        words.extend(["--resolve".into(), quote(r.to_arg().as_bytes())]);
+    }
+    (req.url.clone(), None)
 }
 
 /// A header as `-H` takes it: `Name:` alone would remove the header, so an empty value is written `Name;`.
@@ -315,6 +353,11 @@ enum Valued {
     UserAgent,
     Referer,
     Url,
+    ConnectTo,
+    Resolve,
+    CaCert,
+    Cert,
+    Key,
     Ignored,
 }
 
@@ -351,6 +394,11 @@ fn long_option(name: &str) -> Option<Opt> {
         "user-agent" => Opt::Valued(V::UserAgent),
         "referer" => Opt::Valued(V::Referer),
         "url" => Opt::Valued(V::Url),
+        "connect-to" => Opt::Valued(V::ConnectTo),
+        "resolve" => Opt::Valued(V::Resolve),
+        "cacert" => Opt::Valued(V::CaCert),
+        "cert" => Opt::Valued(V::Cert),
+        "key" => Opt::Valued(V::Key),
         "output" | "max-time" | "connect-timeout" | "write-out" | "retry" => Opt::Valued(V::Ignored),
         _ => return None,
     })
@@ -380,6 +428,7 @@ fn short_option(c: u8) -> Option<Opt> {
         b'o' => "output",
         b'm' => "max-time",
         b'w' => "write-out",
+        b'E' => "cert",
         _ => return None,
     };
     long_option(long)
@@ -401,6 +450,8 @@ struct Import {
     cookies: Vec<String>,
     insecure: bool,
     follow: bool,
+    route: super::route::Route,
+    tls: super::tls::TlsFiles,
     /// Read `@file` data.
     read_files: bool,
 }
@@ -469,6 +520,11 @@ impl Import {
             Valued::UserAgent => self.user_agent = Some(text(v, "the user agent")?),
             Valued::Referer => self.referer = Some(text(v, "the referer")?),
             Valued::Url => self.urls.push(text(v, "the URL")?),
+            Valued::ConnectTo => self.route.connect_to.push(super::route::ConnectTo::parse(&text(v, "--connect-to")?)?),
+            Valued::Resolve => self.route.resolve.push(super::route::Resolve::parse(&text(v, "--resolve")?)?),
+            Valued::CaCert => self.tls.cacert = Some(text(v, "--cacert")?),
+            Valued::Cert => self.tls.cert = Some(text(v, "--cert")?),
+            Valued::Key => self.tls.key = Some(text(v, "--key")?),
             Valued::Ignored => {}
         }
         Ok(())
@@ -526,7 +582,16 @@ impl Import {
         if let Some((name, _)) = headers.iter().find(|(_, v)| v.chars().any(|c| c != '\t' && c.is_control())) {
             bail!("header {name} holds a control character");
         }
-        Ok(Request { method, url, headers, body, insecure: self.insecure, follow_redirects: self.follow })
+        Ok(Request {
+            method,
+            url,
+            headers,
+            body,
+            insecure: self.insecure,
+            follow_redirects: self.follow,
+            route: self.route,
+            tls: self.tls,
+        })
     }
 }
 
@@ -682,6 +747,29 @@ mod tests {
             body: Some(b"line one\nline two\r\n'$`\"\\ \x1b[0m \xff\xfe caf\xc3\xa9".to_vec()),
             insecure: true,
             follow_redirects: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn connection_and_tls_options_round_trip() {
+        let req = from_curl(
+            "curl --connect-to api.internal:443:10.0.0.7:8443 --resolve 'x:80:127.0.0.1,[::1]' --cacert ca.pem \
+             --cert c.pem --key k.pem https://api.internal/x",
+        )
+        .unwrap();
+        assert_eq!(req.route.connect_to[0].to_arg(), "api.internal:443:10.0.0.7:8443");
+        assert_eq!(req.route.resolve[0].addrs.len(), 2);
+        assert_eq!((req.tls.cacert.as_deref(), req.tls.key.as_deref()), (Some("ca.pem"), Some("k.pem")));
+        for cmd in [
+            "curl --connect-to '[a]b:1:c:2' http://h/",
+            "curl --connect-to 'a]:1:[b:2' http://h/",
+            "curl --connect-to '::[::1]:9' http://h/",
+            "curl --connect-to 'A.Example:1:B:' http://h/",
+            "curl --resolve '*:443:10.0.0.1' -E c.pem http://h/",
+            "curl --cacert $'a\\x1bb' http://h/",
+        ] {
+            crate::fuzzing::curl(cmd.as_bytes());
         }
     }
 

@@ -6,14 +6,19 @@
 
 pub mod batch;
 pub mod breaker;
+pub mod compare;
 pub mod curl;
+pub mod failure;
 pub mod request;
 pub mod retry;
+pub mod route;
 pub mod safety;
 pub mod select;
 pub mod send;
 pub mod settings;
 pub mod show;
+pub mod tls;
+pub mod upstream;
 
 pub use request::{BuildOptions, Request, is_idempotent};
 pub use safety::Redactor;

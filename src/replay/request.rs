@@ -17,6 +17,10 @@ pub struct Request {
     pub insecure: bool,
     /// Follow redirects to the same host (curl's `-L`, `--follow-redirects`).
     pub follow_redirects: bool,
+    /// Where the connection goes when not where the URL's host resolves, and the TLS name.
+    pub route: super::route::Route,
+    /// The CA bundle and client certificate.
+    pub tls: super::tls::TlsFiles,
 }
 
 impl Request {
@@ -148,6 +152,8 @@ pub fn from_text(
         body,
         insecure: before.insecure,
         follow_redirects: before.follow_redirects,
+        route: before.route.clone(),
+        tls: before.tls.clone(),
     };
     credentials_to_header(&mut req);
     Ok(req)
@@ -305,8 +311,8 @@ pub fn from_record(rec: &Record<'_>, opts: &BuildOptions) -> Result<Rebuilt, Bui
         url,
         headers: Vec::new(),
         body: opts.body.clone(),
-        insecure: false,
         follow_redirects: opts.follow_redirects,
+        ..Default::default()
     };
     if let Some(host) = opts.base_host.as_deref().or(rec.host.as_deref()) {
         request.headers.push(("Host".into(), host.to_string()));

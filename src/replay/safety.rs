@@ -68,6 +68,9 @@ pub enum Refusal {
     NotAllowed { host: String, allowed: Vec<String> },
     /// A method that is not idempotent, without `--allow-unsafe`.
     Unsafe(String),
+    /// The connection for an allowed name goes to an address (`--connect-to`, `--resolve`, the upstream) that is
+    /// not in `[replay] allow_hosts`.
+    AddressNotAllowed { name: String, addr: String, allowed: Vec<String> },
 }
 
 impl std::fmt::Display for Refusal {
@@ -80,6 +83,12 @@ impl std::fmt::Display for Refusal {
                 "refused: host {host} is not in [replay] allow_hosts ({}); add it there to replay against it",
                 allowed.join(", ")
             ),
+            Refusal::AddressNotAllowed { name, addr, allowed } => write!(
+                f,
+                "refused: the connection for {name} goes to {addr}, which is not in [replay] allow_hosts ({}); \
+                 add the address (or its network, e.g. 10.0.0.0/8) there to replay against it",
+                allowed.join(", ")
+            ),
             Refusal::Unsafe(m) => write!(
                 f,
                 "refused: {m} is not idempotent, so replaying it may change data; pass --allow-unsafe to send it"
@@ -90,13 +99,36 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// Whether `host` is in the allowlist: exact names (any case) or `*.example.com` for its subdomains.
+/// Whether the address `ip` is in the network `net` (`10.0.0.0/8`, `fd00::/8`).
+fn in_network(ip: std::net::IpAddr, net: &str) -> bool {
+    use std::net::IpAddr;
+    let Some((base, bits)) = net.split_once('/') else { return false };
+    let (Ok(base), Ok(bits)) = (base.parse::<IpAddr>(), bits.parse::<u32>()) else { return false };
+    match (ip, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Whether `host` is in the allowlist: exact names (any case), `*.example.com` for its subdomains, or a network
+/// (`10.0.0.0/8`) for an address in it.
 pub fn host_allowed(host: &str, allow: &[String]) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip = host.parse::<std::net::IpAddr>().ok();
     allow.iter().any(|a| {
         let a = a.trim().trim_end_matches('.').to_ascii_lowercase();
         let a = a.trim_start_matches('[').trim_end_matches(']');
+        if let (Some(ip), true) = (ip, a.contains('/')) {
+            return in_network(ip, a);
+        }
         match a.strip_prefix("*.") {
             Some(suffix) => {
                 host.len() > suffix.len() + 1
@@ -120,6 +152,26 @@ pub fn check_target(url: &str, allow: Option<&[String]>) -> Result<(), Refusal> 
             Err(Refusal::NotAllowed { host: host.to_string(), allowed: list.to_vec() })
         }
         _ => Ok(()),
+    }
+}
+
+/// Check a request: its URL as [`check_target`] does, and, when its connection goes elsewhere than its host
+/// (`--connect-to`, `--resolve`, an upstream), where it goes: an allowed name must not stand for any address.
+pub fn check_request(req: &super::Request, allow: Option<&[String]>) -> Result<(), Refusal> {
+    check_target(&req.url, allow)?;
+    let Some(list) = allow else { return Ok(()) };
+    if req.route.is_empty() {
+        return Ok(());
+    }
+    let wire = super::route::wire(&req.url, &req.route).map_err(|_| Refusal::BadUrl(req.url.clone()))?;
+    let name = req.host().unwrap_or_default();
+    let refuse = |addr: String| Refusal::AddressNotAllowed { name: name.clone(), addr, allowed: list.to_vec() };
+    if !host_allowed(&wire.dest.0, list) {
+        return Err(refuse(wire.dest.0.clone()));
+    }
+    match wire.addrs.iter().find(|a| !host_allowed(&a.ip().to_string(), list)) {
+        Some(a) => Err(refuse(a.ip().to_string())),
+        None => Ok(()),
     }
 }
 
@@ -151,5 +203,23 @@ mod tests {
         assert!(matches!(check_target("http://10.1.1.1/x", Some(&allow)), Err(Refusal::NotAllowed { .. })));
         assert!(matches!(check_target("file:///etc/passwd", None), Err(Refusal::Scheme(_))));
         assert!(check_target("https://anything.example/x", None).is_ok());
+        let nets = vec!["10.0.0.0/8".to_string(), "fd00::/8".to_string()];
+        assert!(host_allowed("10.1.2.3", &nets) && host_allowed("[fd00::1]", &nets));
+        assert!(!host_allowed("11.0.0.1", &nets) && !host_allowed("10.example", &nets));
+    }
+
+    #[test]
+    fn the_address_connected_to_must_be_allowed_too() {
+        let allow = vec!["api.internal".to_string(), "127.0.0.1".to_string()];
+        let mut req = super::super::Request { url: "https://api.internal/x".into(), ..Default::default() };
+        assert!(check_request(&req, Some(&allow)).is_ok());
+        req.route.connect_to.push(super::super::route::ConnectTo::parse("api.internal:443:10.0.0.7:8443").unwrap());
+        let err = check_request(&req, Some(&allow)).unwrap_err();
+        assert!(err.to_string().contains("goes to 10.0.0.7"), "{err}");
+        req.route.connect_to[0].to_host = "127.0.0.1".into();
+        assert!(check_request(&req, Some(&allow)).is_ok());
+        req.route.connect_to.clear();
+        req.route.resolve.push(super::super::route::Resolve::parse("api.internal:443:192.0.2.1").unwrap());
+        assert!(matches!(check_request(&req, Some(&allow)), Err(Refusal::AddressNotAllowed { .. })));
     }
 }

@@ -1,11 +1,15 @@
 //! Sending one request with its retries, and what came back.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::failure::{Attempted, describe};
 use super::request::Request;
 use super::retry::{RetryPolicy, parse_retry_after, retryable_status};
+use super::route::wire;
+use super::tls::TlsFiles;
 
 /// How much of a response body is kept.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -69,6 +73,15 @@ pub struct Outcome {
     /// The HTTP version of the response, e.g. `HTTP/1.1`.
     #[serde(skip)]
     pub version: Option<String>,
+    /// The SHA-256 of the whole body, hex (bodies are told apart by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_sha256: Option<String>,
+    /// Where the connection went, when not where the URL's host resolves (`--connect-to`, the upstream).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_to: Option<String>,
+    /// The certificate was not checked (`--insecure`): nothing about who answered is known.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 fn body_text<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -76,16 +89,43 @@ fn body_text<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Outcome {
+    /// No response for `req`, for `error`, before anything was sent.
+    pub fn failed(req: &Request, error: String) -> Outcome {
+        let attempt = Attempt { status: None, error: Some(error.clone()), delay_ms: 0, ms: 0.0 };
+        Outcome { error: Some(error), attempts: vec![attempt], insecure: req.insecure, ..Default::default() }
+    }
+
     /// Whether a response came.
     pub fn responded(&self) -> bool {
         self.status.is_some()
     }
 }
 
+/// How the HTTP client for a request is set up; requests that agree share one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ClientOptions {
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// Follow redirects to the same host and port.
+    pub follow_redirects: bool,
+    /// Go straight to the target, not through a proxy from the environment.
+    pub no_proxy: bool,
+    /// The CA bundle and client certificate.
+    pub tls: TlsFiles,
+    /// A name resolved to these addresses instead of by DNS (`--connect-to`, `--resolve`, upstreams).
+    pub pin: Option<(String, Vec<SocketAddr>)>,
+    /// How long connecting may take.
+    pub connect_timeout: Option<Duration>,
+    /// Speak HTTP/1.1 only: the Host header then names the site, where HTTP/2 would name the URL's authority
+    /// (the connected port) and a strict server refuses the two differing.
+    pub http1_only: bool,
+}
+
 /// A client for replays: redirects followed only when asked, and then only on the same host and port; proxies
-/// from the environment (`HTTPS_PROXY`, …) are used as curl uses them, except for loopback targets.
-pub fn client(insecure: bool, follow_redirects: bool, loopback: bool) -> reqwest::Result<reqwest::Client> {
-    let policy = if follow_redirects {
+/// from the environment (`HTTPS_PROXY`, …) are used as curl uses them, except for loopback targets and
+/// connections aimed at an address.
+pub fn client(o: &ClientOptions) -> anyhow::Result<reqwest::Client> {
+    let policy = if o.follow_redirects {
         reqwest::redirect::Policy::custom(|attempt| {
             let first = attempt.previous().first();
             let same = first.is_some_and(|f| {
@@ -97,34 +137,81 @@ pub fn client(insecure: bool, follow_redirects: bool, loopback: bool) -> reqwest
     } else {
         reqwest::redirect::Policy::none()
     };
-    let builder = reqwest::Client::builder().redirect(policy).tls_danger_accept_invalid_certs(insecure);
-    if loopback { builder.no_proxy() } else { builder }.build()
+    let mut builder = super::tls::configure(reqwest::Client::builder().redirect(policy), &o.tls, o.insecure)?;
+    if let Some((name, addrs)) = &o.pin {
+        builder = builder.resolve_to_addrs(name, addrs);
+    }
+    if let Some(t) = o.connect_timeout {
+        builder = builder.connect_timeout(t);
+    }
+    if o.no_proxy {
+        builder = builder.no_proxy();
+    }
+    if o.http1_only {
+        builder = builder.http1_only();
+    }
+    Ok(builder.build()?)
 }
 
-/// Why an attempt ended without a response, in a few words.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
-    use std::error::Error as _;
-    let kind = if e.is_timeout() {
-        format!("timed out after {} s", timeout.as_secs_f64())
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else if e.is_redirect() {
-        "redirect refused".to_string()
-    } else if e.is_builder() {
-        "invalid request".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    // the innermost cause says what happened (refused, reset, DNS, certificate)
-    let mut cause = e.source();
-    let mut last = None;
-    while let Some(c) = cause {
-        last = Some(c.to_string());
-        cause = c.source();
+/// A request made ready to go: the URL the client is given, the Host header it needs, its client's settings.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The URL as the HTTP client takes it (the name to verify, the port connected to).
+    pub url: String,
+    /// A Host header to add when the request has none.
+    pub host_header: Option<String>,
+    /// Its client.
+    pub client: ClientOptions,
+    /// For the words of an error.
+    pub attempted: Attempted,
+    /// Where the connection goes, when not where the URL's host resolves.
+    pub connect: Option<String>,
+}
+
+/// Work out where `req` connects (looking up a `--connect-to` name when it must) and how its client is set up.
+pub async fn prepare(req: &Request, timeout: Duration) -> Result<Prepared, String> {
+    let w = wire(&req.url, &req.route).map_err(|e| format!("{e:#}"))?;
+    let (dest_host, dest_port) = w.dest.clone();
+    let dest = format!("{}:{dest_port}", super::route::bracket(&dest_host));
+    let mut addrs = w.addrs.clone();
+    if w.pin.is_some() && addrs.is_empty() {
+        let found = tokio::time::timeout(timeout, tokio::net::lookup_host((dest_host.as_str(), dest_port)))
+            .await
+            .map_err(|_| format!("timed out after {} s looking up {dest_host}", timeout.as_secs_f64()))?
+            .map_err(|e| format!("cannot resolve {dest_host}: {e}"))?;
+        addrs = found.collect();
     }
-    match last {
-        Some(c) if !e.is_timeout() => format!("{kind}: {c}"),
-        _ => kind,
+    let name = reqwest::Url::parse(&w.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let routed = w.pin.is_some() || !w.addrs.is_empty();
+    let client = ClientOptions {
+        insecure: req.insecure,
+        follow_redirects: req.follow_redirects,
+        // a connection aimed at an address goes there, not through a proxy
+        no_proxy: crate::urls::is_loopback(&req.url) || routed,
+        tls: req.tls.clone(),
+        pin: w.pin.clone().map(|p| (p, addrs)),
+        // just under the attempt's timeout (whose clock starts first), so a connection never made is told as such
+        connect_timeout: Some(timeout.saturating_sub(Duration::from_millis(50).min(timeout / 10))),
+        http1_only: w.host_header.is_some(),
+    };
+    let attempted = Attempted {
+        timeout,
+        name: name.trim_start_matches('[').trim_end_matches(']').to_string(),
+        dest: dest.clone(),
+        gave_cert: req.tls.cert.is_some(),
+    };
+    Ok(Prepared { url: w.url, host_header: w.host_header, client, attempted, connect: routed.then_some(dest) })
+}
+
+/// Send `req` alone: work out where it goes, set up its client, send it with its retries.
+pub async fn send_alone(req: &Request, opts: &SendOptions) -> Outcome {
+    let prepared = match prepare(req, opts.timeout).await {
+        Ok(p) => p,
+        Err(e) => return Outcome::failed(req, e),
+    };
+    match client(&prepared.client) {
+        Ok(c) => send(&c, req, &prepared, opts).await,
+        Err(e) => Outcome::failed(req, format!("cannot set up the HTTP client: {e:#}")),
     }
 }
 
@@ -146,12 +233,21 @@ struct Got {
 }
 
 /// One attempt at `req`, its response recorded in `out`.
-async fn attempt(client: &reqwest::Client, req: &Request, timeout: Duration, out: &mut Outcome) -> Got {
+async fn attempt(
+    client: &reqwest::Client,
+    req: &Request,
+    prepared: &Prepared,
+    timeout: Duration,
+    out: &mut Outcome,
+) -> Got {
     let Ok(method) = reqwest::Method::from_bytes(req.method.as_bytes()) else {
         let error = format!("{:?} is not an HTTP method", req.method);
         return Got { status: None, error: Some(error), retryable: false, retry_after: None };
     };
-    let mut b = client.request(method, &req.url).timeout(timeout);
+    let mut b = client.request(method, &prepared.url).timeout(timeout);
+    if let Some(host) = prepared.host_header.as_deref().filter(|_| req.header("host").is_none()) {
+        b = b.header(reqwest::header::HOST, host);
+    }
     for (n, v) in &req.headers {
         // values are bytes on the wire: UTF-8 text goes as it is (obs-text), as curl sends it
         let (Ok(name), Ok(value)) = (
@@ -172,7 +268,7 @@ async fn attempt(client: &reqwest::Client, req: &Request, timeout: Duration, out
         Err(e) => {
             return Got {
                 status: None,
-                error: Some(describe(&e, timeout)),
+                error: Some(describe(&e, &prepared.attempted)),
                 retryable: retryable_error(&e),
                 retry_after: None,
             };
@@ -189,20 +285,23 @@ async fn attempt(client: &reqwest::Client, req: &Request, timeout: Duration, out
     out.body.clear();
     out.body_bytes = 0;
     let mut error = None;
+    let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     loop {
         match resp.chunk().await {
             Ok(Some(c)) => {
+                digest.update(&c);
                 let room = BODY_LIMIT.saturating_sub(out.body.len());
                 out.body.extend_from_slice(&c[..c.len().min(room)]);
                 out.body_bytes += c.len() as u64;
             }
             Ok(None) => break,
             Err(e) => {
-                error = Some(format!("body cut short: {}", describe(&e, timeout)));
+                error = Some(format!("body cut short: {}", describe(&e, &prepared.attempted)));
                 break;
             }
         }
     }
+    out.body_sha256 = Some(digest.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect());
     out.latency_ms = Some(ms(start.elapsed()));
     let retry_after = if matches!(status, 429 | 503) {
         resp.headers()
@@ -216,15 +315,15 @@ async fn attempt(client: &reqwest::Client, req: &Request, timeout: Duration, out
 }
 
 /// Send `req`, retrying as `opts.retry` says; every attempt is recorded.
-pub async fn send(client: &reqwest::Client, req: &Request, opts: &SendOptions) -> Outcome {
-    let mut out = Outcome::default();
+pub async fn send(client: &reqwest::Client, req: &Request, prepared: &Prepared, opts: &SendOptions) -> Outcome {
+    let mut out = Outcome { insecure: req.insecure, connected_to: prepared.connect.clone(), ..Default::default() };
     let mut delay = Duration::ZERO;
     for n in 0..=opts.retry.retries {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         let start = Instant::now();
-        let got = attempt(client, req, opts.timeout, &mut out).await;
+        let got = attempt(client, req, prepared, opts.timeout, &mut out).await;
         out.attempts.push(Attempt {
             status: got.status,
             error: got.error.clone(),
@@ -238,6 +337,7 @@ pub async fn send(client: &reqwest::Client, req: &Request, opts: &SendOptions) -
             out.body.clear();
             out.headers_ms = None;
             out.latency_ms = None;
+            out.body_sha256 = None;
         }
         if !got.retryable || n == opts.retry.retries {
             break;

@@ -2,8 +2,10 @@
 
 use anyhow::bail;
 
-use super::request::parse_header;
+use super::request::{Request, parse_header};
+use super::route::{ConnectTo, Resolve, Route};
 use super::safety::Redactor;
+use super::tls::TlsFiles;
 use crate::config::ReplayConfig;
 
 /// Where and how replays go.
@@ -19,6 +21,111 @@ pub struct Settings {
     pub allow_hosts: Option<Vec<String>>,
     /// What is hidden in output.
     pub redactor: Redactor,
+    /// Where connections go and how TLS is checked.
+    pub transport: Transport,
+}
+
+/// Where replays connect and how their TLS is checked: `--connect-to`, `--resolve`, `--cacert`, `--cert`/`--key`,
+/// `--tls-server-name`, `--insecure`, and the scheme upstreams are reached with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// Connection rules and the TLS name.
+    pub route: Route,
+    /// The CA bundle and the client certificate.
+    pub tls: TlsFiles,
+    /// Accept any certificate.
+    pub insecure: bool,
+    /// `http` or `https` for upstreams (`None`: https when TLS settings are given, else the request's scheme).
+    pub upstream_scheme: Option<String>,
+}
+
+/// The command line's transport flags, each overriding the config's.
+#[derive(Clone, Debug, Default)]
+pub struct TransportFlags {
+    /// `--connect-to`.
+    pub connect_to: Vec<String>,
+    /// `--resolve`.
+    pub resolve: Vec<String>,
+    /// `--cacert`.
+    pub cacert: Option<String>,
+    /// `--cert`.
+    pub cert: Option<String>,
+    /// `--key`.
+    pub key: Option<String>,
+    /// `--tls-server-name`.
+    pub tls_server_name: Option<String>,
+    /// `--insecure`.
+    pub insecure: bool,
+    /// `--upstream-scheme`.
+    pub upstream_scheme: Option<String>,
+}
+
+impl Transport {
+    /// From the config's `[replay]` table and the command line's flags (which come first).
+    pub fn new(cfg: &ReplayConfig, flags: &TransportFlags) -> anyhow::Result<Transport> {
+        let or = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
+        let mut route = Route { server_name: or(&flags.tls_server_name, &cfg.tls_server_name), ..Default::default() };
+        for c in flags.connect_to.iter().chain(&cfg.connect_to) {
+            route.connect_to.push(ConnectTo::parse(c)?);
+        }
+        for r in flags.resolve.iter().chain(&cfg.resolve) {
+            route.resolve.push(Resolve::parse(r)?);
+        }
+        let scheme = or(&flags.upstream_scheme, &cfg.upstream_scheme).map(|s| s.to_ascii_lowercase());
+        if let Some(s) = scheme.as_deref().filter(|s| !matches!(*s, "http" | "https")) {
+            bail!("the upstream scheme is http or https, not {s:?}");
+        }
+        let tls = TlsFiles {
+            cacert: or(&flags.cacert, &cfg.cacert),
+            cert: or(&flags.cert, &cfg.cert),
+            key: or(&flags.key, &cfg.key),
+        };
+        if tls.key.is_some() && tls.cert.is_none() {
+            bail!("--key needs --cert: the certificate the key belongs to");
+        }
+        Ok(Transport { route, tls, insecure: flags.insecure || cfg.insecure, upstream_scheme: scheme })
+    }
+
+    /// Give `req` these settings (its own rules first, as an imported curl command's). Applying them twice (a
+    /// request from the history) changes nothing.
+    pub fn apply(&self, req: &mut Request) {
+        for c in &self.route.connect_to {
+            if !req.route.connect_to.contains(c) {
+                req.route.connect_to.push(c.clone());
+            }
+        }
+        for r in &self.route.resolve {
+            if !req.route.resolve.contains(r) {
+                req.route.resolve.push(r.clone());
+            }
+        }
+        if req.route.server_name.is_none() {
+            req.route.server_name = self.route.server_name.clone();
+        }
+        let t = &mut req.tls;
+        t.cacert = t.cacert.take().or_else(|| self.tls.cacert.clone());
+        t.cert = t.cert.take().or_else(|| self.tls.cert.clone());
+        t.key = t.key.take().or_else(|| self.tls.key.clone());
+        req.insecure |= self.insecure;
+    }
+
+    /// The scheme an upstream of `req` is reached with.
+    pub fn upstream_scheme(&self, req: &Request) -> String {
+        if let Some(s) = &self.upstream_scheme {
+            return s.clone();
+        }
+        if !self.tls.is_empty() || self.insecure || self.route.server_name.is_some() {
+            return "https".into();
+        }
+        if req.url.starts_with("https://") { "https" } else { "http" }.into()
+    }
+
+    /// `req` straight to the upstream address `addr`, with these settings.
+    pub fn to_upstream(&self, req: &Request, addr: &str) -> anyhow::Result<Request> {
+        let mut up = super::upstream::aim(req, addr, &self.upstream_scheme(req))?;
+        self.apply(&mut up);
+        Ok(up)
+    }
 }
 
 /// Parse `Name: value` headers, naming the first that is not one.
@@ -50,6 +157,7 @@ impl Settings {
             headers: all,
             allow_hosts: cfg.allow_hosts.clone(),
             redactor: Redactor::new(&cfg.redact, show_secrets),
+            transport: Transport::new(cfg, &TransportFlags::default())?,
         })
     }
 
@@ -69,5 +177,31 @@ impl Settings {
     /// The host the base URL names (lower case), for "is this the configured target?".
     pub fn base_host(&self) -> Option<String> {
         reqwest::Url::parse(self.base.as_deref()?).ok()?.host_str().map(|h| h.to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_applies_once_and_chooses_the_upstream_scheme() {
+        let cfg = ReplayConfig { connect_to: vec!["a:443:10.0.0.7:8443".into()], ..Default::default() };
+        let t = Transport::new(&cfg, &TransportFlags { cacert: Some("ca.pem".into()), ..Default::default() }).unwrap();
+        let mut req = Request { url: "http://gw/x".into(), ..Default::default() };
+        t.apply(&mut req);
+        t.apply(&mut req);
+        assert_eq!((req.route.connect_to.len(), req.tls.cacert.as_deref()), (1, Some("ca.pem")));
+        assert_eq!(t.upstream_scheme(&req), "https", "TLS files mean https");
+        assert_eq!(Transport::default().upstream_scheme(&req), "http", "else the request's own scheme");
+        let bad = TransportFlags { upstream_scheme: Some("ftp".into()), ..Default::default() };
+        assert!(Transport::new(&ReplayConfig::default(), &bad).is_err());
+        let key_alone = TransportFlags { key: Some("k.pem".into()), ..Default::default() };
+        assert!(
+            Transport::new(&ReplayConfig::default(), &key_alone)
+                .unwrap_err()
+                .to_string()
+                .contains("--key needs --cert")
+        );
     }
 }

@@ -9,9 +9,9 @@ use crate::replay::send::Outcome;
 #[derive(Debug)]
 pub enum ActionMsg {
     /// A single replay finished.
-    Replayed { seq: u64, outcome: Outcome },
+    Replayed { seq: u64, outcome: Box<Outcome>, upstream: Option<Box<Outcome>> },
     /// A batch request finished or was skipped.
-    BatchDone { seq: u64, done: batch::Done },
+    BatchDone { seq: u64, done: Box<batch::Done> },
     /// The batch ended.
     BatchEnd { seq: u64, end: batch::End },
     /// The token pane's check finished: the inspections, or why the keys could not be had.

@@ -553,6 +553,8 @@ impl App {
             Action::ReplayFiltered => self.open_batch_replay(),
             // the replay pane's own keys mean nothing in the log panes
             Action::Send
+            | Action::SendUpstream
+            | Action::SendBoth
             | Action::CopyCurl
             | Action::EditRequest
             | Action::HistoryPrev

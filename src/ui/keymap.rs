@@ -49,6 +49,8 @@ pub enum Action {
     ReplayFiltered,
     Help,
     Send,
+    SendUpstream,
+    SendBoth,
     CopyCurl,
     EditRequest,
     HistoryPrev,
@@ -124,6 +126,8 @@ impl Action {
         Action::ReplayFiltered,
         Action::Help,
         Action::Send,
+        Action::SendUpstream,
+        Action::SendBoth,
         Action::CopyCurl,
         Action::EditRequest,
         Action::HistoryPrev,
@@ -138,9 +142,13 @@ impl Action {
     /// Where the action's keys are read.
     pub fn context(self) -> Context {
         match self {
-            Action::Send | Action::CopyCurl | Action::EditRequest | Action::HistoryPrev | Action::HistoryNext => {
-                Context::Replay
-            }
+            Action::Send
+            | Action::SendUpstream
+            | Action::SendBoth
+            | Action::CopyCurl
+            | Action::EditRequest
+            | Action::HistoryPrev
+            | Action::HistoryNext => Context::Replay,
             Action::Confirm => Context::Prompt,
             Action::TokenSecret | Action::TokenKey | Action::TokenEdit => Context::Token,
             _ => Context::Console,
@@ -186,6 +194,8 @@ impl Action {
             Action::ReplayFiltered => "replay_filtered",
             Action::Help => "help",
             Action::Send => "send",
+            Action::SendUpstream => "send_upstream",
+            Action::SendBoth => "send_both",
             Action::CopyCurl => "copy_curl",
             Action::EditRequest => "edit_request",
             Action::HistoryPrev => "history_prev",
@@ -237,6 +247,8 @@ impl Action {
             Action::ReplayFiltered => "replay every request the filter shows (asks first)",
             Action::Help => "show this help",
             Action::Send => "send the request (asks first for unsafe methods and other hosts)",
+            Action::SendUpstream => "send it straight to the record's upstream, skipping the gateway (asks first)",
+            Action::SendBoth => "send it through the gateway and to the upstream, side by side (asks first)",
             Action::CopyCurl => "copy the request as a curl command (OSC 52 clipboard) and show it",
             Action::EditRequest => "edit the request (Esc stops editing)",
             Action::HistoryPrev => "the previous request sent this session",
@@ -296,6 +308,8 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::ReplayFiltered, &["E"]),
     (Action::Help, &["?"]),
     (Action::Send, &["ctrl-s"]),
+    (Action::SendUpstream, &["u"]),
+    (Action::SendBoth, &["b"]),
     (Action::CopyCurl, &["y"]),
     (Action::EditRequest, &["e", "i"]),
     (Action::HistoryPrev, &["ctrl-p"]),
@@ -575,6 +589,12 @@ mod tests {
         assert_eq!((km.action(y), km.action_in(Context::Prompt, y)), (None, Some(Action::Confirm)));
         let ctrl_s = press(KeyCode::Char('s'), KeyModifiers::CONTROL);
         assert_eq!(km.action_in(Context::Replay, ctrl_s), Some(Action::Send));
+        // `u` and `b` send to the upstream in the replay pane, and keep their own meaning (if any) in the log panes
+        let u = press(KeyCode::Char('u'), KeyModifiers::NONE);
+        assert_eq!(km.action_in(Context::Replay, u), Some(Action::SendUpstream));
+        let b = press(KeyCode::Char('b'), KeyModifiers::NONE);
+        assert_eq!(km.action_in(Context::Replay, b), Some(Action::SendBoth));
+        assert_eq!(km.action_in(Context::Console, b), Some(Action::Breakdown));
         // the same key in two contexts is fine; twice in one is an error
         let ok = Keymap::with_overrides(&overrides(&[("copy_curl", &["c"])])).unwrap();
         assert_eq!(
@@ -587,7 +607,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 45);
+        assert_eq!(Action::ALL.len(), 47);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

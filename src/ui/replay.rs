@@ -16,11 +16,11 @@ use crate::record::Role;
 use crate::replay::batch::{self, BatchOptions, Summary};
 use crate::replay::breaker::Circuit;
 use crate::replay::request::{self, Request, is_idempotent};
-use crate::replay::safety::check_target;
+use crate::replay::safety::check_request;
 use crate::replay::select::{is_request, oldest_first};
-use crate::replay::send::{Outcome, SendOptions, client, send};
+use crate::replay::send::{Outcome, SendOptions, send_alone};
 use crate::replay::settings::Settings;
-use crate::urls::is_loopback;
+use crate::replay::upstream;
 
 /// Each attempt's timeout in the console.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,13 +44,35 @@ pub struct LoggedSide {
     pub diagnosis: Vec<String>,
 }
 
+/// Where a single replay goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aim {
+    /// To the replay target (the gateway).
+    Gateway,
+    /// Straight to the upstream the record logged.
+    Upstream,
+    /// Both, side by side.
+    Both,
+}
+
+/// What a send, once confirmed, sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// Where it goes.
+    pub aim: Aim,
+    /// The request to the gateway (kept in the history whatever the aim).
+    pub request: Request,
+    /// The same request straight to the upstream, and the upstream's address.
+    pub upstream: Option<(Request, String)>,
+}
+
 /// Where a single replay stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sending {
     /// Nothing sent yet, or the last one finished.
     Idle,
     /// Waiting for `y`: why it asks, and what it would send.
-    Confirm { reason: String, request: Request },
+    Confirm { reason: String, request: Box<Planned> },
     /// In flight since then.
     InFlight { since: Instant },
     /// The request in flight was aborted.
@@ -73,8 +95,16 @@ pub struct SingleReplay {
     pub sent_id: Option<String>,
     /// Where the send stands.
     pub sending: Sending,
-    /// What the last send got back.
+    /// What the last send got back (from the upstream, when it went straight there).
     pub outcome: Option<Outcome>,
+    /// Where the last send went.
+    pub aim: Aim,
+    /// With [`Aim::Both`], what the upstream sent back.
+    pub upstream_outcome: Option<Outcome>,
+    /// The upstream address the last send went to, when it went to one.
+    pub upstream_addr: Option<String>,
+    /// The upstream attempts' addresses the record logged.
+    pub upstreams: Vec<String>,
     /// A line to show: (is it a problem, text).
     pub message: Option<(bool, String)>,
     /// The request as a curl command, after `y`.
@@ -251,6 +281,10 @@ impl App {
             sent_id: None,
             sending: Sending::Idle,
             outcome: None,
+            aim: Aim::Gateway,
+            upstream_outcome: None,
+            upstream_addr: None,
+            upstreams: crate::replay::upstream::addresses(&rec),
             message,
             curl: None,
             scroll: 0,
@@ -278,7 +312,7 @@ impl App {
                     return;
                 };
                 if self.keymap.action_in(Context::Prompt, k) == Some(Action::Confirm) {
-                    self.dispatch(request);
+                    self.dispatch(*request);
                 } else if let Some(ReplayView::Single(s)) = self.replay.as_mut() {
                     s.message = Some((false, "not sent".into()));
                 }
@@ -286,7 +320,7 @@ impl App {
             ReplayView::Single(s) if s.editing => {
                 let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
                 match self.keymap.action_in(Context::Replay, k) {
-                    Some(Action::Send) => return self.replay_send(),
+                    Some(Action::Send) => return self.replay_send(Aim::Gateway),
                     Some(a @ (Action::HistoryPrev | Action::HistoryNext)) => return self.replay_history(a),
                     _ => {}
                 }
@@ -330,7 +364,9 @@ impl App {
             Some(Action::PageDown) => *scroll = scroll.saturating_add(10),
             Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
             Some(Action::Top) => *scroll = 0,
-            Some(Action::Send) => self.replay_send(),
+            Some(Action::Send) => self.replay_send(Aim::Gateway),
+            Some(Action::SendUpstream) => self.replay_send(Aim::Upstream),
+            Some(Action::SendBoth) => self.replay_send(Aim::Both),
             Some(Action::CopyCurl) => self.copy_curl(),
             Some(Action::EditRequest) => {
                 if let ReplayView::Single(s) = view {
@@ -397,11 +433,12 @@ impl App {
         }
     }
 
-    /// `ctrl-s`: send what the editor holds, asking first when it is not idempotent or goes to another host.
-    fn replay_send(&mut self) {
+    /// `ctrl-s`: send what the editor holds, asking first when it is not idempotent or goes to another host;
+    /// `u` sends it straight to the upstream the record logged, `b` both ways (each asks first).
+    fn replay_send(&mut self, aim: Aim) {
         let settings = &self.replay_settings;
-        let (redactor, allow, base_host) =
-            (settings.redactor.clone(), settings.allow_hosts.clone(), settings.base_host());
+        let (redactor, allow, base_host, transport) =
+            (settings.redactor.clone(), settings.allow_hosts.clone(), settings.base_host(), settings.transport.clone());
         let Some(view) = self.replay.as_mut() else { return };
         let ReplayView::Single(s) = view else { return };
         if matches!(s.sending, Sending::InFlight { .. }) {
@@ -421,16 +458,34 @@ impl App {
             s.before = req.clone();
         }
         s.editing = false;
-        if let Err(refusal) = check_target(&req.url, allow.as_deref()) {
-            s.message = Some((true, format!("{refusal} (nothing sent)")));
-            return;
+        let upstream = match aim {
+            Aim::Gateway => None,
+            _ => match upstream::pick(&s.upstreams, None)
+                .and_then(|addr| Ok((transport.to_upstream(&req, &addr)?, addr)))
+            {
+                Ok(up) => Some(up),
+                Err(e) => {
+                    s.message = Some((true, format!("{e:#} (nothing sent)")));
+                    return;
+                }
+            },
+        };
+        let mut gateway = req;
+        transport.apply(&mut gateway);
+        let through_gateway = (aim != Aim::Upstream).then_some(&gateway);
+        for r in through_gateway.into_iter().chain(upstream.as_ref().map(|(u, _)| u)) {
+            if let Err(refusal) = check_request(r, allow.as_deref()) {
+                s.message = Some((true, format!("{refusal} (nothing sent)")));
+                return;
+            }
         }
-        let host = req.host();
         let mut reasons = Vec::new();
-        if !is_idempotent(&req.method) {
-            reasons.push(format!("{} is not idempotent: replaying it may change data", req.method));
+        if !is_idempotent(&gateway.method) {
+            reasons.push(format!("{} is not idempotent: replaying it may change data", gateway.method));
         }
+        let host = gateway.host();
         match base_host {
+            _ if aim == Aim::Upstream => {}
             Some(target) if host.as_ref() != Some(&target) => {
                 reasons.push(format!("{} is not the replay target {target}", host.unwrap_or_default()))
             }
@@ -439,15 +494,20 @@ impl App {
                 .push(format!("no replay target is set (--replay-base): this goes to {}", host.unwrap_or_default())),
             _ => {}
         }
+        if let Some((_, addr)) = &upstream {
+            reasons.push(format!("this goes straight to the upstream {addr}, skipping the gateway"));
+        }
+        let planned = Planned { aim, request: gateway, upstream };
         if reasons.is_empty() {
-            self.dispatch(req);
+            self.dispatch(planned);
         } else {
-            s.sending = Sending::Confirm { reason: reasons.join("; "), request: req };
+            s.sending = Sending::Confirm { reason: reasons.join("; "), request: Box::new(planned) };
         }
     }
 
-    /// Send `req` as a task; its result comes back as [`ActionMsg::Replayed`].
-    fn dispatch(&mut self, req: Request) {
+    /// Send what is planned as a task; its result comes back as [`ActionMsg::Replayed`].
+    fn dispatch(&mut self, planned: Planned) {
+        let Planned { aim, request: req, upstream } = planned;
         let id_header = self.replay_settings.id_header.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -459,14 +519,21 @@ impl App {
         s.seq = self.replay_seq;
         let (seq, tx) = (s.seq, self.actions.tx.clone());
         let opts = send_options(&req.method);
-        let sent = req.clone();
+        let (gateway, direct) = (req.clone(), upstream.as_ref().map(|(u, _)| u.clone()));
         let task = runtime.spawn(async move {
-            let outcome = match client(sent.insecure, sent.follow_redirects, is_loopback(&sent.url)) {
-                Ok(c) => send(&c, &sent, &opts).await,
-                Err(e) => Outcome { error: Some(format!("cannot set up the HTTP client: {e}")), ..Default::default() },
+            let (outcome, upstream) = match (aim, direct) {
+                (Aim::Upstream, Some(up)) => (send_alone(&up, &opts).await, None),
+                (Aim::Both, Some(up)) => {
+                    let (g, u) = tokio::join!(send_alone(&gateway, &opts), send_alone(&up, &opts));
+                    (g, Some(u))
+                }
+                _ => (send_alone(&gateway, &opts).await, None),
             };
-            let _ = tx.send(ActionMsg::Replayed { seq, outcome });
+            let _ = tx.send(ActionMsg::Replayed { seq, outcome: Box::new(outcome), upstream: upstream.map(Box::new) });
         });
+        s.aim = aim;
+        s.upstream_addr = upstream.map(|(_, addr)| addr);
+        s.upstream_outcome = None;
         s.task = Some(task.abort_handle());
         s.sending = Sending::InFlight { since: Instant::now() };
         s.outcome = None;
@@ -492,14 +559,16 @@ impl App {
         self.dirty = true;
         let Some(view) = self.replay.as_mut() else { return };
         match (view, msg) {
-            (ReplayView::Single(s), ActionMsg::Replayed { seq, outcome }) if seq == s.seq => {
+            (ReplayView::Single(s), ActionMsg::Replayed { seq, outcome, upstream }) if seq == s.seq => {
                 if matches!(s.sending, Sending::InFlight { .. }) {
-                    s.outcome = Some(outcome);
+                    s.outcome = Some(*outcome);
+                    s.upstream_outcome = upstream.map(|u| *u);
                     s.sending = Sending::Idle;
                     s.task = None;
                 }
             }
-            (ReplayView::Batch(b), ActionMsg::BatchDone { seq, done: (i, outcome, circuit) }) if seq == b.seq => {
+            (ReplayView::Batch(b), ActionMsg::BatchDone { seq, done }) if seq == b.seq => {
+                let (i, outcome, circuit) = *done;
                 b.circuit = circuit;
                 if let Some(row) = b.rows.get_mut(i) {
                     b.summary.add(row.logged, outcome.as_ref());
@@ -541,9 +610,12 @@ impl App {
     /// `y`: the request as a curl command, copied to the clipboard (OSC 52, so it crosses SSH and tmux) and shown.
     fn copy_curl(&mut self) {
         let redactor = self.replay_settings.redactor.clone();
+        let transport = self.replay_settings.transport.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
         match request::from_text(&s.editor.lines().join("\n"), &redactor, &s.before, false) {
-            Ok(req) => {
+            Ok(mut req) => {
+                // the line sends what ctrl-s sends: the TLS files and connection rules too
+                transport.apply(&mut req);
                 let curl = crate::replay::curl::to_curl(&req, &redactor);
                 self.clipboard = Some(curl.clone());
                 s.curl = Some(curl);
@@ -597,8 +669,9 @@ impl App {
         let mut rows = Vec::new();
         let mut jobs = Vec::new();
         for (_, _, place, rec) in &picked {
-            let Ok(rebuilt) = request::from_record(rec, &opts) else { continue };
-            if let Err(refusal) = check_target(&rebuilt.request.url, s.allow_hosts.as_deref()) {
+            let Ok(mut rebuilt) = request::from_record(rec, &opts) else { continue };
+            s.transport.apply(&mut rebuilt.request);
+            if let Err(refusal) = check_request(&rebuilt.request, s.allow_hosts.as_deref()) {
                 self.notice = Some(format!("{refusal} (nothing sent)"));
                 return;
             }
@@ -658,7 +731,7 @@ impl App {
             let (done_tx, mut done_rx) = mpsc::unbounded_channel();
             let forward = async {
                 while let Some(done) = done_rx.recv().await {
-                    let _ = tx.send(ActionMsg::BatchDone { seq, done });
+                    let _ = tx.send(ActionMsg::BatchDone { seq, done: Box::new(done) });
                 }
             };
             // one task: aborting it ends the batch and every request in flight

@@ -11,10 +11,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::draw::display_text;
 use super::keymap::{Action, Keymap};
-use super::replay::{BatchReplay, ReplayView, Sending, SingleReplay};
+use super::replay::{Aim, BatchReplay, ReplayView, Sending, SingleReplay};
 use super::theme::Theme;
 use crate::replay::batch::Verdict;
-use crate::replay::show;
+use crate::replay::send::Outcome;
+use crate::replay::{compare, show};
 
 /// What the replay pane needs to be drawn.
 pub struct ReplayDraw<'a> {
@@ -79,15 +80,18 @@ fn single_hints(d: &ReplayDraw<'_>, s: &SingleReplay) -> String {
     let esc = if matches!(s.sending, Sending::InFlight { .. }) { "cancel" } else { "close" };
     if d.narrow {
         return format!(
-            " {} send · {} edit · {} curl · Esc {esc} ",
+            " {} send · {} upstream · {} edit · {} curl · Esc {esc} ",
             k(Action::Send),
+            k(Action::SendUpstream),
             k(Action::EditRequest),
             k(Action::CopyCurl)
         );
     }
     format!(
-        " {} send · {} edit · {} copy curl · {}/{} history · {} scroll · {} panes · Esc {esc} ",
+        " {} send · {} to upstream · {} both · {} edit · {} copy curl · {}/{} history · {} scroll · {} panes · Esc {esc} ",
         k(Action::Send),
+        k(Action::SendUpstream),
+        k(Action::SendBoth),
         k(Action::EditRequest),
         k(Action::CopyCurl),
         k(Action::HistoryPrev),
@@ -108,8 +112,14 @@ fn draw_single(d: &ReplayDraw<'_>, s: &SingleReplay, f: &mut Frame<'_>, r: Rect)
         return;
     }
     let editor_h = (s.editor.lines().len() as u16 + 1).clamp(2, (inner.height / 2).max(2));
+    let state = state_line(d, s);
+    // a question wraps on a narrow terminal: it must be read whole, the key that answers it too
+    let state_h = match s.sending {
+        Sending::Confirm { .. } => (state.width() as u16).div_ceil(inner.width.max(1)).clamp(1, 3),
+        _ => 1,
+    };
     let [editor_area, state_area, rest] =
-        Layout::vertical([Constraint::Length(editor_h), Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        Layout::vertical([Constraint::Length(editor_h), Constraint::Length(state_h), Constraint::Min(0)]).areas(inner);
     let mut editor = s.editor.clone();
     editor.set_style(t.base);
     editor.set_cursor_line_style(Style::default());
@@ -117,7 +127,7 @@ fn draw_single(d: &ReplayDraw<'_>, s: &SingleReplay, f: &mut Frame<'_>, r: Rect)
         editor.set_cursor_style(t.base);
     }
     f.render_widget(&editor, editor_area);
-    f.render_widget(Paragraph::new(state_line(d, s)), state_area);
+    f.render_widget(Paragraph::new(state).wrap(Wrap { trim: false }), state_area);
     // the log's side beside the response when there is room, above it when not
     let logged = logged_lines(d, s);
     let (logged_area, response_area) = if rest.width >= 90 {
@@ -195,19 +205,86 @@ fn response_lines(d: &ReplayDraw<'_>, s: &SingleReplay) -> Vec<Line<'static>> {
     }
     let Some(o) = &s.outcome else {
         if out.is_empty() && !matches!(s.sending, Sending::InFlight { .. }) {
-            let send = d.keymap.first_key(Action::Send);
-            out.push(Line::from(Span::styled(format!("replayed: not yet ({send} sends)"), t.dim)));
+            let k = |a| d.keymap.first_key(a);
+            let (send, up, both) = (k(Action::Send), k(Action::SendUpstream), k(Action::SendBoth));
+            let text = format!("replayed: not yet ({send} sends, {up} straight to the upstream, {both} both)");
+            out.push(Line::from(Span::styled(text, t.dim)));
         }
         return out;
     };
-    let mut head = vec![Span::styled("replayed ", t.title)];
+    let logged = s.logged.as_ref().and_then(|l| l.logged.status);
+    let upstream = format!("upstream {}", e(s.upstream_addr.as_deref().unwrap_or("")));
+    match (s.aim, &s.upstream_outcome) {
+        (Aim::Both, Some(u)) => {
+            out.extend(comparison(d, o, u, &upstream));
+            out.push(Line::raw(""));
+            out.extend(outcome_lines(d, s, "gateway ", o, logged));
+            out.push(Line::raw(""));
+            out.extend(outcome_lines(d, s, &format!("{upstream} "), u, logged));
+        }
+        (Aim::Upstream, _) => out.extend(outcome_lines(d, s, &format!("{upstream} "), o, logged)),
+        _ => out.extend(outcome_lines(d, s, "replayed ", o, logged)),
+    }
+    out
+}
+
+/// The gateway's and the upstream's outcomes side by side, and where they differ.
+fn comparison(d: &ReplayDraw<'_>, g: &Outcome, u: &Outcome, upstream: &str) -> Vec<Line<'static>> {
+    let t = d.theme;
+    const W: usize = 26;
+    let cell = |s: String| format!("{s:<W$} ");
+    let status = |o: &Outcome| match o.status {
+        Some(st) => Span::styled(cell(show::status_text(st)), t.status(st)),
+        None => Span::styled(cell("no response".into()), t.alert),
+    };
+    let ms = |v: Option<f64>| cell(v.map_or("-".into(), show::ms_text));
+    let differ = compare::differences(g, u);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{:<9}", ""), t.dim),
+            Span::styled(cell("gateway".into()), t.title),
+            Span::styled(upstream.to_string(), t.title),
+        ]),
+        Line::from(vec![Span::styled(format!("{:<9}", "status"), t.dim), status(g), status(u)]),
+        Line::from(vec![
+            Span::styled(format!("{:<9}", "headers"), t.dim),
+            Span::raw(ms(g.headers_ms)),
+            Span::raw(ms(u.headers_ms)),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<9}", "total"), t.dim),
+            Span::raw(ms(g.latency_ms)),
+            Span::raw(ms(u.latency_ms)),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{:<9}", "body"), t.dim),
+            Span::raw(cell(compare::body_text(g))),
+            Span::raw(cell(compare::body_text(u))),
+        ]),
+    ];
+    let (text, style) = if differ.is_empty() { ("nothing".to_string(), t.dim) } else { (differ.join(", "), t.alert) };
+    lines.push(Line::from(vec![Span::styled(format!("{:<9}", "differ"), t.dim), Span::styled(text, style)]));
+    lines
+}
+
+/// One outcome: its status and verdict against the logged status, times, attempts, headers, body.
+fn outcome_lines(
+    d: &ReplayDraw<'_>,
+    s: &SingleReplay,
+    label: &str,
+    o: &Outcome,
+    logged: Option<u16>,
+) -> Vec<Line<'static>> {
+    let t = d.theme;
+    let mut out = Vec::new();
+    let mut head = vec![Span::styled(label.to_string(), t.title)];
     match o.status {
         Some(st) => {
             head.push(Span::styled(
                 format!("{} {}", o.version.as_deref().unwrap_or(""), show::status_text(st)),
                 t.status(st),
             ));
-            let verdict = Verdict::of(s.logged.as_ref().and_then(|l| l.logged.status), Some(o));
+            let verdict = Verdict::of(logged, Some(o));
             let style = if verdict == Verdict::Same { t.dim } else { t.alert };
             head.push(Span::styled(format!("  {}", verdict.name()), style));
         }
@@ -220,6 +297,12 @@ fn response_lines(d: &ReplayDraw<'_>, s: &SingleReplay) -> Vec<Line<'static>> {
     };
     let id = s.sent_id.as_deref().map_or(String::new(), |id| format!(" · sent id {}", e(id)));
     out.push(Line::from(Span::styled(format!("{timing}{id}"), t.dim)));
+    if o.insecure {
+        out.push(Line::from(Span::styled("certificate NOT checked (insecure): anyone could have answered", t.alert)));
+    }
+    if let Some(to) = &o.connected_to {
+        out.push(Line::from(Span::styled(format!("connected to {}", e(to)), t.dim)));
+    }
     for (i, a) in o.attempts.iter().enumerate() {
         out.push(Line::from(Span::styled(format!("attempt {}", e(&show::attempt_text(i, a))), t.dim)));
     }
@@ -312,12 +395,16 @@ fn draw_batch(d: &ReplayDraw<'_>, b: &BatchReplay, f: &mut Frame<'_>, r: Rect) {
                 if o.attempts.len() > 1 {
                     after.push_str(&format!(" ×{}", o.attempts.len()));
                 }
+
                 if let (None, Some(err)) = (o.status, &o.error) {
                     after.push_str(&format!(" {}", e(err)));
                 }
             }
         }
         spans.push(Span::styled(format!("{after:<10} "), t.dim));
+        if matches!(&row.result, Some(Some(o)) if o.insecure) {
+            spans.push(Span::styled("cert NOT checked ", t.alert));
+        }
         spans.push(Span::styled(format!("{:<place_w$}  ", e(&row.place)), t.dim));
         spans.push(Span::raw(format!("{} {}", e(&row.method), e(&row.path))));
         lines.push(Line::from(spans));
