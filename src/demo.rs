@@ -117,6 +117,11 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
         sources: Vec::new(),
     };
     let mut setup = crate::ui::run::setup(&console)?;
+    // the simulation's upstream addresses (10.0.0.5–8) are fiction: replay goes to the demo's own service on
+    // loopback, never to those addresses on the network the demo runs in
+    if setup.replay.allow_hosts.is_none() {
+        setup.replay.allow_hosts = Some(vec![target.ip().to_string()]);
+    }
     // the demo's tokens are signed with its own secret: J checks them with it unless the config names a key
     if setup.token.key.is_none() {
         setup.token.key = Some(crate::token::keys::KeySpec::Secret(DEMO_SECRET.to_vec()));
