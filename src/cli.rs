@@ -166,6 +166,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "REGEX")]
     pub marker_regex: Option<String>,
     /// Reading options.
+    /// Read each named file with the files logrotate made of it beside it (`access.log.1`, `access.log.2.gz`,
+    /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
+    #[arg(long)]
+    pub with_rotated: bool,
     /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
     /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
@@ -190,6 +194,10 @@ pub struct TraceArgs {
     #[arg(value_name = "ID")]
     pub id: String,
     /// Reading options.
+    /// Read each named file with the files logrotate made of it beside it (`access.log.1`, `access.log.2.gz`,
+    /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
+    #[arg(long)]
+    pub with_rotated: bool,
     /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
     /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]

@@ -23,6 +23,7 @@ pub mod priority;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod rotation;
 pub mod routes;
 pub mod scan;
 pub mod source;

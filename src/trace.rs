@@ -370,9 +370,12 @@ pub fn breakdown_text(b: &Breakdown) -> String {
 /// Run `gatewatch trace`.
 pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     let opts = crate::commands::scan_options(&args.input).map_err(crate::commands::usage)?;
-    let sources = crate::commands::sources(&args.input, &args.files);
+    let mut sources = crate::commands::sources(&args.input, &args.files);
     if sources.is_empty() {
         return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
+    }
+    if args.with_rotated {
+        sources = crate::report::source::with_rotated(&sources, &opts);
     }
     for problem in crate::priority::apply(args.priority) {
         crate::output::warn(format_args!("{problem}"));

@@ -106,3 +106,75 @@ fn tail_reads_a_compressed_file_whole_and_ends() {
     assert_eq!(lines.len(), 3000);
     assert_eq!((&lines[2999]["path"], &lines[2999]["line"]), (&Value::from("/x/2999"), &Value::from(3000)));
 }
+
+/// `access.log` with `.1`, `.2.gz` and `.3.zst` beside it: one history, oldest first, with exactly the statuses of
+/// the same lines uncompressed in one file; a `--since` window opens only the files it needs.
+#[test]
+fn a_rotation_set_reads_as_one_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.log");
+    let out = gatewatch(&[
+        "generate",
+        "--requests",
+        "8000",
+        "--rate",
+        "1",
+        "--incident",
+        "--seed",
+        "9",
+        "--gateway-out",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&whole).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 8000);
+    let part = |k: usize| lines[k * 2000..(k + 1) * 2000].iter().map(|l| format!("{l}\n")).collect::<String>();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let zst = ruzstd::encoding::compress_to_vec(part(0).as_bytes(), ruzstd::encoding::CompressionLevel::Fastest);
+    std::fs::write(logs.join("access.log.3.zst"), zst).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(part(1).as_bytes()).unwrap();
+    std::fs::write(logs.join("access.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(logs.join("access.log.1"), part(2)).unwrap();
+    std::fs::write(logs.join("access.log"), part(3)).unwrap();
+    let live = logs.join("access.log");
+    let report = |args: &[&str]| -> Value {
+        let out = gatewatch(&[&["report", "--json"], args].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = report(&["--with-rotated", live.to_str().unwrap()]);
+    let want = report(&[whole.to_str().unwrap()]);
+    assert_eq!(all["status"], want["status"]);
+    assert_eq!(all["requests"], 8000);
+    let paths = |r: &Value| -> Vec<String> {
+        r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths(&all), ["access.log.3.zst", "access.log.2.gz", "access.log.1", "access.log"]);
+    // the time each part starts at, from its first line
+    let first = |k: usize| {
+        let l = lines[k * 2000];
+        let at = &l[l.find('[').unwrap() + 1..l.find(']').unwrap()];
+        jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", at).unwrap().to_timestamp().unwrap()
+    };
+    for (since, files) in [
+        (first(3) + jiff::SignedDuration::from_secs(600), vec!["access.log"]),
+        (first(2) + jiff::SignedDuration::from_secs(600), vec!["access.log.1", "access.log"]),
+        (
+            first(0) - jiff::SignedDuration::from_secs(3600),
+            vec!["access.log.3.zst", "access.log.2.gz", "access.log.1", "access.log"],
+        ),
+    ] {
+        let since = since.to_string();
+        let r = report(&["--with-rotated", "--since", &since, live.to_str().unwrap()]);
+        assert_eq!(paths(&r), files, "since {since}");
+        assert_eq!(r["status"], report(&["--since", &since, whole.to_str().unwrap()])["status"], "since {since}");
+    }
+}

@@ -199,9 +199,12 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_OK);
     }
     let opts = scan_options(&args.input).map_err(usage)?;
-    let sources = sources(&args.input, &args.files);
+    let mut sources = sources(&args.input, &args.files);
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
+    }
+    if args.with_rotated {
+        sources = crate::report::source::with_rotated(&sources, &opts);
     }
     for problem in crate::priority::apply(args.priority) {
         crate::output::warn(format_args!("{problem}"));

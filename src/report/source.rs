@@ -217,6 +217,36 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
         .with_fallback(&opts.extra_formats)
 }
 
+/// The time of the first timed line among the first bytes of `path` (decompressed if need be).
+pub fn first_time(path: &std::path::Path, opts: &ScanOptions) -> Option<i64> {
+    let mut head = Vec::new();
+    open(path.to_str()?).ok()?.take(DETECT_BYTES as u64).read_to_end(&mut head).ok()?;
+    let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
+    let parser = choose_parser(&head[..whole], opts);
+    head[..whole]
+        .split(|&b| b == b'\n')
+        .find_map(|l| parser.parse(crate::format::trim_line(l))?.time)
+        .map(|t| t.unix_us)
+}
+
+/// Each `(path, role)` with the files logrotate made of it, oldest first, in its place; with a `--since` window,
+/// only the files that may hold some of it.
+pub fn with_rotated(sources: &[(String, Option<Role>)], opts: &ScanOptions) -> Vec<(String, Option<Role>)> {
+    let mut out = Vec::new();
+    for (path, role) in sources {
+        if path == "-" {
+            out.push((path.clone(), *role));
+            continue;
+        }
+        let mut files = crate::rotation::set(std::path::Path::new(path));
+        if let Some(since) = opts.window.and_then(|w| w.since_us) {
+            files = crate::rotation::needed_since(&files, since, |f| first_time(f, opts));
+        }
+        out.extend(files.into_iter().map(|f| (f.display().to_string(), *role)));
+    }
+    out
+}
+
 /// For followed files and `--since`: where the window starts in a file, found by binary search with the parser
 /// its first lines choose (the last lines as usual when it cannot be searched).
 pub fn window_start(opts: &ScanOptions) -> Option<crate::source::file::StartFinder> {
