@@ -24,7 +24,8 @@ fn hash(b: &[u8]) -> u64 {
 }
 
 impl TopValues {
-    fn add(&mut self, v: &str) {
+    /// Count one value.
+    pub fn add(&mut self, v: &str) {
         self.add_keyed(hash(v.as_bytes()), || v.to_string());
     }
 
@@ -36,7 +37,8 @@ impl TopValues {
         }
     }
 
-    fn merge(&mut self, other: TopValues) {
+    /// Fold in another count.
+    pub fn merge(&mut self, other: TopValues) {
         for (k, (v, n)) in other.0 {
             let room = self.0.len() < DISTINCT;
             match self.0.get_mut(&k) {

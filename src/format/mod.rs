@@ -1,5 +1,6 @@
 //! Log formats: one module per family, detection, and the `Parser` that dispatches to them.
 
+pub mod continuation;
 pub mod detect;
 pub mod envelope;
 pub mod jsonval;

@@ -44,6 +44,8 @@ pub struct SourceSummary {
     pub parsed: u64,
     /// Non-blank lines that did not parse.
     pub unparsed: u64,
+    /// Lines that continue the record before them (a stack trace's), neither records nor unparsed.
+    pub continuation: u64,
     /// Blank lines.
     pub blank: u64,
     /// Parsed records that are requests (have a status).
@@ -304,6 +306,7 @@ fn summarize(s: &ScannedSource) -> SourceSummary {
         lines: t.lines,
         parsed: t.parsed,
         unparsed: t.unparsed,
+        continuation: t.continuation,
         blank: t.blank,
         requests: t.requests(),
         first: time_text(t.first),
@@ -596,6 +599,16 @@ impl Report {
         }
         markers.sort_by_key(|(t, _)| *t);
         let mut diagnosis = crate::diagnose::diagnose(&evidence);
+        // the services' own words for their failures: the exceptions their stack traces name
+        let mut exceptions = crate::diagnose::TopValues::default();
+        for s in sources.iter_mut() {
+            exceptions.merge(std::mem::take(&mut s.tally.exceptions));
+        }
+        for d in diagnosis.iter_mut().filter(|d| d.status >= 500 && (d.status == 500 || d.origin == "upstream")) {
+            for (e, n) in exceptions.top(2) {
+                d.evidence.push(format!("service exception: {e} ({})", crate::output::thousands(n)));
+            }
+        }
         let compared = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));
         let (comparison, spans) = compared.map_or((None, None), |(c, s)| (Some(c), Some(s)));
         if let (Some(t), Some(c)) = (timeline.as_ref(), comparison.as_ref()) {

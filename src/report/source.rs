@@ -98,9 +98,35 @@ struct TallySink<'p> {
     window: Option<crate::window::Window>,
 }
 
+/// The record a line may continue (a stack trace under it), within a block.
+#[derive(Clone, Copy)]
+struct Before {
+    /// It is an error (level error or worse, or a 5xx): the exception under it is its cause.
+    error: bool,
+    /// Its exception was taken already.
+    named: bool,
+}
+
+impl TallySink<'_> {
+    /// Count `line` as continuing the record before it (a stack trace under it), keeping the exception it names
+    /// when that record is an error.
+    fn continuation(&mut self, line: &[u8], before: &mut Before) {
+        self.tally.continuation += 1;
+        if before.error
+            && !before.named
+            && let Some(e) = crate::format::continuation::exception(line)
+        {
+            self.tally.exceptions.add(&e);
+            before.named = true;
+        }
+    }
+}
+
 impl BlockSink for TallySink<'_> {
     fn block(&mut self, seq: u64, data: &[u8]) {
         let mut n = 0;
+        let mut before: Option<Before> = None;
+        let mut timed = false;
         scan::for_each_line(data, |i, line| {
             n += 1;
             let line = crate::format::trim_line(line);
@@ -112,6 +138,9 @@ impl BlockSink for TallySink<'_> {
                 if self.window.is_some_and(|w| !w.contains(summary.time.map(|t| t.unix_us))) {
                     return;
                 }
+                timed |= summary.time.is_some();
+                let error = summary.status.is_some_and(|s| s >= 500);
+                before = Some(Before { error, named: false });
                 self.tally.add(&summary);
                 match summary.status {
                     // a few error families need more than the summary has: their whole record, then
@@ -125,10 +154,30 @@ impl BlockSink for TallySink<'_> {
                 }
                 return;
             }
-            match self.parser.parse(line) {
-                Some(rec) if self.window.is_some_and(|w| !w.contains(rec.time.map(|t| t.unix_us))) => {}
-                Some(rec) => self.tally.add_record(&rec),
-                None => self.tally.add_unparsed((seq, i), line),
+            let rec = self.parser.parse(line);
+            // a stack trace's lines belong to the record above them: a line of a trace's shape, or, in a service's
+            // log whose lines have times, any line without one (a gateway's line that does not fit stays unparsed)
+            if let Some(b) = before.as_mut() {
+                let plain = rec.as_ref().is_none_or(|r| r.time.is_none() && r.status.is_none());
+                let service = timed && self.tally.role == Role::Upstream;
+                if plain && (service || crate::format::continuation::continues(line)) {
+                    self.continuation(line, b);
+                    return;
+                }
+            }
+            match rec {
+                Some(rec) if self.window.is_some_and(|w| !w.contains(rec.time.map(|t| t.unix_us))) => before = None,
+                Some(rec) => {
+                    timed |= rec.time.is_some();
+                    let error = rec.status.is_some_and(|s| s >= 500)
+                        || rec.level.is_some_and(|l| l >= crate::record::Level::Error);
+                    before = Some(Before { error, named: false });
+                    self.tally.add_record(&rec)
+                }
+                None => {
+                    before = None;
+                    self.tally.add_unparsed((seq, i), line)
+                }
             }
         });
         self.tally.lines += n;

@@ -92,7 +92,11 @@ pub fn render(r: &Report, color: bool) -> String {
     let _ = writeln!(o, "\n{}", st.head("SOURCES"));
     for s in &r.sources {
         let unparsed = format!("{} unparsed", thousands(s.unparsed));
-        let unparsed = if s.unparsed > 0 { st.status(4, &unparsed) } else { unparsed };
+        let mut unparsed = if s.unparsed > 0 { st.status(4, &unparsed) } else { unparsed };
+        if s.continuation > 0 {
+            // stack traces under the records: part of them, not lines that failed
+            unparsed.push_str(&format!("  {} continuation", thousands(s.continuation)));
+        }
         let _ = writeln!(o, "  {}  {}  {}", shorten(&s.path, 50), s.format, st.dim(s.role.name()));
         let _ = writeln!(
             o,

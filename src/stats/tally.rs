@@ -103,6 +103,11 @@ pub struct Tally {
     pub unparsed: u64,
     /// The first few unparsed lines.
     pub unparsed_examples: Vec<UnparsedLine>,
+    /// Lines that continue the record before them (a stack trace under an error line): neither records nor
+    /// unparsed.
+    pub continuation: u64,
+    /// The exceptions the stack traces under error records name (`java.lang.IllegalStateException: …`).
+    pub exceptions: crate::diagnose::TopValues,
     /// Earliest and latest timestamps.
     pub first: Option<LogTime>,
     /// Latest timestamp.
@@ -161,6 +166,8 @@ impl Tally {
             parsed: 0,
             unparsed: 0,
             unparsed_examples: Vec::new(),
+            continuation: 0,
+            exceptions: Default::default(),
             first: None,
             last: None,
             status: Box::new([0; 1000]),
@@ -350,6 +357,8 @@ impl Tally {
         self.blank += other.blank;
         self.parsed += other.parsed;
         self.unparsed += other.unparsed;
+        self.continuation += other.continuation;
+        self.exceptions.merge(other.exceptions);
         self.unparsed_examples.extend(other.unparsed_examples);
         self.unparsed_examples.sort_by_key(|u| u.at);
         self.unparsed_examples.truncate(UNPARSED_EXAMPLES);

@@ -1,0 +1,85 @@
+//! Lines that continue the record before them instead of starting one: a Java, Python or Go stack trace under an
+//! error line (`\tat com.x.Y(Y.java:10)`, `Caused by: …`, `Traceback (most recent call last):`, `  File "…"`,
+//! `goroutine 1 [running]:`), and the exception line that names the cause.
+
+/// Whether `line` continues the record before it: indented, or one of the shapes stack traces take.
+pub fn continues(line: &[u8]) -> bool {
+    match line.first() {
+        None => false,
+        Some(b' ' | b'\t') => !line.trim_ascii().is_empty(),
+        Some(_) => {
+            const STARTS: [&[u8]; 6] = [
+                b"Caused by: ",
+                b"Suppressed: ",
+                b"Traceback (most recent call last):",
+                b"goroutine ",
+                b"panic: ",
+                b"... ",
+            ];
+            STARTS.iter().any(|s| line.starts_with(s)) || exception(line).is_some()
+        }
+    }
+}
+
+/// The exception a line names, `ClassName: message` (`java.lang.IllegalStateException: Connection pool exhausted`,
+/// `ValueError: bad input`, `Caused by: java.sql.SQLException: …`, Go's `panic: runtime error: …`): the line
+/// from the name on, cut to 160 characters.
+pub fn exception(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?.trim_end();
+    let text = text.strip_prefix("Caused by: ").unwrap_or(text);
+    if let Some(p) = text.strip_prefix("panic: ") {
+        return Some(format!("panic: {}", p.chars().take(150).collect::<String>()));
+    }
+    let name_end = text.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(text.len());
+    let name = &text[..name_end];
+    let last = name.rsplit(['.', '$']).next().unwrap_or(name);
+    let is_name = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '$' | '_'))
+        && last.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && (last.ends_with("Exception") || last.ends_with("Error") || last.ends_with("Throwable"));
+    let after = &text[name_end..];
+    (is_name && (after.is_empty() || after.starts_with(':'))).then(|| text.chars().take(160).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_traces_continue_their_record() {
+        for l in [
+            "\tat com.zaxxer.hikari.pool.HikariPool.getConnection(HikariPool.java:197)",
+            "    ... 42 more",
+            "Caused by: java.sql.SQLTransientConnectionException: pool timed out",
+            "java.lang.IllegalStateException: Connection pool exhausted",
+            "Traceback (most recent call last):",
+            "  File \"/app/orders.py\", line 10, in handler",
+            "ValueError: bad input",
+            "goroutine 1 [running]:",
+            "panic: runtime error: invalid memory address or nil pointer dereference",
+        ] {
+            assert!(continues(l.as_bytes()), "{l}");
+        }
+        for l in ["2024-05-01 12:00:00 INFO started", "GET /v1/orders 200", "Error connecting to db", "", "   "] {
+            assert!(!continues(l.as_bytes()), "{l}");
+        }
+    }
+
+    #[test]
+    fn the_exception_a_line_names() {
+        let e = |l: &str| exception(l.as_bytes());
+        assert_eq!(
+            e("java.lang.IllegalStateException: Connection pool exhausted").as_deref(),
+            Some("java.lang.IllegalStateException: Connection pool exhausted")
+        );
+        assert_eq!(
+            e("Caused by: java.net.ConnectException: refused").as_deref(),
+            Some("java.net.ConnectException: refused")
+        );
+        assert_eq!(e("ValueError: bad input").as_deref(), Some("ValueError: bad input"));
+        assert_eq!(e("java.lang.OutOfMemoryError").as_deref(), Some("java.lang.OutOfMemoryError"));
+        assert_eq!(e("panic: boom").as_deref(), Some("panic: boom"));
+        assert_eq!(e("Error connecting to db"), None);
+        assert_eq!(e("the RuntimeException was caught"), None);
+    }
+}

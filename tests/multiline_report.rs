@@ -1,0 +1,55 @@
+//! Stack traces under a service's error lines (Java in plain text, Python's traceback among JSON lines, a Go
+//! panic among logfmt) belong to the record above them: counted as its continuation, not as unparsed lines, and
+//! the exception they name is quoted by the 500s' diagnosis.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn report(name: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args(["report", "--json", &format!("tests/fixtures/multiline/{name}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn stack_traces_continue_their_record_and_name_the_cause() {
+    for (name, format, records, continuation, exception) in [
+        ("java.log", "plain", 4, 9, "java.lang.IllegalStateException: Connection pool exhausted (2)"),
+        ("python.jsonl", "json", 3, 6, "KeyError: '1856' (1)"),
+        ("go.logfmt", "logfmt", 3, 5, "panic: runtime error: invalid memory address or nil pointer dereference (1)"),
+    ] {
+        let r = report(name);
+        let s = &r["sources"][0];
+        assert_eq!(s["format"], format, "{name}");
+        assert_eq!(
+            (&s["parsed"], &s["unparsed"], &s["continuation"]),
+            (&records.into(), &0.into(), &continuation.into()),
+            "{name}: {s}"
+        );
+        let d = r["diagnosis"].as_array().unwrap().iter().find(|d| d["status"] == 500).unwrap();
+        let want = format!("service exception: {exception}");
+        assert!(d["evidence"].as_array().unwrap().iter().any(|e| e == &Value::from(want.as_str())), "{name}: {d}");
+        // the 200s after a trace are records again
+        assert_eq!(r["status"]["200"], 2, "{name}");
+    }
+}
+
+/// A gateway's line that does not fit is still unparsed, not taken for a continuation.
+#[test]
+fn a_gateway_line_that_does_not_fit_stays_unparsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("access.log");
+    std::fs::write(
+        &f,
+        "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /a HTTP/1.1\" 500 12 \"-\" \"curl/8\"\nsomething else entirely\n",
+    )
+    .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_gatewatch")).args(["report", "--json", f.to_str().unwrap()]).output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&r["sources"][0]["unparsed"], &r["sources"][0]["continuation"]), (&1.into(), &0.into()));
+}
