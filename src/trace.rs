@@ -26,6 +26,9 @@ pub struct Hop {
     /// Whether the joined line could belong to another request as well (several connections fit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ambiguous: Option<bool>,
+    /// The lines under an error record that continue it (its stack trace), as read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub continuation: Vec<String>,
     #[serde(skip)]
     access: Option<crate::errorlog::AccessKey>,
     #[serde(skip)]
@@ -108,6 +111,7 @@ pub fn find(
                         raw: String::from_utf8_lossy(&m.raw).into_owned(),
                         joined_by: None,
                         ambiguous: None,
+                        continuation: Vec::new(),
                         access: access_key(found.role, &rec),
                         time_us: rec.time.map(|t| t.unix_us),
                         duration_us: rec.duration_us,
@@ -122,6 +126,7 @@ pub fn find(
     // only plain-text sources can hold nginx's error log: the others are not read again
     join_error_log(&mut hops, &plain, opts, &mut notes, &mut errors);
     join_streams(&mut hops, key, &plain, opts, &mut errors);
+    attach_continuations(&mut hops, opts, &mut errors);
     // time order; a stable sort keeps each source's own order for equal or missing times
     hops.sort_by_key(|h| h.time_us.unwrap_or(i64::MAX));
     let timings: Vec<HopTiming> = hops
@@ -207,6 +212,7 @@ fn join_error_log(
                 raw: String::from_utf8_lossy(raw).into_owned(),
                 joined_by: Some(crate::errorlog::JOINED_BY),
                 ambiguous: Some(j.ambiguous),
+                continuation: Vec::new(),
                 access: None,
                 time_us: Some(placed.unix_us),
                 duration_us: None,
@@ -265,6 +271,7 @@ fn join_streams(
                 raw: String::from_utf8_lossy(&l.raw).into_owned(),
                 joined_by: Some(crate::stream_join::JOINED_BY),
                 ambiguous: Some(false),
+                continuation: Vec::new(),
                 access: None,
                 time_us: Some(placed.unix_us),
                 duration_us: None,
@@ -272,6 +279,83 @@ fn join_streams(
             });
         }
     }
+}
+
+/// Lines of a stack trace kept under one record.
+const CONTINUATION_LINES: usize = 100;
+
+/// Give each error record of a service (level error or worse, or a 5xx) the lines under it that continue it: its
+/// stack trace. Its source is read again up to its last such record, only when it has one.
+fn attach_continuations(hops: &mut [Hop], opts: &ScanOptions, errors: &mut Vec<anyhow::Error>) {
+    use std::io::BufRead;
+    let is_error = |h: &Hop| {
+        let level = h.record.get("level").and_then(|v| v.as_str()).and_then(crate::record::Level::parse);
+        let status = h.record.get("status").and_then(|v| v.as_u64());
+        h.joined_by.is_none()
+            && h.role == Role::Upstream
+            && (level.is_some_and(|l| l >= crate::record::Level::Error) || status.is_some_and(|s| s >= 500))
+    };
+    let mut sources: Vec<&str> = hops.iter().filter(|h| is_error(h)).map(|h| h.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let sources: Vec<String> = sources.into_iter().filter(|s| *s != "-").map(str::to_string).collect();
+    for source in sources {
+        let wanted: std::collections::HashMap<u64, usize> = hops
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.source == source && is_error(h))
+            .map(|(i, h)| (h.line, i))
+            .collect();
+        let last = wanted.keys().max().copied().unwrap_or(0);
+        let input = match crate::report::source::open(&source) {
+            Ok(i) => i,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let mut input = std::io::BufReader::with_capacity(256 << 10, input);
+        let (mut buf, mut n, mut under) = (Vec::new(), 0u64, None::<usize>);
+        loop {
+            buf.clear();
+            match input.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    errors.push(anyhow::anyhow!("cannot read {source}: {e}"));
+                    break;
+                }
+            }
+            n += 1;
+            let line = crate::format::trim_line(buf.strip_suffix(b"\n").unwrap_or(&buf));
+            if let Some(&i) = wanted.get(&n) {
+                under = Some(i);
+                continue;
+            }
+            match under {
+                // a blank line inside a trace (Go's between the signal and the goroutines) keeps it going
+                Some(i) if line.trim_ascii().is_empty() => hops[i].continuation.push(String::new()),
+                Some(i) if crate::format::continuation::continues(line) || starts_no_record(line, opts) => {
+                    if hops[i].continuation.len() < CONTINUATION_LINES {
+                        hops[i].continuation.push(String::from_utf8_lossy(line).into_owned());
+                    }
+                }
+                _ if n > last => break,
+                _ => under = None,
+            }
+        }
+    }
+    for h in hops.iter_mut() {
+        while h.continuation.last().is_some_and(|l| l.is_empty()) {
+            h.continuation.pop();
+        }
+    }
+}
+
+/// Whether a line starts no record: it has neither a time nor a status in any format (`[signal SIGSEGV …]`).
+fn starts_no_record(line: &[u8], opts: &ScanOptions) -> bool {
+    let parser = crate::format::Parser::new(crate::format::Format::Plain, opts.parse.clone());
+    !line.trim_ascii().is_empty() && parser.parse(line).is_none_or(|r| r.time.is_none() && r.status.is_none())
 }
 
 /// The timing of one record of a request, in time order, for [`breakdown`].
@@ -346,6 +430,10 @@ pub fn render(t: &Trace, color: bool) -> String {
         };
         let line = format!("  {time}  {head}  {status} {what} {lat} {up} {flags} {joined}");
         let _ = writeln!(o, "{}", line.trim_end());
+        for c in &h.continuation {
+            // a trace's tabs are its indentation
+            let _ = writeln!(o, "        {}", e(&c.replace('\t', "    ")));
+        }
     }
     let _ = writeln!(o, "{}", breakdown_text(&t.breakdown));
     for n in &t.notes {

@@ -53,3 +53,36 @@ fn a_gateway_line_that_does_not_fit_stays_unparsed() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((&r["sources"][0]["unparsed"], &r["sources"][0]["continuation"]), (&1.into(), &0.into()));
 }
+
+fn trace(id: &str, name: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+        .args(["trace", "--json", id, &format!("tests/fixtures/multiline/{name}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn trace_carries_each_error_records_stack_trace() {
+    let lines = |t: &Value| -> Vec<String> {
+        t["hops"][0]["continuation"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect()
+    };
+    let java = lines(&trace("1af7651916cd43dd8448eb211c80319c", "java.log"));
+    assert_eq!(java.len(), 7, "{java:?}");
+    assert_eq!(java[0], "java.lang.IllegalStateException: Connection pool exhausted");
+    assert!(java[4].starts_with("Caused by: java.sql.SQLTransientConnectionException"));
+    // the next error's trace is its own: two lines, then the 200 after it is not part of it
+    assert_eq!(lines(&trace("2af7651916cd43dd8448eb211c80319c", "java.log")).len(), 2);
+    let python = lines(&trace("5af7651916cd43dd8448eb211c80319c", "python.jsonl"));
+    assert_eq!(
+        (python.first().unwrap().as_str(), python.last().unwrap().as_str()),
+        ("Traceback (most recent call last):", "KeyError: '1856'")
+    );
+    let go = lines(&trace("8af7651916cd43dd8448eb211c80319c", "go.logfmt"));
+    assert_eq!(go.len(), 6, "the blank line inside the panic kept: {go:?}");
+    assert!(go[5].contains("/app/handler.go:42"));
+    // a record that is not an error carries none
+    let ok = trace("0af7651916cd43dd8448eb211c80319c", "java.log");
+    assert!(ok["hops"][0].get("continuation").is_none(), "{ok}");
+}
