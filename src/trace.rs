@@ -462,7 +462,8 @@ pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
-    if args.with_rotated {
+    // a --since window may begin in a rotated file: the files it needs come along by themselves
+    if args.with_rotated || opts.window.is_some_and(|w| w.since_us.is_some()) {
         sources = crate::report::source::with_rotated(&sources, &opts);
     }
     for problem in crate::priority::apply(args.priority) {

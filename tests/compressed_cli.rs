@@ -19,7 +19,8 @@ fn report(path: &std::path::Path) -> Value {
 #[test]
 fn gzip_and_zstd_report_what_the_plain_file_does() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("access.log");
+    // not beside the rotated copies below: a --since window would bring them along as its history
+    let plain = dir.path().join("whole.log");
     let out = gatewatch(&[
         "generate",
         "--requests",
@@ -175,6 +176,8 @@ fn a_rotation_set_reads_as_one_history() {
         let since = since.to_string();
         let r = report(&["--with-rotated", "--since", &since, live.to_str().unwrap()]);
         assert_eq!(paths(&r), files, "since {since}");
+        // --since alone opens the rotated files the window needs
+        assert_eq!(paths(&report(&["--since", &since, live.to_str().unwrap()])), files, "since {since}");
         assert_eq!(r["status"], report(&["--since", &since, whole.to_str().unwrap()])["status"], "since {since}");
     }
 }

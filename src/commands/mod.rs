@@ -203,7 +203,8 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
-    if args.with_rotated {
+    // a --since window may begin in a rotated file: the files it needs come along by themselves
+    if args.with_rotated || opts.window.is_some_and(|w| w.since_us.is_some()) {
         sources = crate::report::source::with_rotated(&sources, &opts);
     }
     for problem in crate::priority::apply(args.priority) {
