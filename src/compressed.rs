@@ -93,6 +93,12 @@ impl<R: Read> Read for ZstdFrames<R> {
     }
 }
 
+/// Whether the file at `path` is compressed (its bytes cannot be searched, sought in or followed as text).
+pub fn is_compressed(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && Compression::of(&head).is_some()
+}
+
 /// `input` as text: decompressed when its first bytes say it is compressed. Returns the reader and the
 /// compression found.
 pub fn open<R: Read + Send + 'static>(input: R) -> io::Result<(Box<dyn Read + Send>, Option<Compression>)> {

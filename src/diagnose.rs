@@ -534,16 +534,7 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
                 ));
             }
             push_flags(&mut evidence, e);
-            (
-                "the upstream refused or reset the connection (down, restarting, or out of connections)".into(),
-                format!(
-                    "is {} up and listening? Check its health and recent restarts",
-                    e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
-                ),
-                "take the failing instance out of the pool (or fix its health check); enable retries on another \
-                 upstream for idempotent requests"
-                    .into(),
-            )
+            refused("the upstream refused or reset the connection (down, restarting, or out of connections)", e)
         }
         503 => {
             push_flags(&mut evidence, e);
@@ -554,17 +545,10 @@ fn diagnose_one(status: u16, e: &Evidence) -> Diagnosis {
                 .first()
                 .is_some_and(|(f, _)| f.split([',', ' ']).any(|x| matches!(x, "UF" | "UC" | "URX" | "UR")));
             if connect_failed {
-                (
+                refused(
                     "the gateway could not connect to the upstream, or the connection was reset (down, restarting, \
-                     or out of connections)"
-                        .into(),
-                    format!(
-                        "is {} up and listening? Check its health and recent restarts",
-                        e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
-                    ),
-                    "take the failing instance out of the pool (or fix its health check); enable retries on another \
-                     upstream for idempotent requests"
-                        .into(),
+                     or out of connections)",
+                    e,
                 )
             } else {
                 (
@@ -690,6 +674,20 @@ fn haproxy_termination(flag: &str) -> Option<TerminationCause> {
         _ => return None,
     };
     Some(TerminationCause { cause, client_side })
+}
+
+/// The cause, first check and fix of a family the upstream refused or reset.
+fn refused(cause: &str, e: &Evidence) -> (String, String, String) {
+    (
+        cause.into(),
+        format!(
+            "is {} up and listening? Check its health and recent restarts",
+            e.upstreams.top(1).first().map_or("the upstream", |(a, _)| *a)
+        ),
+        "take the failing instance out of the pool (or fix its health check); enable retries on another upstream \
+         for idempotent requests"
+            .into(),
+    )
 }
 
 fn push_flags(evidence: &mut Vec<String>, e: &Evidence) {

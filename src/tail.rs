@@ -47,18 +47,11 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
         SourceKind::Commands(SshUrl::parse(arg)?.commands(lines))
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
-    } else if is_compressed(Path::new(arg)) {
+    } else if crate::compressed::is_compressed(Path::new(arg)) {
         SourceKind::Compressed(PathBuf::from(arg))
     } else {
         SourceKind::File(PathBuf::from(arg))
     })
-}
-
-/// Whether a file's first bytes say it is compressed.
-fn is_compressed(path: &Path) -> bool {
-    let mut head = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
-        && crate::compressed::Compression::of(&head).is_some()
 }
 
 /// How to follow files and run commands, from the command line (`tail` = lines of each file to start with).

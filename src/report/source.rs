@@ -64,7 +64,8 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
         return Ok(OpenedSource { input: Box::new(joined), prefix: Vec::new(), parser, role, start: 0 });
     }
     // a window: read only the part of the file that holds it, found by binary search on the lines' times
-    if let Some(w) = opts.window.filter(|_| path != "-" && !is_compressed(path))
+    if let Some(w) =
+        opts.window.filter(|_| path != "-" && !crate::compressed::is_compressed(std::path::Path::new(path)))
         && let Some((start, end)) =
             crate::window::byte_range(path, &parser, &w).with_context(|| format!("cannot read {path}"))?
     {
@@ -241,13 +242,6 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
     };
     let (input, _) = crate::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
     Ok(input)
-}
-
-/// Whether the file at `path` is compressed (its bytes cannot be searched or sought in as text).
-fn is_compressed(path: &str) -> bool {
-    let mut head = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && crate::compressed::Compression::of(&head).is_some()
 }
 
 /// Choose the parser for a source from its first bytes (or the forced format).
