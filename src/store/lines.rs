@@ -1,4 +1,5 @@
-//! One source's lines, append-only: the raw text in large chunks, and 32 bytes of parsed columns per line.
+//! One source's lines, append-only: the raw text in large chunks kept on disk (see [`super::spill`]), and 24
+//! bytes of parsed columns per line in memory.
 //!
 //! The raw line stays the source of truth: a view re-parses the few lines it draws. The columns hold what must be
 //! read for every line at once: the time (time lock, trace order), the request id key (correlation), the status
@@ -9,10 +10,11 @@
 
 use std::sync::Arc;
 
+use super::spill::{Sizes, Text};
 use crate::record::{Level, Record};
 
-/// Raw text is kept in chunks of this size; a chunk never moves once written, so growth copies nothing.
-const CHUNK: usize = 256 << 10;
+/// Raw text is gathered in chunks of this size; a chunk never moves once written, so growth copies nothing.
+const CHUNK: usize = Sizes::DEFAULT.chunk;
 /// Columns are kept in blocks of this many lines, so growing never copies more than one block.
 const BLOCK: usize = 1 << 13;
 
@@ -149,7 +151,7 @@ fn level_code(l: Level) -> u8 {
 /// The lines of one source.
 #[derive(Default)]
 pub struct LineStore {
-    chunks: Vec<Vec<u8>>,
+    text: Text,
     cols: Blocks<Cols>,
     ids: Blocks<u64>,
     /// Only once a line logs both a request id and a trace id; then for every line.
@@ -179,6 +181,12 @@ impl LineStore {
         Self::default()
     }
 
+    /// An empty store whose text is in pieces of these sizes.
+    #[cfg(test)]
+    fn with_sizes(sizes: Sizes) -> Self {
+        LineStore { text: Text::with_sizes(sizes), ..Self::default() }
+    }
+
     /// Number of lines.
     pub fn len(&self) -> usize {
         self.len
@@ -194,14 +202,26 @@ impl LineStore {
         self.text_bytes
     }
 
-    /// Heap bytes held beyond the raw text: columns and unused chunk space.
+    /// Bytes of raw text held in memory rather than on disk: the chunk being filled (all of the text when no
+    /// temporary file could be written).
+    pub fn text_mem_bytes(&self) -> u64 {
+        self.text.mem_bytes() as u64
+    }
+
+    /// Why the text is kept in memory rather than on disk (no room for a temporary file), once, when it
+    /// happens: the next call returns `None`.
+    pub fn take_text_note(&mut self) -> Option<String> {
+        self.text.take_note()
+    }
+
+    /// Heap bytes held beyond the raw text in memory: columns, unused chunk space, the chunk table.
     pub fn overhead_bytes(&self) -> u64 {
-        let chunks: usize = self.chunks.iter().map(Vec::capacity).sum::<usize>() + self.chunks.capacity() * 24;
+        let chunks = self.text.overhead_bytes();
         let cols = self.cols.heap_bytes() + self.ids.heap_bytes() + self.traces.heap_bytes();
         let labels = self.label_runs.capacity() * size_of::<(u32, u32)>()
             + self.labels.iter().map(|l| l.len() + 16).sum::<usize>()
             + self.labels.capacity() * size_of::<Arc<str>>();
-        (chunks + cols + labels) as u64 - self.text_bytes
+        (chunks + cols + labels) as u64
     }
 
     /// Lines pushed from now on come from `label` (a glob's file, an SSH source's host; `None`: no label).
@@ -254,17 +274,15 @@ impl LineStore {
     /// Append a line (without its newline) and what its parse found.
     pub fn push(&mut self, line: &[u8], rec: Option<&Record<'_>>) -> Result<(), Full> {
         // a line longer than a chunk gets a chunk of its own, and nothing follows it there
-        let fits = self.chunks.last().is_some_and(|c| c.len() + line.len() <= CHUNK);
-        if !fits {
-            if self.chunks.len() >= 1 << (32 - CHUNK_BITS) {
-                return Err(Full);
-            }
-            self.chunks.push(Vec::with_capacity(CHUNK.max(line.len())));
+        let fits = self.text.chunks() > 0 && {
+            let last = self.text.chunks() - 1;
+            self.text.chunk_len(last) + line.len() <= self.chunk_size()
+        };
+        if !fits && self.text.chunks() >= 1 << (32 - CHUNK_BITS) {
+            return Err(Full);
         }
-        let ci = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[ci];
-        let start = ((ci as u32) << CHUNK_BITS) | chunk.len() as u32;
-        chunk.extend_from_slice(line);
+        let (ci, off) = self.text.push(line);
+        let start = ((ci as u32) << CHUNK_BITS) | off as u32;
         self.text_bytes += line.len() as u64;
 
         let (time_s, time_frac_ms) = self.last_time;
@@ -325,9 +343,14 @@ impl LineStore {
         let (ci, off) = split(self.cols.get(i).start);
         let end = match i + 1 < self.len {
             true if split(self.cols.get(i + 1).start).0 == ci => split(self.cols.get(i + 1).start).1,
-            _ => self.chunks[ci].len(),
+            _ => self.text.chunk_len(ci),
         };
-        &self.chunks[ci][off..end]
+        self.text.get(ci, off..end)
+    }
+
+    /// Size of the text's chunks.
+    fn chunk_size(&self) -> usize {
+        self.text.sizes().chunk
     }
 
     /// The id keys line `i` answers to: its request id, and its trace id when it logs both.
@@ -418,6 +441,76 @@ mod tests {
         assert_eq!(s.line(4), b"");
         assert_eq!(s.line(5), b"last");
         assert_eq!(s.text_bytes(), (5 + long.len() + 10 + huge.len() + 4) as u64);
+    }
+
+    /// Small pieces, so a few lines spill, span many segments and windows, and drop pages as they go.
+    const SMALL: Sizes = Sizes { chunk: 64, segment: 4096, window: 4096, keep: 2 };
+
+    /// A line of its own length and content, so a wrong slice shows.
+    fn numbered(i: usize, len: usize) -> Vec<u8> {
+        let mut v = format!("{i}:").into_bytes();
+        v.resize(len.max(v.len()), b'a' + (i % 26) as u8);
+        v
+    }
+
+    #[test]
+    fn spilled_lines_come_back_whole() {
+        let mut s = LineStore::with_sizes(SMALL);
+        // short lines, lines longer than a chunk, and lines longer than a segment, which take one of their own
+        let lens = |i: usize| match i % 97 {
+            13 => 200,
+            50 => 5_000,
+            96 => 9_000,
+            _ => 1 + i % 40,
+        };
+        let n = 20_000;
+        for i in 0..n {
+            s.push(&numbered(i, lens(i)), None).unwrap();
+        }
+        assert!(s.text.maps() > 100, "many segments: {}", s.text.maps());
+        assert!(s.text.on_disk(0) && !s.text.on_disk(s.text.chunks() - 1), "full chunks on disk, the last in memory");
+        assert!(s.text_mem_bytes() <= 9_000, "only the last chunk in memory: {}", s.text_mem_bytes());
+        // end to end, back again, and at random: every read is right, whatever pages were dropped before it
+        for i in (0..n).chain((0..n).rev()) {
+            assert_eq!(s.line(i), &numbered(i, lens(i))[..], "line {i}");
+        }
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..5_000 {
+            let i = rng.usize(0..n);
+            assert_eq!(s.line(i), &numbered(i, lens(i))[..], "line {i}");
+        }
+        assert!(s.text.kept_windows() <= SMALL.keep);
+        assert_eq!(s.text_bytes(), (0..n).map(|i| numbered(i, lens(i)).len() as u64).sum::<u64>());
+    }
+
+    #[test]
+    fn a_slice_stays_right_after_its_pages_are_dropped() {
+        let mut s = LineStore::with_sizes(SMALL);
+        for i in 0..2_000 {
+            s.push(&numbered(i, 30), None).unwrap();
+        }
+        let first = s.line(0);
+        // reading far away drops the first window's pages while `first` is still borrowed
+        for i in (1_000..2_000).step_by(50) {
+            assert_eq!(s.line(i), &numbered(i, 30)[..]);
+        }
+        assert_eq!(first, &numbered(0, 30)[..], "read back from the file");
+    }
+
+    #[test]
+    fn without_a_file_the_text_stays_in_memory_and_says_so() {
+        let mut s = LineStore::with_sizes(SMALL);
+        s.text.refuse_file();
+        for i in 0..1_000 {
+            s.push(&numbered(i, 1 + i % 90), None).unwrap();
+        }
+        assert!(!s.text.on_disk(0) && s.text.maps() == 0);
+        assert_eq!(s.text_mem_bytes(), s.text_bytes());
+        assert!(s.take_text_note().is_some_and(|n| n.contains("memory")));
+        assert_eq!(s.take_text_note(), None, "said once");
+        for i in 0..1_000 {
+            assert_eq!(s.line(i), &numbered(i, 1 + i % 90)[..]);
+        }
     }
 
     #[test]

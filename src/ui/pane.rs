@@ -415,6 +415,9 @@ impl Pane {
             }
             n += 1;
         });
+        if let Some(note) = self.lines.take_text_note() {
+            self.note = Some(note);
+        }
         if let (Some(f), Some(m)) = (filter, self.matches.as_mut())
             && m.scanned + n as usize == self.lines.len()
         {
