@@ -134,11 +134,6 @@ impl Text {
         self.note.take()
     }
 
-    /// The sizes of its pieces.
-    pub(crate) fn sizes(&self) -> Sizes {
-        self.sizes
-    }
-
     /// Bytes of text held in memory (the chunk being filled, or all of it without a file).
     pub(crate) fn mem_bytes(&self) -> usize {
         self.mem_bytes

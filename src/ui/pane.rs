@@ -216,7 +216,7 @@ pub struct Pane {
     pub note: Option<String>,
     /// Statuses and latency over log time.
     pub stats: PaneStats,
-    /// The pane holds all the text it can (4 GiB); later lines are dropped.
+    /// The pane holds all the text it can (2^32 chunks of it); later lines are dropped.
     pub full: bool,
     /// The line to keep selected while a new filter is checked (its row is known only once the scan reaches it).
     pub anchor: Option<usize>,
@@ -253,6 +253,11 @@ impl Pane {
             label_names: Vec::new(),
             stopped: Vec::new(),
         }
+    }
+
+    /// The id keys of a line's text, from this pane's parser: what the store checks its short keys against.
+    pub fn keys_of(&self) -> impl Fn(&[u8]) -> (u64, u64) + '_ {
+        move |line| crate::store::lines::line_keys(self.parser.as_ref().and_then(|p| p.parse(line)).as_ref())
     }
 
     /// Whether lines show their label: only when they come from more than one file or host.
