@@ -220,6 +220,12 @@ impl LineStore {
         LineStore { text: Text::with_sizes(sizes), ..Self::default() }
     }
 
+    /// Keep the text in memory, as when no temporary file can be created (for tests).
+    #[cfg(test)]
+    pub(crate) fn refuse_file(&mut self) {
+        self.text.refuse_file();
+    }
+
     /// Number of lines.
     pub fn len(&self) -> usize {
         self.len

@@ -534,6 +534,18 @@ mod tests {
     }
 
     #[test]
+    fn a_pane_whose_history_cannot_go_to_disk_says_so_and_keeps_every_line() {
+        let mut p = Pane::new("a.log".into(), "a.log".into(), None, &[]);
+        p.lines.refuse_file();
+        let data: Vec<u8> = (0..20_000).flat_map(|i| format!("line {i} of the history\n").into_bytes()).collect();
+        let opts = crate::report::ScanOptions::default();
+        assert_eq!(p.ingest(&data, None, &opts, None), 20_000);
+        assert!(p.note.as_deref().is_some_and(|n| n.contains("history kept in memory")), "{:?}", p.note);
+        assert_eq!(p.lines.line(19_999), b"line 19999 of the history");
+        assert_eq!(p.lines.text_mem_bytes(), p.lines.text_bytes());
+    }
+
+    #[test]
     fn labels_show_without_the_directories_they_share() {
         let names = |ls: &[&str]| short_labels(&ls.iter().map(|&l| Arc::from(l)).collect::<Vec<_>>());
         assert_eq!(names(&["/var/log/a.log", "/var/log/b.log"]), ["a.log", "b.log"]);
