@@ -5,10 +5,15 @@
 //!   a selected request; baseline: ratatui drawing the same number of plain pre-formatted lines, the floor for
 //!   putting that much text on screen.
 //! - key: one key press (`k`: move up, find the request in every pane) plus the frame that shows it.
-//! - memory: bytes held per line beyond the raw text, from the store's own accounting and from the process's
-//!   resident memory before and after loading.
+//! - memory: bytes held per line beyond the raw text in memory, from the store's own accounting, and the growth of
+//!   the process's resident memory while loading.
 //!
 //! `cargo bench --bench console`. Medians of many runs; figures are also given as ratios to the baseline.
+//!
+//! `cargo bench --bench console -- --history FILE`: instead, the console's resident memory with a whole log in one
+//! pane, as `gatewatch --from-start FILE` holds it: after loading every line, and after scrolling end to end
+//! (every line read, a frame drawn every few pages), as ratios to the file's size. `benches/history.sh` runs it
+//! on a generated 1 GB log against the code of another commit, in the same run.
 
 use std::time::{Duration, Instant};
 
@@ -75,7 +80,93 @@ fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
+/// Resident memory of this process, from /proc/self/status: (VmRSS, RssAnon, RssFile) in bytes.
+fn rss_parts() -> (u64, u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        let line = status.lines().find(|l| l.starts_with(key));
+        line.and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * 1024
+    };
+    (kib("VmRSS:"), kib("RssAnon:"), kib("RssFile:"))
+}
+
+/// The `--history FILE` mode (see the top of this file).
+fn history(path: &str) {
+    use std::io::Read;
+    let file_bytes = std::fs::metadata(path).expect("the log").len();
+    let theme = Theme::load("dark", None, ColorDepth::TrueColor).unwrap();
+    let (rss0, anon0, file0) = rss_parts();
+    let mut app = App::new(
+        vec![(path.into(), path.into(), Some(Role::Gateway))],
+        ScanOptions::default(),
+        Keymap::default(),
+        theme,
+    );
+    app.update(Msg::Resize(200, 50));
+    let load = Instant::now();
+    // in blocks of the size the file source sends
+    let mut input = std::fs::File::open(path).expect("the log");
+    let mut carry: Vec<u8> = Vec::new();
+    let mut block = vec![0u8; 256 << 10];
+    loop {
+        let n = input.read(&mut block).expect("reading the log");
+        if n == 0 && carry.is_empty() {
+            break;
+        }
+        carry.extend_from_slice(&block[..n]);
+        let cut = if n == 0 { carry.len() } else { memchr::memrchr(b'\n', &carry).map_or(0, |p| p + 1) };
+        if cut == 0 {
+            continue;
+        }
+        let rest = carry.split_off(cut);
+        let data = std::mem::replace(&mut carry, rest);
+        app.update(Msg::Source(SourceMsg::Lines(Batch { source: 0, label: None, first_line: 1, data })));
+    }
+    drop((carry, block));
+    let load_time = load.elapsed();
+    let loaded = rss_parts();
+    // end to end: every line read as a view reads it, and a frame every 64 pages
+    let scroll = Instant::now();
+    let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    let h = app.pane_height(0).max(1);
+    let lines = app.panes[0].lines.len();
+    let mut sum = 0usize;
+    for top in (0..lines).step_by(h) {
+        for i in top..(top + h).min(lines) {
+            sum = sum.wrapping_add(app.panes[0].lines.line(i).len());
+        }
+        if (top / h).is_multiple_of(64) || top + h >= lines {
+            app.panes[0].set_cursor(top + h - 1, h);
+            term.draw(|f| gatewatch::ui::draw::draw(&app, f)).unwrap();
+        }
+    }
+    std::hint::black_box(sum);
+    let scroll_time = scroll.elapsed();
+    let scrolled = rss_parts();
+    let mb = |b: u64| b as f64 / 1e6;
+    let grown = |(rss, anon, file): (u64, u64, u64)| {
+        let g = rss.saturating_sub(rss0);
+        format!(
+            "{:.1} MB = {:.3} x the file (RssAnon +{:.1} MB, RssFile +{:.1} MB)",
+            mb(g),
+            g as f64 / file_bytes as f64,
+            mb(anon.saturating_sub(anon0)),
+            mb(file.saturating_sub(file0)),
+        )
+    };
+    println!("history: {path}, {:.1} MB, {lines} lines", mb(file_bytes));
+    println!("loaded in {:.2} s, scrolled end to end in {:.2} s", load_time.as_secs_f64(), scroll_time.as_secs_f64());
+    println!("resident after loading:               {}", grown(loaded));
+    println!("resident after scrolling end to end:  {}", grown(scrolled));
+    let ratio = |(rss, ..): (u64, u64, u64)| rss.saturating_sub(rss0) as f64 / file_bytes as f64;
+    println!("ratios: loaded {:.4} scrolled {:.4}", ratio(loaded), ratio(scrolled));
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--history") {
+        return history(args.get(at + 1).expect("--history FILE"));
+    }
     // generate first, so the memory measured below is the console's own
     let (gw1, up1) = logs(1, LINES_PER_PANE);
     let (gw2, up2) = logs(2, LINES_PER_PANE);
@@ -241,13 +332,13 @@ fn main() {
         load_time.as_secs_f64() * 1e9 / lines as f64,
     );
     println!(
-        "memory: raw text {:.1} MB ({} bytes/line); beyond it: {:.1} bytes/line by the store's accounting, \
-         {:.1} bytes/line by resident memory (RSS grew {:.1} MB = {:.2}× the raw text; input {:.1} MB)",
+        "memory: raw text {:.1} MB ({} bytes/line); beyond the text in memory: {:.1} bytes/line by the store's \
+         accounting; resident: RSS grew {:.1} MB = {:.1} bytes/line = {:.2}× the raw text (input {:.1} MB)",
         text as f64 / 1e6,
         text / lines as u64,
         overhead as f64 / lines as f64,
-        (rss_growth as f64 - text as f64) / lines as f64,
         rss_growth as f64 / 1e6,
+        rss_growth as f64 / lines as f64,
         rss_growth as f64 / text as f64,
         raw_bytes as f64 / 1e6,
     );

@@ -1,5 +1,6 @@
 //! What the console holds: each source's lines, append-only, with compact parsed columns.
 
 pub mod lines;
+mod spill;
 
 pub use lines::{LineMeta, LineStore};

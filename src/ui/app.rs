@@ -673,7 +673,7 @@ impl App {
     pub fn selection_moved(&mut self) {
         let Some(pane) = self.panes.get(self.focus) else { return };
         let Some(line) = pane.selected_line() else { return };
-        let mut keys = pane.lines.keys(line);
+        let mut keys = pane.lines.keys(line, &pane.keys_of());
         let time = pane.lines.meta(line).time_ms();
         self.selected_id = pane.parser.as_ref().and_then(|parser| {
             let r = parser.parse(pane.lines.line(line))?;
@@ -683,7 +683,7 @@ impl App {
         for _ in 0..3 {
             let mut grew = false;
             for p in &self.panes {
-                grew |= p.lines.link_keys(&mut keys);
+                grew |= p.lines.link_keys(&mut keys, &p.keys_of());
             }
             if !grew {
                 break;
@@ -696,7 +696,7 @@ impl App {
             }
             let h = self.pane_height(i);
             let p = &self.panes[i];
-            let hits = p.lines.lines_with(&self.selected_keys);
+            let hits = p.lines.lines_with(&self.selected_keys, &p.keys_of());
             // the record nearest in time: a retried request logs several
             let target = hits
                 .iter()
@@ -718,7 +718,7 @@ impl App {
     pub fn request_records(&self) -> Vec<(usize, usize)> {
         let mut all: Vec<(i64, usize, usize)> = Vec::new();
         for (i, p) in self.panes.iter().enumerate() {
-            for l in p.lines.lines_with(&self.selected_keys) {
+            for l in p.lines.lines_with(&self.selected_keys, &p.keys_of()) {
                 // under a filter, only the records it shows
                 if p.shows(l) {
                     all.push((p.lines.meta(l).time_ms(), i, l));

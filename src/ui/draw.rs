@@ -474,9 +474,10 @@ fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
     let mut drawn = p.drawn.borrow_mut();
     drawn.clear();
     while row < rows && lines.len() < height {
-        let meta = p.lines.meta(p.row_line(row));
-        let correlated = (!app.selected_keys.is_empty() && meta.answers(&app.selected_keys))
-            || (!app.replay_keys.is_empty() && meta.answers(&app.replay_keys));
+        let line = p.row_line(row);
+        let keys_of = p.keys_of();
+        let correlated = (!app.selected_keys.is_empty() && p.lines.answers(line, &app.selected_keys, &keys_of))
+            || (!app.replay_keys.is_empty() && p.lines.answers(line, &app.replay_keys, &keys_of));
         let spans = row_spans(row, correlated);
         let mut style = Style::default();
         if correlated {

@@ -216,7 +216,7 @@ pub struct Pane {
     pub note: Option<String>,
     /// Statuses and latency over log time.
     pub stats: PaneStats,
-    /// The pane holds all the text it can (4 GiB); later lines are dropped.
+    /// The pane holds all the text it can (2^32 chunks of it); later lines are dropped.
     pub full: bool,
     /// The line to keep selected while a new filter is checked (its row is known only once the scan reaches it).
     pub anchor: Option<usize>,
@@ -253,6 +253,11 @@ impl Pane {
             label_names: Vec::new(),
             stopped: Vec::new(),
         }
+    }
+
+    /// The id keys of a line's text, from this pane's parser: what the store checks its short keys against.
+    pub fn keys_of(&self) -> impl Fn(&[u8]) -> (u64, u64) + '_ {
+        move |line| crate::store::lines::line_keys(self.parser.as_ref().and_then(|p| p.parse(line)).as_ref())
     }
 
     /// Whether lines show their label: only when they come from more than one file or host.
@@ -415,6 +420,9 @@ impl Pane {
             }
             n += 1;
         });
+        if let Some(note) = self.lines.take_text_note() {
+            self.note = Some(note);
+        }
         if let (Some(f), Some(m)) = (filter, self.matches.as_mut())
             && m.scanned + n as usize == self.lines.len()
         {
@@ -523,6 +531,18 @@ mod tests {
         assert_eq!((all.requests(), all.classes[5], all.count_codes(429, 429)), (3 * 3600 + 1, 3 * 360, 1));
         assert_eq!(st.first_second(), Some(T0));
         assert_eq!(st.all_series().total(i64::MIN, i64::MAX).requests(), 3 * 3600 + 1);
+    }
+
+    #[test]
+    fn a_pane_whose_history_cannot_go_to_disk_says_so_and_keeps_every_line() {
+        let mut p = Pane::new("a.log".into(), "a.log".into(), None, &[]);
+        p.lines.refuse_file();
+        let data: Vec<u8> = (0..20_000).flat_map(|i| format!("line {i} of the history\n").into_bytes()).collect();
+        let opts = crate::report::ScanOptions::default();
+        assert_eq!(p.ingest(&data, None, &opts, None), 20_000);
+        assert!(p.note.as_deref().is_some_and(|n| n.contains("history kept in memory")), "{:?}", p.note);
+        assert_eq!(p.lines.line(19_999), b"line 19999 of the history");
+        assert_eq!(p.lines.text_mem_bytes(), p.lines.text_bytes());
     }
 
     #[test]
