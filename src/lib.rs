@@ -15,6 +15,7 @@ pub mod filter;
 pub mod format;
 pub mod fuzzing;
 pub mod generate;
+pub mod history;
 pub mod ids;
 pub mod markers;
 pub mod matching;

@@ -26,7 +26,7 @@ impl ProgressLine {
         self.last = std::time::Instant::now();
         self.shown = true;
         let pct = (done as f64 * 100.0 / size.max(1) as f64).min(100.0);
-        eprint!("\r{name}: {pct:.0}% of {:.1} GB", size as f64 / 1e9);
+        eprint!("\r{name}: {pct:.0}% of {}", bytes_text(size));
     }
 
     /// Erase the line, if it was shown.
@@ -34,6 +34,16 @@ impl ProgressLine {
         if std::mem::take(&mut self.shown) {
             eprint!("\r\x1b[2K");
         }
+    }
+}
+
+/// A size for people: `1.1 GB`, `420 MB`, `12 KB`, `512 B`.
+pub fn bytes_text(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{} KB", n / 1_000),
+        1_000_000..1_000_000_000 => format!("{} MB", n / 1_000_000),
+        _ => format!("{:.1} GB", n as f64 / 1e9),
     }
 }
 

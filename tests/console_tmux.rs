@@ -1182,3 +1182,55 @@ fn a_marker_command_is_followed_and_its_lines_marked() {
     });
     assert!(!s.has("12:00:00 change"), "{}", s.text());
 }
+
+/// A log too long to read line by line before the first screen: its newest lines are on screen at once, its
+/// history is indexed apart and put in front of them, lines appended meanwhile come after it, and the first line
+/// of the file is where `g` goes, with its request selected.
+#[test]
+fn a_long_history_is_indexed_apart_and_put_in_front_of_the_newest_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // about 15 MB: more than the console reads before its first screen
+    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "60000"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    assert!(text.len() > 12 << 20, "{} bytes", text.len());
+    let rid = |l: &str| l.split(" rid=").nth(1).and_then(|r| r.split(' ').next()).expect("rid=").to_string();
+    let (first, last) = (rid(text.lines().next().unwrap()), rid(text.lines().last().unwrap()));
+    let lines = text.lines().count();
+    let cmd = format!("{} --from-start {}", quote(bin()), quote(&gw.to_string_lossy()));
+    let t = Tmux::start("history", 200, 50, dir.path(), &cmd);
+    t.wait("the newest line", |s| s.has(&format!("id={}…", &last[..12])));
+    // written while the history may still be indexed: it comes after every line of the file
+    let mut f = OpenOptions::new().append(true).open(&gw).unwrap();
+    writeln!(
+        f,
+        "203.0.113.9 - - [01/May/2024:12:40:00 +0000] \"GET /v1/e2e-after-history HTTP/1.1\" 200 5 \"-\" \"probe/1\" \
+         rid={} rt=0.001",
+        "a".repeat(32)
+    )
+    .unwrap();
+    let total = format!("FOLLOW  {} lines", thousands(lines + 1));
+    t.expect("every line of the file and the appended one", |s| {
+        check!(s.status_bar().contains(&total), "the status bar does not say {total}");
+        check!(!s.status_bar().contains("history"), "the history is still being indexed");
+        check!(s.left().lines().rev().nth(2).is_some_and(|l| l.contains("e2e-after-history")), "not at the bottom");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    t.expect("the file's first request selected", |s| {
+        check!(s.selected_id().as_deref() == Some(first.as_str()), "the status bar does not show id {first}");
+        Ok(())
+    });
+}
+
+/// `n` with thousands separators, as the status bar writes counts.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

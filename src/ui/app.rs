@@ -32,6 +32,8 @@ pub enum Msg {
     Paste(String),
     /// A result from an action task (replay).
     Action(super::actions::ActionMsg),
+    /// Progress or the end of the history scan of a pane's source.
+    History(usize, crate::history::Event),
 }
 
 /// What takes the keyboard.
@@ -361,6 +363,7 @@ impl App {
             Msg::Paste(text) => self.paste(&text),
             Msg::Action(super::actions::ActionMsg::TokenChecked { seq, result }) => self.token_result(seq, result),
             Msg::Action(m) => self.action_result(m),
+            Msg::History(i, e) => self.history(i, e),
             Msg::Tick(now) => {
                 self.now = now;
                 if self.pace.expire(now) {
@@ -395,6 +398,31 @@ impl App {
         if first {
             // the format decides the side: lay out again
             self.refit();
+        }
+        self.dirty = true;
+    }
+
+    fn history(&mut self, i: usize, event: crate::history::Event) {
+        if i >= self.panes.len() {
+            return;
+        }
+        match event {
+            crate::history::Event::Update(u) => self.panes[i].history_update(u, self.now),
+            crate::history::Event::Done { store, error } => {
+                let h = self.pane_height(i);
+                self.panes[i].prepend(*store, h);
+                // what was indexed of the pane's lines is indexed again, in their new places
+                self.keys_index[i] = Default::default();
+                self.markers.forget(i);
+                *self.drawn.borrow_mut() = Default::default();
+                if let Some(e) = error {
+                    self.panes[i].note = Some(format!("history: {e}; the lines before it were read"));
+                }
+                if i == self.focus && self.panes[i].follow {
+                    self.follow_all();
+                }
+                self.selection_moved();
+            }
         }
         self.dirty = true;
     }

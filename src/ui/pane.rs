@@ -226,6 +226,8 @@ pub struct Pane {
     /// Commands of this source that ended (or could not start) and wait to be run again on request: (command,
     /// how it ended, e.g. `exited 3`).
     pub stopped: Vec<(String, String)>,
+    /// The source's older lines are being indexed apart (see [`crate::history`]): (bytes done, bytes in all).
+    pub history: Option<(u64, u64)>,
 }
 
 impl Pane {
@@ -252,6 +254,7 @@ impl Pane {
             anchor: None,
             label_names: Vec::new(),
             stopped: Vec::new(),
+            history: None,
         }
     }
 
@@ -430,6 +433,41 @@ impl Pane {
             scan_matches(&self.lines, parser, f, m, usize::MAX, &self.name);
         }
         n
+    }
+
+    /// A history scan's progress: its chart points count at once, its lines come with [`Pane::prepend`].
+    pub fn history_update(&mut self, u: crate::history::Update, now: Instant) {
+        for p in u.points {
+            self.stats.add(p, now);
+        }
+        for (a, n) in self.stats.untimed.iter_mut().zip(u.untimed) {
+            *a += n;
+        }
+        self.history = Some((u.done, u.total));
+    }
+
+    /// Put `older` (the source's history, indexed apart) in front of the lines received meanwhile, keeping the
+    /// view on the line it showed; `height` is the pane's.
+    pub fn prepend(&mut self, mut older: LineStore, height: usize) {
+        let n = older.len();
+        if older.append(&self.lines).is_err() {
+            self.full = true;
+        }
+        let selected = self.selected_line().map(|l| l + n);
+        self.lines = older;
+        self.history = None;
+        self.seen_lines += n;
+        self.drawn.borrow_mut().clear();
+        if self.matches.is_some() {
+            // checked again from the first line; the selection waits for its row
+            self.matches = Some(Matches::default());
+            self.anchor = self.anchor.map(|a| a + n).or(selected);
+        } else {
+            self.anchor = self.anchor.map(|a| a + n);
+            self.cursor += n;
+            self.top += n;
+        }
+        self.refit(height);
     }
 
     /// Check up to `budget` more lines against the filter; returns how many were checked.
