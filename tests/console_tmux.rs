@@ -1234,3 +1234,35 @@ fn thousands(n: usize) -> String {
     }
     out
 }
+
+/// `H` loads the hour before a pane's first line from its file while the console runs: opened on the last half
+/// hour of a 2.5-hour log with `--since`, one press brings the hour before, found by binary search on the file's
+/// times (with its two minutes of slack for lines out of order), in front of the lines already there.
+#[test]
+fn h_loads_the_hour_before_the_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    // nginx times: [01/May/2024:HH:MM:SS +0000]; the log runs from 12:00 to 14:30
+    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
+    assert!(clock(text.lines().last().unwrap()).as_str() > "14:29:00");
+    let from = |t: &str| text.lines().filter(|l| clock(l).as_str() >= t).count();
+    let cmd = format!("{} --since 2024-05-01T14:00:00Z {}", quote(bin()), quote(&gw.to_string_lossy()));
+    let t = Tmux::start("earlier", 200, 50, dir.path(), &cmd);
+    let loaded = format!("FOLLOW  {} lines since 13:58:00", thousands(from("13:58:00")));
+    t.expect("the last half hour and two minutes", |s| {
+        check!(s.status_bar().contains(&loaded), "the status bar does not say {loaded}");
+        Ok(())
+    });
+    t.keys(&["H"]);
+    let more = format!("{} lines since 12:56:00", thousands(from("12:56:00")));
+    t.expect("an hour more in front", |s| {
+        check!(s.status_bar().contains(&more), "the status bar does not say {more}");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    t.expect("the first line loaded at the top", |s| {
+        check!(s.left().lines().nth(2).is_some_and(|l| l.contains("▶12:56:00")), "12:56:00 is not selected at the top");
+        Ok(())
+    });
+}

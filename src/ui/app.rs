@@ -184,6 +184,8 @@ pub struct App {
     /// Text for the terminal's clipboard, for the loop to send.
     pub(crate) clipboard: Option<String>,
     pub(crate) opts: ScanOptions,
+    /// Where history scans started while the console runs (`H`) send what they do: the loop's channel.
+    pub history_tx: Option<tokio::sync::mpsc::UnboundedSender<(usize, crate::history::Event)>>,
 }
 
 /// Lines checked against a new filter per tick, at most: the rest waits for the next frames.
@@ -240,6 +242,7 @@ impl App {
             replay_seq: 0,
             shown_rates: Vec::new(),
             clipboard: None,
+            history_tx: None,
             opts,
         }
     }
@@ -351,6 +354,12 @@ impl App {
                     if let Some((command, how)) = ended {
                         p.stopped.retain(|(c, _)| c != command);
                         p.stopped.push((command.clone(), how));
+                    }
+                    if let SourceEvent::Opened { path, offset } = &e
+                        && p.origin.is_none()
+                        && p.file.as_ref() == Some(path)
+                    {
+                        p.origin = super::pane::Origin::open(path, *offset);
                     }
                     // opening a file is the normal case, not news
                     p.note = match e {
@@ -569,6 +578,7 @@ impl App {
             Action::Wrap => self.wrap = !self.wrap,
             Action::RawView => self.raw = !self.raw,
             Action::Restart => self.restart(),
+            Action::Earlier => self.earlier(),
             Action::Charts => self.toggle_charts(),
             Action::NextWindow | Action::PrevWindow | Action::Breakdown | Action::Scope | Action::Baseline => {
                 // chart keys with the charts closed open them first

@@ -38,6 +38,7 @@ pub enum Action {
     Wrap,
     RawView,
     Restart,
+    Earlier,
     Charts,
     NextWindow,
     PrevWindow,
@@ -115,6 +116,7 @@ impl Action {
         Action::Wrap,
         Action::RawView,
         Action::Restart,
+        Action::Earlier,
         Action::Charts,
         Action::NextWindow,
         Action::PrevWindow,
@@ -183,6 +185,7 @@ impl Action {
             Action::Wrap => "wrap",
             Action::RawView => "raw_view",
             Action::Restart => "restart",
+            Action::Earlier => "earlier",
             Action::Charts => "charts",
             Action::NextWindow => "next_window",
             Action::PrevWindow => "prev_window",
@@ -236,6 +239,7 @@ impl Action {
             Action::Wrap => "wrap long lines",
             Action::RawView => "show raw lines as logged",
             Action::Restart => "run the focused pane's command again, once it has exited",
+            Action::Earlier => "load the hour before the focused pane's first line from its file",
             Action::Charts => "open the charts (again: focus them, then close them)",
             Action::NextWindow => "charts: a longer window (1m 5m 15m 1h all)",
             Action::PrevWindow => "charts: a shorter window",
@@ -297,6 +301,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Wrap, &["w"]),
     (Action::RawView, &["r"]),
     (Action::Restart, &["R"]),
+    (Action::Earlier, &["H"]),
     (Action::Charts, &["c"]),
     (Action::NextWindow, &["]"]),
     (Action::PrevWindow, &["["]),
@@ -607,7 +612,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 47);
+        assert_eq!(Action::ALL.len(), 48);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

@@ -7,6 +7,7 @@ pub mod chart_markers;
 pub mod charts;
 pub mod diagnosis;
 pub mod draw;
+pub mod earlier;
 pub mod keymap;
 mod latency;
 pub mod pace;

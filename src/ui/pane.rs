@@ -19,6 +19,22 @@ pub struct Matches {
     pub scanned: usize,
 }
 
+/// Where a file pane's lines begin in its file.
+#[derive(Debug)]
+pub struct Origin {
+    /// The file, open: it is the one the pane read, even once rotation has given its name to another.
+    pub file: std::fs::File,
+    /// The byte the pane's first line starts at.
+    pub start: u64,
+}
+
+impl Origin {
+    /// The file at `path` as it is now, with the pane's lines starting at `start`.
+    pub fn open(path: &std::path::Path, start: u64) -> Option<Origin> {
+        Some(Origin { file: std::fs::File::open(path).ok()?, start })
+    }
+}
+
 /// Lines received per second, over the last few seconds of arrivals.
 #[derive(Clone, Debug, Default)]
 pub struct RateMeter {
@@ -228,6 +244,10 @@ pub struct Pane {
     pub stopped: Vec<(String, String)>,
     /// The source's older lines are being indexed apart (see [`crate::history`]): (bytes done, bytes in all).
     pub history: Option<(u64, u64)>,
+    /// The file this pane follows, when its source is one file (not a glob, a command or a stream).
+    pub file: Option<std::path::PathBuf>,
+    /// Where the pane's lines begin in that file: what `H` loads further back from.
+    pub origin: Option<Origin>,
 }
 
 impl Pane {
@@ -255,6 +275,8 @@ impl Pane {
             label_names: Vec::new(),
             stopped: Vec::new(),
             history: None,
+            file: None,
+            origin: None,
         }
     }
 

@@ -113,9 +113,14 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     let (plans, follow) = crate::history::plan_all(&files, &setup.follow, &setup.opts);
     let threads = setup.opts.threads();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
+    for (pane, file) in app.panes.iter_mut().zip(&files) {
+        pane.file = file.map(std::path::Path::to_path_buf);
+    }
     for (pane, (span, parser)) in app.panes.iter_mut().zip(&plans).filter_map(|(p, plan)| Some((p, plan.as_ref()?))) {
         pane.parser = Some(parser.clone());
         pane.history = Some((0, span.end - span.start));
+        let file = span.file.try_clone().ok();
+        pane.origin = file.map(|file| super::pane::Origin { file, start: span.start });
     }
     app.set_replay_settings(setup.replay);
     app.set_token_settings(setup.token);
@@ -133,6 +138,7 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         let reruns = spawn_sources(kinds, &follow, &setup.commands, true, tx.clone());
         spawn_marker_sources(setup.markers, first_marker, &setup.follow, &setup.commands, tx);
         let (history_tx, history) = mpsc::unbounded_channel();
+        app.history_tx = Some(history_tx.clone());
         for (i, (span, parser)) in plans.into_iter().enumerate().filter_map(|(i, p)| Some((i, p?))) {
             let tx = history_tx.clone();
             crate::history::spawn(span, parser, threads, move |e| {
