@@ -16,6 +16,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod generate;
 pub mod ids;
+pub mod manual;
 pub mod markers;
 pub mod matching;
 pub mod output;
