@@ -17,6 +17,7 @@ pub mod fuzzing;
 pub mod generate;
 pub mod history;
 pub mod ids;
+pub mod manual;
 pub mod markers;
 pub mod matching;
 pub mod output;
