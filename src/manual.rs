@@ -13,7 +13,7 @@ use crate::ui::keymap::{Action, Context, Keymap};
 
 /// The example config file, every key commented out with what it does; shipped in the Debian package and quoted
 /// whole by the man page.
-pub const EXAMPLE_CONFIG: &str = include_str!("../contrib/config.example.toml");
+pub const EXAMPLE_CONFIG: &str = include_str!("config.example.toml");
 
 /// The command-line definition as the man page and the completions see it.
 fn command() -> clap::Command {
