@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Bytes per second the console writes to its terminal — what crosses an SSH link — against lnav on the same log
 # in the same run: following a log that grows at 10, 100 and 1,000 lines/s, idle, and while the user scrolls with
-# keys. Each run is a 200x50 terminal under `script` for DURATION seconds; its typescript's size over the duration
+# keys. Each run is a 200x50 terminal (ROWS x COLS) under `script` for DURATION seconds; its typescript's size over the duration
 # is the figure.
 #
 #   bash benches/wire.sh
 #   BIN=/path/to/other/gatewatch bash benches/wire.sh   # another build, for a before/after
 #   DURATION=10 bash benches/wire.sh
+#   ROWS=24 COLS=80 bash benches/wire.sh                # another terminal size (panes stack below 120 columns)
+#   GATEWATCH_NO_SCROLL_REGION=1 bash benches/wire.sh   # every moved row drawn again, for a before/after
 #
 # Needs: script (util-linux), awk, and lnav for the baseline (Debian packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
+ROWS=${ROWS:-50}
+COLS=${COLS:-200}
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/gatewatch
@@ -34,7 +38,7 @@ run() {
     writer=$!
   fi
   local cmd
-  cmd="stty rows 50 cols 200; timeout $DURATION $(printf '%q ' "$@") $log"
+  cmd="stty rows $ROWS cols $COLS; timeout $DURATION $(printf '%q ' "$@") $log"
   if [ "$keys" = 1 ]; then
     (sleep 2; for _ in $(seq $(( (DURATION - 3) * 10 ))); do printf 'k'; sleep 0.1; done) | script -q -e -c "$cmd" "$ts" > /dev/null 2>&1 || true
   else

@@ -15,6 +15,7 @@ pub mod pane;
 pub mod replay;
 pub mod replay_draw;
 pub mod run;
+pub mod scroll;
 pub mod theme;
 pub mod token;
 pub mod token_draw;

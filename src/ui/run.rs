@@ -330,6 +330,8 @@ async fn drive(
     let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_frame = Instant::now() - LIVE_FRAME;
+    // what the screen shows: rows that only moved are scrolled by the terminal, not drawn again
+    let mut shown = None;
     // whether the user did something since the last frame: then the next one comes at once, else at the live pace
     let mut urgent = true;
     let mut sources_open = true;
@@ -351,7 +353,7 @@ async fn drive(
         let gap = if urgent { FRAME } else { LIVE_FRAME };
         if app.dirty && last_frame.elapsed() >= gap {
             app.pace.frame(rx.len(), CHANNEL, Instant::now());
-            terminal.draw(|f| super::draw::draw(&app, f))?;
+            super::scroll::draw(&mut terminal, &mut shown, |f| super::draw::draw(&app, f))?;
             app.dirty = false;
             urgent = false;
             last_frame = Instant::now();
