@@ -38,7 +38,7 @@ pub fn report(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let opts = crate::report::ScanOptions { threads: 1, ..Default::default() };
+    let opts = crate::input::ScanOptions { threads: 1, ..Default::default() };
     let path = path.to_string_lossy().into_owned();
     let Ok(scanned) = crate::report::scan_source(&path, None, &opts) else { return };
     let report = crate::report::Report::build(vec![scanned], &opts.alert_rules, None, Vec::new());

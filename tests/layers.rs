@@ -7,32 +7,17 @@ use std::path::Path;
 
 /// The circles the code has today, each a set of modules; they are to be taken apart, not added to.
 const KNOWN: &[&[&str]] = &[
-    // the subcommands and the console borrow from each other (cli, commands, tail, trace, demo, ui/*)
+    // the console's state and its views borrow from each other (app ↔ charts, chart_draw, draw, pane, …)
     &[
-        "cli",
-        "commands",
-        "commands::replay",
-        "commands::token",
-        "demo",
-        "demo_target",
-        "tail",
-        "trace",
-        "ui",
-        "ui::actions",
         "ui::app",
         "ui::chart_draw",
         "ui::chart_markers",
         "ui::charts",
         "ui::diagnosis",
         "ui::draw",
-        "ui::keymap",
-        "ui::latency",
         "ui::pane",
-        "ui::pace",
         "ui::replay",
         "ui::replay_draw",
-        "ui::run",
-        "ui::theme",
         "ui::token",
         "ui::token_draw",
         "ui::trace_join",
@@ -177,7 +162,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn no_new_import_circle() {
     let edges = graph();
-    assert!(edges["report::source"].contains("format::detect"), "the graph reads `use crate::…` paths");
+    assert!(edges["input"].contains("format::detect"), "the graph reads `use crate::…` paths");
     assert!(edges["format::haproxy"].contains("format::textscan"), "and `super::` paths");
     let known: Vec<BTreeSet<String>> = KNOWN.iter().map(|c| c.iter().map(|m| m.to_string()).collect()).collect();
     for c in circles(&edges) {

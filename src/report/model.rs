@@ -218,10 +218,10 @@ pub struct Report {
 pub fn read_markers(
     name: &str,
     data: &[u8],
-    opts: &super::ScanOptions,
+    opts: &crate::input::ScanOptions,
     matches: Option<&regex::Regex>,
 ) -> Vec<(i64, MarkerRow)> {
-    let parser = super::source::choose_parser(data, opts);
+    let parser = crate::input::choose_parser(data, opts);
     let mut out = Vec::new();
     crate::scan::for_each_line(data, |_, line| {
         if out.len() >= crate::markers::MAX_MARKERS {

@@ -11,8 +11,8 @@ use super::keymap::{Action, Keymap};
 use super::pane::{Matches, Pane};
 use super::theme::Theme;
 use crate::filter::Filter;
+use crate::input::ScanOptions;
 use crate::record::Role;
-use crate::report::ScanOptions;
 use crate::source::SourceMsg;
 
 /// Something for the console to react to.

@@ -149,9 +149,9 @@ impl Markers {
 
     /// Lines from `--markers` source `k`, arrived at `arrived_us` (µs since the epoch): each whose text the
     /// regex takes is a change at its own time, else at its arrival. Returns how many.
-    pub fn feed_lines(&mut self, k: usize, data: &[u8], opts: &crate::report::ScanOptions, arrived_us: i64) -> usize {
+    pub fn feed_lines(&mut self, k: usize, data: &[u8], opts: &crate::input::ScanOptions, arrived_us: i64) -> usize {
         let Some(feed) = self.feeds.get_mut(k) else { return 0 };
-        let parser = feed.parser.get_or_insert_with(|| crate::report::source::choose_parser(data, opts));
+        let parser = feed.parser.get_or_insert_with(|| crate::input::choose_parser(data, opts));
         let mut found = 0;
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::trim_line(line);
@@ -312,7 +312,7 @@ mod tests {
 
     fn pane_with(text: &str) -> Pane {
         let mut p = Pane::new("gw.log".into(), "/var/log/gw.log".into(), Some(Role::Gateway), &[]);
-        p.ingest(text.as_bytes(), None, &crate::report::ScanOptions::default(), None);
+        p.ingest(text.as_bytes(), None, &crate::input::ScanOptions::default(), None);
         p
     }
 
@@ -335,7 +335,7 @@ mod tests {
         assert!(!m.behind(0, &p));
         // more lines: only they are read
         let more = "2024/05/01 12:00:40 [notice] 1#1: signal process started\n".to_string() + &access(41, 502);
-        p.ingest(more.as_bytes(), None, &crate::report::ScanOptions::default(), None);
+        p.ingest(more.as_bytes(), None, &crate::input::ScanOptions::default(), None);
         assert!(m.behind(0, &p));
         // a slice at a time: the reload is the first new line
         assert_eq!(m.scan_pane(0, &p, 1), 1);
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn a_feed_line_is_a_change_at_its_time_or_at_its_arrival_when_the_regex_takes_it() {
         let mut m = Markers::new(vec!["deploys".into()], Some(regex::Regex::new("deploy|Scaled").unwrap()));
-        let opts = crate::report::ScanOptions::default();
+        let opts = crate::input::ScanOptions::default();
         let arrived = (T0 + 300) * 1_000_000;
         let data = b"2024-05-01T12:03:15Z deploy orders-api v2.3.1\n2024-05-01T12:03:18Z flag search-v2 on\n";
         assert_eq!(m.feed_lines(0, data, &opts, arrived), 1);

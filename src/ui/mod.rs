@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod args;
 pub mod chart_draw;
 pub mod chart_markers;
 pub mod charts;

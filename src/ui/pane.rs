@@ -369,7 +369,7 @@ impl Pane {
         &mut self,
         data: &[u8],
         label: Option<&Arc<str>>,
-        opts: &crate::report::ScanOptions,
+        opts: &crate::input::ScanOptions,
         filter: Option<&Filter>,
     ) -> u32 {
         if data.is_empty() {
@@ -380,7 +380,7 @@ impl Pane {
             self.label_names = short_labels(self.lines.labels());
         }
         if self.parser.is_none() {
-            self.parser = Some(crate::report::source::choose_parser(data, opts));
+            self.parser = Some(crate::input::choose_parser(data, opts));
         }
         let parser = self.parser.as_ref().expect("chosen above");
         let joined;
@@ -538,7 +538,7 @@ mod tests {
         let mut p = Pane::new("a.log".into(), "a.log".into(), None, &[]);
         p.lines.refuse_file();
         let data: Vec<u8> = (0..20_000).flat_map(|i| format!("line {i} of the history\n").into_bytes()).collect();
-        let opts = crate::report::ScanOptions::default();
+        let opts = crate::input::ScanOptions::default();
         assert_eq!(p.ingest(&data, None, &opts, None), 20_000);
         assert!(p.note.as_deref().is_some_and(|n| n.contains("history kept in memory")), "{:?}", p.note);
         assert_eq!(p.lines.line(19_999), b"line 19999 of the history");

@@ -18,11 +18,11 @@ use tokio::sync::mpsc;
 use super::app::{App, Msg};
 use super::keymap::Keymap;
 use super::theme::{ColorDepth, Theme};
-use crate::cli::ConsoleArgs;
+use crate::open::{SourceKind, named_sources, spawn_sources};
 use crate::source::SourceMsg;
 use crate::source::command::CommandOptions;
 use crate::source::file::FollowOptions;
-use crate::tail::{SourceKind, named_sources, spawn_sources};
+use crate::ui::args::ConsoleArgs;
 
 /// Shortest time between two frames (~60 fps at most), after a key, a click or a resize.
 const FRAME: Duration = Duration::from_millis(16);
@@ -39,7 +39,7 @@ pub struct Setup {
     /// Colours.
     pub theme: Theme,
     /// Reading options.
-    pub opts: crate::report::ScanOptions,
+    pub opts: crate::input::ScanOptions,
     /// How files are followed.
     pub follow: FollowOptions,
     /// How commands are run.
@@ -64,13 +64,13 @@ pub fn short_name(source: &str) -> String {
 
 /// Theme and keymap from the config file and `--theme`.
 pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
-    let opts = crate::commands::scan_options(&args.input)?;
+    let opts = crate::open::scan_options(&args.input)?;
     let config = crate::config::Config::load(args.input.config.as_deref())?;
     let keymap = Keymap::with_overrides(&config.keys).context("in the [keys] table of the config file")?;
     let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "dark".into());
     let config_dir = crate::config::config_dir();
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
-    let (follow, commands) = crate::tail::follow_options(&args.live, args.tail, &opts);
+    let (follow, commands) = crate::open::follow_options(&args.live, args.tail, &opts);
     let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
     // a [token] key that cannot be read is said in the pane, not a reason to refuse the console
     let token = match crate::token::from_config(&config.token) {
@@ -86,7 +86,7 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
 
 /// `gatewatch [SOURCE...]`: open the console.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
-    use crate::commands::{usage, usage_msg};
+    use crate::exit::{usage, usage_msg};
     let setup = setup(&args).map_err(usage)?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
     let sources = named_sources(&args.input, &args.sources, &args.live.cmd, lines).map_err(usage)?;
@@ -306,5 +306,5 @@ async fn drive(
             _ = int.recv() => break,
         }
     }
-    Ok(crate::commands::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }
