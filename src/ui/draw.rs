@@ -1,5 +1,6 @@
-//! Drawing: reads the [`App`], never changes it. Log text is untrusted: every line goes through
-//! [`display_text`], so no control character or escape sequence reaches the terminal.
+//! Drawing the frame: the one view that reads the whole [`App`] (never changing it); it draws the panes, the strip
+//! and the overlays, and hands the charts, replay and token views the state each draws. Log text is untrusted:
+//! every line goes through [`display_text`], so no control character or escape sequence reaches the terminal.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -9,10 +10,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::app::{App, Mode, Overlay};
-use super::pane::Pane;
-use crate::output::{Part, record_parts};
+use super::display::display_text;
+use super::pane::{Pane, pane_rate};
+use crate::output::Part;
+use crate::output::thousands;
 use crate::record::Role;
-use crate::report::text::thousands;
 
 /// Draw the whole console.
 pub fn draw(app: &App, f: &mut Frame<'_>) {
@@ -26,8 +28,18 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     if let Some(r) = areas.detail {
         draw_detail(app, f, r);
     }
-    if let Some(r) = areas.charts {
-        super::chart_draw::draw_charts(app, f, r);
+    if let (Some(r), Some(view)) = (areas.charts, &app.charts) {
+        let d = super::chart_draw::ChartsDraw {
+            theme: &app.theme,
+            keymap: &app.keymap,
+            panes: &app.panes,
+            view,
+            data: app.chart_data(super::chart_draw::plot_width(r.width) as usize).unwrap_or_default(),
+            episodes: app.alert_history(),
+            markers: &app.markers,
+            baseline_split: app.baseline_split(i64::MIN),
+        };
+        super::chart_draw::draw_charts(&d, f, r);
     }
     if let (Some(r), Some(view)) = (areas.replay, app.token.as_ref()) {
         let d = super::token_draw::TokenDraw { view, focused: app.tool_focus, theme: &app.theme, keymap: &app.keymap };
@@ -53,36 +65,13 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     match app.overlay {
         Overlay::Trace => draw_trace(app, f, areas.overlay),
         Overlay::Help => draw_help(app, f, areas.overlay),
-        Overlay::Diagnosis => super::chart_draw::draw_diagnosis(app, f, areas.overlay),
-        Overlay::None | Overlay::Detail => {}
-    }
-}
-
-/// Log bytes as safe display text: tabs expanded to the next multiple of 8 columns, control characters and
-/// ESC shown escaped (`\x1b`), invalid UTF-8 as U+FFFD.
-pub fn display_text(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(s.len());
-    let mut col = 0;
-    for c in s.chars() {
-        match c {
-            '\t' => {
-                let n = 8 - col % 8;
-                out.extend(std::iter::repeat_n(' ', n));
-                col += n;
-            }
-            c => {
-                let before = out.len();
-                if crate::text::push_escaped(&mut out, c) {
-                    col += out.len() - before; // escapes are ASCII: one column a byte
-                } else {
-                    col += c.width().unwrap_or(0);
-                    out.push(c);
-                }
+        Overlay::Diagnosis => {
+            if let Some(d) = &app.diagnosis {
+                super::chart_draw::draw_diagnosis(&app.theme, d, f, areas.overlay);
             }
         }
+        Overlay::None | Overlay::Detail => {}
     }
-    out
 }
 
 /// Drop the first `cols` display columns of a line's spans (horizontal scroll); a wide character cut in half
@@ -117,10 +106,10 @@ fn skip_columns(spans: Vec<Span<'static>>, cols: usize) -> Vec<Span<'static>> {
 fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
     // the gateways speak for the clients; without one, every pane counts
-    let counted = super::charts::scope_panes(app, super::charts::Scope::Gateways);
+    let counted = super::charts::scope_panes(&app.panes, super::charts::Scope::Gateways);
     let mut class = [0u64; 6];
     let mut last_minute = crate::stats::timeline::Bucket::default();
-    let now = super::charts::log_now(app);
+    let now = super::charts::log_now(&app.panes, app.now);
     for p in counted.iter().map(|&i| &app.panes[i]) {
         for (c, n) in class.iter_mut().zip(p.stats.class_totals()) {
             *c += n;
@@ -138,7 +127,7 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let errors: Vec<&(u16, u32)> = top.iter().filter(|(c, _)| *c >= 400).take(5).collect();
     let used: usize = spans.iter().map(|s| s.width()).sum();
     if r.width as usize >= used + 40
-        && let Some((spark, style)) = super::chart_draw::strip_spark(app, 30)
+        && let Some((spark, style)) = super::chart_draw::strip_spark(&app.panes, app.now, &app.theme, 30)
     {
         spans.push(Span::styled("│ errors/s 1m ", t.bar));
         spans.push(Span::styled(spark, style.patch(t.bar).fg(style.fg.unwrap_or_default())));
@@ -152,21 +141,6 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
-}
-
-/// A pane's pace for its title: requests per second by the log's clock over its last minute, and how long no line
-/// has arrived when it has been quiet a while (`2.0k/s`, `2.0k/s · quiet 45s`).
-pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
-    let rate = match p.stats.log_rate(now) {
-        Some(r) => super::chart_draw::rate_text(r),
-        None => super::chart_draw::rate_text(p.rate.per_second(now)),
-    };
-    match p.rate.quiet_for(now) {
-        Some(q) if q >= std::time::Duration::from_secs(10) => {
-            format!("{rate} · quiet {}", crate::output::span_text(q.as_secs() as i64))
-        }
-        _ => rate,
-    }
 }
 
 fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>) {
@@ -207,42 +181,6 @@ fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>)
         );
     }
     (left, Line::from(right).alignment(Alignment::Right))
-}
-
-/// Characters of `id=…` shown in a pane's summary lines.
-const ID_SHOWN: usize = 15;
-
-/// Parsed summaries of lines recently drawn, by (pane, line): a line is parsed once for many frames.
-#[derive(Default)]
-pub struct LineCache {
-    parts: rustc_hash::FxHashMap<(usize, usize), Parts>,
-}
-
-/// A line's summary, shared between the cache and the frame drawing it.
-type Parts = std::rc::Rc<[(Part, String)]>;
-
-impl LineCache {
-    const MAX: usize = 4096;
-
-    fn parts(&mut self, p: &Pane, pane: usize, line: usize) -> Option<Parts> {
-        if let Some(parts) = self.parts.get(&(pane, line)) {
-            return Some(parts.clone());
-        }
-        let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
-        let mut parts = record_parts(&r);
-        for (part, text) in &mut parts {
-            if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {
-                // enough to tell ids apart by eye; the status bar and the detail show it whole
-                *text = text.chars().take(ID_SHOWN).chain(['…']).collect();
-            }
-        }
-        if self.parts.len() >= Self::MAX {
-            self.parts.clear(); // simpler than LRU, and the next frame refills what it shows
-        }
-        let parts: Parts = parts.into();
-        self.parts.insert((pane, line), parts.clone());
-        Some(parts)
-    }
 }
 
 /// The spans of one line as the pane shows it: the parsed summary, or the raw text; with `room`, the summary is
@@ -874,8 +812,9 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if let Some(first) = app.panes.iter().filter_map(|p| p.stats.first_second()).min()
         && app.filter.text.is_empty()
     {
-        let dated = super::charts::log_now(app).is_some_and(|now| super::charts::different_days(app, first, now));
-        let since = format!("since {} ", super::charts::log_stamp(app, first, dated));
+        let dated = super::charts::log_now(&app.panes, app.now)
+            .is_some_and(|now| super::charts::different_days(&app.panes, first, now));
+        let since = format!("since {} ", super::charts::log_stamp(&app.panes, first, dated));
         if since.width() <= pad {
             pad -= since.width();
             spans[lines_span].content.to_mut().push_str(&since);
@@ -893,8 +832,13 @@ fn alert_spans(app: &App, room: usize) -> Vec<String> {
         .alerts
         .iter()
         .map(|a| {
-            let dated = different_days(app, a.since, log_now(app).unwrap_or(a.since));
-            format!(" ▲ {} since {} ({}) ", display_text(a.rule.as_bytes()), log_stamp(app, a.since, dated), a.value)
+            let dated = different_days(&app.panes, a.since, log_now(&app.panes, app.now).unwrap_or(a.since));
+            format!(
+                " ▲ {} since {} ({}) ",
+                display_text(a.rule.as_bytes()),
+                log_stamp(&app.panes, a.since, dated),
+                a.value
+            )
         })
         .collect();
     let width = |v: &[String]| v.iter().map(|s| s.width()).sum::<usize>();
@@ -913,14 +857,6 @@ fn alert_spans(app: &App, room: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn display_text_escapes_and_expands_tabs() {
-        assert_eq!(display_text(b"a\tb"), "a       b");
-        assert_eq!(display_text(b"ab\x1b[31mred\x07"), "ab\\x1b[31mred\\x07");
-        assert_eq!(display_text("日本\tx".as_bytes()), "日本    x", "wide characters count two columns");
-        assert_eq!(display_text(b"\xff"), "\u{fffd}");
-    }
 
     #[test]
     fn cut_keeps_within_the_width() {

@@ -32,7 +32,7 @@ impl App {
     /// The latency finding for the alert that holds (or held last); `Err` says why there is none.
     pub(crate) fn diagnose_latency(&self) -> Result<DiagnosisView, String> {
         let (rule, since) = self.latency_alert().ok_or("no latency alert has held")?;
-        let panes = super::charts::scope_panes(self, super::charts::Scope::Gateways);
+        let panes = super::charts::scope_panes(&self.panes, super::charts::Scope::Gateways);
         let mut routes: BTreeMap<String, Bucket> = BTreeMap::new();
         let mut upstreams: BTreeMap<String, Bucket> = BTreeMap::new();
         let mut phases: BTreeMap<String, Phases> = BTreeMap::new();
@@ -89,7 +89,7 @@ impl App {
             .collect();
         let timed =
             Timed { upstreams: &upstream_rows, routes: &route_rows, phases: &phases, all: &all, upstream: &upstream };
-        let at = super::charts::log_clock(self, since);
+        let at = super::charts::log_clock(&self.panes, since);
         let title = format!("latency since {at} ({rule})");
         let found = latency_findings(&timed, None);
         let mut record: Vec<String> = found.iter().map(|f| format!("Latency: {}", f.text)).collect();

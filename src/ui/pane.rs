@@ -450,6 +450,21 @@ impl Pane {
     }
 }
 
+/// A pane's pace for its title: requests per second by the log's clock over its last minute, and how long no line
+/// has arrived when it has been quiet a while (`2.0k/s`, `2.0k/s · quiet 45s`).
+pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
+    let rate = match p.stats.log_rate(now) {
+        Some(r) => super::display::rate_text(r),
+        None => super::display::rate_text(p.rate.per_second(now)),
+    };
+    match p.rate.quiet_for(now) {
+        Some(q) if q >= std::time::Duration::from_secs(10) => {
+            format!("{rate} · quiet {}", crate::output::span_text(q.as_secs() as i64))
+        }
+        _ => rate,
+    }
+}
+
 /// Labels as shown: paths lose the directories they all share (`/var/log/gw1/access.log` and
 /// `/var/log/gw2/access.log` show as `gw1/access.log` and `gw2/access.log`); hosts stay as they are.
 fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
@@ -461,7 +476,7 @@ fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
         // back to the end of a directory both share
         common = first.as_bytes()[..same].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1).min(dir(l));
     }
-    labels.iter().map(|l| crate::ui::draw::display_text(&l.as_bytes()[common..])).collect()
+    labels.iter().map(|l| super::display::display_text(&l.as_bytes()[common..])).collect()
 }
 
 /// Check lines against the filter, from where the last call stopped, at most `budget` of them; `name` is the
