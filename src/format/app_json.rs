@@ -17,8 +17,8 @@ use std::io::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::ParseOptions;
 use super::jsonval;
+use super::options::ParseOptions;
 use crate::record::Record;
 use crate::synth::SynthRequest;
 
@@ -278,7 +278,7 @@ pub mod keys {
     use std::io::Write as _;
     use std::sync::LazyLock;
 
-    use crate::format::ParseOptions;
+    use crate::format::options::ParseOptions;
     use crate::format::time;
     use crate::ids;
     use crate::record::{Level, LogTime, Record};

@@ -13,6 +13,7 @@ use super::replay::{Aim, BatchReplay, BatchRow, LoggedSide, Planned, ReplayView,
 use crate::record::Role;
 use crate::replay::batch::{self, BatchOptions, Summary};
 use crate::replay::breaker::Circuit;
+use crate::replay::edit;
 use crate::replay::request::{self, is_idempotent};
 use crate::replay::safety::check_request;
 use crate::replay::select::{is_request, oldest_first};
@@ -106,7 +107,7 @@ impl App {
             notes.push("logs do not carry bodies: add one below a blank line");
         }
         let message = (!notes.is_empty()).then(|| (s.base.is_none(), notes.join("; ")));
-        let text = request::to_text(&rebuilt.request, &s.redactor);
+        let text = edit::to_text(&rebuilt.request, &s.redactor);
         self.token = None;
         self.replay = Some(ReplayView::Single(Box::new(SingleReplay {
             editor: editor_with(&text),
@@ -236,10 +237,10 @@ impl App {
         let redactor = self.replay_settings.redactor.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
         let text = text.replace("\r\n", "\n");
-        if let Some(cmd) = request::curl_command(&text) {
+        if let Some(cmd) = edit::curl_command(&text) {
             match crate::replay::curl::from_curl_with(&cmd, false) {
                 Ok(req) => {
-                    s.editor = editor_with(&request::to_text(&req, &redactor));
+                    s.editor = editor_with(&edit::to_text(&req, &redactor));
                     s.before = req;
                     s.message = Some((false, "imported the pasted curl command".into()));
                 }
@@ -249,7 +250,7 @@ impl App {
         }
         s.editing = true;
         // escaped like everything else the editor shows: a paste must not act on the terminal
-        s.editor.insert_str(request::editor_text(text.as_bytes(), true));
+        s.editor.insert_str(edit::editor_text(text.as_bytes(), true));
     }
 
     /// An editor whose text is a curl command becomes the request it sends.
@@ -257,10 +258,10 @@ impl App {
         let redactor = self.replay_settings.redactor.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
         let text = s.editor.lines().join("\n");
-        if request::curl_command(&text).is_some() {
-            match request::from_text(&text, &redactor, &s.before, false) {
+        if edit::curl_command(&text).is_some() {
+            match edit::from_text(&text, &redactor, &s.before, false) {
                 Ok(req) => {
-                    s.editor = editor_with(&request::to_text(&req, &redactor));
+                    s.editor = editor_with(&edit::to_text(&req, &redactor));
                     s.before = req;
                     s.message = Some((false, "imported the curl command".into()));
                 }
@@ -282,15 +283,15 @@ impl App {
             return;
         }
         let text = s.editor.lines().join("\n");
-        let req = match request::from_text(&text, &redactor, &s.before, false) {
+        let req = match edit::from_text(&text, &redactor, &s.before, false) {
             Ok(r) => r,
             Err(e) => {
                 s.message = Some((true, format!("{e:#}")));
                 return;
             }
         };
-        if request::curl_command(&text).is_some() {
-            s.editor = editor_with(&request::to_text(&req, &redactor));
+        if edit::curl_command(&text).is_some() {
+            s.editor = editor_with(&edit::to_text(&req, &redactor));
             s.before = req.clone();
         }
         s.editing = false;
@@ -448,7 +449,7 @@ impl App {
         let redactor = self.replay_settings.redactor.clone();
         let transport = self.replay_settings.transport.clone();
         let Some(ReplayView::Single(s)) = self.replay.as_mut() else { return };
-        match request::from_text(&s.editor.lines().join("\n"), &redactor, &s.before, false) {
+        match edit::from_text(&s.editor.lines().join("\n"), &redactor, &s.before, false) {
             Ok(mut req) => {
                 // the line sends what ctrl-s sends: the TLS files and connection rules too
                 transport.apply(&mut req);
