@@ -65,7 +65,7 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     }
     // a window: read only the part of the file that holds it, found by binary search on the lines' times
     if let Some(w) =
-        opts.window.filter(|_| path != "-" && !crate::compressed::is_compressed(std::path::Path::new(path)))
+        opts.window.filter(|_| path != "-" && !crate::source::compressed::is_compressed(std::path::Path::new(path)))
         && let Some((start, end)) =
             crate::window::byte_range(path, &parser, &w).with_context(|| format!("cannot read {path}"))?
     {
@@ -126,7 +126,7 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
         }
         Box::new(crate::priority::Sequential::new(f))
     };
-    let (input, _) = crate::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
+    let (input, _) = crate::source::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
     Ok(input)
 }
 

@@ -1,16 +1,18 @@
 //! gatewatch: a terminal incident console for API-gateway outages.
 //!
-//! Data flows one way: sources → parse ([`format`]) → statistics ([`stats`]) → [`report`].
+//! Data flows one way: sources → parse ([`format`](mod@format)) → statistics ([`stats`]) → [`report`].
 //!
-//! The modules are layers, each importing only from the layers below it:
-//! - CLI: [`cli`] (the arguments) and [`cmd`] (one module per subcommand);
-//! - console: [`ui`];
-//! - core: opening sources from arguments and config ([`args`], [`open`], [`input`]), the parallel [`scan`],
-//!   [`store`], [`stats`], [`report`], [`diagnose`], [`alerts`], [`filter`], [`replay`], [`token`], [`trace`] and
-//!   the demo's simulation ([`generate`], [`demo_logs`], [`demo_target`]), with their vocabulary ([`exit`],
-//!   [`output`], [`text`]);
-//! - formats: [`format`], [`record`];
-//! - sources: [`source`].
+//! The modules are layers, each using only its own layer and those below it (`tests/layers.rs` checks it, and
+//! that the module graph has no circle):
+//! - CLI: [`cli`] (the arguments) and [`cmd`] (one module per subcommand; they never use each other);
+//! - console: [`ui`] (it never uses a subcommand);
+//! - core: opening sources from arguments and config ([`args`], [`open`], [`input`], [`config`]), the parallel
+//!   [`scan`], [`store`], [`stats`], [`report`], [`diagnose`], [`alerts`], [`filter`], [`replay`], [`token`],
+//!   [`trace`], the demo's simulation ([`generate`], [`demo_logs`], [`demo_target`]), and their vocabulary
+//!   ([`exit`] codes, [`output`]);
+//! - formats: [`format`](mod@format), [`record`], request and trace [`ids`], the generator's requests ([`synth`]);
+//! - sources: [`source`] (files, globs, standard input, compressed files, commands, ssh);
+//! - vocabulary every layer shares: escaping ([`text`]) and [`numbers`] for people.
 
 // CLI
 pub mod cli;
@@ -22,7 +24,6 @@ pub mod ui;
 // core
 pub mod alerts;
 pub mod args;
-pub mod compressed;
 pub mod config;
 pub mod demo_logs;
 pub mod demo_target;
@@ -32,7 +33,6 @@ pub mod exit;
 pub mod filter;
 pub mod fuzzing;
 pub mod generate;
-pub mod ids;
 pub mod input;
 pub mod markers;
 pub mod matching;
@@ -47,8 +47,6 @@ pub mod scan;
 pub mod stats;
 pub mod store;
 pub mod stream_join;
-pub mod synth;
-pub mod text;
 pub mod token;
 pub mod trace;
 pub mod urls;
@@ -56,7 +54,13 @@ pub mod window;
 
 // formats
 pub mod format;
+pub mod ids;
 pub mod record;
+pub mod synth;
 
 // sources
 pub mod source;
+
+// vocabulary
+pub mod numbers;
+pub mod text;

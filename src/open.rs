@@ -109,7 +109,7 @@ pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
         SourceKind::Commands(SshUrl::parse(arg)?.commands(lines))
     } else if arg.contains(['*', '?', '[']) {
         SourceKind::Glob(arg.to_string())
-    } else if crate::compressed::is_compressed(Path::new(arg)) {
+    } else if crate::source::compressed::is_compressed(Path::new(arg)) {
         SourceKind::Compressed(PathBuf::from(arg))
     } else {
         SourceKind::File(PathBuf::from(arg))

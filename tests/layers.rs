@@ -8,6 +8,24 @@ use std::path::Path;
 /// The circles the code may have: none. A module that needs one above it takes what it needs down instead.
 const KNOWN: &[&[&str]] = &[];
 
+/// The layers, top first, each named by the modules in it (a name covers its children: `cmd` covers
+/// `cmd::tail`); every other module is the core. A module may use its own layer and those below it.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("cli", &["cli", "cmd"]),
+    ("console", &["ui"]),
+    ("core", &[]),
+    ("formats", &["format", "record", "ids", "synth"]),
+    ("sources", &["source"]),
+    ("vocabulary", &["text", "numbers"]),
+];
+
+/// The layer of `module`, as its index in [`LAYERS`].
+fn layer(module: &str) -> usize {
+    let named = |name: &&str| module == *name || module.starts_with(&format!("{name}::"));
+    let core = LAYERS.iter().position(|(l, _)| *l == "core").unwrap();
+    LAYERS.iter().position(|(_, names)| names.iter().any(named)).unwrap_or(core)
+}
+
 fn modules(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -333,6 +351,29 @@ fn no_new_import_circle() {
         new.push(format!("{c:?}, through {inside:?}"));
     }
     assert!(new.is_empty(), "import circles:\n{}", new.join("\n"));
+}
+
+#[test]
+fn each_layer_looks_only_down() {
+    let edges = graph();
+    let mut up = Vec::new();
+    for (m, refs) in &edges {
+        for r in refs {
+            if layer(r) < layer(m) {
+                up.push(format!("{m} ({}) → {r} ({})", LAYERS[layer(m)].0, LAYERS[layer(r)].0));
+            }
+            // subcommands never import each other
+            let sub = |x: &str| x.strip_prefix("cmd::").map(|s| s.split("::").next().unwrap_or(s).to_string());
+            if let (Some(a), Some(b)) = (sub(m), sub(r))
+                && a != b
+            {
+                up.push(format!("{m} → {r}: one subcommand uses another"));
+            }
+        }
+    }
+    assert!(up.is_empty(), "imports that look up (or sideways):\n{}", up.join("\n"));
+    assert_eq!((layer("cmd::tail"), layer("ui::app"), layer("scan")), (0, 1, 2));
+    assert_eq!((layer("format::nginx"), layer("source::ssh"), layer("text")), (3, 4, 5));
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub mod nginx;
 pub mod nginx_error;
 pub mod nginx_format;
 pub mod pretty_json;
+pub mod summary;
 pub mod traefik;
 
 pub mod app_json;
@@ -259,7 +260,7 @@ impl Parser {
 
     /// What summaries read of a line (trimmed, as for [`Parser::parse`]), straight from its bytes, for formats with
     /// such a fast path; `None` means "use [`Parser::parse`]" (it is not a verdict on the line).
-    pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::stats::summary::Summary<'a>> {
+    pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::format::summary::Summary<'a>> {
         match (&self.envelope, &self.format) {
             (None, Format::Nginx) => nginx::summarize(line),
             _ => None,

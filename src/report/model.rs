@@ -606,7 +606,7 @@ impl Report {
         }
         for d in diagnosis.iter_mut().filter(|d| d.status >= 500 && (d.status == 500 || d.origin == "upstream")) {
             for (e, n) in exceptions.top(2) {
-                d.evidence.push(format!("service exception: {e} ({})", crate::output::thousands(n)));
+                d.evidence.push(format!("service exception: {e} ({})", crate::numbers::thousands(n)));
             }
         }
         let compared = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));

@@ -18,7 +18,7 @@ use super::keymap::Keymap;
 use super::pane::Pane;
 use super::theme::Theme;
 use crate::alerts::Episode;
-use crate::output::thousands;
+use crate::numbers::thousands;
 use crate::stats::timeline::Bucket;
 
 /// Width of the y-axis labels (and the axis line) left of both plots.
@@ -66,7 +66,7 @@ pub fn bucket_summary(b: &Bucket, seconds: i64) -> String {
         s += &format!(" · {}", errs.join(" "));
     }
     if let (Some(p50), Some(p95), Some(p99)) = (b.quantile_us(0.5), b.quantile_us(0.95), b.quantile_us(0.99)) {
-        let d = crate::output::duration_text;
+        let d = crate::numbers::duration_text;
         s += &format!(" · p50 {} p95 {} p99 {}", d(p50), d(p95), d(p99));
     }
     s
@@ -385,7 +385,7 @@ fn draw_latency(t: &Theme, f: &mut Frame<'_>, r: Rect, data: &ChartData, changes
         return;
     }
     let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
-    let ms = |l: f64| crate::output::duration_text((10f64.powf(l) * 1000.0).round() as u64);
+    let ms = |l: f64| crate::numbers::duration_text((10f64.powf(l) * 1000.0).round() as u64);
     let styles = [t.status_2xx, t.status_4xx, t.status_5xx];
     // a change: every other braille dot up its column, drawn first so the percentiles cross over it
     let steps = (r.height as usize * 4).max(2);
@@ -498,7 +498,7 @@ fn draw_list(d: &ChartsDraw<'_>, f: &mut Frame<'_>, r: Rect, by: Breakdown, row:
             spans.push(Span::styled(format!(" {text:>CHANGE_W$}"), style));
         }
         if p99_w > 0 {
-            let p99 = rw.p99_us.map_or("-".to_string(), crate::output::duration_text);
+            let p99 = rw.p99_us.map_or("-".to_string(), crate::numbers::duration_text);
             spans.push(Span::styled(format!(" {p99:>7}"), t.dim));
         }
         if spark_w > 0 {

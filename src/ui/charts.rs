@@ -278,7 +278,7 @@ impl PaneKeys {
                 None => {
                     rec = parser.parse(line);
                     match &rec {
-                        Some(r) => crate::stats::summary::Summary::of(r),
+                        Some(r) => crate::format::summary::Summary::of(r),
                         None => continue,
                     }
                 }

@@ -118,7 +118,7 @@ fn slow_row(rows: &[super::charts::Row], row: &super::charts::Row, breakdown: Br
     if p99 < 1_000_000 || p99 <= median.saturating_mul(5) {
         return Vec::new();
     }
-    let t = crate::output::duration_text;
+    let t = crate::numbers::duration_text;
     vec![
         format!("Latency: slow {kind} {}: p99 {}, the others {} (median of {})", row.label, t(p99), t(median), others.len()),
         match breakdown {
@@ -260,10 +260,10 @@ impl App {
                 hops.push(format!("upstream {a}"));
             }
             if let Some(u) = rec.upstream_us {
-                hops.push(format!("upstream time {}", crate::output::duration_text(u)));
+                hops.push(format!("upstream time {}", crate::numbers::duration_text(u)));
             }
             if let Some(d) = rec.duration_us {
-                hops.push(format!("total {}", crate::output::duration_text(d)));
+                hops.push(format!("total {}", crate::numbers::duration_text(d)));
             }
             if let Some(f) = &rec.flags {
                 hops.push(format!("flags {f}"));

@@ -12,8 +12,8 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::app::{App, Mode, Overlay};
 use super::display::display_text;
 use super::pane::{Pane, pane_rate};
+use crate::numbers::thousands;
 use crate::output::Part;
-use crate::output::thousands;
 use crate::record::Role;
 
 /// Draw the whole console.

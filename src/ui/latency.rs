@@ -94,7 +94,7 @@ impl App {
         let found = latency_findings(&timed, None);
         let mut record: Vec<String> = found.iter().map(|f| format!("Latency: {}", f.text)).collect();
         if record.is_empty() {
-            let p99 = all.quantile(0.99).map_or("-".into(), crate::output::duration_text);
+            let p99 = all.quantile(0.99).map_or("-".into(), crate::numbers::duration_text);
             record.push(format!(
                 "Latency: p99 {p99} since {at}, with no upstream or route far slower than the others: look at the \
                  slowest routes in the charts (c, b)"

@@ -459,7 +459,7 @@ pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
     };
     match p.rate.quiet_for(now) {
         Some(q) if q >= std::time::Duration::from_secs(10) => {
-            format!("{rate} · quiet {}", crate::output::span_text(q.as_secs() as i64))
+            format!("{rate} · quiet {}", crate::numbers::span_text(q.as_secs() as i64))
         }
         _ => rate,
     }

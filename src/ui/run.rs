@@ -1,6 +1,6 @@
 //! The console's loop: one `tokio::select!` over terminal events, source batches, signals and a frame timer.
-//! It redraws only when something changed: at once (within [`FRAME`]) after a key, a click or a resize, and at
-//! most every [`LIVE_FRAME`] when only new lines arrived, so a burst of lines costs a few frames and a followed
+//! It redraws only when something changed: at once (within `FRAME`) after a key, a click or a resize, and at
+//! most every `LIVE_FRAME` when only new lines arrived, so a burst of lines costs a few frames and a followed
 //! log crosses a slow link at a few frames a second.
 
 use std::io::IsTerminal;
