@@ -17,6 +17,7 @@ pub mod line_cache;
 mod markers_update;
 pub mod pace;
 pub mod pane;
+pub mod pane_draw;
 pub mod replay;
 pub mod replay_draw;
 mod replay_update;
