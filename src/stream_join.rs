@@ -29,6 +29,7 @@ pub struct Finder {
 }
 
 impl Finder {
+    /// A finder of the streams that carried these id keys.
     pub fn new(keys: Vec<u64>) -> Self {
         Finder { keys, dump: None, streams: HashMap::new() }
     }

@@ -49,6 +49,7 @@ impl Phases {
         }
     }
 
+    /// Add another tally's phases (a block's, merged into the source's).
     pub fn absorb(&mut self, o: &Phases) {
         self.connect.absorb(&o.connect);
         self.header.absorb(&o.header);

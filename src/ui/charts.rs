@@ -17,10 +17,15 @@ use crate::stats::timeline::{Bucket, Keep, Point, Series, column_width, sum_colu
 /// How much log time the charts cover, ending now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
+    /// The last minute.
     M1,
+    /// The last five minutes.
     M5,
+    /// The last fifteen minutes.
     M15,
+    /// The last hour.
     H1,
+    /// Since the first line.
     All,
 }
 
@@ -59,14 +64,23 @@ impl Window {
 /// What the list beside the charts breaks the window down by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Breakdown {
+    /// Status codes.
     Codes,
+    /// Routes (paths with their ids folded).
     Routes,
+    /// Upstream addresses.
     Upstreams,
+    /// Virtual hosts.
     Hosts,
+    /// Nodes (pods, hosts) the lines came from.
     Nodes,
+    /// Client addresses.
     Clients,
+    /// User agents.
     Agents,
+    /// Consumers (API keys, users) the gateway named.
     Consumers,
+    /// The panes' sources.
     Sources,
 }
 

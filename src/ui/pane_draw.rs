@@ -269,6 +269,7 @@ fn label_span(t: &Theme, p: &Pane, line: usize, width: usize) -> Span<'static> {
     Span::styled(shown, t.dim)
 }
 
+/// Draw a log pane in `r`.
 pub fn draw_pane(d: &PaneDraw<'_>, f: &mut Frame<'_>, r: Rect) {
     if r.height < 2 {
         return;
