@@ -1,47 +1,58 @@
 #!/usr/bin/env bash
-# The console's resident memory with a whole log in one pane (as `gatewatch --from-start FILE` holds it), after
-# loading every line and after scrolling end to end, as ratios to the file's size: this tree against the code of
-# another commit (BASE), on the same generated ~1 GB nginx log, in the same run. See `--history` in console.rs.
+# The console on a big log, against `report` on the same file in the same run: a generated nginx log opened
+# as `gatewatch --from-start FILE` opens it (its newest lines read at once, its history indexed apart on every
+# core; see `--history` in console.rs), then scrolled end to end. Prints the three figures the console is held
+# to, as ratios:
+#   - history indexed, against `report`'s time on the same file (goal: under 2x);
+#   - resident memory of the whole process after indexing and after scrolling end to end, against the file's
+#     size (goal: under 0.10);
+#   - the first screen, in seconds (goal: under 0.2 s, whatever the size);
+# and the time `report --since 2m` takes to read the last two minutes (found by binary search), against
+# `report` on the whole file.
 #
-#   bash benches/history.sh                   # 4.4 M requests, ~1 GB
-#   REQUESTS=440000 bash benches/history.sh   # ~100 MB, for a quick look
-#   BASE=<commit> bash benches/history.sh     # the code to compare with (default: before the text went to disk)
+#   bash benches/history.sh                     # 4.4 M requests, ~1.1 GB
+#   REQUESTS=17600000 bash benches/history.sh   # ~4.4 GB
+#   LOG=/path/to/access.log bash benches/history.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-4400000}
-BASE=${BASE:-0bc5d35}
+RUNS=${RUNS:-3}
 WORK=${WORK:-$(mktemp -d /tmp/gatewatch-history.XXXXXX)}
-LOG="$WORK/access.log"
+LOG=${LOG:-$WORK/access.log}
 
 cargo build --release --quiet
+bench=$(cargo bench --bench console --no-run --message-format=json 2> /dev/null |
+  grep -o '"executable":"[^"]*console-[^"]*"' | tail -1 | cut -d'"' -f4)
 if [ ! -s "$LOG" ]; then
   target/release/gatewatch generate --format nginx --requests "$REQUESTS" --rate 2000 --incident --seed 42 \
     --gateway-out "$LOG"
 fi
+size=$(stat -c %s "$LOG")
+printf 'file: %s, %d bytes\n' "$LOG" "$size"
 
-# the path of the console bench's binary built in directory $1
-bench_bin() {
-  (cd "$1" && cargo bench --bench console --no-run --message-format=json 2> /dev/null) |
-    grep -o '"executable":"[^"]*console-[^"]*"' | tail -1 | cut -d'"' -f4
+# the median of RUNS timings (seconds) of a command
+median() {
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f %e "$@" 2>&1 > /dev/null | tail -1
+  done | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
 
-# the base: its code with this bench, built beside this tree's (sharing its build directory)
-if [ ! -x "$WORK/console-base" ]; then
-  mkdir -p "$WORK/base"
-  git archive "$BASE" | tar -x -C "$WORK/base"
-  cp benches/console.rs "$WORK/base/benches/console.rs"
-  cp "$(CARGO_TARGET_DIR="$PWD/target" bench_bin "$WORK/base")" "$WORK/console-base"
-fi
-cp "$(bench_bin .)" "$WORK/console-this"
-
-cat "$LOG" > /dev/null # into the page cache
-printf 'file: %s, %d bytes\n' "$LOG" "$(stat -c %s "$LOG")"
-for which in base this; do
-  echo "== $which$([ $which = base ] && echo " ($BASE)")"
-  "$WORK/console-$which" --history "$LOG" | tee "$WORK/$which.txt"
+figures=()
+for _ in $(seq "$RUNS"); do
+  cat "$LOG" > /dev/null # the same page cache for each
+  figures+=("$("$bench" --history "$LOG" | tee /dev/stderr | grep '^figures:')")
 done
-read -r _ _ base_loaded _ base_scrolled < <(grep '^ratios:' "$WORK/base.txt")
-read -r _ _ this_loaded _ this_scrolled < <(grep '^ratios:' "$WORK/this.txt")
-printf '\n%-34s %10s %10s\n' "resident / file size" base this
-printf '%-34s %10.3f %10.3f\n' "after loading" "$base_loaded" "$this_loaded"
-printf '%-34s %10.3f %10.3f\n' "after scrolling end to end" "$base_scrolled" "$this_scrolled"
+report=$(median target/release/gatewatch report "$LOG")
+since=$(median target/release/gatewatch report --since 2m "$LOG")
+# the medians of the console's figures
+pick() { printf '%s\n' "${figures[@]}" | awk -v k="$1" '{ for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }' |
+  sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
+indexed=$(pick indexed_s)
+printf '\n%-44s %10s %10s\n' "" "seconds" "ratio"
+printf '%-44s %10.2f %10s\n' "report, whole file (baseline)" "$report" "1.00"
+printf '%-44s %10.2f %10.2f   goal < 2\n' "console: history indexed" "$indexed" "$(awk -v a="$indexed" -v b="$report" 'BEGIN { print a / b }')"
+printf '%-44s %10.3f %10s   goal < 0.2 s\n' "console: first screen" "$(pick first_screen_s)" ""
+printf '%-44s %10.3f %10.3f\n' "report --since 2m" "$since" "$(awk -v a="$since" -v b="$report" 'BEGIN { print a / b }')"
+printf '\n%-44s %10s\n' "resident / file size" "ratio"
+printf '%-44s %10.3f   goal < 0.10\n' "console: after indexing" "$(pick resident_indexed)"
+printf '%-44s %10.3f   goal < 0.10\n' "console: after scrolling end to end" "$(pick resident_scrolled)"

@@ -7,9 +7,9 @@
 //! - CLI: [`cli`] (the arguments) and [`cmd`] (one module per subcommand; they never use each other);
 //! - console: [`ui`] (it never uses a subcommand);
 //! - core: opening sources from arguments and config ([`args`], [`open`], [`input`], [`config`]), the parallel
-//!   [`scan`], [`store`], [`stats`], [`report`], [`diagnose`], [`alerts`], [`filter`], [`replay`], [`token`],
-//!   [`trace`], the demo's simulation ([`generate`], [`demo_logs`], [`demo_target`]), and their vocabulary
-//!   ([`exit`] codes, [`output`]);
+//!   [`scan`], the console's [`history`] indexing, [`store`], [`stats`], [`report`], [`diagnose`], [`alerts`],
+//!   [`filter`], [`replay`], [`token`], [`trace`], the demo's simulation ([`generate`], [`demo_logs`],
+//!   [`demo_target`]), and their vocabulary ([`exit`] codes, [`output`]);
 //! - formats: [`format`](mod@format), [`record`], request and trace [`ids`], the generator's requests ([`synth`]);
 //! - sources: [`source`] (files, globs, standard input, compressed files, commands, ssh);
 //! - vocabulary every layer shares: escaping ([`text`]) and [`numbers`] for people.
@@ -33,6 +33,7 @@ pub mod exit;
 pub mod filter;
 pub mod fuzzing;
 pub mod generate;
+pub mod history;
 pub mod input;
 pub mod markers;
 pub mod matching;

@@ -1,4 +1,4 @@
-//! Numbers for people: counts with thousands separators, durations and spans of time.
+//! Numbers for people: counts with thousands separators, durations and spans of time, sizes.
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -33,5 +33,15 @@ pub fn duration_text(us: u64) -> String {
         format!("{:.0}ms", us as f64 / 1e3)
     } else {
         format!("{:.1}ms", us as f64 / 1e3)
+    }
+}
+
+/// A size for people: `1.1 GB`, `420 MB`, `12 KB`, `512 B`.
+pub fn bytes_text(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{} KB", n / 1_000),
+        1_000_000..1_000_000_000 => format!("{} MB", n / 1_000_000),
+        _ => format!("{:.1} GB", n as f64 / 1e9),
     }
 }

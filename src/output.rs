@@ -26,7 +26,7 @@ impl ProgressLine {
         self.last = std::time::Instant::now();
         self.shown = true;
         let pct = (done as f64 * 100.0 / size.max(1) as f64).min(100.0);
-        eprint!("\r{name}: {pct:.0}% of {:.1} GB", size as f64 / 1e9);
+        eprint!("\r{name}: {pct:.0}% of {}", crate::numbers::bytes_text(size));
     }
 
     /// Erase the line, if it was shown.

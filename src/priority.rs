@@ -31,6 +31,12 @@ pub fn apply(p: Priority) -> Vec<String> {
         return Vec::new();
     }
     SPARE_CACHE.store(true, Ordering::Relaxed);
+    lower_this_thread()
+}
+
+/// Lower the CPU and I/O priority of the calling thread and of the threads it starts from now on (the console's
+/// history indexing: the rest of the process stays at normal priority). Returns what could not be done.
+pub fn lower_this_thread() -> Vec<String> {
     let mut problems = Vec::new();
     // SAFETY: plain system calls on the calling thread, with constant arguments
     unsafe {
@@ -80,6 +86,8 @@ pub struct Sequential {
     file: std::fs::File,
     read: u64,
     dropped: u64,
+    /// Drop behind reads even when the process does not spare the cache.
+    spare: bool,
 }
 
 impl Sequential {
@@ -91,7 +99,13 @@ impl Sequential {
             libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
         }
         let read = std::io::Seek::stream_position(&mut &file).unwrap_or(0);
-        Sequential { file, read, dropped: read }
+        Sequential { file, read, dropped: read, spare: false }
+    }
+
+    /// Drop what was read from the page cache as it goes, whatever [`spares_cache`] says.
+    pub fn sparing(mut self) -> Self {
+        self.spare = true;
+        self
     }
 
     fn drop_behind(&mut self) {
@@ -109,7 +123,7 @@ impl std::io::Read for Sequential {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read += n as u64;
-        if spares_cache() && (self.read - self.dropped >= DROP_EVERY || n == 0) {
+        if (self.spare || spares_cache()) && (self.read - self.dropped >= DROP_EVERY || n == 0) {
             self.drop_behind();
         }
         Ok(n)

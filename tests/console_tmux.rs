@@ -1182,3 +1182,87 @@ fn a_marker_command_is_followed_and_its_lines_marked() {
     });
     assert!(!s.has("12:00:00 change"), "{}", s.text());
 }
+
+/// A log too long to read line by line before the first screen: its newest lines are on screen at once, its
+/// history is indexed apart and put in front of them, lines appended meanwhile come after it, and the first line
+/// of the file is where `g` goes, with its request selected.
+#[test]
+fn a_long_history_is_indexed_apart_and_put_in_front_of_the_newest_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // about 15 MB: more than the console reads before its first screen
+    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "60000"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    assert!(text.len() > 12 << 20, "{} bytes", text.len());
+    let rid = |l: &str| l.split(" rid=").nth(1).and_then(|r| r.split(' ').next()).expect("rid=").to_string();
+    let (first, last) = (rid(text.lines().next().unwrap()), rid(text.lines().last().unwrap()));
+    let lines = text.lines().count();
+    let cmd = format!("{} --from-start {}", quote(bin()), quote(&gw.to_string_lossy()));
+    let t = Tmux::start("history", 200, 50, dir.path(), &cmd);
+    t.wait("the newest line", |s| s.has(&format!("id={}…", &last[..12])));
+    // written while the history may still be indexed: it comes after every line of the file
+    let mut f = OpenOptions::new().append(true).open(&gw).unwrap();
+    writeln!(
+        f,
+        "203.0.113.9 - - [01/May/2024:12:40:00 +0000] \"GET /v1/e2e-after-history HTTP/1.1\" 200 5 \"-\" \"probe/1\" \
+         rid={} rt=0.001",
+        "a".repeat(32)
+    )
+    .unwrap();
+    let total = format!("FOLLOW  {} lines", thousands(lines + 1));
+    t.expect("every line of the file and the appended one", |s| {
+        check!(s.status_bar().contains(&total), "the status bar does not say {total}");
+        check!(!s.status_bar().contains("history"), "the history is still being indexed");
+        check!(s.left().lines().rev().nth(2).is_some_and(|l| l.contains("e2e-after-history")), "not at the bottom");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    t.expect("the file's first request selected", |s| {
+        check!(s.selected_id().as_deref() == Some(first.as_str()), "the status bar does not show id {first}");
+        Ok(())
+    });
+}
+
+/// `n` with thousands separators, as the status bar writes counts.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `H` loads the hour before a pane's first line from its file while the console runs: opened on the last half
+/// hour of a 2.5-hour log with `--since`, one press brings the hour before, found by binary search on the file's
+/// times (with its two minutes of slack for lines out of order), in front of the lines already there.
+#[test]
+fn h_loads_the_hour_before_the_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    // nginx times: [01/May/2024:HH:MM:SS +0000]; the log runs from 12:00 to 14:30
+    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
+    assert!(clock(text.lines().last().unwrap()).as_str() > "14:29:00");
+    let from = |t: &str| text.lines().filter(|l| clock(l).as_str() >= t).count();
+    let cmd = format!("{} --since 2024-05-01T14:00:00Z {}", quote(bin()), quote(&gw.to_string_lossy()));
+    let t = Tmux::start("earlier", 200, 50, dir.path(), &cmd);
+    let loaded = format!("FOLLOW  {} lines since 13:58:00", thousands(from("13:58:00")));
+    t.expect("the last half hour and two minutes", |s| {
+        check!(s.status_bar().contains(&loaded), "the status bar does not say {loaded}");
+        Ok(())
+    });
+    t.keys(&["H"]);
+    let more = format!("{} lines since 12:56:00", thousands(from("12:56:00")));
+    t.expect("an hour more in front", |s| {
+        check!(s.status_bar().contains(&more), "the status bar does not say {more}");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    t.expect("the first line loaded at the top", |s| {
+        check!(s.left().lines().nth(2).is_some_and(|l| l.contains("▶12:56:00")), "12:56:00 is not selected at the top");
+        Ok(())
+    });
+}

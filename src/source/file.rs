@@ -585,11 +585,9 @@ impl Tail {
             if meta.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
-            let found = self.finder.as_ref().filter(|_| self.apply_start).and_then(|f| (f.0)(&self.path));
-            let offset = match (found, self.start) {
-                (Some(at), _) => at.min(meta.len()),
-                (None, StartAt::LastLines(n)) if self.apply_start => last_lines_start(&file, meta.len(), n)?,
-                _ => 0,
+            let offset = match self.apply_start {
+                true => start_offset(&file, meta.len(), &self.path, self.start, self.finder.as_ref())?,
+                false => 0,
             };
             let mut recent = vec![0; (offset as usize).min(FINGERPRINT)];
             let at = offset - recent.len() as u64;
@@ -818,9 +816,24 @@ impl Tail {
     }
 }
 
+/// Where following `path` (open as `file`, `len` bytes long) begins: where `finder` says, else at `start`.
+pub fn start_offset(
+    file: &File,
+    len: u64,
+    path: &Path,
+    start: StartAt,
+    finder: Option<&StartFinder>,
+) -> io::Result<u64> {
+    match (finder.and_then(|f| (f.0)(path)), start) {
+        (Some(at), _) => Ok(at.min(len)),
+        (None, StartAt::LastLines(n)) => last_lines_start(file, len, n),
+        (None, StartAt::Beginning) => Ok(0),
+    }
+}
+
 /// The offset of the start of the n-th last line, reading backwards from the end in blocks. A final line without
 /// `\n` counts as a line.
-fn last_lines_start(file: &File, len: u64, n: usize) -> io::Result<u64> {
+pub fn last_lines_start(file: &File, len: u64, n: usize) -> io::Result<u64> {
     if len == 0 {
         return Ok(0);
     }

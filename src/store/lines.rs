@@ -198,6 +198,43 @@ pub fn line_keys(rec: Option<&Record<'_>>) -> (u64, u64) {
     (id, trace)
 }
 
+/// What a store keeps of a line's parse, worked out from its [`Record`] alone: so lines can be parsed on several
+/// threads and pushed in order on one ([`LineStore::push_fields`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Log time in ms since the epoch (whole seconds within u32), if the line has a time of its own.
+    time_ms: Option<i64>,
+    status: u16,
+    latency: u16,
+    level: u8,
+    flags: u8,
+    /// [`short_key`]s of [`line_keys`].
+    id: u32,
+    trace: u32,
+}
+
+impl Fields {
+    /// What a store keeps of a line that parsed as `rec` (`None`: it did not parse).
+    pub fn of(rec: Option<&Record<'_>>) -> Fields {
+        let Some(r) = rec else { return Fields::default() };
+        let (id, trace) = line_keys(rec);
+        let time_ms = r.time.map(|t| {
+            let ms = t.unix_us.div_euclid(1000);
+            // whole seconds as u32, as the time has always been kept
+            ms.div_euclid(1000).clamp(0, u32::MAX as i64) * 1000 + ms.rem_euclid(1000)
+        });
+        Fields {
+            time_ms,
+            status: r.status.unwrap_or(0),
+            latency: r.duration_us.map_or(0, encode_latency),
+            level: r.level.map_or(0, level_code),
+            flags: 1 | if time_ms.is_some() { 2 } else { 0 },
+            id: short_key(id),
+            trace: short_key(trace),
+        }
+    }
+}
+
 /// A run of lines without a label.
 const NO_LABEL: u32 = u32::MAX;
 
@@ -313,32 +350,27 @@ impl LineStore {
 
     /// Append a line (without its newline) and what its parse found.
     pub fn push(&mut self, line: &[u8], rec: Option<&Record<'_>>) -> Result<(), Full> {
+        self.push_fields(line, &Fields::of(rec))
+    }
+
+    /// Append a line (without its newline) and its [`Fields`], worked out beforehand (on another thread).
+    pub fn push_fields(&mut self, line: &[u8], f: &Fields) -> Result<(), Full> {
         if self.text.chunks() > u32::MAX as usize {
             return Err(Full);
         }
         let (ci, off) = self.text.push(line);
         self.text_bytes += line.len() as u64;
         let mut time_ms = self.last_time;
-        let (mut status, mut level, mut flags, mut latency) = (0u16, 0u8, 0u8, 0u16);
-        if let Some(r) = rec {
-            flags |= 1;
-            if let Some(t) = r.time {
-                let ms = t.unix_us.div_euclid(1000);
-                // whole seconds as u32, as the time has always been kept
-                time_ms = ms.div_euclid(1000).clamp(0, u32::MAX as i64) * 1000 + ms.rem_euclid(1000);
-                flags |= 2;
-                self.last_time = time_ms;
-            }
-            status = r.status.unwrap_or(0);
-            latency = r.duration_us.map_or(0, encode_latency);
-            level = r.level.map_or(0, level_code);
+        if let Some(t) = f.time_ms {
+            time_ms = t;
+            self.last_time = t;
         }
+        let (status, level, flags, latency) = (f.status, f.level, f.flags, f.latency);
         if self.len.is_multiple_of(BLOCK) {
             self.bases.push(Base { chunk: ci, time_ms });
         }
         let base = *self.bases.last().expect("a block");
         let start = (((ci - base.chunk) as u32) << CHUNK_BITS) | off as u32;
-        let (id, trace) = line_keys(rec);
         let dt = i32::try_from(time_ms - base.time_ms).ok().filter(|&d| d != ASIDE);
         let packed_status = if status < STATUS_ASIDE { status } else { STATUS_ASIDE };
         if dt.is_none() || packed_status == STATUS_ASIDE {
@@ -350,7 +382,7 @@ impl LineStore {
             latency,
             packed: packed_status | (level as u16) << 11 | (flags as u16) << 14,
         };
-        let trace = short_key(trace);
+        let trace = f.trace;
         if trace != 0 && self.traces.is_empty() {
             for _ in 0..self.len {
                 self.traces.push(0);
@@ -360,8 +392,35 @@ impl LineStore {
             self.traces.push(trace);
         }
         self.cols.push(c);
-        self.ids.push(short_key(id));
+        self.ids.push(f.id);
         self.len += 1;
+        Ok(())
+    }
+
+    /// What line `i` was pushed with.
+    fn fields(&self, i: usize) -> Fields {
+        let m = self.meta(i);
+        Fields {
+            time_ms: (m.flags & 2 != 0).then_some(m.time_ms),
+            status: m.status,
+            latency: m.latency,
+            level: m.level,
+            flags: m.flags,
+            id: self.ids.get(i),
+            trace: if self.traces.is_empty() { 0 } else { self.traces.get(i) },
+        }
+    }
+
+    /// Append every line of `other`, in order, with its label: `older.append(&newer)` puts history indexed
+    /// apart in front of the lines that arrived meanwhile.
+    pub fn append(&mut self, other: &LineStore) -> Result<(), Full> {
+        for i in 0..other.len {
+            if other.label_runs.binary_search_by_key(&(i as u32), |r| r.0).is_ok() || i == 0 {
+                let label = other.label_index(i).map(|l| other.labels[l].clone());
+                self.set_label(label.as_ref());
+            }
+            self.push_fields(other.line(i), &other.fields(i))?;
+        }
         Ok(())
     }
 
@@ -486,6 +545,45 @@ mod tests {
             duration_us: Some(1500),
             ..Record::default()
         }
+    }
+
+    /// Everything a store says of line `i`: text, columns, label, and what its keys answer.
+    fn seen(s: &LineStore, i: usize) -> (Vec<u8>, LineMeta, Option<String>, u32, u32) {
+        let trace = if s.traces.is_empty() { 0 } else { s.traces.get(i) };
+        (s.line(i).to_vec(), s.meta(i), s.label(i).map(str::to_string), s.ids.get(i), trace)
+    }
+
+    #[test]
+    fn a_store_appended_to_another_keeps_every_line_as_it_was() {
+        // the older part: a long line, lines without time (they carry the one before), a status kept aside
+        let mut older = LineStore::new();
+        older.push(b"old 1", Some(&rec(Some("req-1"), None, 200, 1_000))).unwrap();
+        older.push(&vec![b'x'; CHUNK + 3], None).unwrap();
+        older.push(b"old 3", Some(&rec(Some("req-3"), None, 2999, 90 * 86_400_000))).unwrap();
+        // the newer part: labels, and a line that logs a trace id too (so the trace column starts mid-way)
+        let mut newer = LineStore::new();
+        let a: Arc<str> = Arc::from("a.log");
+        newer.set_label(Some(&a));
+        newer.push(b"new 1", Some(&rec(Some("req-4"), None, 502, 2_000))).unwrap();
+        newer.set_label(None);
+        newer.push(b"new 2", Some(&rec(Some("req-5"), Some("trace-5"), 504, 3_000))).unwrap();
+        newer.push(b"new 3 no parse", None).unwrap();
+        // as each store had it; the trace column is 0 where the older store had none
+        let expected: Vec<_> =
+            (0..older.len()).map(|i| seen(&older, i)).chain((0..newer.len()).map(|i| seen(&newer, i))).collect();
+        older.append(&newer).unwrap();
+        let got: Vec<_> = (0..older.len()).map(|i| seen(&older, i)).collect();
+        assert_eq!(got.len(), 6);
+        assert_eq!(got, expected);
+        assert_eq!(got[3].2.as_deref(), Some("a.log"));
+        assert_eq!(got[4].2, None);
+        let keys_of = |line: &[u8]| match line {
+            b"new 2" => (crate::ids::key("req-5"), crate::ids::key("trace-5")),
+            _ => (0, 0),
+        };
+        assert_eq!(older.lines_with(&[crate::ids::key("trace-5")], &keys_of), vec![4]);
+        assert_eq!(older.meta(2).status, 2999);
+        assert_eq!(older.meta(3).time_ms(), 2_000);
     }
 
     #[test]

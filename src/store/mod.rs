@@ -3,4 +3,4 @@
 pub mod lines;
 mod spill;
 
-pub use lines::{LineMeta, LineStore};
+pub use lines::{Fields, LineMeta, LineStore};

@@ -32,6 +32,8 @@ pub enum Msg {
     Paste(String),
     /// A result from an action task (replay).
     Action(super::actions::ActionMsg),
+    /// Progress or the end of the history scan of a pane's source.
+    History(usize, crate::history::Event),
 }
 
 /// What takes the keyboard.
@@ -182,6 +184,8 @@ pub struct App {
     /// Text for the terminal's clipboard, for the loop to send.
     pub(crate) clipboard: Option<String>,
     pub(crate) opts: ScanOptions,
+    /// Where history scans started while the console runs (`H`) send what they do: the loop's channel.
+    pub history_tx: Option<tokio::sync::mpsc::UnboundedSender<(usize, crate::history::Event)>>,
 }
 
 /// Lines checked against a new filter per tick, at most: the rest waits for the next frames.
@@ -238,6 +242,7 @@ impl App {
             replay_seq: 0,
             shown_rates: Vec::new(),
             clipboard: None,
+            history_tx: None,
             opts,
         }
     }
@@ -350,6 +355,12 @@ impl App {
                         p.stopped.retain(|(c, _)| c != command);
                         p.stopped.push((command.clone(), how));
                     }
+                    if let SourceEvent::Opened { path, offset } = &e
+                        && p.origin.is_none()
+                        && p.file.as_ref() == Some(path)
+                    {
+                        p.origin = super::pane::Origin::open(path, *offset);
+                    }
                     // opening a file is the normal case, not news
                     p.note = match e {
                         SourceEvent::Opened { .. } => None,
@@ -361,6 +372,7 @@ impl App {
             Msg::Paste(text) => self.paste(&text),
             Msg::Action(super::actions::ActionMsg::TokenChecked { seq, result }) => self.token_result(seq, result),
             Msg::Action(m) => self.action_result(m),
+            Msg::History(i, e) => self.history(i, e),
             Msg::Tick(now) => {
                 self.now = now;
                 if self.pace.expire(now) {
@@ -395,6 +407,31 @@ impl App {
         if first {
             // the format decides the side: lay out again
             self.refit();
+        }
+        self.dirty = true;
+    }
+
+    fn history(&mut self, i: usize, event: crate::history::Event) {
+        if i >= self.panes.len() {
+            return;
+        }
+        match event {
+            crate::history::Event::Update(u) => self.panes[i].history_update(u, self.now),
+            crate::history::Event::Done { store, error } => {
+                let h = self.pane_height(i);
+                self.panes[i].prepend(*store, h);
+                // what was indexed of the pane's lines is indexed again, in their new places
+                self.keys_index[i] = Default::default();
+                self.markers.forget(i);
+                *self.drawn.borrow_mut() = Default::default();
+                if let Some(e) = error {
+                    self.panes[i].note = Some(format!("history: {e}; the lines before it were read"));
+                }
+                if i == self.focus && self.panes[i].follow {
+                    self.follow_all();
+                }
+                self.selection_moved();
+            }
         }
         self.dirty = true;
     }
@@ -541,6 +578,7 @@ impl App {
             Action::Wrap => self.wrap = !self.wrap,
             Action::RawView => self.raw = !self.raw,
             Action::Restart => self.restart(),
+            Action::Earlier => self.earlier(),
             Action::Charts => self.toggle_charts(),
             Action::NextWindow | Action::PrevWindow | Action::Breakdown | Action::Scope | Action::Baseline => {
                 // chart keys with the charts closed open them first

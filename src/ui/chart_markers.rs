@@ -90,6 +90,13 @@ impl Markers {
         Markers { panes: Vec::new(), feeds, regex }
     }
 
+    /// Look at pane `i`'s lines again from its first (its history was put in front of them).
+    pub fn forget(&mut self, i: usize) {
+        if let Some(p) = self.panes.get_mut(i) {
+            *p = Default::default();
+        }
+    }
+
     /// Whether pane `i` has lines not looked at yet.
     pub fn behind(&self, i: usize, pane: &Pane) -> bool {
         pane.parser.is_some() && self.panes.get(i).map_or(0, |(n, _)| *n) < pane.lines.len()

@@ -205,7 +205,11 @@ impl App {
 
     /// Check the alert rules against what the gateways saw; the status bar shows the ones holding.
     pub fn check_alerts(&mut self) {
-        let now = firing(&self.panes, self.now, &self.opts.alert_rules);
+        // while older history fills in, the counts have a hole in them: no rule is judged on it
+        let now = match self.panes.iter().any(|p| p.history.is_some()) {
+            true => Vec::new(),
+            false => firing(&self.panes, self.now, &self.opts.alert_rules),
+        };
         if now != self.alerts {
             self.alerts = now;
             self.dirty = true;

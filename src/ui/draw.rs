@@ -450,6 +450,15 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
         spans.push(Span::styled(format!(" {} lines ", thousands(total)), t.bar));
     }
     let lines_span = spans.len() - 1;
+    let (done, total) = app.panes.iter().filter_map(|p| p.history).fold((0, 0), |(d, t), (a, b)| (d + a, t + b));
+    // older history is still being indexed: the lines shown are the newest, the rest comes
+    if let Some(pct) = (done * 100).checked_div(total) {
+        let text = match r.width < 100 {
+            true => format!(" history {pct}% "),
+            false => format!(" indexing history: {pct}% of {} ", crate::numbers::bytes_text(total)),
+        };
+        spans.push(Span::styled(text, t.paused));
+    }
     if let Some(id) = &app.selected_id {
         let short: String = id.chars().take(if r.width < 100 { 12 } else { 40 }).collect();
         spans.push(Span::styled(format!(" id {} ", display_text(short.as_bytes())), t.id));

@@ -63,6 +63,8 @@ pub enum Action {
     RawView,
     /// Run the focused pane's command again, once it has exited.
     Restart,
+    /// Load the hour before the focused pane's first line from its file.
+    Earlier,
     /// Open the charts (again: focus them, then close them).
     Charts,
     /// Charts: a longer window (1m 5m 15m 1h all).
@@ -162,6 +164,7 @@ impl Action {
         Action::Wrap,
         Action::RawView,
         Action::Restart,
+        Action::Earlier,
         Action::Charts,
         Action::NextWindow,
         Action::PrevWindow,
@@ -230,6 +233,7 @@ impl Action {
             Action::Wrap => "wrap",
             Action::RawView => "raw_view",
             Action::Restart => "restart",
+            Action::Earlier => "earlier",
             Action::Charts => "charts",
             Action::NextWindow => "next_window",
             Action::PrevWindow => "prev_window",
@@ -283,6 +287,7 @@ impl Action {
             Action::Wrap => "wrap long lines",
             Action::RawView => "show raw lines as logged",
             Action::Restart => "run the focused pane's command again, once it has exited",
+            Action::Earlier => "load the hour before the focused pane's first line from its file",
             Action::Charts => "open the charts (again: focus them, then close them)",
             Action::NextWindow => "charts: a longer window (1m 5m 15m 1h all)",
             Action::PrevWindow => "charts: a shorter window",
@@ -344,6 +349,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Wrap, &["w"]),
     (Action::RawView, &["r"]),
     (Action::Restart, &["R"]),
+    (Action::Earlier, &["H"]),
     (Action::Charts, &["c"]),
     (Action::NextWindow, &["]"]),
     (Action::PrevWindow, &["["]),
@@ -654,7 +660,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Action::ALL.len(), 47);
+        assert_eq!(Action::ALL.len(), 48);
         for &a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(a));
             assert!(!a.description().is_empty());

@@ -11,6 +11,7 @@ pub mod diagnosis;
 mod diagnosis_update;
 pub mod display;
 pub mod draw;
+pub mod earlier;
 pub mod keymap;
 mod latency;
 pub mod line_cache;

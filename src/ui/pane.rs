@@ -19,6 +19,22 @@ pub struct Matches {
     pub scanned: usize,
 }
 
+/// Where a file pane's lines begin in its file.
+#[derive(Debug)]
+pub struct Origin {
+    /// The file, open: it is the one the pane read, even once rotation has given its name to another.
+    pub file: std::fs::File,
+    /// The byte the pane's first line starts at.
+    pub start: u64,
+}
+
+impl Origin {
+    /// The file at `path` as it is now, with the pane's lines starting at `start`.
+    pub fn open(path: &std::path::Path, start: u64) -> Option<Origin> {
+        Some(Origin { file: std::fs::File::open(path).ok()?, start })
+    }
+}
+
 /// Lines received per second, over the last few seconds of arrivals.
 #[derive(Clone, Debug, Default)]
 pub struct RateMeter {
@@ -226,6 +242,12 @@ pub struct Pane {
     /// Commands of this source that ended (or could not start) and wait to be run again on request: (command,
     /// how it ended, e.g. `exited 3`).
     pub stopped: Vec<(String, String)>,
+    /// The source's older lines are being indexed apart (see [`crate::history`]): (bytes done, bytes in all).
+    pub history: Option<(u64, u64)>,
+    /// The file this pane follows, when its source is one file (not a glob, a command or a stream).
+    pub file: Option<std::path::PathBuf>,
+    /// Where the pane's lines begin in that file: what `H` loads further back from.
+    pub origin: Option<Origin>,
 }
 
 impl Pane {
@@ -252,6 +274,9 @@ impl Pane {
             anchor: None,
             label_names: Vec::new(),
             stopped: Vec::new(),
+            history: None,
+            file: None,
+            origin: None,
         }
     }
 
@@ -430,6 +455,41 @@ impl Pane {
             scan_matches(&self.lines, parser, f, m, usize::MAX, &self.name);
         }
         n
+    }
+
+    /// A history scan's progress: its chart points count at once, its lines come with [`Pane::prepend`].
+    pub fn history_update(&mut self, u: crate::history::Update, now: Instant) {
+        for p in u.points {
+            self.stats.add(p, now);
+        }
+        for (a, n) in self.stats.untimed.iter_mut().zip(u.untimed) {
+            *a += n;
+        }
+        self.history = Some((u.done, u.total));
+    }
+
+    /// Put `older` (the source's history, indexed apart) in front of the lines received meanwhile, keeping the
+    /// view on the line it showed; `height` is the pane's.
+    pub fn prepend(&mut self, mut older: LineStore, height: usize) {
+        let n = older.len();
+        if older.append(&self.lines).is_err() {
+            self.full = true;
+        }
+        let selected = self.selected_line().map(|l| l + n);
+        self.lines = older;
+        self.history = None;
+        self.seen_lines += n;
+        self.drawn.borrow_mut().clear();
+        if self.matches.is_some() {
+            // checked again from the first line; the selection waits for its row
+            self.matches = Some(Matches::default());
+            self.anchor = self.anchor.map(|a| a + n).or(selected);
+        } else {
+            self.anchor = self.anchor.map(|a| a + n);
+            self.cursor += n;
+            self.top += n;
+        }
+        self.refit(height);
     }
 
     /// Check up to `budget` more lines against the filter; returns how many were checked.

@@ -107,7 +107,21 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     );
     let panes = sources.iter().map(|(name, _, role)| (short_name(name), name.clone(), *role)).collect();
     let kinds: Vec<SourceKind> = sources.into_iter().map(|(_, k, _)| k).collect();
+    // a long history is indexed apart, on all cores, while the followers start near the ends of their files
+    let files: Vec<Option<&std::path::Path>> =
+        kinds.iter().map(|k| if let SourceKind::File(p) = k { Some(p.as_path()) } else { None }).collect();
+    let (plans, follow) = crate::history::plan_all(&files, &setup.follow, &setup.opts);
+    let threads = setup.opts.threads();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
+    for (pane, file) in app.panes.iter_mut().zip(&files) {
+        pane.file = file.map(std::path::Path::to_path_buf);
+    }
+    for (pane, (span, parser)) in app.panes.iter_mut().zip(&plans).filter_map(|(p, plan)| Some((p, plan.as_ref()?))) {
+        pane.parser = Some(parser.clone());
+        pane.history = Some((0, span.end - span.start));
+        let file = span.file.try_clone().ok();
+        pane.origin = file.map(|file| super::pane::Origin { file, start: span.start });
+    }
     app.set_replay_settings(setup.replay);
     app.set_token_settings(setup.token);
     let feeds = setup.markers.iter().map(marker_name).collect();
@@ -121,9 +135,18 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         let (tx, rx) = mpsc::channel::<SourceMsg>(CHANNEL);
         // an ended command waits for the restart key instead of ending its source
         let first_marker = kinds.len();
-        let reruns = spawn_sources(kinds, &setup.follow, &setup.commands, true, tx.clone());
+        let reruns = spawn_sources(kinds, &follow, &setup.commands, true, tx.clone());
         spawn_marker_sources(setup.markers, first_marker, &setup.follow, &setup.commands, tx);
-        drive(app, rx, reruns).await
+        let (history_tx, history) = mpsc::unbounded_channel();
+        app.history_tx = Some(history_tx.clone());
+        for (i, (span, parser)) in plans.into_iter().enumerate().filter_map(|(i, p)| Some((i, p?))) {
+            let tx = history_tx.clone();
+            crate::history::spawn(span, parser, threads, move |e| {
+                let _ = tx.send((i, e));
+            });
+        }
+        drop(history_tx);
+        drive(app, rx, history, reruns).await
     })
 }
 
@@ -221,6 +244,7 @@ impl Drop for TerminalGuard {
 async fn drive(
     mut app: App,
     mut rx: mpsc::Receiver<SourceMsg>,
+    mut history: mpsc::UnboundedReceiver<(usize, crate::history::Event)>,
     reruns: Vec<Option<Arc<tokio::sync::Notify>>>,
 ) -> anyhow::Result<i32> {
     let (_guard, mut terminal) = TerminalGuard::enter()?;
@@ -235,6 +259,7 @@ async fn drive(
     // whether the user did something since the last frame: then the next one comes at once, else at the live pace
     let mut urgent = true;
     let mut sources_open = true;
+    let mut history_open = true;
     let mut results = app.take_action_results();
     // for the end-to-end test that a panic gives the terminal back: a panic this many ms in
     let test_panic = std::env::var("GATEWATCH_TEST_PANIC_AFTER_MS").ok().and_then(|v| v.parse::<u64>().ok());
@@ -286,6 +311,10 @@ async fn drive(
                     }
                 }
                 None => sources_open = false,
+            },
+            msg = history.recv(), if history_open => match msg {
+                Some((i, e)) => app.update(Msg::History(i, e)),
+                None => history_open = false,
             },
             _ = tokio::time::sleep_until(next_frame), if busy => {
                 app.update(Msg::Tick(Instant::now()));

@@ -1,0 +1,373 @@
+//! A file's older lines, indexed in the background on all cores while the console already shows its newest.
+//!
+//! The console follows a file from near its end at once (the first screen does not wait for history); the bytes
+//! before that, from where the history starts (`--from-start`, `--since`, the last N lines), are read here with
+//! the same parallel block scan as `report`: workers parse blocks on every core and work out what the store keeps
+//! of each line ([`Fields`]), and one thread puts the blocks back in order and pushes them into a store of their
+//! own. The console puts that store in front of the lines that arrived meanwhile when it is done; until then,
+//! [`Update`]s carry the progress and each block's chart points, so the charts fill in as the scan goes.
+//!
+//! The work is bulk work: its threads run at low CPU and I/O priority, and reads spare the page cache (see
+//! [`crate::priority`]).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::format::Parser;
+use crate::scan::BlockSink;
+use crate::source::file::{FollowOptions, StartFinder, start_offset};
+use crate::stats::timeline::Point;
+use crate::store::{Fields, LineStore};
+
+/// Where a file's history is to be indexed.
+#[derive(Debug)]
+pub struct Span {
+    /// The file, open (it may be renamed away while indexed: the handle keeps reading the same file).
+    pub file: File,
+    /// The first byte of the history (a line start).
+    pub start: u64,
+    /// Where the console's follower starts (a line start): the history ends there.
+    pub end: u64,
+}
+
+/// What the scan has done so far.
+#[derive(Debug, Default)]
+pub struct Update {
+    /// Bytes of the span indexed, in order from its start.
+    pub done: u64,
+    /// Bytes in the span.
+    pub total: u64,
+    /// The chart points of the lines indexed since the last update.
+    pub points: Vec<Point>,
+    /// Lines with a status but no time since the last update, per status class (as [`crate::stats`] counts them).
+    pub untimed: [u64; 6],
+}
+
+/// How often updates are sent while the scan runs.
+const UPDATE_EVERY: Duration = Duration::from_millis(150);
+
+/// One block's lines, worked out by a worker.
+struct Indexed {
+    seq: u64,
+    text: Vec<u8>,
+    /// Per line: its end in `text` (exclusive, without the newline and after [`crate::format::trim_line`]), its
+    /// start, and its fields.
+    lines: Vec<(u32, u32, Fields)>,
+    points: Vec<Point>,
+    untimed: [u64; 6],
+}
+
+struct Worker<'a> {
+    parser: &'a Parser,
+    out: mpsc::Sender<Indexed>,
+}
+
+impl BlockSink for Worker<'_> {
+    fn block(&mut self, seq: u64, data: &[u8]) {
+        let mut lines = Vec::with_capacity(data.len() / 128);
+        let mut points = Vec::with_capacity(data.len() / 128);
+        let mut untimed = [0; 6];
+        crate::scan::for_each_line(data, |_, line| {
+            let line = crate::format::trim_line(line);
+            let start = line.as_ptr() as usize - data.as_ptr() as usize;
+            let rec = self.parser.parse(line);
+            if let Some(r) = &rec {
+                match r.time {
+                    Some(t) => points.push(Point {
+                        unix_us: t.unix_us,
+                        status: r.status,
+                        latency_us: r.duration_us,
+                        error_level: r.level.is_some_and(|l| l >= crate::record::Level::Error),
+                    }),
+                    None => {
+                        if let Some(s) = r.status {
+                            untimed[crate::stats::timeline::class_of(s)] += 1;
+                        }
+                    }
+                }
+            }
+            lines.push(((start + line.len()) as u32, start as u32, Fields::of(rec.as_ref())));
+        });
+        let _ = self.out.send(Indexed { seq, text: data.to_vec(), lines, points, untimed });
+    }
+
+    fn merge(&mut self, _other: Self) {}
+}
+
+/// Index `span` with `parser` on `threads` threads, calling `update` as it goes (from another thread); returns the
+/// store of its lines. An I/O error ends the scan: what was indexed before it is returned with the error's text.
+pub fn index(
+    span: Span,
+    parser: &Parser,
+    threads: usize,
+    mut update: impl FnMut(Update) + Send,
+) -> (LineStore, Option<String>) {
+    let total = span.end.saturating_sub(span.start);
+    let mut file = span.file;
+    let input = file.seek(SeekFrom::Start(span.start)).map(|_| crate::priority::Sequential::new(file).sparing());
+    let input = match input {
+        Ok(i) => i.take(total),
+        Err(e) => return (LineStore::new(), Some(e.to_string())),
+    };
+    let (tx, rx) = mpsc::channel::<Indexed>();
+    std::thread::scope(|s| {
+        let collector = s.spawn(move || collect(rx, total, &mut update));
+        let scanned = crate::scan::scan(input, Vec::new(), threads, || Worker { parser, out: tx.clone() });
+        // the collector ends when the last sender goes: this one, and the merged workers' that `scan` returns
+        let error = scanned.err().map(|e| e.to_string());
+        drop(tx);
+        let store = collector.join().expect("the history collector panicked");
+        (store, error)
+    })
+}
+
+/// Put the workers' blocks back in order into one store.
+fn collect(rx: mpsc::Receiver<Indexed>, total: u64, update: &mut impl FnMut(Update)) -> LineStore {
+    let mut store = LineStore::new();
+    let mut waiting: BTreeMap<u64, Indexed> = BTreeMap::new();
+    let mut next = 0;
+    let mut pending = Update { total, ..Update::default() };
+    let mut sent = Instant::now();
+    for block in rx {
+        waiting.insert(block.seq, block);
+        while let Some(b) = waiting.remove(&next) {
+            next += 1;
+            for &(end, start, ref f) in &b.lines {
+                // a store full (2^32 chunks) takes no more; the rest of the history is left out
+                let _ = store.push_fields(&b.text[start as usize..end as usize], f);
+            }
+            pending.done += b.text.len() as u64;
+            pending.points.extend_from_slice(&b.points);
+            for (a, n) in pending.untimed.iter_mut().zip(b.untimed) {
+                *a += n;
+            }
+        }
+        if sent.elapsed() >= UPDATE_EVERY {
+            let done = pending.done;
+            update(std::mem::replace(&mut pending, Update { done, total, ..Update::default() }));
+            sent = Instant::now();
+        }
+    }
+    update(pending);
+    store
+}
+
+/// What the console hears from a history scan.
+pub enum Event {
+    /// Progress, and the chart points of the lines indexed since the last one.
+    Update(Update),
+    /// The scan is over: its lines, and what stopped it early, if anything did.
+    Done { store: Box<LineStore>, error: Option<String> },
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Update(u) => write!(f, "Update({} of {} bytes, {} points)", u.done, u.total, u.points.len()),
+            Event::Done { store, error } => write!(f, "Done({} lines, {error:?})", store.len()),
+        }
+    }
+}
+
+/// History shorter than this is read by the follower as it reads new lines: a scan of its own would not pay.
+pub const MIN_SPAN: u64 = 8 << 20;
+/// The newest lines the follower reads at once, before the history: the first screen.
+pub const PREVIEW_LINES: usize = 2_000;
+
+/// The history of `file` (`len` bytes) to index apart, when the console is to start at `start` (a line start)
+/// and that is more than [`MIN_SPAN`] before the last [`PREVIEW_LINES`] lines: those the follower reads, the rest
+/// is the span.
+fn plan(file: File, len: u64, start: u64) -> Option<Span> {
+    let end = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?;
+    (end >= start.saturating_add(MIN_SPAN)).then_some(Span { file, start, end })
+}
+
+/// For each of a console's sources (`Some(path)` for a plain file), the history to index apart and the parser to
+/// read it with (the one the pane chooses from the lines its follower reads first); and the follow options that
+/// start those files' followers where their history ends (the others start as `follow` says).
+pub fn plan_all(
+    files: &[Option<&std::path::Path>],
+    follow: &FollowOptions,
+    opts: &crate::input::ScanOptions,
+) -> (Vec<Option<(Span, Parser)>>, FollowOptions) {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let mut ends: Vec<(std::path::PathBuf, (u64, u64), u64)> = Vec::new();
+    let plans = files
+        .iter()
+        .map(|path| {
+            let path = (*path)?;
+            let file = File::open(path).ok()?;
+            let meta = file.metadata().ok().filter(|m| m.is_file())?;
+            let start = start_offset(&file, meta.len(), path, follow.start, follow.start_finder.as_ref()).ok()?;
+            let span = plan(file, meta.len(), start)?;
+            // the lines the follower reads first: what the pane chooses its parser from
+            let mut first = vec![0; (meta.len() - span.end).min(follow.max_batch_bytes as u64) as usize];
+            let n = span.file.read_at(&mut first, span.end).ok()?;
+            first.truncate(n);
+            let parser = crate::input::choose_parser(&first, opts);
+            // pretty-printed records are joined by the follower, line by line: no scan of their own
+            if parser.pretty_json {
+                return None;
+            }
+            ends.push((path.to_path_buf(), (meta.dev(), meta.ino()), span.end));
+            Some((span, parser))
+        })
+        .collect();
+    let mut follow = follow.clone();
+    if !ends.is_empty() {
+        let before = follow.start_finder.take();
+        follow.start_finder = Some(StartFinder(std::sync::Arc::new(move |p: &std::path::Path| {
+            let same = |id: (u64, u64)| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == id);
+            // the file planned, not one that took its name since
+            match ends.iter().find(|(q, id, _)| q == p && same(*id)) {
+                Some((.., end)) => Some(*end),
+                None => before.as_ref().and_then(|f| (f.0)(p)),
+            }
+        })));
+    }
+    (plans, follow)
+}
+
+/// Index `span` on a thread of its own (and `threads` workers), at low priority, sending what happens to `send`.
+pub fn spawn(span: Span, parser: Parser, threads: usize, send: impl Fn(Event) + Send + Sync + 'static) {
+    std::thread::spawn(move || {
+        // bulk work: the threads it starts inherit the priority; the console's own stay as they are
+        let _ = crate::priority::lower_this_thread();
+        let (store, error) = index(span, &parser, threads, |u| send(Event::Update(u)));
+        send(Event::Done { store: Box::new(store), error });
+        // the workers' blocks were freed into their threads' arenas: give those pages back
+        #[cfg(target_env = "gnu")]
+        // SAFETY: a plain libc call with no pointer arguments
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// JSON lines of requests, some in CRLF, one longer than a scan block, one that does not parse.
+    fn log(lines: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..lines {
+            let status = [200, 502, 404, 200][i % 4];
+            let eol = if i % 7 == 0 { "\r\n" } else { "\n" };
+            write!(
+                out,
+                r#"{{"time":"2024-05-01T12:{:02}:{:02}Z","status":{status},"request_id":"req-{i}","duration_ms":{}}}{eol}"#,
+                i / 60 % 60,
+                i % 60,
+                i % 900
+            )
+            .unwrap();
+            if i == lines / 2 {
+                out.extend_from_slice(b"not a record\n");
+                let long = "x".repeat(crate::scan::BLOCK + 1000);
+                writeln!(out, r#"{{"time":"2024-05-01T12:00:00Z","status":500,"msg":"{long}"}}"#).unwrap();
+            }
+        }
+        out
+    }
+
+    /// The parser a follower would choose from the first lines.
+    fn parser_for(content: &[u8]) -> Parser {
+        let whole = memchr::memrchr(b'\n', &content[..4096]).unwrap() + 1;
+        let parser = crate::input::choose_parser(&content[..whole], &Default::default());
+        assert_eq!(parser.format.name(), "json");
+        parser
+    }
+
+    fn file_with(content: &[u8]) -> File {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(content).unwrap();
+        f
+    }
+
+    /// What the console's follower would have made of the same bytes: one line at a time.
+    fn one_by_one(content: &[u8], parser: &Parser) -> LineStore {
+        let mut s = LineStore::new();
+        crate::scan::for_each_line(content, |_, line| {
+            let line = crate::format::trim_line(line);
+            s.push(line, parser.parse(line).as_ref()).unwrap();
+        });
+        s
+    }
+
+    #[test]
+    fn lines_indexed_on_many_threads_are_those_read_one_by_one() {
+        let content = log(80_000);
+        assert!(content.len() > 3 * crate::scan::BLOCK, "several blocks: {}", content.len());
+        let parser = parser_for(&content);
+        // the span starts and ends at line starts inside the file
+        let start = memchr::memchr(b'\n', &content).unwrap() + 1;
+        let end = content.len() - (memchr::memrchr(b'\n', &content[..content.len() - 1]).map_or(0, |p| p + 1));
+        let end = content.len() - end;
+        let span = Span { file: file_with(&content), start: start as u64, end: end as u64 };
+        let mut updates = Vec::new();
+        let (store, error) = index(span, &parser, 3, |u| updates.push(u));
+        assert_eq!(error, None);
+        let want = one_by_one(&content[start..end], &parser);
+        assert_eq!(store.len(), want.len());
+        assert_eq!(store.len(), 80_000, "the requests but the first and the last, and the two odd lines");
+        for i in 0..want.len() {
+            assert_eq!(store.line(i), want.line(i), "line {i}");
+            assert_eq!(store.meta(i), want.meta(i), "line {i}");
+        }
+        let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser.parse(l).as_ref());
+        let k = crate::ids::key("req-20000");
+        assert_eq!(store.lines_with(&[k], &keys_of), want.lines_with(&[k], &keys_of));
+        // progress in order to the whole span, and a chart point for every timed line
+        let last = updates.last().unwrap();
+        assert_eq!((last.done, last.total), ((end - start) as u64, (end - start) as u64));
+        assert!(updates.windows(2).all(|w| w[0].done <= w[1].done));
+        let points: usize = updates.iter().map(|u| u.points.len()).sum();
+        assert_eq!(points, 80_000 - 1, "the requests but the first and the last, and the long 500");
+    }
+
+    #[test]
+    fn a_file_cut_short_while_indexed_gives_the_lines_it_still_has() {
+        let content = log(5_000);
+        let parser = parser_for(&content);
+        let file = file_with(&content);
+        // truncated in place (copytruncate) after the span was planned
+        file.set_len(content.len() as u64 / 2).unwrap();
+        let (store, error) = index(Span { file, start: 0, end: content.len() as u64 }, &parser, 2, |_| {});
+        assert_eq!(error, None);
+        let kept = &content[..content.len() / 2];
+        assert_eq!(store.len(), kept.iter().filter(|&&b| b == b'\n').count() + 1, "the cut line too");
+        assert_eq!(store.line(0), one_by_one(kept, &parser).line(0));
+    }
+
+    #[test]
+    fn only_a_long_history_is_planned_and_the_follower_starts_where_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (big, small) = (dir.path().join("big.log"), dir.path().join("small.log"));
+        let content = log(120_000);
+        assert!(content.len() as u64 > MIN_SPAN + (1 << 20));
+        std::fs::write(&big, &content).unwrap();
+        std::fs::write(&small, &content[..1 << 20]).unwrap();
+        let follow = FollowOptions { start: crate::source::file::StartAt::Beginning, ..Default::default() };
+        let files = [Some(big.as_path()), Some(small.as_path()), None];
+        let (plans, follow) = plan_all(&files, &follow, &Default::default());
+        assert!(plans[1].is_none() && plans[2].is_none(), "a short file is read by its follower");
+        let (span, parser) = plans[0].as_ref().expect("the big file is planned");
+        assert_eq!(parser.format.name(), "json");
+        // the newest PREVIEW_LINES lines are the follower's
+        let newest = content[span.end as usize..].iter().filter(|&&b| b == b'\n').count();
+        assert_eq!((span.start, newest), (0, PREVIEW_LINES));
+        assert_eq!(content[span.end as usize - 1], b'\n');
+        let finder = follow.start_finder.expect("a finder");
+        assert_eq!((finder.0)(&big), Some(span.end));
+        assert_eq!((finder.0)(&small), None, "the others start as before");
+        // a file that took the planned one's name is not the one planned
+        std::fs::rename(&big, dir.path().join("big.log.1")).unwrap();
+        std::fs::write(&big, b"new\n").unwrap();
+        assert_eq!((finder.0)(&big), None);
+    }
+}
