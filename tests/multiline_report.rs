@@ -86,3 +86,36 @@ fn trace_carries_each_error_records_stack_trace() {
     let ok = trace("0af7651916cd43dd8448eb211c80319c", "java.log");
     assert!(ok["hops"][0].get("continuation").is_none(), "{ok}");
 }
+
+/// `tail --json` carries a stack trace's lines with the record they continue (`continuation_of`: its line number),
+/// and a filter keeps or drops them with their record.
+#[test]
+fn tail_json_carries_each_line_with_the_record_it_continues() {
+    for (name, continuation) in [("java.log", 9), ("python.jsonl", 6), ("go.logfmt", 5)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+            .args(["tail", "--json", "--filter", "status>=500", "-"])
+            .stdin(std::fs::File::open(format!("tests/fixtures/multiline/{name}")).unwrap())
+            .output()
+            .unwrap();
+        let lines: Vec<Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let records: Vec<u64> =
+            lines.iter().filter(|l| l["parsed"] == true).map(|l| l["line"].as_u64().unwrap()).collect();
+        assert!(!records.is_empty(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(lines.iter().filter(|l| l["parsed"] == true).all(|l| l["status"] == 500), "{name}: only the 500s");
+        let mut of = None;
+        let mut continued = 0;
+        for l in &lines {
+            match l["continuation_of"].as_u64() {
+                // each continuation line follows its record, or another line of it
+                Some(n) => {
+                    assert_eq!(Some(n), of, "{name}: {l}");
+                    assert!(l["raw"].is_string() && l.get("status").is_none(), "{name}: {l}");
+                    continued += 1;
+                }
+                None => of = l["line"].as_u64(),
+            }
+        }
+        assert_eq!(continued, continuation, "{name}: every stack trace line is under a 500");
+    }
+}

@@ -30,6 +30,9 @@ struct JsonLine<'a> {
     parsed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<std::borrow::Cow<'a, str>>,
+    /// A line that continues the record before it (a stack trace's): that record's line number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continuation_of: Option<u64>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     record: Option<crate::output::RecordJson<'a>>,
 }
@@ -39,6 +42,11 @@ struct Stream {
     parser: Parser,
     /// For pretty-printed JSON records: the unfinished one.
     joiner: crate::format::pretty_json::Joiner,
+    /// The last record's line number, and whether it was printed: the lines that continue it (a stack trace)
+    /// go with it.
+    last: Option<(u64, bool)>,
+    /// Whether a record with a time was seen: then, in a service's log, a line without one continues a record.
+    timed: bool,
 }
 
 /// The printer: detects each stream's format on its first lines, filters, and prints.
@@ -104,7 +112,7 @@ impl Printer {
         let key = (b.source, b.label.clone());
         if !self.streams.contains_key(&key) {
             let parser = choose_parser(&b.data, &self.opts);
-            self.streams.insert(key.clone(), Stream { parser, joiner: Default::default() });
+            self.streams.insert(key.clone(), Stream { parser, joiner: Default::default(), last: None, timed: false });
         }
         let name = self.name(&b);
         self.catch_up.received(&name, b.source, b.data.len());
@@ -118,7 +126,7 @@ impl Printer {
             b.data = joined;
             starts = Some(stream.joiner.take_starts());
         }
-        let stream = &self.streams[&key];
+        let stream = self.streams.get_mut(&key).expect("inserted above");
         let format = stream.parser.describe();
         let mut lines = Vec::new();
         crate::scan::for_each_line(&b.data, |i, line| {
@@ -131,14 +139,33 @@ impl Printer {
                 continue;
             }
             let rec = stream.parser.parse(line);
-            if let Some(r) = &rec {
-                let outside = self.opts.window.is_some_and(|w| !w.contains(r.time.map(|t| t.unix_us)));
-                if outside || !self.filter.matches_on(r, Some(&name)) {
+            // a stack trace's lines go with the record above them, as in `report` and `trace`
+            let plain = rec.as_ref().is_none_or(|r| r.time.is_none() && r.status.is_none());
+            let service = stream.timed && stream.parser.format.role() == crate::record::Role::Upstream;
+            let continuation_of = match stream.last {
+                Some((of, shown)) if plain && (service || crate::format::continuation::continues(line)) => {
+                    if !shown {
+                        continue;
+                    }
+                    Some(of)
+                }
+                _ => None,
+            };
+            if continuation_of.is_none() {
+                stream.timed |= rec.as_ref().is_some_and(|r| r.time.is_some());
+                let shown = match &rec {
+                    Some(r) => {
+                        let outside = self.opts.window.is_some_and(|w| !w.contains(r.time.map(|t| t.unix_us)));
+                        !outside && self.filter.matches_on(r, Some(&name))
+                    }
+                    None => self.filter.is_all(),
+                };
+                stream.last = rec.is_some().then_some((n, shown));
+                if !shown {
                     continue;
                 }
-            } else if !self.filter.is_all() {
-                continue;
             }
+            let rec = rec.filter(|_| continuation_of.is_none());
             if self.json {
                 let line_json = JsonLine {
                     source: &name,
@@ -146,6 +173,7 @@ impl Printer {
                     format: &format,
                     parsed: rec.is_some(),
                     raw: rec.is_none().then(|| String::from_utf8_lossy(line)),
+                    continuation_of,
                     record: rec.as_ref().map(crate::output::RecordJson::of),
                 };
                 crate::output::write_json(&mut self.out, &line_json, false)?;
