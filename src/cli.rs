@@ -7,9 +7,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::args::{InputArgs, LiveArgs, MarkerArgs};
 use crate::ui::args::ConsoleArgs;
 
+/// `gatewatch --version`: the package version and the git commit the binary was built from (see build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GATEWATCH_GIT_COMMIT"), ")");
+
 /// gatewatch — a terminal incident console for API-gateway outages.
 #[derive(Debug, Parser)]
-#[command(name = "gatewatch", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "gatewatch", version = VERSION, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do; without a subcommand, the console opens on the sources.
     #[command(subcommand)]
@@ -37,6 +40,18 @@ pub enum Command {
     /// Decode and verify the JWTs in a token, a header or a log line: signature, expiry at the request's time,
     /// issuer and audience.
     Token(TokenArgs),
+    /// Print a completion script for a shell, e.g. `gatewatch completions bash > /etc/bash_completion.d/gatewatch`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `gatewatch man | man -l -`.
+    Man,
+}
+
+/// `gatewatch completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `gatewatch report`.

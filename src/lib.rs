@@ -4,7 +4,8 @@
 //!
 //! The modules are layers, each using only its own layer and those below it (`tests/layers.rs` checks it, and
 //! that the module graph has no circle):
-//! - CLI: [`cli`] (the arguments) and [`cmd`] (one module per subcommand; they never use each other);
+//! - CLI: [`cli`] (the arguments), [`cmd`] (one module per subcommand; they never use each other) and [`manual`]
+//!   (the man page, completions and example config, generated from the arguments);
 //! - console: [`ui`] (it never uses a subcommand);
 //! - core: opening sources from arguments and config ([`args`], [`open`], [`input`], [`config`]), the parallel
 //!   [`scan`], the console's [`history`] indexing, [`store`], [`stats`], [`report`], [`diagnose`], [`alerts`],
@@ -17,6 +18,7 @@
 // CLI
 pub mod cli;
 pub mod cmd;
+pub mod manual;
 
 // console
 pub mod ui;

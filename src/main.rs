@@ -12,6 +12,8 @@ fn main() {
         Some(Command::Trace(a)) => cmd::trace::run(a),
         Some(Command::Replay(a)) => cmd::replay::run(*a),
         Some(Command::Token(a)) => cmd::token::run(a),
+        Some(Command::Completions(a)) => gatewatch::manual::print_completions(a.shell),
+        Some(Command::Man) => gatewatch::manual::print_man(),
         None => gatewatch::ui::run::run(cli.console),
     };
     let code = match result {

@@ -11,7 +11,7 @@ const KNOWN: &[&[&str]] = &[];
 /// The layers, top first, each named by the modules in it (a name covers its children: `cmd` covers
 /// `cmd::tail`); every other module is the core. A module may use its own layer and those below it.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("cli", &["cli", "cmd"]),
+    ("cli", &["cli", "cmd", "manual"]),
     ("console", &["ui"]),
     ("core", &[]),
     ("formats", &["format", "record", "ids", "synth"]),

@@ -60,7 +60,7 @@ impl<R: Read> Read for ZstdFrames<R> {
         loop {
             if let Some(dec) = self.frame.as_mut() {
                 while dec.can_collect() == 0 && !dec.is_finished() {
-                    dec.decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1))
+                    dec.decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBytes(1 << 20))
                         .map_err(corrupt)?;
                 }
                 let n = dec.read(buf)?;
