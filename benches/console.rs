@@ -101,7 +101,8 @@ fn history(path: &str) {
     // as the console opens a file with `--from-start`: its history indexed apart, its newest lines read at once
     let follow = FollowOptions { start: StartAt::Beginning, ..FollowOptions::default() };
     let opts = ScanOptions::default();
-    let (mut plans, follow) = gatewatch::history::plan_all(&[Some(std::path::Path::new(path))], &follow, &opts);
+    let (mut plans, follow) =
+        gatewatch::history::plan_all(&[Some((std::path::Path::new(path), false))], &follow, &opts);
     let mut app =
         App::new(vec![(path.into(), path.into(), Some(Role::Gateway))], opts.clone(), Keymap::default(), theme);
     app.update(Msg::Resize(200, 50));
@@ -109,7 +110,7 @@ fn history(path: &str) {
     if let Some((span, parser)) = plans[0].take() {
         app.panes[0].parser = Some(parser.clone());
         app.panes[0].history = Some((0, span.end - span.start));
-        gatewatch::history::spawn(span, parser, opts.threads(), move |e| {
+        gatewatch::history::spawn(vec![span.part(None).unwrap()], parser, opts.threads(), move |e| {
             let _ = tx.send(e);
         });
     }

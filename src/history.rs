@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -97,40 +98,115 @@ impl BlockSink for Worker<'_> {
     fn merge(&mut self, _other: Self) {}
 }
 
+/// One input of a history: whole lines read from `input` (a span of the live file, a rotated file decompressed),
+/// labelled with `label` (the rotated file's path; `None` for the file the pane follows).
+pub struct Part {
+    /// The lines.
+    pub input: Box<dyn Read + Send>,
+    /// Its size on disk, for the progress.
+    pub bytes: u64,
+    /// The label its lines get.
+    pub label: Option<std::sync::Arc<str>>,
+}
+
+impl Span {
+    /// The span as a part of a history, read sequentially, sparing the page cache.
+    pub fn part(self, label: Option<std::sync::Arc<str>>) -> std::io::Result<Part> {
+        let bytes = self.end.saturating_sub(self.start);
+        let mut file = self.file;
+        file.seek(SeekFrom::Start(self.start))?;
+        let input = crate::priority::Sequential::new(file).sparing().take(bytes);
+        Ok(Part { input: Box::new(input), bytes, label })
+    }
+}
+
+/// Counts the bytes read through it (the progress of a part).
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Index `span` with `parser` on `threads` threads, calling `update` as it goes (from another thread); returns the
 /// store of its lines. An I/O error ends the scan: what was indexed before it is returned with the error's text.
 pub fn index(
     span: Span,
     parser: &Parser,
     threads: usize,
-    mut update: impl FnMut(Update) + Send,
+    update: impl FnMut(Update) + Send,
 ) -> (LineStore, Option<String>) {
-    let total = span.end.saturating_sub(span.start);
-    let mut file = span.file;
-    let input = file.seek(SeekFrom::Start(span.start)).map(|_| crate::priority::Sequential::new(file).sparing());
-    let input = match input {
-        Ok(i) => i.take(total),
-        Err(e) => return (LineStore::new(), Some(e.to_string())),
-    };
-    let (tx, rx) = mpsc::channel::<Indexed>();
-    std::thread::scope(|s| {
-        let collector = s.spawn(move || collect(rx, total, &mut update));
-        let scanned = crate::scan::scan(input, Vec::new(), threads, || Worker { parser, out: tx.clone() });
-        // the collector ends when the last sender goes: this one, and the merged workers' that `scan` returns
-        let error = scanned.err().map(|e| e.to_string());
-        drop(tx);
-        let store = collector.join().expect("the history collector panicked");
-        (store, error)
-    })
+    match span.part(None) {
+        Ok(part) => index_parts(vec![part], parser, threads, update),
+        Err(e) => (LineStore::new(), Some(e.to_string())),
+    }
 }
 
-/// Put the workers' blocks back in order into one store.
-fn collect(rx: mpsc::Receiver<Indexed>, total: u64, update: &mut impl FnMut(Update)) -> LineStore {
+/// Index `parts` one after the other into one store, each on `threads` threads (see [`index`]). The progress
+/// counts bytes on disk: a compressed part's, not its lines'.
+pub fn index_parts(
+    parts: Vec<Part>,
+    parser: &Parser,
+    threads: usize,
+    mut update: impl FnMut(Update) + Send,
+) -> (LineStore, Option<String>) {
+    let total: u64 = parts.iter().map(|p| p.bytes).sum();
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut store = LineStore::new();
+    let mut error = None;
+    for part in parts {
+        store.set_label(part.label.as_ref());
+        let input = Counted { inner: part.input, read: read.clone() };
+        let (tx, rx) = mpsc::channel::<Indexed>();
+        let progress = Progress { read: &read, total };
+        error = std::thread::scope(|s| {
+            let store = &mut store;
+            let update = &mut update;
+            let collector = s.spawn(move || collect(rx, store, progress, update));
+            let scanned = crate::scan::scan(input, Vec::new(), threads, || Worker { parser, out: tx.clone() });
+            // the collector ends when the last sender goes: this one, and the merged workers' that `scan` returns
+            let error = scanned.err().map(|e| e.to_string());
+            drop(tx);
+            collector.join().expect("the history collector panicked");
+            error
+        });
+        if error.is_some() {
+            break;
+        }
+    }
+    update(Update { done: total, total, ..Update::default() });
+    (store, error)
+}
+
+/// Where the reading of a history's parts stands.
+#[derive(Clone, Copy)]
+struct Progress<'a> {
+    read: &'a std::sync::atomic::AtomicU64,
+    total: u64,
+}
+
+/// Put the workers' blocks back in order into `store`.
+fn collect(
+    rx: mpsc::Receiver<Indexed>,
+    store: &mut LineStore,
+    progress: Progress<'_>,
+    update: &mut impl FnMut(Update),
+) {
     let mut waiting: BTreeMap<u64, Indexed> = BTreeMap::new();
     let mut next = 0;
-    let mut pending = Update { total, ..Update::default() };
+    let mut pending = Update { total: progress.total, ..Update::default() };
     let mut sent = Instant::now();
+    let mut send = |pending: &mut Update| {
+        // bytes read, not yet indexed, are a block or two: the progress of the part as a whole
+        pending.done = progress.read.load(std::sync::atomic::Ordering::Relaxed).min(progress.total);
+        update(std::mem::replace(pending, Update { total: progress.total, ..Update::default() }));
+    };
     for block in rx {
         waiting.insert(block.seq, block);
         while let Some(b) = waiting.remove(&next) {
@@ -139,20 +215,17 @@ fn collect(rx: mpsc::Receiver<Indexed>, total: u64, update: &mut impl FnMut(Upda
                 // a store full (2^32 chunks) takes no more; the rest of the history is left out
                 let _ = store.push_fields(&b.text[start as usize..end as usize], f);
             }
-            pending.done += b.text.len() as u64;
             pending.points.extend_from_slice(&b.points);
             for (a, n) in pending.untimed.iter_mut().zip(b.untimed) {
                 *a += n;
             }
         }
         if sent.elapsed() >= UPDATE_EVERY {
-            let done = pending.done;
-            update(std::mem::replace(&mut pending, Update { done, total, ..Update::default() }));
+            send(&mut pending);
             sent = Instant::now();
         }
     }
-    update(pending);
-    store
+    send(&mut pending);
 }
 
 /// What the console hears from a history scan.
@@ -180,16 +253,18 @@ pub const PREVIEW_LINES: usize = 2_000;
 /// The history of `file` (`len` bytes) to index apart, when the console is to start at `start` (a line start)
 /// and that is more than [`MIN_SPAN`] before the last [`PREVIEW_LINES`] lines: those the follower reads, the rest
 /// is the span.
-fn plan(file: File, len: u64, start: u64) -> Option<Span> {
-    let end = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?;
-    (end >= start.saturating_add(MIN_SPAN)).then_some(Span { file, start, end })
+/// With `always`, however short the span (even empty): the rotated files before it are indexed with it.
+fn plan(file: File, len: u64, start: u64, always: bool) -> Option<Span> {
+    let end = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?.max(start);
+    let min = if always { 0 } else { MIN_SPAN };
+    (end >= start.saturating_add(min)).then_some(Span { file, start, end })
 }
 
 /// For each of a console's sources (`Some(path)` for a plain file), the history to index apart and the parser to
 /// read it with (the one the pane chooses from the lines its follower reads first); and the follow options that
 /// start those files' followers where their history ends (the others start as `follow` says).
 pub fn plan_all(
-    files: &[Option<&std::path::Path>],
+    files: &[Option<(&std::path::Path, bool)>],
     follow: &FollowOptions,
     opts: &crate::input::ScanOptions,
 ) -> (Vec<Option<(Span, Parser)>>, FollowOptions) {
@@ -198,11 +273,11 @@ pub fn plan_all(
     let plans = files
         .iter()
         .map(|path| {
-            let path = (*path)?;
+            let (path, always) = (*path)?;
             let file = File::open(path).ok()?;
             let meta = file.metadata().ok().filter(|m| m.is_file())?;
             let start = start_offset(&file, meta.len(), path, follow.start, follow.start_finder.as_ref()).ok()?;
-            let span = plan(file, meta.len(), start)?;
+            let span = plan(file, meta.len(), start, always)?;
             // the lines the follower reads first: what the pane chooses its parser from
             let mut first = vec![0; (meta.len() - span.end).min(follow.max_batch_bytes as u64) as usize];
             let n = span.file.read_at(&mut first, span.end).ok()?;
@@ -231,12 +306,12 @@ pub fn plan_all(
     (plans, follow)
 }
 
-/// Index `span` on a thread of its own (and `threads` workers), at low priority, sending what happens to `send`.
-pub fn spawn(span: Span, parser: Parser, threads: usize, send: impl Fn(Event) + Send + Sync + 'static) {
+/// Index `parts` on a thread of its own (and `threads` workers), at low priority, sending what happens to `send`.
+pub fn spawn(parts: Vec<Part>, parser: Parser, threads: usize, send: impl Fn(Event) + Send + Sync + 'static) {
     std::thread::spawn(move || {
         // bulk work: the threads it starts inherit the priority; the console's own stay as they are
         let _ = crate::priority::lower_this_thread();
-        let (store, error) = index(span, &parser, threads, |u| send(Event::Update(u)));
+        let (store, error) = index_parts(parts, &parser, threads, |u| send(Event::Update(u)));
         send(Event::Done { store: Box::new(store), error });
         // the workers' blocks were freed into their threads' arenas: give those pages back
         #[cfg(target_env = "gnu")]
@@ -245,6 +320,48 @@ pub fn spawn(span: Span, parser: Parser, threads: usize, send: impl Fn(Event) + 
             libc::malloc_trim(0);
         }
     });
+}
+
+/// The rotated files of a history (oldest first) as its first parts, each labelled with its path and read
+/// decompressed when it is compressed; a file that cannot be opened is left out, with why. With `since`, the
+/// oldest starts at the window (found by binary search, when it is not compressed).
+pub fn rotated_parts(
+    files: &[std::path::PathBuf],
+    since: Option<i64>,
+    opts: &crate::input::ScanOptions,
+) -> (Vec<Part>, Vec<String>) {
+    let (mut parts, mut problems) = (Vec::new(), Vec::new());
+    for (i, f) in files.iter().enumerate() {
+        let name = f.display().to_string();
+        let label = Some(std::sync::Arc::from(name.as_str()));
+        let bytes = std::fs::metadata(f).map_or(0, |m| m.len());
+        if let (0, Some(since), false) = (i, since, crate::source::compressed::is_compressed(f))
+            && let Some(span) = window_span(f, since, opts)
+        {
+            match span.part(label) {
+                Ok(part) => parts.push(part),
+                Err(e) => problems.push(format!("cannot read {name}: {e}")),
+            }
+            continue;
+        }
+        match crate::input::open(&name) {
+            Ok(input) => parts.push(Part { input, bytes, label }),
+            Err(e) => problems.push(format!("{e:#}")),
+        }
+    }
+    (parts, problems)
+}
+
+/// The part of a plain file from the first line of a window starting at `since_us` to its end.
+fn window_span(path: &std::path::Path, since_us: i64, opts: &crate::input::ScanOptions) -> Option<Span> {
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = Vec::new();
+    (&mut file).take(256 << 10).read_to_end(&mut head).ok()?;
+    head.truncate(memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1));
+    let parser = crate::input::choose_parser(&head, opts);
+    let start = crate::window::first_at(&mut file, len, &parser, since_us).ok()?;
+    Some(Span { file, start, end: len })
 }
 
 #[cfg(test)]
@@ -353,7 +470,7 @@ mod tests {
         std::fs::write(&big, &content).unwrap();
         std::fs::write(&small, &content[..1 << 20]).unwrap();
         let follow = FollowOptions { start: crate::source::file::StartAt::Beginning, ..Default::default() };
-        let files = [Some(big.as_path()), Some(small.as_path()), None];
+        let files = [Some((big.as_path(), false)), Some((small.as_path(), false)), None];
         let (plans, follow) = plan_all(&files, &follow, &Default::default());
         assert!(plans[1].is_none() && plans[2].is_none(), "a short file is read by its follower");
         let (span, parser) = plans[0].as_ref().expect("the big file is planned");

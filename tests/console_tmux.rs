@@ -1266,3 +1266,54 @@ fn h_loads_the_hour_before_the_first_line() {
         Ok(())
     });
 }
+
+/// `--with-rotated` reads a log's rotated files first, oldest first, in its pane (`access.log.2.gz` decompressed,
+/// then `access.log.1`, then the followed file), each line labelled with its file; `--since` alone reads those
+/// its window needs.
+#[test]
+fn rotated_files_come_first_in_one_pane() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let all = generated(dir.path(), "all.log", &["generate", "--format", "nginx", "--requests", "9000", "--rate", "2"]);
+    let text = std::fs::read_to_string(&all).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(join(&lines[..3000]).as_bytes()).unwrap();
+    std::fs::write(dir.path().join("access.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("access.log.1"), join(&lines[3000..6000])).unwrap();
+    std::fs::write(dir.path().join("access.log"), join(&lines[6000..])).unwrap();
+    let rid = |l: &str| l.split(" rid=").nth(1).and_then(|r| r.split(' ').next()).expect("rid=").to_string();
+    let live = dir.path().join("access.log").to_string_lossy().into_owned();
+
+    let cmd = format!("{} --with-rotated {}", quote(bin()), quote(&live));
+    let t = Tmux::start("rotated", 200, 50, dir.path(), &cmd);
+    t.expect("the three files in one pane", |s| {
+        check!(s.status_bar().contains("FOLLOW  9,000 lines"), "the status bar does not count 9,000 lines");
+        check!(s.left().lines().rev().nth(2).is_some_and(|l| l.contains("access.log ")), "the newest is not labelled");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    let first = rid(lines[0]);
+    t.expect("the oldest file's first line", |s| {
+        check!(s.selected_id().as_deref() == Some(first.as_str()), "the status bar does not show id {first}");
+        check!(s.left().lines().nth(2).is_some_and(|l| l.contains("access.log.2.gz")), "not labelled with its file");
+        Ok(())
+    });
+    drop(t);
+
+    // a window that starts in the middle of access.log.1: the .gz is not needed (with two minutes' slack)
+    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
+    let since = clock(lines[4500]);
+    let (h, m) = (since[..2].parse::<u32>().unwrap(), since[3..5].parse::<u32>().unwrap());
+    let slack = format!("{:02}:{:02}:{}", h - (m < 2) as u32, (m + 58) % 60, &since[6..]);
+    let want = lines.iter().filter(|l| clock(l) >= slack).count();
+    let cmd = format!("{} --since 2024-05-01T{since}Z {}", quote(bin()), quote(&live));
+    let t = Tmux::start("rotated-since", 200, 50, dir.path(), &cmd);
+    let count = format!("FOLLOW  {} lines", thousands(want));
+    t.expect("the window from access.log.1 on", |s| {
+        check!(s.status_bar().contains(&count), "the status bar does not say {count}");
+        check!(!s.has("access.log.2.gz"), "the .gz was read");
+        Ok(())
+    });
+}

@@ -57,6 +57,7 @@ fn live(args: DemoArgs) -> anyhow::Result<i32> {
     let target = crate::demo_target::start(gw.clone(), up.clone())?;
     let console = crate::ui::args::ConsoleArgs {
         replay_base: Some(format!("http://{target}")),
+        with_rotated: false,
         theme: args.theme.clone(),
         tail: 100_000,
         live: crate::args::LiveArgs::default(),

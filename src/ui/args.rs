@@ -19,6 +19,10 @@ pub struct ConsoleArgs {
     /// Where `e` (replay) sends the selected request: scheme, host, port (default: `[replay] base_url`).
     #[arg(long, value_name = "URL")]
     pub replay_base: Option<String>,
+    /// Read each file's rotated files first (`access.log.1`, `access.log.2.gz`, …, oldest first), in its pane;
+    /// `--since` alone reads those its window needs.
+    #[arg(long)]
+    pub with_rotated: bool,
     /// Change markers on the charts.
     #[command(flatten)]
     pub markers: MarkerArgs,

@@ -27,15 +27,17 @@ impl App {
                 let found = crate::window::first_at(&mut o.file, o.start, parser, target_us);
                 let span = found
                     .and_then(|from| Ok(crate::history::Span { file: o.file.try_clone()?, start: from, end: o.start }));
-                match span {
+                let label = p.default_label.clone();
+                let part = span.and_then(|span| Ok((span.start, span.part(label)?)));
+                match part {
                     Err(e) => format!("{}: cannot read earlier lines: {e}", p.name),
-                    Ok(span) if span.start >= span.end => format!("{}: no earlier line found", p.name),
-                    Ok(span) => {
-                        let bytes = span.end - span.start;
-                        o.start = span.start;
+                    Ok((_, part)) if part.bytes == 0 => format!("{}: no earlier line found", p.name),
+                    Ok((start, part)) => {
+                        let bytes = part.bytes;
+                        o.start = start;
                         p.history = Some((0, bytes));
                         let tx = tx.clone();
-                        crate::history::spawn(span, parser.clone(), threads, move |e| {
+                        crate::history::spawn(vec![part], parser.clone(), threads, move |e| {
                             let _ = tx.send((i, e));
                         });
                         format!("{}: loading {} before its first line", p.name, crate::numbers::bytes_text(bytes))

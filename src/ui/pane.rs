@@ -248,6 +248,9 @@ pub struct Pane {
     pub file: Option<std::path::PathBuf>,
     /// Where the pane's lines begin in that file: what `H` loads further back from.
     pub origin: Option<Origin>,
+    /// The label of the lines that come without one: the followed file's path, when its rotated files are read
+    /// before it (so every line says which file it came from).
+    pub default_label: Option<Arc<str>>,
 }
 
 impl Pane {
@@ -277,6 +280,7 @@ impl Pane {
             history: None,
             file: None,
             origin: None,
+            default_label: None,
         }
     }
 
@@ -400,7 +404,7 @@ impl Pane {
         if data.is_empty() {
             return 0;
         }
-        self.lines.set_label(label);
+        self.lines.set_label(label.or(self.default_label.as_ref()));
         if self.lines.labels().len() != self.label_names.len() {
             self.label_names = short_labels(self.lines.labels());
         }
@@ -477,6 +481,7 @@ impl Pane {
         }
         let selected = self.selected_line().map(|l| l + n);
         self.lines = older;
+        self.label_names = short_labels(self.lines.labels());
         self.history = None;
         self.seen_lines += n;
         self.drawn.borrow_mut().clear();

@@ -52,6 +52,8 @@ pub struct Setup {
     pub markers: Vec<crate::markers::MarkerSource>,
     /// `--marker-regex`.
     pub marker_regex: Option<regex::Regex>,
+    /// Per source: its rotated files to read before it, oldest first (`--with-rotated`, or those `--since` needs).
+    pub rotated: Vec<Vec<std::path::PathBuf>>,
 }
 
 /// The short name a pane shows for a source: a file's name, a command as typed.
@@ -81,15 +83,16 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
     };
     let markers = args.markers.markers.iter().map(|m| crate::markers::MarkerSource::of(m)).collect();
     let marker_regex = crate::markers::regex_flag(args.markers.marker_regex.as_deref())?;
-    Ok(Setup { keymap, theme, opts, follow, commands, replay, token, markers, marker_regex })
+    Ok(Setup { keymap, theme, opts, follow, commands, replay, token, markers, marker_regex, rotated: Vec::new() })
 }
 
 /// `gatewatch [SOURCE...]`: open the console.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
     use crate::exit::{usage, usage_msg};
-    let setup = setup(&args).map_err(usage)?;
+    let mut setup = setup(&args).map_err(usage)?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
     let sources = named_sources(&args.input, &args.sources, &args.live.cmd, lines).map_err(usage)?;
+    setup.rotated = sources.iter().map(|(_, kind, _)| rotated_before(kind, args.with_rotated, &setup.opts)).collect();
     if sources.is_empty() {
         return Err(usage_msg("no source to show. Try `gatewatch access.log app.log`, `gatewatch demo`, or --help"));
     }
@@ -97,6 +100,23 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
         return Err(usage_msg("the console reads keys from the terminal; pipe into `gatewatch tail -` instead"));
     }
     open(sources, setup)
+}
+
+/// The rotated files to read before a file source, oldest first: all of them with `--with-rotated`, those the
+/// window needs with `--since`, else none.
+fn rotated_before(kind: &SourceKind, all: bool, opts: &crate::input::ScanOptions) -> Vec<std::path::PathBuf> {
+    let SourceKind::File(path) = kind else { return Vec::new() };
+    let since = opts.window.and_then(|w| w.since_us);
+    if !all && since.is_none() {
+        return Vec::new();
+    }
+    let mut files = crate::rotation::set(path);
+    if let Some(since) = since {
+        files = crate::rotation::needed_since(&files, since, |f| crate::input::first_time(f, opts));
+    }
+    // the followed file comes last; it is read by its follower (and its own history scan)
+    files.pop();
+    files
 }
 
 /// Open the console on these sources (name, kind, role) until the user quits or a signal ends it.
@@ -107,21 +127,18 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
     );
     let panes = sources.iter().map(|(name, _, role)| (short_name(name), name.clone(), *role)).collect();
     let kinds: Vec<SourceKind> = sources.into_iter().map(|(_, k, _)| k).collect();
-    // a long history is indexed apart, on all cores, while the followers start near the ends of their files
-    let files: Vec<Option<&std::path::Path>> =
-        kinds.iter().map(|k| if let SourceKind::File(p) = k { Some(p.as_path()) } else { None }).collect();
+    // a long history (and the rotated files before it) is indexed apart, on all cores, while the followers start
+    // near the ends of their files
+    let rotated = |i: usize| setup.rotated.get(i).is_some_and(|r| !r.is_empty());
+    let files: Vec<Option<(&std::path::Path, bool)>> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| if let SourceKind::File(p) = k { Some((p.as_path(), rotated(i))) } else { None })
+        .collect();
     let (plans, follow) = crate::history::plan_all(&files, &setup.follow, &setup.opts);
     let threads = setup.opts.threads();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
-    for (pane, file) in app.panes.iter_mut().zip(&files) {
-        pane.file = file.map(std::path::Path::to_path_buf);
-    }
-    for (pane, (span, parser)) in app.panes.iter_mut().zip(&plans).filter_map(|(p, plan)| Some((p, plan.as_ref()?))) {
-        pane.parser = Some(parser.clone());
-        pane.history = Some((0, span.end - span.start));
-        let file = span.file.try_clone().ok();
-        pane.origin = file.map(|file| super::pane::Origin { file, start: span.start });
-    }
+    let jobs = history_jobs(&mut app, &files, plans, &setup.rotated);
     app.set_replay_settings(setup.replay);
     app.set_token_settings(setup.token);
     let feeds = setup.markers.iter().map(marker_name).collect();
@@ -139,15 +156,69 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         spawn_marker_sources(setup.markers, first_marker, &setup.follow, &setup.commands, tx);
         let (history_tx, history) = mpsc::unbounded_channel();
         app.history_tx = Some(history_tx.clone());
-        for (i, (span, parser)) in plans.into_iter().enumerate().filter_map(|(i, p)| Some((i, p?))) {
+        for (i, parts, parser) in jobs {
             let tx = history_tx.clone();
-            crate::history::spawn(span, parser, threads, move |e| {
+            crate::history::spawn(parts, parser, threads, move |e| {
                 let _ = tx.send((i, e));
             });
         }
         drop(history_tx);
         drive(app, rx, history, reruns).await
     })
+}
+
+/// The history scans to start, one per pane that has one: its rotated files (`--with-rotated`, or those `--since`
+/// needs), oldest first, then the span of its file before where its follower starts; and the panes told so.
+fn history_jobs(
+    app: &mut App,
+    files: &[Option<(&std::path::Path, bool)>],
+    plans: Vec<Option<(crate::history::Span, crate::format::Parser)>>,
+    rotated: &[Vec<std::path::PathBuf>],
+) -> Vec<(usize, Vec<crate::history::Part>, crate::format::Parser)> {
+    let mut jobs = Vec::new();
+    for (i, plan) in plans.into_iter().enumerate() {
+        let pane = &mut app.panes[i];
+        let file = files[i].map(|(p, _)| p);
+        pane.file = file.map(std::path::Path::to_path_buf);
+        let older = rotated.get(i).map_or(&[][..], Vec::as_slice);
+        let since = app.opts.window.and_then(|w| w.since_us);
+        let (mut parts, problems) = crate::history::rotated_parts(older, since, &app.opts);
+        if let Some(p) = problems.first() {
+            pane.note = Some(p.clone());
+        }
+        // the lines of several files say which each came from, the followed file's too
+        let label: Option<Arc<str>> =
+            (!parts.is_empty()).then(|| Arc::from(file.map_or(String::new(), |f| f.display().to_string())));
+        pane.default_label = label.clone();
+        let parser = match plan {
+            Some((span, parser)) => {
+                pane.origin = span.file.try_clone().ok().map(|file| super::pane::Origin { file, start: span.start });
+                match span.part(label) {
+                    Ok(part) => parts.push(part),
+                    Err(e) => pane.note = Some(format!("history: {e}")),
+                }
+                Some(parser)
+            }
+            // the followed file could not be planned (it is not there yet): the newest rotated file's lines choose
+            None => older.last().and_then(|f| first_lines(f)).map(|head| crate::input::choose_parser(&head, &app.opts)),
+        };
+        let (Some(parser), false) = (parser, parts.is_empty()) else { continue };
+        let pane = &mut app.panes[i];
+        pane.parser = Some(parser.clone());
+        pane.history = Some((0, parts.iter().map(|p| p.bytes).sum()));
+        jobs.push((i, parts, parser));
+    }
+    jobs
+}
+
+/// The first whole lines of a file (decompressed), up to 256 KiB: what a format is told from.
+fn first_lines(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    crate::input::open(&path.to_string_lossy()).ok()?.take(256 << 10).read_to_end(&mut head).ok()?;
+    let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
+    head.truncate(whole);
+    Some(head)
 }
 
 /// How a `--markers` source is named in the charts' list: a file's name, a command as typed (its start, when long).
