@@ -34,6 +34,7 @@ error_log $WORK/nginx/logs/error.log;
 events { worker_connections 256; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path $WORK/nginx/body;
   proxy_temp_path $WORK/nginx/proxy;
   fastcgi_temp_path $WORK/nginx/fastcgi;
