@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatewatch::generate::{GenConfig, Generator, upstream_logged};
+use gatewatch::input::ScanOptions;
 use gatewatch::record::Role;
-use gatewatch::report::ScanOptions;
 use gatewatch::source::file::{FollowOptions, StartAt};
 use gatewatch::source::{Batch, SourceMsg};
 use gatewatch::stats::timeline::Point;

@@ -11,7 +11,7 @@ use gatewatch::generate::{GenConfig, Generator};
 
 const LINES: u64 = 20_000;
 
-fn corpus(writer: gatewatch::generate::LineWriter) -> Vec<u8> {
+fn corpus(writer: gatewatch::synth::LineWriter) -> Vec<u8> {
     let mut g = Generator::new(GenConfig { requests: LINES, incident: true, ..Default::default() });
     let mut out = Vec::new();
     while let Some(r) = g.next_request() {

@@ -355,11 +355,11 @@ impl Rule {
         match self.measure {
             Measure::Ratio(..) => format!("{:.1}%", v * 100.0),
             Measure::Count(..) => format!("{v:.0}"),
-            Measure::Latency { .. } => crate::output::duration_text(v as u64),
+            Measure::Latency { .. } => crate::numbers::duration_text(v as u64),
             Measure::Requests { per_second: true, .. } => format!("{v:.1}/s"),
             Measure::Requests { per_second: false, .. } => format!("{v:.0}"),
             Measure::Drop { .. } => format!("{:.1}% of before", v * 100.0),
-            Measure::Silence { .. } => format!("quiet {}", crate::output::span_text(v as i64)),
+            Measure::Silence { .. } => format!("quiet {}", crate::numbers::span_text(v as i64)),
         }
     }
 

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::args::{InputArgs, LiveArgs, MarkerArgs};
+use crate::ui::args::ConsoleArgs;
+
 /// `gatewatch --version`: the package version and the git commit the binary was built from (see build.rs).
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GATEWATCH_GIT_COMMIT"), ")");
 
@@ -17,51 +20,6 @@ pub struct Cli {
     /// The console's options and sources.
     #[command(flatten)]
     pub console: ConsoleArgs,
-}
-
-/// `gatewatch [SOURCE...]`: the console.
-#[derive(Debug, Args, Clone)]
-pub struct ConsoleArgs {
-    /// Colour theme: dark, light, high-contrast, or NAME for $XDG_CONFIG_HOME/gatewatch/themes/NAME.toml.
-    #[arg(long, value_name = "NAME")]
-    pub theme: Option<String>,
-    /// Start with the last N lines of each file, then follow.
-    #[arg(long, value_name = "N", default_value_t = 100_000, conflicts_with = "from_start")]
-    pub tail: usize,
-    /// How sources are followed.
-    #[command(flatten)]
-    pub live: LiveArgs,
-    /// Where `e` (replay) sends the selected request: scheme, host, port (default: `[replay] base_url`).
-    #[arg(long, value_name = "URL")]
-    pub replay_base: Option<String>,
-    /// Read each file's rotated files first (`access.log.1`, `access.log.2.gz`, …, oldest first), in its pane;
-    /// `--since` alone reads those its window needs.
-    #[arg(long)]
-    pub with_rotated: bool,
-    /// Change markers on the charts.
-    #[command(flatten)]
-    pub markers: MarkerArgs,
-    /// Reading options.
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// Files, quoted globs, or `ssh://[user@]host[:port]/path`; one pane each. Gateway logs go left, upstream
-    /// logs right (by format; `--gateway`/`--upstream` say it outright).
-    #[arg(value_name = "SOURCE")]
-    pub sources: Vec<String>,
-}
-
-/// Change events drawn on the console's charts (the console and `demo`).
-#[derive(Debug, Args, Clone, Default)]
-pub struct MarkerArgs {
-    /// Change events to mark on the charts (repeatable), besides the reload and start lines found in the
-    /// sources: a value naming an existing file is followed like a log; anything else is run as a shell command
-    /// (`sh -c`) and followed while it runs, e.g. `--markers 'kubectl get events -w'` (a script: `sh deploys.sh`).
-    /// Each line is a change at its own time or, without one, at the time it arrived.
-    #[arg(long, value_name = "FILE|CMD")]
-    pub markers: Vec<String>,
-    /// Only the lines of --markers sources matching this regex are changes.
-    #[arg(long, value_name = "REGEX")]
-    pub marker_regex: Option<String>,
 }
 
 /// Subcommands.
@@ -94,72 +52,6 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
-}
-
-/// How sources are read (shared by every subcommand that reads logs).
-#[derive(Debug, Args, Clone, Default)]
-pub struct InputArgs {
-    /// Force the format of every source instead of detecting it (see `--list-formats`).
-    #[arg(long, value_name = "NAME")]
-    pub format: Option<String>,
-    /// An nginx `log_format` value to parse with, pasted from nginx.conf.
-    #[arg(long, value_name = "LOG_FORMAT")]
-    pub nginx_format: Option<String>,
-    /// An HAProxy `log-format` string to parse with, pasted from haproxy.cfg.
-    #[arg(long, value_name = "LOG_FORMAT")]
-    pub haproxy_format: Option<String>,
-    /// A source that is a gateway, whatever its format.
-    #[arg(long, value_name = "FILE")]
-    pub gateway: Vec<String>,
-    /// A source that is an upstream service, whatever its format.
-    #[arg(long, value_name = "FILE")]
-    pub upstream: Vec<String>,
-    /// An extra field name holding the request id in JSON/logfmt logs (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub id_field: Vec<String>,
-    /// A regex finding the request id in plain-text logs (first capture group, or the whole match).
-    #[arg(long, value_name = "REGEX")]
-    pub id_regex: Option<String>,
-    /// The zone of times logged without one (nginx's error log: the host's local time), when no access log
-    /// of the same host gives its offset: `+02:00`, `-0530` or an IANA name (`Europe/Paris`). Default: UTC.
-    #[arg(long, value_name = "ZONE")]
-    pub tz: Option<String>,
-    /// Read from this log time on: `30m`, `2h`, `1d` back from now, a time of day (`13:02`), a date or a date-time
-    /// (`2026-11-23T13:02:00Z`); found in a file by binary search on its times, not by reading what is before.
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Read up to this log time (excluded), in the same forms as `--since`.
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-    /// The config file (default: $XDG_CONFIG_HOME/gatewatch/config.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Worker threads for reading (default: all cores).
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
-    pub threads: usize,
-}
-
-/// How live sources are followed (`tail` and the console).
-#[derive(Debug, Args, Clone)]
-pub struct LiveArgs {
-    /// Read each file from its start, then follow.
-    #[arg(long)]
-    pub from_start: bool,
-    /// Run a command and follow its output (repeatable), e.g. `--cmd 'kubectl logs -f -l app=gateway'`.
-    #[arg(long, value_name = "COMMAND")]
-    pub cmd: Vec<String>,
-    /// Run commands (and ssh://) again when they exit, with a backoff.
-    #[arg(long)]
-    pub restart: bool,
-    /// Polling interval for filesystems without change events, in ms.
-    #[arg(long, value_name = "MS", default_value_t = 250)]
-    pub poll_ms: u64,
-}
-
-impl Default for LiveArgs {
-    fn default() -> Self {
-        LiveArgs { from_start: false, cmd: Vec::new(), restart: false, poll_ms: 250 }
-    }
 }
 
 /// `gatewatch report`.

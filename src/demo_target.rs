@@ -110,7 +110,7 @@ async fn serve(
 }
 
 fn append(logs: &Logs, r: &SynthRequest) -> std::io::Result<()> {
-    let write = |path: &PathBuf, writer: crate::generate::LineWriter| -> std::io::Result<()> {
+    let write = |path: &PathBuf, writer: crate::synth::LineWriter| -> std::io::Result<()> {
         let mut line = Vec::new();
         writer(r, &mut line);
         line.push(b'\n');

@@ -2,7 +2,7 @@
 //! the first thing to check and the usual fix. Evidence is gathered from the error records themselves while
 //! scanning (only lines with a status of 400 or more are looked at twice).
 
-use crate::output::thousands;
+use crate::numbers::thousands;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -129,7 +129,7 @@ impl EvidenceSet {
     /// Take in one record from a source of this role (records below 400 are ignored).
     pub fn add(&mut self, rec: &Record<'_>, role: Role) {
         let Some(status) = rec.status.filter(|s| *s >= 400) else { return };
-        self.add_summary(&crate::stats::summary::Summary::of(rec), role);
+        self.add_summary(&crate::format::summary::Summary::of(rec), role);
         let e = self.0.get_mut(&status).expect("added above");
         // nginx escapes the bytes it logs: a TLS ClientHello starts `\x16\x03`
         if rec.bad_request.as_deref().is_some_and(|b| b.starts_with("\\x16\\x03")) {
@@ -189,7 +189,7 @@ impl EvidenceSet {
     }
 
     /// Take in what a summary of a record says (records below 400 are ignored).
-    pub fn add_summary(&mut self, rec: &crate::stats::summary::Summary<'_>, role: Role) {
+    pub fn add_summary(&mut self, rec: &crate::format::summary::Summary<'_>, role: Role) {
         let Some(status) = rec.status.filter(|s| *s >= 400) else { return };
         let e = self.0.entry(status).or_default();
         if let Some(t) = rec.time {

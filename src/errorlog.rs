@@ -185,7 +185,7 @@ const LINES_KEPT: usize = 1000;
 pub fn read_candidates(
     keys: &[AccessKey],
     sources: &[(String, Option<crate::record::Role>)],
-    opts: &crate::report::ScanOptions,
+    opts: &crate::input::ScanOptions,
     errors: &mut Vec<anyhow::Error>,
 ) -> Vec<Found> {
     let wanted = |rec: &crate::record::Record<'_>| {
@@ -230,7 +230,7 @@ pub fn access_key(rec: &crate::record::Record<'_>) -> Option<AccessKey> {
 pub fn causes_into(
     sources: &[(String, Option<crate::record::Role>)],
     gateways: &[String],
-    opts: &crate::report::ScanOptions,
+    opts: &crate::input::ScanOptions,
     per_source: usize,
     evidence: &mut crate::diagnose::EvidenceSet,
 ) {

@@ -38,7 +38,7 @@ pub fn report(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let opts = crate::report::ScanOptions { threads: 1, ..Default::default() };
+    let opts = crate::input::ScanOptions { threads: 1, ..Default::default() };
     let path = path.to_string_lossy().into_owned();
     let Ok(scanned) = crate::report::scan_source(&path, None, &opts) else { return };
     let report = crate::report::Report::build(vec![scanned], &opts.alert_rules, None, Vec::new());
@@ -104,9 +104,9 @@ pub fn editor(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let redactor = crate::replay::Redactor::new(&[], false);
     let before = crate::replay::Request::default();
-    let Ok(req) = crate::replay::request::from_text(text, &redactor, &before, false) else { return };
-    let shown = crate::replay::request::to_text(&req, &redactor);
-    let _ = crate::replay::request::from_text(&shown, &redactor, &req, false);
+    let Ok(req) = crate::replay::edit::from_text(text, &redactor, &before, false) else { return };
+    let shown = crate::replay::edit::to_text(&req, &redactor);
+    let _ = crate::replay::edit::from_text(&shown, &redactor, &req, false);
 }
 
 /// The JWT finder and decoder, the checks without a key, and a JWK Set read from the same bytes.

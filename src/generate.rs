@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::record::LogTime;
-use crate::synth::{AttemptPhases, SynthRequest};
+use crate::synth::{AttemptPhases, LineWriter, SynthRequest};
 
 /// A small, fast, seedable PRNG (SplitMix64): reproducible logs without a dependency.
 #[derive(Clone, Debug)]
@@ -430,9 +430,6 @@ fn connect_phases(rng: &mut Rng, slow: bool, status: u16, us: &mut u64) -> Attem
     };
     AttemptPhases { connected_us: Some(connected), headers_us: headers }
 }
-
-/// Writes one request as a line of some format.
-pub type LineWriter = fn(&SynthRequest, &mut Vec<u8>);
 
 /// True when the upstream service saw the request (and so logged it): some attempt reached it, i.e. was not a
 /// refused connection (a lone `502` flagged `UF`).

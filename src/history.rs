@@ -266,7 +266,7 @@ fn plan(file: File, len: u64, start: u64, always: bool) -> Option<Span> {
 pub fn plan_all(
     files: &[Option<(&std::path::Path, bool)>],
     follow: &FollowOptions,
-    opts: &crate::report::ScanOptions,
+    opts: &crate::input::ScanOptions,
 ) -> (Vec<Option<(Span, Parser)>>, FollowOptions) {
     use std::os::unix::fs::{FileExt, MetadataExt};
     let mut ends: Vec<(std::path::PathBuf, (u64, u64), u64)> = Vec::new();
@@ -282,7 +282,7 @@ pub fn plan_all(
             let mut first = vec![0; (meta.len() - span.end).min(follow.max_batch_bytes as u64) as usize];
             let n = span.file.read_at(&mut first, span.end).ok()?;
             first.truncate(n);
-            let parser = crate::report::source::choose_parser(&first, opts);
+            let parser = crate::input::choose_parser(&first, opts);
             // pretty-printed records are joined by the follower, line by line: no scan of their own
             if parser.pretty_json {
                 return None;
@@ -328,14 +328,14 @@ pub fn spawn(parts: Vec<Part>, parser: Parser, threads: usize, send: impl Fn(Eve
 pub fn rotated_parts(
     files: &[std::path::PathBuf],
     since: Option<i64>,
-    opts: &crate::report::ScanOptions,
+    opts: &crate::input::ScanOptions,
 ) -> (Vec<Part>, Vec<String>) {
     let (mut parts, mut problems) = (Vec::new(), Vec::new());
     for (i, f) in files.iter().enumerate() {
         let name = f.display().to_string();
         let label = Some(std::sync::Arc::from(name.as_str()));
         let bytes = std::fs::metadata(f).map_or(0, |m| m.len());
-        if let (0, Some(since), false) = (i, since, crate::compressed::is_compressed(f))
+        if let (0, Some(since), false) = (i, since, crate::source::compressed::is_compressed(f))
             && let Some(span) = window_span(f, since, opts)
         {
             match span.part(label) {
@@ -344,7 +344,7 @@ pub fn rotated_parts(
             }
             continue;
         }
-        match crate::report::source::open(&name) {
+        match crate::input::open(&name) {
             Ok(input) => parts.push(Part { input, bytes, label }),
             Err(e) => problems.push(format!("{e:#}")),
         }
@@ -353,13 +353,13 @@ pub fn rotated_parts(
 }
 
 /// The part of a plain file from the first line of a window starting at `since_us` to its end.
-fn window_span(path: &std::path::Path, since_us: i64, opts: &crate::report::ScanOptions) -> Option<Span> {
+fn window_span(path: &std::path::Path, since_us: i64, opts: &crate::input::ScanOptions) -> Option<Span> {
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     let mut head = Vec::new();
     (&mut file).take(256 << 10).read_to_end(&mut head).ok()?;
     head.truncate(memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1));
-    let parser = crate::report::source::choose_parser(&head, opts);
+    let parser = crate::input::choose_parser(&head, opts);
     let start = crate::window::first_at(&mut file, len, &parser, since_us).ok()?;
     Some(Span { file, start, end: len })
 }
@@ -395,7 +395,7 @@ mod tests {
     /// The parser a follower would choose from the first lines.
     fn parser_for(content: &[u8]) -> Parser {
         let whole = memchr::memrchr(b'\n', &content[..4096]).unwrap() + 1;
-        let parser = crate::report::source::choose_parser(&content[..whole], &Default::default());
+        let parser = crate::input::choose_parser(&content[..whole], &Default::default());
         assert_eq!(parser.format.name(), "json");
         parser
     }

@@ -4,9 +4,9 @@
 use anyhow::Context;
 
 use crate::format::Parser;
+use crate::input::ScanOptions;
+use crate::input::{OpenedSource, open_source};
 use crate::record::{Record, Role};
-use crate::report::ScanOptions;
-use crate::report::source::{OpenedSource, open_source};
 use crate::scan::{self, BlockSink};
 
 /// One matching line of a source.

@@ -26,7 +26,7 @@ impl ProgressLine {
         self.last = std::time::Instant::now();
         self.shown = true;
         let pct = (done as f64 * 100.0 / size.max(1) as f64).min(100.0);
-        eprint!("\r{name}: {pct:.0}% of {}", bytes_text(size));
+        eprint!("\r{name}: {pct:.0}% of {}", crate::numbers::bytes_text(size));
     }
 
     /// Erase the line, if it was shown.
@@ -37,17 +37,7 @@ impl ProgressLine {
     }
 }
 
-/// A size for people: `1.1 GB`, `420 MB`, `12 KB`, `512 B`.
-pub fn bytes_text(n: u64) -> String {
-    match n {
-        0..1_000 => format!("{n} B"),
-        1_000..1_000_000 => format!("{} KB", n / 1_000),
-        1_000_000..1_000_000_000 => format!("{} MB", n / 1_000_000),
-        _ => format!("{:.1} GB", n as f64 / 1e9),
-    }
-}
-
-/// Colour on stdout: only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
+/// Colour on stdout: only on a terminal, and never with `NO_COLOR` set (<https://no-color.org>).
 pub fn color_wanted() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -255,29 +245,6 @@ pub fn status_color(status: u16) -> &'static str {
     }
 }
 
-/// A span of whole seconds for people: `45s`, `3m29s`, `2h05m`.
-pub fn span_text(secs: i64) -> String {
-    let s = secs.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
-}
-
-/// A duration for people: `4.2ms`, `310ms`, `2.40s`, `31s`.
-pub fn duration_text(us: u64) -> String {
-    if us >= 10_000_000 {
-        format!("{:.0}s", us as f64 / 1e6)
-    } else if us >= 1_000_000 {
-        format!("{:.2}s", us as f64 / 1e6)
-    } else if us >= 10_000 {
-        format!("{:.0}ms", us as f64 / 1e3)
-    } else {
-        format!("{:.1}ms", us as f64 / 1e3)
-    }
-}
-
 /// What a piece of a record's one-line form is, so each way of showing it (ANSI, the console's theme) can style it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -329,7 +296,7 @@ pub fn record_parts(r: &Record<'_>) -> Vec<(Part, String)> {
         parts.push((Part::Flags, format!("invalid request: {}", esc(b))));
     }
     if let Some(d) = r.duration_us {
-        parts.push((Part::Latency, duration_text(d)));
+        parts.push((Part::Latency, crate::numbers::duration_text(d)));
     }
     if !r.upstream_status.is_empty() || r.upstream_addr.is_some() {
         let codes: Vec<String> = r.upstream_status.as_slice().iter().map(u16::to_string).collect();
@@ -415,17 +382,4 @@ mod tests {
         assert!(coloured.contains("\x1b[1;31m502\x1b[0m"));
         assert_eq!(coloured.matches('\x1b').count(), 4, "only our own colour codes: {coloured:?}");
     }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

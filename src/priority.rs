@@ -97,6 +97,7 @@ pub struct Sequential {
 }
 
 impl Sequential {
+    /// Read `file` sequentially.
     pub fn new(file: std::fs::File) -> Self {
         use std::os::fd::AsRawFd;
         // SAFETY: advice on an open descriptor; a failure only means no advice

@@ -60,11 +60,17 @@ impl LogTime {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// Trace.
     Trace,
+    /// Debug.
     Debug,
+    /// Info.
     Info,
+    /// Warning.
     Warn,
+    /// Error.
     Error,
+    /// Fatal, critical, panic.
     Fatal,
 }
 

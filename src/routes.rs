@@ -137,7 +137,7 @@ pub fn normalize(target: &str) -> String {
 ///
 /// Each normalised segment is mixed in as its length and then its bytes as little-endian words. Segments shorter
 /// than eight bytes (most route words and numeric ids) get a one-word SWAR digit test instead of
-/// [`is_id_segment`]'s byte loop.
+/// `is_id_segment`'s byte loop.
 pub fn route_key(target: &[u8]) -> u64 {
     let mut h = 0x243f_6a88_85a3_08d3u64;
     segments_raw(target, |seg| {

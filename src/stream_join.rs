@@ -29,6 +29,7 @@ pub struct Finder {
 }
 
 impl Finder {
+    /// A finder of the streams that carried these id keys.
     pub fn new(keys: Vec<u64>) -> Self {
         Finder { keys, dump: None, streams: HashMap::new() }
     }
@@ -88,7 +89,7 @@ pub fn read(path: &str, keys: &[u64]) -> anyhow::Result<Vec<StreamLine>> {
         return Ok(Vec::new());
     }
     let lines = |f: &mut dyn FnMut(u64, &[u8])| -> anyhow::Result<()> {
-        let mut input = std::io::BufReader::with_capacity(256 << 10, crate::report::source::open(path)?);
+        let mut input = std::io::BufReader::with_capacity(256 << 10, crate::input::open(path)?);
         let (mut buf, mut n) = (Vec::new(), 0);
         loop {
             buf.clear();
@@ -100,7 +101,7 @@ pub fn read(path: &str, keys: &[u64]) -> anyhow::Result<Vec<StreamLine>> {
         }
     };
     let mut head = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(crate::report::source::open(path)?, 64 << 10), &mut head)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(crate::input::open(path)?, 64 << 10), &mut head)?;
     if !looks_like_envoy_log(&head) {
         return Ok(Vec::new());
     }
@@ -129,7 +130,7 @@ pub fn read(path: &str, keys: &[u64]) -> anyhow::Result<Vec<StreamLine>> {
 pub fn causes_into(
     sources: &[(String, Option<crate::record::Role>)],
     gateways: &[String],
-    opts: &crate::report::ScanOptions,
+    opts: &crate::input::ScanOptions,
     per_source: usize,
     evidence: &mut crate::diagnose::EvidenceSet,
 ) {

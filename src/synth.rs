@@ -105,3 +105,6 @@ impl SynthRequest {
         }
     }
 }
+
+/// Writes one request as a line of some format.
+pub type LineWriter = fn(&SynthRequest, &mut Vec<u8>);

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use crate::input::ScanOptions;
 use crate::record::Role;
-use crate::report::ScanOptions;
 
 /// One matching line.
 #[derive(Clone, Debug, Serialize)]
@@ -307,7 +307,7 @@ fn attach_continuations(hops: &mut [Hop], opts: &ScanOptions, errors: &mut Vec<a
             .map(|(i, h)| (h.line, i))
             .collect();
         let last = wanted.keys().max().copied().unwrap_or(0);
-        let input = match crate::report::source::open(&source) {
+        let input = match crate::input::open(&source) {
             Ok(i) => i,
             Err(e) => {
                 errors.push(e);
@@ -454,38 +454,3 @@ pub fn breakdown_text(b: &Breakdown) -> String {
         f(b.network_ms)
     )
 }
-
-/// Run `gatewatch trace`.
-pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
-    let opts = crate::commands::scan_options(&args.input).map_err(crate::commands::usage)?;
-    let mut sources = crate::commands::sources(&args.input, &args.files);
-    if sources.is_empty() {
-        return Err(crate::commands::usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
-    }
-    // a --since window may begin in a rotated file: the files it needs come along by themselves
-    if args.with_rotated || opts.window.is_some_and(|w| w.since_us.is_some()) {
-        sources = crate::report::source::with_rotated(&sources, &opts);
-    }
-    for problem in crate::priority::apply(args.priority) {
-        crate::output::warn(format_args!("{problem}"));
-    }
-    let (trace, errors) = find(&args.id, &sources, &opts, args.limit);
-    for e in &errors {
-        crate::output::warn(format_args!("{e:#}"));
-    }
-    if args.json {
-        println!("{}", crate::output::json_string(&trace, true));
-    } else {
-        print!("{}", render(&trace, crate::output::color_wanted()));
-    }
-    Ok(if !errors.is_empty() {
-        crate::commands::EXIT_SOURCE_ERROR
-    } else if trace.hops.is_empty() {
-        EXIT_NOT_FOUND
-    } else {
-        crate::commands::EXIT_OK
-    })
-}
-
-/// Exit code: no record carries the id.
-pub const EXIT_NOT_FOUND: i32 = 3;

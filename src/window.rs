@@ -19,7 +19,9 @@ pub const DISORDER_US: i64 = 120_000_000;
 /// A stretch of log time, µs since the epoch: `since` included, `until` excluded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Window {
+    /// The first µs in it (`--since`), if bounded.
     pub since_us: Option<i64>,
+    /// The first µs after it (`--until`), if bounded.
     pub until_us: Option<i64>,
 }
 

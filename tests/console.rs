@@ -516,9 +516,9 @@ fn rows_with<'a>(shown: &'a str, needle: &str) -> Vec<&'a str> {
 
 #[test]
 fn a_glob_pane_over_two_files_shows_each_lines_file() {
+    use gatewatch::open::{SourceKind, spawn_sources};
     use gatewatch::source::command::CommandOptions;
     use gatewatch::source::file::{FollowOptions, StartAt};
-    use gatewatch::tail::{SourceKind, spawn_sources};
     let dir = tempfile::tempdir().unwrap();
     // the request with id 5 went through both gateways (a retry): a.log's line 5 and b.log's line 7
     let a: Vec<String> = (0..12).map(|i| nginx_line(i, &format!("/a/{i}"), i)).collect();
@@ -586,7 +586,7 @@ fn a_glob_pane_over_two_files_shows_each_lines_file() {
 
 #[test]
 fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
-    use gatewatch::tail::{SourceKind, named_sources};
+    use gatewatch::open::{SourceKind, named_sources};
     let args = ["ssh://ops@gw1,gw2/var/log/nginx/access.log".to_string(), "ssh://gw3/var/log/app.log".to_string()];
     let sources = named_sources(&Default::default(), &args, &[], Some(10)).unwrap();
     assert_eq!(sources.len(), 2, "one source per URL");
@@ -615,10 +615,10 @@ fn several_hosts_in_one_ssh_url_make_one_pane_labelled_by_host() {
 
 #[test]
 fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
+    use gatewatch::open::{SourceKind, spawn_sources};
     use gatewatch::source::SourceEvent;
     use gatewatch::source::command::{CommandOptions, CommandSpec};
     use gatewatch::source::file::FollowOptions;
-    use gatewatch::tail::{SourceKind, spawn_sources};
     let dir = tempfile::tempdir().unwrap();
     // each run prints one line naming the run
     let script = format!(

@@ -18,8 +18,8 @@
 //! every line through that parser (with the per-line fallback), the record read as `--json` prints it.
 
 use gatewatch::format::trim_line;
+use gatewatch::input::{ScanOptions, choose_parser};
 use gatewatch::output::RecordJson;
-use gatewatch::report::source::{ScanOptions, choose_parser};
 use serde_json::{Map, Value};
 
 /// The fields compared, as the expected files name them.

@@ -411,7 +411,7 @@ fn text_report_is_plain_when_piped() {
 }
 
 fn thousands(n: u64) -> String {
-    gatewatch::report::text::thousands(n)
+    gatewatch::numbers::thousands(n)
 }
 
 #[test]

@@ -17,8 +17,8 @@ use std::io::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::ParseOptions;
 use super::jsonval;
+use super::options::ParseOptions;
 use crate::record::Record;
 use crate::synth::SynthRequest;
 
@@ -278,7 +278,7 @@ pub mod keys {
     use std::io::Write as _;
     use std::sync::LazyLock;
 
-    use crate::format::ParseOptions;
+    use crate::format::options::ParseOptions;
     use crate::format::time;
     use crate::ids;
     use crate::record::{Level, LogTime, Record};
@@ -379,9 +379,13 @@ pub mod keys {
     /// Unit of a bare duration number.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Unit {
+        /// Nanoseconds.
         Ns,
+        /// Microseconds.
         Us,
+        /// Milliseconds.
         Ms,
+        /// Seconds.
         S,
         /// No unit in the key: see [`duration_auto_us`].
         Auto,
@@ -392,20 +396,35 @@ pub mod keys {
     /// What a key holds.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Kind {
+        /// The time.
         Time,
+        /// The level.
         Level,
+        /// The message.
         Message,
+        /// A message template (Serilog's `@mt`).
         Template,
+        /// An error.
         Error,
+        /// The request id.
         RequestId,
+        /// The trace id.
         TraceId,
+        /// A W3C `traceparent`.
         Traceparent,
+        /// The HTTP status.
         Status,
+        /// The HTTP method.
         Method,
+        /// The request target.
         Path,
+        /// The client address.
         Client,
+        /// The host.
         Host,
+        /// The user agent.
         UserAgent,
+        /// A duration, in this unit.
         Duration(Unit),
     }
 
@@ -486,9 +505,13 @@ pub mod keys {
     /// A value as logged.
     #[derive(Clone, Debug)]
     pub enum Scalar<'s> {
+        /// Text.
         Str(Cow<'s, str>),
+        /// A whole number.
         Int(u64),
+        /// Any other number.
         Float(f64),
+        /// `true` or `false`.
         Bool(bool),
     }
 

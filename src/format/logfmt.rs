@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::ops::Range;
 
-use super::ParseOptions;
 use super::app_json::keys::{self, Collector, Scalar};
+use super::options::ParseOptions;
 use crate::record::Record;
 use crate::synth::SynthRequest;
 

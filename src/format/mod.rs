@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod jsonval;
 pub(crate) mod marks;
 pub mod num;
+pub mod options;
 pub mod textscan;
 pub mod time;
 pub mod writers;
@@ -22,6 +23,7 @@ pub mod nginx;
 pub mod nginx_error;
 pub mod nginx_format;
 pub mod pretty_json;
+pub mod summary;
 pub mod traefik;
 
 pub mod app_json;
@@ -32,16 +34,7 @@ use std::sync::Arc;
 
 use crate::record::{Record, Role};
 
-/// Options that change how lines are read, from flags or the config file.
-#[derive(Clone, Debug, Default)]
-pub struct ParseOptions {
-    /// Extra field names that hold a request id (JSON/logfmt), tried before the built-in ones.
-    pub id_fields: Vec<String>,
-    /// A regex whose first capture group (or whole match) is the request id in plain text.
-    pub id_regex: Option<regex::Regex>,
-    /// The zone of times logged without one (nginx's error log writes the host's local time): `--tz`.
-    pub local_tz: Option<jiff::tz::TimeZone>,
-}
+pub use options::ParseOptions;
 
 /// A log format family.
 #[derive(Clone, Debug)]
@@ -267,7 +260,7 @@ impl Parser {
 
     /// What summaries read of a line (trimmed, as for [`Parser::parse`]), straight from its bytes, for formats with
     /// such a fast path; `None` means "use [`Parser::parse`]" (it is not a verdict on the line).
-    pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::stats::summary::Summary<'a>> {
+    pub fn fast_summary<'a>(&self, line: &'a [u8]) -> Option<crate::format::summary::Summary<'a>> {
         match (&self.envelope, &self.format) {
             (None, Format::Nginx) => nginx::summarize(line),
             _ => None,

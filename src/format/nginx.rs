@@ -12,9 +12,9 @@ use memchr::{memchr, memrchr};
 use super::marks::{self, Find, Marks, Memchr};
 use super::num::{self, is_placeholder, parse_status, parse_u64, secs_to_us, sum_secs_to_us, trim};
 use super::time::parse_clf;
+use crate::format::summary::Summary;
 use crate::ids;
 use crate::record::{LogTime, Record, StatusList};
-use crate::stats::summary::Summary;
 use crate::synth::SynthRequest;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -23,7 +23,7 @@ use crate::synth::SynthRequest;
 
 /// nginx `combined`, plus any `key=value` / `key="value"` extras appended after it.
 ///
-/// Extras understood: the `rid=… rt=… urt="…" us="…" ua="…"` family (see [`apply_kv`]), the quoted
+/// Extras understood: the `rid=… rt=… urt="…" us="…" ua="…"` family (see `apply_kv`), the quoted
 /// `"$http_x_forwarded_for"` of nginx's `main` format (ignored), a bare `$request_time` (a decimal with a dot),
 /// and a bare or quoted 32-hex / UUID request id. Bare integers and Apache unique ids are deliberately not
 /// claimed, so that Apache lines with `%D` or `%{UNIQUE_ID}e` rank as Apache.

@@ -7,7 +7,7 @@
 //! The text fields are read by the plain-text parser (which reads this context already); this adds what only
 //! the error log has: the process, thread and connection numbers, and the wall-clock time as written.
 
-use super::ParseOptions;
+use super::options::ParseOptions;
 use super::plain;
 use crate::record::Record;
 

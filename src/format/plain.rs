@@ -22,9 +22,9 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::ops::Range;
 
-use super::ParseOptions;
 use super::app_json::keys::{self, Collector, Kind, Scalar};
 use super::logfmt::{self, Token};
+use super::options::ParseOptions;
 use super::time;
 use crate::record::{Level, LogTime, Record};
 use crate::synth::SynthRequest;

@@ -154,6 +154,7 @@ pub struct JoinRead<R> {
 }
 
 impl<R: Read> JoinRead<R> {
+    /// Join the records read from `inner`.
     pub fn new(inner: R) -> Self {
         JoinRead {
             inner: io::BufReader::with_capacity(256 << 10, inner),

@@ -1,6 +1,6 @@
 //! Which function writes which format (for the generator and round-trip tests).
 
-use crate::generate::LineWriter;
+use crate::synth::LineWriter;
 
 /// Gateway formats the generator can write, by name.
 pub const GATEWAY: [(&str, LineWriter); 11] = [

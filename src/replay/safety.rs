@@ -157,7 +157,7 @@ pub fn check_target(url: &str, allow: Option<&[String]>) -> Result<(), Refusal> 
 
 /// Check a request: its URL as [`check_target`] does, and, when its connection goes elsewhere than its host
 /// (`--connect-to`, `--resolve`, an upstream), where it goes: an allowed name must not stand for any address.
-pub fn check_request(req: &super::Request, allow: Option<&[String]>) -> Result<(), Refusal> {
+pub fn check_request(req: &super::request::Request, allow: Option<&[String]>) -> Result<(), Refusal> {
     check_target(&req.url, allow)?;
     let Some(list) = allow else { return Ok(()) };
     if req.route.is_empty() {

@@ -5,8 +5,8 @@ use std::io::{BufRead, Read};
 use anyhow::{Context, bail};
 
 use crate::filter::Filter;
+use crate::input::ScanOptions;
 use crate::record::{Record, Role};
-use crate::report::ScanOptions;
 
 /// What to pick from the sources.
 pub enum Pick {
@@ -96,7 +96,7 @@ fn find_all(
 
 fn nth_line(path: &str, role: Option<Role>, n: u64, opts: &ScanOptions) -> anyhow::Result<Picked> {
     anyhow::ensure!(n >= 1, "--line counts from 1");
-    let src = crate::report::source::open_source(path, role, opts)?;
+    let src = crate::input::open_source(path, role, opts)?;
     let mut reader = std::io::BufReader::new(std::io::Cursor::new(src.prefix).chain(src.input));
     let mut buf = Vec::new();
     for at in 1..=n {

@@ -32,7 +32,7 @@ pub fn status_text(status: u16) -> String {
 
 /// Milliseconds for people, as the rest of gatewatch writes durations: `2.2ms`, `310ms`, `30s`.
 pub fn ms_text(ms: f64) -> String {
-    crate::output::duration_text((ms * 1000.0).round().max(0.0) as u64)
+    crate::numbers::duration_text((ms * 1000.0).round().max(0.0) as u64)
 }
 
 /// One attempt: `#2 200 in 12.3ms, after waiting 140ms` (or its error).

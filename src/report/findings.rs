@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::breakdown::{RouteRow, UpstreamRow};
-use crate::output::duration_text;
+use crate::numbers::duration_text;
 use crate::stats::latency::LatencyHistogram;
 use crate::stats::tally::Phases;
 

@@ -218,10 +218,10 @@ pub struct Report {
 pub fn read_markers(
     name: &str,
     data: &[u8],
-    opts: &super::ScanOptions,
+    opts: &crate::input::ScanOptions,
     matches: Option<&regex::Regex>,
 ) -> Vec<(i64, MarkerRow)> {
-    let parser = super::source::choose_parser(data, opts);
+    let parser = crate::input::choose_parser(data, opts);
     let mut out = Vec::new();
     crate::scan::for_each_line(data, |_, line| {
         if out.len() >= crate::markers::MAX_MARKERS {
@@ -606,7 +606,7 @@ impl Report {
         }
         for d in diagnosis.iter_mut().filter(|d| d.status >= 500 && (d.status == 500 || d.origin == "upstream")) {
             for (e, n) in exceptions.top(2) {
-                d.evidence.push(format!("service exception: {e} ({})", crate::output::thousands(n)));
+                d.evidence.push(format!("service exception: {e} ({})", crate::numbers::thousands(n)));
             }
         }
         let compared = timeline.as_ref().and_then(|t| compare(t, &alerts, baseline, &mut diagnosis));

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::model::{Percentiles, Report};
 
 use super::text_style::{Style, e, ms, pad, pct, shorten};
-pub use crate::output::thousands;
+use crate::numbers::thousands;
 
 /// `2024-05-01T12:00:00.000Z` → `2024-05-01T12:00:00Z`: whole seconds read better in a table.
 fn short_time(t: &str) -> String {
@@ -356,7 +356,7 @@ pub fn render(r: &Report, color: bool) -> String {
                 e(&a.rule),
                 a.start,
                 end,
-                crate::output::span_text(a.seconds),
+                crate::numbers::span_text(a.seconds),
                 a.peak_text
             );
             if let Some(since) = &a.low_volume_since {

@@ -7,7 +7,7 @@ use super::breakdown::{KeyRow, Trend};
 use super::model::Report;
 use super::text_style::{Style, e, ms, pad, pct, shorten};
 use crate::diagnose::Change;
-use crate::output::thousands;
+use crate::numbers::thousands;
 
 /// A rate per minute for people: `0.4`, `12`, `1,204`.
 fn rate(v: f64) -> String {

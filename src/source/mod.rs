@@ -1,6 +1,7 @@
 //! Live sources: each owns one input, follows it, and sends batches of complete lines over a bounded channel.
 
 pub mod command;
+pub mod compressed;
 pub mod file;
 pub mod glob;
 pub mod resume;
@@ -94,7 +95,7 @@ impl std::fmt::Display for SourceEvent {
                 MAX_LINE >> 20
             ),
             SourceEvent::Resumed { command, away, how } => {
-                write!(f, "`{command}` back after {}: {how}", crate::output::duration_text(away.as_micros() as u64))
+                write!(f, "`{command}` back after {}: {how}", crate::numbers::duration_text(away.as_micros() as u64))
             }
             SourceEvent::Ended { name } => write!(f, "{name}: end of input"),
         }

@@ -120,7 +120,7 @@ impl Resume {
             // several files through one `tail`: no byte offset to resume at, so after the first run start at
             // their ends rather than show their last lines again
             let n = if self.runs > 1 { "0".to_string() } else { file.lines.map_or("+1".into(), |n| n.to_string()) };
-            return format!("tail -n {n} -F {}", super::ssh::remote_quote(&file.path));
+            return format!("tail -n {n} -F {}", remote_quote(&file.path));
         }
         let (ino, pos, (fk, fv)) = match &self.point {
             Some(p) => (p.inode.clone(), (p.base + p.received).to_string(), p.fingerprint.clone()),
@@ -213,6 +213,30 @@ impl Default for Resume {
     fn default() -> Self {
         Resume::new()
     }
+}
+
+/// Quote a path for a POSIX shell, leaving `*`, `?` and `[...]` unquoted so the remote shell expands them.
+fn remote_quote(path: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = String::new();
+    let flush = |quoted: &mut String, out: &mut String| {
+        if !quoted.is_empty() {
+            out.push('\'');
+            out.push_str(&quoted.replace('\'', r"'\''"));
+            out.push('\'');
+            quoted.clear();
+        }
+    };
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']') {
+            flush(&mut quoted, &mut out);
+            out.push(c);
+        } else {
+            quoted.push(c);
+        }
+    }
+    flush(&mut quoted, &mut out);
+    out
 }
 
 /// Quote a word for a POSIX shell.

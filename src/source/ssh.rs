@@ -96,30 +96,6 @@ impl SshUrl {
     }
 }
 
-/// Quote a path for a POSIX shell, leaving `*`, `?` and `[...]` unquoted so the remote shell expands them.
-pub(super) fn remote_quote(path: &str) -> String {
-    let mut out = String::new();
-    let mut quoted = String::new();
-    let flush = |quoted: &mut String, out: &mut String| {
-        if !quoted.is_empty() {
-            out.push('\'');
-            out.push_str(&quoted.replace('\'', r"'\''"));
-            out.push('\'');
-            quoted.clear();
-        }
-    };
-    for c in path.chars() {
-        if matches!(c, '*' | '?' | '[' | ']') {
-            flush(&mut quoted, &mut out);
-            out.push(c);
-        } else {
-            quoted.push(c);
-        }
-    }
-    flush(&mut quoted, &mut out);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -159,7 +159,7 @@ pub async fn read_compressed(id: SourceId, path: std::path::PathBuf, max_batch: 
     let failed = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || -> Option<String> {
-            let opened = std::fs::File::open(&path).and_then(crate::compressed::open);
+            let opened = std::fs::File::open(&path).and_then(crate::source::compressed::open);
             let mut input = match opened {
                 Ok((input, _)) => input,
                 Err(e) => return Some(e.to_string()),

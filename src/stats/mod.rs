@@ -4,6 +4,5 @@ pub mod keyed;
 pub mod keys;
 pub mod latency;
 pub mod runs;
-pub mod summary;
 pub mod tally;
 pub mod timeline;

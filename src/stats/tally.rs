@@ -8,8 +8,8 @@ use super::keyed::{Keyed, NO_TIME};
 use super::keys::IdKeys;
 use super::latency::LatencyHistogram;
 use super::runs::KeyedRuns;
-use super::summary::Summary;
 use super::timeline::{Digest, Keep, Point, Series, plausible};
+use crate::format::summary::Summary;
 use crate::record::{LogTime, Record, Role};
 
 /// Time buckets kept for the alert rules: a file spanning up to 68 minutes keeps one-second buckets, a day one-minute ones.
@@ -49,6 +49,7 @@ impl Phases {
         }
     }
 
+    /// Add another tally's phases (a block's, merged into the source's).
     pub fn absorb(&mut self, o: &Phases) {
         self.connect.absorb(&o.connect);
         self.header.absorb(&o.header);

@@ -1,4 +1,4 @@
-//! One source's lines, append-only: the raw text in large chunks kept on disk (see [`super::spill`]), and 16
+//! One source's lines, append-only: the raw text in large chunks kept on disk (see `spill.rs`), and 16
 //! bytes of parsed columns per line in memory.
 //!
 //! The raw line stays the source of truth: a view re-parses the few lines it draws. The columns hold what must be

@@ -11,8 +11,8 @@ use super::keymap::{Action, Keymap};
 use super::pane::{Matches, Pane};
 use super::theme::Theme;
 use crate::filter::Filter;
+use crate::input::ScanOptions;
 use crate::record::Role;
-use crate::report::ScanOptions;
 use crate::source::SourceMsg;
 
 /// Something for the console to react to.
@@ -142,7 +142,7 @@ pub struct App {
     /// The last tick's time.
     pub now: Instant,
     /// Lines as drawn, parsed once: frames mostly show the lines the frame before showed.
-    pub(crate) drawn: std::cell::RefCell<super::draw::LineCache>,
+    pub(crate) drawn: std::cell::RefCell<super::line_cache::LineCache>,
     /// Panes whose stopped commands were asked to run again; the loop takes them ([`App::take_restarts`]).
     restarts: Vec<usize>,
     /// The charts pane, when open.
@@ -381,7 +381,7 @@ impl App {
                 self.check_alerts();
                 self.work(FILTER_BUDGET);
                 // titles change with time alone (the pace, how long a source has been quiet): redraw when one did
-                let rates: Vec<String> = self.panes.iter().map(|p| super::draw::pane_rate(p, now)).collect();
+                let rates: Vec<String> = self.panes.iter().map(|p| super::pane::pane_rate(p, now)).collect();
                 if rates != self.shown_rates {
                     self.shown_rates = rates;
                     self.dirty = true;

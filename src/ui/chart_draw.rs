@@ -1,5 +1,7 @@
 //! Drawing the charts pane (status codes over time stacked by class, latency percentiles, the breakdown list),
-//! the strip's sparkline and the diagnosis overlay. Reads the [`App`], never changes it.
+//! the strip's sparkline and the diagnosis overlay. Each takes the state it draws, never the whole app.
+
+use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,10 +10,15 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Clear, Dataset, GraphType, Paragraph, Wrap};
 
-use super::app::App;
-use super::charts::{Breakdown, ChartData, Window, different_days, log_clock, log_stamp};
-use super::draw::display_text;
-use crate::report::text::thousands;
+use super::chart_markers::Markers;
+use super::charts::{Breakdown, ChartData, ChartView, Window, different_days, log_clock, log_stamp};
+use super::diagnosis::DiagnosisView;
+use super::display::{display_text, rate_text};
+use super::keymap::Keymap;
+use super::pane::Pane;
+use super::theme::Theme;
+use crate::alerts::Episode;
+use crate::numbers::thousands;
 use crate::stats::timeline::Bucket;
 
 /// Width of the y-axis labels (and the axis line) left of both plots.
@@ -37,17 +44,6 @@ pub fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
-/// A rate for people: `0.4/s`, `43/s`, `1.2k/s`.
-pub fn rate_text(per_s: f64) -> String {
-    if per_s >= 1000.0 {
-        format!("{:.1}k/s", per_s / 1000.0)
-    } else if per_s >= 10.0 {
-        format!("{per_s:.0}/s")
-    } else {
-        format!("{per_s:.1}/s")
-    }
-}
-
 fn pct(n: u64, of: u64) -> String {
     if of == 0 { "-".into() } else { format!("{:.1}%", n as f64 * 100.0 / of as f64) }
 }
@@ -70,18 +66,37 @@ pub fn bucket_summary(b: &Bucket, seconds: i64) -> String {
         s += &format!(" · {}", errs.join(" "));
     }
     if let (Some(p50), Some(p95), Some(p99)) = (b.quantile_us(0.5), b.quantile_us(0.95), b.quantile_us(0.99)) {
-        let d = crate::output::duration_text;
+        let d = crate::numbers::duration_text;
         s += &format!(" · p50 {} p95 {} p99 {}", d(p50), d(p95), d(p99));
     }
     s
 }
 
+/// What the charts pane draws: the state it reads, handed over by the frame.
+pub struct ChartsDraw<'a> {
+    /// Colours.
+    pub theme: &'a Theme,
+    /// For the key hints.
+    pub keymap: &'a Keymap,
+    /// The panes: their names and the log's clock.
+    pub panes: &'a [Pane],
+    /// The pane's window, breakdown, scope, cursor and focus.
+    pub view: &'a ChartView,
+    /// The window's columns and the list's rows, [`plot_width`] columns wide.
+    pub data: ChartData,
+    /// Every alert episode so far.
+    pub episodes: Cow<'a, [Episode]>,
+    /// The changes known, to mark those in the window.
+    pub markers: &'a Markers,
+    /// The baseline "what changed?" compares against (see the diagnosis).
+    pub baseline_split: Option<(i64, i64, i64)>,
+}
+
 /// Draw the charts pane.
-pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
-    let t = &app.theme;
-    let Some(view) = &app.charts else { return };
-    let plot_w = plot_width(r.width);
-    let data = app.chart_data(plot_w as usize).unwrap_or_default();
+pub fn draw_charts(d: &ChartsDraw<'_>, f: &mut Frame<'_>, r: Rect) {
+    let t = d.theme;
+    let view = d.view;
+    let data = &d.data;
     let windows: Vec<Span> = Window::ALL
         .iter()
         .flat_map(|w| {
@@ -90,18 +105,18 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
         })
         .collect();
     let mut title = vec![Span::styled(
-        format!(" charts · {} · ", display_text(super::charts::scope_name(app, view.scope).as_bytes())),
+        format!(" charts · {} · ", display_text(super::charts::scope_name(d.panes, view.scope).as_bytes())),
         t.title,
     )];
     title.extend(windows);
     title.push(Span::styled(format!(" · {}s a column ", data.width_s), t.dim));
-    let hints = app.keymap.keys_for(super::keymap::Action::NextWindow).first().cloned().unwrap_or_default();
+    let hints = d.keymap.keys_for(super::keymap::Action::NextWindow).first().cloned().unwrap_or_default();
     let bottom = format!(
         " {hints}/{} window · {} list · {} scope · ←→ moment · ↑↓ row · Enter filter · {} diagnose · Esc back ",
-        app.keymap.keys_for(super::keymap::Action::PrevWindow).first().cloned().unwrap_or_default(),
-        app.keymap.keys_for(super::keymap::Action::Breakdown).first().cloned().unwrap_or_default(),
-        app.keymap.keys_for(super::keymap::Action::Scope).first().cloned().unwrap_or_default(),
-        app.keymap.keys_for(super::keymap::Action::Diagnose).first().cloned().unwrap_or_default(),
+        d.keymap.keys_for(super::keymap::Action::PrevWindow).first().cloned().unwrap_or_default(),
+        d.keymap.keys_for(super::keymap::Action::Breakdown).first().cloned().unwrap_or_default(),
+        d.keymap.keys_for(super::keymap::Action::Scope).first().cloned().unwrap_or_default(),
+        d.keymap.keys_for(super::keymap::Action::Diagnose).first().cloned().unwrap_or_default(),
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -123,9 +138,14 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     let head = match cursor.map(|c| &data.columns[c]) {
         Some((start, b)) => {
             // the window crosses midnight: which day the moment is on matters
-            let dated = different_days(app, data.columns[0].0, data.end);
+            let dated = different_days(d.panes, data.columns[0].0, data.end);
             let end = start + data.width_s;
-            format!("{}–{}  {}", log_stamp(app, *start, dated), log_clock(app, end), bucket_summary(b, data.width_s))
+            format!(
+                "{}–{}  {}",
+                log_stamp(d.panes, *start, dated),
+                log_clock(d.panes, end),
+                bucket_summary(b, data.width_s)
+            )
         }
         None => {
             let span = data.width_s * data.columns.len() as i64;
@@ -137,10 +157,10 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
         Rect { height: 1, ..left },
     );
     let rest = Rect { y: left.y + 1, height: left.height - 1, ..left };
-    let episodes = app.alert_history();
+    let episodes = &d.episodes;
     // the changes in the window: a lane of labels over the histogram, a mark in each one's column, and a list
     let changes = match data.columns.first() {
-        Some((start, _)) => app.markers.within(*start, data.end),
+        Some((start, _)) => d.markers.within(*start, data.end),
         None => Vec::new(),
     };
     let lane_h = (!changes.is_empty() && rest.height >= 6) as u16;
@@ -158,27 +178,27 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
     let axis = Rect { y: hist.y + hist_h, height: 1, ..plots };
     let lat =
         Rect { y: axis.y + 1, height: plots.height.saturating_sub(hist_h + 1 + alert_rows + change_rows), ..plots };
-    let placed = super::chart_markers::place(&changes, &data, hist.width.saturating_sub(GUTTER) as usize);
-    draw_histogram(app, f, hist, &data, cursor);
+    let placed = super::chart_markers::place(&changes, data, hist.width.saturating_sub(GUTTER) as usize);
+    draw_histogram(t, f, hist, data, cursor);
     if lane_h > 0 {
-        draw_change_lane(app, f, lane, hist, &placed);
+        draw_change_lane(t, f, lane, hist, &placed);
     }
-    draw_time_axis(app, f, axis, &data, cursor);
+    draw_time_axis(d, f, axis, data, cursor);
     if lat.height >= 2 {
-        draw_latency(app, f, lat, &data, &placed);
+        draw_latency(t, f, lat, data, &placed);
     }
     let mut y = lat.y + lat.height;
     for e in episodes.iter().rev().take(alert_rows as usize) {
-        let dated = different_days(app, e.start, data.end);
-        let end = e.end.map_or("now".to_string(), |s| log_stamp(app, s, dated));
-        let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_stamp(app, e.start, dated), end, e.peak_text);
+        let dated = different_days(d.panes, e.start, data.end);
+        let end = e.end.map_or("now".to_string(), |s| log_stamp(d.panes, s, dated));
+        let text = format!("▲ {}  {} → {}  peak {}", e.rule, log_stamp(d.panes, e.start, dated), end, e.peak_text);
         let style = if e.end.is_none() { t.alert } else { t.dim };
         f.render_widget(Paragraph::new(Span::styled(text, style)), Rect { y, height: 1, ..left });
         y += 1;
     }
     // the newest changes first, as the alerts
     for c in changes.iter().rev().take(change_rows as usize) {
-        let at = log_stamp(app, c.second(), different_days(app, c.second(), data.end));
+        let at = log_stamp(d.panes, c.second(), different_days(d.panes, c.second(), data.end));
         let mut text = display_text(format!("▼ {at} {} ({}: {})", c.kind, c.source, c.text).as_bytes());
         if text.chars().count() > left.width as usize {
             // narrow: what the line said matters more than where
@@ -187,12 +207,11 @@ pub fn draw_charts(app: &App, f: &mut Frame<'_>, r: Rect) {
         f.render_widget(Paragraph::new(Span::styled(text, t.marker)), Rect { y, height: 1, ..left });
         y += 1;
     }
-    draw_list(app, f, list, &data, view.breakdown, view.row, view.focused);
+    draw_list(d, f, list, view.breakdown, view.row, view.focused);
 }
 
 /// Status codes over time: one column per bucket group, stacked 2xx, 3xx, 4xx, 5xx from the bottom.
-fn draw_histogram(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
-    let t = &app.theme;
+fn draw_histogram(t: &Theme, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
     let max = data.columns.iter().map(|(_, b)| b.requests()).max().unwrap_or(0);
     let per_s = max as f64 / data.width_s.max(1) as f64;
     let buf = f.buffer_mut();
@@ -259,8 +278,7 @@ fn draw_histogram(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
 
 /// The changes over the histogram: `▼` over each one's column, with a short label where there is room, and a
 /// dotted line down its column.
-fn draw_change_lane(app: &App, f: &mut Frame<'_>, lane: Rect, hist: Rect, placed: &[super::chart_markers::Placed<'_>]) {
-    let t = &app.theme;
+fn draw_change_lane(t: &Theme, f: &mut Frame<'_>, lane: Rect, hist: Rect, placed: &[super::chart_markers::Placed<'_>]) {
     let buf = f.buffer_mut();
     buf.set_stringn(lane.x, lane.y, format!("{:>6} ", "change"), GUTTER as usize, t.dim);
     let x0 = lane.x + GUTTER;
@@ -293,8 +311,8 @@ fn draw_change_lane(app: &App, f: &mut Frame<'_>, lane: Rect, hist: Rect, placed
     }
 }
 
-fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
-    let t = &app.theme;
+fn draw_time_axis(d: &ChartsDraw<'_>, f: &mut Frame<'_>, r: Rect, data: &ChartData, cursor: Option<usize>) {
+    let t = d.theme;
     let n = data.columns.len();
     if n == 0 {
         return;
@@ -310,9 +328,9 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
             }
         }
     };
-    let dated = different_days(app, data.columns[0].0, data.end);
+    let dated = different_days(d.panes, data.columns[0].0, data.end);
     let label = |sec: i64| {
-        let mut s = log_stamp(app, sec, dated);
+        let mut s = log_stamp(d.panes, sec, dated);
         if dated && data.width_s >= 60 {
             s.truncate(s.len() - 3); // minute columns: the seconds say nothing
         }
@@ -341,8 +359,7 @@ fn draw_time_axis(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, curso
 }
 
 /// p50, p95 and p99 per column, on a log scale of milliseconds; a change is a dotted line up its column.
-fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, changes: &[super::chart_markers::Placed<'_>]) {
-    let t = &app.theme;
+fn draw_latency(t: &Theme, f: &mut Frame<'_>, r: Rect, data: &ChartData, changes: &[super::chart_markers::Placed<'_>]) {
     let series: Vec<(f64, Vec<(f64, f64)>)> = [0.5, 0.95, 0.99]
         .iter()
         .map(|&q| {
@@ -368,7 +385,7 @@ fn draw_latency(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, changes
         return;
     }
     let (lo, hi) = (lo.floor(), hi.ceil().max(lo.floor() + 1.0));
-    let ms = |l: f64| crate::output::duration_text((10f64.powf(l) * 1000.0).round() as u64);
+    let ms = |l: f64| crate::numbers::duration_text((10f64.powf(l) * 1000.0).round() as u64);
     let styles = [t.status_2xx, t.status_4xx, t.status_5xx];
     // a change: every other braille dot up its column, drawn first so the percentiles cross over it
     let steps = (r.height as usize * 4).max(2);
@@ -412,17 +429,17 @@ fn change_text(c: &crate::diagnose::Change) -> String {
     if s.chars().count() <= CHANGE_W { s } else { format!("→{}", n(c.now_per_minute)) }
 }
 
-fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakdown, row: usize, focused: bool) {
-    let t = &app.theme;
+fn draw_list(d: &ChartsDraw<'_>, f: &mut Frame<'_>, r: Rect, by: Breakdown, row: usize, focused: bool) {
+    let (t, data) = (d.theme, &d.data);
     let mut lines = Vec::new();
     let head = match data.indexing {
         Some((done, all)) => format!("{} · indexing {}%", by.label(), done * 100 / all.max(1)),
         None => format!("{} · {} in window", by.label(), thousands(data.total.requests())),
     };
     // the rows' before → now: per minute, before the split against since it
-    let head = match app.baseline_split(i64::MIN) {
+    let head = match d.baseline_split {
         Some((_, split, _)) if data.rows.iter().any(|rw| rw.change.is_some()) => {
-            let vs = format!("{head} · /min before→since {}", super::charts::log_clock(app, split));
+            let vs = format!("{head} · /min before→since {}", super::charts::log_clock(d.panes, split));
             if vs.chars().count() <= r.width as usize { vs } else { head }
         }
         _ => head,
@@ -481,7 +498,7 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
             spans.push(Span::styled(format!(" {text:>CHANGE_W$}"), style));
         }
         if p99_w > 0 {
-            let p99 = rw.p99_us.map_or("-".to_string(), crate::output::duration_text);
+            let p99 = rw.p99_us.map_or("-".to_string(), crate::numbers::duration_text);
             spans.push(Span::styled(format!(" {p99:>7}"), t.dim));
         }
         if spark_w > 0 {
@@ -506,9 +523,7 @@ fn draw_list(app: &App, f: &mut Frame<'_>, r: Rect, data: &ChartData, by: Breakd
 }
 
 /// The diagnosis overlay.
-pub fn draw_diagnosis(app: &App, f: &mut Frame<'_>, r: Rect) {
-    let t = &app.theme;
-    let Some(d) = &app.diagnosis else { return };
+pub fn draw_diagnosis(t: &Theme, d: &DiagnosisView, f: &mut Frame<'_>, r: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     for l in &d.record {
         lines.push(Line::from(Span::styled(display_text(l.as_bytes()), t.id)));
@@ -551,17 +566,22 @@ pub fn draw_diagnosis(app: &App, f: &mut Frame<'_>, r: Rect) {
 }
 
 /// Errors per second over the last minute of the gateways' (else all panes') log time, for the strip.
-pub fn strip_spark(app: &App, width: usize) -> Option<(String, Style)> {
-    let now = super::charts::log_now(app)?;
-    let panes = super::charts::scope_panes(app, super::charts::Scope::Gateways);
+pub fn strip_spark(
+    all_panes: &[Pane],
+    instant: std::time::Instant,
+    t: &Theme,
+    width: usize,
+) -> Option<(String, Style)> {
+    let now = super::charts::log_now(all_panes, instant)?;
+    let panes = super::charts::scope_panes(all_panes, super::charts::Scope::Gateways);
     let mut per = vec![0u64; width];
     let span = 60i64;
     for &i in &panes {
-        let (_, cols) = app.panes[i].stats.recent.columns(now, span, width);
+        let (_, cols) = all_panes[i].stats.recent.columns(now, span, width);
         for (a, (_, b)) in per.iter_mut().zip(cols) {
             *a += (b.classes[4] + b.classes[5]) as u64;
         }
     }
-    let style = if per.iter().any(|&n| n > 0) { app.theme.status_5xx } else { app.theme.dim };
+    let style = if per.iter().any(|&n| n > 0) { t.status_5xx } else { t.dim };
     Some((sparkline(&per), style))
 }

@@ -1,21 +1,15 @@
 //! Change markers on the charts: the lines that announce a change (a reload, a new cluster, a start) found among
 //! the panes' lines, and the lines of `--markers` sources; and where each one falls on the charts.
 //!
-//! A pane's lines are looked at once each, while the charts are open (as routes are indexed for them), a slice
+//! A pane's lines are looked at once each (see `markers_update.rs`), while the charts are open (as routes are indexed for them), a slice
 //! each turn of the loop: a line that logs a request is passed over by its stored status alone, the others read
 //! only when their bytes may announce a change ([`crate::markers::may_announce`]). Each source keeps its newest
 //! [`MAX_MARKERS`] changes.
 
-use std::borrow::Cow;
-use std::time::{Duration, Instant};
-
-use super::app::App;
-use super::charts::{ChartData, Scope, log_clock, scope_panes};
+use super::charts::ChartData;
 use super::pane::Pane;
-use crate::diagnose::Diagnosis;
 use crate::format::{Format, Parser};
 use crate::markers::{MAX_MARKERS, kind_of};
-use crate::source::{SourceEvent, SourceMsg};
 
 /// A change the charts mark.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,13 +47,13 @@ impl Kept {
 
 /// A `--markers` source: a file followed, or a command run and followed.
 #[derive(Debug)]
-struct MarkerFeed {
+pub(super) struct MarkerFeed {
     /// How it is named in the list: the file's name, or the command as typed.
-    name: String,
+    pub(super) name: String,
     /// Chosen from its first lines.
     parser: Option<Parser>,
     /// The last line it wrote to its standard error, said with its exit.
-    last_error: Option<String>,
+    pub(super) last_error: Option<String>,
     found: Kept,
 }
 
@@ -69,7 +63,7 @@ pub struct Markers {
     /// Per pane: lines looked at so far, and the changes among them.
     panes: Vec<(usize, Kept)>,
     /// The `--markers` sources, in order (their source ids follow the panes').
-    feeds: Vec<MarkerFeed>,
+    pub(super) feeds: Vec<MarkerFeed>,
     /// `--marker-regex`: the lines of the feeds it does not match are no change.
     regex: Option<regex::Regex>,
 }
@@ -156,9 +150,9 @@ impl Markers {
 
     /// Lines from `--markers` source `k`, arrived at `arrived_us` (µs since the epoch): each whose text the
     /// regex takes is a change at its own time, else at its arrival. Returns how many.
-    pub fn feed_lines(&mut self, k: usize, data: &[u8], opts: &crate::report::ScanOptions, arrived_us: i64) -> usize {
+    pub fn feed_lines(&mut self, k: usize, data: &[u8], opts: &crate::input::ScanOptions, arrived_us: i64) -> usize {
         let Some(feed) = self.feeds.get_mut(k) else { return 0 };
-        let parser = feed.parser.get_or_insert_with(|| crate::report::source::choose_parser(data, opts));
+        let parser = feed.parser.get_or_insert_with(|| crate::input::choose_parser(data, opts));
         let mut found = 0;
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::trim_line(line);
@@ -221,85 +215,6 @@ pub fn place<'a>(markers: &[&'a ChartMarker], data: &ChartData, width: usize) ->
     out
 }
 
-/// Lines looked at per pane per turn of [`App::scan_markers`] before the budget is checked again.
-const SCAN_STEP: usize = 5_000;
-
-impl App {
-    /// Whether the charts are open and panes have lines not yet looked at for changes.
-    pub fn markers_pending(&self) -> bool {
-        self.charts.is_some() && (0..self.panes.len()).any(|i| self.markers.behind(i, &self.panes[i]))
-    }
-
-    /// Look for changes in the panes' lines for up to `budget`, while the charts are open; returns whether lines
-    /// remain.
-    pub(crate) fn scan_markers(&mut self, budget: Duration) -> bool {
-        if self.charts.is_none() {
-            return false;
-        }
-        let start = Instant::now();
-        for i in 0..self.panes.len() {
-            while self.markers.behind(i, &self.panes[i]) {
-                if start.elapsed() >= budget {
-                    return true;
-                }
-                if self.markers.scan_pane(i, &self.panes[i], SCAN_STEP) > 0 {
-                    self.dirty = true;
-                }
-            }
-        }
-        false
-    }
-
-    /// A message from a `--markers` source (its id after the panes'): lines become changes; its end or failure is
-    /// said in the status bar.
-    pub(crate) fn marker_message(&mut self, msg: SourceMsg) {
-        let first = self.panes.len();
-        match msg {
-            SourceMsg::Lines(b) => {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-                let now_us = now.map_or(0, |d| d.as_micros() as i64);
-                if self.markers.feed_lines(b.source - first, &b.data, &self.opts, now_us) > 0 {
-                    self.dirty = true;
-                }
-            }
-            SourceMsg::Event(id, e) => {
-                let Some(feed) = self.markers.feeds.get_mut(id - first) else { return };
-                match &e {
-                    SourceEvent::Stderr { line, .. } => feed.last_error = Some(line.clone()),
-                    SourceEvent::Exited { code: Some(0), .. } | SourceEvent::Started { .. } => {}
-                    SourceEvent::Exited { .. } | SourceEvent::Failed { .. } | SourceEvent::Unreadable { .. } => {
-                        let said = feed.last_error.take().map_or(String::new(), |l| format!(": {l}"));
-                        self.notice = Some(format!("markers: {e}{said}"));
-                        self.dirty = true;
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
-    /// Name the change that came just before each family of `entries` rose against the baseline `(from, to)`
-    /// (seconds), as the report does: "began 4 s after a gateway reload at 12:03:16 (…)".
-    pub(crate) fn tie_to_changes(&self, entries: &mut [Diagnosis], baseline: (i64, i64)) {
-        let all = self.markers.all();
-        if all.is_empty() {
-            return;
-        }
-        // the gateways' newest hour, a second a bucket: what the families are counted in
-        let panes = scope_panes(self, Scope::Gateways);
-        let mut series = panes.iter().map(|&i| Cow::Borrowed(&self.panes[i].stats.recent));
-        let Some(mut merged) = series.next() else { return };
-        for s in series {
-            merged.to_mut().merge(&s);
-        }
-        let changes: Vec<crate::markers::Change<'_>> = all
-            .iter()
-            .map(|m| crate::markers::Change { unix_us: m.unix_us, kind: m.kind, source: &m.source, text: &m.text })
-            .collect();
-        crate::markers::tie_to_changes(&merged, baseline, &changes, |s| log_clock(self, s), entries);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,7 +234,7 @@ mod tests {
 
     fn pane_with(text: &str) -> Pane {
         let mut p = Pane::new("gw.log".into(), "/var/log/gw.log".into(), Some(Role::Gateway), &[]);
-        p.ingest(text.as_bytes(), None, &crate::report::ScanOptions::default(), None);
+        p.ingest(text.as_bytes(), None, &crate::input::ScanOptions::default(), None);
         p
     }
 
@@ -342,7 +257,7 @@ mod tests {
         assert!(!m.behind(0, &p));
         // more lines: only they are read
         let more = "2024/05/01 12:00:40 [notice] 1#1: signal process started\n".to_string() + &access(41, 502);
-        p.ingest(more.as_bytes(), None, &crate::report::ScanOptions::default(), None);
+        p.ingest(more.as_bytes(), None, &crate::input::ScanOptions::default(), None);
         assert!(m.behind(0, &p));
         // a slice at a time: the reload is the first new line
         assert_eq!(m.scan_pane(0, &p, 1), 1);
@@ -371,7 +286,7 @@ mod tests {
     #[test]
     fn a_feed_line_is_a_change_at_its_time_or_at_its_arrival_when_the_regex_takes_it() {
         let mut m = Markers::new(vec!["deploys".into()], Some(regex::Regex::new("deploy|Scaled").unwrap()));
-        let opts = crate::report::ScanOptions::default();
+        let opts = crate::input::ScanOptions::default();
         let arrived = (T0 + 300) * 1_000_000;
         let data = b"2024-05-01T12:03:15Z deploy orders-api v2.3.1\n2024-05-01T12:03:18Z flag search-v2 on\n";
         assert_eq!(m.feed_lines(0, data, &opts, arrived), 1);

@@ -1,13 +1,13 @@
 //! The charts pane's state and what it shows: status codes over time stacked by class, latency percentiles, and
 //! a breakdown (codes, routes, upstream addresses, sources) over a window of log time; plus the alert rules
-//! checked against the same buckets.
+//! checked against the same buckets. Computed from the panes, not the app; the keys are in `charts_update.rs`.
 
 use std::borrow::Cow;
 
+use std::time::Instant;
+
 use rustc_hash::FxHashMap;
 
-use super::app::App;
-use super::keymap::Action;
 use super::pane::Pane;
 use crate::alerts::{Episode, Rule};
 use crate::record::Role;
@@ -17,10 +17,15 @@ use crate::stats::timeline::{Bucket, Keep, Point, Series, column_width, sum_colu
 /// How much log time the charts cover, ending now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
+    /// The last minute.
     M1,
+    /// The last five minutes.
     M5,
+    /// The last fifteen minutes.
     M15,
+    /// The last hour.
     H1,
+    /// Since the first line.
     All,
 }
 
@@ -59,14 +64,23 @@ impl Window {
 /// What the list beside the charts breaks the window down by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Breakdown {
+    /// Status codes.
     Codes,
+    /// Routes (paths with their ids folded).
     Routes,
+    /// Upstream addresses.
     Upstreams,
+    /// Virtual hosts.
     Hosts,
+    /// Nodes (pods, hosts) the lines came from.
     Nodes,
+    /// Client addresses.
     Clients,
+    /// User agents.
     Agents,
+    /// Consumers (API keys, users) the gateway named.
     Consumers,
+    /// The panes' sources.
     Sources,
 }
 
@@ -278,7 +292,7 @@ impl PaneKeys {
                 None => {
                     rec = parser.parse(line);
                     match &rec {
-                        Some(r) => crate::stats::summary::Summary::of(r),
+                        Some(r) => crate::format::summary::Summary::of(r),
                         None => continue,
                     }
                 }
@@ -350,33 +364,33 @@ impl ChartView {
 }
 
 /// The panes a scope counts.
-pub fn scope_panes(app: &App, scope: Scope) -> Vec<usize> {
+pub fn scope_panes(all_panes: &[Pane], scope: Scope) -> Vec<usize> {
     match scope {
-        Scope::Pane(i) if i < app.panes.len() => vec![i],
+        Scope::Pane(i) if i < all_panes.len() => vec![i],
         _ => {
-            let gw: Vec<usize> = (0..app.panes.len()).filter(|&i| app.panes[i].side() == Role::Gateway).collect();
-            if gw.is_empty() { (0..app.panes.len()).collect() } else { gw }
+            let gw: Vec<usize> = (0..all_panes.len()).filter(|&i| all_panes[i].side() == Role::Gateway).collect();
+            if gw.is_empty() { (0..all_panes.len()).collect() } else { gw }
         }
     }
 }
 
 /// How a scope is named in titles.
-pub fn scope_name(app: &App, scope: Scope) -> String {
+pub fn scope_name(all_panes: &[Pane], scope: Scope) -> String {
     match scope {
-        Scope::Pane(i) if i < app.panes.len() => app.panes[i].name.clone(),
-        _ if app.panes.iter().any(|p| p.side() == Role::Gateway) => "gateways".to_string(),
-        _ => "all sources".to_string(),
+        Scope::Pane(i) if i < all_panes.len() => all_panes[i].name.clone(),
+        _ if all_panes.iter().any(|p| p.side() == Role::Gateway) => "gateways".to_string(),
+        _ => "all_panes sources".to_string(),
     }
 }
 
 /// A log-time second as a clock time (`14:02:16`) in the zone the scope's newest line was written in.
-pub fn log_clock(app: &App, sec: i64) -> String {
-    log_stamp(app, sec, false)
+pub fn log_clock(all_panes: &[Pane], sec: i64) -> String {
+    log_stamp(all_panes, sec, false)
 }
 
 /// [`log_clock`], with the day in front when `dated` (`12-03 14:02:16`), for spans that cross midnight.
-pub fn log_stamp(app: &App, sec: i64, dated: bool) -> String {
-    let s = sec + log_offset(app);
+pub fn log_stamp(all_panes: &[Pane], sec: i64, dated: bool) -> String {
+    let s = sec + log_offset(all_panes);
     let d = s.rem_euclid(86_400);
     let clock = format!("{:02}:{:02}:{:02}", d / 3600, d / 60 % 60, d % 60);
     if dated {
@@ -388,13 +402,13 @@ pub fn log_stamp(app: &App, sec: i64, dated: bool) -> String {
 }
 
 /// Whether two log-time seconds fall on different days in the log's zone.
-pub fn different_days(app: &App, a: i64, b: i64) -> bool {
-    let off = log_offset(app);
+pub fn different_days(all_panes: &[Pane], a: i64, b: i64) -> bool {
+    let off = log_offset(all_panes);
     (a + off).div_euclid(86_400) != (b + off).div_euclid(86_400)
 }
 
-fn log_offset(app: &App) -> i64 {
-    scope_panes(app, Scope::Gateways).first().map_or(0, |&i| app.panes[i].stats.offset_s) as i64
+fn log_offset(all_panes: &[Pane]) -> i64 {
+    scope_panes(all_panes, Scope::Gateways).first().map_or(0, |&i| all_panes[i].stats.offset_s) as i64
 }
 
 /// Month and day of a local second count since the epoch.
@@ -405,40 +419,47 @@ fn month_day(local_s: i64) -> (i8, i8) {
 }
 
 /// "Now" in log time: the latest of the panes' (see [`super::pane::PaneStats::log_now`]).
-pub fn log_now(app: &App) -> Option<i64> {
-    app.panes.iter().filter_map(|p| p.stats.log_now(app.now)).max()
+pub fn log_now(all_panes: &[Pane], instant: Instant) -> Option<i64> {
+    all_panes.iter().filter_map(|p| p.stats.log_now(instant)).max()
 }
 
 /// The window `[start, end)` for the panes, and the series that covers it (`recent` for up to an hour).
-fn window_of(app: &App, panes: &[usize], window: Window, end: i64) -> (i64, bool) {
+fn window_of(all_panes: &[Pane], panes: &[usize], window: Window, end: i64) -> (i64, bool) {
     match window.span() {
         Some(s) => (end - s, true),
         None => {
-            let first = panes.iter().filter_map(|&i| app.panes[i].stats.first_second()).min();
+            let first = panes.iter().filter_map(|&i| all_panes[i].stats.first_second()).min();
             (first.unwrap_or(end - 60).min(end - 60), false)
         }
     }
 }
 
 /// Sum the scope's buckets into at most `columns` columns over the window.
-pub fn chart_data(app: &App, view: &ChartView, columns: usize, keys: &[PaneKeys]) -> ChartData {
-    let panes = scope_panes(app, view.scope);
-    let Some(end) = log_now(app) else { return ChartData::default() };
-    let (start, recent) = window_of(app, &panes, view.window, end);
+pub fn chart_data(
+    all_panes: &[Pane],
+    instant: Instant,
+    view: &ChartView,
+    columns: usize,
+    keys: &[PaneKeys],
+    baseline: impl FnOnce() -> Option<(i64, i64, i64)>,
+) -> ChartData {
+    let panes = scope_panes(all_panes, view.scope);
+    let Some(end) = log_now(all_panes, instant) else { return ChartData::default() };
+    let (start, recent) = window_of(all_panes, &panes, view.window, end);
     let span = end - start;
-    let res = if recent { 1 } else { panes.iter().map(|&i| app.panes[i].stats.all_resolution()).max().unwrap_or(1) };
+    let res = if recent { 1 } else { panes.iter().map(|&i| all_panes[i].stats.all_resolution()).max().unwrap_or(1) };
     let width = column_width(span, columns, res);
     let n = ((span + width - 1) / width).max(1);
     let start = end - n * width;
     let cols =
-        sum_columns(panes.iter().flat_map(|&i| buckets_of(&app.panes[i].stats, recent)), start, width, n as usize);
+        sum_columns(panes.iter().flat_map(|&i| buckets_of(&all_panes[i].stats, recent)), start, width, n as usize);
     let total = cols.iter().map(|(_, b)| b).sum();
     let mut data = ChartData { end, width_s: width, columns: cols, total, rows: Vec::new(), indexing: None };
-    data.rows = rows(app, view, &panes, &data, start, keys);
+    data.rows = rows(all_panes, view, &panes, &data, start, keys, baseline);
     data
 }
 
-/// A pane's buckets: the newest hour's, or all of them.
+/// A pane's buckets: the newest hour's, or all_panes of them.
 fn buckets_of(st: &super::pane::PaneStats, recent: bool) -> Box<dyn Iterator<Item = (i64, &Bucket)> + '_> {
     if recent { Box::new(st.recent.buckets()) } else { Box::new(st.all_buckets()) }
 }
@@ -458,20 +479,28 @@ fn spark_of(cols: &[(i64, Bucket)], f: impl Fn(&Bucket) -> u64) -> Vec<u64> {
 }
 
 /// The scope's buckets summed over `[from, to)` (each bucket by its start).
-fn span_total(app: &App, panes: &[usize], (from, to): (i64, i64)) -> Bucket {
+fn span_total(all_panes: &[Pane], panes: &[usize], (from, to): (i64, i64)) -> Bucket {
     panes
         .iter()
-        .flat_map(|&i| app.panes[i].stats.all_buckets())
+        .flat_map(|&i| all_panes[i].stats.all_buckets())
         .filter(|(s, _)| (from..to).contains(s))
         .map(|(_, b)| b)
         .sum()
 }
 
-fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i64, keys: &[PaneKeys]) -> Vec<Row> {
+fn rows(
+    all_panes: &[Pane],
+    view: &ChartView,
+    panes: &[usize],
+    data: &ChartData,
+    start: i64,
+    keys: &[PaneKeys],
+    baseline: impl FnOnce() -> Option<(i64, i64, i64)>,
+) -> Vec<Row> {
     let end = data.end;
     // "what changed?": the baseline before the first alert (or the one set), against what came since
-    let spans = app.baseline_split(i64::MIN).map(|(first, split, last)| {
-        let since = log_clock(app, first);
+    let spans = baseline().map(|(first, split, last)| {
+        let since = log_clock(all_panes, first);
         ((first, split), (split, last), since)
     });
     let change = |before: u64, now: u64| {
@@ -480,7 +509,8 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
     let measure = |b: &Bucket| if view.breakdown.counts_requests() { b.requests() } else { errors_of(b) };
     let mut rows: Vec<Row> = match view.breakdown {
         Breakdown::Codes => {
-            let halves = spans.as_ref().map(|(b, n, _)| (span_total(app, panes, *b), span_total(app, panes, *n)));
+            let halves =
+                spans.as_ref().map(|(b, n, _)| (span_total(all_panes, panes, *b), span_total(all_panes, panes, *n)));
             data.total
                 .top_codes()
                 .into_iter()
@@ -499,17 +529,18 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
                 })
                 .collect()
         }
-        Breakdown::Sources => (0..app.panes.len())
+        Breakdown::Sources => (0..all_panes.len())
             .map(|i| {
                 let recent = view.window != Window::All;
-                // whole columns that end at the window's end and cover all of it
+                // whole columns that end at the window's end and cover all_panes of it
                 let width = column_width(end - start, SPARK * 4, 1);
                 let from = end - width * SPARK as i64 * 4;
-                let cols = sum_columns(buckets_of(&app.panes[i].stats, recent), from, width, SPARK * 4);
+                let cols = sum_columns(buckets_of(&all_panes[i].stats, recent), from, width, SPARK * 4);
                 let t: Bucket = cols.iter().map(|(_, b)| b).sum();
-                let halves = spans.as_ref().map(|(b, n, _)| (span_total(app, &[i], *b), span_total(app, &[i], *n)));
+                let halves =
+                    spans.as_ref().map(|(b, n, _)| (span_total(all_panes, &[i], *b), span_total(all_panes, &[i], *n)));
                 Row {
-                    label: app.panes[i].name.clone(),
+                    label: all_panes[i].name.clone(),
                     requests: t.requests(),
                     errors: errors_of(&t),
                     top_error: top_error(&t),
@@ -525,7 +556,7 @@ fn rows(app: &App, view: &ChartView, panes: &[usize], data: &ChartData, start: i
             let field = by.field().unwrap_or("route");
             // per name: the window's counts, the sparkline, and the baseline's and incident's counts
             let mut merged: FxHashMap<&str, (Bucket, Vec<u64>, u64, u64)> = FxHashMap::default();
-            // SPARK whole columns of the 10-second buckets, ending at the window's end (the last hour for `all`)
+            // SPARK whole columns of the 10-second buckets, ending at the window's end (the last hour for `all_panes`)
             let spark_span = if view.window == Window::All { 3600 } else { end - start };
             let res = KEY_RES;
             let width = column_width(spark_span, SPARK, res);
@@ -610,18 +641,21 @@ fn merged<'a>(mut series: impl Iterator<Item = Cow<'a, Series>>) -> Option<Cow<'
     Some(first)
 }
 
-/// The rules that hold now over what the gateways (else all panes) saw.
-pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
-    let panes = scope_panes(app, Scope::Gateways);
-    let recent = merged(panes.iter().map(|&i| Cow::Borrowed(&app.panes[i].stats.recent)));
-    let (Some(now), Some(series)) = (log_now(app), recent) else { return Vec::new() };
+/// The rules that hold now over what the gateways (else all_panes panes) saw.
+pub fn firing(all_panes: &[Pane], instant: Instant, rules: &[Rule]) -> Vec<Firing> {
+    let panes = scope_panes(all_panes, Scope::Gateways);
+    let recent = merged(panes.iter().map(|&i| Cow::Borrowed(&all_panes[i].stats.recent)));
+    let (Some(now), Some(series)) = (log_now(all_panes, instant), recent) else { return Vec::new() };
     let first = series.span().map_or(now, |(f, _)| f);
     crate::alerts::firing(&series, rules, now)
         .into_iter()
         .map(|(i, e, v)| {
             // an episode as old as the newest hour may have begun before it: ask the whole history
             let since = if e.start <= first + rules[i].window_s + 1 {
-                history(app, &rules[i..=i]).pop().filter(|h| h.end.is_none()).map_or(e.start, |h| h.start)
+                history(all_panes, instant, &rules[i..=i])
+                    .pop()
+                    .filter(|h| h.end.is_none())
+                    .map_or(e.start, |h| h.start)
             } else {
                 e.start
             };
@@ -636,235 +670,12 @@ pub fn firing(app: &App, rules: &[Rule]) -> Vec<Firing> {
 }
 
 /// Every episode of every rule since the first line (for the charts pane's list).
-pub fn history(app: &App, rules: &[Rule]) -> Vec<Episode> {
-    let panes = scope_panes(app, Scope::Gateways);
-    let all = merged(panes.iter().map(|&i| Cow::Owned(app.panes[i].stats.all_series())));
-    let (Some(now), Some(series)) = (log_now(app), all) else { return Vec::new() };
+pub fn history(all_panes: &[Pane], instant: Instant, rules: &[Rule]) -> Vec<Episode> {
+    let panes = scope_panes(all_panes, Scope::Gateways);
+    let all = merged(panes.iter().map(|&i| Cow::Owned(all_panes[i].stats.all_series())));
+    let (Some(now), Some(series)) = (log_now(all_panes, instant), all) else { return Vec::new() };
     let mut out: Vec<Episode> =
         rules.iter().flat_map(|r| crate::alerts::episodes(&series, r, i64::MIN, now, true)).collect();
     out.sort_by_key(|e| e.start);
     out
-}
-
-/// Lines indexed per pane per turn of [`App::index_keys`] before the budget is checked again.
-const INDEX_STEP: usize = 5_000;
-
-impl App {
-    /// `c`: open the charts; when open, focus them; when focused, close them.
-    pub fn toggle_charts(&mut self) {
-        match &mut self.charts {
-            None => self.charts = Some(ChartView::default()),
-            Some(v) if !v.focused => v.focused = true,
-            Some(_) => self.charts = None,
-        }
-        self.refit();
-    }
-
-    /// The charts as they are now, with `columns` columns (the list's rows do not depend on it).
-    pub fn chart_data(&self, columns: usize) -> Option<ChartData> {
-        let view = self.charts.as_ref()?;
-        let mut data = chart_data(self, view, columns, &self.keys_index);
-        if view.breakdown.indexed() {
-            let panes = scope_panes(self, view.scope);
-            let done: usize = panes.iter().map(|&i| self.keys_index[i].folded.min(self.panes[i].lines.len())).sum();
-            let all: usize = panes.iter().map(|&i| self.panes[i].lines.len()).sum();
-            data.indexing = (done < all).then_some((done, all));
-        }
-        Some(data)
-    }
-
-    /// A key while the charts are open: true when the charts took it.
-    pub(crate) fn chart_key(&mut self, action: Action) -> bool {
-        if self.overlay != super::app::Overlay::None && action == Action::Back {
-            return false; // Esc closes the overlay (diagnosis, trace) first
-        }
-        if action == Action::Baseline {
-            self.set_baseline();
-            self.dirty = true;
-            return true;
-        }
-        let panes = self.panes.len();
-        let cols = match action {
-            Action::Left | Action::Right => self.chart_data(self.chart_columns()).map(|d| (d.width_s, d.columns)),
-            _ => None,
-        };
-        let Some(view) = self.charts.as_mut() else { return false };
-        let (width, first, last) = match &cols {
-            Some((w, c)) if !c.is_empty() => (*w, c[0].0, c[c.len() - 1].0),
-            _ => (1, i64::MIN, i64::MIN),
-        };
-        match action {
-            Action::NextWindow => view.step_window(1),
-            Action::PrevWindow => view.step_window(-1),
-            Action::Breakdown => view.next_breakdown(),
-            Action::Scope => view.next_scope(panes),
-            _ if !view.focused => return false,
-            Action::Up => view.row = view.row.saturating_sub(1),
-            Action::Down => view.row = view.row.saturating_add(1),
-            Action::PageUp => view.row = view.row.saturating_sub(10),
-            Action::PageDown => view.row = view.row.saturating_add(10),
-            Action::Top => view.row = 0,
-            Action::Bottom => view.row = usize::MAX,
-            Action::Left => view.cursor = Some(view.cursor.map_or(last, |c| (c - width).clamp(first, last))),
-            Action::Right => view.cursor = view.cursor.map(|c| c + width).filter(|&c| c <= last),
-            Action::NextPane | Action::PrevPane => view.focused = false,
-            Action::Detail => self.chart_select(),
-            Action::Back => {
-                // a filter typed since in the filter bar is the user's: it stays
-                let current = &self.filter.text;
-                if let Some((before, _)) = view.filter_before.take().filter(|(_, set)| set == current) {
-                    self.apply_filter(&before);
-                    self.notice =
-                        Some(if before.is_empty() { "filter cleared".into() } else { format!("filter {before}") });
-                } else if view.cursor.is_some() {
-                    view.cursor = None;
-                } else {
-                    view.focused = false;
-                }
-            }
-            _ => return false,
-        }
-        self.clamp_chart();
-        self.dirty = true;
-        true
-    }
-
-    /// `B`: the baseline ends at the selected column (what came before it is compared with what came since);
-    /// again, or with no column selected, back to the default.
-    fn set_baseline(&mut self) {
-        let cursor = self.charts.as_ref().and_then(|v| v.cursor);
-        self.baseline_end = match cursor {
-            Some(c) if self.baseline_end != Some(c) => Some(c),
-            _ => None,
-        };
-        self.notice = Some(match (self.baseline_end, self.baseline_split(i64::MIN)) {
-            (Some(at), Some(_)) => format!(
-                "what changed: everything before {} against what came since (B again: before the first alert)",
-                log_clock(self, at)
-            ),
-            (Some(at), None) => format!(
-                "baseline before {}: too short a span on one side to compare (at least {} s each)",
-                log_clock(self, at),
-                crate::diagnose::MIN_COMPARED_S
-            ),
-            (None, _) if cursor.is_none() && self.charts.is_some() => {
-                "baseline: before the first alert (to set one, pick a moment with ←/→ in the charts, then B)".into()
-            }
-            (None, _) => "baseline: before the first alert, else the first half".into(),
-        });
-    }
-
-    /// Keep the row and the column cursor within what the charts show.
-    fn clamp_chart(&mut self) {
-        let rows = self.chart_data(self.chart_columns()).map_or(0, |d| d.rows.len());
-        if let Some(v) = self.charts.as_mut() {
-            v.row = v.row.min(rows.saturating_sub(1));
-        }
-    }
-
-    /// Columns of the histogram as laid out now.
-    pub fn chart_columns(&self) -> usize {
-        self.areas().charts.map_or(60, |r| super::chart_draw::plot_width(r.width) as usize)
-    }
-
-    /// Enter in the charts: filter the log panes to the selected code, route or address (a source: focus its
-    /// pane), and move them to the selected column's moment.
-    fn chart_select(&mut self) {
-        let cols = self.chart_columns();
-        let Some(data) = self.chart_data(cols) else { return };
-        let Some(view) = self.charts.as_ref() else { return };
-        let (row, cursor) = (data.rows.get(view.row).cloned(), view.cursor);
-        if let Some(r) = &row {
-            if let Some(f) = &r.filter {
-                let before = self.filter.text.clone();
-                if let Some(v) = self.charts.as_mut() {
-                    // a second selection keeps the filter from before the first
-                    let first = v.filter_before.take().filter(|(_, set)| *set == before).map_or(before, |(b, _)| b);
-                    v.filter_before = Some((first, f.clone()));
-                }
-                self.apply_filter(f);
-                self.notice = Some(format!("filter {f} (Esc in the charts puts back the one before)"));
-            }
-            if let Some(p) = r.pane {
-                self.focus = p;
-                if let Some(v) = self.charts.as_mut() {
-                    v.scope = Scope::Pane(p);
-                }
-            }
-        }
-        if let Some((start, _)) = cursor.and_then(|c| data.column_of(c)).map(|i| &data.columns[i]) {
-            self.jump_to_time(start * 1000);
-        }
-    }
-
-    /// Move every pane's cursor to the first line at or after `ms` (log time), pausing them.
-    pub fn jump_to_time(&mut self, ms: i64) {
-        for i in 0..self.panes.len() {
-            let h = self.pane_height(i);
-            let p = &mut self.panes[i];
-            if p.lines.is_empty() {
-                continue;
-            }
-            let mut line = p.lines.line_at_time(ms).min(p.lines.len() - 1);
-            // under a filter, the first shown line from there
-            while line + 1 < p.lines.len() && !p.shows(line) {
-                line += 1;
-            }
-            let row = p.line_row(line);
-            p.set_cursor(row, h);
-            p.follow = false;
-        }
-        self.dirty = true;
-    }
-
-    /// Whether routes or addresses wait to be indexed for the charts.
-    pub fn indexing_pending(&self) -> bool {
-        let Some(v) = &self.charts else { return false };
-        v.breakdown.indexed()
-            && scope_panes(self, v.scope).iter().any(|&i| self.keys_index[i].folded < self.panes[i].lines.len())
-    }
-
-    /// Index routes and addresses for up to `budget` while the charts list them; returns whether lines remain.
-    pub(crate) fn index_keys(&mut self, budget: std::time::Duration) -> bool {
-        if !self.indexing_pending() {
-            return false;
-        }
-        let start = std::time::Instant::now();
-        let scope = self.charts.as_ref().map_or(Scope::Gateways, |v| v.scope);
-        for i in scope_panes(self, scope) {
-            while self.keys_index[i].folded < self.panes[i].lines.len() {
-                if start.elapsed() >= budget {
-                    return true;
-                }
-                self.keys_index[i].fold(&self.panes[i], INDEX_STEP);
-                self.dirty = true;
-            }
-        }
-        self.indexing_pending()
-    }
-
-    /// Check the alert rules against what the gateways saw; the status bar shows the ones holding.
-    pub fn check_alerts(&mut self) {
-        // while older history fills in, the counts have a hole in them: no rule is judged on it
-        let now = match self.panes.iter().any(|p| p.history.is_some()) {
-            true => Vec::new(),
-            false => firing(self, &self.opts.alert_rules),
-        };
-        if now != self.alerts {
-            self.alerts = now;
-            self.dirty = true;
-        }
-        // the whole session's episodes, for the charts pane: once a tick, not once a frame
-        if self.charts.is_some() {
-            self.alert_history = Some(history(self, &self.opts.alert_rules));
-        }
-    }
-
-    /// Every episode of the alert rules since the first line, as of the last tick (or now, if none yet).
-    pub fn alert_history(&self) -> std::borrow::Cow<'_, [Episode]> {
-        match &self.alert_history {
-            Some(h) => std::borrow::Cow::Borrowed(h),
-            None => std::borrow::Cow::Owned(history(self, &self.opts.alert_rules)),
-        }
-    }
 }

@@ -1,18 +1,21 @@
-//! Drawing: reads the [`App`], never changes it. Log text is untrusted: every line goes through
-//! [`display_text`], so no control character or escape sequence reaches the terminal.
+//! Drawing the frame: the one view that reads the whole [`App`] (never changing it). It draws the strip, the
+//! status line and the overlays, and hands the pane, charts, replay and token views the state each draws. Log text
+//! is untrusted: every line goes through [`display_text`], so no control character or escape sequence reaches the
+//! terminal.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Mode, Overlay};
+use super::display::display_text;
 use super::pane::Pane;
-use crate::output::{Part, record_parts};
+use super::pane_draw::{LineLook, PaneDraw, line_spans};
+use crate::numbers::thousands;
 use crate::record::Role;
-use crate::report::text::thousands;
 
 /// Draw the whole console.
 pub fn draw(app: &App, f: &mut Frame<'_>) {
@@ -21,13 +24,23 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     f.render_widget(Block::default().style(t.base), f.area());
     draw_strip(app, f, areas.strip);
     for &(i, r) in &areas.panes {
-        draw_pane(app, f, i, r);
+        super::pane_draw::draw_pane(&pane_draw(app, i), f, r);
     }
     if let Some(r) = areas.detail {
         draw_detail(app, f, r);
     }
-    if let Some(r) = areas.charts {
-        super::chart_draw::draw_charts(app, f, r);
+    if let (Some(r), Some(view)) = (areas.charts, &app.charts) {
+        let d = super::chart_draw::ChartsDraw {
+            theme: &app.theme,
+            keymap: &app.keymap,
+            panes: &app.panes,
+            view,
+            data: app.chart_data(super::chart_draw::plot_width(r.width) as usize).unwrap_or_default(),
+            episodes: app.alert_history(),
+            markers: &app.markers,
+            baseline_split: app.baseline_split(i64::MIN),
+        };
+        super::chart_draw::draw_charts(&d, f, r);
     }
     if let (Some(r), Some(view)) = (areas.replay, app.token.as_ref()) {
         let d = super::token_draw::TokenDraw { view, focused: app.tool_focus, theme: &app.theme, keymap: &app.keymap };
@@ -53,74 +66,43 @@ pub fn draw(app: &App, f: &mut Frame<'_>) {
     match app.overlay {
         Overlay::Trace => draw_trace(app, f, areas.overlay),
         Overlay::Help => draw_help(app, f, areas.overlay),
-        Overlay::Diagnosis => super::chart_draw::draw_diagnosis(app, f, areas.overlay),
+        Overlay::Diagnosis => {
+            if let Some(d) = &app.diagnosis {
+                super::chart_draw::draw_diagnosis(&app.theme, d, f, areas.overlay);
+            }
+        }
         Overlay::None | Overlay::Detail => {}
     }
 }
 
-/// Log bytes as safe display text: tabs expanded to the next multiple of 8 columns, control characters and
-/// ESC shown escaped (`\x1b`), invalid UTF-8 as U+FFFD.
-pub fn display_text(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(s.len());
-    let mut col = 0;
-    for c in s.chars() {
-        match c {
-            '\t' => {
-                let n = 8 - col % 8;
-                out.extend(std::iter::repeat_n(' ', n));
-                col += n;
-            }
-            c => {
-                let before = out.len();
-                if crate::text::push_escaped(&mut out, c) {
-                    col += out.len() - before; // escapes are ASCII: one column a byte
-                } else {
-                    col += c.width().unwrap_or(0);
-                    out.push(c);
-                }
-            }
-        }
-    }
-    out
+/// How the app shows lines.
+fn line_look(app: &App) -> LineLook<'_> {
+    LineLook { theme: &app.theme, raw: app.raw, search: app.search.as_ref(), cache: &app.drawn }
 }
 
-/// Drop the first `cols` display columns of a line's spans (horizontal scroll); a wide character cut in half
-/// becomes a space.
-fn skip_columns(spans: Vec<Span<'static>>, cols: usize) -> Vec<Span<'static>> {
-    let mut left = cols;
-    let mut out = Vec::with_capacity(spans.len());
-    for s in spans {
-        if left == 0 {
-            out.push(s);
-            continue;
-        }
-        let mut text = String::new();
-        for c in s.content.chars() {
-            let w = c.width().unwrap_or(0);
-            if left == 0 {
-                text.push(c);
-            } else if w > left {
-                text.extend(std::iter::repeat_n(' ', w - left));
-                left = 0;
-            } else {
-                left -= w;
-            }
-        }
-        if !text.is_empty() {
-            out.push(Span::styled(text, s.style));
-        }
+/// What pane `i`'s view draws.
+fn pane_draw(app: &App, i: usize) -> PaneDraw<'_> {
+    PaneDraw {
+        pane: &app.panes[i],
+        index: i,
+        look: line_look(app),
+        keymap: &app.keymap,
+        focused: i == app.focus && !app.tool_focus,
+        now: app.now,
+        wrap: app.wrap,
+        hscroll: app.hscroll,
+        selected_keys: &app.selected_keys,
+        replay_keys: &app.replay_keys,
     }
-    out
 }
 
 fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let t = &app.theme;
     // the gateways speak for the clients; without one, every pane counts
-    let counted = super::charts::scope_panes(app, super::charts::Scope::Gateways);
+    let counted = super::charts::scope_panes(&app.panes, super::charts::Scope::Gateways);
     let mut class = [0u64; 6];
     let mut last_minute = crate::stats::timeline::Bucket::default();
-    let now = super::charts::log_now(app);
+    let now = super::charts::log_now(&app.panes, app.now);
     for p in counted.iter().map(|&i| &app.panes[i]) {
         for (c, n) in class.iter_mut().zip(p.stats.class_totals()) {
             *c += n;
@@ -138,7 +120,7 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
     let errors: Vec<&(u16, u32)> = top.iter().filter(|(c, _)| *c >= 400).take(5).collect();
     let used: usize = spans.iter().map(|s| s.width()).sum();
     if r.width as usize >= used + 40
-        && let Some((spark, style)) = super::chart_draw::strip_spark(app, 30)
+        && let Some((spark, style)) = super::chart_draw::strip_spark(&app.panes, app.now, &app.theme, 30)
     {
         spans.push(Span::styled("│ errors/s 1m ", t.bar));
         spans.push(Span::styled(spark, style.patch(t.bar).fg(style.fg.unwrap_or_default())));
@@ -152,378 +134,6 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.bar), r);
-}
-
-/// A pane's pace for its title: requests per second by the log's clock over its last minute, and how long no line
-/// has arrived when it has been quiet a while (`2.0k/s`, `2.0k/s · quiet 45s`).
-pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
-    let rate = match p.stats.log_rate(now) {
-        Some(r) => super::chart_draw::rate_text(r),
-        None => super::chart_draw::rate_text(p.rate.per_second(now)),
-    };
-    match p.rate.quiet_for(now) {
-        Some(q) if q >= std::time::Duration::from_secs(10) => {
-            format!("{rate} · quiet {}", crate::output::span_text(q.as_secs() as i64))
-        }
-        _ => rate,
-    }
-}
-
-fn pane_title(app: &App, i: usize, width: u16) -> (Line<'static>, Line<'static>) {
-    let t = &app.theme;
-    let p = &app.panes[i];
-    let format = p.parser.as_ref().map_or("…".to_string(), |x| x.format.name().to_string());
-    let rate = pane_rate(p, app.now);
-    let role = match p.side() {
-        Role::Gateway => "gw",
-        Role::Upstream => "up",
-    };
-    let mut name = display_text(p.name.as_bytes());
-    let room = (width as usize).saturating_sub(format.len() + rate.len() + 28).max(8);
-    if name.chars().count() > room {
-        let tail: String = name.chars().rev().take(room - 1).collect::<Vec<_>>().into_iter().rev().collect();
-        name = format!("…{tail}");
-    }
-    let left = Line::from(vec![
-        Span::styled(format!(" {role} "), t.dim),
-        Span::styled(name, t.title),
-        Span::styled(format!(" · {format} · {rate} "), t.dim),
-    ]);
-    let state = if p.follow {
-        Span::styled(" ● live ", t.dim)
-    } else if p.unseen() > 0 {
-        Span::styled(format!(" PAUSED +{} ", thousands(p.unseen() as u64)), t.paused)
-    } else {
-        Span::styled(" PAUSED ", t.paused)
-    };
-    let mut right = vec![state];
-    if let Some(m) = &p.matches {
-        right.insert(
-            0,
-            Span::styled(
-                format!(" {} of {} ", thousands(m.lines.len() as u64), thousands(p.lines.len() as u64)),
-                t.dim,
-            ),
-        );
-    }
-    (left, Line::from(right).alignment(Alignment::Right))
-}
-
-/// Characters of `id=…` shown in a pane's summary lines.
-const ID_SHOWN: usize = 15;
-
-/// Parsed summaries of lines recently drawn, by (pane, line): a line is parsed once for many frames.
-#[derive(Default)]
-pub struct LineCache {
-    parts: rustc_hash::FxHashMap<(usize, usize), Parts>,
-}
-
-/// A line's summary, shared between the cache and the frame drawing it.
-type Parts = std::rc::Rc<[(Part, String)]>;
-
-impl LineCache {
-    const MAX: usize = 4096;
-
-    fn parts(&mut self, p: &Pane, pane: usize, line: usize) -> Option<Parts> {
-        if let Some(parts) = self.parts.get(&(pane, line)) {
-            return Some(parts.clone());
-        }
-        let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
-        let mut parts = record_parts(&r);
-        for (part, text) in &mut parts {
-            if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {
-                // enough to tell ids apart by eye; the status bar and the detail show it whole
-                *text = text.chars().take(ID_SHOWN).chain(['…']).collect();
-            }
-        }
-        if self.parts.len() >= Self::MAX {
-            self.parts.clear(); // simpler than LRU, and the next frame refills what it shows
-        }
-        let parts: Parts = parts.into();
-        self.parts.insert((pane, line), parts.clone());
-        Some(parts)
-    }
-}
-
-/// The spans of one line as the pane shows it: the parsed summary, or the raw text; with `room`, the summary is
-/// shortened to fit that many columns where it can be (see [`fit_parts`]).
-fn line_spans(app: &App, pi: usize, line: usize, correlated: bool, room: Option<usize>) -> Vec<Span<'static>> {
-    let t = &app.theme;
-    let p = &app.panes[pi];
-    let raw = p.lines.line(line);
-    let parts = if app.raw { None } else { app.drawn.borrow_mut().parts(p, pi, line) };
-    let mut spans = Vec::new();
-    match parts {
-        Some(parts) => {
-            let fitted = room.and_then(|room| fit_parts(&parts, room));
-            let parts: &[(Part, String)] = fitted.as_deref().unwrap_or(&parts);
-            for (k, (part, text)) in parts.iter().enumerate() {
-                let (part, text) = (*part, text.clone());
-                if k > 0 {
-                    spans.push(Span::raw(" "));
-                }
-                let style = match part {
-                    Part::Time | Part::Upstream => t.dim,
-                    Part::Status(s) => t.status(s),
-                    Part::Level(l) if l >= crate::record::Level::Error => t.level_error,
-                    Part::Level(crate::record::Level::Warn) => t.level_warn,
-                    Part::Level(_) => t.dim,
-                    Part::Flags => t.level_warn,
-                    Part::Id | Part::Trace if correlated => t.id,
-                    Part::Id | Part::Trace => t.dim,
-                    Part::Method | Part::Path | Part::Latency | Part::Message => Style::default(),
-                };
-                spans.push(Span::styled(text, style));
-            }
-        }
-        None if p.lines.meta(line).parsed() || app.raw => spans.push(Span::raw(display_text(raw))),
-        None => spans.push(Span::styled(display_text(raw), t.dim)),
-    }
-    if let Some(re) = &app.search {
-        spans = highlight(spans, re, t.search);
-    }
-    spans
-}
-
-/// Shorten a row's path to fit `room` columns, so that the request id at the row's end comes into view: long
-/// segments (UUIDs, hashes) and a long query keep their first characters, which tell them apart. Only when that
-/// brings the whole id in; otherwise (or without an id) the row is left whole, to be cut at the edge.
-fn fit_parts(parts: &[(Part, String)], room: usize) -> Option<Vec<(Part, String)>> {
-    let width = |parts: &[(Part, String)]| parts.iter().map(|(_, t)| t.width() + 1).sum::<usize>().saturating_sub(1);
-    if width(parts) <= room || !parts.iter().any(|(p, _)| matches!(p, Part::Id | Part::Trace)) {
-        return None;
-    }
-    let parts: Vec<(Part, String)> =
-        parts.iter().map(|(p, t)| (*p, if *p == Part::Path { short_path(t) } else { t.clone() })).collect();
-    (width(&parts) <= room).then_some(parts)
-}
-
-/// What a shortened path segment or query is longer than.
-const MIN_PART: usize = 12;
-
-/// A path with its long segments and query cut: `/v1/payments/b0a1dacf-eb54-…` → `/v1/payments/b0a1dacf…`.
-fn short_path(path: &str) -> String {
-    let (path, query) = match path.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path, None),
-    };
-    let short = |part: &str| if part.chars().count() > MIN_PART { cut(part, 9).0 } else { part.to_string() };
-    let mut text = path.split('/').map(short).collect::<Vec<_>>().join("/");
-    if let Some(q) = query {
-        text.push('?');
-        text.push_str(&short(q));
-    }
-    text
-}
-
-/// Restyle the parts of `spans` that `re` matches (matches are found in the joined text).
-fn highlight(spans: Vec<Span<'static>>, re: &regex::Regex, style: Style) -> Vec<Span<'static>> {
-    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
-    let hits: Vec<(usize, usize)> =
-        re.find_iter(&text).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect();
-    if hits.is_empty() {
-        return spans;
-    }
-    let mut out = Vec::new();
-    let mut pos = 0;
-    for s in spans {
-        let (start, end) = (pos, pos + s.content.len());
-        pos = end;
-        let mut cut = start;
-        for &(a, b) in hits.iter().filter(|(a, b)| *a < end && *b > start) {
-            let (a, b) = (a.max(start), b.min(end));
-            if a > cut {
-                out.push(Span::styled(s.content[cut - start..a - start].to_string(), s.style));
-            }
-            out.push(Span::styled(s.content[a - start..b - start].to_string(), s.style.patch(style)));
-            cut = b;
-        }
-        if cut < end {
-            out.push(Span::styled(s.content[cut - start..].to_string(), s.style));
-        }
-    }
-    out
-}
-
-/// Columns of the label column (the file or host of each line) in a pane `body_width` wide; 0 when lines show
-/// no label.
-fn label_width(p: &Pane, body_width: u16) -> usize {
-    if !p.shows_labels() {
-        return 0;
-    }
-    let widest = p.label_names.iter().map(|n| n.width()).max().unwrap_or(0);
-    widest.min(20).min(body_width as usize / 4).max(3)
-}
-
-/// `text` within `width` columns, ending in `…` when cut; and the columns it takes.
-fn cut(text: &str, width: usize) -> (String, usize) {
-    let cutting = text.width() > width;
-    let mut shown = String::with_capacity(text.len().min(width * 4));
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > width || (cutting && used + w == width) {
-            if width > 0 {
-                shown.push('…');
-                used += 1;
-            }
-            break;
-        }
-        shown.push(c);
-        used += w;
-    }
-    (shown, used)
-}
-
-/// Line `line`'s label, cut or padded to `width` columns, and a space.
-fn label_span(app: &App, p: &Pane, line: usize, width: usize) -> Span<'static> {
-    let (mut shown, used) = cut(p.label_name(line).unwrap_or(""), width);
-    shown.extend(std::iter::repeat_n(' ', width.saturating_sub(used) + 1));
-    Span::styled(shown, app.theme.dim)
-}
-
-fn draw_pane(app: &App, f: &mut Frame<'_>, i: usize, r: Rect) {
-    if r.height < 2 {
-        return;
-    }
-    let t = &app.theme;
-    let p = &app.panes[i];
-    let focused = i == app.focus && !app.tool_focus;
-    let (left, right) = pane_title(app, i, r.width);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused { t.border_focus } else { t.border })
-        .title(left)
-        .title(right);
-    // a command that ended waits for the restart key: that offer goes first, the note gets the room left
-    let mut offer = Vec::new();
-    if !p.stopped.is_empty() {
-        let what = match p.stopped.as_slice() {
-            [(_, how)] => how.clone(),
-            many => format!("{} ended", many.len()),
-        };
-        offer.push(Span::styled(format!(" {what} "), t.paused));
-        if let Some(k) = app.keymap.keys_for(super::keymap::Action::Restart).first() {
-            offer.push(Span::styled(format!(" {k} "), t.bar_key));
-            offer.push(Span::styled(" runs it again ", t.dim));
-        }
-    }
-    let offer_width: usize = offer.iter().map(|s| s.width()).sum();
-    if let Some(note) = &p.note {
-        let room = (r.width as usize).saturating_sub(offer_width + 5);
-        let (note, _) = cut(&display_text(note.as_bytes()), room);
-        block = block.title_bottom(Line::from(Span::styled(format!(" {note} "), t.dim)));
-    }
-    if !offer.is_empty() {
-        block = block.title_bottom(Line::from(offer).alignment(Alignment::Right));
-    }
-    let body = block.inner(r);
-    let label_w = label_width(p, body.width);
-    f.render_widget(block, r);
-    let height = body.height as usize;
-    let rows = p.rows();
-    if rows == 0 {
-        let msg = match (&p.matches, p.lines.is_empty()) {
-            (_, true) => "waiting for lines…",
-            (Some(m), false) if m.scanned < p.lines.len() => "filtering…",
-            _ => "no line matches the filter",
-        };
-        f.render_widget(Paragraph::new(Span::styled(msg, t.dim)), body);
-        return;
-    }
-    let width = body.width.max(1) as usize;
-    let indent = 1 + label_w + (label_w > 0) as usize;
-    // a row's spans as drawn: the gutter mark, the label, the line
-    let row_spans = |row: usize, correlated: bool| {
-        let line = p.row_line(row);
-        // not while searching: a match may be in the part that would be shortened
-        let room = (!app.wrap && app.hscroll == 0 && app.search.is_none()).then(|| width.saturating_sub(indent));
-        let mut spans = line_spans(app, i, line, correlated, room);
-        if !app.wrap && app.hscroll > 0 {
-            spans = skip_columns(spans, app.hscroll);
-        }
-        // a gutter mark, so the cursor and the request's records show without colour too
-        let mark = match (row == p.cursor, correlated) {
-            (true, _) => "▶",
-            (false, true) => "•",
-            _ => " ",
-        };
-        if label_w > 0 {
-            spans.insert(0, label_span(app, p, line, label_w));
-        }
-        spans.insert(0, Span::styled(mark, if correlated { t.id } else { t.dim }));
-        spans
-    };
-    let mut row = p.top.min(rows - 1);
-    if app.wrap {
-        // wrapped lines take several rows: when the cursor's line would not show from `top` (or the pane follows
-        // its bottom), start as far back from the cursor as fills the pane
-        let rows_of = |r: usize| wrap_spans(row_spans(r, false), width, indent).len();
-        let cursor = p.cursor.min(rows - 1);
-        let shows = (row..=cursor).try_fold(0, |used, r| Some(used + rows_of(r)).filter(|&u| u <= height)).is_some();
-        if p.follow || !shows || cursor < row {
-            let (mut start, mut used) = (cursor, rows_of(cursor));
-            while start > 0 && used + rows_of(start - 1) <= height {
-                start -= 1;
-                used += rows_of(start);
-            }
-            row = start;
-        }
-    }
-    let mut lines: Vec<Line<'static>> = Vec::with_capacity(height);
-    let mut drawn = p.drawn.borrow_mut();
-    drawn.clear();
-    while row < rows && lines.len() < height {
-        let line = p.row_line(row);
-        let keys_of = p.keys_of();
-        let correlated = (!app.selected_keys.is_empty() && p.lines.answers(line, &app.selected_keys, &keys_of))
-            || (!app.replay_keys.is_empty() && p.lines.answers(line, &app.replay_keys, &keys_of));
-        let spans = row_spans(row, correlated);
-        let mut style = Style::default();
-        if correlated {
-            style = style.patch(t.correlated);
-        }
-        if row == p.cursor {
-            style = style.patch(if focused { t.selection } else { t.selection.remove_modifier(Modifier::BOLD) });
-        }
-        let parts = if app.wrap { wrap_spans(spans, width, indent) } else { vec![spans] };
-        for part in parts.into_iter().take(height - lines.len()) {
-            lines.push(Line::from(part).style(style));
-            drawn.push(row);
-        }
-        row += 1;
-    }
-    f.render_widget(Paragraph::new(lines), body); // the background is painted once for the whole screen
-}
-
-/// Cut a line's spans into screen rows of `width` columns, character by character (log lines have long words:
-/// wrapping at spaces would waste rows); a wide character that does not fit moves to the next row. Rows after
-/// the first start `indent` columns in, under the line's text rather than under its gutter.
-fn wrap_spans(spans: Vec<Span<'static>>, width: usize, indent: usize) -> Vec<Vec<Span<'static>>> {
-    let width = width.max(2);
-    let indent = if indent + 2 <= width { indent } else { 0 };
-    let mut rows = vec![Vec::new()];
-    let mut col = 0;
-    for s in spans {
-        let mut text = String::new();
-        for c in s.content.chars() {
-            let w = c.width().unwrap_or(0);
-            if col + w > width {
-                let done = std::mem::take(&mut text);
-                if !done.is_empty() {
-                    rows.last_mut().expect("a row").push(Span::styled(done, s.style));
-                }
-                rows.push(vec![Span::raw(" ".repeat(indent))]);
-                col = indent;
-            }
-            text.push(c);
-            col += w;
-        }
-        if !text.is_empty() {
-            rows.last_mut().expect("a row").push(Span::styled(text, s.style));
-        }
-    }
-    rows
 }
 
 fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
@@ -562,7 +172,7 @@ fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {
         from.push_str(&format!(" · {label}"));
     }
     let mut spans = vec![Span::styled(format!("{from}  "), t.dim)];
-    spans.extend(line_spans(app, pi, line, true, None));
+    spans.extend(line_spans(&line_look(app), p, pi, line, true, None));
     Line::from(spans)
 }
 
@@ -686,7 +296,7 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
             let log = if h.joined_by == crate::stream_join::JOINED_BY { "proxy log" } else { "error log" };
             let from = format!("{log} {}:{}  ", display_text(p.name.as_bytes()), h.line + 1);
             let mut spans = vec![Span::styled(from, t.dim)];
-            spans.extend(line_spans(app, h.pane, h.line, true, None));
+            spans.extend(line_spans(&line_look(app), &app.panes[h.pane], h.pane, h.line, true, None));
             spans.push(Span::styled(format!("  ({how})"), if h.ambiguous { t.alert } else { t.dim }));
             lines.push(Line::from(spans));
         }
@@ -845,7 +455,7 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if let Some(pct) = (done * 100).checked_div(total) {
         let text = match r.width < 100 {
             true => format!(" history {pct}% "),
-            false => format!(" indexing history: {pct}% of {} ", crate::output::bytes_text(total)),
+            false => format!(" indexing history: {pct}% of {} ", crate::numbers::bytes_text(total)),
         };
         spans.push(Span::styled(text, t.paused));
     }
@@ -883,8 +493,9 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     if let Some(first) = app.panes.iter().filter_map(|p| p.stats.first_second()).min()
         && app.filter.text.is_empty()
     {
-        let dated = super::charts::log_now(app).is_some_and(|now| super::charts::different_days(app, first, now));
-        let since = format!("since {} ", super::charts::log_stamp(app, first, dated));
+        let dated = super::charts::log_now(&app.panes, app.now)
+            .is_some_and(|now| super::charts::different_days(&app.panes, first, now));
+        let since = format!("since {} ", super::charts::log_stamp(&app.panes, first, dated));
         if since.width() <= pad {
             pad -= since.width();
             spans[lines_span].content.to_mut().push_str(&since);
@@ -902,8 +513,13 @@ fn alert_spans(app: &App, room: usize) -> Vec<String> {
         .alerts
         .iter()
         .map(|a| {
-            let dated = different_days(app, a.since, log_now(app).unwrap_or(a.since));
-            format!(" ▲ {} since {} ({}) ", display_text(a.rule.as_bytes()), log_stamp(app, a.since, dated), a.value)
+            let dated = different_days(&app.panes, a.since, log_now(&app.panes, app.now).unwrap_or(a.since));
+            format!(
+                " ▲ {} since {} ({}) ",
+                display_text(a.rule.as_bytes()),
+                log_stamp(&app.panes, a.since, dated),
+                a.value
+            )
         })
         .collect();
     let width = |v: &[String]| v.iter().map(|s| s.width()).sum::<usize>();
@@ -917,33 +533,4 @@ fn alert_spans(app: &App, room: usize) -> Vec<String> {
     }
     let charts = app.keymap.keys_for(super::keymap::Action::Charts).first().cloned().unwrap_or_default();
     vec![format!(" ▲ {} alerts ({charts} charts) ", app.alerts.len())]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_text_escapes_and_expands_tabs() {
-        assert_eq!(display_text(b"a\tb"), "a       b");
-        assert_eq!(display_text(b"ab\x1b[31mred\x07"), "ab\\x1b[31mred\\x07");
-        assert_eq!(display_text("日本\tx".as_bytes()), "日本    x", "wide characters count two columns");
-        assert_eq!(display_text(b"\xff"), "\u{fffd}");
-    }
-
-    #[test]
-    fn cut_keeps_within_the_width() {
-        assert_eq!(cut("edge-a.log", 20), ("edge-a.log".to_string(), 10));
-        assert_eq!(cut("edge-a.log", 10), ("edge-a.log".to_string(), 10));
-        assert_eq!(cut("edge-a.log", 6), ("edge-…".to_string(), 6));
-        assert_eq!(cut("日本語", 4), ("日…".to_string(), 3), "a wide character does not fit in half");
-        assert_eq!(cut("abc", 0), (String::new(), 0));
-    }
-
-    #[test]
-    fn horizontal_scroll_counts_columns() {
-        let spans = vec![Span::raw("ab"), Span::raw("日本c")];
-        let out: String = skip_columns(spans, 3).iter().map(|s| s.content.to_string()).collect();
-        assert_eq!(out, " 本c", "half a wide character becomes a space");
-    }
 }

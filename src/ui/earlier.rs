@@ -40,7 +40,7 @@ impl App {
                         crate::history::spawn(vec![part], parser.clone(), threads, move |e| {
                             let _ = tx.send((i, e));
                         });
-                        format!("{}: loading {} before its first line", p.name, crate::output::bytes_text(bytes))
+                        format!("{}: loading {} before its first line", p.name, crate::numbers::bytes_text(bytes))
                     }
                 }
             }

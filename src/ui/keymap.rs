@@ -13,53 +13,101 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 /// Something the user can ask the console to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
+    /// Quit.
     Quit,
+    /// Move down.
     Down,
+    /// Move up.
     Up,
+    /// Page down.
     PageDown,
+    /// Page up.
     PageUp,
+    /// Go to the first line.
     Top,
+    /// Go to the last line.
     Bottom,
+    /// Scroll left.
     Left,
+    /// Scroll right.
     Right,
+    /// Focus the next pane.
     NextPane,
+    /// Focus the previous pane.
     PrevPane,
+    /// Show the selected record in detail.
     Detail,
+    /// Close the overlay, or leave detail / search.
     Back,
+    /// Follow new lines again (at the bottom).
     Follow,
+    /// Next record of the selected request (or search match).
     NextRecord,
+    /// Previous record of the selected request (or search match).
     PrevRecord,
+    /// Search with a regex.
     Search,
+    /// Filter records.
     Filter,
+    /// Clear the filter.
     ClearFilter,
+    /// Trace the selected request across sources.
     Trace,
+    /// Zoom the focused pane.
     Zoom,
+    /// Lock the panes to the selected line's time.
     TimeLock,
+    /// Wrap long lines.
     Wrap,
+    /// Show raw lines as logged.
     RawView,
+    /// Run the focused pane's command again, once it has exited.
     Restart,
+    /// Load the hour before the focused pane's first line from its file.
     Earlier,
+    /// Open the charts (again: focus them, then close them).
     Charts,
+    /// Charts: a longer window (1m 5m 15m 1h all).
     NextWindow,
+    /// Charts: a shorter window.
     PrevWindow,
+    /// Charts: next breakdown (codes, routes, upstreams, hosts, nodes, clients, …).
     Breakdown,
+    /// Charts: count all gateways, or one pane after another.
     Scope,
+    /// Charts: set the baseline at the selected column (again: the default).
     Baseline,
+    /// Diagnose the selected record (or the latency alert), or the charts' row.
     Diagnose,
+    /// Replay the selected request: edit it, send it, compare with the log.
     Replay,
+    /// Replay every request the filter shows (asks first).
     ReplayFiltered,
+    /// Show this help.
     Help,
+    /// Send the request (asks first for unsafe methods and other hosts).
     Send,
+    /// Send it straight to the record's upstream, skipping the gateway (asks first).
     SendUpstream,
+    /// Send it through the gateway and to the upstream, side by side (asks first).
     SendBoth,
+    /// Copy the request as a curl command (OSC 52 clipboard) and show it.
     CopyCurl,
+    /// Edit the request (Esc stops editing).
     EditRequest,
+    /// The previous request sent this session.
     HistoryPrev,
+    /// The next request sent this session.
     HistoryNext,
+    /// Yes, send it (any other key cancels).
     Confirm,
+    /// Inspect the JWTs in the selected request's lines (signature, expiry at its time).
     Token,
+    /// Check with a secret (typed masked).
     TokenSecret,
+    /// Check with a key file, a JWK Set file or URL, or `discover`.
     TokenKey,
+    /// Paste or type a token to inspect.
     TokenEdit,
 }
 

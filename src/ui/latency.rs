@@ -32,7 +32,7 @@ impl App {
     /// The latency finding for the alert that holds (or held last); `Err` says why there is none.
     pub(crate) fn diagnose_latency(&self) -> Result<DiagnosisView, String> {
         let (rule, since) = self.latency_alert().ok_or("no latency alert has held")?;
-        let panes = super::charts::scope_panes(self, super::charts::Scope::Gateways);
+        let panes = super::charts::scope_panes(&self.panes, super::charts::Scope::Gateways);
         let mut routes: BTreeMap<String, Bucket> = BTreeMap::new();
         let mut upstreams: BTreeMap<String, Bucket> = BTreeMap::new();
         let mut phases: BTreeMap<String, Phases> = BTreeMap::new();
@@ -89,12 +89,12 @@ impl App {
             .collect();
         let timed =
             Timed { upstreams: &upstream_rows, routes: &route_rows, phases: &phases, all: &all, upstream: &upstream };
-        let at = super::charts::log_clock(self, since);
+        let at = super::charts::log_clock(&self.panes, since);
         let title = format!("latency since {at} ({rule})");
         let found = latency_findings(&timed, None);
         let mut record: Vec<String> = found.iter().map(|f| format!("Latency: {}", f.text)).collect();
         if record.is_empty() {
-            let p99 = all.quantile(0.99).map_or("-".into(), crate::output::duration_text);
+            let p99 = all.quantile(0.99).map_or("-".into(), crate::numbers::duration_text);
             record.push(format!(
                 "Latency: p99 {p99} since {at}, with no upstream or route far slower than the others: look at the \
                  slowest routes in the charts (c, b)"

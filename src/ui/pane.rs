@@ -398,7 +398,7 @@ impl Pane {
         &mut self,
         data: &[u8],
         label: Option<&Arc<str>>,
-        opts: &crate::report::ScanOptions,
+        opts: &crate::input::ScanOptions,
         filter: Option<&Filter>,
     ) -> u32 {
         if data.is_empty() {
@@ -409,7 +409,7 @@ impl Pane {
             self.label_names = short_labels(self.lines.labels());
         }
         if self.parser.is_none() {
-            self.parser = Some(crate::report::source::choose_parser(data, opts));
+            self.parser = Some(crate::input::choose_parser(data, opts));
         }
         let parser = self.parser.as_ref().expect("chosen above");
         let joined;
@@ -515,6 +515,21 @@ impl Pane {
     }
 }
 
+/// A pane's pace for its title: requests per second by the log's clock over its last minute, and how long no line
+/// has arrived when it has been quiet a while (`2.0k/s`, `2.0k/s · quiet 45s`).
+pub fn pane_rate(p: &Pane, now: std::time::Instant) -> String {
+    let rate = match p.stats.log_rate(now) {
+        Some(r) => super::display::rate_text(r),
+        None => super::display::rate_text(p.rate.per_second(now)),
+    };
+    match p.rate.quiet_for(now) {
+        Some(q) if q >= std::time::Duration::from_secs(10) => {
+            format!("{rate} · quiet {}", crate::numbers::span_text(q.as_secs() as i64))
+        }
+        _ => rate,
+    }
+}
+
 /// Labels as shown: paths lose the directories they all share (`/var/log/gw1/access.log` and
 /// `/var/log/gw2/access.log` show as `gw1/access.log` and `gw2/access.log`); hosts stay as they are.
 fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
@@ -526,7 +541,7 @@ fn short_labels(labels: &[Arc<str>]) -> Vec<String> {
         // back to the end of a directory both share
         common = first.as_bytes()[..same].iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1).min(dir(l));
     }
-    labels.iter().map(|l| crate::ui::draw::display_text(&l.as_bytes()[common..])).collect()
+    labels.iter().map(|l| super::display::display_text(&l.as_bytes()[common..])).collect()
 }
 
 /// Check lines against the filter, from where the last call stopped, at most `budget` of them; `name` is the
@@ -603,7 +618,7 @@ mod tests {
         let mut p = Pane::new("a.log".into(), "a.log".into(), None, &[]);
         p.lines.refuse_file();
         let data: Vec<u8> = (0..20_000).flat_map(|i| format!("line {i} of the history\n").into_bytes()).collect();
-        let opts = crate::report::ScanOptions::default();
+        let opts = crate::input::ScanOptions::default();
         assert_eq!(p.ingest(&data, None, &opts, None), 20_000);
         assert!(p.note.as_deref().is_some_and(|n| n.contains("history kept in memory")), "{:?}", p.note);
         assert_eq!(p.lines.line(19_999), b"line 19999 of the history");

@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::draw::display_text;
+use super::display::display_text;
 use super::keymap::{Action, Keymap};
 use super::replay::{Aim, BatchReplay, ReplayView, Sending, SingleReplay};
 use super::theme::Theme;

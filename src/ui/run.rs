@@ -1,6 +1,6 @@
 //! The console's loop: one `tokio::select!` over terminal events, source batches, signals and a frame timer.
-//! It redraws only when something changed: at once (within [`FRAME`]) after a key, a click or a resize, and at
-//! most every [`LIVE_FRAME`] when only new lines arrived, so a burst of lines costs a few frames and a followed
+//! It redraws only when something changed: at once (within `FRAME`) after a key, a click or a resize, and at
+//! most every `LIVE_FRAME` when only new lines arrived, so a burst of lines costs a few frames and a followed
 //! log crosses a slow link at a few frames a second.
 
 use std::io::IsTerminal;
@@ -18,11 +18,11 @@ use tokio::sync::mpsc;
 use super::app::{App, Msg};
 use super::keymap::Keymap;
 use super::theme::{ColorDepth, Theme};
-use crate::cli::ConsoleArgs;
+use crate::open::{SourceKind, named_sources, spawn_sources};
 use crate::source::SourceMsg;
 use crate::source::command::CommandOptions;
 use crate::source::file::FollowOptions;
-use crate::tail::{SourceKind, named_sources, spawn_sources};
+use crate::ui::args::ConsoleArgs;
 
 /// Shortest time between two frames (~60 fps at most), after a key, a click or a resize.
 const FRAME: Duration = Duration::from_millis(16);
@@ -39,7 +39,7 @@ pub struct Setup {
     /// Colours.
     pub theme: Theme,
     /// Reading options.
-    pub opts: crate::report::ScanOptions,
+    pub opts: crate::input::ScanOptions,
     /// How files are followed.
     pub follow: FollowOptions,
     /// How commands are run.
@@ -66,13 +66,13 @@ pub fn short_name(source: &str) -> String {
 
 /// Theme and keymap from the config file and `--theme`.
 pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
-    let opts = crate::commands::scan_options(&args.input)?;
+    let opts = crate::open::scan_options(&args.input)?;
     let config = crate::config::Config::load(args.input.config.as_deref())?;
     let keymap = Keymap::with_overrides(&config.keys).context("in the [keys] table of the config file")?;
     let name = args.theme.clone().or(config.theme.clone()).unwrap_or_else(|| "dark".into());
     let config_dir = crate::config::config_dir();
     let theme = Theme::load(&name, config_dir.as_deref(), ColorDepth::detect())?;
-    let (follow, commands) = crate::tail::follow_options(&args.live, args.tail, &opts);
+    let (follow, commands) = crate::open::follow_options(&args.live, args.tail, &opts);
     let replay = crate::replay::settings::Settings::new(&config.replay, args.replay_base.as_deref(), &[], false)?;
     // a [token] key that cannot be read is said in the pane, not a reason to refuse the console
     let token = match crate::token::from_config(&config.token) {
@@ -88,7 +88,7 @@ pub fn setup(args: &ConsoleArgs) -> anyhow::Result<Setup> {
 
 /// `gatewatch [SOURCE...]`: open the console.
 pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
-    use crate::commands::{usage, usage_msg};
+    use crate::exit::{usage, usage_msg};
     let mut setup = setup(&args).map_err(usage)?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
     let sources = named_sources(&args.input, &args.sources, &args.live.cmd, lines).map_err(usage)?;
@@ -104,7 +104,7 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
 
 /// The rotated files to read before a file source, oldest first: all of them with `--with-rotated`, those the
 /// window needs with `--since`, else none.
-fn rotated_before(kind: &SourceKind, all: bool, opts: &crate::report::ScanOptions) -> Vec<std::path::PathBuf> {
+fn rotated_before(kind: &SourceKind, all: bool, opts: &crate::input::ScanOptions) -> Vec<std::path::PathBuf> {
     let SourceKind::File(path) = kind else { return Vec::new() };
     let since = opts.window.and_then(|w| w.since_us);
     if !all && since.is_none() {
@@ -112,7 +112,7 @@ fn rotated_before(kind: &SourceKind, all: bool, opts: &crate::report::ScanOption
     }
     let mut files = crate::rotation::set(path);
     if let Some(since) = since {
-        files = crate::rotation::needed_since(&files, since, |f| crate::report::source::first_time(f, opts));
+        files = crate::rotation::needed_since(&files, since, |f| crate::input::first_time(f, opts));
     }
     // the followed file comes last; it is read by its follower (and its own history scan)
     files.pop();
@@ -200,10 +200,7 @@ fn history_jobs(
                 Some(parser)
             }
             // the followed file could not be planned (it is not there yet): the newest rotated file's lines choose
-            None => older
-                .last()
-                .and_then(|f| first_lines(f))
-                .map(|head| crate::report::source::choose_parser(&head, &app.opts)),
+            None => older.last().and_then(|f| first_lines(f)).map(|head| crate::input::choose_parser(&head, &app.opts)),
         };
         let (Some(parser), false) = (parser, parts.is_empty()) else { continue };
         let pane = &mut app.panes[i];
@@ -218,7 +215,7 @@ fn history_jobs(
 fn first_lines(path: &std::path::Path) -> Option<Vec<u8>> {
     use std::io::Read;
     let mut head = Vec::new();
-    crate::report::source::open(&path.to_string_lossy()).ok()?.take(256 << 10).read_to_end(&mut head).ok()?;
+    crate::input::open(&path.to_string_lossy()).ok()?.take(256 << 10).read_to_end(&mut head).ok()?;
     let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
     head.truncate(whole);
     Some(head)
@@ -411,5 +408,5 @@ async fn drive(
             _ = int.recv() => break,
         }
     }
-    Ok(crate::commands::EXIT_OK)
+    Ok(crate::exit::EXIT_OK)
 }

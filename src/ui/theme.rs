@@ -53,6 +53,7 @@ impl ColorDepth {
 /// Every style the console draws with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
+    /// The theme's name (`dark`, `light`, `high-contrast`, or a file's).
     pub name: String,
     /// Pane text and background.
     pub base: Style,
@@ -60,6 +61,7 @@ pub struct Theme {
     pub dim: Style,
     /// Pane titles.
     pub title: Style,
+    /// Pane borders.
     pub border: Style,
     /// The focused pane's border.
     pub border_focus: Style,
@@ -71,13 +73,19 @@ pub struct Theme {
     pub id: Style,
     /// Regex search matches.
     pub search: Style,
+    /// Status 2xx.
     pub status_2xx: Style,
+    /// Status 3xx.
     pub status_3xx: Style,
+    /// Status 4xx.
     pub status_4xx: Style,
+    /// Status 5xx.
     pub status_5xx: Style,
     /// Status 0 (none), 1xx and anything out of range.
     pub status_other: Style,
+    /// Error (and worse) level words.
     pub level_error: Style,
+    /// Warning level words.
     pub level_warn: Style,
     /// Status bar background and text.
     pub bar: Style,

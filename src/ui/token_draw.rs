@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::draw::display_text;
+use super::display::display_text;
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use super::token::{Asking, TokenView, key_label};

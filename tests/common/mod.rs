@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use gatewatch::generate::GenConfig;
+use gatewatch::input::ScanOptions;
 use gatewatch::record::Role;
-use gatewatch::report::ScanOptions;
 use gatewatch::source::{Batch, SourceMsg};
 use gatewatch::ui::app::{App, Msg};
 use gatewatch::ui::keymap::Keymap;

@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
 use crate::cli::ReplayArgs;
 use crate::config::Config;
+use crate::exit::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
 use crate::filter::Filter;
 use crate::output::{json_string, paint};
 use crate::replay::batch::{self, BatchOptions, Logged, Summary, Verdict};
@@ -106,8 +106,8 @@ fn plan(args: &ReplayArgs, settings: &Settings, body: Option<Vec<u8>>) -> anyhow
             return Err(usage_msg("no target: give --base URL (or base_url in the config's [replay] table)"));
         }
     };
-    let opts = crate::commands::scan_options(&args.input).map_err(usage)?;
-    let sources = crate::commands::sources(&args.input, &args.sources);
+    let opts = crate::open::scan_options(&args.input).map_err(usage)?;
+    let sources = crate::open::sources(&args.input, &args.sources);
     if sources.is_empty() {
         return Err(usage_msg(
             "no log files given (try `gatewatch replay access.log --base http://127.0.0.1:8080 --id …`)",

@@ -7,7 +7,9 @@ use std::io::{self, BufRead, BufReader, Read};
 /// A compression a log file may be in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// gzip (`.gz`).
     Gzip,
+    /// Zstandard (`.zst`).
     Zstd,
 }
 

@@ -4,11 +4,11 @@ use std::io::{Read, Write};
 
 use anyhow::Context;
 
-use super::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
 use crate::cli::TokenArgs;
 use crate::config::Config;
+use crate::exit::{EXIT_OK, EXIT_SOURCE_ERROR, usage, usage_msg};
+use crate::input::ScanOptions;
 use crate::output::paint;
-use crate::report::ScanOptions;
 use crate::text::escape_control;
 use crate::token::find::{Found, find};
 use crate::token::inspect::Expect;
@@ -50,7 +50,7 @@ fn key_spec(args: &TokenArgs, config: Option<KeySpec>) -> anyhow::Result<Option<
 /// Each token in the input, with the time of the log record it was found in (when the text is log lines).
 fn tokens_in(text: &str) -> Vec<(Found, Option<jiff::Timestamp>)> {
     // a log line gives the request's own time: detect the format on the input itself
-    let parser = crate::report::source::choose_parser(text.as_bytes(), &ScanOptions::default());
+    let parser = crate::input::choose_parser(text.as_bytes(), &ScanOptions::default());
     let mut out = Vec::new();
     for line in text.lines() {
         let found = find(line);

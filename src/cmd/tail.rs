@@ -2,95 +2,24 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::sync::mpsc;
 
 use crate::cli::TailArgs;
+use crate::exit::{EXIT_OK, usage, usage_msg};
 use crate::filter::Filter;
 use crate::format::Parser;
+use crate::input::{ScanOptions, choose_parser};
+use crate::open::{SourceKind, follow_options, named_sources, spawn_sources};
 use crate::output::paint;
-use crate::report::ScanOptions;
-use crate::report::source::choose_parser;
-use crate::source::command::{CommandOptions, CommandSpec, follow_command};
-use crate::source::file::{FollowOptions, StartAt, follow_file, follow_glob};
-use crate::source::ssh::SshUrl;
-use crate::source::stream::follow_stdin;
+use crate::source::command::CommandOptions;
+use crate::source::file::FollowOptions;
 use crate::source::{Batch, SourceId, SourceMsg};
 
 /// Batches in flight from all sources together: when the printer falls behind, sources read less.
 const CHANNEL: usize = 64;
-
-/// One source named on the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    /// A file, followed through rotation.
-    File(PathBuf),
-    /// A glob of files, new matches picked up.
-    Glob(String),
-    /// Standard input.
-    Stdin,
-    /// A compressed file (a rotated `access.log.2.gz`): read decompressed, once; it does not grow.
-    Compressed(PathBuf),
-    /// The output of one command, or of several feeding one source, each labelling its lines (one `ssh` per host
-    /// of a multi-host URL).
-    Commands(Vec<CommandSpec>),
-}
-
-/// Classify a source argument: `-`, `ssh://…`, a glob, or a file.
-pub fn classify(arg: &str, lines: Option<usize>) -> anyhow::Result<SourceKind> {
-    Ok(if arg == "-" {
-        SourceKind::Stdin
-    } else if SshUrl::is_ssh(arg) {
-        SourceKind::Commands(SshUrl::parse(arg)?.commands(lines))
-    } else if arg.contains(['*', '?', '[']) {
-        SourceKind::Glob(arg.to_string())
-    } else if crate::compressed::is_compressed(Path::new(arg)) {
-        SourceKind::Compressed(PathBuf::from(arg))
-    } else {
-        SourceKind::File(PathBuf::from(arg))
-    })
-}
-
-/// How to follow files and run commands, from the command line (`tail` = lines of each file to start with).
-pub fn follow_options(
-    live: &crate::cli::LiveArgs,
-    tail: usize,
-    opts: &crate::report::ScanOptions,
-) -> (FollowOptions, CommandOptions) {
-    let follow = FollowOptions {
-        start: if live.from_start { StartAt::Beginning } else { StartAt::LastLines(tail) },
-        // `--since`: files start at the window, wherever that is
-        start_finder: crate::report::source::window_start(opts),
-        poll_interval: std::time::Duration::from_millis(live.poll_ms.max(10)),
-        ..FollowOptions::default()
-    };
-    (follow, CommandOptions { restart: live.restart, ..CommandOptions::default() })
-}
-
-/// Every source named on the command line: `--gateway` and `--upstream` files (with that role), the other
-/// sources, then `--cmd` commands; `lines` is how many lines of each file to start with (`None`: all).
-pub fn named_sources(
-    input: &crate::cli::InputArgs,
-    sources: &[String],
-    cmds: &[String],
-    lines: Option<usize>,
-) -> anyhow::Result<Vec<(String, SourceKind, Option<crate::record::Role>)>> {
-    use crate::record::Role;
-    let mut out = Vec::new();
-    let named = (input.gateway.iter().map(|s| (s, Some(Role::Gateway))))
-        .chain(input.upstream.iter().map(|s| (s, Some(Role::Upstream))))
-        .chain(sources.iter().map(|s| (s, None)));
-    for (arg, role) in named {
-        out.push((arg.clone(), classify(arg, lines)?, role));
-    }
-    for cmd in cmds {
-        out.push((cmd.clone(), SourceKind::Commands(vec![CommandSpec::shell(cmd)]), None));
-    }
-    Ok(out)
-}
 
 /// One line of `tail --json`.
 #[derive(serde::Serialize)]
@@ -266,8 +195,7 @@ impl Printer {
 
 /// Run `gatewatch tail`.
 pub fn run(args: TailArgs) -> anyhow::Result<i32> {
-    use crate::commands::{usage, usage_msg};
-    let opts = crate::commands::scan_options(&args.input).map_err(usage)?;
+    let opts = crate::open::scan_options(&args.input).map_err(usage)?;
     let filter =
         Filter::parse(args.filter.as_deref().unwrap_or("")).map_err(|e| usage(e.context("invalid --filter")))?;
     let lines = if args.live.from_start { None } else { Some(args.tail) };
@@ -303,49 +231,6 @@ pub fn run(args: TailArgs) -> anyhow::Result<i32> {
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(follow_all(sources, follow, command_opts, printer))
-}
-
-/// Start following each source (on the current tokio runtime); source `i` sends with id `i`.
-///
-/// With `rerun`, a command that ends waits to be run again instead of ending its source: the result holds, for
-/// each command source, what to notify to run its ended commands again (see [`CommandOptions::rerun`]).
-pub fn spawn_sources(
-    sources: Vec<SourceKind>,
-    follow: &FollowOptions,
-    command_opts: &CommandOptions,
-    rerun: bool,
-    tx: mpsc::Sender<SourceMsg>,
-) -> Vec<Option<Arc<tokio::sync::Notify>>> {
-    let mut reruns = Vec::with_capacity(sources.len());
-    for (id, kind) in sources.into_iter().enumerate() {
-        let commands = match kind {
-            SourceKind::File(p) => {
-                tokio::spawn(follow_file(id, p, follow.clone(), tx.clone()));
-                Vec::new()
-            }
-            SourceKind::Glob(g) => {
-                tokio::spawn(follow_glob(id, g, follow.clone(), tx.clone()));
-                Vec::new()
-            }
-            SourceKind::Stdin => {
-                tokio::spawn(follow_stdin(id, follow.max_batch_bytes, tx.clone()));
-                Vec::new()
-            }
-            SourceKind::Compressed(p) => {
-                tokio::spawn(crate::source::stream::read_compressed(id, p, follow.max_batch_bytes, tx.clone()));
-                Vec::new()
-            }
-            SourceKind::Commands(cs) => cs,
-        };
-        let notify = (rerun && !commands.is_empty()).then(|| Arc::new(tokio::sync::Notify::new()));
-        let opts = CommandOptions { rerun: notify.clone(), ..command_opts.clone() };
-        for c in commands {
-            // every command of the source sends as the source, each with its own label
-            tokio::spawn(follow_command(id, c, opts.clone(), tx.clone()));
-        }
-        reruns.push(notify);
-    }
-    reruns
 }
 
 async fn follow_all(
@@ -385,5 +270,5 @@ async fn follow_all(
         }
     }
     let _ = printer.out.flush();
-    Ok(crate::commands::EXIT_OK)
+    Ok(EXIT_OK)
 }
