@@ -81,8 +81,8 @@ pub struct ReportArgs {
     /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
     #[arg(long)]
     pub with_rotated: bool,
-    /// `low` (the default): nice 10 in the idle CPU class, I/O best-effort 7, the page cache spared, fewer threads
-    /// while the host is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
+    /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]
@@ -109,8 +109,8 @@ pub struct TraceArgs {
     /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
     #[arg(long)]
     pub with_rotated: bool,
-    /// `low` (the default): nice 10 in the idle CPU class, I/O best-effort 7, the page cache spared, fewer threads
-    /// while the host is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    /// `low` (the default): nice 10, I/O best-effort 7, the page cache spared, fewer threads while the host is
+    /// loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]

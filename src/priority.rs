@@ -1,8 +1,8 @@
 //! Bulk work — `report`, `trace` — yields to the host it runs on, which during an incident is the one in trouble:
-//! it runs at low CPU and I/O priority (nice 10 in the idle CPU class, I/O class best-effort 7), reads files with
-//! `posix_fadvise` sequential and drops what it read from the page cache as it goes (the gateway's cache stays the
-//! gateway's), and uses fewer threads while the load average is above the core count. `--priority normal` turns
-//! all that off. Live following and the console stay at normal priority; the console's history indexing does not.
+//! it runs at low CPU and I/O priority (nice 10, I/O class best-effort 7), reads files with `posix_fadvise`
+//! sequential and drops what it read from the page cache as it goes (the gateway's cache stays the gateway's), and
+//! uses fewer threads while the load average is above the core count. `--priority normal` turns all that off.
+//! Live following and the console stay at normal priority; the console's history indexing is bulk work.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,12 +42,6 @@ pub fn lower_this_thread() -> Vec<String> {
     unsafe {
         if libc::setpriority(libc::PRIO_PROCESS, 0, NICE) != 0 {
             problems.push(format!("cannot lower the CPU priority: {}", std::io::Error::last_os_error()));
-        }
-        // the idle class: any other thread that wakes up takes the core at once, instead of waiting for the end
-        // of a time slice (a low nice value alone still costs the gateway milliseconds at its p99)
-        let param = libc::sched_param { sched_priority: 0 };
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            problems.push(format!("cannot use the idle CPU class: {}", std::io::Error::last_os_error()));
         }
         let value = (IOPRIO_CLASS_BE << 13) | IOPRIO_LEVEL;
         // IOPRIO_WHO_PROCESS = 1, who = 0: the calling thread
