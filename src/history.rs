@@ -462,6 +462,24 @@ mod tests {
     }
 
     #[test]
+    fn a_file_rotated_away_while_indexed_is_read_whole_from_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let content = log(20_000);
+        std::fs::write(&path, &content).unwrap();
+        let parser = parser_for(&content);
+        let span = Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64 };
+        // logrotate renames it and the gateway starts a new one under the name
+        std::fs::rename(&path, dir.path().join("access.log.1")).unwrap();
+        std::fs::write(&path, b"a new file\n").unwrap();
+        let (store, error) = index(span, &parser, 2, |_| {});
+        assert_eq!(error, None);
+        let want = one_by_one(&content, &parser);
+        assert_eq!(store.len(), want.len());
+        assert_eq!(store.line(store.len() - 1), want.line(want.len() - 1));
+    }
+
+    #[test]
     fn only_a_long_history_is_planned_and_the_follower_starts_where_it_ends() {
         let dir = tempfile::tempdir().unwrap();
         let (big, small) = (dir.path().join("big.log"), dir.path().join("small.log"));
