@@ -4,8 +4,10 @@
 //! before that, from where the history starts (`--from-start`, `--since`, the last N lines), are read here with
 //! the same parallel block scan as `report`: workers parse blocks on every core and work out what the store keeps
 //! of each line ([`Fields`]), and one thread puts the blocks back in order and pushes them into a store of their
-//! own. The console puts that store in front of the lines that arrived meanwhile when it is done; until then,
-//! [`Update`]s carry the progress and each block's chart points, so the charts fill in as the scan goes.
+//! own; a plain file's lines stay in it (the store keeps where each chunk of them is, and a hash to check it by),
+//! a compressed file's are copied. The console puts that store in front of the lines that arrived meanwhile when
+//! it is done; until then, [`Update`]s carry the progress and each block's chart points, so the charts fill in as
+//! the scan goes.
 //!
 //! The work is bulk work: its threads run at low CPU and I/O priority, and reads spare the page cache (see
 //! [`crate::priority`]).
@@ -32,6 +34,8 @@ pub struct Span {
     pub start: u64,
     /// Where the console's follower starts (a line start): the history ends there.
     pub end: u64,
+    /// Where the file was opened, to find its rotated copies by if it is truncated while the console runs.
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// What the scan has done so far.
@@ -53,25 +57,46 @@ const UPDATE_EVERY: Duration = Duration::from_millis(150);
 /// One block's lines, worked out by a worker.
 struct Indexed {
     seq: u64,
+    /// Where the block starts in its part.
+    offset: u64,
+    /// The block's bytes, when its lines are copied into the store (not when they stay in their file).
     text: Vec<u8>,
-    /// Per line: its end in `text` (exclusive, without the newline and after [`crate::format::trim_line`]), its
-    /// start, and its fields.
-    lines: Vec<(u32, u32, Fields)>,
+    lines: Vec<IndexedLine>,
+    /// When the lines stay in their file: the block cut into the store's chunks, each (start, end, hash of its
+    /// bytes, end of its lines in `lines`).
+    chunks: Vec<(u32, u32, u64, u32)>,
     points: Vec<Point>,
     untimed: [u64; 6],
 }
 
+/// One line of a block.
+struct IndexedLine {
+    /// Where it starts in the block.
+    raw: u32,
+    /// Its text (without the newline and after [`crate::format::trim_line`]): `start..end` of the block.
+    start: u32,
+    end: u32,
+    fields: Fields,
+}
+
 struct Worker<'a> {
     parser: &'a Parser,
+    /// Whether the lines stay in their file (the block is cut into chunks and hashed) or are copied.
+    in_file: bool,
     out: mpsc::Sender<Indexed>,
 }
 
 impl BlockSink for Worker<'_> {
     fn block(&mut self, seq: u64, data: &[u8]) {
+        self.block_at(seq, 0, data)
+    }
+
+    fn block_at(&mut self, seq: u64, offset: u64, data: &[u8]) {
         let mut lines = Vec::with_capacity(data.len() / 128);
         let mut points = Vec::with_capacity(data.len() / 128);
         let mut untimed = [0; 6];
         crate::scan::for_each_line(data, |_, line| {
+            let raw = (line.as_ptr() as usize - data.as_ptr() as usize) as u32;
             let line = crate::format::trim_line(line);
             let start = line.as_ptr() as usize - data.as_ptr() as usize;
             let rec = self.parser.parse(line);
@@ -90,12 +115,40 @@ impl BlockSink for Worker<'_> {
                     }
                 }
             }
-            lines.push(((start + line.len()) as u32, start as u32, Fields::of(rec.as_ref())));
+            let (start, end) = (start as u32, (start + line.len()) as u32);
+            lines.push(IndexedLine { raw, start, end, fields: Fields::of(rec.as_ref()) });
         });
-        let _ = self.out.send(Indexed { seq, text: data.to_vec(), lines, points, untimed });
+        let (text, chunks) = match self.in_file {
+            true => (Vec::new(), chunks(data, &lines)),
+            false => (data.to_vec(), Vec::new()),
+        };
+        let _ = self.out.send(Indexed { seq, offset, text, lines, chunks, points, untimed });
     }
 
     fn merge(&mut self, _other: Self) {}
+}
+
+/// `data`'s `lines` in chunks of whole lines no longer than the store's (a longer line is a chunk of its own), and
+/// their hashes.
+fn chunks(data: &[u8], lines: &[IndexedLine]) -> Vec<(u32, u32, u64, u32)> {
+    let mut out = Vec::with_capacity(data.len() / crate::store::CHUNK_BYTES + 1);
+    let mut from = 0;
+    let mut first = 0;
+    let mut close = |from: usize, to: usize, end: usize| out.push((from as u32, to as u32, 0, end as u32));
+    for (i, l) in lines.iter().enumerate() {
+        let end = lines.get(i + 1).map_or(data.len(), |n| n.raw as usize);
+        if i > first && end - from > crate::store::CHUNK_BYTES {
+            close(from, l.raw as usize, i);
+            (from, first) = (l.raw as usize, i);
+        }
+    }
+    if !lines.is_empty() {
+        close(from, data.len(), lines.len());
+    }
+    for c in &mut out {
+        c.2 = crate::store::chunk_hash(&data[c.0 as usize..c.1 as usize]);
+    }
+    out
 }
 
 /// One input of a history: whole lines read from `input` (a span of the live file, a rotated file decompressed),
@@ -107,16 +160,20 @@ pub struct Part {
     pub bytes: u64,
     /// The label its lines get.
     pub label: Option<std::sync::Arc<str>>,
+    /// When its lines are a plain file's bytes from an offset on: the file and that offset. The store keeps
+    /// them there rather than copying them.
+    pub in_file: Option<(std::sync::Arc<crate::store::Backing>, u64)>,
 }
 
 impl Span {
     /// The span as a part of a history, read sequentially, sparing the page cache.
     pub fn part(self, label: Option<std::sync::Arc<str>>) -> std::io::Result<Part> {
         let bytes = self.end.saturating_sub(self.start);
+        let backing = crate::store::Backing::new(self.file.try_clone()?, self.path);
         let mut file = self.file;
         file.seek(SeekFrom::Start(self.start))?;
         let input = crate::priority::Sequential::new(file).sparing().take(bytes);
-        Ok(Part { input: Box::new(input), bytes, label })
+        Ok(Part { input: Box::new(input), bytes, label, in_file: Some((backing, self.start)) })
     }
 }
 
@@ -165,11 +222,15 @@ pub fn index_parts(
         let input = Counted { inner: part.input, read: read.clone() };
         let (tx, rx) = mpsc::channel::<Indexed>();
         let progress = Progress { read: &read, total };
+        let in_file = part.in_file;
         error = std::thread::scope(|s| {
             let store = &mut store;
             let update = &mut update;
-            let collector = s.spawn(move || collect(rx, store, progress, update));
-            let scanned = crate::scan::scan(input, Vec::new(), threads, || Worker { parser, out: tx.clone() });
+            let to = Collected { store, in_file: in_file.as_ref() };
+            let collector = s.spawn(move || collect(rx, to, progress, update));
+            let in_file = in_file.is_some();
+            let worker = || Worker { parser, in_file, out: tx.clone() };
+            let scanned = crate::scan::scan(input, Vec::new(), threads, worker);
             // the collector ends when the last sender goes: this one, and the merged workers' that `scan` returns
             let error = scanned.err().map(|e| e.to_string());
             drop(tx);
@@ -191,10 +252,34 @@ struct Progress<'a> {
     total: u64,
 }
 
-/// Put the workers' blocks back in order into `store`.
+/// Where a part's lines go: the store, and the file they stay in (and where the part starts in it), if they do.
+struct Collected<'a> {
+    store: &'a mut LineStore,
+    in_file: Option<&'a (std::sync::Arc<crate::store::Backing>, u64)>,
+}
+
+impl Collected<'_> {
+    /// Push block `b`'s lines; a store full (2^32 chunks) takes no more: the rest of the history is left out.
+    fn push(&mut self, b: &Indexed) {
+        let Some((backing, base)) = self.in_file else {
+            for l in &b.lines {
+                let _ = self.store.push_fields(&b.text[l.start as usize..l.end as usize], &l.fields);
+            }
+            return;
+        };
+        let mut first = 0;
+        for &(from, to, hash, end) in &b.chunks {
+            let lines = b.lines[first..end as usize].iter().map(|l| (l.raw - from, l.end - l.start, l.fields));
+            let _ = self.store.push_log_chunk(backing, (base + b.offset + from as u64, to - from, hash), lines);
+            first = end as usize;
+        }
+    }
+}
+
+/// Put the workers' blocks back in order into the store.
 fn collect(
     rx: mpsc::Receiver<Indexed>,
-    store: &mut LineStore,
+    mut to: Collected<'_>,
     progress: Progress<'_>,
     update: &mut impl FnMut(Update),
 ) {
@@ -211,10 +296,7 @@ fn collect(
         waiting.insert(block.seq, block);
         while let Some(b) = waiting.remove(&next) {
             next += 1;
-            for &(end, start, ref f) in &b.lines {
-                // a store full (2^32 chunks) takes no more; the rest of the history is left out
-                let _ = store.push_fields(&b.text[start as usize..end as usize], f);
-            }
+            to.push(&b);
             pending.points.extend_from_slice(&b.points);
             for (a, n) in pending.untimed.iter_mut().zip(b.untimed) {
                 *a += n;
@@ -254,10 +336,10 @@ pub const PREVIEW_LINES: usize = 2_000;
 /// and that is more than [`MIN_SPAN`] before the last [`PREVIEW_LINES`] lines: those the follower reads, the rest
 /// is the span.
 /// With `always`, however short the span (even empty): the rotated files before it are indexed with it.
-fn plan(file: File, len: u64, start: u64, always: bool) -> Option<Span> {
+fn plan(file: File, path: &std::path::Path, len: u64, start: u64, always: bool) -> Option<Span> {
     let end = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?.max(start);
     let min = if always { 0 } else { MIN_SPAN };
-    (end >= start.saturating_add(min)).then_some(Span { file, start, end })
+    (end >= start.saturating_add(min)).then(|| Span { file, start, end, path: Some(path.to_path_buf()) })
 }
 
 /// For each of a console's sources (`Some(path)` for a plain file), the history to index apart and the parser to
@@ -277,7 +359,7 @@ pub fn plan_all(
             let file = File::open(path).ok()?;
             let meta = file.metadata().ok().filter(|m| m.is_file())?;
             let start = start_offset(&file, meta.len(), path, follow.start, follow.start_finder.as_ref()).ok()?;
-            let span = plan(file, meta.len(), start, always)?;
+            let span = plan(file, path, meta.len(), start, always)?;
             // the lines the follower reads first: what the pane chooses its parser from
             let mut first = vec![0; (meta.len() - span.end).min(follow.max_batch_bytes as u64) as usize];
             let n = span.file.read_at(&mut first, span.end).ok()?;
@@ -335,9 +417,14 @@ pub fn rotated_parts(
         let name = f.display().to_string();
         let label = Some(std::sync::Arc::from(name.as_str()));
         let bytes = std::fs::metadata(f).map_or(0, |m| m.len());
-        if let (0, Some(since), false) = (i, since, crate::source::compressed::is_compressed(f))
-            && let Some(span) = window_span(f, since, opts)
-        {
+        let compressed = crate::source::compressed::is_compressed(f);
+        // a plain file's lines stay in it; the first needed starts at the window
+        let span = match (i, since) {
+            _ if compressed => None,
+            (0, Some(since)) => window_span(f, since, opts),
+            _ => whole_span(f),
+        };
+        if let Some(span) = span {
             match span.part(label) {
                 Ok(part) => parts.push(part),
                 Err(e) => problems.push(format!("cannot read {name}: {e}")),
@@ -345,7 +432,7 @@ pub fn rotated_parts(
             continue;
         }
         match crate::input::open(&name) {
-            Ok(input) => parts.push(Part { input, bytes, label }),
+            Ok(input) => parts.push(Part { input, bytes, label, in_file: None }),
             Err(e) => problems.push(format!("{e:#}")),
         }
     }
@@ -361,7 +448,14 @@ fn window_span(path: &std::path::Path, since_us: i64, opts: &crate::input::ScanO
     head.truncate(memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1));
     let parser = crate::input::choose_parser(&head, opts);
     let start = crate::window::first_at(&mut file, len, &parser, since_us).ok()?;
-    Some(Span { file, start, end: len })
+    Some(Span { file, start, end: len, path: Some(path.to_path_buf()) })
+}
+
+/// The whole of a plain file.
+fn whole_span(path: &std::path::Path) -> Option<Span> {
+    let file = File::open(path).ok()?;
+    let end = file.metadata().ok()?.len();
+    Some(Span { file, start: 0, end, path: Some(path.to_path_buf()) })
 }
 
 #[cfg(test)]
@@ -425,7 +519,7 @@ mod tests {
         let start = memchr::memchr(b'\n', &content).unwrap() + 1;
         let end = content.len() - (memchr::memrchr(b'\n', &content[..content.len() - 1]).map_or(0, |p| p + 1));
         let end = content.len() - end;
-        let span = Span { file: file_with(&content), start: start as u64, end: end as u64 };
+        let span = Span { file: file_with(&content), start: start as u64, end: end as u64, path: None };
         let mut updates = Vec::new();
         let (store, error) = index(span, &parser, 3, |u| updates.push(u));
         assert_eq!(error, None);
@@ -436,6 +530,8 @@ mod tests {
             assert_eq!(store.line(i), want.line(i), "line {i}");
             assert_eq!(store.meta(i), want.meta(i), "line {i}");
         }
+        // the text stayed in the file: none of it was copied
+        assert_eq!((store.text_mem_bytes(), store.text_bytes()), (0, want.text_bytes()));
         let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser.parse(l).as_ref());
         let k = crate::ids::key("req-20000");
         assert_eq!(store.lines_with(&[k], &keys_of), want.lines_with(&[k], &keys_of));
@@ -454,7 +550,7 @@ mod tests {
         let file = file_with(&content);
         // truncated in place (copytruncate) after the span was planned
         file.set_len(content.len() as u64 / 2).unwrap();
-        let (store, error) = index(Span { file, start: 0, end: content.len() as u64 }, &parser, 2, |_| {});
+        let (store, error) = index(Span { file, start: 0, end: content.len() as u64, path: None }, &parser, 2, |_| {});
         assert_eq!(error, None);
         let kept = &content[..content.len() / 2];
         assert_eq!(store.len(), kept.iter().filter(|&&b| b == b'\n').count() + 1, "the cut line too");
@@ -468,7 +564,8 @@ mod tests {
         let content = log(20_000);
         std::fs::write(&path, &content).unwrap();
         let parser = parser_for(&content);
-        let span = Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64 };
+        let span =
+            Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.clone()) };
         // logrotate renames it and the gateway starts a new one under the name
         std::fs::rename(&path, dir.path().join("access.log.1")).unwrap();
         std::fs::write(&path, b"a new file\n").unwrap();
@@ -477,6 +574,48 @@ mod tests {
         let want = one_by_one(&content, &parser);
         assert_eq!(store.len(), want.len());
         assert_eq!(store.line(store.len() - 1), want.line(want.len() - 1));
+    }
+
+    /// A file's history indexed from `path`, and what the same bytes give read one by one.
+    fn indexed(path: &std::path::Path, content: &[u8]) -> (LineStore, LineStore) {
+        let parser = parser_for(content);
+        let span =
+            Span { file: File::open(path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.into()) };
+        let (store, error) = index(span, &parser, 2, |_| {});
+        assert_eq!(error, None);
+        (store, one_by_one(content, &parser))
+    }
+
+    #[test]
+    fn lines_left_in_a_file_truncated_in_place_are_read_from_its_rotated_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let content = log(20_000);
+        std::fs::write(&path, &content).unwrap();
+        let (store, want) = indexed(&path, &content);
+        // logrotate's copytruncate: the bytes are copied to access.log.1, the log emptied, and the gateway
+        // writes new lines where the old ones were
+        std::fs::copy(&path, dir.path().join("access.log.1")).unwrap();
+        std::fs::write(&path, &log(30_000)[1_000..]).unwrap();
+        for i in (0..want.len()).rev() {
+            assert_eq!(store.line(i), want.line(i), "line {i}");
+        }
+    }
+
+    #[test]
+    fn lines_gone_from_their_file_say_so_and_keep_their_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let content = log(20_000);
+        std::fs::write(&path, &content).unwrap();
+        let (store, want) = indexed(&path, &content);
+        // truncated and rewritten, with no copy beside it: the first lines' bytes are other lines now
+        std::fs::write(&path, &log(20_000)[5..]).unwrap();
+        assert_eq!(store.line(0), crate::store::backed::GONE);
+        assert_eq!(store.line(want.len() - 1), crate::store::backed::GONE);
+        assert_eq!(store.meta(7), want.meta(7), "times and statuses stay");
+        let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser_for(&content).parse(l).as_ref());
+        assert_eq!(store.lines_with(&[crate::ids::key("req-20")], &keys_of), Vec::<usize>::new(), "no false match");
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub trait BlockSink: Send {
     /// Process a block of whole lines (each ending in `\n`, except possibly the input's last).
     /// `seq` is the block's position in the input, for turning line indexes into line numbers.
     fn block(&mut self, seq: u64, data: &[u8]);
+    /// [`BlockSink::block`], told where the block starts in the input (the bytes a line past the length limit
+    /// lost are counted: offsets are the input's own).
+    fn block_at(&mut self, seq: u64, _offset: u64, data: &[u8]) {
+        self.block(seq, data)
+    }
     /// Fold another worker's results into this one.
     fn merge(&mut self, other: Self);
 }
@@ -117,8 +122,8 @@ where
                     let mut sink = new_sink();
                     loop {
                         let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok(Block { seq, buf, len }) = job else { break };
-                        sink.block(seq, &buf[..len]);
+                        let Ok(Block { seq, offset, buf, len }) = job else { break };
+                        sink.block_at(seq, offset, &buf[..len]);
                         let _ = free_tx.send(buf);
                     }
                     sink
@@ -141,6 +146,8 @@ where
 /// costs an allocation or a zero-fill after the first few.
 struct Block {
     seq: u64,
+    /// Where `buf` starts in the input.
+    offset: u64,
     buf: Vec<u8>,
     len: usize,
 }
@@ -174,7 +181,7 @@ fn read_blocks<R: Read>(
             progress(total);
             if eof {
                 if filled > 0 {
-                    let _ = work_tx.send(Block { seq, buf, len: filled });
+                    let _ = work_tx.send(Block { seq, offset: total - filled as u64, buf, len: filled });
                 }
                 return Ok(());
             }
@@ -191,7 +198,7 @@ fn read_blocks<R: Read>(
         };
         let cut = len == filled && buf[len - 1] != b'\n';
         carry.extend_from_slice(&buf[len..filled]);
-        if work_tx.send(Block { seq, buf, len }).is_err() {
+        if work_tx.send(Block { seq, offset: total - filled as u64, buf, len }).is_err() {
             return Ok(());
         }
         seq += 1;
@@ -308,6 +315,42 @@ mod tests {
                 assert_eq!(got[3].1, b"last");
                 assert_eq!((lines[2].0, lines[3].0), (3, 4), "line numbers after the long line are right");
             }
+        }
+    }
+
+    /// Blocks with where they start in the input.
+    #[derive(Default)]
+    struct Offsets(Vec<(u64, Vec<u8>)>);
+
+    impl BlockSink for Offsets {
+        fn block(&mut self, _: u64, _: &[u8]) {
+            unreachable!("block_at is called")
+        }
+        fn block_at(&mut self, _: u64, offset: u64, data: &[u8]) {
+            self.0.push((offset, data.to_vec()));
+        }
+        fn merge(&mut self, other: Self) {
+            self.0.extend(other.0);
+        }
+    }
+
+    #[test]
+    fn each_block_is_told_where_it_starts_in_the_input() {
+        let limit = BLOCK + BLOCK / 2;
+        let mut text = Vec::new();
+        for i in 0..100_000 {
+            text.extend_from_slice(format!("line {i} {}\n", "y".repeat(i % 70)).as_bytes());
+            if i == 50_000 {
+                // past the limit: the block holds its first bytes, the rest is skipped, and offsets stay the input's
+                text.extend(std::iter::repeat_n(b'x', limit * 3));
+                text.push(b'\n');
+            }
+        }
+        let blocks = scan_limited(&text[..], Vec::new(), 3, Offsets::default, |_| {}, limit).unwrap().0;
+        assert!(blocks.len() > 3, "{}", blocks.len());
+        for (offset, data) in &blocks {
+            let at = *offset as usize;
+            assert_eq!(&text[at..at + data.len()], &data[..], "the block at {offset}");
         }
     }
 

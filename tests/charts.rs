@@ -322,7 +322,7 @@ fn diagnosis_of_a_record_and_of_a_code_in_the_charts() {
     key(&mut app, KeyCode::Char('d'));
     let up = &app.panes[1];
     let up_line = up.selected_line().unwrap();
-    let message = up.parser.as_ref().unwrap().parse(up.lines.line(up_line)).unwrap().message.unwrap().into_owned();
+    let message = up.parser.as_ref().unwrap().parse(&up.lines.line(up_line)).unwrap().message.unwrap().into_owned();
     let d = app.diagnosis.clone().unwrap();
     assert!(
         d.record.iter().any(|l| l.starts_with("Same request: orders-api.log") && l.contains(&message)),

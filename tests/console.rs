@@ -223,12 +223,12 @@ fn search_jumps_to_matches_and_highlights_them() {
     keys(&mut app, r"/v1/account");
     key(&mut app, KeyCode::Enter);
     let first = selected(&app, 0);
-    assert!(String::from_utf8_lossy(app.panes[0].lines.line(first)).contains("/v1/account"));
+    assert!(String::from_utf8_lossy(&app.panes[0].lines.line(first)).contains("/v1/account"));
     key(&mut app, KeyCode::Char('n'));
     let second = selected(&app, 0);
-    assert!(second > first && String::from_utf8_lossy(app.panes[0].lines.line(second)).contains("/v1/account"));
+    assert!(second > first && String::from_utf8_lossy(&app.panes[0].lines.line(second)).contains("/v1/account"));
     for l in first + 1..second {
-        assert!(!String::from_utf8_lossy(app.panes[0].lines.line(l)).contains("/v1/account"), "n skips no match");
+        assert!(!String::from_utf8_lossy(&app.panes[0].lines.line(l)).contains("/v1/account"), "n skips no match");
     }
     key(&mut app, KeyCode::Esc);
     assert!(app.search.is_none(), "Esc ends the search; n steps through the request again");
@@ -380,7 +380,7 @@ fn a_filter_keeps_the_selected_line_even_through_a_prefix_that_matches_nothing()
     key(&mut app, KeyCode::Char('g'));
     // a GET line far down the pane
     let target = (2000..app.panes[0].lines.len())
-        .find(|&l| String::from_utf8_lossy(app.panes[0].lines.line(l)).contains("\"GET "))
+        .find(|&l| String::from_utf8_lossy(&app.panes[0].lines.line(l)).contains("\"GET "))
         .unwrap();
     let h = app.pane_height(0);
     app.panes[0].set_cursor(target, h);
@@ -541,7 +541,7 @@ fn a_glob_pane_over_two_files_shows_each_lines_file() {
     let p = &app.panes[0];
     assert_eq!(p.lines.len(), 24);
     for i in 0..24 {
-        let text = String::from_utf8_lossy(p.lines.line(i)).into_owned();
+        let text = String::from_utf8_lossy(&p.lines.line(i)).into_owned();
         let want = if text.contains("GET /a/") { "a.log" } else { "b.log" };
         assert_eq!(p.label_name(i), Some(want), "line {i}: {text}");
         assert_eq!(p.lines.label(i), Some(dir.path().join(want).to_str().unwrap()));
@@ -652,7 +652,7 @@ fn an_ended_command_says_so_on_its_border_and_the_restart_key_runs_it_again() {
         app.update(Msg::Source(m));
     }
     let text: Vec<String> =
-        (0..app.panes[0].lines.len()).map(|i| String::from_utf8_lossy(app.panes[0].lines.line(i)).into()).collect();
+        (0..app.panes[0].lines.len()).map(|i| String::from_utf8_lossy(&app.panes[0].lines.line(i)).into()).collect();
     assert_eq!(text, ["run 1", "run 2"], "the second run's line follows the first");
 
     // a command that restarts by itself (--restart) has nothing to offer

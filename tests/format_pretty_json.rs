@@ -82,7 +82,7 @@ fn the_console_joins_objects_split_across_batches() {
     let pane = &app.panes[0];
     assert_eq!(pane.lines.len(), 7);
     let parser = pane.parser.as_ref().unwrap();
-    let statuses: Vec<Option<u16>> = (0..7).map(|i| parser.parse(pane.lines.line(i)).unwrap().status).collect();
+    let statuses: Vec<Option<u16>> = (0..7).map(|i| parser.parse(&pane.lines.line(i)).unwrap().status).collect();
     assert_eq!(statuses, [200, 200, 429, 200, 502, 504, 204].map(Some));
     let screen = common::screen(&app);
     assert!(screen.contains("502"), "{screen}");

@@ -29,7 +29,8 @@ fn target(app: &mut App, base: &str, allow: Option<Vec<String>>) {
 fn select_status(app: &mut App, status: u16) -> usize {
     let p = &app.panes[0];
     let is_get = |l: usize| {
-        p.parser.as_ref().and_then(|x| x.parse(p.lines.line(l))).and_then(|r| r.method).as_deref() == Some("GET")
+        let text = p.lines.line(l);
+        p.parser.as_ref().and_then(|x| x.parse(&text)).and_then(|r| r.method).as_deref() == Some("GET")
     };
     let line = (0..p.lines.len()).find(|&l| p.lines.meta(l).status == status && is_get(l)).unwrap();
     let h = app.pane_height(0);
@@ -67,7 +68,7 @@ async fn e_then_ctrl_s_sends_the_logged_request_and_shows_the_response_beside_th
     let mut rx = app.take_action_results().unwrap();
     target(&mut app, &server.base(), None);
     let line = select_status(&mut app, 502);
-    let rec = app.panes[0].parser.as_ref().unwrap().parse(app.panes[0].lines.line(line)).unwrap().into_owned();
+    let rec = app.panes[0].parser.as_ref().unwrap().parse(&app.panes[0].lines.line(line)).unwrap().into_owned();
     key(&mut app, KeyCode::Char('e'));
     let shown = screen(&app);
     assert!(shown.contains(&format!("GET {}{}", server.base(), rec.path.as_deref().unwrap())), "{shown}");

@@ -1,5 +1,6 @@
-//! One source's lines, append-only: the raw text in large chunks kept on disk (see `spill.rs`), and 16
-//! bytes of parsed columns per line in memory.
+//! One source's lines, append-only: the raw text in large chunks kept on disk — in a temporary file (see
+//! `spill.rs`), or left in the log it was read from (see `backed.rs`) — and 16 bytes of parsed columns per line in
+//! memory.
 //!
 //! The raw line stays the source of truth: a view re-parses the few lines it draws. The columns hold what must be
 //! read for every line at once: the time (time lock, trace order), the request id key (correlation), the status
@@ -16,6 +17,7 @@
 
 use std::sync::Arc;
 
+use super::backed::{Backing, LineText};
 use super::spill::{Sizes, Text};
 use crate::record::{Level, Record};
 
@@ -360,6 +362,32 @@ impl LineStore {
         }
         let (ci, off) = self.text.push(line);
         self.text_bytes += line.len() as u64;
+        self.push_at(ci, off, f);
+        Ok(())
+    }
+
+    /// Append the lines of a chunk of a log that stays there: bytes `off..off + len` of `backing` (whole lines,
+    /// with their newlines), whose [`crate::store::chunk_hash`] is `hash`; per line, its start in the chunk, its
+    /// length once trimmed (without newline) and its [`Fields`].
+    pub fn push_log_chunk(
+        &mut self,
+        backing: &Arc<Backing>,
+        (off, len, hash): (u64, u32, u64),
+        lines: impl IntoIterator<Item = (u32, u32, Fields)>,
+    ) -> Result<(), Full> {
+        if self.text.chunks() > u32::MAX as usize {
+            return Err(Full);
+        }
+        let ci = self.text.push_log(backing, off, len, hash);
+        for (start, trimmed, f) in lines {
+            self.text_bytes += trimmed as u64;
+            self.push_at(ci, start as usize, &f);
+        }
+        Ok(())
+    }
+
+    /// Append the columns of a line whose text starts at `off` in chunk `ci`.
+    fn push_at(&mut self, ci: usize, off: usize, f: &Fields) {
         let mut time_ms = self.last_time;
         if let Some(t) = f.time_ms {
             time_ms = t;
@@ -394,7 +422,6 @@ impl LineStore {
         self.cols.push(c);
         self.ids.push(f.id);
         self.len += 1;
-        Ok(())
     }
 
     /// What line `i` was pushed with.
@@ -413,14 +440,29 @@ impl LineStore {
 
     /// Append every line of `other`, in order, with its label: `older.append(&newer)` puts history indexed
     /// apart in front of the lines that arrived meanwhile.
+    ///
+    /// Lines that stay in their log are not read: their chunks are shared.
     pub fn append(&mut self, other: &LineStore) -> Result<(), Full> {
+        let text_bytes = self.text_bytes + other.text_bytes;
+        // (other's chunk, this store's) of the log chunk shared last
+        let mut shared: Option<(usize, usize)> = None;
         for i in 0..other.len {
             if other.label_runs.binary_search_by_key(&(i as u32), |r| r.0).is_ok() || i == 0 {
                 let label = other.label_index(i).map(|l| other.labels[l].clone());
                 self.set_label(label.as_ref());
             }
-            self.push_fields(other.line(i), &other.fields(i))?;
+            let (oci, off) = other.start(i);
+            let ci = match shared {
+                Some((o, c)) if o == oci => Some(c),
+                _ if self.text.chunks() > u32::MAX as usize => return Err(Full),
+                _ => self.text.adopt(&other.text, oci).inspect(|&c| shared = Some((oci, c))),
+            };
+            match ci {
+                Some(ci) => self.push_at(ci, off, &other.fields(i)),
+                None => self.push_fields(&other.line(i), &other.fields(i))?,
+            }
         }
+        self.text_bytes = text_bytes;
         Ok(())
     }
 
@@ -448,8 +490,8 @@ impl LineStore {
         (self.bases[i / BLOCK].chunk + (start >> CHUNK_BITS) as usize, (start & ((1 << CHUNK_BITS) - 1)) as usize)
     }
 
-    /// The raw text of line `i`.
-    pub fn line(&self, i: usize) -> &[u8] {
+    /// The raw text of line `i` (what [`crate::format::trim_line`] leaves of it).
+    pub fn line(&self, i: usize) -> LineText<'_> {
         let (ci, off) = self.start(i);
         let end = match i + 1 < self.len {
             true if self.start(i + 1).0 == ci => self.start(i + 1).1,
@@ -461,7 +503,7 @@ impl LineStore {
     /// The id keys line `i` answers to: its request id, and its trace id when it logs both; `keys_of` gives
     /// them from a line's text (see [`KeysOf`]).
     pub fn keys(&self, i: usize, keys_of: KeysOf<'_>) -> Vec<u64> {
-        let (id, trace) = keys_of(self.line(i));
+        let (id, trace) = keys_of(&self.line(i));
         [id, trace].into_iter().filter(|&k| k != 0).collect()
     }
 
@@ -471,7 +513,7 @@ impl LineStore {
         let (id, trace) = (self.ids.get(i), if self.traces.is_empty() { 0 } else { self.traces.get(i) });
         let maybe = keys.iter().any(|&k| k != 0 && (short_key(k) == id || short_key(k) == trace));
         maybe && {
-            let (id, trace) = keys_of(self.line(i));
+            let (id, trace) = keys_of(&self.line(i));
             (id != 0 && keys.contains(&id)) || (trace != 0 && keys.contains(&trace))
         }
     }
@@ -497,7 +539,7 @@ impl LineStore {
         }
         // 32 bits can collide: the line itself says whether it answers
         out.retain(|&i| {
-            let (id, trace) = keys_of(self.line(i));
+            let (id, trace) = keys_of(&self.line(i));
             (id != 0 && keys.contains(&id)) || (trace != 0 && keys.contains(&trace))
         });
         out
@@ -608,7 +650,54 @@ mod tests {
     }
 
     /// Small pieces, so a few lines spill, span many segments and windows, and drop pages as they go.
-    const SMALL: Sizes = Sizes { chunk: 64, segment: 4096, window: 4096, keep: 2 };
+    const SMALL: Sizes = Sizes { chunk: 64, segment: 4096, window: 4096, keep: 2, cache: 256 };
+
+    #[test]
+    fn lines_left_in_their_log_come_back_through_a_bounded_cache_and_are_shared_on_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let lens = |i: usize| if i % 41 == 7 { 1_000 } else { 1 + i % 30 };
+        let n = 3_000;
+        // lines as a log has them: some end in CRLF, the last has no newline
+        let mut log = Vec::new();
+        let mut starts = Vec::new();
+        for i in 0..n {
+            starts.push(log.len());
+            log.extend_from_slice(&numbered(i, lens(i)));
+            log.extend_from_slice(if i == n - 1 {
+                b""
+            } else if i % 5 == 0 {
+                b"\r\n"
+            } else {
+                b"\n"
+            });
+        }
+        std::fs::write(&path, &log).unwrap();
+        let backing = Backing::new(std::fs::File::open(&path).unwrap(), Some(path.clone()));
+        let mut s = LineStore::with_sizes(SMALL);
+        // chunks of three lines, as the history's workers cut them
+        for first in (0..n).step_by(3) {
+            let last = (first + 3).min(n);
+            let (from, to) = (starts[first], starts.get(last).copied().unwrap_or(log.len()));
+            let hash = crate::store::chunk_hash(&log[from..to]);
+            let lines = (first..last).map(|i| ((starts[i] - from) as u32, lens(i) as u32, Fields::default()));
+            s.push_log_chunk(&backing, (from as u64, (to - from) as u32, hash), lines).unwrap();
+        }
+        assert_eq!(s.text_mem_bytes(), 0, "nothing copied");
+        for i in (0..n).chain((0..n).rev()) {
+            assert_eq!(s.line(i), &numbered(i, lens(i))[..], "line {i}");
+            // the cache keeps no more than its budget, or the one chunk read last when that is longer
+            assert!(s.text.cached_bytes() <= SMALL.cache.max(3 * 1_002), "{}", s.text.cached_bytes());
+        }
+        // history put in front of an older line shares the chunks and reads none
+        let mut older = LineStore::with_sizes(SMALL);
+        older.push(b"older", None).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        older.append(&s).unwrap();
+        assert_eq!((older.len(), older.text_bytes()), (n + 1, 5 + s.text_bytes()));
+        assert_eq!(older.line(0), b"older");
+        assert_eq!(older.line(1), crate::store::backed::GONE, "read back from the (emptied) log, not copied");
+    }
 
     /// A line of its own length and content, so a wrong slice shows.
     fn numbered(i: usize, len: usize) -> Vec<u8> {

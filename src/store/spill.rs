@@ -10,10 +10,12 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use memmap2::{Mmap, MmapOptions, UncheckedAdvice};
+
+use super::backed::{Backing, Cache, GONE, LineText};
 
 /// Sizes of the text's pieces; the store's defaults are [`Sizes::DEFAULT`], tests use small ones.
 #[derive(Clone, Copy, Debug)]
@@ -26,11 +28,14 @@ pub(crate) struct Sizes {
     pub window: usize,
     /// How many of the windows read last keep their pages.
     pub keep: usize,
+    /// Bytes of log chunks kept once read back (the one read last is kept, however long).
+    pub cache: usize,
 }
 
 impl Sizes {
-    /// 256 KiB chunks, 32 MiB segments (a 10 GB history takes about 300 maps), 1 MiB windows, 8 kept.
-    pub const DEFAULT: Sizes = Sizes { chunk: 256 << 10, segment: 32 << 20, window: 1 << 20, keep: 8 };
+    /// 256 KiB chunks, 32 MiB segments (a 10 GB history takes about 300 maps), 1 MiB windows, 8 kept, 8 MiB of
+    /// log chunks.
+    pub const DEFAULT: Sizes = Sizes { chunk: 256 << 10, segment: 32 << 20, window: 1 << 20, keep: 8, cache: 8 << 20 };
 }
 
 /// Where a chunk's bytes are.
@@ -39,6 +44,9 @@ enum Chunk {
     Mem(Vec<u8>),
     /// In segment `seg` of the file, from `off`.
     Disk { seg: u32, off: usize, len: usize },
+    /// Still in the log it was read from: bytes `off..off + len` of backing `file`, whose hash is `hash` (see
+    /// `backed.rs`). Unlike the others, its lines keep their newlines there: reads drop them.
+    Log { file: u32, off: u64, len: u32, hash: u64 },
 }
 
 /// The temporary file and its maps.
@@ -101,6 +109,10 @@ pub(crate) struct Text {
     /// The window read last, plus one (0: none): reads within it skip the lock.
     last: AtomicU64,
     recent: Mutex<Recent>,
+    /// The logs [`Chunk::Log`]s are in.
+    backings: Vec<Arc<Backing>>,
+    /// The log chunks read last.
+    cache: Mutex<Cache>,
 }
 
 impl Default for Text {
@@ -121,6 +133,8 @@ impl Text {
             mem_bytes: 0,
             last: AtomicU64::new(0),
             recent: Mutex::default(),
+            backings: Vec::new(),
+            cache: Mutex::default(),
         }
     }
 
@@ -196,22 +210,65 @@ impl Text {
         match &self.chunks[ci] {
             Chunk::Mem(v) => v.len(),
             Chunk::Disk { len, .. } => *len,
+            Chunk::Log { len, .. } => *len as usize,
         }
     }
 
-    /// Bytes `range` of chunk `ci`.
-    pub(crate) fn get(&self, ci: usize, range: std::ops::Range<usize>) -> &[u8] {
+    /// The line at bytes `range` of chunk `ci` (in a log chunk, without the newline and what
+    /// [`crate::format::trim_line`] trims).
+    pub(crate) fn get(&self, ci: usize, range: std::ops::Range<usize>) -> LineText<'_> {
         match &self.chunks[ci] {
-            Chunk::Mem(v) => &v[range],
+            Chunk::Mem(v) => LineText::Borrowed(&v[range]),
             Chunk::Disk { seg, off, len } => {
                 debug_assert!(range.end <= *len);
                 let spill = self.spill.as_ref().expect("a chunk on disk has its file");
                 let map = &spill.maps[*seg as usize].1;
                 let (from, to) = (off + range.start, off + range.end);
                 self.touch(*seg, from, to);
-                &map[from..to]
+                LineText::Borrowed(&map[from..to])
+            }
+            &Chunk::Log { file, off, len, hash } => {
+                let read = || {
+                    let bytes = self.backings[file as usize].read(off, len as usize, hash);
+                    bytes.map_or(Arc::from(&[][..]), Arc::from)
+                };
+                let chunk = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(ci, self.sizes.cache, read);
+                if chunk.is_empty() {
+                    return LineText::Borrowed(GONE);
+                }
+                let raw = &chunk[range.clone()];
+                let line = crate::format::trim_line(raw.strip_suffix(b"\n").unwrap_or(raw));
+                let start = line.as_ptr() as usize - chunk.as_ptr() as usize;
+                LineText::Shared(chunk.clone(), start..start + line.len())
             }
         }
+    }
+
+    /// Add a chunk that stays in its log: bytes `off..off + len` of `backing`, whose hash is `hash`. Returns its
+    /// index.
+    pub(crate) fn push_log(&mut self, backing: &Arc<Backing>, off: u64, len: u32, hash: u64) -> usize {
+        self.seal_last();
+        let file = match self.backings.iter().rposition(|b| Arc::ptr_eq(b, backing)) {
+            Some(i) => i,
+            None => {
+                self.backings.push(backing.clone());
+                self.backings.len() - 1
+            }
+        } as u32;
+        self.chunks.push(Chunk::Log { file, off, len, hash });
+        self.chunks.len() - 1
+    }
+
+    /// Chunk `ci` of `other`, when it stays in its log: added to this text (see [`Text::push_log`]), its index.
+    pub(crate) fn adopt(&mut self, other: &Text, ci: usize) -> Option<usize> {
+        let &Chunk::Log { file, off, len, hash } = &other.chunks[ci] else { return None };
+        Some(self.push_log(&other.backings[file as usize], off, len, hash))
+    }
+
+    /// Bytes of log chunks held in the cache (for tests).
+    #[cfg(test)]
+    pub(crate) fn cached_bytes(&self) -> usize {
+        self.cache.lock().map_or(0, |c| c.bytes())
     }
 
     /// Note that bytes `from..to` of segment `seg` are being read, and drop the pages of windows read longest ago.

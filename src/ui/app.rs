@@ -714,7 +714,8 @@ impl App {
         let mut keys = pane.lines.keys(line, &pane.keys_of());
         let time = pane.lines.meta(line).time_ms();
         self.selected_id = pane.parser.as_ref().and_then(|parser| {
-            let r = parser.parse(pane.lines.line(line))?;
+            let text = pane.lines.line(line);
+            let r = parser.parse(&text)?;
             r.request_id.or(r.trace_id).map(|s| s.into_owned())
         });
         // a request id leads to its trace id where a line logs both, and the other way round
@@ -809,7 +810,8 @@ impl App {
         let found = (1..=rows)
             .map(|d| if forward { (p.cursor + d) % rows } else { (p.cursor + rows - d % rows) % rows })
             .find(|&row| {
-                let text = String::from_utf8_lossy(p.lines.line(p.row_line(row)));
+                let raw = p.lines.line(p.row_line(row));
+                let text = String::from_utf8_lossy(&raw);
                 re.is_match(&text)
             });
         match found {

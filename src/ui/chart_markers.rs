@@ -117,7 +117,8 @@ impl Markers {
             if m.parsed() && m.status != 0 {
                 continue;
             }
-            let line = pane.lines.line(l);
+            let text = pane.lines.line(l);
+            let line = &*text;
             if !crate::markers::may_announce(line) {
                 continue;
             }

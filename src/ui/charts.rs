@@ -285,7 +285,8 @@ impl PaneKeys {
             if m.status == 0 || !m.parsed() || !crate::stats::timeline::plausible(m.time_ms().div_euclid(1000)) {
                 continue;
             }
-            let line = pane.lines.line(i);
+            let text = pane.lines.line(i);
+            let line = &*text;
             let rec;
             let s = match parser.fast_summary(line) {
                 Some(s) => s,

@@ -55,7 +55,8 @@ fn gather_counting(app: &App, w: &Wanted<'_>, split_ms: Option<i64>) -> (Evidenc
             if m.time_ms() < w.from_ms {
                 continue;
             }
-            let Some(rec) = parser.parse(p.lines.line(line)) else { continue };
+            let text = p.lines.line(line);
+            let Some(rec) = parser.parse(&text) else { continue };
             if let Some(route) = w.route
                 && rec.path.as_deref().is_none_or(|path| crate::routes::normalize_bytes(path.as_bytes()) != route)
             {
@@ -248,7 +249,8 @@ impl App {
         let entries: Vec<Diagnosis> =
             diagnose(&gather(self, &w)).into_iter().filter(|d| d.status == m.status).collect();
         let mut record = Vec::new();
-        if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(line))) {
+        let text = p.lines.line(line);
+        if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(&text)) {
             let mut hops = Vec::new();
             if !rec.upstream_status.as_slice().is_empty() {
                 let list: Vec<String> = rec.upstream_status.as_slice().iter().map(u16::to_string).collect();
@@ -278,7 +280,8 @@ impl App {
                 continue;
             }
             let q = &self.panes[pi];
-            let Some(r) = q.parser.as_ref().and_then(|x| x.parse(q.lines.line(l))) else { continue };
+            let text = q.lines.line(l);
+            let Some(r) = q.parser.as_ref().and_then(|x| x.parse(&text)) else { continue };
             // the record's one-line form, as the panes and `tail` show it (its message included)
             record.push(format!("Same request: {} · {}", q.name, crate::output::record_text(&r, false)));
         }

@@ -138,7 +138,8 @@ fn draw_strip(app: &App, f: &mut Frame<'_>, r: Rect) {
 
 fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let raw = pane.lines.line(line);
+    let text = pane.lines.line(line);
+    let raw = &*text;
     let mut out = Vec::new();
     match pane.parser.as_ref().and_then(|x| x.parse(raw)) {
         Some(r) => {
@@ -270,7 +271,8 @@ fn draw_trace(app: &App, f: &mut Frame<'_>, r: Rect) {
             }
             lines.push(hop_line(app, pi, l));
             let p = &app.panes[pi];
-            if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(l))) {
+            let text = p.lines.line(l);
+            if let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(&text)) {
                 timings.push(crate::trace::HopTiming {
                     role: p.side(),
                     duration_us: rec.duration_us,

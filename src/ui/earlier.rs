@@ -25,8 +25,10 @@ impl App {
                 let first = if p.lines.is_empty() { i64::MAX / 1000 } else { p.lines.meta(0).time_ms() };
                 let target_us = first.saturating_sub(STEP_MS).saturating_mul(1000);
                 let found = crate::window::first_at(&mut o.file, o.start, parser, target_us);
-                let span = found
-                    .and_then(|from| Ok(crate::history::Span { file: o.file.try_clone()?, start: from, end: o.start }));
+                let path = p.file.clone();
+                let span = found.and_then(|from| {
+                    Ok(crate::history::Span { file: o.file.try_clone()?, start: from, end: o.start, path })
+                });
                 let label = p.default_label.clone();
                 let part = span.and_then(|span| Ok((span.start, span.part(label)?)));
                 match part {

@@ -50,7 +50,8 @@ impl App {
                     continue;
                 }
                 read += 1;
-                let Some(rec) = parser.parse(p.lines.line(line)) else { continue };
+                let text = p.lines.line(line);
+                let Some(rec) = parser.parse(&text) else { continue };
                 let point = Point { status: rec.status, latency_us: rec.duration_us, ..Point::default() };
                 if let Some(d) = rec.duration_us {
                     all.record(d);

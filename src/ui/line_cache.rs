@@ -22,7 +22,8 @@ impl LineCache {
         if let Some(parts) = self.parts.get(&(pane, line)) {
             return Some(parts.clone());
         }
-        let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
+        let text = p.lines.line(line);
+        let r = p.parser.as_ref()?.parse(&text)?;
         let mut parts = record_parts(&r);
         for (part, text) in &mut parts {
             if matches!(part, Part::Id | Part::Trace) && text.chars().count() > ID_SHOWN {

@@ -557,7 +557,8 @@ fn scan_matches(
     let end = lines.len().min(m.scanned.saturating_add(budget));
     let start = m.scanned;
     for i in start..end {
-        let keep = match parser.parse(lines.line(i)) {
+        let text = lines.line(i);
+        let keep = match parser.parse(&text) {
             Some(r) => filter.matches_on(&r, Some(lines.label(i).unwrap_or(name))),
             None => filter.is_all(),
         };

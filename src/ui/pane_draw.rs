@@ -137,7 +137,8 @@ pub fn line_spans(
     room: Option<usize>,
 ) -> Vec<Span<'static>> {
     let t = look.theme;
-    let raw = p.lines.line(line);
+    let text = p.lines.line(line);
+    let raw = &*text;
     let parts = if look.raw { None } else { look.cache.borrow_mut().parts(p, pi, line) };
     let mut spans = Vec::new();
     match parts {

@@ -74,7 +74,8 @@ impl App {
             self.notice = Some("no line selected to replay".into());
             return;
         };
-        let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(line))) else {
+        let text = p.lines.line(line);
+        let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(&text)) else {
             self.notice = Some("the selected line is not a record gatewatch can read".into());
             return;
         };
@@ -491,7 +492,9 @@ impl App {
             let Some(parser) = p.parser.as_ref() else { continue };
             // the rows the filter shows, oldest first: no more than a batch takes from any one pane
             let lines = (0..p.rows()).map(|row| p.row_line(row));
-            let requests = lines.filter_map(|line| Some((line, parser.parse(p.lines.line(line)).filter(is_request)?)));
+            let texts = lines.map(|line| (line, p.lines.line(line))).collect::<Vec<_>>();
+            let requests =
+                texts.iter().filter_map(|(line, text)| Some((*line, parser.parse(text).filter(is_request)?)));
             for (line, rec) in requests.filter(|(_, r)| filter.matches(r)).take(BATCH_MAX) {
                 let place = format!("{}:{}", p.name, line + 1);
                 picked.push((p.side(), p.lines.meta(line).time_ms(), place, rec.into_owned()));

@@ -37,17 +37,18 @@ impl App {
             return;
         };
         let place = format!("{}:{}", p.name, line + 1);
+        let text = p.lines.line(line);
         let record_time = p
             .parser
             .as_ref()
-            .and_then(|x| x.parse(p.lines.line(line)))
+            .and_then(|x| x.parse(&text))
             .and_then(|r| r.time)
             .and_then(|t| jiff::Timestamp::from_microsecond(t.unix_us).ok());
         // the record's own line first, then the same request's lines in the other panes
-        let mut lines = vec![String::from_utf8_lossy(p.lines.line(line)).into_owned()];
+        let mut lines = vec![String::from_utf8_lossy(&text).into_owned()];
         for (pi, l) in self.request_records() {
             if (pi, l) != (self.focus, line) {
-                lines.push(String::from_utf8_lossy(self.panes[pi].lines.line(l)).into_owned());
+                lines.push(String::from_utf8_lossy(&self.panes[pi].lines.line(l)).into_owned());
             }
         }
         let mut found: Vec<Found> = Vec::new();

@@ -32,7 +32,8 @@ pub fn error_hops(panes: &[Pane], records: &[(usize, usize)]) -> Vec<ErrorHop> {
     let mut offset = None;
     for &(pi, l) in records {
         let p = &panes[pi];
-        let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(p.lines.line(l))) else { continue };
+        let text = p.lines.line(l);
+        let Some(rec) = p.parser.as_ref().and_then(|x| x.parse(&text)) else { continue };
         ids.extend(rec.request_id.as_deref().map(crate::ids::key));
         if p.side() != Role::Gateway {
             continue;
@@ -50,8 +51,10 @@ pub fn error_hops(panes: &[Pane], records: &[(usize, usize)]) -> Vec<ErrorHop> {
         let n = p.lines.len();
         let mut at = Vec::new();
         let mut lines = Vec::new();
-        for l in n.saturating_sub(LINES_LOOKED_AT)..n {
-            let Some(e) = crate::format::nginx_error::parse(p.lines.line(l)) else { continue };
+        let texts: Vec<_> = (n.saturating_sub(LINES_LOOKED_AT)..n).map(|l| (l, p.lines.line(l))).collect();
+        for (l, text) in &texts {
+            let l = *l;
+            let Some(e) = crate::format::nginx_error::parse(text) else { continue };
             let r = &e.record;
             let named = keys.iter().any(|k| {
                 r.client.as_deref() == Some(k.client.as_str())
@@ -90,15 +93,16 @@ fn stream_hops(panes: &[Pane], ids: Vec<u64>, offset: Option<crate::record::LogT
         let zone = crate::errorlog::ZoneSource::choose(offset, parser.options.local_tz.as_ref());
         let range = p.lines.len().saturating_sub(LINES_LOOKED_AT)..p.lines.len();
         let mut finder = crate::stream_join::Finder::new(ids.clone());
-        range.clone().for_each(|l| finder.line(p.lines.line(l)));
+        range.clone().for_each(|l| finder.line(&p.lines.line(l)));
         if finder.streams.is_empty() {
             continue;
         }
         for l in range {
-            if crate::stream_join::stream_among(p.lines.line(l), &finder.streams).is_none() {
+            if crate::stream_join::stream_among(&p.lines.line(l), &finder.streams).is_none() {
                 continue;
             }
-            let Some(d) = crate::format::envoy_debug::parse(p.lines.line(l)) else { continue };
+            let text = p.lines.line(l);
+            let Some(d) = crate::format::envoy_debug::parse(&text) else { continue };
             let unix_us = zone.place(d.wall_us).unix_us;
             out.push(ErrorHop {
                 pane: pi,

@@ -72,7 +72,8 @@ pub fn selected(app: &App, pane: usize) -> usize {
 
 pub fn request_id(app: &App, pane: usize, line: usize) -> Option<String> {
     let p = &app.panes[pane];
-    let r = p.parser.as_ref()?.parse(p.lines.line(line))?;
+    let text = p.lines.line(line);
+    let r = p.parser.as_ref()?.parse(&text)?;
     r.request_id.map(|s| s.into_owned())
 }
 
