@@ -20,6 +20,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::format::Parser;
+use crate::format::continuation::{LineKind, Tracker};
 use crate::scan::BlockSink;
 use crate::source::file::{FollowOptions, StartFinder, start_offset};
 use crate::stats::timeline::Point;
@@ -77,6 +78,8 @@ struct IndexedLine {
     start: u32,
     end: u32,
     fields: Fields,
+    /// What decides whether it continues the record before it.
+    kind: LineKind,
 }
 
 struct Worker<'a> {
@@ -116,7 +119,8 @@ impl BlockSink for Worker<'_> {
                 }
             }
             let (start, end) = (start as u32, (start + line.len()) as u32);
-            lines.push(IndexedLine { raw, start, end, fields: Fields::of(rec.as_ref()) });
+            let kind = LineKind::of(line, rec.as_ref());
+            lines.push(IndexedLine { raw, start, end, fields: Fields::of(rec.as_ref()), kind });
         });
         let (text, chunks) = match self.in_file {
             true => (Vec::new(), chunks(data, &lines)),
@@ -226,7 +230,8 @@ pub fn index_parts(
         error = std::thread::scope(|s| {
             let store = &mut store;
             let update = &mut update;
-            let to = Collected { store, in_file: in_file.as_ref() };
+            let (tracker, role) = (Tracker::default(), parser.format.role());
+            let to = Collected { store, in_file: in_file.as_ref(), tracker, role };
             let collector = s.spawn(move || collect(rx, to, progress, update));
             let in_file = in_file.is_some();
             let worker = || Worker { parser, in_file, out: tx.clone() };
@@ -256,20 +261,28 @@ struct Progress<'a> {
 struct Collected<'a> {
     store: &'a mut LineStore,
     in_file: Option<&'a (std::sync::Arc<crate::store::Backing>, u64)>,
+    /// Which lines continue the record before them (a stack trace's), in a source of `role`.
+    tracker: Tracker,
+    role: crate::record::Role,
 }
 
 impl Collected<'_> {
     /// Push block `b`'s lines; a store full (2^32 chunks) takes no more: the rest of the history is left out.
     fn push(&mut self, b: &Indexed) {
+        let (tracker, role) = (&mut self.tracker, self.role);
+        let mut fields = |l: &IndexedLine| match tracker.next(l.kind, role) {
+            true => l.fields.continuing(),
+            false => l.fields,
+        };
         let Some((backing, base)) = self.in_file else {
             for l in &b.lines {
-                let _ = self.store.push_fields(&b.text[l.start as usize..l.end as usize], &l.fields);
+                let _ = self.store.push_fields(&b.text[l.start as usize..l.end as usize], &fields(l));
             }
             return;
         };
         let mut first = 0;
         for &(from, to, hash, end) in &b.chunks {
-            let lines = b.lines[first..end as usize].iter().map(|l| (l.raw - from, l.end - l.start, l.fields));
+            let lines = b.lines[first..end as usize].iter().map(|l| (l.raw - from, l.end - l.start, fields(l)));
             let _ = self.store.push_log_chunk(backing, (base + b.offset + from as u64, to - from, hash), lines);
             first = end as usize;
         }
@@ -616,6 +629,28 @@ mod tests {
         assert_eq!(store.meta(7), want.meta(7), "times and statuses stay");
         let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser_for(&content).parse(l).as_ref());
         assert_eq!(store.lines_with(&[crate::ids::key("req-20")], &keys_of), Vec::<usize>::new(), "no false match");
+    }
+
+    #[test]
+    fn stack_traces_across_blocks_fold_under_their_records_as_one_by_one() {
+        let java = std::fs::read("tests/fixtures/multiline/java.log").unwrap();
+        let content: Vec<u8> = java.iter().copied().cycle().take(java.len() * 6_000).collect();
+        assert!(content.len() > 3 * crate::scan::BLOCK, "several blocks: {}", content.len());
+        let parser = crate::input::choose_parser(&java, &Default::default());
+        let span = Span { file: file_with(&content), start: 0, end: content.len() as u64, path: None };
+        let (store, error) = index(span, &parser, 3, |_| {});
+        assert_eq!(error, None);
+        // the console's follower: line by line, deciding as it goes
+        let mut tracker = Tracker::default();
+        let mut want = Vec::new();
+        crate::scan::for_each_line(&content, |_, line| {
+            let rec = parser.parse(line);
+            want.push(tracker.next(LineKind::of(line, rec.as_ref()), parser.format.role()));
+        });
+        assert_eq!(store.len(), want.len());
+        let got: Vec<bool> = (0..store.len()).map(|i| store.is_continuation(i)).collect();
+        assert!(got == want, "first difference at line {:?}", got.iter().zip(&want).position(|(a, b)| a != b));
+        assert_eq!(store.folded(), 9 * 6_000, "nine lines of trace in each copy");
     }
 
     #[test]

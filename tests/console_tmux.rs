@@ -1222,6 +1222,38 @@ fn a_long_history_is_indexed_apart_and_put_in_front_of_the_newest_lines() {
     });
 }
 
+/// A Java service's log long enough to be indexed apart: its stack traces are folded under their records, the
+/// record's row says so, and Enter's detail names the exception and its cause.
+#[test]
+fn stack_traces_fold_under_their_records_in_a_real_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let java = std::fs::read("tests/fixtures/multiline/java.log").unwrap();
+    let log = dir.path().join("orders.log");
+    std::fs::write(&log, java.repeat(8_000)).unwrap();
+    assert!(std::fs::metadata(&log).unwrap().len() > 9 << 20, "more than the console reads before its first screen");
+    let cmd = format!("{} --from-start {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("folding", 200, 50, dir.path(), &cmd);
+    t.expect("the history indexed", |s| {
+        check!(s.status_bar().contains("104,000 lines"), "the status bar does not count every line");
+        check!(!s.status_bar().contains("history"), "the history is still being indexed");
+        Ok(())
+    });
+    t.keys(&["g"]);
+    let s = t.expect("the first records, the traces folded", |s| {
+        check!(s.has("request failed id=1af7651916cd… ⋯ 7 more lines"), "no fold marker on the first 500");
+        check!(s.has("⋯ 2 more lines"), "no fold marker on the second 500");
+        check!(!s.has("at com.zaxxer"), "a trace's line shows as a row");
+        Ok(())
+    });
+    assert!(s.text().matches("request completed").count() > 10, "rows are records:\n{}", s.text());
+    t.keys(&["j", "Enter"]);
+    t.expect("the detail of the first 500", |s| {
+        check!(s.has("exception java.lang.IllegalStateException: Connection pool exhausted"), "no exception");
+        check!(s.has("caused by java.sql.SQLTransientConnectionException: HikariPool-1"), "no cause");
+        Ok(())
+    });
+}
+
 /// `n` with thousands separators, as the status bar writes counts.
 fn thousands(n: usize) -> String {
     let s = n.to_string();

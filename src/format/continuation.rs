@@ -41,6 +41,55 @@ pub fn exception(line: &[u8]) -> Option<String> {
     (is_name && (after.is_empty() || after.starts_with(':'))).then(|| text.chars().take(160).collect())
 }
 
+/// What [`Tracker`] needs to know of a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineKind {
+    /// It parsed as a record of its source's format.
+    pub record: bool,
+    /// It has a time.
+    pub timed: bool,
+    /// It has neither time nor status (a line that parsed as nothing, too).
+    pub plain: bool,
+    /// It has a stack trace's shape ([`continues`]).
+    pub shaped: bool,
+}
+
+impl LineKind {
+    /// The kind of `line`, parsed as `rec`.
+    pub fn of(line: &[u8], rec: Option<&crate::record::Record<'_>>) -> LineKind {
+        LineKind {
+            record: rec.is_some(),
+            timed: rec.is_some_and(|r| r.time.is_some()),
+            plain: rec.is_none_or(|r| r.time.is_none() && r.status.is_none()),
+            shaped: continues(line),
+        }
+    }
+}
+
+/// Decides, line after line of one source, which lines continue the record before them, as `report`, `tail` and
+/// `trace` do: a line with neither time nor status, after a record (or a line continuing one), when it has a
+/// stack trace's shape — or, in a service's log whose records have times, whatever its shape.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tracker {
+    /// The line before is a record, or continues one.
+    before: bool,
+    /// A record of the source had a time.
+    timed: bool,
+}
+
+impl Tracker {
+    /// Whether a line of `kind`, in a source of `role`, continues the record before it; notes the line.
+    pub fn next(&mut self, kind: LineKind, role: crate::record::Role) -> bool {
+        let service = self.timed && role == crate::record::Role::Upstream;
+        let continues = self.before && kind.plain && (service || kind.shaped);
+        if !continues {
+            self.before = kind.record;
+            self.timed |= kind.timed;
+        }
+        continues
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

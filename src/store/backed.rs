@@ -8,13 +8,16 @@
 //! leaves them in `access.log.1`), and the chunk's file is switched to the copy that has them. When they are
 //! nowhere, the chunk's lines read as [`GONE`]: their times, statuses and ids stay in the store's columns, so
 //! counts and charts do not change. Reads use `pread`: a file that shrank gives a short read, never the fault
-//! (SIGBUS) a map of it would.
+//! (SIGBUS) a map of it would. Each chunk read back gets an anonymous map of its own, given back to the system
+//! when the cache drops it: scrolling a whole history through the cache leaves no heap behind.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use memmap2::{Mmap, MmapOptions};
 
 /// What a line reads as once its text is gone from its file and from the file's rotated copies.
 pub const GONE: &[u8] = b"[gatewatch: this line is no longer in its file (truncated or rewritten since it was read)]";
@@ -39,7 +42,7 @@ impl Backing {
 
     /// The `len` bytes at `off` whose hash is `hash`, from the file or one of its rotated copies; `None` when
     /// they are in neither.
-    pub(crate) fn read(&self, off: u64, len: usize, hash: u64) -> Option<Vec<u8>> {
+    pub(crate) fn read(&self, off: u64, len: usize, hash: u64) -> Option<Mmap> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bytes) = read_checked(&file, off, len, hash) {
             return Some(bytes);
@@ -66,35 +69,38 @@ pub fn hash(bytes: &[u8]) -> u64 {
     twox_hash::XxHash3_64::oneshot(bytes)
 }
 
-fn read_checked(file: &File, off: u64, len: usize, want: u64) -> Option<Vec<u8>> {
-    let mut buf = vec![0; len];
+fn read_checked(file: &File, off: u64, len: usize, want: u64) -> Option<Mmap> {
+    let mut buf = MmapOptions::new().len(len).map_anon().ok()?;
     file.read_exact_at(&mut buf, off).ok()?;
-    (hash(&buf) == want).then_some(buf)
+    (hash(&buf) == want).then(|| buf.make_read_only().ok()).flatten()
 }
+
+/// A chunk read back, shared by the cache and the lines read from it; `None`: its bytes are gone.
+pub(crate) type Chunk = Option<Arc<Mmap>>;
 
 /// The chunks read last, most recent first, up to a number of bytes (the one read last is kept, however long).
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
-    entries: Vec<(usize, Arc<[u8]>)>,
+    entries: Vec<(usize, Chunk)>,
     bytes: usize,
 }
 
 impl Cache {
     /// Chunk `ci`, from the cache or from `read` (whose result is kept, dropping chunks read longest ago while
     /// more than `budget` bytes are kept).
-    pub(crate) fn get(&mut self, ci: usize, budget: usize, read: impl FnOnce() -> Arc<[u8]>) -> Arc<[u8]> {
+    pub(crate) fn get(&mut self, ci: usize, budget: usize, read: impl FnOnce() -> Chunk) -> Chunk {
         if let Some(at) = self.entries.iter().position(|e| e.0 == ci) {
             self.entries[..=at].rotate_right(1);
             return self.entries[0].1.clone();
         }
-        let bytes = read();
-        self.bytes += bytes.len();
-        self.entries.insert(0, (ci, bytes.clone()));
+        let chunk = read();
+        self.bytes += chunk.as_ref().map_or(0, |c| c.len());
+        self.entries.insert(0, (ci, chunk.clone()));
         while self.bytes > budget && self.entries.len() > 1 {
             let (_, old) = self.entries.pop().expect("more than one");
-            self.bytes -= old.len();
+            self.bytes -= old.map_or(0, |c| c.len());
         }
-        bytes
+        chunk
     }
 
     /// Bytes held (for tests).
@@ -110,7 +116,7 @@ pub enum LineText<'a> {
     /// In the store's memory or its temporary file.
     Borrowed(&'a [u8]),
     /// `range` of a chunk read back from its log.
-    Shared(Arc<[u8]>, std::ops::Range<usize>),
+    Shared(Arc<Mmap>, std::ops::Range<usize>),
 }
 
 impl std::ops::Deref for LineText<'_> {

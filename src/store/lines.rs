@@ -183,6 +183,9 @@ pub struct LineStore {
     labels: Vec<Arc<str>>,
     /// (first line, index into `labels` or [`NO_LABEL`]) each time the label changes; empty while no line has one.
     label_runs: Vec<(u32, u32)>,
+    /// Runs of lines that continue the record before them (stack traces): (first line, lines, lines in the runs
+    /// before it).
+    continued: Vec<(u32, u32, u32)>,
 }
 
 /// The id keys of a line's text, as [`line_keys`] gives them from its parse: a store keeps 32 bits of each, and
@@ -235,7 +238,17 @@ impl Fields {
             trace: short_key(trace),
         }
     }
+
+    /// The same, for a line that continues the record before it (a stack trace's): see
+    /// [`LineStore::is_continuation`].
+    pub fn continuing(mut self) -> Fields {
+        self.flags |= CONTINUES;
+        self
+    }
 }
+
+/// [`Fields`]' flag of a line that continues the record before it (kept as runs, not in the line's columns).
+const CONTINUES: u8 = 4;
 
 /// A run of lines without a label.
 const NO_LABEL: u32 = u32::MAX;
@@ -408,7 +421,7 @@ impl LineStore {
             start,
             dt_ms: dt.unwrap_or(ASIDE),
             latency,
-            packed: packed_status | (level as u16) << 11 | (flags as u16) << 14,
+            packed: packed_status | (level as u16) << 11 | ((flags & 3) as u16) << 14,
         };
         let trace = f.trace;
         if trace != 0 && self.traces.is_empty() {
@@ -421,7 +434,58 @@ impl LineStore {
         }
         self.cols.push(c);
         self.ids.push(f.id);
+        if flags & CONTINUES != 0 {
+            let line = self.len as u32;
+            match self.continued.last_mut() {
+                Some((first, n, _)) if *first + *n == line => *n += 1,
+                last => {
+                    let before = last.map_or(0, |&mut (_, n, b)| n + b);
+                    self.continued.push((line, 1, before));
+                }
+            }
+        }
         self.len += 1;
+    }
+
+    /// Whether line `i` continues the record before it (a line of a stack trace under its error): such lines are
+    /// folded under their record.
+    pub fn is_continuation(&self, i: usize) -> bool {
+        let run = self.continued.partition_point(|r| r.0 as usize <= i);
+        run > 0 && {
+            let (first, n, _) = self.continued[run - 1];
+            i < (first + n) as usize
+        }
+    }
+
+    /// The lines that continue line `i` (none when it is not a record with a stack trace under it).
+    pub fn continuation_of(&self, i: usize) -> std::ops::Range<usize> {
+        match self.continued.binary_search_by_key(&(i as u32 + 1), |r| r.0) {
+            Ok(at) => i + 1..i + 1 + self.continued[at].1 as usize,
+            Err(_) => i + 1..i + 1,
+        }
+    }
+
+    /// Number of lines that continue a record (folded under it).
+    pub fn folded(&self) -> usize {
+        self.continued.last().map_or(0, |&(_, n, before)| (n + before) as usize)
+    }
+
+    /// The row line `i` shows on once continuation lines are folded: a continuation line's is its record's.
+    pub fn folded_row(&self, i: usize) -> usize {
+        let run = self.continued.partition_point(|r| r.0 as usize <= i);
+        let Some(&(first, n, before)) = run.checked_sub(1).map(|r| &self.continued[r]) else { return i };
+        let (first, n, before) = (first as usize, n as usize, before as usize);
+        if i < first + n { first.saturating_sub(1 + before) } else { i - before - n }
+    }
+
+    /// The line shown on row `row` once continuation lines are folded (see [`LineStore::folded_row`]).
+    pub fn folded_line(&self, row: usize) -> usize {
+        // the runs that start at or before the row's line: each starts on the row after its record's
+        let run = self.continued.partition_point(|&(first, _, before)| (first - before) as usize <= row);
+        match run.checked_sub(1).map(|r| self.continued[r]) {
+            Some((_, n, before)) => row + (before + n) as usize,
+            None => row,
+        }
     }
 
     /// What line `i` was pushed with.
@@ -432,7 +496,7 @@ impl LineStore {
             status: m.status,
             latency: m.latency,
             level: m.level,
-            flags: m.flags,
+            flags: m.flags | if self.is_continuation(i) { CONTINUES } else { 0 },
             id: self.ids.get(i),
             trace: if self.traces.is_empty() { 0 } else { self.traces.get(i) },
         }
@@ -697,6 +761,30 @@ mod tests {
         assert_eq!((older.len(), older.text_bytes()), (n + 1, 5 + s.text_bytes()));
         assert_eq!(older.line(0), b"older");
         assert_eq!(older.line(1), crate::store::backed::GONE, "read back from the (emptied) log, not copied");
+    }
+
+    #[test]
+    fn continuation_lines_fold_under_their_record() {
+        let mut s = LineStore::new();
+        // records r, and the lines that continue them c: r0 c1 c2 r3 r4 c5 r6 c7 c8 c9 r10
+        let cont = [1, 2, 5, 7, 8, 9];
+        for i in 0..11 {
+            let f = Fields::default();
+            s.push_fields(format!("line {i}").as_bytes(), &if cont.contains(&i) { f.continuing() } else { f }).unwrap();
+        }
+        let shown: Vec<usize> = (0..11).filter(|i| !s.is_continuation(*i)).collect();
+        assert_eq!(shown, [0, 3, 4, 6, 10]);
+        assert_eq!(s.folded(), 6);
+        for (row, &line) in shown.iter().enumerate() {
+            assert_eq!((s.folded_line(row), s.folded_row(line)), (line, row));
+        }
+        assert_eq!((s.folded_row(2), s.folded_row(8)), (0, 3), "a continuation line shows on its record's row");
+        assert_eq!((s.continuation_of(0), s.continuation_of(6), s.continuation_of(3)), (1..3, 7..10, 4..4));
+        // put behind older lines, the runs move with them
+        let mut older = LineStore::new();
+        older.push(b"older", None).unwrap();
+        older.append(&s).unwrap();
+        assert_eq!((older.continuation_of(7), older.folded(), older.folded_line(4)), (8..11, 6, 7));
     }
 
     /// A line of its own length and content, so a wrong slice shows.

@@ -33,9 +33,9 @@ pub(crate) struct Sizes {
 }
 
 impl Sizes {
-    /// 256 KiB chunks, 32 MiB segments (a 10 GB history takes about 300 maps), 1 MiB windows, 8 kept, 8 MiB of
-    /// log chunks.
-    pub const DEFAULT: Sizes = Sizes { chunk: 256 << 10, segment: 32 << 20, window: 1 << 20, keep: 8, cache: 8 << 20 };
+    /// 256 KiB chunks, 32 MiB segments (a 10 GB history takes about 300 maps), 1 MiB windows, 8 kept, 2 MiB of
+    /// log chunks (a screen's lines are within one or two; every chunk costs its size in resident memory).
+    pub const DEFAULT: Sizes = Sizes { chunk: 256 << 10, segment: 32 << 20, window: 1 << 20, keep: 8, cache: 2 << 20 };
 }
 
 /// Where a chunk's bytes are.
@@ -228,18 +228,14 @@ impl Text {
                 LineText::Borrowed(&map[from..to])
             }
             &Chunk::Log { file, off, len, hash } => {
-                let read = || {
-                    let bytes = self.backings[file as usize].read(off, len as usize, hash);
-                    bytes.map_or(Arc::from(&[][..]), Arc::from)
-                };
+                let read = || self.backings[file as usize].read(off, len as usize, hash).map(Arc::new);
                 let chunk = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(ci, self.sizes.cache, read);
-                if chunk.is_empty() {
-                    return LineText::Borrowed(GONE);
-                }
+                let Some(chunk) = chunk else { return LineText::Borrowed(GONE) };
                 let raw = &chunk[range.clone()];
                 let line = crate::format::trim_line(raw.strip_suffix(b"\n").unwrap_or(raw));
                 let start = line.as_ptr() as usize - chunk.as_ptr() as usize;
-                LineText::Shared(chunk.clone(), start..start + line.len())
+                let end = start + line.len();
+                LineText::Shared(chunk, start..end)
             }
         }
     }

@@ -810,9 +810,10 @@ impl App {
         let found = (1..=rows)
             .map(|d| if forward { (p.cursor + d) % rows } else { (p.cursor + rows - d % rows) % rows })
             .find(|&row| {
-                let raw = p.lines.line(p.row_line(row));
-                let text = String::from_utf8_lossy(&raw);
-                re.is_match(&text)
+                // a record's folded stack trace is searched with it
+                let line = p.row_line(row);
+                let folded = if p.matches.is_none() { p.lines.continuation_of(line) } else { line + 1..line + 1 };
+                (line..folded.end).any(|l| re.is_match(&String::from_utf8_lossy(&p.lines.line(l))))
             });
         match found {
             Some(row) => {

@@ -113,8 +113,8 @@ impl Markers {
         let end = pane.lines.len().min(scanned.saturating_add(budget));
         for l in *scanned..end {
             let m = pane.lines.meta(l);
-            // a request's line announces nothing
-            if m.parsed() && m.status != 0 {
+            // a request's line announces nothing, nor does a stack trace's
+            if m.parsed() && m.status != 0 || pane.lines.is_continuation(l) {
                 continue;
             }
             let text = pane.lines.line(l);

@@ -140,7 +140,18 @@ fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let text = pane.lines.line(line);
     let raw = &*text;
+    let labelled = |label: &str, text: &[u8]| {
+        Line::from(vec![Span::styled(format!("{label:>20} "), t.dim), Span::raw(display_text(text))])
+    };
     let mut out = Vec::new();
+    // the lines that continue it (its stack trace); first the exceptions they name, the cause chain, which a
+    // long trace would push out of view
+    let folded = pane.lines.continuation_of(line);
+    let causes: Vec<String> =
+        folded.clone().filter_map(|l| crate::format::continuation::exception(&pane.lines.line(l))).take(5).collect();
+    for (k, c) in causes.iter().enumerate() {
+        out.push(labelled(if k == 0 { "exception" } else { "caused by" }, c.as_bytes()));
+    }
     match pane.parser.as_ref().and_then(|x| x.parse(raw)) {
         Some(r) => {
             for (k, v) in crate::output::record_json(&r) {
@@ -148,17 +159,24 @@ fn kv_lines(app: &App, pane: &Pane, line: usize) -> Vec<Line<'static>> {
                     serde_json::Value::String(s) => s,
                     v => v.to_string(),
                 };
-                out.push(Line::from(vec![
-                    Span::styled(format!("{k:>20} "), t.dim),
-                    Span::raw(display_text(v.as_bytes())),
-                ]));
+                out.push(labelled(&k, v.as_bytes()));
             }
         }
         None => out.push(Line::from(Span::styled("(the line does not parse as this source's format)", t.dim))),
     }
-    out.push(Line::from(vec![Span::styled(format!("{:>20} ", "raw"), t.dim), Span::raw(display_text(raw))]));
+    out.push(labelled("raw", raw));
+    for (k, l) in folded.clone().take(FOLDED_SHOWN).enumerate() {
+        out.push(labelled(if k == 0 { "continued" } else { "" }, &pane.lines.line(l)));
+    }
+    if folded.len() > FOLDED_SHOWN {
+        let more = format!("{:>20} … {} more lines", "", folded.len() - FOLDED_SHOWN);
+        out.push(Line::from(Span::styled(more, t.dim)));
+    }
     out
 }
+
+/// The most lines of a record's stack trace the detail shows.
+const FOLDED_SHOWN: usize = 200;
 
 /// One record of a request, for the detail and trace lists.
 fn hop_line(app: &App, pi: usize, line: usize) -> Line<'static> {

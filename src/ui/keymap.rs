@@ -273,7 +273,7 @@ impl Action {
             Action::Right => "scroll right",
             Action::NextPane => "focus the next pane",
             Action::PrevPane => "focus the previous pane",
-            Action::Detail => "show the selected record in detail",
+            Action::Detail => "show the selected record in detail, with the stack trace folded under it",
             Action::Back => "close the overlay, or leave detail / search",
             Action::Follow => "follow new lines again (at the bottom)",
             Action::NextRecord => "next record of the selected request (or search match)",

@@ -251,6 +251,8 @@ pub struct Pane {
     /// The label of the lines that come without one: the followed file's path, when its rotated files are read
     /// before it (so every line says which file it came from).
     pub default_label: Option<Arc<str>>,
+    /// What decides whether the next line continues a record.
+    continuation: crate::format::continuation::Tracker,
 }
 
 impl Pane {
@@ -281,6 +283,7 @@ impl Pane {
             file: None,
             origin: None,
             default_label: None,
+            continuation: Default::default(),
         }
     }
 
@@ -304,24 +307,25 @@ impl Pane {
         self.role.or(self.parser.as_ref().map(|p| p.format.role())).unwrap_or(Role::Upstream)
     }
 
-    /// Rows shown: matching lines when filtered, else every line.
+    /// Rows shown: matching lines when filtered, else every line but those folded under their record (a stack
+    /// trace's).
     pub fn rows(&self) -> usize {
-        self.matches.as_ref().map_or(self.lines.len(), |m| m.lines.len())
+        self.matches.as_ref().map_or(self.lines.len() - self.lines.folded(), |m| m.lines.len())
     }
 
     /// The line shown at `row`.
     pub fn row_line(&self, row: usize) -> usize {
         match &self.matches {
             Some(m) => m.lines[row] as usize,
-            None => row,
+            None => self.lines.folded_line(row),
         }
     }
 
-    /// The row showing `line`, or the nearest row after it (the last row if none).
+    /// The row showing `line` (a folded line's record's), or the nearest row after it (the last row if none).
     pub fn line_row(&self, line: usize) -> usize {
         match &self.matches {
             Some(m) => m.lines.partition_point(|&l| (l as usize) < line).min(m.lines.len().saturating_sub(1)),
-            None => line.min(self.lines.len().saturating_sub(1)),
+            None => self.lines.folded_row(line.min(self.lines.len())).min(self.rows().saturating_sub(1)),
         }
     }
 
@@ -329,14 +333,17 @@ impl Pane {
     pub fn unseen(&self) -> usize {
         let seen = self.seen_lines;
         match &self.matches {
-            None => self.lines.len().saturating_sub(seen),
+            None => self.rows().saturating_sub(self.lines.folded_row(seen.min(self.lines.len()))),
             Some(m) => m.lines.len() - m.lines.partition_point(|&l| (l as usize) < seen),
         }
     }
 
-    /// Whether `line` is one of the rows shown (every line is, without a filter).
+    /// Whether `line` is one of the rows shown (every line is but folded ones, without a filter).
     pub fn shows(&self, line: usize) -> bool {
-        self.matches.as_ref().is_none_or(|m| m.lines.binary_search(&(line as u32)).is_ok())
+        match &self.matches {
+            Some(m) => m.lines.binary_search(&(line as u32)).is_ok(),
+            None => !self.lines.is_continuation(line),
+        }
     }
 
     /// The selected line, if the pane has rows.
@@ -430,10 +437,16 @@ impl Pane {
         };
         let mut n = 0;
         let arrived = Instant::now();
+        let role = self.role.unwrap_or(parser.format.role());
+        use crate::format::continuation::LineKind;
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::trim_line(line);
             let rec = parser.parse(line);
-            if self.lines.push(line, rec.as_ref()).is_err() {
+            let mut fields = crate::store::Fields::of(rec.as_ref());
+            if self.continuation.next(LineKind::of(line, rec.as_ref()), role) {
+                fields = fields.continuing();
+            }
+            if self.lines.push_fields(line, &fields).is_err() {
                 self.full = true;
                 return;
             }
@@ -557,6 +570,10 @@ fn scan_matches(
     let end = lines.len().min(m.scanned.saturating_add(budget));
     let start = m.scanned;
     for i in start..end {
+        // a stack trace's lines go with their record
+        if lines.is_continuation(i) {
+            continue;
+        }
         let text = lines.line(i);
         let keep = match parser.parse(&text) {
             Some(r) => filter.matches_on(&r, Some(lines.label(i).unwrap_or(name))),

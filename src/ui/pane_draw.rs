@@ -167,6 +167,11 @@ pub fn line_spans(
         None if p.lines.meta(line).parsed() || look.raw => spans.push(Span::raw(display_text(raw))),
         None => spans.push(Span::styled(display_text(raw), t.dim)),
     }
+    // a stack trace folded under its record (Enter shows it)
+    let folded = p.lines.continuation_of(line).len();
+    if folded > 0 && p.matches.is_none() && !look.raw {
+        spans.push(Span::styled(format!(" ⋯ {folded} more line{}", if folded == 1 { "" } else { "s" }), t.dim));
+    }
     if let Some(re) = look.search {
         spans = highlight(spans, re, t.search);
     }
