@@ -589,23 +589,25 @@ mod tests {
         assert_eq!(store.line(store.len() - 1), want.line(want.len() - 1));
     }
 
-    /// A file's history indexed from `path`, and what the same bytes give read one by one.
-    fn indexed(path: &std::path::Path, content: &[u8]) -> (LineStore, LineStore) {
-        let parser = parser_for(content);
-        let span =
-            Span { file: File::open(path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.into()) };
-        let (store, error) = index(span, &parser, 2, |_| {});
-        assert_eq!(error, None);
-        (store, one_by_one(content, &parser))
-    }
-
-    #[test]
-    fn lines_left_in_a_file_truncated_in_place_are_read_from_its_rotated_copy() {
+    /// A log of `log(20_000)` at `access.log` in a directory of its own, its history indexed from there, and what
+    /// the same bytes give read one by one.
+    fn indexed() -> (tempfile::TempDir, std::path::PathBuf, LineStore, LineStore) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
         let content = log(20_000);
         std::fs::write(&path, &content).unwrap();
-        let (store, want) = indexed(&path, &content);
+        let parser = parser_for(&content);
+        let span =
+            Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.clone()) };
+        let (store, error) = index(span, &parser, 2, |_| {});
+        assert_eq!(error, None);
+        let want = one_by_one(&content, &parser);
+        (dir, path, store, want)
+    }
+
+    #[test]
+    fn lines_left_in_a_file_truncated_in_place_are_read_from_its_rotated_copy() {
+        let (dir, path, store, want) = indexed();
         // logrotate's copytruncate: the bytes are copied to access.log.1, the log emptied, and the gateway
         // writes new lines where the old ones were
         std::fs::copy(&path, dir.path().join("access.log.1")).unwrap();
@@ -617,17 +619,14 @@ mod tests {
 
     #[test]
     fn lines_gone_from_their_file_say_so_and_keep_their_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access.log");
-        let content = log(20_000);
-        std::fs::write(&path, &content).unwrap();
-        let (store, want) = indexed(&path, &content);
+        let (_dir, path, store, want) = indexed();
         // truncated and rewritten, with no copy beside it: the first lines' bytes are other lines now
         std::fs::write(&path, &log(20_000)[5..]).unwrap();
         assert_eq!(store.line(0), crate::store::backed::GONE);
         assert_eq!(store.line(want.len() - 1), crate::store::backed::GONE);
         assert_eq!(store.meta(7), want.meta(7), "times and statuses stay");
-        let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser_for(&content).parse(l).as_ref());
+        let parser = parser_for(&log(100));
+        let keys_of = |l: &[u8]| crate::store::lines::line_keys(parser.parse(l).as_ref());
         assert_eq!(store.lines_with(&[crate::ids::key("req-20")], &keys_of), Vec::<usize>::new(), "no false match");
     }
 
