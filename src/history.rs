@@ -572,13 +572,7 @@ mod tests {
 
     #[test]
     fn a_file_rotated_away_while_indexed_is_read_whole_from_its_handle() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access.log");
-        let content = log(20_000);
-        std::fs::write(&path, &content).unwrap();
-        let parser = parser_for(&content);
-        let span =
-            Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.clone()) };
+        let (dir, path, content, parser, span) = access_log();
         // logrotate renames it and the gateway starts a new one under the name
         std::fs::rename(&path, dir.path().join("access.log.1")).unwrap();
         std::fs::write(&path, b"a new file\n").unwrap();
@@ -589,9 +583,8 @@ mod tests {
         assert_eq!(store.line(store.len() - 1), want.line(want.len() - 1));
     }
 
-    /// A log of `log(20_000)` at `access.log` in a directory of its own, its history indexed from there, and what
-    /// the same bytes give read one by one.
-    fn indexed() -> (tempfile::TempDir, std::path::PathBuf, LineStore, LineStore) {
+    /// A log of `log(20_000)` at `access.log` in a directory of its own: its text, its parser, and its whole span.
+    fn access_log() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>, Parser, Span) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
         let content = log(20_000);
@@ -599,6 +592,12 @@ mod tests {
         let parser = parser_for(&content);
         let span =
             Span { file: File::open(&path).unwrap(), start: 0, end: content.len() as u64, path: Some(path.clone()) };
+        (dir, path, content, parser, span)
+    }
+
+    /// [`access_log`], its history indexed, and what the same bytes give read one by one.
+    fn indexed() -> (tempfile::TempDir, std::path::PathBuf, LineStore, LineStore) {
+        let (dir, path, content, parser, span) = access_log();
         let (store, error) = index(span, &parser, 2, |_| {});
         assert_eq!(error, None);
         let want = one_by_one(&content, &parser);
