@@ -81,4 +81,12 @@ fn a_filter_shows_records_without_their_folded_lines() {
     let p = &app.panes[0];
     assert_eq!(p.rows(), 2, "the two 500s, not their traces");
     assert!((0..p.rows()).all(|r| p.lines.meta(p.row_line(r)).status == 500));
+    // each keeps its trace folded under it: the row says so, and a search finds the record by it
+    let s = screen(&app);
+    assert!(s.contains("⋯ 7 more lines") && s.contains("⋯ 2 more lines"), "{s}");
+    keys(&mut app, "G");
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "SQLTransient");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.panes[0].lines.continuation_of(app.panes[0].row_line(app.panes[0].cursor)).len(), 7);
 }

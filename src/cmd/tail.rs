@@ -45,8 +45,8 @@ struct Stream {
     /// The last record's line number, and whether it was printed: the lines that continue it (a stack trace)
     /// go with it.
     last: Option<(u64, bool)>,
-    /// Whether a record with a time was seen: then, in a service's log, a line without one continues a record.
-    timed: bool,
+    /// Which lines continue a record.
+    tracker: crate::format::continuation::Tracker,
 }
 
 /// The printer: detects each stream's format on its first lines, filters, and prints.
@@ -112,7 +112,10 @@ impl Printer {
         let key = (b.source, b.label.clone());
         if !self.streams.contains_key(&key) {
             let parser = choose_parser(&b.data, &self.opts);
-            self.streams.insert(key.clone(), Stream { parser, joiner: Default::default(), last: None, timed: false });
+            self.streams.insert(
+                key.clone(),
+                Stream { parser, joiner: Default::default(), last: None, tracker: Default::default() },
+            );
         }
         let name = self.name(&b);
         self.catch_up.received(&name, b.source, b.data.len());
@@ -139,11 +142,11 @@ impl Printer {
                 continue;
             }
             let rec = stream.parser.parse(line);
-            // a stack trace's lines go with the record above them, as in `report` and `trace`
-            let plain = rec.as_ref().is_none_or(|r| r.time.is_none() && r.status.is_none());
-            let service = stream.timed && stream.parser.format.role() == crate::record::Role::Upstream;
+            // a stack trace's lines go with the record above them, as in `report`, `trace` and the console
+            let kind = crate::format::continuation::LineKind::of(line, rec.as_ref());
+            let continues = stream.tracker.next(kind, stream.parser.format.role());
             let continuation_of = match stream.last {
-                Some((of, shown)) if plain && (service || crate::format::continuation::continues(line)) => {
+                Some((of, shown)) if continues => {
                     if !shown {
                         continue;
                     }
@@ -152,7 +155,6 @@ impl Printer {
                 _ => None,
             };
             if continuation_of.is_none() {
-                stream.timed |= rec.as_ref().is_some_and(|r| r.time.is_some());
                 let shown = match &rec {
                     Some(r) => {
                         let outside = self.opts.window.is_some_and(|w| !w.contains(r.time.map(|t| t.unix_us)));

@@ -812,8 +812,8 @@ impl App {
             .find(|&row| {
                 // a record's folded stack trace is searched with it
                 let line = p.row_line(row);
-                let folded = if p.matches.is_none() { p.lines.continuation_of(line) } else { line + 1..line + 1 };
-                (line..folded.end).any(|l| re.is_match(&String::from_utf8_lossy(&p.lines.line(l))))
+                (line..p.lines.continuation_of(line).end)
+                    .any(|l| re.is_match(&String::from_utf8_lossy(&p.lines.line(l))))
             });
         match found {
             Some(row) => {

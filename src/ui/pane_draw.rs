@@ -169,7 +169,7 @@ pub fn line_spans(
     }
     // a stack trace folded under its record (Enter shows it)
     let folded = p.lines.continuation_of(line).len();
-    if folded > 0 && p.matches.is_none() && !look.raw {
+    if folded > 0 && !look.raw {
         spans.push(Span::styled(format!(" ⋯ {folded} more line{}", if folded == 1 { "" } else { "s" }), t.dim));
     }
     if let Some(re) = look.search {
