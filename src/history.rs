@@ -176,7 +176,8 @@ impl Span {
         let backing = crate::store::Backing::new(self.file.try_clone()?, self.path);
         let mut file = self.file;
         file.seek(SeekFrom::Start(self.start))?;
-        let input = crate::priority::Sequential::new(file).sparing().take(bytes);
+        // read on the scan's thread, which spares the page cache (see `spawn`)
+        let input = crate::priority::Sequential::new(file).take(bytes);
         Ok(Part { input: Box::new(input), bytes, label, in_file: Some((backing, self.start)) })
     }
 }
@@ -401,11 +402,14 @@ pub fn plan_all(
     (plans, follow)
 }
 
-/// Index `parts` on a thread of its own (and `threads` workers), at low priority, sending what happens to `send`.
+/// Index `parts` on a thread of its own at low priority, with `threads` workers (0: every core, fewer on a busy
+/// host; see [`crate::input::worker_threads`]), sending what happens to `send`.
 pub fn spawn(parts: Vec<Part>, parser: Parser, threads: usize, send: impl Fn(Event) + Send + Sync + 'static) {
     std::thread::spawn(move || {
-        // bulk work: the threads it starts inherit the priority; the console's own stay as they are
+        // bulk work: the threads it starts inherit the priority, its reads spare the page cache, and it uses fewer
+        // threads on a busy host; the console's own threads stay as they are
         let _ = crate::priority::lower_this_thread();
+        let threads = crate::input::worker_threads(threads);
         let (store, error) = index_parts(parts, &parser, threads, |u| send(Event::Update(u)));
         send(Event::Done { store: Box::new(store), error });
         // the workers' blocks were freed into their threads' arenas: give those pages back
@@ -455,13 +459,9 @@ pub fn rotated_parts(
 /// The part of a plain file from the first line of a window starting at `since_us` to its end.
 fn window_span(path: &std::path::Path, since_us: i64, opts: &crate::input::ScanOptions) -> Option<Span> {
     let mut file = File::open(path).ok()?;
-    let len = file.metadata().ok()?.len();
-    let mut head = Vec::new();
-    (&mut file).take(256 << 10).read_to_end(&mut head).ok()?;
-    head.truncate(memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1));
-    let parser = crate::input::choose_parser(&head, opts);
-    let start = crate::window::first_at(&mut file, len, &parser, since_us).ok()?;
-    Some(Span { file, start, end: len, path: Some(path.to_path_buf()) })
+    let start = crate::input::window_offset(&mut file, since_us, opts)?;
+    let end = file.metadata().ok()?.len();
+    Some(Span { file, start, end, path: Some(path.to_path_buf()) })
 }
 
 /// The whole of a plain file.

@@ -30,10 +30,16 @@ pub struct ScanOptions {
 }
 
 impl ScanOptions {
-    /// Worker threads to use: the configured number, or all cores.
+    /// Worker threads to use (see [`worker_threads`]).
     pub fn threads(&self) -> usize {
-        if self.threads == 0 { crate::priority::threads(scan::default_threads()) } else { self.threads }
+        worker_threads(self.threads)
     }
+}
+
+/// Worker threads for bulk work on this thread: `configured` (`--threads`), or all cores (fewer on a busy host,
+/// when the work spares it: see [`crate::priority::threads`]) when it is 0.
+pub fn worker_threads(configured: usize) -> usize {
+    if configured == 0 { crate::priority::threads(scan::default_threads()) } else { configured }
 }
 
 /// A source opened for reading, its first bytes read and its parser chosen.
@@ -146,31 +152,56 @@ pub fn choose_parser(prefix: &[u8], opts: &ScanOptions) -> Parser {
         .with_fallback(&opts.extra_formats)
 }
 
-/// The time of the first timed line among the first bytes of `path` (decompressed if need be).
-pub fn first_time(path: &std::path::Path, opts: &ScanOptions) -> Option<i64> {
+/// The first whole lines `input` gives, up to 256 KiB: what a format is told from.
+pub fn head(input: impl Read) -> Option<Vec<u8>> {
     let mut head = Vec::new();
-    open(path.to_str()?).ok()?.take(DETECT_BYTES as u64).read_to_end(&mut head).ok()?;
-    let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
-    let parser = choose_parser(&head[..whole], opts);
-    head[..whole]
-        .split(|&b| b == b'\n')
-        .find_map(|l| parser.parse(crate::format::trim_line(l))?.time)
-        .map(|t| t.unix_us)
+    input.take(DETECT_BYTES as u64).read_to_end(&mut head).ok()?;
+    head.truncate(memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1));
+    Some(head)
 }
 
-/// Each `(path, role)` with the files logrotate made of it, oldest first, in its place; with a `--since` window,
-/// only the files that may hold some of it.
-pub fn with_rotated(sources: &[(String, Option<Role>)], opts: &ScanOptions) -> Vec<(String, Option<Role>)> {
+/// [`head`] of the file at `path`, decompressed if need be.
+pub fn file_head(path: &std::path::Path) -> Option<Vec<u8>> {
+    head(open(&path.to_string_lossy()).ok()?)
+}
+
+/// The time of the first timed line among the first bytes of `path` (decompressed if need be).
+pub fn first_time(path: &std::path::Path, opts: &ScanOptions) -> Option<i64> {
+    let head = file_head(path)?;
+    let parser = choose_parser(&head, opts);
+    head.split(|&b| b == b'\n').find_map(|l| parser.parse(crate::format::trim_line(l))?.time).map(|t| t.unix_us)
+}
+
+/// Whether the files logrotate made of a source are read before it: with `--with-rotated` (`all`), or when a
+/// `--since` window may begin in one of them.
+pub fn reads_rotated(all: bool, opts: &ScanOptions) -> bool {
+    all || opts.window.is_some_and(|w| w.since_us.is_some())
+}
+
+/// `path` and the files logrotate made of it, oldest first, `path` last; with a `--since` window, only the files
+/// that may hold some of it.
+pub fn rotated_set(path: &std::path::Path, opts: &ScanOptions) -> Vec<std::path::PathBuf> {
+    let files = crate::rotation::set(path);
+    match opts.window.and_then(|w| w.since_us) {
+        Some(since) => crate::rotation::needed_since(&files, since, |f| first_time(f, opts)),
+        None => files,
+    }
+}
+
+/// Each `(path, role)` with the files logrotate made of it, oldest first, in its place, when they are read (see
+/// [`reads_rotated`]; a `--since` window may begin in one of them: the files it needs come along by themselves);
+/// with a `--since` window, only the files that may hold some of it.
+pub fn with_rotated(sources: &[(String, Option<Role>)], all: bool, opts: &ScanOptions) -> Vec<(String, Option<Role>)> {
+    if !reads_rotated(all, opts) {
+        return sources.to_vec();
+    }
     let mut out = Vec::new();
     for (path, role) in sources {
         if path == "-" {
             out.push((path.clone(), *role));
             continue;
         }
-        let mut files = crate::rotation::set(std::path::Path::new(path));
-        if let Some(since) = opts.window.and_then(|w| w.since_us) {
-            files = crate::rotation::needed_since(&files, since, |f| first_time(f, opts));
-        }
+        let files = rotated_set(std::path::Path::new(path), opts);
         out.extend(files.into_iter().map(|f| (f.display().to_string(), *role)));
     }
     out
@@ -182,15 +213,17 @@ pub fn window_start(opts: &ScanOptions) -> Option<crate::source::file::StartFind
     let since = opts.window.and_then(|w| w.since_us)?;
     let opts = opts.clone();
     Some(crate::source::file::StartFinder(Arc::new(move |path: &std::path::Path| {
-        let mut file = File::open(path).ok()?;
-        let len = file.metadata().ok()?.len();
-        let mut head = Vec::new();
-        (&mut file).take(DETECT_BYTES as u64).read_to_end(&mut head).ok()?;
-        let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
-        let parser = choose_parser(&head[..whole], &opts);
-        if parser.pretty_json {
-            return None;
-        }
-        crate::window::first_at(&mut file, len, &parser, since).ok()
+        window_offset(&mut File::open(path).ok()?, since, &opts)
     })))
+}
+
+/// Where a window starting at `since_us` begins in a plain `file` (a line start), found by binary search with the
+/// parser its first lines choose; `None` when it cannot be searched (pretty-printed records, a read error).
+pub fn window_offset(file: &mut File, since_us: i64, opts: &ScanOptions) -> Option<u64> {
+    let len = file.metadata().ok()?.len();
+    let parser = choose_parser(&head(&mut *file)?, opts);
+    if parser.pretty_json {
+        return None;
+    }
+    crate::window::first_at(file, len, &parser, since_us).ok()
 }

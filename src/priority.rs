@@ -24,6 +24,11 @@ const IOPRIO_LEVEL: i32 = 7;
 
 static SPARE_CACHE: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// This thread does bulk work at low priority ([`lower_this_thread`]), whatever the process does.
+    static BULK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Lower the priority of this process's threads, and of those it starts from now on (they inherit it): call
 /// before the work starts its threads. Returns what could not be done, in words (a container may forbid it).
 pub fn apply(p: Priority) -> Vec<String> {
@@ -35,8 +40,10 @@ pub fn apply(p: Priority) -> Vec<String> {
 }
 
 /// Lower the CPU and I/O priority of the calling thread and of the threads it starts from now on (the console's
-/// history indexing: the rest of the process stays at normal priority). Returns what could not be done.
+/// history indexing: the rest of the process stays at normal priority); its reads spare the page cache and its
+/// bulk work uses fewer threads on a busy host ([`spares_cache`]). Returns what could not be done.
 pub fn lower_this_thread() -> Vec<String> {
+    BULK.set(true);
     let mut problems = Vec::new();
     // SAFETY: plain system calls on the calling thread, with constant arguments
     unsafe {
@@ -52,9 +59,10 @@ pub fn lower_this_thread() -> Vec<String> {
     problems
 }
 
-/// Whether reads should spare the page cache (set by [`apply`] with [`Priority::Low`]).
+/// Whether reads on this thread should spare the page cache, and its bulk work the cores: in the whole process
+/// after [`apply`] with [`Priority::Low`], on a thread after [`lower_this_thread`].
 pub fn spares_cache() -> bool {
-    SPARE_CACHE.load(Ordering::Relaxed)
+    SPARE_CACHE.load(Ordering::Relaxed) || BULK.get()
 }
 
 /// Threads for bulk work when none were asked for: every core, or half of them while the 1-minute load average
@@ -86,8 +94,6 @@ pub struct Sequential {
     file: std::fs::File,
     read: u64,
     dropped: u64,
-    /// Drop behind reads even when the process does not spare the cache.
-    spare: bool,
 }
 
 impl Sequential {
@@ -99,13 +105,7 @@ impl Sequential {
             libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
         }
         let read = std::io::Seek::stream_position(&mut &file).unwrap_or(0);
-        Sequential { file, read, dropped: read, spare: false }
-    }
-
-    /// Drop what was read from the page cache as it goes, whatever [`spares_cache`] says.
-    pub fn sparing(mut self) -> Self {
-        self.spare = true;
-        self
+        Sequential { file, read, dropped: read }
     }
 
     fn drop_behind(&mut self) {
@@ -123,7 +123,7 @@ impl std::io::Read for Sequential {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         self.read += n as u64;
-        if (self.spare || spares_cache()) && (self.read - self.dropped >= DROP_EVERY || n == 0) {
+        if spares_cache() && (self.read - self.dropped >= DROP_EVERY || n == 0) {
             self.drop_behind();
         }
         Ok(n)
@@ -141,6 +141,17 @@ mod tests {
         assert_eq!(threads_under(8, Some(9.1)), 4);
         assert_eq!(threads_under(1, Some(4.0)), 1);
         assert_eq!(threads_under(4, None), 4);
+    }
+
+    #[test]
+    fn a_thread_lowered_for_bulk_work_spares_the_host_and_the_others_do_not_change() {
+        let lowered = std::thread::spawn(|| {
+            let before = BULK.get();
+            let _ = lower_this_thread();
+            (before, BULK.get(), spares_cache())
+        });
+        assert_eq!(lowered.join().unwrap(), (false, true, true));
+        assert!(!BULK.get(), "the thread that started it is not lowered");
     }
 
     #[test]

@@ -32,14 +32,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_OK);
     }
     let opts = scan_options(&args.input).map_err(usage)?;
-    let mut sources = sources(&args.input, &args.files);
+    let sources = sources(&args.input, &args.files);
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
-    // a --since window may begin in a rotated file: the files it needs come along by themselves
-    if args.with_rotated || opts.window.is_some_and(|w| w.since_us.is_some()) {
-        sources = crate::input::with_rotated(&sources, &opts);
-    }
+    let sources = crate::input::with_rotated(&sources, args.with_rotated, &opts);
     for problem in crate::priority::apply(args.priority) {
         crate::output::warn(format_args!("{problem}"));
     }

@@ -6,14 +6,11 @@ use crate::trace::{find, render};
 /// Run `gatewatch trace`.
 pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     let opts = crate::open::scan_options(&args.input).map_err(usage)?;
-    let mut sources = crate::open::sources(&args.input, &args.files);
+    let sources = crate::open::sources(&args.input, &args.files);
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
-    // a --since window may begin in a rotated file: the files it needs come along by themselves
-    if args.with_rotated || opts.window.is_some_and(|w| w.since_us.is_some()) {
-        sources = crate::input::with_rotated(&sources, &opts);
-    }
+    let sources = crate::input::with_rotated(&sources, args.with_rotated, &opts);
     for problem in crate::priority::apply(args.priority) {
         crate::output::warn(format_args!("{problem}"));
     }

@@ -106,14 +106,10 @@ pub fn run(args: ConsoleArgs) -> anyhow::Result<i32> {
 /// window needs with `--since`, else none.
 fn rotated_before(kind: &SourceKind, all: bool, opts: &crate::input::ScanOptions) -> Vec<std::path::PathBuf> {
     let SourceKind::File(path) = kind else { return Vec::new() };
-    let since = opts.window.and_then(|w| w.since_us);
-    if !all && since.is_none() {
+    if !crate::input::reads_rotated(all, opts) {
         return Vec::new();
     }
-    let mut files = crate::rotation::set(path);
-    if let Some(since) = since {
-        files = crate::rotation::needed_since(&files, since, |f| crate::input::first_time(f, opts));
-    }
+    let mut files = crate::input::rotated_set(path, opts);
     // the followed file comes last; it is read by its follower (and its own history scan)
     files.pop();
     files
@@ -136,7 +132,6 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         .map(|(i, k)| if let SourceKind::File(p) = k { Some((p.as_path(), rotated(i))) } else { None })
         .collect();
     let (plans, follow) = crate::history::plan_all(&files, &setup.follow, &setup.opts);
-    let threads = setup.opts.threads();
     let mut app = App::new(panes, setup.opts, setup.keymap, setup.theme);
     let jobs = history_jobs(&mut app, &files, plans, &setup.rotated);
     app.set_replay_settings(setup.replay);
@@ -155,14 +150,10 @@ pub fn open(sources: Vec<(String, SourceKind, Option<crate::record::Role>)>, set
         let reruns = spawn_sources(kinds, &follow, &setup.commands, true, tx.clone());
         spawn_marker_sources(setup.markers, first_marker, &setup.follow, &setup.commands, tx);
         let (history_tx, history) = mpsc::unbounded_channel();
-        app.history_tx = Some(history_tx.clone());
+        app.history_tx = Some(history_tx);
         for (i, parts, parser) in jobs {
-            let tx = history_tx.clone();
-            crate::history::spawn(parts, parser, threads, move |e| {
-                let _ = tx.send((i, e));
-            });
+            app.spawn_history(i, parts, parser);
         }
-        drop(history_tx);
         drive(app, rx, history, reruns).await
     })
 }
@@ -200,7 +191,10 @@ fn history_jobs(
                 Some(parser)
             }
             // the followed file could not be planned (it is not there yet): the newest rotated file's lines choose
-            None => older.last().and_then(|f| first_lines(f)).map(|head| crate::input::choose_parser(&head, &app.opts)),
+            None => older
+                .last()
+                .and_then(|f| crate::input::file_head(f))
+                .map(|head| crate::input::choose_parser(&head, &app.opts)),
         };
         let (Some(parser), false) = (parser, parts.is_empty()) else { continue };
         let pane = &mut app.panes[i];
@@ -209,16 +203,6 @@ fn history_jobs(
         jobs.push((i, parts, parser));
     }
     jobs
-}
-
-/// The first whole lines of a file (decompressed), up to 256 KiB: what a format is told from.
-fn first_lines(path: &std::path::Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::new();
-    crate::input::open(&path.to_string_lossy()).ok()?.take(256 << 10).read_to_end(&mut head).ok()?;
-    let whole = memchr::memrchr(b'\n', &head).map_or(head.len(), |n| n + 1);
-    head.truncate(whole);
-    Some(head)
 }
 
 /// How a `--markers` source is named in the charts' list: a file's name, a command as typed (its start, when long).
