@@ -21,12 +21,9 @@ WORK=${WORK:-$(mktemp -d /tmp/gatewatch-history.XXXXXX)}
 LOG=${LOG:-$WORK/access.log}
 
 cargo build --release --quiet
-bench=$(cargo bench --bench console --no-run --message-format=json 2> /dev/null |
-  grep -o '"executable":"[^"]*console-[^"]*"' | tail -1 | cut -d'"' -f4)
-if [ ! -s "$LOG" ]; then
-  target/release/gatewatch generate --format nginx --requests "$REQUESTS" --rate 2000 --incident --seed 42 \
-    --gateway-out "$LOG"
-fi
+source benches/common.sh
+bench=$(bench_exe console)
+incident_log "$LOG" "$REQUESTS"
 size=$(stat -c %s "$LOG")
 printf 'file: %s, %d bytes\n' "$LOG" "$size"
 

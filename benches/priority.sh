@@ -19,12 +19,9 @@ PORT=${PORT:-18181}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 cargo build --release --quiet
-load=$(cargo bench --bench nginx_load --no-run --message-format=json 2> /dev/null |
-  grep -o '"executable":"[^"]*nginx_load-[^"]*"' | tail -1 | cut -d'"' -f4)
-if [ ! -s "$LOG" ]; then
-  target/release/gatewatch generate --format nginx --requests "$REQUESTS" --rate 2000 --incident --seed 42 \
-    --gateway-out "$LOG"
-fi
+source benches/common.sh
+load=$(bench_exe nginx_load)
+incident_log "$LOG" "$REQUESTS"
 
 mkdir -p "$WORK/nginx/logs"
 cat > "$WORK/nginx/nginx.conf" << EOF

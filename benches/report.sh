@@ -16,10 +16,8 @@ LOG="$WORK/access.log"
 
 cargo build --release --quiet
 BIN=target/release/gatewatch
-
-if [ ! -s "$LOG" ]; then
-  "$BIN" generate --format nginx --requests "$LINES" --rate 2000 --incident --seed 42 --gateway-out "$LOG"
-fi
+source benches/common.sh
+incident_log "$LOG" "$LINES"
 BYTES=$(stat -c %s "$LOG")
 cat "$LOG" > /dev/null # into the page cache
 

@@ -40,13 +40,12 @@ pub fn print_man() -> anyhow::Result<i32> {
     print_all(man_page().as_bytes())
 }
 
-/// Write it all; a reader that stops early (`| head`) is not an error.
+/// Write it all (a reader that stops early, `| head`, is no error: see [`crate::exit::exit_code`]).
 fn print_all(bytes: &[u8]) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
-    }
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(crate::exit::EXIT_OK)
 }
 
 /// The subcommands the man page documents, in `--help` order (hidden ones and clap's `help` left out).
@@ -64,9 +63,7 @@ pub fn key_bindings() -> Vec<(Context, Vec<Binding>)> {
     let keymap = Keymap::default();
     let mut groups: Vec<(Context, Vec<Binding>)> = Vec::new();
     for &action in Action::ALL {
-        let keys = keymap.keys_for(action);
-        let keys = if keys.is_empty() { "-".to_string() } else { keys.join(", ") };
-        let row = (keys, action.description(), action.name());
+        let row = (keymap.keys_text(action, ", "), action.description(), action.name());
         match groups.iter_mut().find(|(c, _)| *c == action.context()) {
             Some((_, rows)) => rows.push(row),
             None => groups.push((action.context(), vec![row])),

@@ -452,12 +452,14 @@ impl Keymap {
         Action::ALL
             .iter()
             .filter(|a| context.is_none_or(|c| a.context() == c))
-            .map(|&a| {
-                let keys = self.keys_for(a);
-                let keys = if keys.is_empty() { "-".to_string() } else { keys.join(" / ") };
-                (keys, a.description())
-            })
+            .map(|&a| (self.keys_text(a, " / "), a.description()))
             .collect()
+    }
+
+    /// The keys bound to `a` as help shows them, joined with `sep` (`j / ↓`); `-` when it is unbound.
+    pub fn keys_text(&self, a: Action, sep: &str) -> String {
+        let keys = self.keys_for(a);
+        if keys.is_empty() { "-".to_string() } else { keys.join(sep) }
     }
 
     /// The first key bound to `a`, for a hint (`-` when it is unbound).

@@ -90,9 +90,11 @@ pub fn find(shown: &Buffer, next: &Buffer) -> Vec<Scroll> {
         }
         let Some((_, start, len, by, down)) = best else { break };
         let (t, s) = (top + start as u16, by as u16);
-        let (moved_at, freed_at) = if down { (t + s, t) } else { (t, t + len as u16) };
+        // the moved rows: next's from `t + shift_new`, the screen's from `t + shift_old`
+        let (shift_new, shift_old) = if down { (s, 0) } else { (0, s) };
+        let freed_at = if down { t } else { t + len as u16 };
         // hashes can collide: the rows themselves must agree
-        if !(0..len as u16).all(|i| same_row(next, moved_at + i, shown, t + s - (moved_at - t) + i)) {
+        if !(0..len as u16).all(|i| same_row(next, t + shift_new + i, shown, t + shift_old + i)) {
             break;
         }
         // log lines are alike column by column, so redrawing a row in place often sends only a few cells: scroll
@@ -193,30 +195,30 @@ mod tests {
         .clone()
     }
 
+    /// `next` is found to be `shown` moved by `s`, leaves `rows` to draw once moved, and `s` is sent as `sent`.
+    fn scrolled(shown: &Buffer, next: &Buffer, s: Scroll, rows: &[u16], sent: &str) {
+        assert_eq!(find(shown, next), vec![s]);
+        let mut moved = shown.clone();
+        apply(&mut moved, s);
+        let left: std::collections::BTreeSet<u16> = moved.diff(next).iter().map(|(_, y, _)| *y).collect();
+        assert_eq!(left.into_iter().collect::<Vec<_>>(), rows);
+        assert_eq!(escape(s, next.area), sent);
+    }
+
     #[test]
     fn a_pane_that_gained_lines_scrolls_by_as_many_rows() {
         let (shown, next) = (screen(40, 12, 0, "10 lines"), screen(40, 12, 3, "13 lines"));
-        // inside the border (rows 1..10), lines 3.. were on rows 4.. and move up by 3
+        // inside the border (rows 1..10), lines 3.. were on rows 4.. and move up by 3; what is left to draw is the
+        // three new rows and the status row
         let s = Scroll { top: 1, bottom: 10, by: 3, down: false };
-        assert_eq!(find(&shown, &next), vec![s]);
-        let mut moved = shown.clone();
-        apply(&mut moved, s);
-        // what is left to draw: the three new rows and the status row
-        let rows: std::collections::BTreeSet<u16> = moved.diff(&next).iter().map(|(_, y, _)| *y).collect();
-        assert_eq!(rows.into_iter().collect::<Vec<_>>(), vec![7, 8, 9, 11]);
-        assert_eq!(escape(s, next.area), "\x1b[0m\x1b[2;10r\x1b[3S\x1b[r");
+        scrolled(&shown, &next, s, &[7, 8, 9, 11], "\x1b[0m\x1b[2;10r\x1b[3S\x1b[r");
     }
 
     #[test]
     fn going_back_up_a_pane_scrolls_it_down() {
         let (shown, next) = (screen(40, 12, 10, "line 14"), screen(40, 12, 6, "line 10"));
         let s = Scroll { top: 1, bottom: 10, by: 4, down: true };
-        assert_eq!(find(&shown, &next), vec![s]);
-        let mut moved = shown.clone();
-        apply(&mut moved, s);
-        let rows: std::collections::BTreeSet<u16> = moved.diff(&next).iter().map(|(_, y, _)| *y).collect();
-        assert_eq!(rows.into_iter().collect::<Vec<_>>(), vec![1, 2, 3, 4, 11]);
-        assert_eq!(escape(s, next.area), "\x1b[0m\x1b[2;10r\x1b[4T\x1b[r");
+        scrolled(&shown, &next, s, &[1, 2, 3, 4, 11], "\x1b[0m\x1b[2;10r\x1b[4T\x1b[r");
     }
 
     #[test]
