@@ -350,10 +350,14 @@ pub const PREVIEW_LINES: usize = 2_000;
 /// and that is more than [`MIN_SPAN`] before the last [`PREVIEW_LINES`] lines: those the follower reads, the rest
 /// is the span.
 /// With `always`, however short the span (even empty): the rotated files before it are indexed with it.
-fn plan(file: File, path: &std::path::Path, len: u64, start: u64, always: bool) -> Option<Span> {
-    let end = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?.max(start);
-    let min = if always { 0 } else { MIN_SPAN };
-    (end >= start.saturating_add(min)).then(|| Span { file, start, end, path: Some(path.to_path_buf()) })
+/// With `--until`, the history stops at `stop` (where the window ends), and when that is before the follower's
+/// lines, it is indexed apart however short: the follower's lines are all past the window, the bytes between are
+/// not read at all. Returns the span and where the follower starts.
+fn plan(file: File, path: &std::path::Path, len: u64, (start, stop): (u64, u64), always: bool) -> Option<(Span, u64)> {
+    let follow_at = crate::source::file::last_lines_start(&file, len, PREVIEW_LINES).ok()?.max(start);
+    let end = follow_at.min(stop).max(start);
+    let min = if always || stop < follow_at { 0 } else { MIN_SPAN };
+    (end >= start.saturating_add(min)).then(|| (Span { file, start, end, path: Some(path.to_path_buf()) }, follow_at))
 }
 
 /// For each of a console's sources (`Some(path)` for a plain file), the history to index apart and the parser to
@@ -370,20 +374,22 @@ pub fn plan_all(
         .iter()
         .map(|path| {
             let (path, always) = (*path)?;
-            let file = File::open(path).ok()?;
+            let mut file = File::open(path).ok()?;
             let meta = file.metadata().ok().filter(|m| m.is_file())?;
             let start = start_offset(&file, meta.len(), path, follow.start, follow.start_finder.as_ref()).ok()?;
-            let span = plan(file, path, meta.len(), start, always)?;
+            let until = opts.window.and_then(|w| w.until_us);
+            let stop = until.and_then(|u| crate::input::window_end(&mut file, u, opts)).unwrap_or(meta.len());
+            let (span, follow_at) = plan(file, path, meta.len(), (start, stop), always)?;
             // the lines the follower reads first: what the pane chooses its parser from
-            let mut first = vec![0; (meta.len() - span.end).min(follow.max_batch_bytes as u64) as usize];
-            let n = span.file.read_at(&mut first, span.end).ok()?;
+            let mut first = vec![0; (meta.len() - follow_at).min(follow.max_batch_bytes as u64) as usize];
+            let n = span.file.read_at(&mut first, follow_at).ok()?;
             first.truncate(n);
             let parser = crate::input::choose_parser(&first, opts);
             // pretty-printed records are joined by the follower, line by line: no scan of their own
             if parser.pretty_json {
                 return None;
             }
-            ends.push((path.to_path_buf(), (meta.dev(), meta.ino()), span.end));
+            ends.push((path.to_path_buf(), (meta.dev(), meta.ino()), follow_at));
             Some((span, parser))
         })
         .collect();

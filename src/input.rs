@@ -217,6 +217,13 @@ pub fn window_start(opts: &ScanOptions) -> Option<crate::source::file::StartFind
     })))
 }
 
+/// Where a window ending at `until_us` ends in a plain `file`: the start of the first line at or after it (lines
+/// logged out of order around it fall on the side of the file they were written on).
+pub fn window_end(file: &mut File, until_us: i64, opts: &ScanOptions) -> Option<u64> {
+    // `first_at` aims early by the disorder it tolerates: here the aim is the time itself
+    window_offset(file, until_us.saturating_add(crate::window::DISORDER_US), opts)
+}
+
 /// Where a window starting at `since_us` begins in a plain `file` (a line start), found by binary search with the
 /// parser its first lines choose; `None` when it cannot be searched (pretty-printed records, a read error).
 pub fn window_offset(file: &mut File, since_us: i64, opts: &ScanOptions) -> Option<u64> {

@@ -90,3 +90,19 @@ fn a_filter_shows_records_without_their_folded_lines() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.panes[0].lines.continuation_of(app.panes[0].row_line(app.panes[0].cursor)).len(), 7);
 }
+
+#[test]
+fn lines_past_until_are_left_out_with_their_traces() {
+    let text = std::fs::read_to_string("tests/fixtures/multiline/java.log").unwrap();
+    let theme = gatewatch::ui::theme::Theme::load("dark", None, gatewatch::ui::theme::ColorDepth::None).unwrap();
+    let window = gatewatch::window::Window { since_us: None, until_us: Some(1_714_564_802_000_000) }; // 12:00:02Z
+    let opts = gatewatch::input::ScanOptions { window: Some(window), ..Default::default() };
+    let sources = vec![("java.log".to_string(), "java.log".to_string(), Some(Role::Upstream))];
+    let mut app = gatewatch::ui::app::App::new(sources, opts, Default::default(), theme);
+    app.update(batch(0, text.as_bytes()));
+    let p = &app.panes[0];
+    // the 200 at 12:00:00 and the 500 at 12:00:01 with its trace; the 500 at 12:00:02.303, its trace and the
+    // 200 after are past the window
+    assert_eq!((p.lines.len(), p.rows()), (9, 2));
+    assert_eq!(p.lines.continuation_of(1), 2..9);
+}

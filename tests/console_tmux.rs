@@ -1222,6 +1222,35 @@ fn a_long_history_is_indexed_apart_and_put_in_front_of_the_newest_lines() {
     });
 }
 
+/// `--until` ends the console's lines where the window ends: the lines after it in the file are not read, and
+/// those the follower reads (the newest) are left out; the status line says until when.
+#[test]
+fn until_ends_the_loaded_lines_where_the_window_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    // nginx times: [01/May/2024:HH:MM:SS +0000]; the log runs from 12:00 to 14:30, in order
+    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
+    let within = |from: &str, to: &str| text.lines().filter(|l| (from..to).contains(&clock(l).as_str())).count();
+    let cmd = format!(
+        "{} --since 2024-05-01T13:00:00Z --until 2024-05-01T13:30:00Z {}",
+        quote(bin()),
+        quote(&gw.to_string_lossy())
+    );
+    let t = Tmux::start("until", 200, 50, dir.path(), &cmd);
+    // from two minutes early (lines logged out of order are looked for), to the window's end
+    let loaded = format!("{} lines since 12:58:00 until 13:30:00", thousands(within("12:58:00", "13:30:00")));
+    t.expect("the half hour, and nothing after it", |s| {
+        check!(s.status_bar().contains(&loaded), "the status bar does not say {loaded}");
+        check!(!s.status_bar().contains("history"), "the history is still being indexed");
+        Ok(())
+    });
+    let s = t.screen();
+    let rows = s.left();
+    let last = rows.lines().rev().find(|l| l.starts_with('│') && l.contains(" 13:")).expect("a line of the window");
+    assert!(last.contains("13:29:5"), "the last line shown is the window's last: {last}\n{}", s.text());
+}
+
 /// A Java service's log long enough to be indexed apart: its stack traces are folded under their records, the
 /// record's row says so, and Enter's detail names the exception and its cause.
 #[test]

@@ -515,7 +515,13 @@ fn draw_status(app: &App, f: &mut Frame<'_>, r: Rect) {
     {
         let dated = super::charts::log_now(&app.panes, app.now)
             .is_some_and(|now| super::charts::different_days(&app.panes, first, now));
-        let since = format!("since {} ", super::charts::log_stamp(&app.panes, first, dated));
+        let mut since = format!("since {} ", super::charts::log_stamp(&app.panes, first, dated));
+        if let Some(until) = app.opts.window.and_then(|w| w.until_us) {
+            since.push_str(&format!(
+                "until {} ",
+                super::charts::log_stamp(&app.panes, until.div_euclid(1_000_000), dated)
+            ));
+        }
         if since.width() <= pad {
             pad -= since.width();
             spans[lines_span].content.to_mut().push_str(&since);

@@ -253,6 +253,8 @@ pub struct Pane {
     pub default_label: Option<Arc<str>>,
     /// What decides whether the next line continues a record.
     continuation: crate::format::continuation::Tracker,
+    /// The last record was past `--until`: it and the lines that continue it are left out.
+    past_until: bool,
 }
 
 impl Pane {
@@ -284,6 +286,7 @@ impl Pane {
             origin: None,
             default_label: None,
             continuation: Default::default(),
+            past_until: false,
         }
     }
 
@@ -437,13 +440,22 @@ impl Pane {
         };
         let mut n = 0;
         let arrived = Instant::now();
-        let role = self.role.unwrap_or(parser.format.role());
-        use crate::format::continuation::LineKind;
+        let role = self.side();
+        let until = opts.window.and_then(|w| w.until_us);
         crate::scan::for_each_line(data, |_, line| {
             let line = crate::format::trim_line(line);
             let rec = parser.parse(line);
             let mut fields = crate::store::Fields::of(rec.as_ref());
-            if self.continuation.next(LineKind::of(line, rec.as_ref()), role) {
+            let continues = self.continuation.next(crate::format::continuation::LineKind::of(line, rec.as_ref()), role);
+            // past `--until`: a record is left out, and the lines that continue it
+            if !continues {
+                self.past_until =
+                    rec.as_ref().and_then(|r| r.time).is_some_and(|t| until.is_some_and(|u| t.unix_us >= u));
+            }
+            if self.past_until {
+                return;
+            }
+            if continues {
                 fields = fields.continuing();
             }
             if self.lines.push_fields(line, &fields).is_err() {
