@@ -1222,15 +1222,25 @@ fn a_long_history_is_indexed_apart_and_put_in_front_of_the_newest_lines() {
     });
 }
 
+/// The clock time (`HH:MM:SS`) of a generated nginx line: `[01/May/2024:HH:MM:SS +0000]`.
+fn clock(line: &str) -> String {
+    line.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time")
+}
+
+/// A generated nginx log from 12:00 to 14:30, in order, two requests a second: its path and text.
+fn two_and_a_half_hours(dir: &Path) -> (PathBuf, String) {
+    let gw = generated(dir, "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
+    let text = std::fs::read_to_string(&gw).unwrap();
+    assert!(clock(text.lines().last().unwrap()).as_str() > "14:29:00");
+    (gw, text)
+}
+
 /// `--until` ends the console's lines where the window ends: the lines after it in the file are not read, and
 /// those the follower reads (the newest) are left out; the status line says until when.
 #[test]
 fn until_ends_the_loaded_lines_where_the_window_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
-    let text = std::fs::read_to_string(&gw).unwrap();
-    // nginx times: [01/May/2024:HH:MM:SS +0000]; the log runs from 12:00 to 14:30, in order
-    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
+    let (gw, text) = two_and_a_half_hours(dir.path());
     let within = |from: &str, to: &str| text.lines().filter(|l| (from..to).contains(&clock(l).as_str())).count();
     let cmd = format!(
         "{} --since 2024-05-01T13:00:00Z --until 2024-05-01T13:30:00Z {}",
@@ -1302,11 +1312,7 @@ fn thousands(n: usize) -> String {
 #[test]
 fn h_loads_the_hour_before_the_first_line() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = generated(dir.path(), "gw.log", &["generate", "--format", "nginx", "--requests", "18000", "--rate", "2"]);
-    let text = std::fs::read_to_string(&gw).unwrap();
-    // nginx times: [01/May/2024:HH:MM:SS +0000]; the log runs from 12:00 to 14:30
-    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
-    assert!(clock(text.lines().last().unwrap()).as_str() > "14:29:00");
+    let (gw, text) = two_and_a_half_hours(dir.path());
     let from = |t: &str| text.lines().filter(|l| clock(l).as_str() >= t).count();
     let cmd = format!("{} --since 2024-05-01T14:00:00Z {}", quote(bin()), quote(&gw.to_string_lossy()));
     let t = Tmux::start("earlier", 200, 50, dir.path(), &cmd);
@@ -1364,7 +1370,6 @@ fn rotated_files_come_first_in_one_pane() {
     drop(t);
 
     // a window that starts in the middle of access.log.1: the .gz is not needed (with two minutes' slack)
-    let clock = |l: &str| l.split("2024:").nth(1).map(|t| t[..8].to_string()).expect("a time");
     let since = clock(lines[4500]);
     let (h, m) = (since[..2].parse::<u32>().unwrap(), since[3..5].parse::<u32>().unwrap());
     let slack = format!("{:02}:{:02}:{}", h - (m < 2) as u32, (m + 58) % 60, &since[6..]);
