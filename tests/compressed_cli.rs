@@ -1,4 +1,4 @@
-//! Rotated, compressed logs (`access.log.2.gz`, `.zst`) read decompressed, recognised by their bytes whatever
+//! Rotated, compressed logs (`access.log.2.gz`, `.zst`, `.bz2`, `.xz`) read decompressed, recognised by their bytes whatever
 //! their name; a file that cannot be decompressed is an error naming it, never a report of its bytes as text.
 
 use std::io::Write;
@@ -68,6 +68,52 @@ fn gzip_and_zstd_report_what_the_plain_file_does() {
     assert_eq!(windowed["status"], plain_windowed["status"]);
     let n = windowed["requests"].as_u64().unwrap();
     assert!(n > 0 && n < 5000, "the window holds part of the log: {n}");
+}
+
+/// `file` compressed by the system's `tool` (`bzip2`, `xz`), as logrotate's `compresscmd` leaves it.
+fn compressed_by(tool: &str, data: &[u8]) -> Vec<u8> {
+    use std::process::Stdio;
+    let mut child = Command::new(tool).arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success(), "{tool} -c");
+    out.stdout
+}
+
+#[test]
+fn bzip2_and_xz_report_what_the_plain_file_does_and_a_cut_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("whole.log");
+    let args = ["generate", "--requests", "5000", "--incident", "--seed", "6", "--gateway-out"];
+    assert!(gatewatch(&[&args[..], &[plain.to_str().unwrap()]].concat()).status.success());
+    let text = std::fs::read(&plain).unwrap();
+    let want = report(&plain);
+    let (a, b) = text.split_at(memchr_newline(&text));
+    for (tool, name) in [("bzip2", "access.log.2.bz2"), ("xz", "access.log.3")] {
+        // two streams joined (`cat a.bz2 b.bz2`), read as one log
+        let path = dir.path().join(name);
+        std::fs::write(&path, [compressed_by(tool, a), compressed_by(tool, b)].concat()).unwrap();
+        let got = report(&path);
+        assert_eq!(got["status"], want["status"], "{tool}");
+        assert_eq!((&got["sources"][0]["unparsed"], &got["sources"][0]["format"]), (&0.into(), &"nginx".into()));
+        // cut short: an error naming the file, not a report of what came before
+        let mut cut = compressed_by(tool, &text);
+        cut.truncate(cut.len() / 2);
+        let cut_path = dir.path().join(format!("cut-{name}"));
+        std::fs::write(&cut_path, cut).unwrap();
+        let out = gatewatch(&["report", cut_path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{tool}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("cut-{name}")) && err.contains(&format!("not a valid {tool} stream")), "{err}");
+    }
+}
+
+/// Where the line that holds the middle of `text` ends: a place to split it into two whole halves.
+fn memchr_newline(text: &[u8]) -> usize {
+    text[text.len() / 2..].iter().position(|&b| b == b'\n').map_or(text.len(), |p| text.len() / 2 + p + 1)
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Compressed logs — what logrotate leaves (`access.log.2.gz`, `.zst`) — recognised by their first bytes, not
+//! Compressed logs — what logrotate leaves (`access.log.2.gz`, `.zst`, `.bz2`, `.xz`) — recognised by their first bytes, not
 //! their names, and read decompressed as a stream. A file that cannot be decompressed is an error naming it, never
 //! a report of the compressed bytes read as text.
 
@@ -11,6 +11,10 @@ pub enum Compression {
     Gzip,
     /// Zstandard (`.zst`).
     Zstd,
+    /// bzip2 (`.bz2`).
+    Bzip2,
+    /// xz (`.xz`).
+    Xz,
 }
 
 impl Compression {
@@ -19,6 +23,9 @@ impl Compression {
         match head {
             [0x1f, 0x8b, ..] => Some(Compression::Gzip),
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
+            // `BZh` and the block size, 1 to 9 (hundreds of kB)
+            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Compression::Bzip2),
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Compression::Xz),
             _ => None,
         }
     }
@@ -27,11 +34,13 @@ impl Compression {
         match self {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
+            Compression::Bzip2 => "bzip2",
+            Compression::Xz => "xz",
         }
     }
 
     /// `input` decompressed: every member of a gzip file (files joined with `cat` are one log), every frame of a
-    /// zstd one.
+    /// zstd one, every stream of a bzip2 or an xz one.
     pub fn reader<R: Read + Send + 'static>(self, input: R) -> Box<dyn Read + Send> {
         match self {
             Compression::Gzip => {
@@ -40,7 +49,30 @@ impl Compression {
             Compression::Zstd => {
                 Box::new(ZstdFrames { source: BufReader::with_capacity(256 << 10, input), frame: None })
             }
+            Compression::Bzip2 => {
+                let inner = bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(256 << 10, input));
+                Box::new(Damaged { inner, what: self })
+            }
+            Compression::Xz => {
+                let inner = lzma_rust2::XzReader::new(BufReader::with_capacity(256 << 10, input), true);
+                Box::new(Damaged { inner, what: self })
+            }
         }
+    }
+}
+
+/// A decoder whose errors say what the stream was: theirs alone (`failed to fill whole buffer`) do not.
+struct Damaged<R> {
+    inner: R,
+    what: Compression,
+}
+
+impl<R: Read> Read for Damaged<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let what = self.what.name();
+            io::Error::new(io::ErrorKind::InvalidData, format!("not a valid {what} stream, cut short or damaged: {e}"))
+        })
     }
 }
 
@@ -97,8 +129,10 @@ impl<R: Read> Read for ZstdFrames<R> {
 
 /// Whether the file at `path` is compressed (its bytes cannot be searched, sought in or followed as text).
 pub fn is_compressed(path: &std::path::Path) -> bool {
-    let mut head = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && Compression::of(&head).is_some()
+    let mut head = [0u8; 6];
+    let mut file = std::fs::File::open(path);
+    let n = file.as_mut().map_or(0, |f| f.read(&mut head).unwrap_or(0));
+    Compression::of(&head[..n]).is_some()
 }
 
 /// `input` as text: decompressed when its first bytes say it is compressed. Returns the reader and the
