@@ -1293,6 +1293,57 @@ fn stack_traces_fold_under_their_records_in_a_real_terminal() {
     });
 }
 
+/// A log on a slow disk (every read waits 40 ms, past the page cache): the newest lines show at once while the
+/// history is indexed, keys answer meanwhile, and every line comes in whole and in order.
+#[test]
+fn a_log_on_a_slow_disk_shows_at_once_and_comes_in_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // about 15 MB: more than the console reads before its first screen
+    let real = generated(dir.path(), "real.log", &["generate", "--format", "nginx", "--requests", "60000"]);
+    let text = std::fs::read_to_string(&real).unwrap();
+    let rid = |l: &str| l.split(" rid=").nth(1).and_then(|r| r.split(' ').next()).expect("rid=").to_string();
+    let (first, last) = (rid(text.lines().next().unwrap()), rid(text.lines().last().unwrap()));
+    let slow = dir.path().join("slow");
+    let _mounted = common::slow_fs::mount(&real, &slow, Duration::from_millis(40));
+    let log = slow.join(common::slow_fs::NAME);
+    let started = Instant::now();
+    assert_eq!(std::fs::read(&log).unwrap().len(), text.len(), "the slow disk serves the file whole");
+    let whole_read = started.elapsed();
+    let cmd = format!("{} --from-start {}", quote(bin()), quote(&log.to_string_lossy()));
+    let t = Tmux::start("slow", 200, 50, dir.path(), &cmd);
+    let started = Instant::now();
+    // the newest lines, while the history is still being read
+    t.expect("the newest line, the history on its way", |s| {
+        check!(s.has(&format!("id={}…", &last[..12])), "the newest line is not shown");
+        check!(s.status_bar().contains("history"), "no progress of the history");
+        Ok(())
+    });
+    let first_screen = started.elapsed();
+    eprintln!("slow disk: the whole file read in {whole_read:?}, the console's first screen in {first_screen:?}");
+    assert!(first_screen < whole_read, "the first screen waited for the whole file");
+    // keys answer while it is read
+    t.keys(&["?"]);
+    t.expect("the help, the history still on its way", |s| {
+        check!(s.has("keys ·"), "no help");
+        check!(s.status_bar().contains("history"), "the history was read before the help showed");
+        Ok(())
+    });
+    t.keys(&["Escape"]);
+    let total = format!("FOLLOW  {} lines", thousands(text.lines().count()));
+    t.expect("every line", |s| {
+        check!(s.status_bar().contains(&total), "the status bar does not say {total}");
+        check!(!s.status_bar().contains("history"), "the history is still being indexed");
+        Ok(())
+    });
+    // the first lines, read back from the slow disk
+    eprintln!("slow disk: every line in after {:?}", started.elapsed());
+    t.keys(&["g"]);
+    t.expect("the file's first request selected", |s| {
+        check!(s.selected_id().as_deref() == Some(first.as_str()), "the status bar does not show id {first}");
+        Ok(())
+    });
+}
+
 /// `n` with thousands separators, as the status bar writes counts.
 fn thousands(n: usize) -> String {
     let s = n.to_string();

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod server;
+pub mod slow_fs;
 pub mod tls;
 
 use std::time::Instant;
