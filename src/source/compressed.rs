@@ -42,21 +42,12 @@ impl Compression {
     /// `input` decompressed: every member of a gzip file (files joined with `cat` are one log), every frame of a
     /// zstd one, every stream of a bzip2 or an xz one.
     pub fn reader<R: Read + Send + 'static>(self, input: R) -> Box<dyn Read + Send> {
+        let input = BufReader::with_capacity(256 << 10, input);
         match self {
-            Compression::Gzip => {
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 << 10, input)))
-            }
-            Compression::Zstd => {
-                Box::new(ZstdFrames { source: BufReader::with_capacity(256 << 10, input), frame: None })
-            }
-            Compression::Bzip2 => {
-                let inner = bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(256 << 10, input));
-                Box::new(Damaged { inner, what: self })
-            }
-            Compression::Xz => {
-                let inner = lzma_rust2::XzReader::new(BufReader::with_capacity(256 << 10, input), true);
-                Box::new(Damaged { inner, what: self })
-            }
+            Compression::Gzip => Box::new(Damaged { inner: flate2::read::MultiGzDecoder::new(input), what: self }),
+            Compression::Zstd => Box::new(Damaged { inner: ZstdFrames { source: input, frame: None }, what: self }),
+            Compression::Bzip2 => Box::new(Damaged { inner: bzip2::read::MultiBzDecoder::new(input), what: self }),
+            Compression::Xz => Box::new(Damaged { inner: lzma_rust2::XzReader::new(input, true), what: self }),
         }
     }
 }
@@ -83,7 +74,7 @@ struct ZstdFrames<R: Read> {
 }
 
 fn corrupt(e: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("not a valid zstd stream: {e}"))
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
 impl<R: Read> Read for ZstdFrames<R> {
