@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Does a big `report` hurt the gateway on the host it runs on? A real nginx on loopback serves a fixed load
-# (`nginx_load`: RATE requests a second for SECONDS, open loop), three times: alone, with `gatewatch report` on a
-# ~1 GB log running again and again beside it at its default priority (nice 10, I/O best-effort 7, page cache
-# spared, fewer threads under load), and the same with `--priority normal`. Prints the gateway's p99 latency in
-# each run and its ratio to the run alone. Loopback only; nginx runs as this user from a temporary directory.
+# (`nginx_load`: RATE requests a second for SECONDS, open loop): alone; with `gatewatch report` on a ~1 GB log
+# running again and again beside it at its default priority (the idle CPU class at nice 10, I/O best-effort 7,
+# page cache left as found, fewer threads under load), once with the log in the page cache and once with it out
+# of it (read from disk); the same with `--priority normal`; and alone again. Prints the gateway's p99 latency in
+# each run and its ratio to the first run alone. Loopback only; nginx runs as this user from a temporary directory.
 #
 #   bash benches/priority.sh                  # 1,000 requests/s for 20 s per run
 #   RATE=2000 SECONDS_PER_RUN=30 bash benches/priority.sh
@@ -68,12 +69,20 @@ run() {
 
 printf 'nginx on 127.0.0.1:%s, %s requests/s for %s s per run; report on %s (%d bytes), %d cores\n' \
   "$PORT" "$RATE" "$SECONDS_PER_RUN" "$LOG" "$(stat -c %s "$LOG")" "$(nproc)"
+# the log out of the page cache, so that a run reads it from disk (GNU dd's nocache drops a file's pages)
+uncache() { dd if="$LOG" iflag=nocache count=0 status=none; }
+
+cat "$LOG" > /dev/null
 alone=$(run)
-low=$(run --json) # the default priority; --json so printing costs the same in both
+hot=$(run --json) # the default priority, the log in the cache; --json so printing costs the same in all
+uncache
+cold=$(run --json) # the default leaves the cache as it found it: every run of the loop reads from disk
 normal=$(run --json --priority normal)
 again=$(run)
-printf '\n%-44s %10s %8s\n' "gateway p99" "µs" "ratio"
-printf '%-44s %10s %8s\n' "alone" "$alone" "1.00"
-printf '%-44s %10s %8.2f\n' "beside report (default: low priority)" "$low" "$(awk -v a="$low" -v b="$alone" 'BEGIN { print a / b }')"
-printf '%-44s %10s %8.2f\n' "beside report --priority normal" "$normal" "$(awk -v a="$normal" -v b="$alone" 'BEGIN { print a / b }')"
-printf '%-44s %10s %8.2f\n' "alone again (the machine's drift)" "$again" "$(awk -v a="$again" -v b="$alone" 'BEGIN { print a / b }')"
+row() { printf '%-48s %10s %8.2f\n' "$1" "$2" "$(awk -v a="$2" -v b="$alone" 'BEGIN { print a / b }')"; }
+printf '\n%-48s %10s %8s\n' "gateway p99" "µs" "ratio"
+row "alone" "$alone"
+row "beside report (default), log in the page cache" "$hot"
+row "beside report (default), log read from disk" "$cold"
+row "beside report --priority normal" "$normal"
+row "alone again (the machine's drift)" "$again"

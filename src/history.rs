@@ -177,7 +177,7 @@ impl Span {
         let mut file = self.file;
         file.seek(SeekFrom::Start(self.start))?;
         // read on the scan's thread, which spares the page cache (see `spawn`)
-        let input = crate::priority::Sequential::new(file).take(bytes);
+        let input = crate::bulk_read::Sequential::new(file).take(bytes);
         Ok(Part { input: Box::new(input), bytes, label, in_file: Some((backing, self.start)) })
     }
 }

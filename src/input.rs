@@ -77,7 +77,7 @@ pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow
     {
         let mut file = File::open(path).with_context(|| format!("cannot read {path}"))?;
         io::Seek::seek(&mut file, io::SeekFrom::Start(start))?;
-        let input = Box::new(crate::priority::Sequential::new(file).take(end - start));
+        let input = Box::new(crate::bulk_read::Sequential::new(file).take(end - start));
         return Ok(OpenedSource { input, prefix: Vec::new(), parser, role, start });
     }
     Ok(OpenedSource { input, prefix, parser, role, start: 0 })
@@ -130,7 +130,7 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
         if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
             anyhow::bail!("cannot read {path}: it is a directory");
         }
-        Box::new(crate::priority::Sequential::new(f))
+        Box::new(crate::bulk_read::Sequential::new(f))
     };
     let (input, _) = crate::source::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
     Ok(input)

@@ -26,6 +26,7 @@ pub mod ui;
 // core
 pub mod alerts;
 pub mod args;
+pub mod bulk_read;
 pub mod config;
 pub mod demo_logs;
 pub mod demo_target;

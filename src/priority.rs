@@ -1,15 +1,18 @@
 //! Bulk work — `report`, `trace` — yields to the host it runs on, which during an incident is the one in trouble:
-//! it runs at low CPU and I/O priority (nice 10, I/O class best-effort 7), reads files with `posix_fadvise`
-//! sequential and drops what it read from the page cache as it goes (the gateway's cache stays the gateway's), and
-//! uses fewer threads while the load average is above the core count. `--priority normal` turns all that off.
-//! Live following and the console stay at normal priority; the console's history indexing is bulk work.
+//! it runs in the kernel's idle scheduling class (`SCHED_IDLE`: any other runnable thread takes the core from it at
+//! once) at nice 10 and I/O class best-effort 7, reads files past the page cache or in short steps out of it
+//! ([`crate::bulk_read`]: the gateway's cache stays the gateway's, and the kernel is never busy on its behalf for long),
+//! and uses fewer threads while the load average is above the core count. `--priority normal` turns
+//! all that off. Live following and the console stay at normal priority; the console's history indexing is bulk
+//! work.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How bulk work treats the host.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Priority {
-    /// Nice 10, I/O best-effort 7, page cache spared, fewer threads under load.
+    /// The idle scheduling class at nice 10, I/O best-effort 7, short reads, page cache spared, fewer threads
+    /// under load.
     #[default]
     Low,
     /// As any other process.
@@ -50,6 +53,11 @@ pub fn lower_this_thread() -> Vec<String> {
         if libc::setpriority(libc::PRIO_PROCESS, 0, NICE) != 0 {
             problems.push(format!("cannot lower the CPU priority: {}", std::io::Error::last_os_error()));
         }
+        // the nice value still counts where the class is refused; pid 0: the calling thread
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            problems.push(format!("cannot enter the idle CPU class: {}", std::io::Error::last_os_error()));
+        }
         let value = (IOPRIO_CLASS_BE << 13) | IOPRIO_LEVEL;
         // IOPRIO_WHO_PROCESS = 1, who = 0: the calling thread
         if libc::syscall(libc::SYS_ioprio_set, 1, 0, value) != 0 {
@@ -57,6 +65,25 @@ pub fn lower_this_thread() -> Vec<String> {
         }
     }
     problems
+}
+
+thread_local! {
+    /// Whether this thread runs in the idle scheduling class, asked once.
+    static IDLE_CLASS: bool = {
+        // SAFETY: a query on the calling thread
+        unsafe { libc::sched_getscheduler(0) == libc::SCHED_IDLE }
+    };
+}
+
+/// Let a waiting thread have the core, if this thread is bulk work in the idle class: call it every few dozen
+/// microseconds of work. A thread that wakes up takes the core from an idle-class one, but on some kernels only
+/// at the next timer tick (milliseconds later) unless that thread enters the kernel first: this is that entry.
+#[inline]
+pub fn give_way() {
+    if IDLE_CLASS.with(|idle| *idle) {
+        // SAFETY: a system call without arguments
+        unsafe { libc::sched_yield() };
+    }
 }
 
 /// Whether reads on this thread should spare the page cache, and its bulk work the cores: in the whole process
@@ -85,55 +112,9 @@ fn threads_under(cores: usize, load: Option<f64>) -> usize {
     }
 }
 
-/// How much is read between two drops of the page cache.
-const DROP_EVERY: u64 = 8 << 20;
-
-/// A file read once from start to end, telling the kernel so (sequential read-ahead) and, when sparing the cache,
-/// dropping what was read from it as it goes.
-pub struct Sequential {
-    file: std::fs::File,
-    read: u64,
-    dropped: u64,
-}
-
-impl Sequential {
-    /// Read `file` sequentially.
-    pub fn new(file: std::fs::File) -> Self {
-        use std::os::fd::AsRawFd;
-        // SAFETY: advice on an open descriptor; a failure only means no advice
-        unsafe {
-            libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
-        }
-        let read = std::io::Seek::stream_position(&mut &file).unwrap_or(0);
-        Sequential { file, read, dropped: read }
-    }
-
-    fn drop_behind(&mut self) {
-        use std::os::fd::AsRawFd;
-        let len = self.read - self.dropped;
-        // SAFETY: as above
-        unsafe {
-            libc::posix_fadvise(self.file.as_raw_fd(), self.dropped as i64, len as i64, libc::POSIX_FADV_DONTNEED);
-        }
-        self.dropped = self.read;
-    }
-}
-
-impl std::io::Read for Sequential {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.read += n as u64;
-        if spares_cache() && (self.read - self.dropped >= DROP_EVERY || n == 0) {
-            self.drop_behind();
-        }
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
     fn fewer_threads_on_a_loaded_host() {
@@ -152,16 +133,5 @@ mod tests {
         });
         assert_eq!(lowered.join().unwrap(), (false, true, true));
         assert!(!BULK.get(), "the thread that started it is not lowered");
-    }
-
-    #[test]
-    fn a_sequential_read_gives_the_file() {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        let data: Vec<u8> = (0..(20u32 << 20)).map(|i| (i % 251) as u8).collect();
-        std::io::Write::write_all(&mut f, &data).unwrap();
-        SPARE_CACHE.store(true, Ordering::Relaxed);
-        let mut out = Vec::new();
-        Sequential::new(std::fs::File::open(f.path()).unwrap()).read_to_end(&mut out).unwrap();
-        assert!(out == data);
     }
 }

@@ -1,22 +1,23 @@
-//! Bulk work yields to the host: a running `report` is read from /proc — every thread at nice 10 and I/O
-//! best-effort 7 by default, as any process with `--priority normal`.
+//! Bulk work yields to the host: a running `report` is read from /proc — every thread in the idle CPU class
+//! (`SCHED_IDLE`) at nice 10 and I/O best-effort 7 by default, as any process with `--priority normal`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// (nice, I/O priority) of each thread of `pid`.
-fn priorities(pid: u32) -> Vec<(i64, i64)> {
+/// (nice, I/O priority, scheduling policy) of each thread of `pid`.
+fn priorities(pid: u32) -> Vec<(i64, i64, i64)> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let task = task.unwrap().file_name().to_string_lossy().parse::<i32>().unwrap();
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{task}/stat")) else { continue };
-        // the fields after the command's closing parenthesis: state is field 3, nice field 19
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let nice: i64 = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        // the fields after the command's closing parenthesis: state is field 3, nice field 19, policy field 41
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let nice: i64 = fields[16].parse().unwrap();
+        let policy: i64 = fields[38].parse().unwrap();
         // SAFETY: a read-only system call; IOPRIO_WHO_PROCESS (1) names a thread by its id
         let io = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, task) };
-        out.push((nice, io));
+        out.push((nice, io, policy));
     }
     out
 }
@@ -27,7 +28,7 @@ fn own_nice() -> i64 {
 }
 
 /// Start `report` on standard input that stays open, let it start its threads, and read their priorities.
-fn running_report(extra: &[&str]) -> Vec<(i64, i64)> {
+fn running_report(extra: &[&str]) -> Vec<(i64, i64, i64)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
         .args(["report", "--json", "--threads", "2"])
         .args(extra)
@@ -58,7 +59,11 @@ fn report_runs_at_low_priority_unless_told() {
     let low = running_report(&[]);
     assert!(low.len() >= 3, "the scan's threads are running: {low:?}");
     let be7 = (2 << 13) | 7;
-    assert!(low.iter().all(|&(nice, io)| nice == (base + 10).min(19) && io == be7), "{low:?}");
+    let idle = libc::SCHED_IDLE as i64;
+    assert!(
+        low.iter().all(|&(nice, io, policy)| nice == (base + 10).min(19) && io == be7 && policy == idle),
+        "{low:?}"
+    );
     let normal = running_report(&["--priority", "normal"]);
-    assert!(normal.iter().all(|&(nice, io)| nice == base && io != be7), "{normal:?}");
+    assert!(normal.iter().all(|&(nice, io, policy)| nice == base && io != be7 && policy != idle), "{normal:?}");
 }

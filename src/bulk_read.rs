@@ -1,0 +1,317 @@
+//! A file read once from start to end by bulk work, leaving the page cache as it found it.
+//!
+//! Each aligned chunk of the file is looked up first (`mincore` on a mapping that is never touched): a chunk the
+//! cache holds whole (the live log the gateway has just written) is copied out of it in short reads and stays
+//! cached; any other chunk is read with `O_DIRECT`, past the cache, so the scan neither fills the cache with a
+//! gigabyte read once nor evicts what the gateway keeps there, and the kernel does no copying, no page-cache
+//! bookkeeping and no eviction on its behalf (on a kernel without preemption that work holds a core whatever the
+//! thread's class). Where `O_DIRECT` is refused (some file systems), the chunk is read through the cache and
+//! dropped from it behind the read. Outside bulk work ([`crate::priority::spares_cache`]) it is a plain sequential read.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd};
+
+/// The unit of lookup and of direct reads; a multiple of any block size `O_DIRECT` asks alignment to.
+const CHUNK: usize = 256 << 10;
+const ALIGN: usize = 4096;
+/// The most one buffered `read` asks for: copying 128 KiB out of the page cache takes tens of microseconds,
+/// where 2 MiB holds a core for a millisecond or more that a kernel without preemption gives nobody.
+const READ_STEP: usize = 128 << 10;
+/// How much is read through the cache (where `O_DIRECT` is refused) between two drops of it.
+const DROP_EVERY: u64 = 1 << 20;
+
+/// A file read sequentially from its current position: see the module's documentation.
+pub struct Sequential {
+    file: File,
+    /// The offset of the next byte to hand out.
+    pos: u64,
+    /// How chunks not in the cache are read, decided at the first one.
+    direct: Direct,
+    /// The last chunk read directly: `buf[..len]` holds the file from `buf_at`.
+    buf: Option<AlignedBuf>,
+    buf_at: u64,
+    len: usize,
+    /// Read through the cache up to here and dropped from it up to `dropped`.
+    dropped: u64,
+    /// The chunk last found whole in the cache (its offset), read out of it.
+    cached_chunk: Option<u64>,
+}
+
+enum Direct {
+    Untried,
+    Open(File),
+    Refused,
+}
+
+impl Sequential {
+    /// Read `file` sequentially from its current position.
+    pub fn new(file: File) -> Self {
+        // SAFETY: advice on an open descriptor; a failure only means no advice
+        unsafe {
+            libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+        }
+        let pos = io::Seek::stream_position(&mut &file).unwrap_or(0);
+        Sequential {
+            file,
+            pos,
+            direct: Direct::Untried,
+            buf: None,
+            buf_at: 0,
+            len: 0,
+            dropped: pos,
+            cached_chunk: None,
+        }
+    }
+
+    /// Hand out what the last direct read holds at `pos`, if anything.
+    fn hand_out(&mut self, out: &mut [u8]) -> Option<usize> {
+        let buf = self.buf.as_ref()?;
+        let at = self.pos.checked_sub(self.buf_at)? as usize;
+        if at >= self.len {
+            return None;
+        }
+        let n = out.len().min(self.len - at);
+        out[..n].copy_from_slice(&buf.as_slice()[at..at + n]);
+        self.pos += n as u64;
+        Some(n)
+    }
+
+    /// Read `out.len()` bytes at most through the cache, in a short step.
+    fn buffered(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let step = out.len().min(READ_STEP);
+        let n = pread(&self.file, &mut out[..step], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// Read the aligned chunk holding `pos` past the cache; `None` when `O_DIRECT` is refused here.
+    fn direct_chunk(&mut self) -> io::Result<Option<()>> {
+        if let Direct::Untried = self.direct {
+            self.direct = reopen_direct(&self.file).map_or(Direct::Refused, Direct::Open);
+        }
+        let Direct::Open(direct) = &self.direct else { return Ok(None) };
+        let at = self.pos & !(ALIGN as u64 - 1);
+        let buf = self.buf.get_or_insert_with(AlignedBuf::new);
+        match pread(direct, buf.as_mut_slice(), at) {
+            Ok(n) => {
+                (self.buf_at, self.len) = (at, n);
+                Ok(Some(()))
+            }
+            // the file system takes the flag at open and refuses the read
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                self.direct = Direct::Refused;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn drop_behind(&mut self) {
+        let len = self.pos.saturating_sub(self.dropped);
+        // SAFETY: advice on an open descriptor; a failure only means the pages stay cached
+        unsafe {
+            libc::posix_fadvise(self.file.as_raw_fd(), self.dropped as i64, len as i64, libc::POSIX_FADV_DONTNEED);
+        }
+        self.dropped = self.pos;
+    }
+}
+
+impl Read for Sequential {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if !crate::priority::spares_cache() {
+            let n = pread(&self.file, out, self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if let Some(n) = self.hand_out(out) {
+            return Ok(n);
+        }
+        let chunk = self.pos & !(CHUNK as u64 - 1);
+        if self.cached_chunk == Some(chunk) || cached(&self.file, chunk) {
+            self.cached_chunk = Some(chunk);
+            return self.buffered(out);
+        }
+        if self.direct_chunk()?.is_some() {
+            // nothing at `pos` in a chunk read whole: the end of the file
+            return Ok(self.hand_out(out).unwrap_or(0));
+        }
+        let n = self.buffered(out)?;
+        if self.pos - self.dropped >= DROP_EVERY || n == 0 {
+            self.drop_behind();
+        }
+        Ok(n)
+    }
+}
+
+/// Read at `at`, retried when interrupted.
+fn pread(file: &File, out: &mut [u8], at: u64) -> io::Result<usize> {
+    loop {
+        match std::os::unix::fs::FileExt::read_at(file, out, at) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// A second open of `file` that reads past the page cache, where the file system allows it.
+fn reopen_direct(file: &File) -> Option<File> {
+    let path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+    // SAFETY: `path` is a NUL-terminated string; the descriptor returned is owned by the File made from it
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECT | libc::O_CLOEXEC) };
+    // SAFETY: a descriptor just opened, owned by nobody else
+    (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
+}
+
+/// Whether the page cache holds the whole chunk of `file` at `at` (pages past the end of the file count as not
+/// held).
+fn cached(file: &File, at: u64) -> bool {
+    resident_pages(file, at, CHUNK) == Some(CHUNK / page_size())
+}
+
+/// How many pages of `file`'s `len` bytes at `at` (page-aligned) the page cache holds. The range is mapped, never
+/// touched, and unmapped: no page is read or faulted in.
+fn resident_pages(file: &File, at: u64, len: usize) -> Option<usize> {
+    let pages = len.div_ceil(page_size());
+    // SAFETY: a read-only shared mapping of the open file that is only passed to mincore and unmapped; mapping
+    // past the end of the file is allowed and never accessed
+    unsafe {
+        let map = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), at as i64);
+        if map == libc::MAP_FAILED {
+            return None;
+        }
+        let mut vec = vec![0u8; pages];
+        let ok = libc::mincore(map, len, vec.as_mut_ptr()) == 0;
+        libc::munmap(map, len);
+        ok.then(|| vec.iter().filter(|&&v| v & 1 == 1).count())
+    }
+}
+
+fn page_size() -> usize {
+    // SAFETY: a query without side effects
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as usize } else { ALIGN }
+}
+
+/// A buffer aligned for `O_DIRECT`, one chunk long.
+struct AlignedBuf(std::ptr::NonNull<u8>);
+
+// SAFETY: the buffer is owned memory, used by one reader at a time
+unsafe impl Send for AlignedBuf {}
+
+impl AlignedBuf {
+    const LAYOUT: std::alloc::Layout = match std::alloc::Layout::from_size_align(CHUNK, ALIGN) {
+        Ok(l) => l,
+        Err(_) => panic!("a valid layout"),
+    };
+
+    fn new() -> Self {
+        // SAFETY: a non-zero size
+        let ptr = unsafe { std::alloc::alloc_zeroed(Self::LAYOUT) };
+        AlignedBuf(std::ptr::NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(Self::LAYOUT)))
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: CHUNK initialised bytes owned by self
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), CHUNK) }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as above, borrowed mutably through self
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr(), CHUNK) }
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with the same layout
+        unsafe { std::alloc::dealloc(self.0.as_ptr(), Self::LAYOUT) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom, Write};
+
+    /// A 5.3 MB file on disk, out of the page cache, and its bytes.
+    fn cold_file() -> (tempfile::NamedTempFile, Vec<u8>) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..5_300_017u32).map(|i| (i % 251) as u8).collect();
+        f.write_all(&data).unwrap();
+        f.as_file().sync_all().unwrap();
+        // SAFETY: advice on an open descriptor
+        unsafe { libc::posix_fadvise(f.as_file().as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        (f, data)
+    }
+
+    fn resident(f: &tempfile::NamedTempFile) -> usize {
+        let len = f.as_file().metadata().unwrap().len() as usize;
+        resident_pages(f.as_file(), 0, len).unwrap()
+    }
+
+    /// Read all of `file` from `from` with `Sequential` in odd-sized reads, on a thread doing bulk work.
+    fn read_sparing(file: File, from: u64, refuse_direct: bool) -> Vec<u8> {
+        std::thread::spawn(move || {
+            let _ = crate::priority::lower_this_thread();
+            let mut file = file;
+            file.seek(SeekFrom::Start(from)).unwrap();
+            let mut r = Sequential::new(file);
+            if refuse_direct {
+                r.direct = Direct::Refused;
+            }
+            let (mut out, mut buf) = (Vec::new(), vec![0u8; 300_007]);
+            loop {
+                match r.read(&mut buf).unwrap() {
+                    0 => return out,
+                    n => out.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_file_out_of_the_cache_is_read_whole_and_stays_out_of_it() {
+        let (f, data) = cold_file();
+        let pages = data.len().div_ceil(page_size());
+        assert!(resident(&f) < pages / 10, "the file starts out of the cache: {} of {pages}", resident(&f));
+        let got = read_sparing(File::open(f.path()).unwrap(), 12_345, false);
+        assert!(got == data[12_345..], "{} bytes of {}", got.len(), data.len() - 12_345);
+        assert!(resident(&f) < pages / 10, "read past the cache: {} of {pages} pages cached after", resident(&f));
+    }
+
+    #[test]
+    fn a_file_in_the_cache_is_read_out_of_it_and_stays_in_it() {
+        let (f, data) = cold_file();
+        let pages = data.len().div_ceil(page_size());
+        std::fs::read(f.path()).unwrap();
+        assert_eq!(resident(&f), pages, "the file is hot");
+        let got = read_sparing(File::open(f.path()).unwrap(), 0, false);
+        assert!(got == data);
+        assert_eq!(resident(&f), pages, "what the cache held, it still holds");
+    }
+
+    #[test]
+    fn where_direct_reads_are_refused_the_file_is_dropped_from_the_cache_behind_the_read() {
+        let (f, data) = cold_file();
+        let pages = data.len().div_ceil(page_size());
+        let got = read_sparing(File::open(f.path()).unwrap(), 7, true);
+        assert!(got == data[7..]);
+        assert!(resident(&f) < pages / 4, "dropped behind the read: {} of {pages} pages cached after", resident(&f));
+    }
+
+    #[test]
+    fn outside_bulk_work_it_is_a_plain_read_from_the_position() {
+        let (f, data) = cold_file();
+        let mut file = File::open(f.path()).unwrap();
+        file.seek(SeekFrom::Start(1_000_000)).unwrap();
+        let mut out = Vec::new();
+        Sequential::new(file).read_to_end(&mut out).unwrap();
+        assert!(out == data[1_000_000..]);
+    }
+}
