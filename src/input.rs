@@ -58,7 +58,7 @@ pub struct OpenedSource {
 
 /// Open `path` (`-` = standard input) and choose its parser from its first lines.
 pub fn open_source(path: &str, role: Option<Role>, opts: &ScanOptions) -> anyhow::Result<OpenedSource> {
-    let mut input = open(path)?;
+    let mut input = open_on(path, opts.threads())?;
     let (prefix, whole) = read_prefix(&mut input).with_context(|| format!("cannot read {path}"))?;
     // detect on whole lines only, unless not even one fitted
     let sample = if whole > 0 { &prefix[..whole] } else { &prefix[..] };
@@ -121,8 +121,13 @@ fn read_prefix(input: &mut dyn Read) -> io::Result<(Vec<u8>, usize)> {
 }
 
 /// Open `path` (`-` = standard input) for reading, decompressed when its first bytes say it is compressed
-/// (gzip, zstd).
+/// (gzip, zstd, bzip2, xz).
 pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
+    open_on(path, 1)
+}
+
+/// [`open`], decompressing on up to `threads` threads where the file's frames or members allow.
+pub fn open_on(path: &str, threads: usize) -> anyhow::Result<Box<dyn Read + Send>> {
     let input: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
@@ -132,7 +137,8 @@ pub fn open(path: &str) -> anyhow::Result<Box<dyn Read + Send>> {
         }
         Box::new(crate::bulk_read::Sequential::new(f))
     };
-    let (input, _) = crate::source::compressed::open(input).with_context(|| format!("cannot read {path}"))?;
+    let (input, _) =
+        crate::source::compressed::open_on(input, threads).with_context(|| format!("cannot read {path}"))?;
     Ok(input)
 }
 

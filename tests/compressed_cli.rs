@@ -111,6 +111,39 @@ fn bzip2_and_xz_report_what_the_plain_file_does_and_a_cut_one_is_an_error() {
     }
 }
 
+#[test]
+fn a_pzstd_file_is_decoded_on_several_threads_and_reports_what_the_plain_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("whole.log");
+    let args = ["generate", "--requests", "20000", "--incident", "--seed", "7", "--gateway-out"];
+    assert!(gatewatch(&[&args[..], &[plain.to_str().unwrap()]].concat()).status.success());
+    let text = std::fs::read(&plain).unwrap();
+    let want = report(&plain);
+    // `pzstd` writes independent frames, each after a skippable frame that gives its length
+    let z = Command::new("pzstd").args(["-q", "-1", "-p", "2", "-c", plain.to_str().unwrap()]).output().unwrap();
+    assert!(z.status.success(), "pzstd");
+    let frames = z.stdout.windows(4).filter(|w| *w == [0x50, 0x2a, 0x4d, 0x18]).count();
+    assert!(frames >= 2, "several frames: {frames}");
+    let path = dir.path().join("access.log.1.zst");
+    std::fs::write(&path, &z.stdout).unwrap();
+    for threads in ["1", "3"] {
+        let out = gatewatch(&["report", "--json", "--threads", threads, path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["status"], want["status"], "--threads {threads}");
+        assert_eq!(got["requests"], 20000);
+        assert_eq!(got["sources"][0]["unparsed"], 0);
+    }
+    // cut inside its last frame: an error naming the file
+    let cut = dir.path().join("cut.zst");
+    std::fs::write(&cut, &z.stdout[..z.stdout.len() - 1000]).unwrap();
+    let out = gatewatch(&["report", "--threads", "3", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut.zst") && err.contains("not a valid zstd stream"), "{err}");
+    assert!(text.len() > 4 << 20);
+}
+
 /// Where the line that holds the middle of `text` ends: a place to split it into two whole halves.
 fn memchr_newline(text: &[u8]) -> usize {
     text[text.len() / 2..].iter().position(|&b| b == b'\n').map_or(text.len(), |p| text.len() / 2 + p + 1)

@@ -23,6 +23,8 @@ impl Compression {
         match head {
             [0x1f, 0x8b, ..] => Some(Compression::Gzip),
             [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Compression::Zstd),
+            // a skippable frame first, as `pzstd` writes one before each frame (magic 0x184D2A50 to 0x184D2A5F)
+            [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Some(Compression::Zstd),
             // `BZh` and the block size, 1 to 9 (hundreds of kB)
             [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Compression::Bzip2),
             [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Compression::Xz),
@@ -39,15 +41,33 @@ impl Compression {
         }
     }
 
-    /// `input` decompressed: every member of a gzip file (files joined with `cat` are one log), every frame of a
-    /// zstd one, every stream of a bzip2 or an xz one.
+    /// `input` decompressed on one thread: every member of a gzip file (files joined with `cat` are one log), every
+    /// frame of a zstd one, every stream of a bzip2 or an xz one.
     pub fn reader<R: Read + Send + 'static>(self, input: R) -> Box<dyn Read + Send> {
+        Box::new(Damaged { inner: self.decoder(Box::new(input)), what: self })
+    }
+
+    /// `input` decompressed on up to `threads` threads where its frames or members can be decoded apart
+    /// ([`super::frames`]), else on one.
+    pub fn parallel_reader<R: Read + Send + 'static>(self, input: R, threads: usize) -> Box<dyn Read + Send> {
+        let kind = match self {
+            Compression::Gzip => super::frames::Kind::Gzip,
+            Compression::Zstd => super::frames::Kind::Zstd,
+            _ => return self.reader(input),
+        };
+        let input = BufReader::with_capacity(256 << 10, input);
+        let inner = super::frames::reader(kind, input, threads, Box::new(move |rest| self.decoder(rest)));
+        Box::new(Damaged { inner, what: self })
+    }
+
+    /// The decoder itself, whose errors do not say what the stream was.
+    fn decoder(self, input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         let input = BufReader::with_capacity(256 << 10, input);
         match self {
-            Compression::Gzip => Box::new(Damaged { inner: flate2::read::MultiGzDecoder::new(input), what: self }),
-            Compression::Zstd => Box::new(Damaged { inner: ZstdFrames { source: input, frame: None }, what: self }),
-            Compression::Bzip2 => Box::new(Damaged { inner: bzip2::read::MultiBzDecoder::new(input), what: self }),
-            Compression::Xz => Box::new(Damaged { inner: lzma_rust2::XzReader::new(input, true), what: self }),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+            Compression::Zstd => Box::new(ZstdFrames { source: input, frame: None }),
+            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(input)),
+            Compression::Xz => Box::new(lzma_rust2::XzReader::new(input, true)),
         }
     }
 }
@@ -129,10 +149,18 @@ pub fn is_compressed(path: &std::path::Path) -> bool {
 /// `input` as text: decompressed when its first bytes say it is compressed. Returns the reader and the
 /// compression found.
 pub fn open<R: Read + Send + 'static>(input: R) -> io::Result<(Box<dyn Read + Send>, Option<Compression>)> {
+    open_on(input, 1)
+}
+
+/// [`open`], decompressing on up to `threads` threads where the file's frames or members allow.
+pub fn open_on<R: Read + Send + 'static>(
+    input: R,
+    threads: usize,
+) -> io::Result<(Box<dyn Read + Send>, Option<Compression>)> {
     let mut input = BufReader::with_capacity(64 << 10, input);
     let head = input.fill_buf()?;
     match Compression::of(head) {
-        Some(c) => Ok((c.reader(input), Some(c))),
+        Some(c) => Ok((c.parallel_reader(input, threads), Some(c))),
         None => Ok((Box::new(input), None)),
     }
 }
@@ -180,8 +208,11 @@ mod tests {
         let z = |d: &[u8]| ruzstd::encoding::compress_to_vec(d, ruzstd::encoding::CompressionLevel::Fastest);
         // a skippable frame (magic 0x184D2A50, 4 bytes of length, that many bytes) between the two
         let skip = [&0x184D_2A50u32.to_le_bytes()[..], &3u32.to_le_bytes(), b"abc"].concat();
-        let joined = [z(a), skip, z(b)].concat();
-        assert_eq!(read_all(joined).unwrap(), (t, Some(Compression::Zstd)));
+        let joined = [z(a), skip.clone(), z(b)].concat();
+        assert_eq!(read_all(joined).unwrap(), (t.clone(), Some(Compression::Zstd)));
+        // as `pzstd` writes: a skippable frame before each
+        let pzstd = [skip.clone(), z(a), skip, z(b)].concat();
+        assert_eq!(read_all(pzstd).unwrap(), (t, Some(Compression::Zstd)));
     }
 
     #[test]

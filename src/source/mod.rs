@@ -3,6 +3,7 @@
 pub mod command;
 pub mod compressed;
 pub mod file;
+mod frames;
 pub mod glob;
 pub mod resume;
 pub mod ssh;

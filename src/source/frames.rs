@@ -1,0 +1,409 @@
+//! Compressed files made of independent pieces, decompressed on several threads at once and handed out in order:
+//! zstd frames (`pzstd` writes one per few megabytes; files joined with `cat` are several) and gzip members that
+//! say their length (BGZF, as `bgzip` writes: a `BC` field in the header). The pieces are found by reading their
+//! headers — a zstd frame's block headers give its length without decoding it — so the input is read once, as a
+//! stream. A piece whose length cannot be known cheaply (an ordinary gzip member) or that is too big to hold
+//! decoded (a single-frame `.zst` of a whole log) ends the parallel part: from there the file is decoded as one
+//! stream, as before.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// The most compressed bytes one piece may hold to be decoded apart.
+const MAX_PIECE: usize = 16 << 20;
+/// The most decoded bytes one piece may give (a zstd block decodes to 128 KiB at most).
+const MAX_DECODED: usize = 64 << 20;
+const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+
+type Decoded = mpsc::Receiver<io::Result<Vec<u8>>>;
+/// A piece to decode, and where to send it decoded.
+type Job = (Vec<u8>, mpsc::SyncSender<io::Result<Vec<u8>>>);
+
+/// The formats whose pieces are found here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Gzip,
+    Zstd,
+}
+
+/// How the input is decoded as one stream, from where its pieces cannot be decoded apart.
+pub type Serial = Box<dyn FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send> + Send>;
+
+/// `input` (compressed as `kind`) decompressed, on `threads` threads where its pieces allow, by `serial` from
+/// where they do not.
+pub fn reader<R: Read + Send + 'static>(
+    kind: Kind,
+    input: BufReader<R>,
+    threads: usize,
+    serial: Serial,
+) -> Box<dyn Read + Send> {
+    if threads < 2 {
+        return serial(Box::new(input));
+    }
+    Box::new(Parallel {
+        kind,
+        input: Some(input),
+        pool: None,
+        threads,
+        pending: VecDeque::new(),
+        out: Cursor::new(Vec::new()),
+        rest: None,
+        serial: Some(serial),
+        max_piece: MAX_PIECE,
+    })
+}
+
+/// A piece of the input, as [`next_piece`] finds it.
+enum Piece {
+    /// A whole piece to decode apart.
+    Apart(Vec<u8>),
+    /// A zstd skippable frame, skipped.
+    Skipped,
+    /// The input's end.
+    End,
+    /// From here the input is decoded as one stream, starting with these bytes already read from it.
+    Serial(Vec<u8>),
+}
+
+struct Parallel<R: Read> {
+    kind: Kind,
+    input: Option<BufReader<R>>,
+    pool: Option<mpsc::Sender<Job>>,
+    threads: usize,
+    /// The pieces given to the pool, in the input's order.
+    pending: VecDeque<Decoded>,
+    /// The decoded piece being handed out.
+    out: Cursor<Vec<u8>>,
+    /// The rest of the input as one stream, once the pieces before it are handed out.
+    rest: Option<Box<dyn Read + Send>>,
+    serial: Option<Serial>,
+    max_piece: usize,
+}
+
+impl<R: Read + Send + 'static> Parallel<R> {
+    /// Give pieces to the pool until enough are under way, or the input ends or turns serial.
+    fn fill(&mut self) -> io::Result<()> {
+        while self.pending.len() < 2 * self.threads {
+            let Some(input) = self.input.as_mut() else { return Ok(()) };
+            match next_piece(self.kind, input, self.max_piece)? {
+                Piece::Apart(raw) => {
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    self.pool().send((raw, tx)).map_err(|_| io::Error::other("the decoding threads stopped"))?;
+                    self.pending.push_back(rx);
+                }
+                Piece::Skipped => {}
+                Piece::End => self.input = None,
+                Piece::Serial(read) => {
+                    let input = self.input.take().expect("checked above");
+                    let serial = self.serial.take().expect("the input turns serial once");
+                    self.rest = Some(serial(Box::new(Cursor::new(read).chain(input))));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn pool(&mut self) -> &mpsc::Sender<Job> {
+        let (threads, kind) = (self.threads, self.kind);
+        self.pool.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..threads {
+                let rx = Arc::clone(&rx);
+                std::thread::spawn(move || {
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((raw, reply)) = job else { return };
+                        let _ = reply.send(decode(kind, &raw));
+                    }
+                });
+            }
+            tx
+        })
+    }
+}
+
+impl<R: Read + Send + 'static> Read for Parallel<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.out.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            self.fill()?;
+            if let Some(next) = self.pending.pop_front() {
+                let decoded = next.recv().map_err(|_| io::Error::other("a decoding thread stopped"))??;
+                self.out = Cursor::new(decoded);
+                continue;
+            }
+            return match self.rest.as_mut() {
+                Some(rest) => rest.read(buf),
+                None => Ok(0),
+            };
+        }
+    }
+}
+
+/// Decode one piece whole.
+fn decode(kind: Kind, raw: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match kind {
+        Kind::Zstd => {
+            let mut dec = ruzstd::decoding::StreamingDecoder::new(raw).map_err(io::Error::other)?;
+            dec.read_to_end(&mut out)?;
+        }
+        Kind::Gzip => {
+            flate2::read::GzDecoder::new(raw).read_to_end(&mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn cut_short() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "the file ends inside a frame")
+}
+
+/// Read exactly `n` more bytes of `input` onto `raw`.
+fn take(input: &mut impl Read, raw: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    let start = raw.len();
+    input.take(n as u64).read_to_end(raw)?;
+    if raw.len() - start < n { Err(cut_short()) } else { Ok(()) }
+}
+
+/// The next piece of `input`.
+fn next_piece(kind: Kind, input: &mut impl BufRead, max_piece: usize) -> io::Result<Piece> {
+    let head = input.fill_buf()?;
+    if head.is_empty() {
+        return Ok(Piece::End);
+    }
+    match kind {
+        Kind::Zstd => zstd_piece(input, max_piece),
+        Kind::Gzip => Ok(gzip_piece(input)),
+    }
+}
+
+/// A gzip member that says its length in a `BC` field of its header (BGZF), read whole; any other is the start
+/// of the serial part. Nothing is read from `input` unless the member is whole.
+fn gzip_piece(input: &mut impl BufRead) -> Piece {
+    let Ok(head) = input.fill_buf() else { return Piece::Serial(Vec::new()) };
+    let Some(len) = bgzf_length(head) else { return Piece::Serial(Vec::new()) };
+    let mut raw = Vec::with_capacity(len);
+    match take(input, &mut raw, len) {
+        Ok(()) => Piece::Apart(raw),
+        // a cut member: the serial decoder says so
+        Err(_) => Piece::Serial(raw),
+    }
+}
+
+/// The length of the gzip member `head` starts with, from its BGZF `BC` field.
+fn bgzf_length(head: &[u8]) -> Option<usize> {
+    const FEXTRA: u8 = 4;
+    if head.len() < 12 || head[..3] != [0x1f, 0x8b, 8] || head[3] & FEXTRA == 0 {
+        return None;
+    }
+    let xlen = u16::from_le_bytes([head[10], head[11]]) as usize;
+    let mut extra = head.get(12..12 + xlen)?;
+    while extra.len() >= 4 {
+        let len = u16::from_le_bytes([extra[2], extra[3]]) as usize;
+        if extra[..2] == *b"BC" && len == 2 {
+            let bsize = u16::from_le_bytes([*extra.get(4)?, *extra.get(5)?]) as usize;
+            return Some(bsize + 1);
+        }
+        extra = extra.get(4 + len..)?;
+    }
+    None
+}
+
+/// The next zstd frame, read whole by walking its block headers; a skippable frame is skipped; a frame past
+/// `max_piece` bytes (or decoding past [`MAX_DECODED`]) is the start of the serial part.
+fn zstd_piece(input: &mut impl BufRead, max_piece: usize) -> io::Result<Piece> {
+    let mut raw = Vec::new();
+    take(input, &mut raw, 4)?;
+    let magic = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+    if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+        take(input, &mut raw, 4)?;
+        let len = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]) as u64;
+        if io::copy(&mut input.take(len), &mut io::sink())? < len {
+            return Err(cut_short());
+        }
+        return Ok(Piece::Skipped);
+    }
+    if magic != ZSTD_MAGIC {
+        // not a frame: the serial decoder says what is wrong
+        return Ok(Piece::Serial(raw));
+    }
+    take(input, &mut raw, 1)?;
+    let descriptor = raw[4];
+    let single_segment = descriptor & 0x20 != 0;
+    let dict_id = [0, 1, 2, 4][(descriptor & 3) as usize];
+    let content_size = match descriptor >> 6 {
+        0 => usize::from(single_segment),
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let checksum = if descriptor & 4 != 0 { 4 } else { 0 };
+    take(input, &mut raw, usize::from(!single_segment) + dict_id + content_size)?;
+    let mut blocks = 0;
+    loop {
+        take(input, &mut raw, 3)?;
+        let at = raw.len() - 3;
+        let header = u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], 0]);
+        let (last, kind, size) = (header & 1 != 0, (header >> 1) & 3, (header >> 3) as usize);
+        // raw and compressed blocks hold `size` bytes; an RLE block holds one byte repeated `size` times
+        take(input, &mut raw, if kind == 1 { 1 } else { size })?;
+        blocks += 1;
+        if last {
+            take(input, &mut raw, checksum)?;
+            return Ok(Piece::Apart(raw));
+        }
+        if raw.len() > max_piece || blocks * (128 << 10) > MAX_DECODED {
+            return Ok(Piece::Serial(raw));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn text(lines: usize) -> Vec<u8> {
+        (0..lines)
+            .flat_map(|i| format!("203.0.113.{} GET /v1/items/{i} 200 {}\n", i % 256, i * 7).into_bytes())
+            .collect()
+    }
+
+    /// The rest of the input decoded as one stream: every gzip member, or every zstd frame one after another.
+    fn serial(kind: Kind) -> Serial {
+        Box::new(move |mut input: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
+            if kind == Kind::Gzip {
+                return Box::new(flate2::read::MultiGzDecoder::new(input));
+            }
+            let mut raw = Vec::new();
+            let mut out = Vec::new();
+            let decoded = input.read_to_end(&mut raw).and_then(|_| {
+                let mut rest = &raw[..];
+                while !rest.is_empty() {
+                    ruzstd::decoding::StreamingDecoder::new(&mut rest)
+                        .map_err(io::Error::other)?
+                        .read_to_end(&mut out)?;
+                }
+                Ok(())
+            });
+            match decoded {
+                Ok(()) => Box::new(Cursor::new(out)),
+                Err(e) => Box::new(Failing(Some(e))),
+            }
+        })
+    }
+
+    struct Failing(Option<io::Error>);
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(self.0.take().unwrap_or_else(|| io::Error::other("failed")))
+        }
+    }
+
+    fn zstd(d: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(d, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    /// A BGZF member: a gzip member with a `BC` field giving its length less one.
+    fn bgzf(d: &[u8]) -> Vec<u8> {
+        let body = {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(d).unwrap();
+            e.finish().unwrap()
+        };
+        let len = 12 + 6 + body.len() + 8;
+        let mut m = vec![0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0];
+        m.extend_from_slice(&((len - 1) as u16).to_le_bytes());
+        m.extend_from_slice(&body);
+        let mut crc = flate2::Crc::new();
+        crc.update(d);
+        m.extend_from_slice(&crc.sum().to_le_bytes());
+        m.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        m
+    }
+
+    /// The file decoded, and whether part of it was decoded serially.
+    fn read(kind: Kind, data: Vec<u8>, threads: usize, max_piece: usize) -> io::Result<(Vec<u8>, bool)> {
+        let mut r = Parallel {
+            kind,
+            input: Some(BufReader::with_capacity(256 << 10, Cursor::new(data))),
+            pool: None,
+            threads,
+            pending: VecDeque::new(),
+            out: Cursor::new(Vec::new()),
+            rest: None,
+            serial: Some(serial(kind)),
+            max_piece,
+        };
+        let mut out = Vec::new();
+        r.read_to_end(&mut out)?;
+        Ok((out, r.rest.is_some()))
+    }
+
+    #[test]
+    fn zstd_frames_decode_apart_in_order() {
+        let t = text(60_000);
+        let parts: Vec<&[u8]> = t.chunks(150_001).collect();
+        let skip = [&0x184D_2A50u32.to_le_bytes()[..], &3u32.to_le_bytes(), b"abc"].concat();
+        let mut file = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            file.extend(zstd(p));
+            if i == 2 {
+                file.extend(&skip);
+            }
+        }
+        for threads in [2, 3, 8] {
+            assert!(read(Kind::Zstd, file.clone(), threads, MAX_PIECE).unwrap() == (t.clone(), false), "{threads}");
+        }
+    }
+
+    #[test]
+    fn a_frame_too_big_to_hold_turns_the_rest_serial_and_nothing_is_lost() {
+        let t = text(60_000);
+        let (a, b) = t.split_at(700_000);
+        let file = [zstd(a), zstd(b), zstd(a)].concat();
+        let whole = [a, b, a].concat();
+        // the second frame is past the limit: the first is decoded apart, the rest as one stream
+        let limit = zstd(a).len() + 1;
+        assert!(zstd(b).len() > limit);
+        assert!(read(Kind::Zstd, file, 2, limit).unwrap() == (whole, true));
+    }
+
+    #[test]
+    fn bgzf_members_decode_apart_and_ordinary_members_after_them_serially() {
+        let t = text(60_000);
+        let parts: Vec<&[u8]> = t.chunks(60_000).collect();
+        let mut file: Vec<u8> = parts[..parts.len() - 1].iter().flat_map(|p| bgzf(p)).collect();
+        let whole = t[..t.len() - parts[parts.len() - 1].len()].to_vec();
+        assert!(read(Kind::Gzip, file.clone(), 3, MAX_PIECE).unwrap() == (whole, false));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(parts[parts.len() - 1]).unwrap();
+        file.extend(e.finish().unwrap());
+        assert_eq!(bgzf_length(&bgzf(b"x")), Some(bgzf(b"x").len()));
+        assert!(read(Kind::Gzip, file, 2, MAX_PIECE).unwrap() == (t, true));
+    }
+
+    #[test]
+    fn a_cut_or_damaged_piece_is_an_error() {
+        let t = text(20_000);
+        let mut z = [zstd(&t[..200_000]), zstd(&t[200_000..])].concat();
+        z.truncate(z.len() - 100);
+        assert!(read(Kind::Zstd, z, 2, MAX_PIECE).is_err());
+        let mut z = [zstd(&t[..200_000]), zstd(&t[200_000..])].concat();
+        let mid = z.len() / 4;
+        z[mid..mid + 64].fill(0xAA);
+        assert!(read(Kind::Zstd, z, 2, MAX_PIECE).is_err());
+        let mut g = [bgzf(&t[..60_000]), bgzf(&t[60_000..120_000])].concat();
+        let mid = g.len() / 4;
+        g[mid..mid + 64].fill(0xAA);
+        assert!(read(Kind::Gzip, g, 2, MAX_PIECE).is_err());
+    }
+}
