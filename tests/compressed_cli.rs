@@ -83,14 +83,18 @@ fn compressed_by(tool: &str, data: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
+/// An incident's log of `requests` generated as `dir/whole.log`: its text and its report.
+fn generated(dir: &std::path::Path, requests: &str, seed: &str) -> (Vec<u8>, Value) {
+    let plain = dir.join("whole.log");
+    let args = ["generate", "--requests", requests, "--incident", "--seed", seed, "--gateway-out"];
+    assert!(gatewatch(&[&args[..], &[plain.to_str().unwrap()]].concat()).status.success());
+    (std::fs::read(&plain).unwrap(), report(&plain))
+}
+
 #[test]
 fn bzip2_and_xz_report_what_the_plain_file_does_and_a_cut_one_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("whole.log");
-    let args = ["generate", "--requests", "5000", "--incident", "--seed", "6", "--gateway-out"];
-    assert!(gatewatch(&[&args[..], &[plain.to_str().unwrap()]].concat()).status.success());
-    let text = std::fs::read(&plain).unwrap();
-    let want = report(&plain);
+    let (text, want) = generated(dir.path(), "5000", "6");
     let (a, b) = text.split_at(memchr_newline(&text));
     for (tool, name) in [("bzip2", "access.log.2.bz2"), ("xz", "access.log.3")] {
         // two streams joined (`cat a.bz2 b.bz2`), read as one log
@@ -114,11 +118,8 @@ fn bzip2_and_xz_report_what_the_plain_file_does_and_a_cut_one_is_an_error() {
 #[test]
 fn a_pzstd_file_is_decoded_on_several_threads_and_reports_what_the_plain_file_does() {
     let dir = tempfile::tempdir().unwrap();
+    let (text, want) = generated(dir.path(), "20000", "7");
     let plain = dir.path().join("whole.log");
-    let args = ["generate", "--requests", "20000", "--incident", "--seed", "7", "--gateway-out"];
-    assert!(gatewatch(&[&args[..], &[plain.to_str().unwrap()]].concat()).status.success());
-    let text = std::fs::read(&plain).unwrap();
-    let want = report(&plain);
     // `pzstd` writes independent frames, each after a skippable frame that gives its length
     let z = Command::new("pzstd").args(["-q", "-1", "-p", "2", "-c", plain.to_str().unwrap()]).output().unwrap();
     assert!(z.status.success(), "pzstd");

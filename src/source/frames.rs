@@ -146,17 +146,17 @@ impl<R: Read + Send + 'static> Read for Parallel<R> {
     }
 }
 
-/// Decode one piece whole.
+/// Decode one piece whole. A well-formed piece found by [`next_piece`] decodes to [`MAX_DECODED`] bytes at most (a
+/// zstd block to 128 KiB, a BGZF member to 64 KiB); one that goes past it is damaged or made to exhaust memory.
 fn decode(kind: Kind, raw: &[u8]) -> io::Result<Vec<u8>> {
+    let decoder: Box<dyn Read + '_> = match kind {
+        Kind::Zstd => Box::new(ruzstd::decoding::StreamingDecoder::new(raw).map_err(io::Error::other)?),
+        Kind::Gzip => Box::new(flate2::read::GzDecoder::new(raw)),
+    };
     let mut out = Vec::new();
-    match kind {
-        Kind::Zstd => {
-            let mut dec = ruzstd::decoding::StreamingDecoder::new(raw).map_err(io::Error::other)?;
-            dec.read_to_end(&mut out)?;
-        }
-        Kind::Gzip => {
-            flate2::read::GzDecoder::new(raw).read_to_end(&mut out)?;
-        }
+    decoder.take(MAX_DECODED as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > MAX_DECODED {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a frame decodes to more than its blocks can hold"));
     }
     Ok(out)
 }
@@ -389,6 +389,21 @@ mod tests {
         file.extend(e.finish().unwrap());
         assert_eq!(bgzf_length(&bgzf(b"x")), Some(bgzf(b"x").len()));
         assert!(read(Kind::Gzip, file, 2, MAX_PIECE).unwrap() == (t, true));
+    }
+
+    #[test]
+    fn a_frame_whose_blocks_claim_more_than_a_block_holds_is_an_error_not_an_allocation() {
+        // a frame of 40 RLE blocks each claiming 2 MiB (the most a block header can say; a block holds 128 KiB):
+        // 80 MiB from 150 bytes
+        let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70];
+        for i in 0..40u32 {
+            let header = (((1u32 << 21) - 1) << 3) | (1 << 1) | u32::from(i == 39);
+            frame.extend_from_slice(&header.to_le_bytes()[..3]);
+            frame.push(b'x');
+        }
+        assert!(matches!(zstd_piece(&mut &frame[..], MAX_PIECE).unwrap(), Piece::Apart(_)));
+        let got = read(Kind::Zstd, frame, 2, MAX_PIECE);
+        assert!(got.is_err(), "{:?}", got.map(|(out, _)| out.len()));
     }
 
     #[test]
