@@ -1,12 +1,13 @@
 //! A file read once from start to end by bulk work, leaving the page cache as it found it.
 //!
-//! Each aligned chunk of the file is looked up first (`mincore` on a mapping that is never touched): a chunk the
-//! cache holds whole (the live log the gateway has just written) is copied out of it in short reads and stays
-//! cached; any other chunk is read with `O_DIRECT`, past the cache, so the scan neither fills the cache with a
+//! Each aligned chunk of the file is looked up first (`cachestat`, or `mincore` on a mapping that is never touched
+//! where the kernel is older than 6.5): a chunk the cache holds whole up to the end of the file (the live log the
+//! gateway has just written) is copied out of it in short reads and stays cached; any other chunk is read with `O_DIRECT`, past the cache, so the scan neither fills the cache with a
 //! gigabyte read once nor evicts what the gateway keeps there, and the kernel does no copying, no page-cache
 //! bookkeeping and no eviction on its behalf (on a kernel without preemption that work holds a core whatever the
 //! thread's class). Where `O_DIRECT` is refused (some file systems), the chunk is read through the cache and
-//! dropped from it behind the read. Outside bulk work ([`crate::priority::spares_cache`]) it is a plain sequential read.
+//! dropped from it behind the read (what was cached before stays). Outside bulk work
+//! ([`crate::priority::spares_cache`]) it is a plain sequential read; a pipe or a FIFO is read as a stream.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -36,6 +37,10 @@ pub struct Sequential {
     dropped: u64,
     /// The chunk last found whole in the cache (its offset), read out of it.
     cached_chunk: Option<u64>,
+    /// A regular file (read at offsets); a pipe, FIFO or character device is read as a stream.
+    regular: bool,
+    /// Whether the kernel has been told how the file is read (at the first read, once the mode is known).
+    advised: bool,
 }
 
 enum Direct {
@@ -47,11 +52,8 @@ enum Direct {
 impl Sequential {
     /// Read `file` sequentially from its current position.
     pub fn new(file: File) -> Self {
-        // SAFETY: advice on an open descriptor; a failure only means no advice
-        unsafe {
-            libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL);
-        }
-        let pos = io::Seek::stream_position(&mut &file).unwrap_or(0);
+        let regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
+        let pos = if regular { io::Seek::stream_position(&mut &file).unwrap_or(0) } else { 0 };
         Sequential {
             file,
             pos,
@@ -61,6 +63,8 @@ impl Sequential {
             len: 0,
             dropped: pos,
             cached_chunk: None,
+            regular,
+            advised: false,
         }
     }
 
@@ -122,7 +126,18 @@ impl Read for Sequential {
         if out.is_empty() {
             return Ok(0);
         }
-        if !crate::priority::spares_cache() {
+        if !self.regular {
+            return (&self.file).read(out);
+        }
+        let spare = crate::priority::spares_cache();
+        if !self.advised {
+            self.advised = true;
+            // sequential read-ahead, except when sparing the cache: it would fill it with chunks read past it
+            let advice = if spare { libc::POSIX_FADV_RANDOM } else { libc::POSIX_FADV_SEQUENTIAL };
+            // SAFETY: advice on an open descriptor; a failure only means no advice
+            unsafe { libc::posix_fadvise(self.file.as_raw_fd(), 0, 0, advice) };
+        }
+        if !spare {
             let n = pread(&self.file, out, self.pos)?;
             self.pos += n as u64;
             return Ok(n);
@@ -133,7 +148,10 @@ impl Read for Sequential {
         let chunk = self.pos & !(CHUNK as u64 - 1);
         if self.cached_chunk == Some(chunk) || cached(&self.file, chunk) {
             self.cached_chunk = Some(chunk);
-            return self.buffered(out);
+            let n = self.buffered(out)?;
+            // what was cached before the read stays cached: a later drop starts past it
+            self.dropped = self.pos;
+            return Ok(n);
         }
         if self.direct_chunk()?.is_some() {
             // nothing at `pos` in a chunk read whole: the end of the file
@@ -166,15 +184,42 @@ fn reopen_direct(file: &File) -> Option<File> {
     (fd >= 0).then(|| unsafe { File::from_raw_fd(fd) })
 }
 
-/// Whether the page cache holds the whole chunk of `file` at `at` (pages past the end of the file count as not
-/// held).
+/// Whether the page cache holds the whole chunk of `file` at `at`, up to the end of the file (the live log's last
+/// pages, the gateway's latest writes, count as held; a chunk wholly past the end does not).
 fn cached(file: &File, at: u64) -> bool {
-    resident_pages(file, at, CHUNK) == Some(CHUNK / page_size())
+    let Ok(size) = file.metadata().map(|m| m.len()) else { return false };
+    if at >= size {
+        return false;
+    }
+    let len = (size - at).min(CHUNK as u64) as usize;
+    resident_pages(file, at, len) == Some(len.div_ceil(page_size()))
 }
 
-/// How many pages of `file`'s `len` bytes at `at` (page-aligned) the page cache holds. The range is mapped, never
-/// touched, and unmapped: no page is read or faulted in.
+/// How many pages of `file`'s `len` bytes at `at` (page-aligned) the page cache holds: by `cachestat` (Linux 6.5),
+/// else by `mincore` on a mapping of the range that is never touched. `cachestat` takes no lock of the process's
+/// memory map, which a starved idle-class thread must not hold while the console's thread waits for it.
 fn resident_pages(file: &File, at: u64, len: usize) -> Option<usize> {
+    #[repr(C)]
+    struct Range {
+        off: u64,
+        len: u64,
+    }
+    #[repr(C)]
+    #[derive(Default)]
+    struct Stat {
+        nr_cache: u64,
+        nr_dirty: u64,
+        nr_writeback: u64,
+        nr_evicted: u64,
+        nr_recently_evicted: u64,
+    }
+    const SYS_CACHESTAT: libc::c_long = 451;
+    let range = Range { off: at, len: len as u64 };
+    let mut stat = Stat::default();
+    // SAFETY: the range and the result are valid structures of the layout the system call reads and writes
+    if unsafe { libc::syscall(SYS_CACHESTAT, file.as_raw_fd(), &range, &mut stat, 0) } == 0 {
+        return Some(stat.nr_cache as usize);
+    }
     let pages = len.div_ceil(page_size());
     // SAFETY: a read-only shared mapping of the open file that is only passed to mincore and unmapped; mapping
     // past the end of the file is allowed and never accessed
@@ -253,8 +298,9 @@ mod tests {
         resident_pages(f.as_file(), 0, len).unwrap()
     }
 
-    /// Read all of `file` from `from` with `Sequential` in odd-sized reads, on a thread doing bulk work.
-    fn read_sparing(file: File, from: u64, refuse_direct: bool) -> Vec<u8> {
+    /// Read all of `file` from `from` with `Sequential` in odd-sized reads, on a thread doing bulk work; and
+    /// whether it read past the cache.
+    fn read_sparing(file: File, from: u64, refuse_direct: bool) -> (Vec<u8>, bool) {
         std::thread::spawn(move || {
             let _ = crate::priority::lower_this_thread();
             let mut file = file;
@@ -266,7 +312,7 @@ mod tests {
             let (mut out, mut buf) = (Vec::new(), vec![0u8; 300_007]);
             loop {
                 match r.read(&mut buf).unwrap() {
-                    0 => return out,
+                    0 => return (out, matches!(r.direct, Direct::Open(_))),
                     n => out.extend_from_slice(&buf[..n]),
                 }
             }
@@ -280,8 +326,9 @@ mod tests {
         let (f, data) = cold_file();
         let pages = data.len().div_ceil(page_size());
         assert!(resident(&f) < pages / 10, "the file starts out of the cache: {} of {pages}", resident(&f));
-        let got = read_sparing(File::open(f.path()).unwrap(), 12_345, false);
+        let (got, direct) = read_sparing(File::open(f.path()).unwrap(), 12_345, false);
         assert!(got == data[12_345..], "{} bytes of {}", got.len(), data.len() - 12_345);
+        assert!(direct);
         assert!(resident(&f) < pages / 10, "read past the cache: {} of {pages} pages cached after", resident(&f));
     }
 
@@ -291,18 +338,63 @@ mod tests {
         let pages = data.len().div_ceil(page_size());
         std::fs::read(f.path()).unwrap();
         assert_eq!(resident(&f), pages, "the file is hot");
-        let got = read_sparing(File::open(f.path()).unwrap(), 0, false);
+        let (got, direct) = read_sparing(File::open(f.path()).unwrap(), 0, false);
         assert!(got == data);
         assert_eq!(resident(&f), pages, "what the cache held, it still holds");
+        assert!(!direct, "no chunk read past the cache, the last one's pages up to the end of the file included");
     }
 
     #[test]
     fn where_direct_reads_are_refused_the_file_is_dropped_from_the_cache_behind_the_read() {
         let (f, data) = cold_file();
         let pages = data.len().div_ceil(page_size());
-        let got = read_sparing(File::open(f.path()).unwrap(), 7, true);
+        let (got, _) = read_sparing(File::open(f.path()).unwrap(), 7, true);
         assert!(got == data[7..]);
         assert!(resident(&f) < pages / 4, "dropped behind the read: {} of {pages} pages cached after", resident(&f));
+    }
+
+    #[test]
+    fn where_direct_reads_are_refused_what_the_cache_held_before_stays_in_it() {
+        let (f, data) = cold_file();
+        let half = (data.len() / 2) & !(CHUNK - 1);
+        // warm the first half alone: no read-ahead past it
+        let warm = File::open(f.path()).unwrap();
+        // SAFETY: advice on an open descriptor
+        unsafe { libc::posix_fadvise(warm.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+        std::os::unix::fs::FileExt::read_exact_at(&warm, &mut vec![0u8; half], 0).unwrap();
+        let hot = half / page_size();
+        assert_eq!(resident(&f), hot, "the first half is hot, the rest not");
+        let (got, _) = read_sparing(File::open(f.path()).unwrap(), 0, true);
+        assert!(got == data);
+        let held = resident_pages(f.as_file(), 0, half).unwrap();
+        assert_eq!(held, hot, "the first half stays cached");
+        assert!(resident(&f) < hot + hot / 4, "the rest is dropped behind the read: {} pages", resident(&f));
+    }
+
+    #[test]
+    fn a_fifo_is_read_as_a_stream_in_bulk_work_and_out_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        for bulk in [false, true] {
+            let path = dir.path().join(format!("fifo-{bulk}"));
+            let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let (to_write, p) = (data.clone(), path.clone());
+            let writer = std::thread::spawn(move || std::fs::write(p, to_write).unwrap());
+            let got = std::thread::spawn(move || {
+                if bulk {
+                    let _ = crate::priority::lower_this_thread();
+                }
+                let mut out = Vec::new();
+                Sequential::new(File::open(path).unwrap()).read_to_end(&mut out).unwrap();
+                out
+            })
+            .join()
+            .unwrap();
+            writer.join().unwrap();
+            assert!(got == data, "bulk {bulk}: {} bytes", got.len());
+        }
     }
 
     #[test]

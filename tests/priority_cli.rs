@@ -67,3 +67,26 @@ fn report_runs_at_low_priority_unless_told() {
     let normal = running_report(&["--priority", "normal"]);
     assert!(normal.iter().all(|&(nice, io, policy)| nice == base && io != be7 && policy != idle), "{normal:?}");
 }
+
+#[test]
+fn a_pipe_named_on_the_command_line_is_reported_at_either_priority() {
+    // as `report <(zcat access.log.2.gz)` gives it: a path that is a pipe, read as a stream, never at offsets
+    let dir = tempfile::tempdir().unwrap();
+    let line = "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /x HTTP/1.1\" 503 12 \"-\" \"curl/8\"\n";
+    for priority in ["low", "normal"] {
+        let fifo = dir.path().join(format!("pipe-{priority}"));
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (path, text) = (fifo.clone(), line.repeat(30_000));
+        let writer = std::thread::spawn(move || std::fs::write(path, text).unwrap());
+        let out = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+            .args(["report", "--json", "--priority", priority, fifo.to_str().unwrap()])
+            .output()
+            .unwrap();
+        writer.join().unwrap();
+        assert!(out.status.success(), "{priority}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["status"]["503"], 30_000, "{priority}");
+    }
+}

@@ -14,7 +14,11 @@ use std::sync::{Arc, Mutex};
 /// The most compressed bytes one piece may hold to be decoded apart.
 const MAX_PIECE: usize = 16 << 20;
 /// The most decoded bytes one piece may give (a zstd block decodes to 128 KiB at most).
-const MAX_DECODED: usize = 64 << 20;
+const MAX_DECODED: usize = 32 << 20;
+/// The most decoded bytes the pieces under way may hold together (at least one piece is always under way).
+const IN_FLIGHT: usize = 96 << 20;
+/// What one piece decodes to at most: a zstd block 128 KiB, a BGZF member 64 KiB.
+const BLOCK: usize = 128 << 10;
 const ZSTD_MAGIC: u32 = 0xFD2F_B528;
 
 type Decoded = mpsc::Receiver<io::Result<Vec<u8>>>;
@@ -48,6 +52,7 @@ pub fn reader<R: Read + Send + 'static>(
         pool: None,
         threads,
         pending: VecDeque::new(),
+        failed: None,
         out: Cursor::new(Vec::new()),
         rest: None,
         serial: Some(serial),
@@ -57,8 +62,8 @@ pub fn reader<R: Read + Send + 'static>(
 
 /// A piece of the input, as [`next_piece`] finds it.
 enum Piece {
-    /// A whole piece to decode apart.
-    Apart(Vec<u8>),
+    /// A whole piece to decode apart, and the most it decodes to.
+    Apart(Vec<u8>, usize),
     /// A zstd skippable frame, skipped.
     Skipped,
     /// The input's end.
@@ -72,8 +77,10 @@ struct Parallel<R: Read> {
     input: Option<BufReader<R>>,
     pool: Option<mpsc::Sender<Job>>,
     threads: usize,
-    /// The pieces given to the pool, in the input's order.
-    pending: VecDeque<Decoded>,
+    /// The pieces given to the pool, in the input's order, with the most each decodes to.
+    pending: VecDeque<(Decoded, usize)>,
+    /// What the input said when read ahead of the pieces under way, told once they are handed out.
+    failed: Option<io::Error>,
     /// The decoded piece being handed out.
     out: Cursor<Vec<u8>>,
     /// The rest of the input as one stream, once the pieces before it are handed out.
@@ -83,26 +90,34 @@ struct Parallel<R: Read> {
 }
 
 impl<R: Read + Send + 'static> Parallel<R> {
-    /// Give pieces to the pool until enough are under way, or the input ends or turns serial.
-    fn fill(&mut self) -> io::Result<()> {
-        while self.pending.len() < 2 * self.threads {
-            let Some(input) = self.input.as_mut() else { return Ok(()) };
-            match next_piece(self.kind, input, self.max_piece)? {
-                Piece::Apart(raw) => {
+    /// Give pieces to the pool until enough are under way, or the input ends or turns serial. An error reading
+    /// ahead is kept for when the pieces before it are handed out.
+    fn fill(&mut self) {
+        let under_way = |p: &VecDeque<(Decoded, usize)>| p.iter().map(|(_, most)| most).sum::<usize>();
+        while self.failed.is_none()
+            && self.pending.len() < 2 * self.threads
+            && (self.pending.is_empty() || under_way(&self.pending) < IN_FLIGHT)
+        {
+            let Some(input) = self.input.as_mut() else { return };
+            match next_piece(self.kind, input, self.max_piece) {
+                Ok(Piece::Apart(raw, most)) => {
                     let (tx, rx) = mpsc::sync_channel(1);
-                    self.pool().send((raw, tx)).map_err(|_| io::Error::other("the decoding threads stopped"))?;
-                    self.pending.push_back(rx);
+                    if self.pool().send((raw, tx)).is_err() {
+                        self.failed = Some(io::Error::other("the decoding threads stopped"));
+                        return;
+                    }
+                    self.pending.push_back((rx, most));
                 }
-                Piece::Skipped => {}
-                Piece::End => self.input = None,
-                Piece::Serial(read) => {
+                Ok(Piece::Skipped) => {}
+                Ok(Piece::End) => self.input = None,
+                Ok(Piece::Serial(read)) => {
                     let input = self.input.take().expect("checked above");
                     let serial = self.serial.take().expect("the input turns serial once");
                     self.rest = Some(serial(Box::new(Cursor::new(read).chain(input))));
                 }
+                Err(e) => self.failed = Some(e),
             }
         }
-        Ok(())
     }
 
     fn pool(&mut self) -> &mpsc::Sender<Job> {
@@ -132,11 +147,15 @@ impl<R: Read + Send + 'static> Read for Parallel<R> {
             if n > 0 || buf.is_empty() {
                 return Ok(n);
             }
-            self.fill()?;
-            if let Some(next) = self.pending.pop_front() {
+            self.fill();
+            if let Some((next, _)) = self.pending.pop_front() {
                 let decoded = next.recv().map_err(|_| io::Error::other("a decoding thread stopped"))??;
                 self.out = Cursor::new(decoded);
                 continue;
+            }
+            if let Some(e) = self.failed.take() {
+                self.input = None;
+                return Err(e);
             }
             return match self.rest.as_mut() {
                 Some(rest) => rest.read(buf),
@@ -180,20 +199,26 @@ fn next_piece(kind: Kind, input: &mut impl BufRead, max_piece: usize) -> io::Res
     }
     match kind {
         Kind::Zstd => zstd_piece(input, max_piece),
-        Kind::Gzip => Ok(gzip_piece(input)),
+        Kind::Gzip => gzip_piece(input),
     }
 }
 
 /// A gzip member that says its length in a `BC` field of its header (BGZF), read whole; any other is the start
-/// of the serial part. Nothing is read from `input` unless the member is whole.
-fn gzip_piece(input: &mut impl BufRead) -> Piece {
-    let Ok(head) = input.fill_buf() else { return Piece::Serial(Vec::new()) };
-    let Some(len) = bgzf_length(head) else { return Piece::Serial(Vec::new()) };
-    let mut raw = Vec::with_capacity(len);
-    match take(input, &mut raw, len) {
-        Ok(()) => Piece::Apart(raw),
+/// of the serial part, with the bytes of its header read so far.
+fn gzip_piece(input: &mut impl BufRead) -> io::Result<Piece> {
+    // the fixed header and the extra field's length, then the extra field
+    let mut raw = Vec::with_capacity(64 << 10);
+    input.take(12).read_to_end(&mut raw)?;
+    if raw.len() == 12 && raw[..3] == [0x1f, 0x8b, 8] && raw[3] & 4 != 0 {
+        let xlen = u16::from_le_bytes([raw[10], raw[11]]) as usize;
+        input.take(xlen as u64).read_to_end(&mut raw)?;
+    }
+    let Some(len) = bgzf_length(&raw).filter(|&len| len >= raw.len()) else { return Ok(Piece::Serial(raw)) };
+    let have = raw.len();
+    match take(input, &mut raw, len - have) {
+        Ok(()) => Ok(Piece::Apart(raw, BLOCK)),
         // a cut member: the serial decoder says so
-        Err(_) => Piece::Serial(raw),
+        Err(_) => Ok(Piece::Serial(raw)),
     }
 }
 
@@ -248,6 +273,9 @@ fn zstd_piece(input: &mut impl BufRead, max_piece: usize) -> io::Result<Piece> {
     take(input, &mut raw, usize::from(!single_segment) + dict_id + content_size)?;
     let mut blocks = 0;
     loop {
+        if raw.len() > max_piece || (blocks + 1) * BLOCK > MAX_DECODED {
+            return Ok(Piece::Serial(raw));
+        }
         take(input, &mut raw, 3)?;
         let at = raw.len() - 3;
         let header = u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], 0]);
@@ -257,10 +285,7 @@ fn zstd_piece(input: &mut impl BufRead, max_piece: usize) -> io::Result<Piece> {
         blocks += 1;
         if last {
             take(input, &mut raw, checksum)?;
-            return Ok(Piece::Apart(raw));
-        }
-        if raw.len() > max_piece || blocks * (128 << 10) > MAX_DECODED {
-            return Ok(Piece::Serial(raw));
+            return Ok(Piece::Apart(raw, blocks * BLOCK));
         }
     }
 }
@@ -338,6 +363,7 @@ mod tests {
             pool: None,
             threads,
             pending: VecDeque::new(),
+            failed: None,
             out: Cursor::new(Vec::new()),
             rest: None,
             serial: Some(serial(kind)),
@@ -401,9 +427,70 @@ mod tests {
             frame.extend_from_slice(&header.to_le_bytes()[..3]);
             frame.push(b'x');
         }
-        assert!(matches!(zstd_piece(&mut &frame[..], MAX_PIECE).unwrap(), Piece::Apart(_)));
+        assert!(matches!(zstd_piece(&mut &frame[..], MAX_PIECE).unwrap(), Piece::Apart(..)));
         let got = read(Kind::Zstd, frame, 2, MAX_PIECE);
         assert!(got.is_err(), "{:?}", got.map(|(out, _)| out.len()));
+    }
+
+    /// A zstd frame of `blocks` raw blocks of 128 KiB of `text`, and what it decodes to.
+    fn raw_blocks_frame(blocks: usize) -> (Vec<u8>, Vec<u8>) {
+        let t = text(4_000);
+        let block = &t[..BLOCK];
+        // no content size, no checksum; a window of 128 KiB
+        let mut frame = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38];
+        for i in 0..blocks {
+            let header = ((BLOCK as u32) << 3) | u32::from(i + 1 == blocks);
+            frame.extend_from_slice(&header.to_le_bytes()[..3]);
+            frame.extend_from_slice(block);
+        }
+        (frame, block.repeat(blocks))
+    }
+
+    #[test]
+    fn a_frame_of_as_many_blocks_as_a_piece_may_hold_is_decoded_apart_and_one_more_turns_serial() {
+        let most = MAX_DECODED / BLOCK;
+        let (frame, whole) = raw_blocks_frame(most);
+        assert!(read(Kind::Zstd, frame, 2, MAX_PIECE * 4).unwrap() == (whole, false));
+        let (frame, whole) = raw_blocks_frame(most + 1);
+        assert!(read(Kind::Zstd, frame, 2, MAX_PIECE * 4).unwrap() == (whole, true));
+    }
+
+    #[test]
+    fn a_bgzf_header_split_across_reads_is_still_found() {
+        let member = bgzf(&text(2_000));
+        let mut input = BufReader::with_capacity(5, Cursor::new(member.clone()));
+        assert!(matches!(gzip_piece(&mut input).unwrap(), Piece::Apart(raw, _) if raw == member));
+    }
+
+    #[test]
+    fn an_error_ahead_is_told_after_the_pieces_before_it() {
+        let t = text(60_000);
+        let parts: Vec<&[u8]> = t.chunks(100_000).collect();
+        let mut file: Vec<u8> = parts[..5].iter().flat_map(|p| zstd(p)).collect();
+        let fifth = file.len() - zstd(parts[4]).len();
+        file.truncate(fifth + 40);
+        let mut r = Parallel {
+            kind: Kind::Zstd,
+            input: Some(BufReader::with_capacity(256 << 10, Cursor::new(file))),
+            pool: None,
+            threads: 8,
+            pending: VecDeque::new(),
+            failed: None,
+            out: Cursor::new(Vec::new()),
+            rest: None,
+            serial: Some(serial(Kind::Zstd)),
+            max_piece: MAX_PIECE,
+        };
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 65_536]);
+        let err = loop {
+            match r.read(&mut buf) {
+                Ok(0) => panic!("a cut file ends in an error"),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break e,
+            }
+        };
+        assert!(got == parts[..4].concat(), "the four whole frames first: {} bytes", got.len());
+        assert!(err.to_string().contains("ends inside a frame"), "{err}");
     }
 
     #[test]
