@@ -46,18 +46,7 @@ pub fn reader<R: Read + Send + 'static>(
     if threads < 2 {
         return serial(Box::new(input));
     }
-    Box::new(Parallel {
-        kind,
-        input: Some(input),
-        pool: None,
-        threads,
-        pending: VecDeque::new(),
-        failed: None,
-        out: Cursor::new(Vec::new()),
-        rest: None,
-        serial: Some(serial),
-        max_piece: MAX_PIECE,
-    })
+    Box::new(Parallel::new(kind, input, threads, serial, MAX_PIECE))
 }
 
 /// A piece of the input, as [`next_piece`] finds it.
@@ -90,6 +79,21 @@ struct Parallel<R: Read> {
 }
 
 impl<R: Read + Send + 'static> Parallel<R> {
+    fn new(kind: Kind, input: BufReader<R>, threads: usize, serial: Serial, max_piece: usize) -> Self {
+        Parallel {
+            kind,
+            input: Some(input),
+            pool: None,
+            threads,
+            pending: VecDeque::new(),
+            failed: None,
+            out: Cursor::new(Vec::new()),
+            rest: None,
+            serial: Some(serial),
+            max_piece,
+        }
+    }
+
     /// Give pieces to the pool until enough are under way, or the input ends or turns serial. An error reading
     /// ahead is kept for when the pieces before it are handed out.
     fn fill(&mut self) {
@@ -357,18 +361,8 @@ mod tests {
 
     /// The file decoded, and whether part of it was decoded serially.
     fn read(kind: Kind, data: Vec<u8>, threads: usize, max_piece: usize) -> io::Result<(Vec<u8>, bool)> {
-        let mut r = Parallel {
-            kind,
-            input: Some(BufReader::with_capacity(256 << 10, Cursor::new(data))),
-            pool: None,
-            threads,
-            pending: VecDeque::new(),
-            failed: None,
-            out: Cursor::new(Vec::new()),
-            rest: None,
-            serial: Some(serial(kind)),
-            max_piece,
-        };
+        let input = BufReader::with_capacity(256 << 10, Cursor::new(data));
+        let mut r = Parallel::new(kind, input, threads, serial(kind), max_piece);
         let mut out = Vec::new();
         r.read_to_end(&mut out)?;
         Ok((out, r.rest.is_some()))
@@ -469,18 +463,8 @@ mod tests {
         let mut file: Vec<u8> = parts[..5].iter().flat_map(|p| zstd(p)).collect();
         let fifth = file.len() - zstd(parts[4]).len();
         file.truncate(fifth + 40);
-        let mut r = Parallel {
-            kind: Kind::Zstd,
-            input: Some(BufReader::with_capacity(256 << 10, Cursor::new(file))),
-            pool: None,
-            threads: 8,
-            pending: VecDeque::new(),
-            failed: None,
-            out: Cursor::new(Vec::new()),
-            rest: None,
-            serial: Some(serial(Kind::Zstd)),
-            max_piece: MAX_PIECE,
-        };
+        let input = BufReader::with_capacity(256 << 10, Cursor::new(file));
+        let mut r = Parallel::new(Kind::Zstd, input, 8, serial(Kind::Zstd), MAX_PIECE);
         let (mut got, mut buf) = (Vec::new(), vec![0u8; 65_536]);
         let err = loop {
             match r.read(&mut buf) {
