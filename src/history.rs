@@ -454,7 +454,8 @@ pub fn rotated_parts(
             }
             continue;
         }
-        match crate::input::open(&name) {
+        // decoded on the scan's threads where its frames allow (pzstd's, BGZF)
+        match crate::input::open_on(&name, opts.threads()) {
             Ok(input) => parts.push(Part { input, bytes, label, in_file: None }),
             Err(e) => problems.push(format!("{e:#}")),
         }
