@@ -148,7 +148,9 @@ impl Read for Sequential {
         let chunk = self.pos & !(CHUNK as u64 - 1);
         if self.cached_chunk == Some(chunk) || cached(&self.file, chunk) {
             self.cached_chunk = Some(chunk);
-            let n = self.buffered(out)?;
+            // not past the chunk: the next one may be out of the cache, and is read past it
+            let room = ((chunk + CHUNK as u64 - self.pos) as usize).min(out.len());
+            let n = self.buffered(&mut out[..room])?;
             // what was cached before the read stays cached: a later drop starts past it
             self.dropped = self.pos;
             return Ok(n);
@@ -369,6 +371,23 @@ mod tests {
         let held = resident_pages(f.as_file(), 0, half).unwrap();
         assert_eq!(held, hot, "the first half stays cached");
         assert!(resident(&f) < hot + hot / 4, "the rest is dropped behind the read: {} pages", resident(&f));
+    }
+
+    #[test]
+    fn reads_out_of_the_cache_stop_where_the_cached_part_ends() {
+        let (f, data) = cold_file();
+        let half = (data.len() / 2) & !(CHUNK - 1);
+        let warm = File::open(f.path()).unwrap();
+        // SAFETY: advice on an open descriptor
+        unsafe { libc::posix_fadvise(warm.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+        std::os::unix::fs::FileExt::read_exact_at(&warm, &mut vec![0u8; half], 0).unwrap();
+        let hot = half / page_size();
+        assert_eq!(resident(&f), hot);
+        // from an odd offset, so that steps of 128 KiB do not end where the chunks do
+        let (got, direct) = read_sparing(File::open(f.path()).unwrap(), 7, false);
+        assert!(got == data[7..]);
+        assert!(direct);
+        assert_eq!(resident(&f), hot, "nothing past the cached half was read into the cache");
     }
 
     #[test]
