@@ -295,6 +295,20 @@ mod tests {
         (f, data)
     }
 
+    /// [`cold_file`] with its first half (whole chunks) in the cache and the rest not; the half's length and pages.
+    fn half_hot_file() -> (tempfile::NamedTempFile, Vec<u8>, usize, usize) {
+        let (f, data) = cold_file();
+        let half = (data.len() / 2) & !(CHUNK - 1);
+        // warm the first half alone: no read-ahead past it
+        let warm = File::open(f.path()).unwrap();
+        // SAFETY: advice on an open descriptor
+        unsafe { libc::posix_fadvise(warm.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+        std::os::unix::fs::FileExt::read_exact_at(&warm, &mut vec![0u8; half], 0).unwrap();
+        let hot = half / page_size();
+        assert_eq!(resident(&f), hot, "the first half is hot, the rest not");
+        (f, data, half, hot)
+    }
+
     fn resident(f: &tempfile::NamedTempFile) -> usize {
         let len = f.as_file().metadata().unwrap().len() as usize;
         resident_pages(f.as_file(), 0, len).unwrap()
@@ -357,15 +371,7 @@ mod tests {
 
     #[test]
     fn where_direct_reads_are_refused_what_the_cache_held_before_stays_in_it() {
-        let (f, data) = cold_file();
-        let half = (data.len() / 2) & !(CHUNK - 1);
-        // warm the first half alone: no read-ahead past it
-        let warm = File::open(f.path()).unwrap();
-        // SAFETY: advice on an open descriptor
-        unsafe { libc::posix_fadvise(warm.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
-        std::os::unix::fs::FileExt::read_exact_at(&warm, &mut vec![0u8; half], 0).unwrap();
-        let hot = half / page_size();
-        assert_eq!(resident(&f), hot, "the first half is hot, the rest not");
+        let (f, data, half, hot) = half_hot_file();
         let (got, _) = read_sparing(File::open(f.path()).unwrap(), 0, true);
         assert!(got == data);
         let held = resident_pages(f.as_file(), 0, half).unwrap();
@@ -375,14 +381,7 @@ mod tests {
 
     #[test]
     fn reads_out_of_the_cache_stop_where_the_cached_part_ends() {
-        let (f, data) = cold_file();
-        let half = (data.len() / 2) & !(CHUNK - 1);
-        let warm = File::open(f.path()).unwrap();
-        // SAFETY: advice on an open descriptor
-        unsafe { libc::posix_fadvise(warm.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
-        std::os::unix::fs::FileExt::read_exact_at(&warm, &mut vec![0u8; half], 0).unwrap();
-        let hot = half / page_size();
-        assert_eq!(resident(&f), hot);
+        let (f, data, _, hot) = half_hot_file();
         // from an odd offset, so that steps of 128 KiB do not end where the chunks do
         let (got, direct) = read_sparing(File::open(f.path()).unwrap(), 7, false);
         assert!(got == data[7..]);
