@@ -29,8 +29,9 @@ pub struct Sequential {
     pos: u64,
     /// How chunks not in the cache are read, decided at the first one.
     direct: Direct,
-    /// The last chunk read directly: `buf[..len]` holds the file from `buf_at`.
-    buf: Option<AlignedBuf>,
+    /// The last chunk read directly: `buf[..len]` holds the file from `buf_at`. An anonymous map: page-aligned, as
+    /// `O_DIRECT` asks of a buffer.
+    buf: Option<memmap2::MmapMut>,
     buf_at: u64,
     len: usize,
     /// Read through the cache up to here and dropped from it up to `dropped`.
@@ -76,7 +77,7 @@ impl Sequential {
             return None;
         }
         let n = out.len().min(self.len - at);
-        out[..n].copy_from_slice(&buf.as_slice()[at..at + n]);
+        out[..n].copy_from_slice(&buf[at..at + n]);
         self.pos += n as u64;
         Some(n)
     }
@@ -96,8 +97,11 @@ impl Sequential {
         }
         let Direct::Open(direct) = &self.direct else { return Ok(None) };
         let at = self.pos & !(ALIGN as u64 - 1);
-        let buf = self.buf.get_or_insert_with(AlignedBuf::new);
-        match pread(direct, buf.as_mut_slice(), at) {
+        let buf = match &mut self.buf {
+            Some(buf) => buf,
+            none => none.insert(memmap2::MmapOptions::new().len(CHUNK).map_anon()?),
+        };
+        match pread(direct, buf, at) {
             Ok(n) => {
                 (self.buf_at, self.len) = (at, n);
                 Ok(Some(()))
@@ -222,61 +226,24 @@ fn resident_pages(file: &File, at: u64, len: usize) -> Option<usize> {
     if unsafe { libc::syscall(SYS_CACHESTAT, file.as_raw_fd(), &range, &mut stat, 0) } == 0 {
         return Some(stat.nr_cache as usize);
     }
-    let pages = len.div_ceil(page_size());
-    // SAFETY: a read-only shared mapping of the open file that is only passed to mincore and unmapped; mapping
-    // past the end of the file is allowed and never accessed
-    unsafe {
-        let map = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), at as i64);
-        if map == libc::MAP_FAILED {
-            return None;
-        }
-        let mut vec = vec![0u8; pages];
-        let ok = libc::mincore(map, len, vec.as_mut_ptr()) == 0;
-        libc::munmap(map, len);
-        ok.then(|| vec.iter().filter(|&&v| v & 1 == 1).count())
-    }
+    mincore_pages(file, at, len)
+}
+
+/// [`resident_pages`] where the kernel has no `cachestat`.
+fn mincore_pages(file: &File, at: u64, len: usize) -> Option<usize> {
+    // SAFETY: a read-only mapping of the open file that is only passed to mincore; mapping past the end of the
+    // file is allowed, and no byte of it is ever read
+    let map = unsafe { memmap2::MmapOptions::new().offset(at).len(len).map(file) }.ok()?;
+    let mut vec = vec![0u8; len.div_ceil(page_size())];
+    // SAFETY: `vec` has a byte for each page of the mapping
+    let ok = unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, len, vec.as_mut_ptr()) } == 0;
+    ok.then(|| vec.iter().filter(|&&v| v & 1 == 1).count())
 }
 
 fn page_size() -> usize {
     // SAFETY: a query without side effects
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if size > 0 { size as usize } else { ALIGN }
-}
-
-/// A buffer aligned for `O_DIRECT`, one chunk long.
-struct AlignedBuf(std::ptr::NonNull<u8>);
-
-// SAFETY: the buffer is owned memory, used by one reader at a time
-unsafe impl Send for AlignedBuf {}
-
-impl AlignedBuf {
-    const LAYOUT: std::alloc::Layout = match std::alloc::Layout::from_size_align(CHUNK, ALIGN) {
-        Ok(l) => l,
-        Err(_) => panic!("a valid layout"),
-    };
-
-    fn new() -> Self {
-        // SAFETY: a non-zero size
-        let ptr = unsafe { std::alloc::alloc_zeroed(Self::LAYOUT) };
-        AlignedBuf(std::ptr::NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(Self::LAYOUT)))
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        // SAFETY: CHUNK initialised bytes owned by self
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr(), CHUNK) }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as above, borrowed mutably through self
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr(), CHUNK) }
-    }
-}
-
-impl Drop for AlignedBuf {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with the same layout
-        unsafe { std::alloc::dealloc(self.0.as_ptr(), Self::LAYOUT) }
-    }
 }
 
 #[cfg(test)]
@@ -387,6 +354,13 @@ mod tests {
         assert!(got == data[7..]);
         assert!(direct);
         assert_eq!(resident(&f), hot, "nothing past the cached half was read into the cache");
+    }
+
+    #[test]
+    fn older_kernels_find_the_same_pages_cached() {
+        let (f, data, half, hot) = half_hot_file();
+        assert_eq!(mincore_pages(f.as_file(), 0, data.len()), Some(hot));
+        assert_eq!(mincore_pages(f.as_file(), half as u64, CHUNK), Some(0));
     }
 
     #[test]
