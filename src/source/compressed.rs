@@ -41,19 +41,14 @@ impl Compression {
         }
     }
 
-    /// `input` decompressed on one thread: every member of a gzip file (files joined with `cat` are one log), every
-    /// frame of a zstd one, every stream of a bzip2 or an xz one.
-    pub fn reader<R: Read + Send + 'static>(self, input: R) -> Box<dyn Read + Send> {
-        Box::new(Damaged { inner: self.decoder(Box::new(input)), what: self })
-    }
-
-    /// `input` decompressed on up to `threads` threads where its frames or members can be decoded apart
-    /// ([`super::frames`]), else on one.
-    pub fn parallel_reader<R: Read + Send + 'static>(self, input: R, threads: usize) -> Box<dyn Read + Send> {
+    /// `input` decompressed: every member of a gzip file (files joined with `cat` are one log), every frame of a
+    /// zstd one, every stream of a bzip2 or an xz one; on up to `threads` threads where its frames or members can be
+    /// decoded apart ([`super::frames`]), else on one.
+    pub fn reader<R: Read + Send + 'static>(self, input: R, threads: usize) -> Box<dyn Read + Send> {
         let kind = match self {
-            Compression::Gzip => super::frames::Kind::Gzip,
-            Compression::Zstd => super::frames::Kind::Zstd,
-            _ => return self.reader(input),
+            Compression::Gzip if threads > 1 => super::frames::Kind::Gzip,
+            Compression::Zstd if threads > 1 => super::frames::Kind::Zstd,
+            _ => return Box::new(Damaged { inner: self.decoder(Box::new(input)), what: self }),
         };
         let input = BufReader::with_capacity(256 << 10, input);
         let inner = super::frames::reader(kind, input, threads, Box::new(move |rest| self.decoder(rest)));
@@ -160,7 +155,7 @@ pub fn open_on<R: Read + Send + 'static>(
     let mut input = BufReader::with_capacity(64 << 10, input);
     let head = input.fill_buf()?;
     match Compression::of(head) {
-        Some(c) => Ok((c.parallel_reader(input, threads), Some(c))),
+        Some(c) => Ok((c.reader(input, threads), Some(c))),
         None => Ok((Box::new(input), None)),
     }
 }

@@ -43,9 +43,6 @@ pub fn reader<R: Read + Send + 'static>(
     threads: usize,
     serial: Serial,
 ) -> Box<dyn Read + Send> {
-    if threads < 2 {
-        return serial(Box::new(input));
-    }
     Box::new(Parallel::new(kind, input, threads, serial, MAX_PIECE))
 }
 
