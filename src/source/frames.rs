@@ -210,8 +210,7 @@ fn gzip_piece(input: &mut impl BufRead) -> io::Result<Piece> {
     // the fixed header and the extra field's length, then the extra field
     let mut raw = Vec::with_capacity(64 << 10);
     input.take(12).read_to_end(&mut raw)?;
-    if raw.len() == 12 && raw[..3] == [0x1f, 0x8b, 8] && raw[3] & 4 != 0 {
-        let xlen = u16::from_le_bytes([raw[10], raw[11]]) as usize;
+    if let Some(xlen) = extra_len(&raw) {
         input.take(xlen as u64).read_to_end(&mut raw)?;
     }
     let Some(len) = bgzf_length(&raw).filter(|&len| len >= raw.len()) else { return Ok(Piece::Serial(raw)) };
@@ -223,13 +222,16 @@ fn gzip_piece(input: &mut impl BufRead) -> io::Result<Piece> {
     }
 }
 
+/// The length of the extra field of the gzip member `head` starts with, if its header has one.
+fn extra_len(head: &[u8]) -> Option<usize> {
+    const FEXTRA: u8 = 4;
+    (head.len() >= 12 && head[..3] == [0x1f, 0x8b, 8] && head[3] & FEXTRA != 0)
+        .then(|| u16::from_le_bytes([head[10], head[11]]) as usize)
+}
+
 /// The length of the gzip member `head` starts with, from its BGZF `BC` field.
 fn bgzf_length(head: &[u8]) -> Option<usize> {
-    const FEXTRA: u8 = 4;
-    if head.len() < 12 || head[..3] != [0x1f, 0x8b, 8] || head[3] & FEXTRA == 0 {
-        return None;
-    }
-    let xlen = u16::from_le_bytes([head[10], head[11]]) as usize;
+    let xlen = extra_len(head)?;
     let mut extra = head.get(12..12 + xlen)?;
     while extra.len() >= 4 {
         let len = u16::from_le_bytes([extra[2], extra[3]]) as usize;
