@@ -27,6 +27,7 @@ pub mod ui;
 pub mod alerts;
 pub mod args;
 pub mod bulk_read;
+pub mod bulk_session;
 pub mod config;
 pub mod demo_logs;
 pub mod demo_target;

@@ -4,6 +4,12 @@ use gatewatch::cmd;
 
 fn main() {
     let cli = Cli::parse();
+    // bulk work at its default priority runs in a session of its own, weighed lowest against the gateway's
+    if cli.bulk_priority() == Some(gatewatch::priority::Priority::Low)
+        && let Some(code) = gatewatch::bulk_session::run_apart()
+    {
+        std::process::exit(code);
+    }
     let result = match cli.command {
         Some(Command::Report(a)) => cmd::report::run(a),
         Some(Command::Demo(a)) => cmd::demo::run(a),

@@ -1,6 +1,7 @@
 //! Bulk work — `report`, `trace` — yields to the host it runs on, which during an incident is the one in trouble:
 //! it runs in the kernel's idle scheduling class (`SCHED_IDLE`: any other runnable thread takes the core from it at
-//! once) at nice 10 and I/O class best-effort 7, reads files past the page cache or in short steps out of it
+//! once) at nice 10 and I/O class best-effort 7, in a session of its own whose group the kernel weighs lowest
+//! ([`crate::bulk_session`]), reads files past the page cache or in short steps out of it
 //! ([`crate::bulk_read`]: the gateway's cache stays the gateway's, and the kernel is never busy on its behalf for long),
 //! and uses fewer threads while the load average is above the core count. `--priority normal` turns
 //! all that off. Live following and the console stay at normal priority; the console's history indexing is bulk
@@ -11,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// How bulk work treats the host.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Priority {
-    /// The idle scheduling class at nice 10, I/O best-effort 7, short reads, page cache spared, fewer threads
-    /// under load.
+    /// The idle scheduling class at nice 10 in a session weighed lowest, I/O best-effort 7, short reads, page
+    /// cache spared, fewer threads under load.
     #[default]
     Low,
     /// As any other process.
@@ -39,7 +40,11 @@ pub fn apply(p: Priority) -> Vec<String> {
         return Vec::new();
     }
     SPARE_CACHE.store(true, Ordering::Relaxed);
-    lower_this_thread()
+    let mut problems = lower_this_thread();
+    if let Err(e) = crate::bulk_session::lower_own_group() {
+        problems.push(format!("cannot lower the session's share of the CPU: {e}"));
+    }
+    problems
 }
 
 /// Lower the CPU and I/O priority of the calling thread and of the threads it starts from now on (the console's

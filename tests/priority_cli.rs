@@ -1,5 +1,6 @@
 //! Bulk work yields to the host: a running `report` is read from /proc — every thread in the idle CPU class
-//! (`SCHED_IDLE`) at nice 10 and I/O best-effort 7 by default, as any process with `--priority normal`.
+//! (`SCHED_IDLE`) at nice 10 and I/O best-effort 7 by default, in a session of its own whose group the kernel
+//! weighs lowest, as any process with `--priority normal`; and it stops, goes on and ends with the command.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -27,36 +28,120 @@ fn own_nice() -> i64 {
     stat[stat.rfind(')').unwrap() + 2..].split(' ').nth(16).unwrap().parse().unwrap()
 }
 
-/// Start `report` on standard input that stays open, let it start its threads, and read their priorities.
-fn running_report(extra: &[&str]) -> Vec<(i64, i64, i64)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatewatch"))
+/// A `report` on standard input that stays open: the process started, and the process doing the work (a child
+/// in a session of its own where the kernel weighs sessions against each other, else the same).
+struct Running {
+    command: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    worker: u32,
+}
+
+const LINE: &str = "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /x HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n";
+
+/// Start `report`, feed it more than a block so the scan's workers are at work, and wait for its threads.
+fn start_report(extra: &[&str]) -> Running {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatewatch"));
+    command
         .args(["report", "--json", "--threads", "2"])
         .args(extra)
         .arg("-")
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let line = "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /x HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n";
-    // more than a block, so the scan's workers are at work
-    stdin.write_all(line.repeat(40_000).as_bytes()).unwrap();
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // as a terminal's foreground command has it, whatever this test was started with
+    // SAFETY: one async-signal-safe call between fork and exec
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        })
+    };
+    let mut running = Running { command: command.spawn().unwrap(), stdin: None, worker: 0 };
+    let mut stdin = running.command.stdin.take().unwrap();
+    stdin.write_all(LINE.repeat(40_000).as_bytes()).unwrap();
+    running.stdin = Some(stdin);
+    running.worker = worker(running.command.id());
+    running
+}
+
+/// The process of `pid`'s command doing the work, once its scan's threads have started (at most 10 s).
+fn worker(pid: u32) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = priorities(child.id());
-    while seen.len() < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        seen = priorities(child.id());
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let worker = children.split_whitespace().next().map_or(pid, |c| c.parse().unwrap());
+        let threads = std::fs::read_dir(format!("/proc/{worker}/task")).map_or(0, |d| d.count());
+        if threads >= 3 || Instant::now() > deadline {
+            return worker;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    drop(stdin);
-    child.wait().unwrap();
-    seen
+}
+
+impl Running {
+    /// Close standard input and read the report.
+    fn finish(mut self) -> serde_json::Value {
+        drop(self.stdin.take());
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(self.command.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let status = self.command.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: a signal to a child of this process
+        assert_eq!(unsafe { libc::kill(self.command.id() as i32, signal) }, 0);
+    }
+}
+
+impl Drop for Running {
+    /// No report is left running, whatever the test found.
+    fn drop(&mut self) {
+        let _ = self.command.kill();
+        let _ = self.command.wait();
+    }
+}
+
+/// The state letter (`R`, `S`, `T`, `Z`, …) of each thread of `pid`; none once it is gone.
+fn states(pid: u32) -> Vec<char> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+        .filter_map(|stat| stat[stat.rfind(')')? + 2..].chars().next())
+        .collect()
+}
+
+/// Wait (at most 10 s) until every thread of `pid` is in a state `wanted` accepts.
+fn wait_for(pid: u32, what: &str, wanted: impl Fn(&[char]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !wanted(&states(pid)) {
+        assert!(Instant::now() < deadline, "{pid} not {what}: {:?}", states(pid));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn gone(states: &[char]) -> bool {
+    states.iter().all(|&s| s == 'Z' || s == 'X')
+}
+
+fn session(pid: u32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // field 6, the session id: the fourth after the state
+    stat[stat.rfind(')').unwrap() + 2..].split(' ').nth(3).unwrap().parse().unwrap()
 }
 
 #[test]
 fn report_runs_at_low_priority_unless_told() {
     let base = own_nice();
-    let low = running_report(&[]);
+    let own_group = std::fs::read_to_string("/proc/self/autogroup").ok();
+    let running = start_report(&[]);
+    let (pid, worker) = (running.command.id(), running.worker);
+    let low = priorities(worker);
+    let group = std::fs::read_to_string(format!("/proc/{worker}/autogroup")).ok();
+    let leader = session(worker);
+    assert_eq!(running.finish()["status"]["200"], 40_000);
     assert!(low.len() >= 3, "the scan's threads are running: {low:?}");
     let be7 = (2 << 13) | 7;
     let idle = libc::SCHED_IDLE as i64;
@@ -64,8 +149,49 @@ fn report_runs_at_low_priority_unless_told() {
         low.iter().all(|&(nice, io, policy)| nice == (base + 10).min(19) && io == be7 && policy == idle),
         "{low:?}"
     );
-    let normal = running_report(&["--priority", "normal"]);
+    if gatewatch::bulk_session::groups_by_session() {
+        // the work in a session of its own, whose group the kernel weighs lowest; the caller's group as it was
+        assert_ne!(worker, pid, "the work runs in a child");
+        assert_eq!(leader, worker as i64, "the child leads a session of its own");
+        assert!(group.as_deref().is_some_and(|g| g.trim_end().ends_with(" nice 19")), "{group:?}");
+        assert_eq!(std::fs::read_to_string("/proc/self/autogroup").ok(), own_group);
+    } else {
+        assert_eq!(worker, pid, "no session of its own where the kernel does not weigh sessions");
+    }
+
+    let running = start_report(&["--priority", "normal"]);
+    let (pid, worker) = (running.command.id(), running.worker);
+    let normal = priorities(worker);
+    assert_eq!(running.finish()["status"]["200"], 40_000);
+    assert_eq!(worker, pid, "no child with --priority normal");
     assert!(normal.iter().all(|&(nice, io, policy)| nice == base && io != be7 && policy != idle), "{normal:?}");
+}
+
+#[test]
+fn the_work_stops_goes_on_and_ends_with_the_command_the_shell_started() {
+    // Ctrl-Z and `fg`: the shell stops and continues the command it started, and the work with it
+    let running = start_report(&[]);
+    running.signal(libc::SIGTSTP);
+    wait_for(running.worker, "stopped", |s| !s.is_empty() && s.iter().all(|&c| c == 'T'));
+    running.signal(libc::SIGCONT);
+    wait_for(running.worker, "going on", |s| !s.is_empty() && s.iter().all(|&c| c != 'T'));
+    assert_eq!(running.finish()["status"]["200"], 40_000, "the whole input reported after the pause");
+
+    // stopped by the shell, a hang-up or the user: the work ends, and the command dies of the same signal
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        let mut running = start_report(&[]);
+        running.signal(signal);
+        let status = running.command.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        wait_for(running.worker, "gone", gone);
+    }
+
+    // killed outright: the work ends too
+    let mut running = start_report(&[]);
+    running.command.kill().unwrap();
+    running.command.wait().unwrap();
+    wait_for(running.worker, "gone", gone);
 }
 
 #[test]
