@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Does a big `report` hurt the gateway on the host it runs on? A real nginx on loopback serves a fixed load
-# (`nginx_load`: RATE requests a second for SECONDS, open loop): alone; with `gatewatch report` on a ~1 GB log
-# running again and again beside it at its default priority (the idle CPU class at nice 10, I/O best-effort 7,
-# page cache left as found, fewer threads under load), once with the log in the page cache and once with it out
-# of it (read from disk); the same with `--priority normal`; and alone again. Prints the gateway's p99 latency in
-# each run and its ratio to the first run alone. Loopback only; nginx runs as this user from a temporary directory.
+# (`nginx_load`: RATE requests a second for SECONDS_PER_RUN, open loop), and its p99 latency is measured alone and
+# with `gatewatch report` on a ~1 GB log running again and again beside it: at the default priority (the idle
+# CPU class at nice 10 in a session of its own weighed lowest, I/O best-effort 7, page cache left as found,
+# fewer threads under load) once with the log in the page cache and once out of it (read from disk), and with
+# `--priority normal`. A shared machine's latency drifts by more than what is measured, so the four runs are
+# taken in turn, ROUNDS times, each ratio against the run alone of its own round; the medians are the result.
+# Loopback only; nginx runs as this user from a temporary directory.
 #
-#   bash benches/priority.sh                  # 1,000 requests/s for 20 s per run
-#   RATE=2000 SECONDS_PER_RUN=30 bash benches/priority.sh
+#   bash benches/priority.sh                       # 5 rounds, 1,000 requests/s for 10 s per run
+#   ROUNDS=9 RATE=2000 SECONDS_PER_RUN=20 bash benches/priority.sh
 #   LOG=/path/to/access.log bash benches/priority.sh
+#   EXTRA='one thread|--threads 1' bash benches/priority.sh   # one more run per round: label|report options
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-1000}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-5}
+EXTRA=${EXTRA:-}
 REQUESTS=${REQUESTS:-4400000}
 WORK=${WORK:-$(mktemp -d /tmp/gatewatch-priority.XXXXXX)}
 LOG=${LOG:-$WORK/access.log}
@@ -45,14 +50,17 @@ http {
 }
 EOF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
-trap 'kill "$(cat "$WORK/nginx/nginx.pid")" 2> /dev/null || true' EXIT
+COLD=$WORK/access-cold.log
+trap 'kill "$(cat "$WORK/nginx/nginx.pid")" 2> /dev/null || true; rm -f "$COLD"' EXIT
 sleep 0.5
 
-# run the load for one period, with `report ARGS` in a loop beside it (no ARGS: alone); print its p99 in µs
+# run the load for one period, with `report ARGS` on FILE in a loop beside it (no ARGS: alone); print its p99 in µs
 run() {
+  local file=$1
+  shift
   local bg=
   if [ $# -gt 0 ]; then
-    (while true; do target/release/gatewatch report "$@" "$LOG" > /dev/null; done) &
+    (while true; do target/release/gatewatch report "$@" "$file" > /dev/null; done) &
     bg=$!
     sleep 1 # the report under way
   fi
@@ -61,28 +69,49 @@ run() {
   if [ -n "$bg" ]; then
     kill "$bg"
     wait "$bg" 2> /dev/null || true
-    pkill -f "gatewatch report .*$LOG" || true
+    pkill -f "gatewatch report .*$file" || true
   fi
   echo "$out" >&2
   echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($i == "p99_us") print $(i + 1) }'
 }
 
-printf 'nginx on 127.0.0.1:%s, %s requests/s for %s s per run; report on %s (%d bytes), %d cores\n' \
-  "$PORT" "$RATE" "$SECONDS_PER_RUN" "$LOG" "$(stat -c %s "$LOG")" "$(nproc)"
-# the log out of the page cache, so that a run reads it from disk (GNU dd's nocache drops a file's pages)
-uncache() { dd if="$LOG" iflag=nocache count=0 status=none; }
-
+printf 'nginx on 127.0.0.1:%s, %s requests/s for %s s per run, %s rounds; report on %s (%d bytes), %d cores\n' \
+  "$PORT" "$RATE" "$SECONDS_PER_RUN" "$ROUNDS" "$LOG" "$(stat -c %s "$LOG")" "$(nproc)"
+# The same log twice: one copy in the page cache, the other out of it, so that a run reads it from disk. The
+# default leaves the cache as it found it, so each copy stays as it is through the rounds (dropping a gigabyte of
+# cache between runs would measure the host's reaction to that, not the report); a copy made with O_DIRECT never
+# enters the cache.
 cat "$LOG" > /dev/null
-alone=$(run)
-hot=$(run --json) # the default priority, the log in the cache; --json so printing costs the same in all
-uncache
-cold=$(run --json) # the default leaves the cache as it found it: every run of the loop reads from disk
-normal=$(run --json --priority normal)
-again=$(run)
-row() { printf '%-48s %10s %8.2f\n' "$1" "$2" "$(awk -v a="$2" -v b="$alone" 'BEGIN { print a / b }')"; }
-printf '\n%-48s %10s %8s\n' "gateway p99" "µs" "ratio"
-row "alone" "$alone"
-row "beside report (default), log in the page cache" "$hot"
-row "beside report (default), log read from disk" "$cold"
-row "beside report --priority normal" "$normal"
-row "alone again (the machine's drift)" "$again"
+dd if="$LOG" of="$COLD" bs=1M oflag=direct status=none
+dd if="$COLD" iflag=nocache count=0 status=none
+sleep 5
+
+labels=("alone" "beside report (default), log in the page cache" "beside report (default), log read from disk"
+  "beside report --priority normal")
+[ -n "$EXTRA" ] && labels+=("beside report ${EXTRA#*|} (${EXTRA%%|*})")
+declare -a p99s # round-major: p99s[round * ${#labels[@]} + variant]
+for round in $(seq 1 "$ROUNDS"); do
+  row=()
+  row+=("$(run "$LOG")")
+  row+=("$(run "$LOG" --json)") # --json so that printing costs the same in all
+  row+=("$(run "$COLD" --json)")
+  row+=("$(run "$LOG" --json --priority normal)") # reads through the cache: the copy there stays there
+  # shellcheck disable=SC2086 # the options, split as words
+  [ -n "$EXTRA" ] && row+=("$(run "$LOG" --json ${EXTRA#*|})")
+  echo "round $round: p99 µs ${row[*]}" >&2
+  p99s+=("${row[@]}")
+done
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+n=${#labels[@]}
+printf '\n%-52s %12s %16s %14s\n' "gateway p99" "median µs" "median ratio" "ratios"
+for v in $(seq 0 $((n - 1))); do
+  values=() ratios=()
+  for round in $(seq 0 $((ROUNDS - 1))); do
+    value=${p99s[round * n + v]} alone=${p99s[round * n]}
+    values+=("$value")
+    ratios+=("$(awk -v a="$value" -v b="$alone" 'BEGIN { printf "%.2f", a / b }')")
+  done
+  printf '%-52s %12s %16s   %s\n' "${labels[v]}" "$(printf '%s\n' "${values[@]}" | median)" \
+    "$(printf '%s\n' "${ratios[@]}" | median)" "${ratios[*]}"
+done
