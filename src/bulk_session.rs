@@ -19,20 +19,20 @@ use std::time::Duration;
 /// The nice value of bulk work's own session group: the lowest weight the kernel has.
 const GROUP_NICE: i32 = 19;
 
-/// The signals the parent passes on; SIGCHLD says the child has ended.
+/// The signals the parent passes on to the child.
 const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 /// Whether the kernel weighs this process's CPU time by its session (autogroup): enabled, and the process in the
 /// root CPU cgroup.
 pub fn groups_by_session() -> bool {
     let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").is_ok_and(|s| s.trim() == "1");
-    enabled && std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| in_root_cpu_group(&c, cgroup2_has_cpu))
+    enabled && std::fs::read_to_string("/proc/self/cgroup").is_ok_and(|c| in_root_cpu_group(&c, cgroup_weighs))
 }
 
 /// From `/proc/self/cgroup`: whether the process is in the root CPU cgroup, where autogroup applies. A cgroup v1
-/// `cpu` hierarchy decides alone; under cgroup v2 a cgroup other than the root counts only when the cpu
-/// controller is on (`cgroup2_has_cpu`, asked only then).
-fn in_root_cpu_group(cgroup: &str, cgroup2_has_cpu: impl FnOnce() -> bool) -> bool {
+/// `cpu` hierarchy decides alone; under cgroup v2 the process's cgroup weighs it when that cgroup has the cpu
+/// controller (`cgroup_weighs`) — a container's `/` (a private cgroup namespace) may be such a cgroup.
+fn in_root_cpu_group(cgroup: &str, cgroup_weighs: impl FnOnce(&str) -> bool) -> bool {
     let mut unified = None;
     for line in cgroup.lines() {
         let mut parts = line.splitn(3, ':');
@@ -45,15 +45,15 @@ fn in_root_cpu_group(cgroup: &str, cgroup2_has_cpu: impl FnOnce() -> bool) -> bo
         }
     }
     match unified {
-        Some("/") => true,
-        Some(_) => !cgroup2_has_cpu(),
+        Some(path) => !cgroup_weighs(path),
         None => false,
     }
 }
 
-/// Whether the cgroup v2 hierarchy has the cpu controller on (its root's `cgroup.subtree_control` names it);
-/// when that cannot be read, it is taken to be on (the work then stays in this process).
-fn cgroup2_has_cpu() -> bool {
+/// Whether the cgroup v2 cgroup at `path` (as `/proc/self/cgroup` names it) has the cpu controller, that is, a
+/// weight of its own (`cpu.weight`, which the root never has); when that cannot be told, it is taken to have
+/// one (the work then stays in this process).
+fn cgroup_weighs(path: &str) -> bool {
     let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else { return true };
     // fields: id parent major:minor root mount-point options [optional…] - fstype source super-options
     let Some(point) = mounts.lines().find_map(|l| {
@@ -62,8 +62,11 @@ fn cgroup2_has_cpu() -> bool {
     }) else {
         return true;
     };
-    std::fs::read_to_string(format!("{point}/cgroup.subtree_control"))
-        .map_or(true, |s| s.split_whitespace().any(|c| c == "cpu"))
+    let dir = format!("{point}{}", path.trim_end_matches('/'));
+    if !std::path::Path::new(&dir).is_dir() {
+        return true;
+    }
+    std::path::Path::new(&format!("{dir}/cpu.weight")).exists()
 }
 
 fn session_leader() -> bool {
@@ -79,12 +82,13 @@ pub fn lower_own_group() -> std::io::Result<()> {
     if !session_leader() || !groups_by_session() {
         return Ok(());
     }
+    // many runs started at once (`xargs -P`) take turns: up to some 4 s, at uneven intervals so they spread
     let mut tries = 0;
     loop {
         match std::fs::write("/proc/self/autogroup", GROUP_NICE.to_string()) {
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && tries < 40 => {
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && tries < 80 => {
                 tries += 1;
-                std::thread::sleep(Duration::from_millis(25));
+                std::thread::sleep(Duration::from_millis(fastrand::u64(20..80)));
             }
             result => return result,
         }
@@ -108,24 +112,31 @@ pub fn run_apart() -> Option<i32> {
     }
     let mut before = signal_set(&[]);
     // SAFETY: both sets are initialised; blocked here before the child exists, so none is lost (the child gets
-    // the mask it would have had back before it runs the program)
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &waited, &mut before) };
+    // the mask it would have had back before it runs the program). SIGCHLD ignored (a wrapper may leave it so)
+    // would have the kernel reap the child unseen: it is set to its default.
+    unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &waited, &mut before);
+    }
     // SAFETY: a query without arguments
     let parent = unsafe { libc::getpid() };
     // the program by its path, so that `ps` and `top` name it as they name this one; the running image itself
     // where that path is gone (a deploy replaced the binary meanwhile)
     let program = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
     let mut command = std::process::Command::new(program);
-    command.arg0(&args[0]).args(&args[1..]);
+    let (arg0, rest) = args.split_first()?;
+    command.arg0(arg0).args(rest);
     // SAFETY: between fork and exec only async-signal-safe system calls are made
     unsafe {
         command.pre_exec(move || {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+            // out of the terminal's process group before the signals come through: a Ctrl-Z meant for the
+            // command cannot stop the child half-started
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // the work stops when the one waiting for it is gone, even killed outright
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+            // the work ends when the one waiting for it is gone, even killed outright, even stopped
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if libc::getppid() != parent {
                 return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
@@ -141,11 +152,13 @@ pub fn run_apart() -> Option<i32> {
         }
     };
     let pid = child.id() as libc::pid_t;
+    // each second the child is asked after even without a SIGCHLD, so that no lost signal leaves this waiting
+    let second = libc::timespec { tv_sec: 1, tv_nsec: 0 };
     let status = loop {
-        // SAFETY: an initialised set; no information wanted
-        let signal = unsafe { libc::sigwaitinfo(&waited, std::ptr::null_mut()) };
+        // SAFETY: an initialised set and time; no information wanted
+        let signal = unsafe { libc::sigtimedwait(&waited, std::ptr::null_mut(), &second) };
         match signal {
-            libc::SIGCHLD => match child.try_wait() {
+            libc::SIGCHLD | -1 => match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) => {}
                 // the child ran: whatever happens, the work is not run again here
@@ -167,9 +180,11 @@ pub fn run_apart() -> Option<i32> {
     };
     use std::os::unix::process::ExitStatusExt;
     if let Some(signal) = status.signal() {
-        // die of it too, so the shell sees what the user did (Ctrl-C) or what happened
+        // die of it too, so the shell sees what the user did (Ctrl-C) or what happened; without a second core
+        // dump where the child left one
         // SAFETY: the default action restored, then the signal unblocked and raised on this process
         unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0);
             libc::signal(signal, libc::SIG_DFL);
             let only = signal_set(&[signal]);
             libc::pthread_sigmask(libc::SIG_UNBLOCK, &only, std::ptr::null_mut());
@@ -198,17 +213,26 @@ mod tests {
 
     #[test]
     fn the_root_cpu_group_is_found_in_either_cgroup_version() {
-        let never = || panic!("cgroup v1's cpu hierarchy decides alone");
+        let never = |_: &str| panic!("cgroup v1's cpu hierarchy decides alone");
         // cgroup v1 with the cpu controller: its path decides
         assert!(in_root_cpu_group("4:memory:/x\n2:cpu,cpuacct:/\n0::/\n", never));
         assert!(!in_root_cpu_group("2:cpu,cpuacct:/system.slice/nginx.service\n0::/\n", never));
         assert!(in_root_cpu_group("1:cpu:/\n0::/user.slice\n", never));
-        // cgroup v2 alone: the root always; elsewhere only while the cpu controller is off
-        assert!(in_root_cpu_group("0::/\n", || panic!("the root needs no question")));
-        assert!(in_root_cpu_group("0::/user.slice/session-3.scope\n", || false));
-        assert!(!in_root_cpu_group("0::/user.slice/session-3.scope\n", || true));
+        // cgroup v2 alone: the process's cgroup decides, asked by its path
+        let weighed = |path: &str| path != "/" && path != "/quiet";
+        assert!(in_root_cpu_group("0::/\n", weighed));
+        assert!(in_root_cpu_group("0::/quiet\n", weighed));
+        assert!(!in_root_cpu_group("0::/user.slice/session-3.scope\n", weighed));
+        // a container's private namespace calls its own cgroup `/`: what decides is whether it has a weight
+        assert!(!in_root_cpu_group("0::/\n", |_: &str| true));
         // a `cpuset` hierarchy is not the cpu controller
-        assert!(!in_root_cpu_group("3:cpuset:/\n0::/a\n", || true));
-        assert!(!in_root_cpu_group("", || false));
+        assert!(!in_root_cpu_group("3:cpuset:/\n0::/a\n", |_: &str| true));
+        assert!(!in_root_cpu_group("", |_: &str| false));
+    }
+
+    #[test]
+    fn a_cgroup_that_cannot_be_found_keeps_the_work_in_the_process() {
+        // a path that is not there is taken to be weighed: the work stays in the process
+        assert!(cgroup_weighs("/no-such-cgroup-here"));
     }
 }

@@ -92,9 +92,9 @@ pub struct ReportArgs {
     /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
     #[arg(long)]
     pub with_rotated: bool,
-    /// `low` (the default): the idle CPU class at nice 10, in a session of its own weighed lowest, I/O best-effort
-    /// 7, the page cache spared, fewer threads while the host is loaded, so a scan does not hurt the gateway it
-    /// runs on; `normal`: as any other process.
+    /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
+    /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
+    /// is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]
@@ -121,9 +121,9 @@ pub struct TraceArgs {
     /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
     #[arg(long)]
     pub with_rotated: bool,
-    /// `low` (the default): the idle CPU class at nice 10, in a session of its own weighed lowest, I/O best-effort
-    /// 7, the page cache spared, fewer threads while the host is loaded, so a scan does not hurt the gateway it
-    /// runs on; `normal`: as any other process.
+    /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
+    /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
+    /// is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]

@@ -187,11 +187,54 @@ fn the_work_stops_goes_on_and_ends_with_the_command_the_shell_started() {
         wait_for(running.worker, "gone", gone);
     }
 
-    // killed outright: the work ends too
-    let mut running = start_report(&[]);
-    running.command.kill().unwrap();
-    running.command.wait().unwrap();
-    wait_for(running.worker, "gone", gone);
+    // killed outright: the work ends too, even while stopped (Ctrl-Z, then `kill -9 %1`)
+    for stopped in [false, true] {
+        let mut running = start_report(&[]);
+        if stopped {
+            running.signal(libc::SIGTSTP);
+            wait_for(running.worker, "stopped", |s| !s.is_empty() && s.iter().all(|&c| c == 'T'));
+        }
+        running.command.kill().unwrap();
+        running.command.wait().unwrap();
+        wait_for(running.worker, "gone", gone);
+    }
+}
+
+#[test]
+fn the_command_exits_as_the_work_did_even_started_with_child_signals_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, LINE.replace(" 200 ", " 503 ").repeat(50)).unwrap();
+    let missing = dir.path().join("missing.log");
+    for ignored in [false, true] {
+        let run = |priority: &str, file: &std::path::Path| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_gatewatch"));
+            command.args(["report", "--json", "--priority", priority]).arg(file);
+            if ignored {
+                // as some wrappers leave it: the kernel would reap the child unseen
+                // SAFETY: one async-signal-safe call between fork and exec
+                unsafe {
+                    use std::os::unix::process::CommandExt;
+                    command.pre_exec(|| {
+                        libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                        Ok(())
+                    })
+                };
+            }
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(command.output().unwrap()));
+            rx.recv_timeout(Duration::from_secs(30)).expect("the command ends")
+        };
+        let (low, normal) = (run("low", &log), run("normal", &log));
+        assert!(low.status.success(), "{ignored}: {low:?}");
+        assert_eq!(low.stdout, normal.stdout, "{ignored}: the same report either way");
+        let report: serde_json::Value = serde_json::from_slice(&low.stdout).unwrap();
+        assert_eq!(report["status"]["503"], 50);
+        let (low, normal) = (run("low", &missing), run("normal", &missing));
+        assert_eq!(low.status.code(), normal.status.code(), "{ignored}: the exit code passed on");
+        assert_ne!(low.status.code(), Some(0));
+        assert_eq!(low.stderr, normal.stderr, "{ignored}: the same message");
+    }
 }
 
 #[test]
