@@ -50,9 +50,9 @@ fn in_root_cpu_group(cgroup: &str, cgroup_weighs: impl FnOnce(&str) -> bool) -> 
     }
 }
 
-/// Whether the cgroup v2 cgroup at `path` (as `/proc/self/cgroup` names it) has the cpu controller, that is, a
-/// weight of its own (`cpu.weight`, which the root never has); when that cannot be told, it is taken to have
-/// one (the work then stays in this process).
+/// Whether the cgroup v2 cgroup at `path` (as `/proc/self/cgroup` names it) is weighed by the cpu controller:
+/// it or one of its ancestors has a weight of its own (`cpu.weight`, which the root never has). When that cannot
+/// be told, it is taken to be weighed (the work then stays in this process).
 fn cgroup_weighs(path: &str) -> bool {
     let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else { return true };
     // fields: id parent major:minor root mount-point options [optional…] - fstype source super-options
@@ -62,11 +62,23 @@ fn cgroup_weighs(path: &str) -> bool {
     }) else {
         return true;
     };
-    let dir = format!("{point}{}", path.trim_end_matches('/'));
-    if !std::path::Path::new(&dir).is_dir() {
+    weighed_under(std::path::Path::new(point), path)
+}
+
+/// [`cgroup_weighs`] in the cgroup v2 hierarchy mounted at `point`.
+fn weighed_under(point: &std::path::Path, path: &str) -> bool {
+    let mut dir = point.join(path.trim_start_matches('/'));
+    if !dir.is_dir() {
         return true;
     }
-    std::path::Path::new(&format!("{dir}/cpu.weight")).exists()
+    loop {
+        if dir.join("cpu.weight").exists() {
+            return true;
+        }
+        if dir == point || !dir.pop() {
+            return false;
+        }
+    }
 }
 
 fn session_leader() -> bool {
@@ -231,8 +243,19 @@ mod tests {
     }
 
     #[test]
-    fn a_cgroup_that_cannot_be_found_keeps_the_work_in_the_process() {
+    fn a_cgroup_is_weighed_when_it_or_an_ancestor_has_a_cpu_weight() {
+        let root = tempfile::tempdir().unwrap();
+        let scope = root.path().join("user.slice/user-1000.slice/session-3.scope");
+        std::fs::create_dir_all(&scope).unwrap();
+        std::fs::create_dir_all(root.path().join("quiet")).unwrap();
+        // the cpu controller off everywhere: the root's children are not weighed, nor is the root
+        assert!(!weighed_under(root.path(), "/user.slice/user-1000.slice/session-3.scope"));
+        assert!(!weighed_under(root.path(), "/"));
+        // on for the root's children only: the scope is weighed through user.slice
+        std::fs::write(root.path().join("user.slice/cpu.weight"), "100\n").unwrap();
+        assert!(weighed_under(root.path(), "/user.slice/user-1000.slice/session-3.scope"));
+        assert!(!weighed_under(root.path(), "/quiet"));
         // a path that is not there is taken to be weighed: the work stays in the process
-        assert!(cgroup_weighs("/no-such-cgroup-here"));
+        assert!(weighed_under(root.path(), "/no-such-cgroup-here"));
     }
 }
