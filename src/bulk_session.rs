@@ -116,6 +116,7 @@ pub fn run_apart() -> Option<i32> {
         return None;
     }
     let args: Vec<OsString> = std::env::args_os().collect();
+    let (arg0, rest) = args.split_first()?;
     let mut waited = signal_set(&FORWARDED);
     // SAFETY: adding valid signal numbers to an initialised set
     unsafe {
@@ -136,7 +137,6 @@ pub fn run_apart() -> Option<i32> {
     // where that path is gone (a deploy replaced the binary meanwhile)
     let program = std::env::current_exe().ok().filter(|p| p.exists()).unwrap_or_else(|| "/proc/self/exe".into());
     let mut command = std::process::Command::new(program);
-    let (arg0, rest) = args.split_first()?;
     command.arg0(arg0).args(rest);
     // SAFETY: between fork and exec only async-signal-safe system calls are made
     unsafe {
