@@ -56,7 +56,7 @@ impl Compression {
     }
 
     /// The decoder itself, whose errors do not say what the stream was.
-    fn decoder(self, input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    pub(super) fn decoder(self, input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
         let input = BufReader::with_capacity(256 << 10, input);
         match self {
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),

@@ -304,36 +304,14 @@ mod tests {
             .collect()
     }
 
-    /// The rest of the input decoded as one stream: every gzip member, or every zstd frame one after another.
+    /// The rest of the input decoded as one stream, as the program does: every gzip member, or every zstd frame
+    /// one after another.
     fn serial(kind: Kind) -> Serial {
-        Box::new(move |mut input: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
-            if kind == Kind::Gzip {
-                return Box::new(flate2::read::MultiGzDecoder::new(input));
-            }
-            let mut raw = Vec::new();
-            let mut out = Vec::new();
-            let decoded = input.read_to_end(&mut raw).and_then(|_| {
-                let mut rest = &raw[..];
-                while !rest.is_empty() {
-                    ruzstd::decoding::StreamingDecoder::new(&mut rest)
-                        .map_err(io::Error::other)?
-                        .read_to_end(&mut out)?;
-                }
-                Ok(())
-            });
-            match decoded {
-                Ok(()) => Box::new(Cursor::new(out)),
-                Err(e) => Box::new(Failing(Some(e))),
-            }
-        })
-    }
-
-    struct Failing(Option<io::Error>);
-
-    impl Read for Failing {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(self.0.take().unwrap_or_else(|| io::Error::other("failed")))
-        }
+        let c = match kind {
+            Kind::Gzip => crate::source::compressed::Compression::Gzip,
+            Kind::Zstd => crate::source::compressed::Compression::Zstd,
+        };
+        Box::new(move |rest| c.decoder(rest))
     }
 
     fn zstd(d: &[u8]) -> Vec<u8> {
