@@ -38,6 +38,18 @@ struct Running {
 
 const LINE: &str = "10.0.0.1 - - [01/May/2024:12:00:00 +0000] \"GET /x HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n";
 
+/// Start `command` with `signal`'s action set to `action` (`SIG_DFL`, `SIG_IGN`), as its parent may leave it.
+fn started_with(command: &mut Command, signal: i32, action: libc::sighandler_t) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: one async-signal-safe call between fork and exec
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(signal, action);
+            Ok(())
+        })
+    };
+}
+
 /// Start `report`, feed it more than a block so the scan's workers are at work, and wait for its threads.
 fn start_report(extra: &[&str]) -> Running {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatewatch"));
@@ -49,14 +61,7 @@ fn start_report(extra: &[&str]) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     // as a terminal's foreground command has it, whatever this test was started with
-    // SAFETY: one async-signal-safe call between fork and exec
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        })
-    };
+    started_with(&mut command, libc::SIGINT, libc::SIG_DFL);
     let mut running = Running { command: command.spawn().unwrap(), stdin: None, worker: 0 };
     let mut stdin = running.command.stdin.take().unwrap();
     stdin.write_all(LINE.repeat(40_000).as_bytes()).unwrap();
@@ -212,14 +217,7 @@ fn the_command_exits_as_the_work_did_even_started_with_child_signals_ignored() {
             command.args(["report", "--json", "--priority", priority]).arg(file);
             if ignored {
                 // as some wrappers leave it: the kernel would reap the child unseen
-                // SAFETY: one async-signal-safe call between fork and exec
-                unsafe {
-                    use std::os::unix::process::CommandExt;
-                    command.pre_exec(|| {
-                        libc::signal(libc::SIGCHLD, libc::SIG_IGN);
-                        Ok(())
-                    })
-                };
+                started_with(&mut command, libc::SIGCHLD, libc::SIG_IGN);
             }
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || tx.send(command.output().unwrap()));
