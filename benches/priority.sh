@@ -3,9 +3,11 @@
 # (`nginx_load`: RATE requests a second for SECONDS_PER_RUN, open loop), and its p99 latency is measured alone and
 # with `gatewatch report` on a ~1 GB log running again and again beside it: at the default priority (the idle
 # CPU class at nice 10 in a session of its own weighed lowest, I/O best-effort 7, page cache left as found,
-# fewer threads under load) once with the log in the page cache and once out of it (read from disk), and with
-# `--priority normal`. A shared machine's latency drifts by more than what is measured, so the four runs are
-# taken in turn, ROUNDS times, each ratio against the run alone of its own round; the medians are the result.
+# fewer threads under load, slowed down while the hypervisor steals) once with the log in the page cache and once
+# out of it (read from disk), and with `--priority normal`. A shared machine's latency drifts by more than what is
+# measured, so the four runs are taken in turn, ROUNDS times, each ratio against the run alone of its own round;
+# the medians are the result. Each run also gives the steal time: how long a hypervisor ran other guests while
+# this machine's CPUs had work, which is what a virtual CPU kept busy costs on a shared host.
 # Loopback only; nginx runs as this user from a temporary directory.
 #
 #   bash benches/priority.sh                       # 5 rounds, 1,000 requests/s for 10 s per run
@@ -64,16 +66,21 @@ run() {
     bg=$!
     sleep 1 # the report under way
   fi
-  local out
+  local out before
+  before=$(steal)
   out=$("$load" "$PORT" "$RATE" "$SECONDS_PER_RUN")
+  out="$out steal_ms $((($(steal) - before) * 1000 / $(getconf CLK_TCK)))"
   if [ -n "$bg" ]; then
     kill "$bg"
     wait "$bg" 2> /dev/null || true
     pkill -f "gatewatch report .*$file" || true
   fi
   echo "$out" >&2
-  echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($i == "p99_us") print $(i + 1) }'
+  echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($i == "p99_us" || $i == "steal_ms") printf "%s%s", $(i + 1), ($i == "p99_us" ? "/" : "\n") }'
 }
+
+# The time the hypervisor ran something else while this machine's CPUs had work (`/proc/stat`), in clock ticks
+steal() { awk '/^cpu / { print $9 }' /proc/stat; }
 
 printf 'nginx on 127.0.0.1:%s, %s requests/s for %s s per run, %s rounds; report on %s (%d bytes), %d cores\n' \
   "$PORT" "$RATE" "$SECONDS_PER_RUN" "$ROUNDS" "$LOG" "$(stat -c %s "$LOG")" "$(nproc)"
@@ -98,20 +105,21 @@ for round in $(seq 1 "$ROUNDS"); do
   row+=("$(run "$LOG" --json --priority normal)") # reads through the cache: the copy there stays there
   # shellcheck disable=SC2086 # the options, split as words
   [ -n "$EXTRA" ] && row+=("$(run "$LOG" --json ${EXTRA#*|})")
-  echo "round $round: p99 µs ${row[*]}" >&2
+  echo "round $round: p99 µs/steal ms ${row[*]}" >&2
   p99s+=("${row[@]}")
 done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 n=${#labels[@]}
-printf '\n%-52s %12s %16s %14s\n' "gateway p99" "median µs" "median ratio" "ratios"
+printf '\n%-52s %10s %13s %15s   %s\n' "gateway p99" "median µs" "median ratio" "median steal ms" "ratios"
 for v in $(seq 0 $((n - 1))); do
-  values=() ratios=()
+  values=() ratios=() steals=()
   for round in $(seq 0 $((ROUNDS - 1))); do
-    value=${p99s[round * n + v]} alone=${p99s[round * n]}
+    value=${p99s[round * n + v]%/*} alone=${p99s[round * n]%/*}
     values+=("$value")
+    steals+=("${p99s[round * n + v]#*/}")
     ratios+=("$(awk -v a="$value" -v b="$alone" 'BEGIN { printf "%.2f", a / b }')")
   done
-  printf '%-52s %12s %16s   %s\n' "${labels[v]}" "$(printf '%s\n' "${values[@]}" | median)" \
-    "$(printf '%s\n' "${ratios[@]}" | median)" "${ratios[*]}"
+  printf '%-52s %10s %13s %15s   %s\n' "${labels[v]}" "$(printf '%s\n' "${values[@]}" | median)" \
+    "$(printf '%s\n' "${ratios[@]}" | median)" "$(printf '%s\n' "${steals[@]}" | median)" "${ratios[*]}"
 done

@@ -38,6 +38,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod generate;
 pub mod history;
+pub mod host_steal;
 pub mod input;
 pub mod markers;
 pub mod matching;

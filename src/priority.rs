@@ -3,7 +3,8 @@
 //! once) at nice 10 and I/O class best-effort 7, in a session of its own whose group the kernel weighs lowest
 //! ([`crate::bulk_session`]), reads files past the page cache or in short steps out of it
 //! ([`crate::bulk_read`]: the gateway's cache stays the gateway's, and the kernel is never busy on its behalf for long),
-//! and uses fewer threads while the load average is above the core count. `--priority normal` turns
+//! uses fewer threads while the load average is above the core count, and slows down while the hypervisor of a
+//! virtual machine is short of cores ([`crate::host_steal`]). `--priority normal` turns
 //! all that off. Live following and the console stay at normal priority; the console's history indexing is bulk
 //! work.
 
@@ -40,6 +41,7 @@ pub fn apply(p: Priority) -> Vec<String> {
         return Vec::new();
     }
     SPARE_CACHE.store(true, Ordering::Relaxed);
+    crate::host_steal::say_when_slowed();
     let mut problems = lower_this_thread();
     if let Err(e) = crate::bulk_session::lower_own_group() {
         problems.push(format!("cannot lower the session's share of the CPU: {e}"));
@@ -80,15 +82,20 @@ thread_local! {
     };
 }
 
-/// Let a waiting thread have the core, if this thread is bulk work in the idle class: call it every few dozen
-/// microseconds of work. A thread that wakes up takes the core from an idle-class one, but on some kernels only
-/// at the next timer tick (milliseconds later) unless that thread enters the kernel first: this is that entry.
+/// Let a waiting thread have the core, if this thread is bulk work: call it every few dozen microseconds of work.
+/// A thread that wakes up takes the core from an idle-class one, but on some kernels only at the next timer tick
+/// (milliseconds later) unless that thread enters the kernel first: this is that entry. In a virtual machine
+/// whose hypervisor is short of cores, bulk work sleeps here between short stretches ([`crate::host_steal`]).
 #[inline]
 pub fn give_way() {
+    if !spares_cache() {
+        return;
+    }
     if IDLE_CLASS.with(|idle| *idle) {
         // SAFETY: a system call without arguments
         unsafe { libc::sched_yield() };
     }
+    crate::host_steal::pace();
 }
 
 /// Whether reads on this thread should spare the page cache, and its bulk work the cores: in the whole process
