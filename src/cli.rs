@@ -94,7 +94,8 @@ pub struct ReportArgs {
     pub with_rotated: bool,
     /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
     /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
-    /// is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    /// is loaded, slower while a virtual machine's hypervisor steals, so a scan does not hurt the gateway it runs
+    /// on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]
@@ -123,7 +124,8 @@ pub struct TraceArgs {
     pub with_rotated: bool,
     /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
     /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
-    /// is loaded, so a scan does not hurt the gateway it runs on; `normal`: as any other process.
+    /// is loaded, slower while a virtual machine's hypervisor steals, so a scan does not hurt the gateway it runs
+    /// on; `normal`: as any other process.
     #[arg(long, value_name = "LEVEL", default_value = "low")]
     pub priority: crate::priority::Priority,
     #[command(flatten)]

@@ -412,8 +412,9 @@ pub fn plan_all(
 /// host; see [`crate::input::worker_threads`]), sending what happens to `send`.
 pub fn spawn(parts: Vec<Part>, parser: Parser, threads: usize, send: impl Fn(Event) + Send + Sync + 'static) {
     std::thread::spawn(move || {
-        // bulk work: the threads it starts inherit the priority, its reads spare the page cache, and it uses fewer
-        // threads on a busy host; the console's own threads stay as they are
+        // bulk work: the threads it starts inherit the priority (and its scan's workers are bulk work too), its
+        // reads spare the page cache, and it uses fewer threads on a busy host; the console's own threads stay as
+        // they are
         let _ = crate::priority::lower_this_thread();
         let threads = crate::input::worker_threads(threads);
         let (store, error) = index_parts(parts, &parser, threads, |u| send(Event::Update(u)));

@@ -22,11 +22,16 @@ const CLIMB: u64 = 20;
 /// The longest sleep after one stretch of work.
 const LONGEST_SLEEP: Duration = Duration::from_millis(10);
 
+/// A reading further back than this (no bulk work in between) starts a new window, not judged: what the
+/// hypervisor did meanwhile was not bulk work's doing. One further back than [`FORGET_MS`] also ends the slowdown.
+const STALE_MS: u64 = 2 * WINDOW_MS;
+const FORGET_MS: u64 = 10_000;
+
 /// The share of the time bulk work works, fed the steal counter once a window.
 #[derive(Debug)]
 struct Share {
-    /// The counter at the last reading.
-    last: Option<u64>,
+    /// The last reading: when (milliseconds), and the counter then.
+    last: Option<(u64, u64)>,
     /// Thousandths of the time.
     share: u64,
 }
@@ -36,11 +41,20 @@ impl Share {
         Share { last: None, share: FULL }
     }
 
-    /// The steal counter reads `steal` at the end of a window: the share for the next one.
-    fn observe(&mut self, steal: u64) -> u64 {
-        if let Some(before) = self.last.replace(steal) {
-            self.share = if steal > before { (self.share / 4).max(FLOOR) } else { (self.share + CLIMB).min(FULL) };
-        }
+    /// The steal counter reads `steal` at `ms`, the end of a window (`None`: it could not be read): the share
+    /// for the next one.
+    fn observe(&mut self, ms: u64, steal: Option<u64>) -> u64 {
+        let last = std::mem::replace(&mut self.last, steal.map(|s| (ms, s)));
+        let climb = (self.share + CLIMB).min(FULL);
+        self.share = match (last, steal) {
+            // nothing to go by: back towards all of the time
+            (_, None) => climb,
+            (None, Some(_)) => self.share,
+            (Some((at, _)), Some(_)) if ms.saturating_sub(at) > FORGET_MS => FULL,
+            (Some((at, _)), Some(_)) if ms.saturating_sub(at) > STALE_MS => self.share,
+            (Some((_, before)), Some(now)) if now > before => (self.share / 4).max(FLOOR),
+            _ => climb,
+        };
         self.share
     }
 }
@@ -78,6 +92,12 @@ pub fn say_when_slowed() {
     SAY.store(true, Ordering::Relaxed);
 }
 
+/// A stretch of work starts here (a block of lines): what came before it, a wait for the block among others, is
+/// not work to sleep after.
+pub fn start_stretch() {
+    LAST_CALL.set(Some(Instant::now()));
+}
+
 /// Keep bulk work to its share of the time; called by bulk work every few dozen microseconds
 /// ([`crate::priority::give_way`]). Costs a clock read, except once a window, when one caller reads `/proc/stat`.
 pub fn pace() {
@@ -91,13 +111,13 @@ pub fn pace() {
         }
     }
     let ms = now.duration_since(epoch()).as_millis() as u64;
-    if ms < NEXT_LOOK.load(Ordering::Relaxed) {
+    // one caller a window reads the counter: the one that moves the next look on
+    let next = NEXT_LOOK.load(Ordering::Relaxed);
+    if ms < next || NEXT_LOOK.compare_exchange(next, ms + WINDOW_MS, Ordering::Relaxed, Ordering::Relaxed).is_err() {
         return;
     }
-    let Ok(mut s) = SHARE.try_lock() else { return };
-    NEXT_LOOK.store(ms + WINDOW_MS, Ordering::Relaxed);
-    let Some(steal) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(steal_ticks) else { return };
-    let share = s.observe(steal);
+    let steal = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(steal_ticks);
+    let share = SHARE.lock().unwrap_or_else(|e| e.into_inner()).observe(ms, steal);
     NOW_SHARE.store(share, Ordering::Relaxed);
     if share < FULL && !SLOWED.swap(true, Ordering::Relaxed) && SAY.load(Ordering::Relaxed) {
         use std::io::IsTerminal;
@@ -140,13 +160,13 @@ mod tests {
     /// The share after each window, each adding `steal` to the counter.
     fn shares(windows: &[u64]) -> Vec<u64> {
         let mut s = Share::new();
-        let mut counter = 5_000;
-        s.observe(counter);
+        let (mut ms, mut counter) = (1_000, 5_000);
+        s.observe(ms, Some(counter));
         windows
             .iter()
             .map(|&steal| {
-                counter += steal;
-                s.observe(counter)
+                (ms, counter) = (ms + WINDOW_MS, counter + steal);
+                s.observe(ms, Some(counter))
             })
             .collect()
     }
@@ -162,6 +182,31 @@ mod tests {
         let back: Vec<u64> = shares(&[1; 1].iter().chain(&[0; 40]).copied().collect::<Vec<_>>());
         assert_eq!(back[37..], [990, 1000, 1000, 1000], "back to all of the time after 38 clean windows");
         assert_eq!(shares(&[0, 0, 2, 0, 4]), vec![1000, 1000, 250, 270, 67]);
+    }
+
+    #[test]
+    fn steal_while_no_bulk_work_ran_is_not_judged_and_a_long_pause_ends_the_slowdown() {
+        let mut s = Share::new();
+        s.observe(0, Some(10));
+        assert_eq!(s.observe(100, Some(11)), 250);
+        // a second of no bulk work: the steal meanwhile was not its doing, and the share stays
+        assert_eq!(s.observe(1_100, Some(40)), 250);
+        assert_eq!(s.observe(1_200, Some(40)), 270);
+        // a pause of over ten seconds: a new start
+        assert_eq!(s.observe(20_000, Some(90)), FULL);
+        assert_eq!(s.observe(20_100, Some(91)), 250);
+    }
+
+    #[test]
+    fn a_counter_that_cannot_be_read_lets_the_share_climb_back() {
+        let mut s = Share::new();
+        s.observe(0, Some(10));
+        assert_eq!(s.observe(100, Some(12)), 250);
+        assert_eq!(s.observe(200, None), 270);
+        assert_eq!(s.observe(300, None), 290);
+        // readable again: a baseline, not judged against the reading before the gap
+        assert_eq!(s.observe(400, Some(30)), 290);
+        assert_eq!(s.observe(500, Some(30)), 310);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Priority {
     /// The idle scheduling class at nice 10 in a session weighed lowest, I/O best-effort 7, short reads, page
-    /// cache spared, fewer threads under load.
+    /// cache spared, fewer threads under load, slower while a hypervisor steals.
     #[default]
     Low,
     /// As any other process.
@@ -51,7 +51,8 @@ pub fn apply(p: Priority) -> Vec<String> {
 
 /// Lower the CPU and I/O priority of the calling thread and of the threads it starts from now on (the console's
 /// history indexing: the rest of the process stays at normal priority); its reads spare the page cache and its
-/// bulk work uses fewer threads on a busy host ([`spares_cache`]). Returns what could not be done.
+/// bulk work uses fewer threads on a busy host ([`spares_cache`]; a scan it starts marks its workers so,
+/// [`mark_bulk`]). Returns what could not be done.
 pub fn lower_this_thread() -> Vec<String> {
     BULK.set(true);
     let mut problems = Vec::new();
@@ -88,14 +89,19 @@ thread_local! {
 /// whose hypervisor is short of cores, bulk work sleeps here between short stretches ([`crate::host_steal`]).
 #[inline]
 pub fn give_way() {
-    if !spares_cache() {
-        return;
-    }
     if IDLE_CLASS.with(|idle| *idle) {
         // SAFETY: a system call without arguments
         unsafe { libc::sched_yield() };
     }
-    crate::host_steal::pace();
+    if spares_cache() {
+        crate::host_steal::pace();
+    }
+}
+
+/// Mark the calling thread as doing bulk work for a thread that was, whose work it shares (a scan's workers: the
+/// kernel hands them the class and nice value of the thread that starts them, this the rest).
+pub fn mark_bulk() {
+    BULK.set(true);
 }
 
 /// Whether reads on this thread should spare the page cache, and its bulk work the cores: in the whole process

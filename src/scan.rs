@@ -30,6 +30,7 @@ pub trait BlockSink: Send {
 /// way to the host's other threads every [`GIVE_WAY_EVERY`] lines ([`crate::priority::give_way`]).
 #[inline]
 pub fn for_each_line<'a>(data: &'a [u8], mut f: impl FnMut(u64, &'a [u8])) {
+    crate::host_steal::start_stretch();
     let mut start = 0;
     let mut idx = 0;
     for nl in memchr::memchr_iter(b'\n', data) {
@@ -121,11 +122,15 @@ where
     let (work_tx, work_rx) = mpsc::sync_channel::<Block>(threads);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     let work_rx = Mutex::new(work_rx);
+    let bulk = crate::priority::spares_cache();
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let (work_rx, free_tx, new_sink) = (&work_rx, free_tx.clone(), &new_sink);
                 s.spawn(move || {
+                    if bulk {
+                        crate::priority::mark_bulk();
+                    }
                     let mut sink = new_sink();
                     loop {
                         let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -359,6 +364,38 @@ mod tests {
             let at = *offset as usize;
             assert_eq!(&text[at..at + data.len()], &data[..], "the block at {offset}");
         }
+    }
+
+    /// Whether each block was worked on as bulk work.
+    #[derive(Default)]
+    struct Bulk(Vec<bool>);
+
+    impl BlockSink for Bulk {
+        fn block(&mut self, _: u64, _: &[u8]) {
+            self.0.push(crate::priority::spares_cache());
+        }
+        fn merge(&mut self, other: Self) {
+            self.0.extend(other.0);
+        }
+    }
+
+    #[test]
+    fn the_workers_of_bulk_work_are_bulk_work_and_no_others_are() {
+        let text = "a line of the log\n".repeat(BLOCK / 4);
+        let scan_from = |bulk: bool| {
+            let text = text.clone();
+            std::thread::spawn(move || {
+                if bulk {
+                    crate::priority::mark_bulk();
+                }
+                scan(text.as_bytes(), Vec::new(), 3, Bulk::default).unwrap().0
+            })
+            .join()
+            .unwrap()
+        };
+        let (bulk, not) = (scan_from(true), scan_from(false));
+        assert!(bulk.len() > 2 && bulk.iter().all(|&b| b), "{bulk:?}");
+        assert!(not.len() > 2 && not.iter().all(|&b| !b), "{not:?}");
     }
 
     #[test]
