@@ -83,10 +83,11 @@ thread_local! {
     };
 }
 
-/// Let a waiting thread have the core, if this thread is bulk work: call it every few dozen microseconds of work.
-/// A thread that wakes up takes the core from an idle-class one, but on some kernels only at the next timer tick
-/// (milliseconds later) unless that thread enters the kernel first: this is that entry. In a virtual machine
-/// whose hypervisor is short of cores, bulk work sleeps here between short stretches ([`crate::host_steal`]).
+/// Let a waiting thread have the core, if this thread is in the idle class: call it every few dozen microseconds
+/// of work. A thread that wakes up takes the core from an idle-class one, but on some kernels only at the next
+/// timer tick (milliseconds later) unless that thread enters the kernel first: this is that entry. In a virtual
+/// machine whose hypervisor is short of cores, bulk work sleeps here between short stretches
+/// ([`crate::host_steal`]).
 #[inline]
 pub fn give_way() {
     if IDLE_CLASS.with(|idle| *idle) {
