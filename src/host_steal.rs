@@ -122,6 +122,8 @@ pub fn pace() {
     if share < FULL && !SLOWED.swap(true, Ordering::Relaxed) && SAY.load(Ordering::Relaxed) {
         use std::io::IsTerminal;
         if std::io::stderr().is_terminal() {
+            // over a progress line, if one is shown: it is drawn again below
+            eprint!("\r\x1b[2K");
             crate::output::warn(
                 "the hypervisor is short of cores (steal time): the scan slows down while that lasts; \
                  --priority normal does not",
