@@ -5,6 +5,21 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+/// How a whole-file scan (`report`, `trace`) finds its files' history and treats the host it runs on.
+#[derive(Debug, Args, Clone)]
+pub struct BulkArgs {
+    /// Read each named file with the files logrotate made of it beside it (`access.log.1`, `access.log.2.gz`,
+    /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
+    #[arg(long)]
+    pub with_rotated: bool,
+    /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
+    /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
+    /// is loaded, slower while a virtual machine's hypervisor steals, so a scan does not hurt the gateway it runs
+    /// on; `normal`: as any other process.
+    #[arg(long, value_name = "LEVEL", default_value = "low")]
+    pub priority: crate::priority::Priority,
+}
+
 /// How sources are read (shared by every subcommand that reads logs).
 #[derive(Debug, Args, Clone, Default)]
 pub struct InputArgs {

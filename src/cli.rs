@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::args::{InputArgs, LiveArgs, MarkerArgs};
+use crate::args::{BulkArgs, InputArgs, LiveArgs, MarkerArgs};
 use crate::ui::args::ConsoleArgs;
 
 /// `gatewatch --version`: the package version and the git commit the binary was built from (see build.rs).
@@ -26,8 +26,8 @@ impl Cli {
     /// The priority of the bulk work this command does (`report`, `trace`); `None` for the others.
     pub fn bulk_priority(&self) -> Option<crate::priority::Priority> {
         match &self.command {
-            Some(Command::Report(a)) => Some(a.priority),
-            Some(Command::Trace(a)) => Some(a.priority),
+            Some(Command::Report(a)) => Some(a.bulk.priority),
+            Some(Command::Trace(a)) => Some(a.bulk.priority),
             _ => None,
         }
     }
@@ -87,17 +87,10 @@ pub struct ReportArgs {
     /// Only the lines of --markers sources matching this regex count.
     #[arg(long, value_name = "REGEX")]
     pub marker_regex: Option<String>,
+    /// Rotated files, and the host.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
     /// Reading options.
-    /// Read each named file with the files logrotate made of it beside it (`access.log.1`, `access.log.2.gz`,
-    /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
-    #[arg(long)]
-    pub with_rotated: bool,
-    /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
-    /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
-    /// is loaded, slower while a virtual machine's hypervisor steals, so a scan does not hurt the gateway it runs
-    /// on; `normal`: as any other process.
-    #[arg(long, value_name = "LEVEL", default_value = "low")]
-    pub priority: crate::priority::Priority,
     #[command(flatten)]
     pub input: InputArgs,
     /// Log files (`-` for standard input); their role comes from their format.
@@ -117,17 +110,10 @@ pub struct TraceArgs {
     /// The request id (X-Request-ID, `$request_id`, …) or W3C trace id to follow.
     #[arg(value_name = "ID")]
     pub id: String,
+    /// Rotated files, and the host.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
     /// Reading options.
-    /// Read each named file with the files logrotate made of it beside it (`access.log.1`, `access.log.2.gz`,
-    /// `access.log-20261123.gz`), oldest first; with `--since`, only those the window needs.
-    #[arg(long)]
-    pub with_rotated: bool,
-    /// `low` (the default): the idle CPU class at nice 10 (in a session of its own weighed lowest, where the
-    /// kernel shares the CPU by session), I/O best-effort 7, the page cache spared, fewer threads while the host
-    /// is loaded, slower while a virtual machine's hypervisor steals, so a scan does not hurt the gateway it runs
-    /// on; `normal`: as any other process.
-    #[arg(long, value_name = "LEVEL", default_value = "low")]
-    pub priority: crate::priority::Priority,
     #[command(flatten)]
     pub input: InputArgs,
     /// Log files (`-` for standard input).

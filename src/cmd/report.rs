@@ -36,8 +36,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch report access.log`, or `-` for standard input)"));
     }
-    let sources = crate::input::with_rotated(&sources, args.with_rotated, &opts);
-    for problem in crate::priority::apply(args.priority) {
+    let sources = crate::input::with_rotated(&sources, args.bulk.with_rotated, &opts);
+    for problem in crate::priority::apply(args.bulk.priority) {
         crate::output::warn(format_args!("{problem}"));
     }
     let baseline = match &args.baseline {

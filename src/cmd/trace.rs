@@ -10,8 +10,8 @@ pub fn run(args: crate::cli::TraceArgs) -> anyhow::Result<i32> {
     if sources.is_empty() {
         return Err(usage_msg("no log files given (try `gatewatch trace <id> access.log app.log`)"));
     }
-    let sources = crate::input::with_rotated(&sources, args.with_rotated, &opts);
-    for problem in crate::priority::apply(args.priority) {
+    let sources = crate::input::with_rotated(&sources, args.bulk.with_rotated, &opts);
+    for problem in crate::priority::apply(args.bulk.priority) {
         crate::output::warn(format_args!("{problem}"));
     }
     let (trace, errors) = find(&args.id, &sources, &opts, args.limit);
