@@ -6,14 +6,19 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The fields of a `/proc/…/stat` after the command's closing parenthesis: the state first (field 3), then the
+/// parent (4), …, the session (6), …, nice (19), …, the scheduling policy (41).
+fn after_command(stat: &str) -> Vec<&str> {
+    stat[stat.rfind(')').unwrap() + 2..].split(' ').collect()
+}
+
 /// (nice, I/O priority, scheduling policy) of each thread of `pid`.
 fn priorities(pid: u32) -> Vec<(i64, i64, i64)> {
     let mut out = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let task = task.unwrap().file_name().to_string_lossy().parse::<i32>().unwrap();
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{task}/stat")) else { continue };
-        // the fields after the command's closing parenthesis: state is field 3, nice field 19, policy field 41
-        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let fields = after_command(&stat);
         let nice: i64 = fields[16].parse().unwrap();
         let policy: i64 = fields[38].parse().unwrap();
         // SAFETY: a read-only system call; IOPRIO_WHO_PROCESS (1) names a thread by its id
@@ -24,8 +29,7 @@ fn priorities(pid: u32) -> Vec<(i64, i64, i64)> {
 }
 
 fn own_nice() -> i64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    stat[stat.rfind(')').unwrap() + 2..].split(' ').nth(16).unwrap().parse().unwrap()
+    after_command(&std::fs::read_to_string("/proc/self/stat").unwrap())[16].parse().unwrap()
 }
 
 /// A `report` on standard input that stays open: the process started, and the process doing the work (a child
@@ -114,7 +118,7 @@ fn states(pid: u32) -> Vec<char> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
     tasks
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-        .filter_map(|stat| stat[stat.rfind(')')? + 2..].chars().next())
+        .filter_map(|stat| after_command(&stat)[0].chars().next())
         .collect()
 }
 
@@ -132,9 +136,7 @@ fn gone(states: &[char]) -> bool {
 }
 
 fn session(pid: u32) -> i64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // field 6, the session id: the fourth after the state
-    stat[stat.rfind(')').unwrap() + 2..].split(' ').nth(3).unwrap().parse().unwrap()
+    after_command(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap())[3].parse().unwrap()
 }
 
 #[test]
