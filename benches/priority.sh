@@ -57,6 +57,7 @@ trap 'kill "$(cat "$WORK/nginx/nginx.pid")" 2> /dev/null || true; rm -f "$COLD"'
 sleep 0.5
 
 # run the load for one period, with `report ARGS` on FILE in a loop beside it (no ARGS: alone); print its p99 in µs
+# and the steal meanwhile in ms, as P99/STEAL
 run() {
   local file=$1
   shift
@@ -96,7 +97,7 @@ sleep 5
 labels=("alone" "beside report (default), log in the page cache" "beside report (default), log read from disk"
   "beside report --priority normal")
 [ -n "$EXTRA" ] && labels+=("beside report ${EXTRA#*|} (${EXTRA%%|*})")
-declare -a p99s # round-major: p99s[round * ${#labels[@]} + variant]
+declare -a p99s # P99/STEAL of each run, round-major: p99s[round * ${#labels[@]} + variant]
 for round in $(seq 1 "$ROUNDS"); do
   row=()
   row+=("$(run "$LOG")")
